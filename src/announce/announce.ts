@@ -1,0 +1,286 @@
+/**
+ * The announce pipeline, from a verified request to the files it writes. Read top to bottom:
+ *
+ * 1. **verify**: the bearer token (issuer, audience, RS256, expiry, required claims).
+ * 2. **validate**: the body, the name and version, the scope against the token's owner, the
+ *    manifest or skill front matter, and the pins already recorded (trust rules 2 and 3).
+ * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
+ * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
+ * 5. **pins** (create-only): the scope's owner id and the package's repository id.
+ * 6. **artifact** (create-only): the registry's own copy of the bytes.
+ * 7. **version** (compare-and-swap): the version record gains the artifact and its provenance.
+ * 8. **derived** (compare-and-swap each): package, scope, catalog, search index, recent list.
+ *
+ * Nothing is written before step 5, so every rejected request writes nothing. The records
+ * (steps 5–7) are the source of truth; a crash after them leaves derived files stale, and the
+ * next announce of the package (or a rebuild) recomputes them.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { ShelfError } from '../core/errors.ts';
+import { parsePackageName, parseVersion, platformId, type Kind, type PackageName, type Platform, type Version } from '../core/names.ts';
+import { artifactKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import {
+  BundleAnnounceSchema,
+  PackageDocumentSchema,
+  ScopeDocumentSchema,
+  SkillAnnounceSchema,
+  VersionDocumentSchema,
+  type AnnounceResponse,
+  type Artifact,
+  type Provenance,
+} from '../core/schemas.ts';
+import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
+import { refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { createJson, readJson, updateJson } from '../store/json-documents.ts';
+import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import type { ReleaseAssetFetcher } from './release-asset.ts';
+import type { TokenClaims, TokenVerifier } from './verify-token.ts';
+import { validateManifest, validateSkill } from './validate-metadata.ts';
+
+/** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
+export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
+export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number];
+
+/** What the pipeline needs from the outside world. */
+export interface AnnounceDeps {
+  store: ObjectStore;
+  verifyToken: TokenVerifier;
+  fetchAsset: ReleaseAssetFetcher;
+  /** Clock, for `published_at`. Default `() => new Date()`. */
+  now?: () => Date;
+  /** Test-only fault injection: called after each write step (throw to simulate a crash). */
+  afterStep?: StepHook;
+}
+
+/** A successful announce. */
+export interface AnnounceResult {
+  statusCode: 200 | 201;
+  body: AnnounceResponse;
+}
+
+/** A request, validated and authorised: everything later steps need. */
+interface Accepted {
+  kind: Kind;
+  pkg: PackageName;
+  version: Version;
+  platform: Platform;
+  claims: TokenClaims;
+  metadata: Record<string, unknown>;
+  prerelease: boolean;
+  releaseTag: string;
+  artifact: { filename: string; sha256: string; size: number };
+}
+
+/**
+ * Runs one announce.
+ *
+ * @param authorization the `Authorization` header value
+ * @param body the parsed JSON body
+ * @throws ShelfError with the status and stable code of the refusal
+ */
+export async function announce(kind: Kind, authorization: string | undefined, body: unknown, deps: AnnounceDeps): Promise<AnnounceResult> {
+  const { store } = deps;
+  const now = (deps.now ?? (() => new Date()))().toISOString();
+
+  // 1. verify
+  const claims = await deps.verifyToken(bearerToken(authorization));
+
+  // 2. validate
+  const req = accept(kind, body, claims);
+  await checkPins(store, req);
+
+  // 3. idempotency: a retried announce of the same bytes is answered from the record.
+  const vKey = versionKey(kind, req.pkg, req.version);
+  const existing = (await readJson(store, vKey, VersionDocumentSchema))?.value;
+  const recorded = existing?.artifacts.find((a) => platformId(a) === platformId(req.platform));
+  if (recorded && recorded.sha256 !== req.artifact.sha256) throw immutable(req, recorded.sha256);
+  if (recorded) {
+    // Also repairs derived files a crashed earlier attempt may have left stale.
+    await refreshPackage(store, kind, req.pkg);
+    return respond(req, recorded, 'unchanged', existing!.artifacts.length);
+  }
+
+  // 4. fetch
+  const asset = await deps.fetchAsset({
+    repository: claims.repository,
+    tag: req.releaseTag,
+    filename: req.artifact.filename,
+    size: req.artifact.size,
+    sha256: req.artifact.sha256,
+  });
+
+  // 5. pins
+  await pin(store, req, now);
+  await deps.afterStep?.('pins');
+
+  // 6. artifact
+  const aKey = artifactKey(kind, req.pkg, req.version, req.platform);
+  try {
+    await store.put(aKey, asset.bytes, { contentType: contentTypeFor(aKey), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    // Another announce (or a crashed earlier attempt) stored this platform first: same bytes are fine.
+    const stored = await store.get(aKey);
+    const storedSha = stored ? createHash('sha256').update(stored.body).digest('hex') : '';
+    if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
+  }
+  await deps.afterStep?.('artifact');
+
+  // 7. version record
+  const artifact: Artifact = {
+    os: req.platform.os,
+    arch: req.platform.arch,
+    filename: req.artifact.filename,
+    sha256: req.artifact.sha256,
+    size: req.artifact.size,
+    path: aKey,
+    source_url: asset.sourceUrl,
+    published_at: now,
+    provenance: provenance(claims),
+  };
+  let status: 'created' | 'unchanged' = 'created';
+  let recordArtifact = artifact;
+  const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, (current) => {
+    status = 'created';
+    recordArtifact = artifact;
+    const same = current?.artifacts.find((a) => platformId(a) === platformId(req.platform));
+    if (same && same.sha256 !== artifact.sha256) throw immutable(req, same.sha256);
+    if (same) {
+      status = 'unchanged';
+      recordArtifact = same;
+      return current!;
+    }
+    return addArtifact(current, {
+      kind,
+      pkg: req.pkg,
+      version: req.version,
+      prerelease: req.prerelease,
+      metadata: req.metadata,
+      release: { tag: req.releaseTag, url: releaseUrl(claims.repository, req.releaseTag) },
+      artifact,
+    });
+  }, { strict: true });
+  await deps.afterStep?.('version');
+
+  // 8. derived files
+  await refreshPackage(store, kind, req.pkg, deps.afterStep);
+  return respond(req, recordArtifact, status, versionDoc.artifacts.length);
+}
+
+/** Extracts the token from `Bearer <token>`. */
+function bearerToken(authorization: string | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match) throw new ShelfError('missing_token');
+  return match[1]!;
+}
+
+/** Step 2, without I/O: the body, names, scope and metadata. */
+function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
+  const schema = kind === 'bundle' ? BundleAnnounceSchema : SkillAnnounceSchema;
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const first = issues[0];
+    throw new ShelfError('invalid_body', `Invalid announce body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
+  }
+  const data = parsed.data;
+  const pkg = parsePackageName(data.name);
+  const version = parseVersion(data.version);
+  // Trust rule 2: the scope is the token's repository owner, compared lower-cased. No exceptions.
+  const owner = claims.repository_owner.toLowerCase();
+  if (pkg.scope !== owner) {
+    throw new ShelfError('scope_mismatch', `The scope @${pkg.scope} does not match the token's repository_owner "${claims.repository_owner}".`);
+  }
+  let metadata: Record<string, unknown>;
+  let platform: Platform;
+  if ('manifest' in data) {
+    metadata = validateManifest(data.manifest, pkg, version);
+    platform = { os: data.artifact.os, arch: data.artifact.arch };
+  } else {
+    metadata = validateSkill(data.skill, pkg, version);
+    platform = { os: 'any', arch: 'any' };
+  }
+  return {
+    kind,
+    pkg,
+    version,
+    platform,
+    claims,
+    metadata,
+    prerelease: data.prerelease,
+    releaseTag: data.release_tag,
+    artifact: { filename: data.artifact.filename, sha256: data.artifact.sha256, size: data.artifact.size },
+  };
+}
+
+/** Trust rule 3, read side: refuse early when a recorded pin disagrees with the token. */
+async function checkPins(store: ObjectStore, req: Accepted): Promise<void> {
+  const [scope, pkg] = await Promise.all([
+    readJson(store, scopeKey(req.pkg.scope), ScopeDocumentSchema),
+    readJson(store, packageKey(req.kind, req.pkg), PackageDocumentSchema),
+  ]);
+  if (scope && scope.value.owner_id !== req.claims.repository_owner_id) {
+    throw new ShelfError(
+      'scope_owner_mismatch',
+      `@${req.pkg.scope} is pinned to GitHub owner id ${scope.value.owner_id}; the token's repository_owner_id is ${req.claims.repository_owner_id}.`,
+    );
+  }
+  if (pkg && pkg.value.repository.id !== req.claims.repository_id) {
+    throw new ShelfError(
+      'package_repository_mismatch',
+      `${req.pkg.full} is pinned to ${pkg.value.repository.name} (id ${pkg.value.repository.id}); the token is from ${req.claims.repository} (id ${req.claims.repository_id}).`,
+    );
+  }
+}
+
+/** Trust rule 3, write side: the first announce pins; a concurrent first announce that loses re-checks. */
+async function pin(store: ObjectStore, req: Accepted, now: string): Promise<void> {
+  const { claims } = req;
+  const scopeCreated = await createJson(store, scopeKey(req.pkg.scope), pinnedScope(req.pkg.scope, claims.repository_owner, claims.repository_owner_id, now));
+  const pkgCreated = await createJson(
+    store,
+    packageKey(req.kind, req.pkg),
+    pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now),
+  );
+  if (!scopeCreated || !pkgCreated) await checkPins(store, req);
+}
+
+function provenance(claims: TokenClaims): Provenance {
+  const p: Provenance = {
+    provider: 'github-actions',
+    verified: true,
+    issuer: 'github-actions-oidc',
+    repository: claims.repository,
+    repository_id: claims.repository_id,
+    owner: claims.repository_owner,
+    owner_id: claims.repository_owner_id,
+    sha: claims.sha,
+    issued_at: claims.issued_at,
+  };
+  for (const key of ['workflow_ref', 'job_workflow_ref', 'ref', 'event_name', 'run_id', 'run_attempt'] as const) {
+    if (claims[key] !== undefined) p[key] = claims[key];
+  }
+  return p;
+}
+
+function immutable(req: Accepted, storedSha: string): ShelfError {
+  return new ShelfError(
+    'artifact_exists',
+    `${req.pkg.full}@${req.version} already has a ${platformId(req.platform)} artifact with sha256 ${storedSha}; versions are immutable, publish a new version.`,
+  );
+}
+
+function respond(req: Accepted, artifact: Artifact, status: 'created' | 'unchanged', total: number): AnnounceResult {
+  return {
+    statusCode: status === 'created' ? 201 : 200,
+    body: {
+      package: req.pkg.full,
+      version: req.version,
+      artifact: { os: artifact.os, arch: artifact.arch, filename: artifact.filename, sha256: artifact.sha256, size: artifact.size, path: artifact.path },
+      status,
+      total_artifacts: total,
+    },
+  };
+}

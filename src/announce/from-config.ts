@@ -1,0 +1,26 @@
+/**
+ * Wires the announce pipeline's dependencies from configuration: the token verifier (remote JWKS)
+ * and the release-asset fetcher. Used by the local server and by the Lambda entry point alike.
+ *
+ * @module
+ */
+import type { AnnounceConfig } from '../config.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import type { AnnounceDeps } from './announce.ts';
+import { createReleaseAssetFetcher } from './release-asset.ts';
+import { createTokenVerifier } from './verify-token.ts';
+
+/** The production dependencies of {@link announce} for a store and a configuration. */
+export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStore): AnnounceDeps {
+  return {
+    store,
+    verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
+    fetchAsset: createReleaseAssetFetcher({
+      apiUrl: config.githubApiUrl,
+      ...(config.githubToken ? { token: config.githubToken } : {}),
+      trustedHosts: config.trustedDownloadHosts,
+      maxBytes: config.maxArtifactBytes,
+      timeoutMs: config.assetTimeoutMs,
+    }),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Configuration, from environment variables only, validated once at start-up. Every variable is
+ * documented in the README. A deployment without an audience refuses to start: there is no
+ * shared default audience, so a token minted for one registry can never be replayed at another.
+ *
+ * @module
+ */
+
+/** GitHub Actions' OIDC issuer. */
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+/** Hosts GitHub serves release downloads from (the browser_download_url and its redirects). */
+export const GITHUB_DOWNLOAD_HOSTS = ['github.com', 'objects.githubusercontent.com', 'release-assets.githubusercontent.com'];
+
+/** Everything the announce function needs to know. */
+export interface AnnounceConfig {
+  /** `SHELF_AUDIENCE`: the `aud` tokens must carry. Required. */
+  audience: string;
+  /** `SHELF_OIDC_ISSUER`: the `iss` tokens must carry. Default GitHub Actions'. */
+  issuer: string;
+  /** `SHELF_OIDC_JWKS_URL`: where the issuer's keys are. Default `{issuer}/.well-known/jwks`. */
+  jwksUrl: string;
+  /** `SHELF_GITHUB_API_URL`: the GitHub REST API releases are read from. Default `https://api.github.com`. */
+  githubApiUrl: string;
+  /** `SHELF_GITHUB_TOKEN`: optional token for the releases API (raises GitHub's rate limit). */
+  githubToken?: string;
+  /**
+   * `SHELF_TRUSTED_DOWNLOAD_HOSTS` (comma-separated): hosts release assets may be downloaded from,
+   * redirects included. Default GitHub's download hosts plus the API host.
+   */
+  trustedDownloadHosts: string[];
+  /** `SHELF_MAX_ARTIFACT_BYTES`: largest accepted artifact. Default 100 MiB. */
+  maxArtifactBytes: number;
+  /** `SHELF_ASSET_TIMEOUT_MS`: time limit for fetching one release asset. Default 60000. */
+  assetTimeoutMs: number;
+  /** `SHELF_PUBLIC_URL`: base URL of the CDN (written to `v1/config.json`). Optional. */
+  publicUrl?: string;
+  /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
+  announceUrl?: string;
+}
+
+/** A configuration variable is missing or invalid. The message names the variable. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the announce configuration. @throws ConfigError */
+export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
+  const audience = env.SHELF_AUDIENCE?.trim();
+  if (!audience) {
+    throw new ConfigError(
+      'SHELF_AUDIENCE is required: set it to this registry\'s own audience (for example its public URL). ' +
+        'There is no default, so tokens minted for another registry cannot be replayed here.',
+    );
+  }
+  const issuer = url(env, 'SHELF_OIDC_ISSUER', GITHUB_ISSUER).replace(/\/$/, '');
+  const jwksUrl = url(env, 'SHELF_OIDC_JWKS_URL', `${issuer}/.well-known/jwks`);
+  const githubApiUrl = url(env, 'SHELF_GITHUB_API_URL', 'https://api.github.com').replace(/\/$/, '');
+  const trustedDownloadHosts = env.SHELF_TRUSTED_DOWNLOAD_HOSTS
+    ? env.SHELF_TRUSTED_DOWNLOAD_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)
+    : [...GITHUB_DOWNLOAD_HOSTS, new URL(githubApiUrl).host];
+  const config: AnnounceConfig = {
+    audience,
+    issuer,
+    jwksUrl,
+    githubApiUrl,
+    trustedDownloadHosts,
+    maxArtifactBytes: int(env, 'SHELF_MAX_ARTIFACT_BYTES', 100 * 1024 * 1024),
+    assetTimeoutMs: int(env, 'SHELF_ASSET_TIMEOUT_MS', 60_000),
+  };
+  if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
+  if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
+  const announceUrl = env.SHELF_ANNOUNCE_URL ? url(env, 'SHELF_ANNOUNCE_URL', '') : config.publicUrl;
+  if (announceUrl) config.announceUrl = announceUrl.replace(/\/$/, '');
+  return config;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim() || fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}

@@ -1,0 +1,97 @@
+/**
+ * Every error Shelf reports, defined in one place: an HTTP status, a stable snake_case code that
+ * clients match on, and a default message. Errors are data: the announce handler serialises them
+ * as `{"error": {"code", "message", "details"?}}`, the CLI prints them, tests assert the code.
+ *
+ * @module
+ */
+
+/** The table of errors. Add new ones here and only here. */
+export const ERRORS = {
+  // 400: the request itself is malformed.
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  unsupported_media_type: { status: 400, message: 'The request must have Content-Type: application/json.' },
+  invalid_body: { status: 400, message: 'The announce body does not match the announce schema.' },
+  invalid_name: { status: 400, message: 'The package name is not a valid @scope/name.' },
+  invalid_version: { status: 400, message: 'The version is not a strict semver 2.0 version.' },
+  invalid_manifest: { status: 400, message: 'The bundle manifest is not valid.' },
+  invalid_skill: { status: 400, message: 'The skill front matter is not valid.' },
+  manifest_mismatch: { status: 400, message: 'The name or version in the body does not match the manifest.' },
+  // 401: the token.
+  missing_token: { status: 401, message: 'An Authorization: Bearer <GitHub OIDC token> header is required.' },
+  invalid_token: { status: 401, message: 'The token could not be verified.' },
+  token_expired: { status: 401, message: 'The token has expired.' },
+  token_claims_missing: { status: 401, message: 'The token lacks a claim the registry requires.' },
+  // 403: who may publish what.
+  scope_mismatch: { status: 403, message: "The package scope must equal the token's repository_owner." },
+  scope_owner_mismatch: { status: 403, message: 'This scope is pinned to another GitHub owner id.' },
+  package_repository_mismatch: { status: 403, message: 'This package is pinned to another GitHub repository.' },
+  // 404
+  not_found: { status: 404, message: 'Not found.' },
+  route_not_found: { status: 404, message: 'No such route.' },
+  method_not_allowed: { status: 405, message: 'Method not allowed.' },
+  // 409: versions are immutable.
+  artifact_exists: { status: 409, message: 'This version already has a different artifact for this platform.' },
+  // 413
+  body_too_large: { status: 413, message: 'The request body is too large.' },
+  asset_too_large: { status: 413, message: 'The release asset is larger than the registry accepts.' },
+  // 422: the release asset does not match the announce.
+  asset_not_found: { status: 422, message: 'The asset was not found in release.' },
+  asset_size_mismatch: { status: 422, message: 'The release asset size differs from the announced size.' },
+  asset_digest_mismatch: { status: 422, message: 'The release asset sha256 differs from the announced sha256.' },
+  asset_untrusted_host: { status: 422, message: 'The release asset is served from a host the registry does not trust.' },
+  // 5xx
+  internal_error: { status: 500, message: 'Internal error.' },
+  upstream_unavailable: { status: 503, message: 'A service the registry depends on is unavailable; retry later.' },
+  write_contention: { status: 503, message: 'Too many concurrent writes to the same file; retry later.' },
+  // Client-side (CLI) errors. Status is what the CLI maps to an exit code family.
+  integrity_mismatch: { status: 422, message: 'The downloaded file does not match the registry sha256 or size.' },
+  no_matching_artifact: { status: 404, message: 'No artifact matches the requested platform.' },
+  registry_unreachable: { status: 503, message: 'The registry could not be reached.' },
+  invalid_argument: { status: 400, message: 'Invalid command-line argument.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The wire shape of an error response body. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/**
+ * The one error class Shelf throws on purpose. `code` is stable; `message` is for people.
+ *
+ * @example
+ * ```ts
+ * throw new ShelfError('scope_mismatch', `scope "@acme" is not owner "other"`)
+ * ```
+ */
+export class ShelfError extends Error {
+  /** The stable code. */
+  readonly code: ErrorCode;
+  /** The HTTP status this error maps to. */
+  readonly status: number;
+  /** Optional structured context (never secrets). */
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ShelfError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    if (details !== undefined) this.details = details;
+  }
+
+  /** The JSON body the handler sends for this error. */
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+/** True when `value` is a ShelfError with the given code (or any ShelfError without one). */
+export function isShelfError(value: unknown, code?: ErrorCode): value is ShelfError {
+  return value instanceof ShelfError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,117 @@
+/**
+ * Validated package names, versions and platforms, parsed once at the edge. Past the parsers,
+ * code handles {@link PackageName} and {@link Version} values that are known to be valid and
+ * lower-cased, so storage keys built from them cannot escape their folder.
+ *
+ * @module
+ */
+import semver from 'semver';
+import { ShelfError } from './errors.ts';
+
+/** The two kinds of package the registry holds. */
+export type Kind = 'bundle' | 'skill';
+/** Both kinds, in display order. */
+export const KINDS: readonly Kind[] = ['bundle', 'skill'];
+/** The plural used in URLs and keys (`v1/bundles/...`, `v1/skills/...`). */
+export const KIND_PLURAL: Record<Kind, 'bundles' | 'skills'> = { bundle: 'bundles', skill: 'skills' };
+
+const SCOPE_RE = /^[a-z0-9][a-z0-9-]{0,38}$/;
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,213}$/;
+/** Longest version string accepted; semver itself has no limit, storage keys do. */
+export const MAX_VERSION_LENGTH = 128;
+
+/** A valid, lower-cased `@scope/name`. */
+export interface PackageName {
+  /** `@scope/name` */
+  readonly full: string;
+  /** `scope`, without the `@` */
+  readonly scope: string;
+  /** `name` */
+  readonly name: string;
+}
+
+/**
+ * Parses `@scope/name`, lower-casing it first (names compare case-insensitively). Only ASCII
+ * `[a-z0-9-]` is allowed, so look-alike letters from other scripts are refused rather than
+ * folded.
+ *
+ * @throws ShelfError `invalid_name`
+ */
+export function parsePackageName(input: unknown): PackageName {
+  if (typeof input !== 'string') throw new ShelfError('invalid_name', 'The package name must be a string.');
+  const lower = input.toLowerCase();
+  const match = /^@([^/]*)\/([^/]*)$/.exec(lower);
+  if (!match) throw new ShelfError('invalid_name', `"${truncate(input)}" is not of the form @scope/name.`);
+  const [, scope = '', name = ''] = match;
+  if (!SCOPE_RE.test(scope)) {
+    throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" must match ${SCOPE_RE.source}.`);
+  }
+  if (!NAME_RE.test(name)) {
+    throw new ShelfError('invalid_name', `The name "${truncate(name)}" must match ${NAME_RE.source}.`);
+  }
+  return { full: `@${scope}/${name}`, scope, name };
+}
+
+/** Parses a bare scope (with or without `@`). @throws ShelfError `invalid_name` */
+export function parseScope(input: string): string {
+  const scope = input.toLowerCase().replace(/^@/, '');
+  if (!SCOPE_RE.test(scope)) throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" is not valid.`);
+  return scope;
+}
+
+/** A valid strict semver 2.0 version without build metadata. */
+export type Version = string & { readonly __brand: 'Version' };
+
+/**
+ * Parses a strict semver 2.0 version. Leading `v`, build metadata (`+build`, which semver says
+ * does not distinguish versions and so cannot name an immutable one) and overlong strings are
+ * refused.
+ *
+ * @throws ShelfError `invalid_version`
+ */
+export function parseVersion(input: unknown): Version {
+  if (typeof input !== 'string') throw new ShelfError('invalid_version', 'The version must be a string.');
+  if (input.length > MAX_VERSION_LENGTH) {
+    throw new ShelfError('invalid_version', `The version is longer than ${MAX_VERSION_LENGTH} characters.`);
+  }
+  if (input.includes('+')) {
+    throw new ShelfError('invalid_version', `"${truncate(input)}" has build metadata, which cannot name a version.`);
+  }
+  const valid = semver.valid(input, { loose: false });
+  if (valid === null || valid !== input) {
+    throw new ShelfError('invalid_version', `"${truncate(input)}" is not a strict semver 2.0 version.`);
+  }
+  return input as Version;
+}
+
+/** True when the version has a prerelease part (`1.0.0-beta.1`). */
+export function isPrerelease(version: string): boolean {
+  return semver.prerelease(version) !== null;
+}
+
+/** Semver descending order, for version lists. */
+export function compareVersionsDesc(a: string, b: string): number {
+  return semver.rcompare(a, b);
+}
+
+/** Operating systems an artifact can target. */
+export const OSES = ['darwin', 'linux', 'win32', 'any'] as const;
+/** Architectures an artifact can target. */
+export const ARCHES = ['x64', 'arm64', 'any'] as const;
+export type Os = (typeof OSES)[number];
+export type Arch = (typeof ARCHES)[number];
+
+/** An artifact's platform. Skills are always `any/any`. */
+export interface Platform {
+  os: Os;
+  arch: Arch;
+}
+
+/** `linux-x64`, `any-any`: the platform's name in keys and file names. */
+export function platformId(platform: Platform): string {
+  return `${platform.os}-${platform.arch}`;
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

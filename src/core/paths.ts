@@ -1,0 +1,107 @@
+/**
+ * Every storage key in the bucket, built in this one module. A key is also the file's URL path
+ * on the CDN (`{public_url}/{key}`), so the layout here is the public read API. Each file's JSON
+ * Schema lives in `index-schema/` (see {@link SCHEMA_FILES}).
+ *
+ * Keys are only built from validated values ({@link PackageName}, {@link Version},
+ * {@link Platform}), which cannot contain `/`, `..` or anything else that escapes a folder.
+ *
+ * @module
+ */
+import { KIND_PLURAL, platformId, type Kind, type PackageName, type Platform, type Version } from './names.ts';
+
+/** The layout's version prefix. */
+export const ROOT = 'v1';
+
+/** Registry metadata: where everything else is. */
+export const configKey = (): string => `${ROOT}/config.json`;
+
+/** The package document: summary, latest, all versions with their platforms. */
+export function packageKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
+}
+
+/** Folder holding one version document per version; listing it finds a package's versions. */
+export function versionsPrefix(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/versions/`;
+}
+
+/** The version document: the record of truth for one version (manifest, artifacts, provenance). */
+export function versionKey(kind: Kind, pkg: PackageName, version: Version): string {
+  return `${versionsPrefix(kind, pkg)}${version}.json`;
+}
+
+/** File extension of each kind's artifacts. */
+export const ARTIFACT_EXTENSION: Record<Kind, string> = { bundle: '.mcpb', skill: '.skill' };
+
+/** The artifact itself: immutable, written create-only. */
+export function artifactKey(kind: Kind, pkg: PackageName, version: Version, platform: Platform): string {
+  return `${versionsPrefix(kind, pkg)}${version}/${platformId(platform)}${ARTIFACT_EXTENSION[kind]}`;
+}
+
+/** The scope record: pinned owner id and the scope's packages. */
+export function scopeKey(scope: string): string {
+  return `${ROOT}/scopes/@${scope}.json`;
+}
+
+/** Prefix under which every scope record lives. */
+export const scopesPrefix = (): string => `${ROOT}/scopes/`;
+
+/** Prefix under which every package of a kind lives (package documents are `@scope/name.json`). */
+export function kindPrefix(kind: Kind): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/`;
+}
+
+/** The prebuilt MiniSearch index of a kind. */
+export function searchIndexKey(kind: Kind): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}.json`;
+}
+
+/** All packages of a kind, sorted by name. */
+export function catalogKey(kind: Kind): string {
+  return `${ROOT}/catalog/${KIND_PLURAL[kind]}.json`;
+}
+
+/** The most recently published versions, both kinds. */
+export const recentKey = (): string => `${ROOT}/catalog/recent.json`;
+
+/**
+ * Recognises a version-document key and returns its parts, or null. Used by rebuilds that list
+ * the bucket.
+ */
+export function parseVersionKey(key: string): { kind: Kind; full: string; version: string } | null {
+  const m = /^v1\/(bundles|skills)\/(@[^/]+\/[^/]+)\/versions\/([^/]+)\.json$/.exec(key);
+  if (!m) return null;
+  return { kind: m[1] === 'bundles' ? 'bundle' : 'skill', full: m[2]!, version: m[3]! };
+}
+
+/** Cache-Control for objects that never change (artifacts). */
+export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
+/** Cache-Control for documents that change on announce: short, and revalidated with ETags. */
+export const MUTABLE_CACHE = 'public, max-age=60, must-revalidate';
+
+/** Content-Type by key suffix. */
+export function contentTypeFor(key: string): string {
+  if (key.endsWith('.json')) return 'application/json; charset=utf-8';
+  if (key.endsWith('.mcpb') || key.endsWith('.skill')) return 'application/zip';
+  if (key.endsWith('.html')) return 'text/html; charset=utf-8';
+  if (key.endsWith('.js')) return 'text/javascript; charset=utf-8';
+  if (key.endsWith('.css')) return 'text/css; charset=utf-8';
+  if (key.endsWith('.svg')) return 'image/svg+xml';
+  return 'application/octet-stream';
+}
+
+/** The static files and the schema documenting each, for the README and the schema test. */
+export const SCHEMA_FILES = {
+  'config.schema.json': 'v1/config.json',
+  'package.schema.json': 'v1/{bundles,skills}/@scope/name.json',
+  'version.schema.json': 'v1/{bundles,skills}/@scope/name/versions/{version}.json',
+  'scope.schema.json': 'v1/scopes/@scope.json',
+  'catalog.schema.json': 'v1/catalog/{bundles,skills}.json',
+  'recent.schema.json': 'v1/catalog/recent.json',
+  'search-index.schema.json': 'v1/search/{bundles,skills}.json',
+  'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
+  'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
+  'announce-response.schema.json': 'announce response (2xx)',
+  'error.schema.json': 'every error response',
+} as const;

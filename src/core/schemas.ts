@@ -1,0 +1,316 @@
+/**
+ * zod schemas for the announce bodies and for every static file the registry writes. They are
+ * the single source of the wire formats: the handler parses requests with them, the indexer
+ * builds values of their types, clients parse documents with them, and `npm run schemas`
+ * turns them into the JSON Schemas under `index-schema/`.
+ *
+ * Pure module: no Node APIs (the web page imports it too).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { ARCHES, OSES } from './names.ts';
+
+/** Largest artifact the registry accepts, in bytes (mpak's upload cap is 50 MB; we allow 100 MiB). */
+export const MAX_ARTIFACT_SIZE = 100 * 1024 * 1024;
+/** Schema version of every static document. Bumped only on incompatible changes. */
+export const SCHEMA_VERSION = 1 as const;
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters')
+  .transform((s) => s.toLowerCase())
+  .describe('SHA-256 of the artifact, 64 hex characters');
+
+/** A file name as it appears in a GitHub release: no path separators, no `..`, no control characters. */
+const assetFilename = (extension: string) =>
+  z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9._+-]+$/, 'may only contain letters, digits, ".", "_", "+" and "-"')
+    .refine((s) => !s.includes('..'), 'must not contain ".."')
+    .refine((s) => s.endsWith(extension), `must end with ${extension}`)
+    .describe(`Name of the asset in the GitHub release, ending in ${extension}`);
+
+const releaseTag = z
+  .string()
+  .min(1)
+  .max(255)
+  // Git refuses these in ref names; refusing them here keeps the release URL unambiguous.
+  .regex(/^[^\s~^:?*[\\\x00-\x1f\x7f]+$/, 'is not a valid git tag name')
+  .refine((s) => !s.includes('..') && !s.startsWith('/') && !s.endsWith('/'), 'is not a valid git tag name')
+  .describe('The GitHub release tag that holds the asset');
+
+const artifactSize = z
+  .number()
+  .int()
+  .positive()
+  .describe('Size of the artifact in bytes');
+
+/** `POST /v1/bundles/announce` body: one artifact per call (compatible with mpak's mcpb-pack action). */
+export const BundleAnnounceSchema = z
+  .object({
+    name: z.string().describe('@scope/name; the scope must equal the token\'s repository_owner'),
+    version: z.string().describe('Strict semver 2.0, equal to manifest.version'),
+    manifest: z.record(z.string(), z.unknown()).describe("The bundle's manifest.json"),
+    release_tag: releaseTag,
+    prerelease: z.boolean().default(false).describe('Marks the GitHub release as a prerelease'),
+    artifact: z.object({
+      filename: assetFilename('.mcpb'),
+      os: z.enum(OSES),
+      arch: z.enum(ARCHES),
+      sha256: sha256Hex,
+      size: artifactSize,
+    }),
+  })
+  .meta({ title: 'Bundle announce request body' });
+export type BundleAnnounce = z.infer<typeof BundleAnnounceSchema>;
+
+/** `POST /v1/skills/announce` body: as for bundles, with the SKILL.md front matter and no platform. */
+export const SkillAnnounceSchema = z
+  .object({
+    name: z.string().describe('@scope/name; the scope must equal the token\'s repository_owner'),
+    version: z.string().describe('Strict semver 2.0'),
+    skill: z.record(z.string(), z.unknown()).describe('The SKILL.md front matter as JSON'),
+    release_tag: releaseTag,
+    prerelease: z.boolean().default(false),
+    artifact: z.object({
+      filename: assetFilename('.skill'),
+      sha256: sha256Hex,
+      size: artifactSize,
+    }),
+  })
+  .meta({ title: 'Skill announce request body' });
+export type SkillAnnounce = z.infer<typeof SkillAnnounceSchema>;
+
+/** SKILL.md front matter, as mpak's skill format defines it (unknown keys kept). */
+export const SkillFrontMatterSchema = z.looseObject({
+  name: z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/).max(64),
+  description: z.string().min(1).max(1024),
+  license: z.string().optional(),
+  compatibility: z.string().max(500).optional(),
+  'allowed-tools': z.unknown().optional(),
+  metadata: z
+    .looseObject({
+      tags: z.array(z.string()).max(10).optional(),
+      category: z.string().optional(),
+      author: z.unknown().optional(),
+      version: z.string().optional(),
+      keywords: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+
+const isoDate = z.string().describe('ISO 8601 timestamp (UTC)');
+const kind = z.enum(['bundle', 'skill']);
+
+/** What the registry recorded about the GitHub Actions run that announced an artifact. */
+export const ProvenanceSchema = z.object({
+  provider: z.literal('github-actions').describe('Published from GitHub Actions'),
+  verified: z.literal(true).describe('The OIDC token verified against the issuer JWKS'),
+  issuer: z.string(),
+  repository: z.string().describe('owner/repo'),
+  repository_id: z.string(),
+  owner: z.string(),
+  owner_id: z.string(),
+  workflow_ref: z.string().optional(),
+  job_workflow_ref: z.string().optional(),
+  sha: z.string(),
+  ref: z.string().optional(),
+  event_name: z.string().optional(),
+  run_id: z.string().optional(),
+  run_attempt: z.string().optional(),
+  issued_at: isoDate.describe('The token iat'),
+});
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+const platformSchema = z.object({ os: z.enum(OSES), arch: z.enum(ARCHES) });
+
+/** One artifact of a version: a platform's file. */
+export const ArtifactSchema = z.object({
+  os: z.enum(OSES),
+  arch: z.enum(ARCHES),
+  filename: z.string().describe('The release asset name'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().positive(),
+  path: z.string().describe("The artifact's key, relative to the registry base URL"),
+  source_url: z.string().describe('Where the registry fetched it (the GitHub release asset)'),
+  published_at: isoDate,
+  provenance: ProvenanceSchema,
+});
+export type Artifact = z.infer<typeof ArtifactSchema>;
+
+/** `v1/{kind}s/@scope/name/versions/{version}.json`: the record of one version. */
+export const VersionDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    kind,
+    name: z.string(),
+    version: z.string(),
+    prerelease: z.boolean(),
+    published_at: isoDate.describe('When the first artifact of this version was announced'),
+    updated_at: isoDate.describe('When the last artifact of this version was announced'),
+    manifest: z.record(z.string(), z.unknown()).optional().describe('The bundle manifest (bundles)'),
+    skill: z.record(z.string(), z.unknown()).optional().describe('The SKILL.md front matter (skills)'),
+    release: z.object({ tag: z.string(), url: z.string() }),
+    artifacts: z.array(ArtifactSchema).describe('Sorted by platform'),
+  })
+  .meta({ title: 'Version document' });
+export type VersionDocument = z.infer<typeof VersionDocumentSchema>;
+
+const toolSummary = z.object({ name: z.string(), description: z.string().optional() });
+
+/** One entry of a package's version list. */
+export const VersionSummarySchema = z.object({
+  version: z.string(),
+  prerelease: z.boolean(),
+  published_at: isoDate,
+  platforms: z.array(platformSchema),
+  path: z.string().describe("The version document's key"),
+});
+export type VersionSummary = z.infer<typeof VersionSummarySchema>;
+
+/** `v1/{kind}s/@scope/name.json`: everything needed to show a package in one request. */
+export const PackageDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    kind,
+    name: z.string(),
+    scope: z.string(),
+    display_name: z.string().optional(),
+    description: z.string(),
+    author: z.object({ name: z.string(), email: z.string().optional(), url: z.string().optional() }).optional(),
+    license: z.string().optional(),
+    homepage: z.string().optional(),
+    keywords: z.array(z.string()),
+    server_type: z.string().optional().describe('node | python | binary | uv (bundles)'),
+    tools: z.array(toolSummary),
+    prompts: z.array(toolSummary),
+    latest: z.string().nullable().describe('Highest non-prerelease version, or null when there is none'),
+    repository: z
+      .object({ name: z.string(), id: z.string() })
+      .describe('The GitHub repository this package is pinned to (first publish)'),
+    created_at: isoDate,
+    updated_at: isoDate,
+    versions: z.array(VersionSummarySchema).describe('Highest semver first'),
+  })
+  .meta({ title: 'Package document' });
+export type PackageDocument = z.infer<typeof PackageDocumentSchema>;
+
+/** `v1/scopes/@scope.json`: the owner a scope is pinned to, and its packages. */
+export const ScopeDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    scope: z.string(),
+    owner: z.string().describe('GitHub repository_owner at first publish'),
+    owner_id: z.string().describe('GitHub repository_owner_id, pinned at first publish'),
+    pinned_at: isoDate,
+    packages: z.array(z.object({ kind, name: z.string() })).describe('Sorted by kind, then name'),
+  })
+  .meta({ title: 'Scope record' });
+export type ScopeDocument = z.infer<typeof ScopeDocumentSchema>;
+
+/** One package in a catalog or search result list. */
+export const PackageSummarySchema = z.object({
+  kind,
+  name: z.string(),
+  display_name: z.string().optional(),
+  description: z.string(),
+  latest: z.string().nullable(),
+  newest: z.string().describe('Highest version including prereleases'),
+  server_type: z.string().optional(),
+  platforms: z.array(z.string()).describe('os-arch of the newest version'),
+  tools: z.array(z.string()),
+  keywords: z.array(z.string()),
+  author: z.string().optional(),
+  published_at: isoDate.describe('First publish of the package'),
+  updated_at: isoDate.describe('Last announce of the package'),
+  verified: z.boolean(),
+});
+export type PackageSummary = z.infer<typeof PackageSummarySchema>;
+
+/** `v1/catalog/{kind}s.json`: all packages of a kind, sorted by name. */
+export const CatalogDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    kind,
+    packages: z.array(PackageSummarySchema),
+  })
+  .meta({ title: 'Catalog of all packages of a kind' });
+export type CatalogDocument = z.infer<typeof CatalogDocumentSchema>;
+
+/** `v1/catalog/recent.json`: the most recently published versions of both kinds, newest first. */
+export const RecentDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    entries: z.array(z.object({ kind, name: z.string(), version: z.string(), published_at: isoDate })),
+  })
+  .meta({ title: 'Recently published versions' });
+export type RecentDocument = z.infer<typeof RecentDocumentSchema>;
+
+/** `v1/search/{kind}s.json`: a prebuilt MiniSearch index plus the options to load it with. */
+export const SearchIndexDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    kind,
+    engine: z.literal('minisearch@7').describe('Load with MiniSearch.loadJS(index, options)'),
+    fields: z.array(z.string()).describe('Indexed fields'),
+    store_fields: z.array(z.string()).describe('Fields stored with each hit (a PackageSummary)'),
+    document_count: z.number().int().nonnegative(),
+    index: z.record(z.string(), z.unknown()).describe("MiniSearch's serialized index (serializationVersion 2)"),
+  })
+  .meta({ title: 'Prebuilt search index' });
+export type SearchIndexDocument = z.infer<typeof SearchIndexDocumentSchema>;
+
+/** `v1/config.json`: what a client needs to discover everything else. */
+export const ConfigDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    registry: z.literal('shelf'),
+    public_url: z.string().optional().describe('Base URL of the CDN, when configured'),
+    announce: z.object({ bundles: z.string(), skills: z.string() }).describe('Announce URLs'),
+    audience: z.string().describe('The OIDC audience publishers must request'),
+    oidc_issuer: z.string(),
+    search: z.object({ bundles: z.string(), skills: z.string() }).describe('Keys of the search indexes'),
+    catalog: z.object({ bundles: z.string(), skills: z.string(), recent: z.string() }),
+    layout: z
+      .object({ package: z.string(), version: z.string(), scope: z.string() })
+      .describe('Key templates: {kind} is bundles|skills; {scope} has no @'),
+  })
+  .meta({ title: 'Registry configuration' });
+export type ConfigDocument = z.infer<typeof ConfigDocumentSchema>;
+
+/** The 2xx answer to an announce. */
+export const AnnounceResponseSchema = z
+  .object({
+    package: z.string(),
+    version: z.string(),
+    artifact: z.object({ os: z.enum(OSES), arch: z.enum(ARCHES), filename: z.string(), sha256: z.string(), size: z.number(), path: z.string() }),
+    status: z.enum(['created', 'unchanged']),
+    total_artifacts: z.number().int().positive(),
+  })
+  .meta({ title: 'Announce response' });
+export type AnnounceResponse = z.infer<typeof AnnounceResponseSchema>;
+
+/** Every error response. */
+export const ErrorResponseSchema = z
+  .object({
+    error: z.object({ code: z.string().describe('Stable snake_case code'), message: z.string(), details: z.unknown().optional() }),
+  })
+  .meta({ title: 'Error response' });
+
+/** The schemas written to `index-schema/`, by file name. */
+export const PUBLISHED_SCHEMAS = {
+  'config.schema.json': ConfigDocumentSchema,
+  'package.schema.json': PackageDocumentSchema,
+  'version.schema.json': VersionDocumentSchema,
+  'scope.schema.json': ScopeDocumentSchema,
+  'catalog.schema.json': CatalogDocumentSchema,
+  'recent.schema.json': RecentDocumentSchema,
+  'search-index.schema.json': SearchIndexDocumentSchema,
+  'bundle-announce.schema.json': BundleAnnounceSchema,
+  'skill-announce.schema.json': SkillAnnounceSchema,
+  'announce-response.schema.json': AnnounceResponseSchema,
+  'error.schema.json': ErrorResponseSchema,
+} as const;

@@ -1,0 +1,66 @@
+/**
+ * The MiniSearch configuration shared by the indexer (which builds the index) and every client
+ * (which loads it and queries it). Both sides must use the same fields and tokenizer, so they
+ * are defined once, here.
+ *
+ * Pure module: no Node APIs.
+ *
+ * @module
+ */
+import type { Options, SearchOptions } from 'minisearch';
+import type { PackageSummary } from './schemas.ts';
+
+/** A document as indexed: the summary plus the text fields search looks at. */
+export interface SearchDocument extends PackageSummary {
+  /** `@scope/name`, also the document id. */
+  id: string;
+  /** The scope, without `@`. */
+  scope: string;
+  /** Tool names and descriptions, joined. */
+  tool_text: string;
+  /** Keywords, joined. */
+  keyword_text: string;
+}
+
+/** Fields the index is built over. */
+export const SEARCH_FIELDS = ['name', 'display_name', 'description', 'keyword_text', 'tool_text', 'scope'] as const;
+
+/** Fields stored with each hit, enough to render a result list without another request. */
+export const STORE_FIELDS = [
+  'kind',
+  'name',
+  'display_name',
+  'description',
+  'latest',
+  'newest',
+  'server_type',
+  'platforms',
+  'tools',
+  'keywords',
+  'author',
+  'published_at',
+  'updated_at',
+  'verified',
+] as const;
+
+/** Options to construct or load the index with (MiniSearch requires the same options on load). */
+export function indexOptions(): Options<SearchDocument> {
+  return {
+    idField: 'id',
+    fields: [...SEARCH_FIELDS],
+    storeFields: [...STORE_FIELDS],
+    // Names are kebab-case: split on "-", "/", "@" and "_" as well as MiniSearch's defaults.
+    tokenize: (text) => text.split(/[\s\-_/@.,;:!?'"()[\]{}|]+/u).filter((t) => t.length > 0),
+  };
+}
+
+/**
+ * Default query options: prefix and fuzzy matching, boosts on the name and the tool names.
+ * The name boost is the largest: a query naming a package should find that package first.
+ */
+export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
+  prefix: true,
+  fuzzy: 0.2,
+  combineWith: 'AND',
+  boost: { name: 4, display_name: 3, tool_text: 2, keyword_text: 1.5, scope: 1.5, description: 1 },
+};

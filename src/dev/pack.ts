@@ -1,0 +1,311 @@
+/**
+ * Packs the example packages in `examples/` into real artifacts: `.mcpb` bundles through the
+ * official `@anthropic-ai/mcpb` packer, `.skill` archives with `fflate`. Used by the dev seed and
+ * by tests, which publish what these functions produce.
+ *
+ * Multi-platform bundles: the examples ship one source tree for every platform. To get one
+ * distinct artifact per platform, {@link packBundle} with `overrides.os` writes
+ * `platform.json` = `{"os": "<os>"}` into a temporary copy and narrows
+ * `compatibility.platforms` to that os before packing.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MANIFEST_SCHEMAS, packExtension } from '@anthropic-ai/mcpb';
+import { zipSync, type Zippable } from 'fflate';
+import { parseDocument } from 'yaml';
+import type { Arch, Kind, Os } from '../core/names.ts';
+import { readSkillFrontMatter, splitSkillMarkdown } from '../core/skill-front-matter.ts';
+
+export { readSkillFrontMatter } from '../core/skill-front-matter.ts';
+
+/** What {@link packBundle} may change in the manifest before packing. */
+export interface BundleOverrides {
+  /** Replaces `version` (e.g. a prerelease such as `2.1.0-beta.1`). */
+  version?: string;
+  /** Replaces `name` (`@scope/name`). */
+  name?: string;
+  /**
+   * Packs a platform-specific build: writes `platform.json` and sets `compatibility.platforms`
+   * to `[os]`. `'any'` (or leaving it out) packs the folder as it is.
+   */
+  os?: Os;
+}
+
+/** A bundle written by {@link packBundle}. */
+export interface PackedBundle {
+  /** The `.mcpb` file written (the `outFile` argument). */
+  file: string;
+  /** The manifest as packed, overrides applied. */
+  manifest: Record<string, unknown>;
+  /** Lower-case hex sha256 of the file. */
+  sha256: string;
+  /** Size of the file in bytes. */
+  size: number;
+}
+
+/** What {@link packSkill} may change before packing. */
+export interface SkillOverrides {
+  /** Replaces `metadata.version` in the front matter. */
+  version?: string;
+}
+
+/** A skill written by {@link packSkill}. */
+export interface PackedSkill {
+  /** The `.skill` file written (the `outFile` argument). */
+  file: string;
+  /** The front matter as packed, overrides applied. */
+  frontMatter: Record<string, unknown>;
+  /** Lower-case hex sha256 of the file. */
+  sha256: string;
+  /** Size of the file in bytes. */
+  size: number;
+}
+
+/**
+ * Packs the MCP bundle in `dir` into `outFile` with the official `@anthropic-ai/mcpb` packer,
+ * after applying `overrides` to a temporary copy (the source folder is never modified).
+ *
+ * Note that the official packer stamps every zip entry with the current time, so two packs of the
+ * same folder a few seconds apart have different sha256s.
+ *
+ * @example
+ * ```ts
+ * const { sha256, size } = await packBundle('examples/sysinfo', 'out/linux.mcpb', { os: 'linux' });
+ * ```
+ * @throws Error when `dir` has no readable `manifest.json`, the manifest is invalid for its
+ *   `manifest_version`, or the packer fails.
+ */
+export async function packBundle(dir: string, outFile: string, overrides: BundleOverrides = {}): Promise<PackedBundle> {
+  const manifest = readJsonObject(join(dir, 'manifest.json'));
+  if (overrides.name !== undefined) manifest.name = overrides.name;
+  if (overrides.version !== undefined) manifest.version = overrides.version;
+
+  const work = mkdtempSync(join(tmpdir(), 'shelf-pack-'));
+  try {
+    const staged = join(work, basename(dir) || 'bundle');
+    cpSync(dir, staged, { recursive: true });
+    if (overrides.os !== undefined && overrides.os !== 'any') {
+      if (!PACK_OSES.includes(overrides.os)) throw new Error(`Cannot pack for os ${JSON.stringify(overrides.os)}.`);
+      writeFileSync(join(staged, 'platform.json'), `${JSON.stringify({ os: overrides.os })}\n`);
+      const compatibility = isPlainObject(manifest.compatibility) ? manifest.compatibility : {};
+      manifest.compatibility = { ...compatibility, platforms: [overrides.os] };
+    }
+    writeFileSync(join(staged, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    assertValidManifest(manifest, dir);
+
+    mkdirSync(dirname(outFile), { recursive: true });
+    const ok = await withoutConsoleLog(() => packExtension({ extensionPath: staged, outputPath: outFile, silent: true }));
+    if (!ok || !existsSync(outFile)) {
+      throw new Error(`The mcpb packer failed to pack ${dir} into ${outFile}.`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { file: outFile, manifest, ...digest(outFile) };
+}
+
+/**
+ * Packs the agent skill in `dir` (a folder holding `SKILL.md`) into the `.skill` archive
+ * `outFile`: a zip whose only root entry is the folder `<name>/`, `name` coming from the front
+ * matter, holding `SKILL.md` and every other file of `dir` (dotfiles excluded). Entries are sorted
+ * and carry a fixed timestamp, so the same input always gives the same bytes.
+ *
+ * @example
+ * ```ts
+ * const { frontMatter } = await packSkill('examples/skills/release-notes', 'out/rn.skill', { version: '1.1.0' });
+ * ```
+ * @throws Error when `SKILL.md` is missing, its front matter is invalid, or its `name` is not a
+ *   lower-case `[a-z0-9-]` identifier.
+ */
+export async function packSkill(dir: string, outFile: string, overrides: SkillOverrides = {}): Promise<PackedSkill> {
+  const skillPath = join(dir, 'SKILL.md');
+  if (!existsSync(skillPath)) throw new Error(`No SKILL.md in ${dir}.`);
+  let markdown = readFileSync(skillPath, 'utf8');
+  let frontMatter = readSkillFrontMatter(markdown);
+  if (overrides.version !== undefined) {
+    markdown = setSkillVersion(markdown, overrides.version);
+    frontMatter = readSkillFrontMatter(markdown);
+  }
+  const name = frontMatter.name;
+  if (typeof name !== 'string' || !SKILL_NAME_RE.test(name)) {
+    throw new Error(`The skill name in ${skillPath} must be a string matching ${SKILL_NAME_RE.source}.`);
+  }
+
+  const entries: Zippable = {};
+  for (const rel of listFiles(dir)) {
+    const data = rel === 'SKILL.md' ? new TextEncoder().encode(markdown) : readFileSync(join(dir, rel));
+    const executable = (statSync(join(dir, rel)).mode & 0o111) !== 0;
+    entries[`${name}/${rel}`] = [data, { os: 3, attrs: (executable ? 0o100755 : 0o100644) << 16 }];
+  }
+  const zip = zipSync(entries, { level: 9, mtime: ZIP_EPOCH });
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, zip);
+  return { file: outFile, frontMatter, ...digest(outFile) };
+}
+
+/** One example package the dev seed publishes. */
+export interface ExampleDescriptor {
+  /** Bundle (`.mcpb`) or skill (`.skill`). */
+  kind: Kind;
+  /** Full package name, `@scope/name`. */
+  name: string;
+  /** Absolute path of the example's folder. */
+  dir: string;
+  /** The version in the example's manifest or front matter. */
+  version: string;
+  /** The platforms to pack it for: one artifact each. */
+  platforms: Array<{ os: Os; arch: Arch }>;
+  /** The GitHub owner that publishes it (the scope without `@`). */
+  owner: string;
+  /** The GitHub repository that publishes it, `owner/repo`. */
+  repository: string;
+}
+
+/**
+ * The example packages in `examples/`, with the platforms and GitHub repository the dev seed
+ * publishes each one as. Pack bundles with {@link packBundle} (passing `os` when it is not
+ * `any`) and skills with {@link packSkill}.
+ */
+export function listExamples(): ExampleDescriptor[] {
+  return [
+    {
+      kind: 'bundle',
+      name: '@acme/echo',
+      dir: exampleDir('echo'),
+      version: '1.2.0',
+      platforms: [{ os: 'any', arch: 'any' }],
+      owner: 'acme',
+      repository: 'acme/echo-mcp',
+    },
+    {
+      kind: 'bundle',
+      name: '@acme/sysinfo',
+      dir: exampleDir('sysinfo'),
+      version: '0.3.0',
+      platforms: [
+        { os: 'linux', arch: 'x64' },
+        { os: 'darwin', arch: 'arm64' },
+        { os: 'win32', arch: 'x64' },
+      ],
+      owner: 'acme',
+      repository: 'acme/sysinfo-mcp',
+    },
+    {
+      kind: 'bundle',
+      name: '@globex/weather',
+      dir: exampleDir('weather'),
+      version: '2.0.0',
+      platforms: [{ os: 'any', arch: 'any' }],
+      owner: 'globex',
+      repository: 'globex/weather-mcp',
+    },
+    {
+      kind: 'skill',
+      name: '@acme/release-notes',
+      dir: exampleDir('skills/release-notes'),
+      version: '1.0.0',
+      platforms: [{ os: 'any', arch: 'any' }],
+      owner: 'acme',
+      repository: 'acme/skills',
+    },
+  ];
+}
+
+const PACK_OSES: readonly string[] = ['darwin', 'linux', 'win32'];
+const SKILL_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Timestamp of every `.skill` entry (local time, as zip stores it), for reproducible archives. */
+const ZIP_EPOCH = new Date(1980, 0, 1, 0, 0, 0);
+
+function exampleDir(relative: string): string {
+  return fileURLToPath(new URL(`../../examples/${relative}`, import.meta.url));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readJsonObject(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(value)) throw new Error(`${path} must hold a JSON object.`);
+  return value;
+}
+
+/**
+ * Validates against the schema of the manifest's own version, as the packer does, but reports
+ * why: the packer only returns false (and prints the reasons unless silent).
+ */
+function assertValidManifest(manifest: Record<string, unknown>, dir: string): void {
+  const version = manifest.manifest_version ?? manifest.dxt_version;
+  if (typeof version !== 'string' || !Object.hasOwn(MANIFEST_SCHEMAS, version)) {
+    const known = Object.keys(MANIFEST_SCHEMAS).join(', ');
+    throw new Error(`The manifest in ${dir} has manifest_version ${JSON.stringify(version)}; expected one of ${known}.`);
+  }
+  const result = MANIFEST_SCHEMAS[version as keyof typeof MANIFEST_SCHEMAS].safeParse(manifest);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`The manifest in ${dir} is not valid for manifest_version ${version}: ${issues.join('; ')}`);
+  }
+}
+
+/**
+ * Runs `fn` with `console.log` silenced: the packer's manifest validation prints
+ * "Manifest schema validation passes!" even with `silent: true`. The packer runs synchronously up
+ * to its result once a manifest exists, so log is restored before any other code can run.
+ */
+function withoutConsoleLog<T>(fn: () => T): T {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+/** Files under `dir`, relative, `/`-separated, in code-point order; dotfiles and dot-folders skipped. */
+function listFiles(dir: string, prefix = ''): string[] {
+  const names = readdirSync(join(dir, prefix)).filter((n) => !n.startsWith('.'));
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const files: string[] = [];
+  for (const n of names) {
+    const rel = prefix ? `${prefix}/${n}` : n;
+    const stat = statSync(join(dir, rel));
+    if (stat.isDirectory()) files.push(...listFiles(dir, rel));
+    else if (stat.isFile()) files.push(rel);
+  }
+  return files;
+}
+
+/**
+ * Rewrites `metadata.version` in front matter already known to be valid, keeping the rest of the
+ * YAML (comments included) and the body.
+ */
+function setSkillVersion(markdown: string, version: string): string {
+  const parts = splitSkillMarkdown(markdown);
+  if (!parts) throw new Error('SKILL.md has no front matter.');
+  const doc = parseDocument(parts.yaml);
+  doc.setIn(['metadata', 'version'], version);
+  return `---\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}---\n${parts.body}`;
+}
+
+function digest(file: string): { sha256: string; size: number } {
+  const data = readFileSync(file);
+  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
+}

@@ -1,0 +1,219 @@
+/**
+ * The indexer's document builders: pure functions from records (version documents and pins) to
+ * the derived static files. No I/O here; the announce pipeline and the rebuild read the records,
+ * call these, and write the results.
+ *
+ * @module
+ */
+import { compareVersionsDesc, isPrerelease, KIND_PLURAL, platformId, type Kind, type PackageName } from '../core/names.ts';
+import {
+  SCHEMA_VERSION,
+  type Artifact,
+  type CatalogDocument,
+  type PackageDocument,
+  type PackageSummary,
+  type RecentDocument,
+  type ScopeDocument,
+  type VersionDocument,
+} from '../core/schemas.ts';
+import { versionKey } from '../core/paths.ts';
+import type { Version } from '../core/names.ts';
+
+/** How many entries `v1/catalog/recent.json` keeps. */
+export const RECENT_LIMIT = 50;
+
+/** What an announce adds to a version. */
+export interface VersionAddition {
+  kind: Kind;
+  pkg: PackageName;
+  version: Version;
+  prerelease: boolean;
+  /** The bundle manifest or the skill front matter. */
+  metadata: Record<string, unknown>;
+  release: { tag: string; url: string };
+  artifact: Artifact;
+}
+
+/**
+ * Adds an artifact to a version document (creating the document for the first artifact). The
+ * version's metadata and release are those of its first announce: versions are immutable.
+ */
+export function addArtifact(existing: VersionDocument | null, add: VersionAddition): VersionDocument {
+  const artifacts = [...(existing?.artifacts ?? []).filter((a) => platformId(a) !== platformId(add.artifact)), add.artifact];
+  artifacts.sort((a, b) => platformId(a).localeCompare(platformId(b)));
+  const base: VersionDocument = existing ?? {
+    schema_version: SCHEMA_VERSION,
+    kind: add.kind,
+    name: add.pkg.full,
+    version: add.version,
+    prerelease: add.prerelease || isPrerelease(add.version),
+    published_at: add.artifact.published_at,
+    updated_at: add.artifact.published_at,
+    ...(add.kind === 'bundle' ? { manifest: add.metadata } : { skill: add.metadata }),
+    release: add.release,
+    artifacts: [],
+  };
+  return { ...base, updated_at: add.artifact.published_at, artifacts };
+}
+
+/** The highest non-prerelease version, or null (`latest` is semver order, not announce order). */
+export function latestVersion(versions: readonly { version: string; prerelease: boolean }[]): string | null {
+  const stable = versions.filter((v) => !v.prerelease).map((v) => v.version);
+  return stable.sort(compareVersionsDesc)[0] ?? null;
+}
+
+/** The repository a package is pinned to. */
+export interface RepositoryPin {
+  name: string;
+  id: string;
+}
+
+/** The pin-only package document written create-only at a package's first announce. */
+export function pinnedPackage(kind: Kind, pkg: PackageName, pin: RepositoryPin, now: string): PackageDocument {
+  return buildPackageDocument(kind, pkg, [], pin, now);
+}
+
+/**
+ * Builds a package document from all of its version documents. Summary fields (description,
+ * tools, ...) come from the latest version, or from the highest version when all are
+ * prereleases.
+ */
+export function buildPackageDocument(
+  kind: Kind,
+  pkg: PackageName,
+  versions: readonly VersionDocument[],
+  pin: RepositoryPin,
+  createdAt: string,
+): PackageDocument {
+  const sorted = [...versions].sort((a, b) => compareVersionsDesc(a.version, b.version));
+  const latest = latestVersion(sorted);
+  const head = sorted.find((v) => v.version === latest) ?? sorted[0];
+  const meta = (head?.manifest ?? head?.skill ?? {}) as Record<string, unknown>;
+  const skillMeta = (kind === 'skill' ? obj(meta.metadata) : {}) as Record<string, unknown>;
+  const firstPublished = sorted.map((v) => v.published_at).sort()[0];
+  const lastUpdated = sorted.map((v) => v.updated_at).sort().at(-1);
+
+  const doc: PackageDocument = {
+    schema_version: SCHEMA_VERSION,
+    kind,
+    name: pkg.full,
+    scope: pkg.scope,
+    description: str(meta.description) ?? '',
+    keywords: kind === 'bundle' ? strings(meta.keywords) : [...strings(skillMeta.tags), ...strings(skillMeta.keywords)],
+    tools: kind === 'bundle' ? namedItems(meta.tools) : [],
+    prompts: kind === 'bundle' ? namedItems(meta.prompts) : [],
+    latest,
+    repository: pin,
+    created_at: firstPublished && firstPublished < createdAt ? firstPublished : createdAt,
+    updated_at: lastUpdated ?? createdAt,
+    versions: sorted.map((v) => ({
+      version: v.version,
+      prerelease: v.prerelease,
+      published_at: v.published_at,
+      platforms: v.artifacts.map((a) => ({ os: a.os, arch: a.arch })),
+      path: versionKey(kind, pkg, v.version as Version),
+    })),
+  };
+  const displayName = str(meta.display_name);
+  if (displayName) doc.display_name = displayName;
+  const author = kind === 'bundle' ? obj(meta.author) : { name: str(skillMeta.author) };
+  if (typeof author.name === 'string' && author.name) {
+    doc.author = { name: author.name };
+    if (typeof author.email === 'string') doc.author.email = author.email;
+    if (typeof author.url === 'string') doc.author.url = author.url;
+  }
+  const license = str(meta.license);
+  if (license) doc.license = license;
+  const homepage = str(meta.homepage);
+  if (homepage) doc.homepage = homepage;
+  const server = obj(meta.server);
+  if (kind === 'bundle' && typeof server.type === 'string') doc.server_type = server.type;
+  return doc;
+}
+
+/** The summary of a package for catalogs and search results; null for a package with no versions yet. */
+export function summarize(doc: PackageDocument): PackageSummary | null {
+  const newest = doc.versions[0];
+  if (!newest) return null;
+  const summary: PackageSummary = {
+    kind: doc.kind,
+    name: doc.name,
+    description: doc.description,
+    latest: doc.latest,
+    newest: newest.version,
+    platforms: newest.platforms.map(platformId),
+    tools: doc.tools.map((t) => t.name),
+    keywords: doc.keywords,
+    published_at: doc.created_at,
+    updated_at: doc.updated_at,
+    verified: true,
+  };
+  if (doc.display_name) summary.display_name = doc.display_name;
+  if (doc.server_type) summary.server_type = doc.server_type;
+  if (doc.author) summary.author = doc.author.name;
+  return summary;
+}
+
+/** The pin-only scope record written create-only at a scope's first announce. */
+export function pinnedScope(scope: string, owner: string, ownerId: string, now: string): ScopeDocument {
+  return { schema_version: SCHEMA_VERSION, scope, owner, owner_id: ownerId, pinned_at: now, packages: [] };
+}
+
+/** Adds a package to a scope record (idempotent). */
+export function addScopePackage(scope: ScopeDocument, kind: Kind, name: string): ScopeDocument {
+  if (scope.packages.some((p) => p.kind === kind && p.name === name)) return scope;
+  const packages = [...scope.packages, { kind, name }].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  return { ...scope, packages };
+}
+
+/** Replaces (or adds, or with `null` removes) one package's entry in a catalog; sorted by name. */
+export function upsertCatalog(catalog: CatalogDocument | null, kind: Kind, name: string, summary: PackageSummary | null): CatalogDocument {
+  const packages = (catalog?.packages ?? []).filter((p) => p.name !== name);
+  if (summary) packages.push(summary);
+  packages.sort((a, b) => a.name.localeCompare(b.name));
+  return { schema_version: SCHEMA_VERSION, kind, packages };
+}
+
+/** Builds a catalog from summaries. */
+export function buildCatalog(kind: Kind, summaries: readonly PackageSummary[]): CatalogDocument {
+  return { schema_version: SCHEMA_VERSION, kind, packages: [...summaries].sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+/** An entry of the recent list. */
+export type RecentEntry = RecentDocument['entries'][number];
+
+/** Adds versions to the recent list, newest first, at most {@link RECENT_LIMIT}, no duplicates. */
+export function upsertRecent(recent: RecentDocument | null, entries: readonly RecentEntry[]): RecentDocument {
+  const all = new Map<string, RecentEntry>();
+  for (const e of [...(recent?.entries ?? []), ...entries]) all.set(`${e.kind}:${e.name}@${e.version}`, e);
+  const sorted = [...all.values()].sort(
+    (a, b) => b.published_at.localeCompare(a.published_at) || a.name.localeCompare(b.name) || a.version.localeCompare(b.version),
+  );
+  return { schema_version: SCHEMA_VERSION, entries: sorted.slice(0, RECENT_LIMIT) };
+}
+
+/** The release page URL of a tag. */
+export function releaseUrl(repository: string, tag: string): string {
+  return `https://github.com/${repository}/releases/tag/${encodeURIComponent(tag)}`;
+}
+
+/** `bundles` / `skills`, for messages. */
+export const kindLabel = (kind: Kind): string => KIND_PLURAL[kind].slice(0, -1);
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+function namedItems(v: unknown): { name: string; description?: string }[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((item) => {
+    const o = obj(item);
+    if (typeof o.name !== 'string') return [];
+    return [typeof o.description === 'string' ? { name: o.name, description: o.description } : { name: o.name }];
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * JSON documents on an {@link ObjectStore}: typed reads, create-only writes, and the
+ * compare-and-swap update loop (read with ETag → compute → write `If-Match` → on a lost race,
+ * back off with jitter and try again, a bounded number of times).
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { ShelfError } from '../core/errors.ts';
+import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
+import { PreconditionFailedError, type ObjectStore } from './object-store.ts';
+
+/** A document and the ETag it was read with. */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/** Serialises a document the one way every writer does, so equal content means equal bytes. */
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value)}\n`);
+}
+
+/**
+ * Reads and validates a JSON document. Absent → null. A document that does not parse is an
+ * internal error: records are never silently replaced.
+ */
+export async function readJson<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<Versioned<T> | null> {
+  const obj = await store.get(key);
+  if (!obj) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(obj.body));
+  } catch {
+    throw new ShelfError('internal_error', `The stored document ${key} is not valid JSON.`);
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) throw new ShelfError('internal_error', `The stored document ${key} does not match its schema.`);
+  return { value: result.data, etag: obj.etag };
+}
+
+/** Writes a document only if the key is absent. Returns false when it already existed. */
+export async function createJson(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
+  try {
+    await store.put(key, encodeJson(value), { contentType: contentTypeFor(key), cacheControl: MUTABLE_CACHE, ifNoneMatch: '*' });
+    return true;
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) return false;
+    throw err;
+  }
+}
+
+/** Retry policy of {@link updateJson}. */
+export interface RetryPolicy {
+  /** Attempts before giving up with `write_contention`. Default 12. */
+  maxAttempts: number;
+  /** First backoff ceiling, ms; doubles per attempt ("full jitter"). Default 5. */
+  baseDelayMs: number;
+  /** Largest backoff ceiling, ms. Default 500. */
+  maxDelayMs: number;
+}
+
+/** Default retry policy: enough for dozens of concurrent announces on one catalog. */
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 5, maxDelayMs: 500 };
+
+/** Result of {@link updateJson}. */
+export interface UpdateResult<T> {
+  value: T;
+  /** False when the computed document equalled the stored one, so nothing was written. */
+  changed: boolean;
+}
+
+/** Options of {@link updateJson}. */
+export interface UpdateOptions {
+  /** Retry policy. Default {@link DEFAULT_RETRY}. */
+  retry?: RetryPolicy;
+  /**
+   * Records (version documents) are strict: a stored document that does not parse is an error,
+   * never replaced. Derived documents (the default) are recomputed over a corrupt copy.
+   */
+  strict?: boolean;
+}
+
+/**
+ * Compare-and-swap update of one document. `compute` gets the current value (null if absent) and
+ * returns the new one; it may read other documents, and runs again on every retry, so it must
+ * not have side effects. A result equal to the stored bytes writes nothing.
+ *
+ * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ */
+export async function updateJson<T>(
+  store: ObjectStore,
+  key: string,
+  schema: z.ZodType<T>,
+  compute: (current: T | null) => T | Promise<T>,
+  options: UpdateOptions = {},
+): Promise<UpdateResult<T>> {
+  const retry = options.retry ?? DEFAULT_RETRY;
+  for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
+    // Read the ETag before anything compute reads, so a later writer's change cannot be lost.
+    const current = await store.get(key);
+    let currentValue: T | null = null;
+    if (current) {
+      const parsed = schema.safeParse(safeJson(current.body));
+      // A corrupt derived document is replaced (compute sees null); its ETag still guards the write.
+      if (parsed.success) currentValue = parsed.data;
+      else if (options.strict) throw new ShelfError('internal_error', `The stored record ${key} does not match its schema.`);
+    }
+    // Parsing what we write validates it and puts keys in schema order, so equal content is equal bytes.
+    const next = schema.parse(await compute(currentValue));
+    const body = encodeJson(next);
+    if (current && Buffer.from(current.body).equals(Buffer.from(body))) return { value: next, changed: false };
+    try {
+      await store.put(key, body, {
+        contentType: contentTypeFor(key),
+        cacheControl: MUTABLE_CACHE,
+        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+      });
+      return { value: next, changed: true };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt));
+    }
+  }
+  throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; retry the announce.`);
+}
+
+function safeJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
