@@ -1,0 +1,27 @@
+/**
+ * JSON Schemas of the static files and request bodies, generated from the zod schemas with zod 4's
+ * `z.toJSONSchema`. The committed copies live in `index-schema/`.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { SCHEMA_FILES } from './paths.ts';
+import { PUBLISHED_SCHEMAS } from './schemas.ts';
+
+/** Schemas of request bodies describe what a client sends (zod's input side). */
+const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json']);
+
+/** Every schema file's text, by file name. */
+export function generateSchemas(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [file, schema] of Object.entries(PUBLISHED_SCHEMAS)) {
+    const json = z.toJSONSchema(schema, { io: REQUEST_SCHEMAS.has(file) ? 'input' : 'output', unrepresentable: 'any' });
+    const described = {
+      $id: `https://shelf.invalid/index-schema/${file}`,
+      ...json,
+      description: `${(json as { description?: string }).description ?? ''}${SCHEMA_FILES[file as keyof typeof SCHEMA_FILES] ? ` File: ${SCHEMA_FILES[file as keyof typeof SCHEMA_FILES]}` : ''}`.trim(),
+    };
+    out[file] = `${JSON.stringify(described, null, 2)}\n`;
+  }
+  return out;
+}
