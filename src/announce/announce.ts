@@ -251,7 +251,7 @@ function provenance(claims: TokenClaims): Provenance {
   const p: Provenance = {
     provider: 'github-actions',
     verified: true,
-    issuer: 'github-actions-oidc',
+    issuer: claims.issuer,
     repository: claims.repository,
     repository_id: claims.repository_id,
     owner: claims.repository_owner,

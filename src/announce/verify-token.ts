@@ -21,6 +21,8 @@ export interface TokenClaims {
   event_name?: string;
   run_id?: string;
   run_attempt?: string;
+  /** `iss`: the issuer that signed the token. */
+  issuer: string;
   /** `iat` as an ISO date. */
   issued_at: string;
 }
@@ -93,7 +95,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const value = payload[name];
       if (typeof value === 'string' || typeof value === 'number') claims[name] = String(value);
     }
-    return { ...(claims as unknown as TokenClaims), issued_at: new Date(iat * 1000).toISOString() };
+    return { ...(claims as unknown as TokenClaims), issuer: payload.iss!, issued_at: new Date(iat * 1000).toISOString() };
   };
 }
 

@@ -30,7 +30,7 @@ function artifact(os: Artifact['os'], arch: Artifact['arch'], at: string): Artif
     provenance: {
       provider: 'github-actions',
       verified: true,
-      issuer: 'github-actions-oidc',
+      issuer: 'https://token.actions.githubusercontent.com',
       repository: 'acme/echo-mcp',
       repository_id: '7',
       owner: 'acme',

@@ -1,0 +1,145 @@
+/**
+ * What every `shelf` command shares: the injected I/O, the command context, argument parsing
+ * that turns mistakes into usage errors, and plain-text table formatting.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ShelfError } from '../core/errors.ts';
+import { ARCHES, OSES, parsePackageName, type Arch, type Os, type PackageName } from '../core/names.ts';
+import { RegistryClient } from '../client/registry-client.ts';
+
+/** The registry used when neither `--registry` nor `SHELF_REGISTRY` is given (the dev server). */
+export const DEFAULT_REGISTRY = 'http://127.0.0.1:8787';
+
+/**
+ * Where a command reads and writes. Tests inject this to capture output without spawning a
+ * process; the defaults are the real process streams, working directory and environment.
+ */
+export interface CliIo {
+  /** Receives standard output, in pieces that already end in newlines. */
+  stdout: (s: string) => void;
+  /** Receives standard error, likewise. */
+  stderr: (s: string) => void;
+  /** Directory relative paths resolve against; default `process.cwd()`. */
+  cwd?: string;
+  /** Environment (`SHELF_REGISTRY`); default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/** What a command runs with. */
+export interface CommandContext {
+  /** Writes a line (or several) to standard output; a trailing newline is added. */
+  out: (s: string) => void;
+  /** Writes a line (or several) to standard error; a trailing newline is added. */
+  err: (s: string) => void;
+  /** Absolute working directory. */
+  cwd: string;
+  /** Environment. */
+  env: Record<string, string | undefined>;
+  /** `--registry` given before the command, if any. */
+  globalRegistry: string | undefined;
+  /** The machine's platform, as the registry names it (default target of `pull`). */
+  host: { os: Os; arch: Arch };
+  /**
+   * A client for the registry chosen by precedence: the command's `--registry`, then the one
+   * given before the command, then `SHELF_REGISTRY`, then {@link DEFAULT_REGISTRY}.
+   *
+   * @throws ShelfError `invalid_argument` when the URL is not http(s).
+   */
+  client: (commandRegistry?: string) => RegistryClient;
+}
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS = {
+  registry: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Help lines for {@link COMMON_OPTIONS}, appended to every command's help. */
+export const COMMON_HELP = `  --registry URL   Registry base URL (default: $SHELF_REGISTRY, else ${DEFAULT_REGISTRY})
+  -h, --help       Show this help`;
+
+/**
+ * Runs `node:util` parseArgs (strict unless the config says otherwise) and turns its errors into
+ * a usage error that names the command, so `main` exits with 2.
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs<T>(config);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw usageError(command, message);
+  }
+}
+
+/** A usage error (exit code 2) pointing at the command's help. */
+export function usageError(command: string, message: string): ShelfError {
+  return new ShelfError('invalid_argument', `${message.replace(/\.$/, '')}. Run "${command} --help" for usage.`);
+}
+
+/** Validates `--os`. @throws ShelfError `invalid_argument` */
+export function parseOs(command: string, value: string | undefined): Os | undefined {
+  if (value === undefined) return undefined;
+  if (!(OSES as readonly string[]).includes(value)) {
+    throw usageError(command, `--os must be one of ${OSES.join(', ')}; got "${value}"`);
+  }
+  return value as Os;
+}
+
+/** Validates `--arch`. @throws ShelfError `invalid_argument` */
+export function parseArch(command: string, value: string | undefined): Arch | undefined {
+  if (value === undefined) return undefined;
+  if (!(ARCHES as readonly string[]).includes(value)) {
+    throw usageError(command, `--arch must be one of ${ARCHES.join(', ')}; got "${value}"`);
+  }
+  return value as Arch;
+}
+
+/** A package argument: `@scope/name`, optionally followed by `@version` or `@range`. */
+export interface PackageSpec {
+  name: PackageName;
+  /** The version or range after the name's `@`, if any. */
+  range: string | undefined;
+}
+
+/**
+ * Parses `@scope/name[@version|@range]`, requiring exactly one such positional.
+ *
+ * @throws ShelfError `invalid_argument` (missing or extra arguments), `invalid_name`
+ */
+export function parsePackageSpec(command: string, positionals: string[]): PackageSpec {
+  if (positionals.length === 0) throw usageError(command, 'missing package name (@scope/name)');
+  if (positionals.length > 1) throw usageError(command, `expected one package, got ${positionals.length}`);
+  const arg = positionals[0]!;
+  // The name starts with "@", so a version separator is any later "@".
+  const at = arg.indexOf('@', 1);
+  if (at === -1) return { name: parsePackageName(arg), range: undefined };
+  const range = arg.slice(at + 1);
+  if (range.trim() === '') throw usageError(command, `"${arg}" has an empty version after "@"`);
+  return { name: parsePackageName(arg.slice(0, at)), range };
+}
+
+/** Formats rows as left-aligned columns separated by two spaces; the last column is not padded. */
+export function formatTable(rows: string[][], indent = ''): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  }
+  return rows
+    .map((row) =>
+      (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Shortens text to `max` characters with an ellipsis, on one line. */
+export function truncate(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** `2024-05-01T12:00:00Z` → `2024-05-01`. */
+export function day(iso: string): string {
+  return iso.slice(0, 10);
+}

@@ -1,0 +1,128 @@
+/**
+ * `shelf search`, `shelf bundle search`, `shelf skill search`: query the prebuilt index.
+ *
+ * `--json` output (stable; fields are only ever added):
+ * ```json
+ * {
+ *   "kind": "bundle",
+ *   "query": "weather forecast",
+ *   "results": [ { ...PackageSummary (see core/schemas.ts), "score": 12.3 } ]
+ * }
+ * ```
+ * `results` is in the requested order and holds at most `--limit` entries.
+ *
+ * @module
+ */
+import { KIND_PLURAL, type Kind } from '../core/names.ts';
+import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, SERVER_TYPES, type SearchHit, type SearchSort } from '../client/search.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  formatTable,
+  parseArch,
+  parseCommandArgs,
+  parseOs,
+  truncate,
+  usageError,
+  type CommandContext,
+} from './common.ts';
+
+/** Help text of the search command for a kind. */
+export function searchHelp(kind: Kind): string {
+  const plural = KIND_PLURAL[kind];
+  const usage =
+    kind === 'bundle'
+      ? `Usage: shelf search [words...] [options]
+       shelf bundle search [words...] [options]`
+      : `Usage: shelf skill search [words...] [options]`;
+  return `${usage}
+
+Searches the registry's ${plural}. Words match by prefix and tolerate typos; all words must
+match, or any word when that finds nothing. Without words, lists every ${kind}.
+
+Options:
+${kind === 'bundle' ? `  --type TYPE      Only bundles whose server type is TYPE: ${SERVER_TYPES.join(', ')}\n` : ''}\
+  --os OS          Only ${plural} with a build for OS: darwin, linux, win32 (universal builds match)
+  --arch ARCH      Only ${plural} with a build for ARCH: x64, arm64 (universal builds match)
+  --sort ORDER     relevance (default), recent (last updated first) or name
+  --limit N        Show at most N results (default ${DEFAULT_SEARCH_LIMIT})
+  --json           Print {kind, query, results} as JSON
+${COMMON_HELP}`;
+}
+
+/**
+ * Runs a search and prints the hits.
+ *
+ * @param args - The arguments after the command words.
+ * @returns The exit code.
+ */
+export async function searchCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
+  const command = kind === 'bundle' ? 'shelf search' : 'shelf skill search';
+  const { values, positionals } = parseCommandArgs(command, {
+    args,
+    allowPositionals: true,
+    options: {
+      ...COMMON_OPTIONS,
+      type: { type: 'string' },
+      os: { type: 'string' },
+      arch: { type: 'string' },
+      sort: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    ctx.out(searchHelp(kind));
+    return 0;
+  }
+  // Validated before any request, so a mistyped flag never costs a download.
+  const type = values.type;
+  if (type !== undefined) {
+    if (kind === 'skill') throw usageError(command, '--type applies to bundles only');
+    if (!(SERVER_TYPES as readonly string[]).includes(type)) {
+      throw usageError(command, `--type must be one of ${SERVER_TYPES.join(', ')}; got "${type}"`);
+    }
+  }
+  const os = parseOs(command, values.os);
+  const arch = parseArch(command, values.arch);
+  const sort = values.sort;
+  if (sort !== undefined && !(SEARCH_SORTS as readonly string[]).includes(sort)) {
+    throw usageError(command, `--sort must be one of ${SEARCH_SORTS.join(', ')}; got "${sort}"`);
+  }
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    limit = /^\d+$/.test(values.limit) ? Number(values.limit) : NaN;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw usageError(command, `--limit must be a positive integer; got "${values.limit}"`);
+    }
+  }
+  const query = positionals.join(' ');
+  const client = ctx.client(values.registry);
+
+  const engine = await client.loadSearch(kind);
+  const hits = engine.search(query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
+
+  if (values.json) {
+    ctx.out(JSON.stringify({ kind, query, results: hits }, null, 2));
+    return 0;
+  }
+  if (hits.length === 0) {
+    ctx.out(query === '' ? `No ${KIND_PLURAL[kind]} found.` : `No ${KIND_PLURAL[kind]} match "${query}".`);
+    return 0;
+  }
+  ctx.out(renderHits(kind, hits));
+  return 0;
+}
+
+function renderHits(kind: Kind, hits: SearchHit[]): string {
+  const header = kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS', 'DESCRIPTION'] : ['NAME', 'VERSION', 'DESCRIPTION'];
+  const rows = hits.map((h) => {
+    const version = h.latest ?? `${h.newest} (pre)`;
+    const name = h.verified ? `${h.name} ✓` : h.name;
+    return kind === 'bundle'
+      ? [name, version, h.server_type ?? '-', h.platforms.join(','), truncate(h.description, 60)]
+      : [name, version, truncate(h.description, 70)];
+  });
+  const count = `${hits.length} ${hits.length === 1 ? kind : KIND_PLURAL[kind]}; ✓ = published from GitHub Actions with a verified OIDC token.`;
+  return `${formatTable([header, ...rows])}\n\n${count}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * `shelf serve [--dev] [--port N] [--host H]`: runs the registry on one machine, with a folder as
+ * the bucket (`SHELF_DATA_DIR`, default `./.shelf`). With `--dev` (or `SHELF_DEV=1`) it trusts
+ * only its in-process development issuer and seeds the examples on first start.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config.ts';
+import { catalogKey } from '../core/paths.ts';
+import { DEV_WARNING } from '../dev/dev-services.ts';
+import { seedExamples } from '../dev/seed.ts';
+import { startRegistryServer } from '../server/registry-server.ts';
+import { FsStore } from '../store/fs-store.ts';
+
+export const SERVE_HELP = `Usage: shelf serve [--dev] [--port N] [--host H]
+
+Runs the registry: one HTTP server that is both the CDN (GET any file of the bucket) and the
+announce function URL (POST /v1/bundles/announce, POST /v1/skills/announce).
+
+Options:
+  --dev        Development mode (also SHELF_DEV=1): trust a local development issuer and release
+               source, and seed the examples on first start. Never expose a --dev server.
+  --port N     Port to listen on (also PORT). Default 8787.
+  --host H     Address to bind (also HOST). Default 127.0.0.1.
+  -h, --help   Show this help.
+
+Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev).`;
+
+/** Runs until SIGINT/SIGTERM; returns the exit code. */
+export async function serveCommand(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { dev: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const dev = values.dev === true || env.SHELF_DEV === '1';
+  const port = Number(values.port ?? env.PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`error[invalid_argument]: --port/PORT must be a port number, got ${values.port ?? env.PORT}`);
+    return 2;
+  }
+  const dataDir = resolve(env.SHELF_DATA_DIR || '.shelf');
+  const store = new FsStore(dataDir);
+  if (dev) console.warn(DEV_WARNING);
+  let server;
+  try {
+    server = await startRegistryServer({ store, env, dev, port, host: values.host ?? env.HOST ?? '127.0.0.1' });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error[${err.code}]: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  console.log(`Shelf registry on ${server.url}  (bucket: ${store.description})`);
+  console.log(`  config:   ${server.url}/v1/config.json`);
+  console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
+  if (server.dev) {
+    const seeded = (await store.head(catalogKey('bundle'))) !== null;
+    if (!seeded) {
+      console.log('Seeding the examples through the announce path...');
+      for (const s of await seedExamples(server.url, server.dev, server.config.audience)) {
+        console.log(`  ${s.status} ${s.name}@${s.version} ${s.platform}`);
+      }
+    }
+    console.log(`Try: SHELF_REGISTRY=${server.url} npx shelf search echo`);
+  }
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,147 @@
+/**
+ * `shelf bundle show` / `shelf skill show`: a package's details, versions and provenance.
+ *
+ * `--json` output (stable; fields are only ever added):
+ * ```json
+ * { "package": PackageDocument, "version": VersionDocument }
+ * ```
+ * Both as the registry serves them (see core/schemas.ts). `version` is the shown version: the
+ * one named on the command line, else the latest (or newest prerelease when there is no
+ * release); it is null only for a package without versions.
+ *
+ * @module
+ */
+import type { Kind } from '../core/names.ts';
+import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  day,
+  formatTable,
+  parseCommandArgs,
+  parsePackageSpec,
+  type CommandContext,
+} from './common.ts';
+
+/** Help text of the show command for a kind. */
+export function showHelp(kind: Kind): string {
+  return `Usage: shelf ${kind} show <@scope/name[@version|@range]> [options]
+
+Shows a ${kind}: description, latest version, author, license, and every version with
+its platforms and date.${kind === 'bundle' ? ' Lists the tools the bundle provides.' : ''}
+Then shows the provenance of the version's artifacts: GitHub repository, workflow and
+commit. The version is the latest unless one is named (@1.2.0, or a range like @^1).
+
+Options:
+  --json           Print {package, version} (the registry's documents) as JSON
+${COMMON_HELP}`;
+}
+
+/**
+ * Fetches and prints a package and one of its versions.
+ *
+ * @returns The exit code.
+ */
+export async function showCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
+  const command = `shelf ${kind} show`;
+  const { values, positionals } = parseCommandArgs(command, {
+    args,
+    allowPositionals: true,
+    options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
+  });
+  if (values.help) {
+    ctx.out(showHelp(kind));
+    return 0;
+  }
+  const spec = parsePackageSpec(command, positionals);
+  const client = ctx.client(values.registry);
+
+  const pkg = await client.getPackage(kind, spec.name);
+  const version =
+    pkg.versions.length === 0 && spec.range === undefined
+      ? null
+      : await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
+
+  if (values.json) {
+    ctx.out(JSON.stringify({ package: pkg, version }, null, 2));
+    return 0;
+  }
+  ctx.out(renderPackage(pkg, version));
+  return 0;
+}
+
+function renderPackage(pkg: PackageDocument, version: VersionDocument | null): string {
+  const sections: string[] = [];
+  const title = pkg.display_name && pkg.display_name !== pkg.name ? `${pkg.display_name} (${pkg.name})` : pkg.name;
+  sections.push(`${title}\n${pkg.description}`);
+
+  const newest = pkg.versions[0]?.version;
+  const facts: string[][] = [
+    ['Latest:', pkg.latest ?? (newest ? `none released (newest prerelease ${newest})` : 'none')],
+  ];
+  if (pkg.author) {
+    const contact = pkg.author.email ? ` <${pkg.author.email}>` : pkg.author.url ? ` (${pkg.author.url})` : '';
+    facts.push(['Author:', `${pkg.author.name}${contact}`]);
+  }
+  if (pkg.license) facts.push(['License:', pkg.license]);
+  if (pkg.homepage) facts.push(['Homepage:', pkg.homepage]);
+  if (pkg.server_type) facts.push(['Server type:', pkg.server_type]);
+  facts.push(['Repository:', `https://github.com/${pkg.repository.name}`]);
+  if (pkg.keywords.length > 0) facts.push(['Keywords:', pkg.keywords.join(', ')]);
+  sections.push(formatTable(facts));
+
+  if (pkg.versions.length > 0) {
+    const rows = pkg.versions.map((v) => [
+      v.version === version?.version ? `${v.version} *` : v.version,
+      v.prerelease ? 'prerelease' : '',
+      day(v.published_at),
+      v.platforms.map((p) => `${p.os}-${p.arch}`).join(', '),
+    ]);
+    sections.push(`Versions (* = shown below):\n${formatTable(rows, '  ')}`);
+  }
+
+  const lists: Array<[string, PackageDocument['tools']]> = [
+    ['Tools', pkg.tools],
+    ['Prompts', pkg.prompts],
+  ];
+  for (const [label, items] of lists) {
+    if (items.length === 0) continue;
+    sections.push(`${label}:\n${formatTable(items.map((t) => [t.name, t.description ?? '']), '  ')}`);
+  }
+
+  if (version) sections.push(renderProvenance(version));
+  return sections.join('\n\n');
+}
+
+/**
+ * Artifacts of one version usually come from one workflow run; identical provenance is printed
+ * once with every platform it covers.
+ */
+function renderProvenance(version: VersionDocument): string {
+  const groups = new Map<string, { provenance: Provenance; platforms: string[] }>();
+  for (const artifact of version.artifacts) {
+    const p = artifact.provenance;
+    const key = JSON.stringify([p.repository, p.workflow_ref, p.sha, p.run_id, p.issuer]);
+    const group = groups.get(key) ?? { provenance: p, platforms: [] };
+    group.platforms.push(platformOf(artifact));
+    groups.set(key, group);
+  }
+  const lines = [`Provenance of ${version.version} (release ${version.release.tag}, ${day(version.published_at)}):`];
+  for (const { provenance: p, platforms } of groups.values()) {
+    const rows: string[][] = [
+      // The registry only records provenance it verified; `verified` is always true.
+      ['Verified:', `✓ GitHub Actions OIDC token (${p.issuer})`],
+      ['Repository:', `https://github.com/${p.repository}`],
+    ];
+    if (p.workflow_ref) rows.push(['Workflow:', p.workflow_ref]);
+    rows.push(['Commit:', p.ref ? `${p.sha.slice(0, 7)} (${p.ref})` : p.sha.slice(0, 7)]);
+    if (p.run_id) rows.push(['Run:', `https://github.com/${p.repository}/actions/runs/${p.run_id}`]);
+    lines.push(`  ${platforms.join(', ')}`, formatTable(rows, '    '));
+  }
+  if (version.artifacts.length === 0) lines.push('  (no artifacts)');
+  return lines.join('\n');
+}
+
+function platformOf(artifact: Artifact): string {
+  return `${artifact.os}-${artifact.arch}`;
+}

@@ -1,0 +1,291 @@
+/**
+ * Reads a Shelf registry. Every read is a static JSON file at `{baseUrl}/{key}` (keys from
+ * `core/paths.ts`), parsed with its zod schema, so callers only ever see well-formed documents.
+ * Shared by the CLI and the web page.
+ *
+ * Pure module: `fetch` only, no Node APIs.
+ *
+ * @module
+ */
+import semver from 'semver';
+import type { z } from 'zod';
+import { ShelfError, isShelfError } from '../core/errors.ts';
+import { KIND_PLURAL, parsePackageName, parseVersion, type Kind, type PackageName } from '../core/names.ts';
+import { configKey, packageKey, versionKey } from '../core/paths.ts';
+import {
+  ConfigDocumentSchema,
+  PackageDocumentSchema,
+  SCHEMA_VERSION,
+  SearchIndexDocumentSchema,
+  VersionDocumentSchema,
+  type Artifact,
+  type ConfigDocument,
+  type PackageDocument,
+  type VersionDocument,
+} from '../core/schemas.ts';
+import { SearchEngine } from './search.ts';
+
+/** Options of {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  /** The registry's base URL (`http://127.0.0.1:8787`, `https://cdn.example.com/shelf`). */
+  baseUrl: string;
+  /** The fetch implementation; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A reader for one registry. Instances cache the config document and the search indexes, so
+ * keep one per registry for the life of a page or command.
+ *
+ * @example
+ * ```ts
+ * const client = new RegistryClient({ baseUrl: 'http://127.0.0.1:8787' });
+ * const pkg = await client.getPackage('bundle', '@acme/echo');
+ * const doc = await client.getVersion('bundle', pkg.name, client.resolveVersion(pkg, '^1'));
+ * ```
+ */
+export class RegistryClient {
+  /** The base URL, without trailing slash. */
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private configPromise: Promise<ConfigDocument> | undefined;
+  private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
+
+  /** @throws ShelfError `invalid_argument` when `baseUrl` is not an http(s) URL. */
+  constructor(options: RegistryClientOptions) {
+    const { baseUrl } = options;
+    if (typeof baseUrl !== 'string') throw new ShelfError('invalid_argument', 'The "baseUrl" option must be a string.');
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new ShelfError('invalid_argument', `The "baseUrl" option "${baseUrl}" is not a URL.`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ShelfError('invalid_argument', `The "baseUrl" option "${baseUrl}" must be an http or https URL.`);
+    }
+    if (url.search !== '' || url.hash !== '') {
+      // Keys are appended as path segments; a query or fragment would swallow them.
+      throw new ShelfError('invalid_argument', `The "baseUrl" option "${baseUrl}" must not have a query or fragment.`);
+    }
+    if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+      throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
+    }
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    // Wrapped rather than stored: browsers throw "Illegal invocation" for a detached window.fetch.
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** The URL of a key. */
+  url(key: string): string {
+    return `${this.baseUrl}/${key}`;
+  }
+
+  /**
+   * The registry's config document (`v1/config.json`), fetched once per instance.
+   *
+   * @throws ShelfError `registry_unreachable` when it cannot be fetched or is not a Shelf config.
+   */
+  config(): Promise<ConfigDocument> {
+    if (!this.configPromise) {
+      this.configPromise = this.getJson(configKey(), ConfigDocumentSchema, 'config', (url) =>
+        new ShelfError('registry_unreachable', `${url} was not found; is ${this.baseUrl} a Shelf registry?`),
+      );
+      // A failure is not cached: the next call retries.
+      this.configPromise.catch(() => (this.configPromise = undefined));
+    }
+    return this.configPromise;
+  }
+
+  /**
+   * A package document: description, latest version, all versions with their platforms.
+   *
+   * @param name - `@scope/name` (case-insensitive) or an already parsed name.
+   * @throws ShelfError `invalid_name`, `not_found`, `registry_unreachable`
+   */
+  async getPackage(kind: Kind, name: string | PackageName): Promise<PackageDocument> {
+    const pkg = typeof name === 'string' ? parsePackageName(name) : name;
+    const doc = await this.getJson(packageKey(kind, pkg), PackageDocumentSchema, 'package', () =>
+      new ShelfError('not_found', `${kind} ${pkg.full} was not found`),
+    );
+    checkIdentity(this.url(packageKey(kind, pkg)), doc, kind, pkg.full);
+    return doc;
+  }
+
+  /**
+   * A version document: manifest or skill front matter, release, artifacts with provenance.
+   *
+   * @param version - An exact version (use {@link RegistryClient.resolveVersion} for ranges).
+   * @throws ShelfError `invalid_name`, `invalid_version`, `not_found`, `registry_unreachable`
+   */
+  async getVersion(kind: Kind, name: string | PackageName, version: string): Promise<VersionDocument> {
+    const pkg = typeof name === 'string' ? parsePackageName(name) : name;
+    const v = parseVersion(version);
+    const key = versionKey(kind, pkg, v);
+    const doc = await this.getJson(key, VersionDocumentSchema, 'version', () =>
+      new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`),
+    );
+    checkIdentity(this.url(key), doc, kind, pkg.full);
+    if (doc.version !== v) {
+      throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${doc.version}, not ${v}.`);
+    }
+    return doc;
+  }
+
+  /**
+   * Picks a version of a package; see {@link resolveVersion}.
+   *
+   * @throws ShelfError `not_found`, `invalid_version`
+   */
+  resolveVersion(pkg: PackageDocument, requested?: string): string {
+    return resolveVersion(pkg, requested);
+  }
+
+  /**
+   * Downloads the search index of a kind (its key comes from the config) and loads it. The
+   * engine is cached per kind.
+   *
+   * @throws ShelfError `registry_unreachable`
+   */
+  loadSearch(kind: Kind): Promise<SearchEngine> {
+    let promise = this.searchPromises.get(kind);
+    if (!promise) {
+      promise = (async () => {
+        const config = await this.config();
+        const key = config.search[KIND_PLURAL[kind]];
+        const doc = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
+          new ShelfError('registry_unreachable', `The ${kind} search index ${url} was not found.`),
+        );
+        if (doc.kind !== kind) {
+          throw new ShelfError('registry_unreachable', `${this.url(key)} is the ${doc.kind} index, not the ${kind} index.`);
+        }
+        return new SearchEngine(doc);
+      })();
+      this.searchPromises.set(kind, promise);
+      promise.catch(() => this.searchPromises.delete(kind));
+    }
+    return promise;
+  }
+
+  /** The download URL of an artifact. */
+  artifactUrl(artifact: Pick<Artifact, 'path'>): string {
+    return this.url(artifact.path);
+  }
+
+  /**
+   * GETs `key` and parses it with `schema`. A 404 or 410 becomes `notFound(url)`; anything else
+   * that is not a matching document becomes `registry_unreachable` naming the URL.
+   */
+  private async getJson<S extends z.ZodType>(
+    key: string,
+    schema: S,
+    what: string,
+    notFound: (url: string) => ShelfError,
+  ): Promise<z.output<S>> {
+    const url = this.url(key);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(url, { headers: { accept: 'application/json' } });
+      if (response.status === 404 || response.status === 410) {
+        await response.body?.cancel().catch(() => {});
+        throw notFound(url);
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw new ShelfError('registry_unreachable', `GET ${url} failed with HTTP ${response.status}.`, {
+          url,
+          status: response.status,
+        });
+      }
+      text = await response.text();
+    } catch (error) {
+      if (isShelfError(error)) throw error;
+      throw new ShelfError('registry_unreachable', `Could not reach ${url}: ${describeNetworkError(error)}.`, { url });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ShelfError('registry_unreachable', `${url} did not return valid JSON.`, { url });
+    }
+    const version = (json as { schema_version?: unknown } | null)?.schema_version;
+    if (typeof version === 'number' && version > SCHEMA_VERSION) {
+      throw new ShelfError(
+        'registry_unreachable',
+        `${url} has schema_version ${version}; this client understands ${SCHEMA_VERSION}. Upgrade shelf.`,
+        { url },
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new ShelfError('registry_unreachable', `${url} is not a valid ${what} document (${issues.join('; ')}).`, {
+        url,
+      });
+    }
+    return parsed.data;
+  }
+}
+
+/**
+ * Picks a version of a package:
+ * - `undefined` or `latest`: `pkg.latest`, or the highest version when there are only prereleases;
+ * - an exact version (`1.2.0`, `2.0.0-beta.1`): that version, if published;
+ * - a semver range (`^1.2`, `~1.2.3`, `>=1 <3`, `1.x`): the highest published version in the
+ *   range; prereleases only when the range itself names a prerelease of the same
+ *   major.minor.patch (semver's usual rule, e.g. `^2.0.0-beta.0`).
+ *
+ * @returns The exact version string.
+ * @throws ShelfError `not_found` when nothing matches, `invalid_version` when `requested` is
+ *   neither a version nor a range.
+ */
+export function resolveVersion(pkg: PackageDocument, requested?: string): string {
+  const published = pkg.versions.map((v) => v.version).filter((v) => semver.valid(v) !== null);
+  const spec = requested?.trim();
+  if (spec === undefined || spec === '' || spec === 'latest') {
+    if (pkg.latest !== null && published.includes(pkg.latest)) return pkg.latest;
+    // `latest` is null when every version is a prerelease: then the newest prerelease will do.
+    const sorted = [...published].sort(semver.rcompare);
+    const newest = sorted.find((v) => semver.prerelease(v) === null) ?? sorted[0];
+    if (newest === undefined) throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no published versions`);
+    return newest;
+  }
+  const exact = semver.valid(spec);
+  if (exact !== null) {
+    if (published.includes(exact)) return exact;
+    throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version ${exact}${available(published)}`);
+  }
+  if (semver.validRange(spec) === null) {
+    throw new ShelfError('invalid_version', `"${spec}" is neither a version nor a semver range.`);
+  }
+  const best = semver.maxSatisfying(published, spec);
+  if (best === null) {
+    throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version matching ${spec}${available(published)}`);
+  }
+  return best;
+}
+
+function available(versions: string[]): string {
+  const shown = [...versions].sort(semver.rcompare).slice(0, 10);
+  if (shown.length === 0) return '';
+  return ` (available: ${shown.join(', ')}${versions.length > shown.length ? ', ...' : ''})`;
+}
+
+/** A document under a key must describe what the key names; anything else is a broken registry. */
+function checkIdentity(url: string, doc: { kind: Kind; name: string }, kind: Kind, name: string): void {
+  if (doc.kind !== kind || doc.name.toLowerCase() !== name) {
+    throw new ShelfError('registry_unreachable', `${url} describes ${doc.kind} ${doc.name}, not ${kind} ${name}.`, { url });
+  }
+}
+
+/** Node's fetch says only "fetch failed"; the useful part (ECONNREFUSED...) is in `cause`. */
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return `${error.message} (${typeof code === 'string' ? `${code}: ` : ''}${cause.message})`;
+  }
+  return error.message;
+}

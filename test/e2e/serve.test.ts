@@ -1,0 +1,116 @@
+/**
+ * `shelf serve`: configuration is refused without an audience; `--dev` seeds the examples through
+ * the announce path and trusts only its own development issuer; a server outside development
+ * mode never trusts that issuer.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.ts';
+import { CatalogDocumentSchema } from '../../src/core/schemas.ts';
+import { startRegistryServer } from '../../src/server/registry-server.ts';
+import { FsStore } from '../../src/store/fs-store.ts';
+import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/shelf.js', import.meta.url));
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shelf-serve-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs `shelf` as a process to completion. */
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out; output so far:\n${output}`));
+    }, 60_000);
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('shelf serve', () => {
+  it('refuses to start without SHELF_AUDIENCE, naming the variable', async () => {
+    const r = await run(['serve', '--port', '0'], { SHELF_DATA_DIR: join(dir, 'no-audience') });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('SHELF_AUDIENCE');
+    expect(r.output).not.toContain('Shelf registry on');
+  });
+
+  it('refuses a non-URL issuer, naming the variable', async () => {
+    const err = await startRegistryServer({ store: new FsStore(join(dir, 'bad-issuer')), port: 0, env: { SHELF_AUDIENCE: 'x', SHELF_OIDC_ISSUER: 'not a url' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('SHELF_OIDC_ISSUER');
+  });
+
+  it('--dev warns loudly, seeds the examples through the announce path, and serves them', async () => {
+    const data = join(dir, 'dev');
+    let catalogs: Record<string, string[]> = {};
+    const r = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'serve', '--dev', '--port', '0'], {
+        env: { PATH: process.env.PATH ?? '', SHELF_DATA_DIR: data },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(output))), 90_000);
+      const onData = async (d: Buffer) => {
+        output += d.toString();
+        const url = /Shelf registry on (http:\/\/\S+)/.exec(output)?.[1];
+        if (url && /Try:/.test(output) && Object.keys(catalogs).length === 0) {
+          catalogs = { bundles: [], skills: [] };
+          for (const kind of ['bundles', 'skills']) {
+            const doc = CatalogDocumentSchema.parse(await (await fetch(`${url}/v1/catalog/${kind}.json`)).json());
+            catalogs[kind] = doc.packages.map((p) => p.name);
+          }
+          child.kill('SIGTERM');
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', (code) => (clearTimeout(timer), resolve({ code, output })));
+    });
+    expect(r.output).toContain('SHELF DEVELOPMENT MODE');
+    expect(r.output).toMatch(/201 @acme\/sysinfo@0\.3\.0 win32-x64/);
+    expect(catalogs.bundles).toEqual(['@acme/echo', '@acme/sysinfo', '@globex/weather']);
+    expect(catalogs.skills).toEqual(['@acme/release-notes']);
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
+
+describe('development trust', () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+  });
+  afterAll(() => reg.close());
+
+  it('is not mounted outside development mode', async () => {
+    expect((await fetch(`${reg.url}/_dev/oidc/.well-known/jwks`)).status).toBe(404);
+  });
+
+  it('tokens from a development issuer are refused by a production server', async () => {
+    const devServer = await startRegistryServer({ store: new FsStore(join(dir, 'dev2')), port: 0, dev: true });
+    try {
+      const token = await devServer.dev!.mintToken(claimsFor('acme/echo-mcp'), reg.server.config.audience);
+      const before = await reg.snapshot();
+      const res = await reg.post('/v1/bundles/announce', '{}', { authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('invalid_token');
+      expect(await reg.snapshot()).toEqual(before);
+    } finally {
+      await devServer.close();
+    }
+  });
+});
