@@ -99,8 +99,7 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
   const query = positionals.join(' ');
   const client = ctx.client(values.registry);
 
-  const engine = await client.loadSearch(kind);
-  const hits = engine.search(query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
+  const hits = await client.search(kind, query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
 
   if (values.json) {
     ctx.out(JSON.stringify({ kind, query, results: hits }, null, 2));

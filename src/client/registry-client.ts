@@ -23,7 +23,7 @@ import {
   type PackageDocument,
   type VersionDocument,
 } from '../core/schemas.ts';
-import { SearchEngine } from './search.ts';
+import { SearchEngine, type SearchHit, type SearchQueryOptions } from './search.ts';
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -165,6 +165,16 @@ export class RegistryClient {
       promise.catch(() => this.searchPromises.delete(kind));
     }
     return promise;
+  }
+
+  /**
+   * Searches a kind's packages. This is the entry point the CLI and the web page use: it loads
+   * whatever index layout the registry publishes (once, then cached) and answers locally.
+   *
+   * @throws ShelfError `registry_unreachable`, `invalid_argument`
+   */
+  async search(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    return (await this.loadSearch(kind)).search(query, options);
   }
 
   /** The download URL of an artifact. */
