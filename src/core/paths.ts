@@ -75,6 +75,14 @@ export function parseVersionKey(key: string): { kind: Kind; full: string; versio
   return { kind: m[1] === 'bundles' ? 'bundle' : 'skill', full: m[2]!, version: m[3]! };
 }
 
+/** The static web pages at the bucket root (served for `/` and by name). */
+export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;
+
+/** A content-hashed web asset (script, style sheet): immutable, so a new build gets a new key. */
+export function webAssetKey(name: string, hash: string, extension: '.js' | '.css'): string {
+  return `assets/${name}.${hash}${extension}`;
+}
+
 /** Cache-Control for objects that never change (artifacts). */
 export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
 /** Cache-Control for documents that change on announce: short, and revalidated with ETags. */

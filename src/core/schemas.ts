@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARCHES, OSES } from './names.ts';
 
 /** Largest artifact the registry accepts, in bytes (mpak's upload cap is 50 MB; we allow 100 MiB). */

@@ -11,6 +11,8 @@ import { createAnnounceHandler } from '../announce/handler.ts';
 import type { AnnounceDeps } from '../announce/announce.ts';
 import { createDevServices, type DevServices } from '../dev/dev-services.ts';
 import { buildConfigDocument, writeConfigDocument } from '../registry/config-document.ts';
+import { publishWebAssets } from '../registry/web-assets.ts';
+import { isShelfError } from '../core/errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { startLocalServer, type LocalServer } from './local-server.ts';
 
@@ -66,6 +68,11 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     env.SHELF_PUBLIC_URL ||= local.url;
     const config = loadAnnounceConfig(env);
     await writeConfigDocument(options.store, buildConfigDocument(config, config.announceUrl ?? local.url));
+    // The web pages are static files in the same bucket; a registry without them still serves every read and announce.
+    await publishWebAssets(options.store).catch((err: unknown) => {
+      if (!isShelfError(err, 'web_assets_unavailable')) throw err;
+      console.warn(`Shelf: no web pages at ${local.url}/ (${err.message})`);
+    });
     const deps = announceDepsFromConfig(config, options.store);
     local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps));
     const server: RegistryServer = { url: local.url, config, store: options.store, local, close: () => local.close() };
