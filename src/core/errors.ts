@@ -17,11 +17,13 @@ export const ERRORS = {
   invalid_manifest: { status: 400, message: 'The bundle manifest is not valid.' },
   invalid_skill: { status: 400, message: 'The skill front matter is not valid.' },
   manifest_mismatch: { status: 400, message: 'The name or version in the body does not match the manifest.' },
+  duplicate_key: { status: 400, message: 'The request body has an object with the same key twice.' },
   // 401: the token.
   missing_token: { status: 401, message: 'An Authorization: Bearer <GitHub OIDC token> header is required.' },
   invalid_token: { status: 401, message: 'The token could not be verified.' },
   token_expired: { status: 401, message: 'The token has expired.' },
   token_claims_missing: { status: 401, message: 'The token lacks a claim the registry requires.' },
+  untrusted_event: { status: 401, message: 'Tokens from workflows triggered by pull requests cannot publish.' },
   // 403: who may publish what.
   scope_mismatch: { status: 403, message: "The package scope must equal the token's repository_owner." },
   scope_owner_mismatch: { status: 403, message: 'This scope is pinned to another GitHub owner id.' },
@@ -44,11 +46,31 @@ export const ERRORS = {
   internal_error: { status: 500, message: 'Internal error.' },
   upstream_unavailable: { status: 503, message: 'A service the registry depends on is unavailable; retry later.' },
   write_contention: { status: 503, message: 'Too many concurrent writes to the same file; retry later.' },
+  // Start-up: the configured object store cannot be used safely.
+  store_unsupported: { status: 500, message: 'The object store does not honour conditional writes (If-None-Match / If-Match); refusing to run.' },
+  store_unavailable: { status: 503, message: 'The object store could not be reached.' },
   // Client-side (CLI) errors. Status is what the CLI maps to an exit code family.
   integrity_mismatch: { status: 422, message: 'The downloaded file does not match the registry sha256 or size.' },
   no_matching_artifact: { status: 404, message: 'No artifact matches the requested platform.' },
   registry_unreachable: { status: 503, message: 'The registry could not be reached.' },
   invalid_argument: { status: 400, message: 'Invalid command-line argument.' },
+  // CLI: archives (.mcpb, .skill) unpacked on the user's machine.
+  invalid_archive: { status: 422, message: 'The file is not a zip archive this tool can read.' },
+  unsafe_archive: { status: 422, message: 'The archive has an entry that cannot be extracted safely (path traversal, absolute path, link, duplicate, or too large).' },
+  destination_exists: { status: 409, message: 'The destination directory already exists and is not empty.' },
+  skill_exists: { status: 409, message: 'Another skill (or a locally modified one) is installed there; use --force to replace it.' },
+  // CLI: the local cache and running bundles.
+  not_cached: { status: 404, message: 'Not in the local cache; run the command once without --offline.' },
+  cache_unavailable: { status: 500, message: 'No cache directory: set SHELF_CACHE_DIR, XDG_CACHE_HOME or HOME.' },
+  missing_user_config: { status: 400, message: "A required value of the bundle's user_config is missing." },
+  invalid_user_config: { status: 400, message: "A user_config value does not match the bundle's declaration." },
+  server_start_failed: { status: 500, message: "The bundle's server could not be started." },
+  // CLI: publishing from GitHub Actions.
+  oidc_unavailable: { status: 401, message: 'No GitHub Actions OIDC token available: the job needs "permissions: id-token: write".' },
+  oidc_request_failed: { status: 502, message: 'The GitHub Actions OIDC token request failed.' },
+  announce_failed: { status: 502, message: 'The registry refused or did not answer the announce.' },
+  // Operator side: publishing the web pages into the bucket.
+  web_assets_unavailable: { status: 500, message: 'The web pages could not be built (esbuild missing) and no prebuilt assets were found; run npm run build:web.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code. */
