@@ -1,18 +1,18 @@
 /**
  * `shelf serve [--dev] [--port N] [--host H]`: runs the registry on one machine, with a folder as
- * the bucket (`SHELF_DATA_DIR`, default `./.shelf`). With `--dev` (or `SHELF_DEV=1`) it trusts
+ * the bucket (`SHELF_DATA_DIR`, default `./.shelf`), or an S3 bucket (`SHELF_STORE=s3://...`,
+ * see `store/from-env.ts`). With `--dev` (or `SHELF_DEV=1`) it trusts
  * only its in-process development issuer and seeds the examples on first start.
  *
  * @module
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { ConfigError } from '../config.ts';
 import { catalogKey } from '../core/paths.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
 import { seedExamples } from '../dev/seed.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
-import { FsStore } from '../store/fs-store.ts';
+import { storeFromEnv } from '../store/from-env.ts';
 
 export const SERVE_HELP = `Usage: shelf serve [--dev] [--port N] [--host H]
 
@@ -26,7 +26,8 @@ Options:
   --host H     Address to bind (also HOST). Default 127.0.0.1.
   -h, --help   Show this help.
 
-Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev).`;
+Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev).
+The bucket is the folder SHELF_DATA_DIR (default ./.shelf), or SHELF_STORE=s3://bucket/prefix.`;
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */
 export async function serveCommand(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -45,8 +46,16 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     console.error(`error[invalid_argument]: --port/PORT must be a port number, got ${values.port ?? env.PORT}`);
     return 2;
   }
-  const dataDir = resolve(env.SHELF_DATA_DIR || '.shelf');
-  const store = new FsStore(dataDir);
+  let store;
+  try {
+    store = await storeFromEnv(env); // an S3 store is probed for conditional writes first
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error[${err.code}]: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
   if (dev) console.warn(DEV_WARNING);
   let server;
   try {
@@ -59,6 +68,7 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     throw err;
   }
   console.log(`Shelf registry on ${server.url}  (bucket: ${store.description})`);
+  console.log(`  web:      ${server.url}/`);
   console.log(`  config:   ${server.url}/v1/config.json`);
   console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
   if (server.dev) {

@@ -19,7 +19,7 @@ import {
   type PackageDocument,
   type VersionDocument,
 } from '../core/schemas.ts';
-import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent } from '../indexer/documents.ts';
+import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
@@ -31,23 +31,36 @@ export type DerivedStep = (typeof DERIVED_STEPS)[number];
 /** Called after each step; tests use it to simulate a crash between two writes. */
 export type StepHook = (step: string) => void | Promise<void>;
 
-/** Reads every version document of a package. */
-export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageName): Promise<VersionDocument[]> {
+/** Version documents already read, by key, with the ETag each was read at. */
+export type VersionCache = Map<string, { etag: string; doc: VersionDocument }>;
+
+/**
+ * Reads every version document of a package. With a `cache`, a document whose listed ETag is the
+ * one it was read at is not read again: compare-and-swap retries under contention re-list the
+ * versions, but fetch only those that changed.
+ */
+export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageName, cache?: VersionCache): Promise<VersionDocument[]> {
   const prefix = versionsPrefix(kind, pkg);
-  const keys = (await store.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.json') && !k.slice(prefix.length).includes('/'));
-  const docs = await Promise.all(keys.map((k) => readJson(store, k, VersionDocumentSchema)));
-  return docs.flatMap((d) => (d ? [d.value] : []));
+  const listed = (await store.list(prefix)).filter((o) => o.key.endsWith('.json') && !o.key.slice(prefix.length).includes('/'));
+  const docs = await Promise.all(
+    listed.map(async ({ key, etag }) => {
+      const hit = cache?.get(key);
+      if (hit && hit.etag === etag) return hit.doc;
+      const read = await readJson(store, key, VersionDocumentSchema);
+      if (read) cache?.set(key, { etag: read.etag, doc: read.value });
+      return read?.value ?? null;
+    }),
+  );
+  return docs.flatMap((d) => (d ? [d] : []));
 }
 
 /** Refreshes every derived file of one package. */
 export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, afterStep?: StepHook): Promise<PackageDocument> {
   const pkgKey = packageKey(kind, pkg);
-  const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) => {
-    const versions = await readVersions(store, kind, pkg);
-    const pin = current?.repository ?? pinFromVersions(versions);
-    if (!pin) throw new ShelfError('internal_error', `${pkg.full} has neither a package document nor a version record.`);
-    return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? earliest(versions));
-  });
+  const versionCache: VersionCache = new Map();
+  const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
+    derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current),
+  );
   await afterStep?.('package');
 
   await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, (current) => {
@@ -70,15 +83,29 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   });
   await afterStep?.('search');
 
-  const versions = await readVersions(store, kind, pkg);
-  await updateJson(store, recentKey(), RecentDocumentSchema, (current) =>
-    upsertRecent(
-      current,
-      versions.map((v) => ({ kind, name: pkg.full, version: v.version, published_at: v.published_at })),
-    ),
-  );
+  // The package document lists every version with its publication time, so the version records
+  // need not be read again; versions announced since are added to the list by their own announce.
+  await updateJson(store, recentKey(), RecentDocumentSchema, (current) => upsertRecent(current, recentEntriesOf(pkgDoc)));
   await afterStep?.('recent');
   return pkgDoc;
+}
+
+/** The recent-list entries of a package's versions. */
+export function recentEntriesOf(doc: PackageDocument): RecentEntry[] {
+  return doc.versions.map((v) => ({ kind: doc.kind, name: doc.name, version: v.version, published_at: v.published_at }));
+}
+
+/**
+ * The package document its records give: the version documents, and the repository pin and
+ * creation time kept in the stored package document (`current`; without one, the first
+ * artifact's provenance pins it). Shared by the announce's refresh and the full rebuild.
+ *
+ * @throws ShelfError `internal_error` when there is neither a package document nor a version
+ */
+export function derivePackageDocument(kind: Kind, pkg: PackageName, versions: VersionDocument[], current: PackageDocument | null): PackageDocument {
+  const pin = current?.repository ?? pinFromVersions(versions);
+  if (!pin) throw new ShelfError('internal_error', `${pkg.full} has neither a package document nor a version record.`);
+  return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? earliest(versions));
 }
 
 function pinFromVersions(versions: VersionDocument[]): { name: string; id: string } | null {

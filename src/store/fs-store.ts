@@ -51,11 +51,22 @@ interface CachedEtag {
   etag: string;
 }
 
+/** Options of {@link FsStore}. */
+export interface FsStoreOptions {
+  /**
+   * fsync every write before it becomes visible (default true). `false` skips the fsyncs: a crash
+   * may then lose or truncate recent writes. For bulk loading and benchmarks only, never for a
+   * registry that must survive a power cut.
+   */
+  durable?: boolean;
+}
+
 /** An {@link ObjectStore} backed by a folder on disk. Safe for concurrent use by many processes on one machine. */
 export class FsStore implements ObjectStore {
   /** `fs:<absolute root>`. */
   readonly description: string;
   readonly #root: string;
+  readonly #durable: boolean;
   /** ETags by path, valid while the file's identity is unchanged, so big artifacts are hashed once. */
   readonly #etags = new Map<string, CachedEtag>();
   /**
@@ -65,12 +76,19 @@ export class FsStore implements ObjectStore {
    */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  /** @param root The bucket folder; created on the first write. */
-  constructor(root: string) {
+  /**
+   * @param root The bucket folder; created on the first write.
+   * @param options See {@link FsStoreOptions}.
+   */
+  constructor(root: string, options: FsStoreOptions = {}) {
     if (typeof root !== 'string' || root === '') {
       throw new TypeError('"root" option must be a non-empty string');
     }
+    if (options.durable !== undefined && typeof options.durable !== 'boolean') {
+      throw new TypeError('"durable" option must be a boolean');
+    }
     this.#root = resolve(root);
+    this.#durable = options.durable ?? true;
     this.description = `fs:${this.#root}`;
   }
 
@@ -118,8 +136,8 @@ export class FsStore implements ObjectStore {
     const metaTmp = tempPathFor(metaPath);
     try {
       // Write the bytes outside the lock, so the lock is held only for the check and the renames.
-      const st = await writeDurably(bodyTmp, body);
-      await writeDurably(metaTmp, JSON.stringify(meta));
+      const st = await writeNewFile(bodyTmp, body, this.#durable);
+      await writeNewFile(metaTmp, JSON.stringify(meta), this.#durable);
       await this.#withLock(key, async () => {
         await this.#checkPrecondition(key, path, options);
         // Sidecar first: whoever sees the new bytes also sees their metadata.
@@ -290,13 +308,13 @@ function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes and fsyncs a new file, so a rename after it never exposes a partial or lost write. */
-async function writeDurably(path: string, data: Uint8Array | string): Promise<Stats> {
+/** Writes and (if `durable`) fsyncs a new file, so a rename after it never exposes a partial or lost write. */
+async function writeNewFile(path: string, data: Uint8Array | string, durable: boolean): Promise<Stats> {
   await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'wx');
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
     return await handle.stat();
   } finally {
     await handle.close();

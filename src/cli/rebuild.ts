@@ -1,0 +1,116 @@
+/**
+ * `shelf rebuild [@scope/name] [--kind bundle|skill] [--json]`: recomputes the derived files of
+ * the registry's bucket (the store `SHELF_STORE` / `SHELF_DATA_DIR` name) from its records, and
+ * prints what it changed. An operator command: it writes to the bucket directly, not through the
+ * announce function.
+ *
+ * @module
+ */
+import { ConfigError } from '../config.ts';
+import { ShelfError } from '../core/errors.ts';
+import type { Kind } from '../core/names.ts';
+import { rebuild, type RebuildProgress } from '../registry/rebuild.ts';
+import { storeFromEnv } from '../store/from-env.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+
+/** Help of `shelf rebuild`. */
+export const REBUILD_HELP = `Usage: shelf rebuild [@scope/name] [--kind bundle|skill] [--json]
+
+Recomputes every derived file (package documents, scope package lists, catalogs, search indexes,
+the recent list) from the records (version documents and pins), and writes only the files whose
+content changed. Idempotent: a second run changes nothing. Safe while announces run.
+
+Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
+the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
+
+Arguments:
+  @scope/name       Only this package (and its entries in the shared files)
+
+Options:
+  --kind KIND       Only bundles or only skills
+  --json            Print {changed, unchanged, packages} as JSON
+  -h, --help        Show this help`;
+
+/** Runs `shelf rebuild`; returns the exit code. */
+export async function rebuildCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('shelf rebuild', {
+    args,
+    options: { kind: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    ctx.out(REBUILD_HELP);
+    return 0;
+  }
+  const kind = parseKind('shelf rebuild', values.kind);
+  const spec = positionals.length > 0 ? parsePackageSpec('shelf rebuild', positionals) : undefined;
+  if (spec?.range !== undefined) throw usageError('shelf rebuild', 'a rebuild is per package, not per version; drop the "@version"');
+
+  const store = await openStore(ctx);
+  const progress = progressLine(ctx, values.json !== true);
+  let result;
+  try {
+    result = await rebuild(store, {
+      ...(spec ? { package: spec.name } : {}),
+      ...(kind ? { kind } : {}),
+      onProgress: progress.update,
+    });
+  } finally {
+    progress.finish();
+  }
+  if (values.json) {
+    ctx.out(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const total = result.changed.length + result.unchanged.length;
+  if (result.changed.length === 0) {
+    ctx.out(`Every derived file already agreed with the records (${total} files, ${result.packages} packages, ${store.description}).`);
+    return 0;
+  }
+  ctx.out(`Rebuilt ${result.changed.length} of ${total} derived files (${result.packages} packages, ${store.description}):`);
+  for (const key of result.changed) ctx.out(`  ${key}`);
+  return 0;
+}
+
+/**
+ * The store `SHELF_STORE` / `SHELF_DATA_DIR` name.
+ *
+ * @throws ShelfError `invalid_config` naming the variable at fault, `store_unsupported`,
+ *   `store_unavailable`
+ */
+export async function openStore(ctx: CommandContext): Promise<ObjectStore> {
+  try {
+    return await storeFromEnv(ctx.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
+    throw err;
+  }
+}
+
+/** Validates `--kind`. @throws ShelfError `invalid_argument` */
+export function parseKind(command: string, value: string | undefined): Kind | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'bundle' && value !== 'skill') throw usageError(command, `--kind must be bundle or skill; got "${value}"`);
+  return value;
+}
+
+/**
+ * A one-line "[done/total] key" display on standard error, redrawn in place; only on a
+ * terminal, so logs and pipes get the result alone.
+ */
+export function progressLine(ctx: CommandContext, wanted: boolean): { update: (p: RebuildProgress) => void; finish: () => void } {
+  if (!wanted || !ctx.stderrIsTTY) return { update: () => undefined, finish: () => undefined };
+  let drawn = false;
+  return {
+    update: ({ done, total, key }) => {
+      ctx.writeErr(`\r[${done}/${total}] ${key}\x1b[K`);
+      drawn = true;
+    },
+    finish: () => {
+      if (drawn) ctx.writeErr('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The consistency checker: reports every derived file that disagrees with the records — missing,
+ * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
+ * in excess, or has out of date.
+ *
+ * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (reads
+ * fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
+ * would write it", and the checker and the rebuild can never drift apart.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Kind } from '../core/names.ts';
+import { catalogKey, recentKey, scopesPrefix, searchIndexKey } from '../core/paths.ts';
+import {
+  checkPutOptions,
+  PreconditionFailedError,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type PutResult,
+  type StoredObject,
+} from '../store/object-store.ts';
+import { rebuild, type RebuildProgress } from './rebuild.ts';
+
+/** Options of {@link check}. */
+export interface CheckOptions {
+  /** Only this kind's files (and the recent list). Default both kinds. */
+  kind?: Kind;
+  /** Called after each file, for a progress display. */
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
+/** One derived file that disagrees with the records. */
+export interface CheckIssue {
+  /** The file's key. */
+  key: string;
+  /** `missing`: the records call for the file and there is none; `stale`: its content differs. */
+  problem: 'missing' | 'stale';
+  /** Entries the records call for that the file lacks. */
+  missing: string[];
+  /** Entries the file has that the records do not. */
+  extra: string[];
+  /** Entries in both whose content differs. */
+  outdated: string[];
+}
+
+/** What {@link check} found. */
+export interface CheckReport {
+  /** True when every derived file agrees with the records. */
+  clean: boolean;
+  /** How many derived files were compared. */
+  checked: number;
+  /** The files that disagree, by key. */
+  issues: CheckIssue[];
+}
+
+/**
+ * Compares every derived file with what the records give. Writes nothing.
+ *
+ * @throws TypeError for invalid options (naming the option)
+ */
+export async function check(store: ObjectStore, options: CheckOptions = {}): Promise<CheckReport> {
+  const overlay = new OverlayStore(store);
+  const result = await rebuild(overlay, {
+    ...(options.kind ? { kind: options.kind } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const issues: CheckIssue[] = [];
+  for (const key of [...result.changed].sort()) {
+    const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
+    const want = entries(key, parse(expected?.body));
+    const have = stored ? entries(key, parse(stored.body)) : new Map<string, string>();
+    issues.push({
+      key,
+      problem: stored ? 'stale' : 'missing',
+      missing: [...want.keys()].filter((id) => !have.has(id)),
+      extra: [...have.keys()].filter((id) => !want.has(id)),
+      outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
+    });
+  }
+  return { clean: issues.length === 0, checked: result.changed.length + result.unchanged.length, issues };
+}
+
+/** The entries of a derived document, by id, with their content (as JSON) for comparison. */
+function entries(key: string, doc: any): Map<string, string> {
+  const map = new Map<string, string>();
+  const add = (items: unknown, id: (item: any) => string) => {
+    if (Array.isArray(items)) for (const item of items) map.set(id(item), JSON.stringify(item));
+  };
+  if (!doc || typeof doc !== 'object') return map;
+  if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
+  else if (key === catalogKey('bundle') || key === catalogKey('skill')) add(doc.packages, (p) => p.name);
+  else if (key === searchIndexKey('bundle') || key === searchIndexKey('skill')) {
+    const ids = (doc.index?.documentIds ?? {}) as Record<string, string>;
+    const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
+    for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
+  } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
+  else add(doc.versions, (v) => v.version); // a package document
+  return map;
+}
+
+function parse(body: Uint8Array | undefined): unknown {
+  if (!body) return null;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A copy-on-write view of a store: reads see the store plus this view's own writes, writes stay
+ * in memory, preconditions hold against what this view sees.
+ */
+class OverlayStore implements ObjectStore {
+  readonly description: string;
+  readonly #base: ObjectStore;
+  readonly #writes = new Map<string, StoredObject>();
+
+  constructor(base: ObjectStore) {
+    this.#base = base;
+    this.description = `check overlay of ${base.description}`;
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    return this.#writes.get(key) ?? this.#base.get(key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const own = this.#writes.get(key);
+    return own ? { key, etag: own.etag, size: own.body.byteLength } : this.#base.head(key);
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions): Promise<PutResult> {
+    checkPutOptions(key, options);
+    const current = await this.head(key);
+    if (options.ifNoneMatch === '*' && current) throw new PreconditionFailedError(key, 'if-none-match');
+    if (options.ifMatch !== undefined && current?.etag !== options.ifMatch) throw new PreconditionFailedError(key, 'if-match');
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    this.#writes.set(key, { body, etag, contentType: options.contentType, cacheControl: options.cacheControl });
+    return { etag };
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const merged = new Map((await this.#base.list(prefix)).map((o) => [o.key, o]));
+    for (const [key, own] of this.#writes) if (key.startsWith(prefix)) merged.set(key, { key, etag: own.etag, size: own.body.byteLength });
+    return [...merged.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(): Promise<void> {
+    throw new TypeError('the check overlay is never asked to delete');
+  }
+}

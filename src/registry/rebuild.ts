@@ -1,0 +1,312 @@
+/**
+ * The full rebuild: recomputes every derived file (package documents, scope package lists,
+ * catalogs, search indexes, the recent list) from the records (version documents and pins), for
+ * the whole registry, one kind, or one package. It calls the same builders as the announce's
+ * refresh ({@link derivePackageDocument} and the indexer), so a rebuild of a consistent registry
+ * writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
+ *
+ * Every file is written by compare-and-swap, and each compute reads (and lists) the records it
+ * needs only after reading its target's ETag, so a rebuild may run while announces do: whichever
+ * writes last, writes from the newest records. A file whose content is already right is not
+ * written at all.
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { ShelfError } from '../core/errors.ts';
+import { KINDS, parsePackageName, type Kind, type PackageName } from '../core/names.ts';
+import {
+  catalogKey,
+  kindPrefix,
+  packageKey,
+  parseVersionKey,
+  recentKey,
+  scopeKey,
+  scopesPrefix,
+  searchIndexKey,
+  versionsPrefix,
+} from '../core/paths.ts';
+import {
+  CatalogDocumentSchema,
+  PackageDocumentSchema,
+  RecentDocumentSchema,
+  ScopeDocumentSchema,
+  SearchIndexDocumentSchema,
+  VersionDocumentSchema,
+  type PackageDocument,
+  type ScopeDocument,
+} from '../core/schemas.ts';
+import {
+  addScopePackage,
+  buildCatalog,
+  pinnedScope,
+  summarize,
+  upsertCatalog,
+  upsertRecent,
+} from '../indexer/documents.ts';
+import { buildSearchIndex } from '../indexer/search-index.ts';
+import { DEFAULT_RETRY, readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
+
+/** Options of {@link rebuild}. */
+export interface RebuildOptions {
+  /**
+   * Only this package: its package document, its scope's package list, and its entries in the
+   * catalog, search index and recent list. Default: every package.
+   */
+  package?: PackageName;
+  /** Only this kind. Default both (with `package`: each kind the package has records in). */
+  kind?: Kind;
+  /** Called after each file, for a progress display. */
+  onProgress?: (progress: RebuildProgress) => void;
+  /** Compare-and-swap retry policy. Default {@link DEFAULT_RETRY}. */
+  retry?: RetryPolicy;
+  /** How many packages or scopes are rebuilt at once. Default 8. */
+  concurrency?: number;
+}
+
+/** Progress of a rebuild, reported after each derived file. */
+export interface RebuildProgress {
+  /** Files done so far. */
+  done: number;
+  /** Files to do in all. */
+  total: number;
+  /** The file just done. */
+  key: string;
+  /** Whether it was written. */
+  changed: boolean;
+}
+
+/** What a rebuild did. */
+export interface RebuildResult {
+  /** The derived files written, because they were missing or disagreed with the records. */
+  changed: string[];
+  /** The derived files that were already right, and were not written. */
+  unchanged: string[];
+  /** How many packages were rebuilt. */
+  packages: number;
+}
+
+/** A package with records. */
+interface Target {
+  kind: Kind;
+  pkg: PackageName;
+}
+
+/**
+ * Rebuilds derived files from the records. Idempotent: a second run changes nothing.
+ *
+ * @example
+ * ```ts
+ * const { changed } = await rebuild(store);                             // the whole registry
+ * await rebuild(store, { package: parsePackageName('@acme/echo'), kind: 'bundle' });
+ * ```
+ * @throws TypeError for invalid options (naming the option)
+ * @throws ShelfError `not_found` when `package` has no records; `write_contention` when a file
+ *   could not be written within the retry policy
+ */
+export async function rebuild(store: ObjectStore, options: RebuildOptions = {}): Promise<RebuildResult> {
+  const { kind, onProgress, retry = DEFAULT_RETRY, concurrency = 8 } = checkOptions(options);
+  const kinds = kind ? [kind] : [...KINDS];
+  const single = options.package;
+  const targets = single ? await packageTargets(store, kinds, single) : await discoverPackages(store, kinds);
+  if (single && targets.length === 0) {
+    throw new ShelfError('not_found', `${single.full} has no records${kind ? ` as a ${kind}` : ''}: nothing to rebuild.`);
+  }
+  const scopes = new Set(targets.map((t) => t.pkg.scope));
+  if (!single && !kind) for (const s of await discoverScopes(store)) scopes.add(s);
+  const targetKinds = [...new Set(targets.map((t) => t.kind))];
+  const sharedKinds = single ? targetKinds : kinds;
+
+  const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
+  const total = targets.length + scopes.size + 2 * sharedKinds.length + 1;
+  const record = (key: string, changed: boolean) => {
+    (changed ? result.changed : result.unchanged).push(key);
+    onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
+  };
+  const write = async <T>(key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>) =>
+    record(key, await writeDerived(store, key, schema, compute, retry));
+
+  // Package documents first: everything after is derived from them.
+  await eachLimited(targets, concurrency, ({ kind: k, pkg }) =>
+    write(packageKey(k, pkg), PackageDocumentSchema, async (current) => {
+      const versions = await readVersions(store, k, pkg);
+      return current || versions.length > 0 ? derivePackageDocument(k, pkg, versions, current) : null;
+    }),
+  );
+
+  await eachLimited([...scopes].sort(), concurrency, (scope) =>
+    write(scopeKey(scope), ScopeDocumentSchema, async (current) => {
+      const docs = await readPackageDocuments(store, KINDS, scope);
+      const base = current ?? (await reconstructScopePin(store, scope, docs));
+      if (!base) return null;
+      return docs.reduce((acc, doc) => (doc.versions.length > 0 ? addScopePackage(acc, doc.kind, doc.name) : acc), { ...base, packages: [] } as ScopeDocument);
+    }),
+  );
+
+  for (const k of sharedKinds) {
+    await write(catalogKey(k), CatalogDocumentSchema, async (current) => {
+      if (single) {
+        const fresh = await readJson(store, packageKey(k, single), PackageDocumentSchema);
+        const summary = fresh ? summarize(fresh.value) : null;
+        return current || summary ? upsertCatalog(current, k, single.full, summary) : null;
+      }
+      const summaries = (await readPackageDocuments(store, [k])).flatMap((d) => summarize(d) ?? []);
+      return current || summaries.length > 0 ? buildCatalog(k, summaries) : null;
+    });
+    await write(searchIndexKey(k), SearchIndexDocumentSchema, async (current) => {
+      const catalog = await readJson(store, catalogKey(k), CatalogDocumentSchema);
+      return current || catalog ? buildSearchIndex(k, catalog?.value ?? null) : null;
+    });
+  }
+
+  // The recent list spans both kinds, so even a one-kind rebuild recomputes it whole.
+  await write(recentKey(), RecentDocumentSchema, async (current) => {
+    if (single) {
+      const docs = (await Promise.all(targetKinds.map((k) => readJson(store, packageKey(k, single), PackageDocumentSchema)))).flatMap((d) => (d ? [d.value] : []));
+      const others = (current?.entries ?? []).filter((e) => !(e.name === single.full && targetKinds.includes(e.kind)));
+      const entries = docs.flatMap(recentEntriesOf);
+      return current || entries.length > 0 ? upsertRecent(current && { ...current, entries: others }, entries) : null;
+    }
+    const entries = (await readPackageDocuments(store, KINDS)).flatMap(recentEntriesOf);
+    return current || entries.length > 0 ? upsertRecent(null, entries) : null;
+  });
+  return result;
+}
+
+/** Thrown inside a compute to leave an absent file absent. */
+class NothingToWrite extends Error {}
+
+/**
+ * Compare-and-swap of one derived file; `compute` returns null to leave an absent file absent
+ * (a kind without packages has no catalog, as after announces alone). True when it was written.
+ */
+async function writeDerived<T>(
+  store: ObjectStore,
+  key: string,
+  schema: z.ZodType<T>,
+  compute: (current: T | null) => Promise<T | null>,
+  retry: RetryPolicy,
+): Promise<boolean> {
+  try {
+    const { changed } = await updateJson(
+      store,
+      key,
+      schema,
+      async (current) => {
+        const next = await compute(current);
+        if (next === null) throw new NothingToWrite();
+        return next;
+      },
+      { retry },
+    );
+    return changed;
+  } catch (err) {
+    if (err instanceof NothingToWrite) return false;
+    throw err;
+  }
+}
+
+/** The kinds in which `pkg` has a package document or a version record. */
+async function packageTargets(store: ObjectStore, kinds: Kind[], pkg: PackageName): Promise<Target[]> {
+  const found = await Promise.all(
+    kinds.map(async (kind) => {
+      const [doc, versions] = await Promise.all([store.head(packageKey(kind, pkg)), store.list(versionsPrefix(kind, pkg))]);
+      return doc || versions.some((o) => parseVersionKey(o.key)) ? [{ kind, pkg }] : [];
+    }),
+  );
+  return found.flat();
+}
+
+/** Every package of the kinds with a package document or a version record, sorted by kind and name. */
+async function discoverPackages(store: ObjectStore, kinds: Kind[]): Promise<Target[]> {
+  const targets = new Map<string, Target>();
+  for (const kind of kinds) {
+    for (const { key } of await store.list(kindPrefix(kind))) {
+      const pkg = packageOfVersionKey(key) ?? packageOfDocumentKey(kind, key);
+      if (pkg) targets.set(`${kind}:${pkg.full}`, { kind, pkg });
+    }
+  }
+  return [...targets.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.pkg.full.localeCompare(b.pkg.full));
+}
+
+/** Every scope with a scope record. */
+async function discoverScopes(store: ObjectStore): Promise<string[]> {
+  const prefix = scopesPrefix();
+  return (await store.list(prefix)).flatMap(({ key }) => {
+    const m = /^@([^/]+)\.json$/.exec(key.slice(prefix.length));
+    return m && scopeKey(m[1]!) === key ? [m[1]!] : [];
+  });
+}
+
+/** Reads the package documents of the kinds (only of `scope`, when given), by name. */
+async function readPackageDocuments(store: ObjectStore, kinds: readonly Kind[], scope?: string): Promise<PackageDocument[]> {
+  const docs: PackageDocument[] = [];
+  for (const kind of kinds) {
+    const listed = await store.list(scope ? `${kindPrefix(kind)}@${scope}/` : kindPrefix(kind));
+    const keys = listed.flatMap(({ key }) => (packageOfDocumentKey(kind, key) ? [key] : []));
+    for (const doc of await Promise.all(keys.map((key) => readJson(store, key, PackageDocumentSchema)))) if (doc) docs.push(doc.value);
+  }
+  return docs.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+
+/**
+ * The scope pin, from the records, when the scope record itself is lost: the owner and owner id
+ * of the earliest artifact's provenance, pinned when it was published, as its announce did.
+ */
+async function reconstructScopePin(store: ObjectStore, scope: string, docs: PackageDocument[]): Promise<ScopeDocument | null> {
+  const first = docs
+    .flatMap((d) => d.versions.map((v) => ({ path: v.path, at: v.published_at })))
+    .sort((a, b) => a.at.localeCompare(b.at))[0];
+  if (!first) return null;
+  const version = await readJson(store, first.path, VersionDocumentSchema);
+  const artifact = version?.value.artifacts.slice().sort((a, b) => a.published_at.localeCompare(b.published_at))[0];
+  if (!artifact) return null;
+  return pinnedScope(scope, artifact.provenance.owner, artifact.provenance.owner_id, first.at);
+}
+
+function packageOfVersionKey(key: string): PackageName | null {
+  const parsed = parseVersionKey(key);
+  return parsed ? safeName(parsed.full) : null;
+}
+
+/** The package whose document is at `key`, or null: the key is rebuilt from the name to be sure. */
+function packageOfDocumentKey(kind: Kind, key: string): PackageName | null {
+  const prefix = kindPrefix(kind);
+  if (!key.startsWith(prefix) || !key.endsWith('.json')) return null;
+  const pkg = safeName(key.slice(prefix.length, -'.json'.length));
+  return pkg && packageKey(kind, pkg) === key ? pkg : null;
+}
+
+function safeName(full: string): PackageName | null {
+  try {
+    return parsePackageName(full);
+  } catch {
+    return null;
+  }
+}
+
+function checkOptions(options: RebuildOptions): RebuildOptions {
+  if (!options || typeof options !== 'object') throw new TypeError('rebuild options must be an object');
+  if (options.kind !== undefined && !KINDS.includes(options.kind)) {
+    throw new TypeError(`"kind" option must be one of ${KINDS.join(', ')}, got ${JSON.stringify(options.kind)}`);
+  }
+  if (options.package !== undefined && (typeof options.package?.full !== 'string' || safeName(options.package.full)?.full !== options.package.full)) {
+    throw new TypeError('"package" option must be a PackageName from parsePackageName');
+  }
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+    throw new TypeError(`"concurrency" option must be a positive integer, got ${JSON.stringify(options.concurrency)}`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
+  return options;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,84 @@
+/**
+ * Chooses the object store from configuration, so the same server, handler and commands run on a
+ * folder or on a bucket without code changes:
+ *
+ * - `SHELF_STORE` unset or empty: the folder `SHELF_DATA_DIR` (default `./.shelf`).
+ * - `SHELF_STORE=s3://bucket/prefix`: that bucket, probed for conditional writes before use.
+ *   Endpoint, region and credentials come from the AWS SDK's standard variables
+ *   (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`,
+ *   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`; else the SDK's own chain:
+ *   shared config files, the Lambda or instance role); `SHELF_S3_FORCE_PATH_STYLE=1` addresses
+ *   the bucket in the path, as MinIO and most S3-compatible servers need.
+ *
+ * @module
+ */
+import { resolve } from 'node:path';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { ConfigError } from '../config.ts';
+import { FsStore } from './fs-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import { parseS3Url, S3Store } from './s3-store.ts';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The object store the configuration names, ready to use.
+ *
+ * @param env the environment (default `process.env`)
+ * @throws ConfigError naming the variable at fault (`SHELF_STORE`, `SHELF_S3_FORCE_PATH_STYLE`,
+ *   `AWS_ENDPOINT_URL_S3`...)
+ * @throws ShelfError `store_unsupported` when the bucket's server ignores conditional writes,
+ *   `store_unavailable` when it cannot be written
+ */
+export async function storeFromEnv(env: Env = process.env): Promise<ObjectStore> {
+  const spec = env.SHELF_STORE?.trim();
+  if (!spec) return new FsStore(resolve(env.SHELF_DATA_DIR || '.shelf'));
+  if (!spec.startsWith('s3://')) {
+    throw new ConfigError(
+      `SHELF_STORE must be s3://bucket[/prefix], or unset to use the folder SHELF_DATA_DIR; got ${JSON.stringify(spec)}`,
+    );
+  }
+  let location: { bucket: string; prefix: string };
+  try {
+    location = parseS3Url(spec);
+  } catch {
+    throw new ConfigError(`SHELF_STORE must be s3://bucket[/prefix] with a valid bucket name; got ${JSON.stringify(spec)}`);
+  }
+  let store: S3Store;
+  try {
+    store = new S3Store({ ...location, clientConfig: s3ClientConfig(env) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`SHELF_STORE ${JSON.stringify(spec)} is not usable: ${(err as Error).message}`);
+  }
+  await store.probe();
+  return store;
+}
+
+/** The client configuration the environment gives; what it leaves out, the SDK resolves itself. */
+function s3ClientConfig(env: Env): S3ClientConfig {
+  const config: S3ClientConfig = {};
+  for (const name of ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] as const) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if (!/^https?:\/\/[^/]/.test(value) || !URL.canParse(value)) throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+    config.endpoint = value;
+    break;
+  }
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+  if (region) config.region = region;
+  // S3-compatible servers often ignore regions, but the SDK needs one to sign.
+  else if (config.endpoint) config.region = 'us-east-1';
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  if (accessKeyId && secretAccessKey) {
+    const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+    config.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
+  const pathStyle = env.SHELF_S3_FORCE_PATH_STYLE?.trim().toLowerCase();
+  if (pathStyle === '1' || pathStyle === 'true') config.forcePathStyle = true;
+  else if (pathStyle && pathStyle !== '0' && pathStyle !== 'false') {
+    throw new ConfigError(`SHELF_S3_FORCE_PATH_STYLE must be 1, true, 0 or false, got ${JSON.stringify(env.SHELF_S3_FORCE_PATH_STYLE)}`);
+  }
+  return config;
+}
