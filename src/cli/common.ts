@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShelfError } from '../core/errors.ts';
 import { ARCHES, OSES, parsePackageName, type Arch, type Os, type PackageName } from '../core/names.ts';
 import { RegistryClient } from '../client/registry-client.ts';
+import { visibleLength, type Style } from './style.ts';
 
 /** The registry used when neither `--registry` nor `SHELF_REGISTRY` is given (the dev server). */
 export const DEFAULT_REGISTRY = 'http://127.0.0.1:8787';
@@ -25,6 +26,14 @@ export interface CliIo {
   cwd?: string;
   /** Environment (`SHELF_REGISTRY`); default `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * Whether standard output and standard error are terminals: text is coloured only on a
+   * terminal (and without `NO_COLOR`), progress bars are drawn only when stderr is one. Default:
+   * the process streams' `isTTY` when no `io` is given at all, otherwise false.
+   */
+  isTTY?: { stdout?: boolean; stderr?: boolean };
+  /** Waits `ms` milliseconds (the announce retry backoff); tests inject one. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What a command runs with. */
@@ -39,25 +48,60 @@ export interface CommandContext {
   env: Record<string, string | undefined>;
   /** `--registry` given before the command, if any. */
   globalRegistry: string | undefined;
+  /** `--offline` given before the command, or `SHELF_OFFLINE=1`. */
+  globalOffline: boolean;
+  /** Colours for standard output (no-ops when it is not a terminal or `NO_COLOR` is set). */
+  style: Style;
+  /** Colours for standard error. */
+  errStyle: Style;
+  /** Whether standard error is a terminal (progress bars are drawn only then). */
+  stderrIsTTY: boolean;
+  /** Writes raw text to standard error, without adding a newline (progress bars). */
+  writeErr: (s: string) => void;
+  /** The cache directory (see `cache.ts`), or null when none can be determined. */
+  cacheDir: string | null;
+  /** Waits `ms` milliseconds. */
+  sleep: (ms: number) => Promise<void>;
   /** The machine's platform, as the registry names it (default target of `pull`). */
   host: { os: Os; arch: Arch };
   /**
-   * A client for the registry chosen by precedence: the command's `--registry`, then the one
+   * The registry's base URL, chosen by precedence: the command's `--registry`, then the one
    * given before the command, then `SHELF_REGISTRY`, then {@link DEFAULT_REGISTRY}.
-   *
-   * @throws ShelfError `invalid_argument` when the URL is not http(s).
    */
-  client: (commandRegistry?: string) => RegistryClient;
+  registryUrl: (commandRegistry?: string) => string;
+  /**
+   * A client for the registry chosen as {@link CommandContext.registryUrl} says. Its documents
+   * go through the on-disk cache (revalidated with ETags); with `offline` (or the global
+   * `--offline`) they come from the cache alone.
+   *
+   * @throws ShelfError `invalid_argument` when the URL is not http(s), `cache_unavailable` when
+   *   offline without a cache directory.
+   */
+  client: (commandRegistry?: string, options?: { offline?: boolean }) => RegistryClient;
+}
+
+/**
+ * The cache directory, or a clear error when there is none.
+ *
+ * @throws ShelfError `cache_unavailable`
+ */
+export function requireCacheDir(ctx: CommandContext): string {
+  if (ctx.cacheDir === null) {
+    throw new ShelfError('cache_unavailable', 'No cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
+  }
+  return ctx.cacheDir;
 }
 
 /** Options every command accepts. */
 export const COMMON_OPTIONS = {
   registry: { type: 'string' },
+  offline: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Help lines for {@link COMMON_OPTIONS}, appended to every command's help. */
 export const COMMON_HELP = `  --registry URL   Registry base URL (default: $SHELF_REGISTRY, else ${DEFAULT_REGISTRY})
+  --offline        Answer from the local cache only, without any request (also SHELF_OFFLINE=1)
   -h, --help       Show this help`;
 
 /**
@@ -120,16 +164,22 @@ export function parsePackageSpec(command: string, positionals: string[]): Packag
   return { name: parsePackageName(arg.slice(0, at)), range };
 }
 
-/** Formats rows as left-aligned columns separated by two spaces; the last column is not padded. */
+/**
+ * Formats rows as left-aligned columns separated by two spaces; the last column is not padded.
+ * Cells may be coloured: widths count visible characters only, so colour never breaks alignment.
+ */
 export function formatTable(rows: string[][], indent = ''): string {
   const widths: number[] = [];
   for (const row of rows) {
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
   }
+  const pad = (cell: string, width: number) => cell + ' '.repeat(Math.max(0, width - visibleLength(cell)));
   return rows
-    .map((row) =>
-      (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).trimEnd(),
-    )
+    .map((row) => {
+      const line = indent + row.map((cell, i) => (i === row.length - 1 ? cell : pad(cell, widths[i]!))).join('  ');
+      // Only plain trailing whitespace goes: a coloured last cell keeps its closing code.
+      return line.replace(/\s+$/, '');
+    })
     .join('\n');
 }
 

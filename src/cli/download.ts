@@ -25,6 +25,8 @@ export interface DownloadOptions {
   sha256: string;
   /** The fetch implementation; defaults to the global `fetch`. */
   fetch?: typeof fetch;
+  /** Called as bytes arrive (e.g. to draw a progress bar), with the bytes so far and the expected size. */
+  onProgress?: (received: number, total: number) => void;
 }
 
 /** What was written. */
@@ -58,6 +60,9 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
   }
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
     throw new ShelfError('invalid_argument', 'The "sha256" option must be 64 lower-case hex characters.');
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new ShelfError('invalid_argument', 'The "onProgress" option must be a function.');
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
 
@@ -118,6 +123,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
       }
       hash.update(chunk.value);
       await writeAll(handle, chunk.value);
+      options.onProgress?.(received, size);
     }
     reader = undefined;
     if (received !== size) {

@@ -16,41 +16,78 @@ import { DEFAULT_REGISTRY, usageError, type CliIo, type CommandContext } from '.
 import { pullCommand, pullHelp } from './pull.ts';
 import { searchCommand, searchHelp } from './search.ts';
 import { showCommand, showHelp } from './show.ts';
+import { announceCommand, announceHelp } from './announce.ts';
+import { createCachingFetch, resolveCacheDir } from './cache.ts';
+import { installCommand, installHelp } from './install.ts';
+import { outdatedCommand, outdatedHelp, updateCommand, updateHelp } from './outdated.ts';
+import { runCommand, runHelp } from './run.ts';
+import { colorEnabled, createStyle } from './style.ts';
 
 export type { CliIo } from './common.ts';
 
 const HELP = `Usage: shelf <command> [options]
 
-Reads a Shelf registry of MCP bundles (.mcpb) and agent skills (.skill).
+Reads, runs, installs and publishes MCP bundles (.mcpb) and agent skills (.skill) of a Shelf registry.
 
 Commands:
   search [words...]                   Search bundles (same as "shelf bundle search")
   bundle search [words...]            Search bundles
   bundle show <@scope/name[@v]>       Show a bundle: versions, tools, provenance
   bundle pull <@scope/name[@v]>       Download a bundle for this platform, verified
+  bundle run <@scope/name[@v]>        Start a bundle's MCP server over stdio (cached, verified)
+  bundle outdated                     List cached bundles the registry has newer versions of
+  bundle update [@scope/name[@v]]     Update cached bundles to the newest version in their range
   skill search [words...]             Search skills
   skill show <@scope/name[@v]>        Show a skill
   skill pull <@scope/name[@v]>        Download a skill, verified
+  skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
+  announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
   serve                               Run a registry server ("shelf serve --help")
+  rebuild [@scope/name]               Recompute the bucket's derived files from its records
+  check                               List derived files that disagree with the records
   help [command...]                   Show help for a command
 
 Global options (before or after the command):
   --registry URL   Registry base URL (default: $SHELF_REGISTRY, else ${DEFAULT_REGISTRY})
+  --offline        Read documents and artifacts from the local cache only (also SHELF_OFFLINE=1)
   -h, --help       Show help; "shelf <command> --help" shows a command's options
 
-Exit codes: 0 success, 1 error, 2 usage error.`;
+Read commands take --json for stable machine-readable output; text is coloured on a terminal
+unless NO_COLOR is set. Documents are cached in $SHELF_CACHE_DIR (default
+$XDG_CACHE_HOME/shelf or ~/.cache/shelf) and revalidated with ETags.
 
-const KIND_HELP = (kind: Kind): string => `Usage: shelf ${kind} <search|show|pull> [options]
+Exit codes: 0 success, 1 error, 2 usage error (a bundle run exits with its server's status).`;
+
+const KIND_HELP = (kind: Kind): string =>
+  kind === 'bundle'
+    ? `Usage: shelf bundle <search|show|pull|run|outdated|update> [options]
 
 Commands:
-  search [words...]               Search ${kind}s
-  show <@scope/name[@v]>          Show a ${kind}
-  pull <@scope/name[@v]>          Download a ${kind}, verified
+  search [words...]               Search bundles
+  show <@scope/name[@v]>          Show a bundle
+  pull <@scope/name[@v]>          Download a bundle, verified (--cache keeps it in the cache)
+  run <@scope/name[@v]>           Start a bundle's MCP server over stdio
+  outdated                        List cached bundles that have newer versions
+  update [@scope/name[@v]]        Update cached bundles
 
-Run "shelf ${kind} <command> --help" for a command's options.`;
+Run "shelf bundle <command> --help" for a command's options.`
+    : `Usage: shelf skill <search|show|pull|install> [options]
+
+Commands:
+  search [words...]               Search skills
+  show <@scope/name[@v]>          Show a skill
+  pull <@scope/name[@v]>          Download a skill, verified
+  install <@scope/name[@v]>       Install a skill into ~/.claude/skills (or --dir)
+
+Run "shelf skill <command> --help" for a command's options.`;
 
 type Subcommand = (kind: Kind, args: string[], ctx: CommandContext) => Promise<number>;
 const SUBCOMMANDS: Record<string, Subcommand> = { search: searchCommand, show: showCommand, pull: pullCommand };
+/** Commands that exist for one kind only. */
+const KIND_SUBCOMMANDS: Record<Kind, Record<string, (args: string[], ctx: CommandContext) => Promise<number>>> = {
+  bundle: { run: runCommand, outdated: outdatedCommand, update: updateCommand },
+  skill: { install: installCommand },
+};
 
 /**
  * Runs the `shelf` command line.
@@ -84,10 +121,25 @@ function makeContext(stdout: (s: string) => void, stderr: (s: string) => void, i
     cwd: io?.cwd ?? process.cwd(),
     env,
     globalRegistry: undefined,
+    globalOffline: env.SHELF_OFFLINE === '1' || env.SHELF_OFFLINE === 'true',
+    // Real streams when nothing is injected; injected I/O is not a terminal unless it says so.
+    style: createStyle(colorEnabled(io ? io.isTTY?.stdout === true : process.stdout.isTTY === true, env)),
+    errStyle: createStyle(colorEnabled(io ? io.isTTY?.stderr === true : process.stderr.isTTY === true, env)),
+    stderrIsTTY: io ? io.isTTY?.stderr === true : process.stderr.isTTY === true,
+    writeErr: stderr,
+    cacheDir: resolveCacheDir(env),
+    sleep: io?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     host: hostPlatform(process.platform, process.arch),
-    client: (commandRegistry) => {
-      const baseUrl = commandRegistry ?? ctx.globalRegistry ?? (env.SHELF_REGISTRY || undefined) ?? DEFAULT_REGISTRY;
-      return new RegistryClient({ baseUrl });
+    registryUrl: (commandRegistry) =>
+      (commandRegistry ?? ctx.globalRegistry ?? (env.SHELF_REGISTRY || undefined) ?? DEFAULT_REGISTRY).replace(/\/+$/, ''),
+    client: (commandRegistry, options = {}) => {
+      const baseUrl = ctx.registryUrl(commandRegistry);
+      const offline = options.offline === true || ctx.globalOffline;
+      if (ctx.cacheDir === null) {
+        if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
+        return new RegistryClient({ baseUrl });
+      }
+      return new RegistryClient({ baseUrl, fetch: createCachingFetch({ dir: ctx.cacheDir, offline }) });
     },
   };
   return ctx;
@@ -107,6 +159,8 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       ctx.globalRegistry = value;
     } else if (arg.startsWith('--registry=')) {
       ctx.globalRegistry = arg.slice('--registry='.length);
+    } else if (arg === '--offline') {
+      ctx.globalOffline = true;
     } else {
       throw usageError('shelf', `unknown option '${arg}'`);
     }
@@ -128,10 +182,14 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
         (sub === undefined ? ctx.err : ctx.out)(KIND_HELP(command));
         return sub === undefined ? 2 : 0;
       }
+      const only = Object.hasOwn(KIND_SUBCOMMANDS[command], sub) ? KIND_SUBCOMMANDS[command][sub] : undefined;
+      if (only) return only(subArgs, ctx);
       const run = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
       if (!run) throw usageError(`shelf ${command}`, `unknown command "${command} ${sub}"`);
       return run(command, subArgs, ctx);
     }
+    case 'announce':
+      return announceCommand(rest, ctx);
     case 'serve': {
       // ---- HOOK: serve -------------------------------------------------------------------
       // `src/cli/serve.ts` (another module) exports `serveCommand(args, env?)`. Imported lazily
@@ -140,6 +198,15 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest, ctx.env);
       // ---- end HOOK ----------------------------------------------------------------------
+    }
+    case 'rebuild': {
+      // Operator commands on the bucket itself; loaded lazily like serve (they load the S3 SDK).
+      const { rebuildCommand } = await import('./rebuild.ts');
+      return rebuildCommand(rest, ctx);
+    }
+    case 'check': {
+      const { checkCommand } = await import('./check.ts');
+      return checkCommand(rest, ctx);
     }
     default:
       throw usageError('shelf', `unknown command "${command}"`);
@@ -155,7 +222,13 @@ function help(topic: string[], ctx: CommandContext): number {
   else if (kind && second === 'search') ctx.out(searchHelp(kind));
   else if (kind && second === 'show') ctx.out(showHelp(kind));
   else if (kind && second === 'pull') ctx.out(pullHelp(kind, ctx.host));
+  else if (kind === 'bundle' && second === 'run') ctx.out(runHelp(ctx.host));
+  else if (kind === 'bundle' && second === 'outdated') ctx.out(outdatedHelp());
+  else if (kind === 'bundle' && second === 'update') ctx.out(updateHelp());
+  else if (kind === 'skill' && second === 'install') ctx.out(installHelp());
+  else if (first === 'announce') ctx.out(announceHelp());
   else if (first === 'serve') ctx.out('Run "shelf serve --help".');
+  else if (first === 'rebuild' || first === 'check') ctx.out(`Run "shelf ${first} --help".`);
   else throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
   return 0;
 }

@@ -11,41 +11,59 @@
  *   "os": "linux",
  *   "arch": "x64",
  *   "sha256": "<64 hex>",
- *   "size": 12345
+ *   "size": 12345,
+ *   "cached": false
  * }
  * ```
  * `file` is absolute; `os`/`arch` are the downloaded artifact's (e.g. `any`/`any` for a
- * universal build), not necessarily the requested platform.
+ * universal build), not necessarily the requested platform. `cached` is true with `--cache`:
+ * `file` is then the verified copy in the cache, which `shelf bundle run`, `outdated` and
+ * `update` use.
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
+import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
+import { writeBundleRecord } from './bundle-records.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
+  formatTable,
   parseArch,
   parseCommandArgs,
   parseOs,
   parsePackageSpec,
+  requireCacheDir,
+  usageError,
   type CommandContext,
 } from './common.ts';
 import { downloadVerified } from './download.ts';
+import { createProgressBar } from './progress.ts';
 
 /** Help text of the pull command for a kind. */
 export function pullHelp(kind: Kind, host: { os: string; arch: string }): string {
   const ext = ARTIFACT_EXTENSION[kind];
   const osDefault = kind === 'bundle' ? `${host.os}, this machine` : 'any; skills are universal';
   const archDefault = kind === 'bundle' ? `${host.arch}, this machine` : 'any';
+  const cacheHelp =
+    kind === 'bundle'
+      ? `  --cache          Keep the bundle in the cache instead (for "run", "outdated", "update");
+                   prints the cached file
+`
+      : '';
   return `Usage: shelf ${kind} pull <@scope/name[@version|@range]> [options]
 
 Downloads a ${kind} and verifies its size and sha256 against the registry while streaming.
 The file appears only once verified; a failed download leaves nothing behind and leaves
-an existing file at the destination untouched. The version may be exact (@1.2.0) or a semver range (@^1.2);
-without one, the latest release is pulled.
+an existing file at the destination untouched. The version may be exact (@1.2.0) or a semver
+range (@^1.2); without one, the latest release is pulled. A progress bar is drawn on stderr
+when it is a terminal. With --offline, a verified copy in the cache is used.
 
 The artifact is chosen for the platform: exact os-arch, else os-any, else any-arch, else
 any-any (a universal build).
@@ -55,7 +73,7 @@ Options:
   --arch ARCH      Target architecture: x64, arm64, any (default: ${archDefault})
   -o, --output P   File to write, or an existing directory to write into
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
-  --json           Print {file, name, version, os, arch, sha256, size} as JSON
+${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -74,6 +92,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       os: { type: 'string' },
       arch: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      cache: { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });
@@ -81,6 +100,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     ctx.out(pullHelp(kind, ctx.host));
     return 0;
   }
+  if (values.cache && kind !== 'bundle') throw usageError(command, '--cache applies to bundles only');
+  if (values.cache && values.output !== undefined) throw usageError(command, '--cache and --output cannot be combined');
   const spec = parsePackageSpec(command, positionals);
   // Skills have only universal artifacts; asking for the host platform would just fall back.
   const defaults = kind === 'bundle' ? ctx.host : { os: 'any' as const, arch: 'any' as const };
@@ -88,48 +109,114 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     os: parseOs(command, values.os) ?? defaults.os,
     arch: parseArch(command, values.arch) ?? defaults.arch,
   };
-  const client = ctx.client(values.registry);
+  const offline = values.offline === true || ctx.globalOffline;
+  const client = ctx.client(values.registry, { offline });
 
-  const pkg = await client.getPackage(kind, spec.name);
-  const version = client.resolveVersion(pkg, spec.range);
-  const doc = await client.getVersion(kind, spec.name, version);
-  const artifact = selectArtifact(doc.artifacts, want);
+  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean };
+  if (values.cache) {
+    const cacheDir = requireCacheDir(ctx);
+    const got = await obtainArtifact({
+      client,
+      cacheDir,
+      kind,
+      name: spec.name,
+      range: spec.range,
+      want,
+      offline,
+      progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
+    });
+    await writeBundleRecord(cacheDir, spec.name, {
+      registry: ctx.registryUrl(values.registry),
+      name: got.pkg.name,
+      range: spec.range ?? 'latest',
+      version: got.version.version,
+      want,
+      os: got.artifact.os,
+      arch: got.artifact.arch,
+      sha256: got.artifact.sha256,
+      size: got.artifact.size,
+      file: got.file,
+      cached_at: new Date().toISOString(),
+    });
+    const { artifact } = got;
+    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true };
+  } else {
+    const pkg = await client.getPackage(kind, spec.name);
+    const version = client.resolveVersion(pkg, spec.range);
+    const doc = await client.getVersion(kind, spec.name, version);
+    const artifact = selectArtifact(doc.artifacts, want);
 
-  const fileName = `${spec.name.scope}-${spec.name.name}-${doc.version}-${artifact.os}-${artifact.arch}${ARTIFACT_EXTENSION[kind]}`;
-  let dest = resolve(ctx.cwd, fileName);
-  if (values.output !== undefined) {
-    const output = resolve(ctx.cwd, values.output);
-    const isDirectory = (await stat(output).catch(() => null))?.isDirectory() ?? false;
-    dest = isDirectory ? join(output, fileName) : output;
+    const fileName = `${spec.name.scope}-${spec.name.name}-${doc.version}-${artifact.os}-${artifact.arch}${ARTIFACT_EXTENSION[kind]}`;
+    let dest = resolve(ctx.cwd, fileName);
+    if (values.output !== undefined) {
+      const output = resolve(ctx.cwd, values.output);
+      const isDirectory = (await stat(output).catch(() => null))?.isDirectory() ?? false;
+      dest = isDirectory ? join(output, fileName) : output;
+    }
+
+    if (offline) {
+      await copyFromCache(ctx, kind, artifact, dest, `${pkg.name}@${doc.version}`);
+    } else {
+      const bar = createProgressBar(ctx.writeErr, `${pkg.name}@${doc.version}`, ctx.stderrIsTTY);
+      try {
+        await downloadVerified({
+          url: client.artifactUrl(artifact),
+          dest,
+          size: artifact.size,
+          sha256: artifact.sha256,
+          onProgress: (received, total) => bar.update(received, total),
+        });
+      } finally {
+        bar.finish();
+      }
+    }
+    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false };
   }
 
-  const result = await downloadVerified({
-    url: client.artifactUrl(artifact),
-    dest,
-    size: artifact.size,
-    sha256: artifact.sha256,
-  });
-
-  const summary = {
-    file: result.file,
-    name: pkg.name,
-    version: doc.version,
-    os: artifact.os,
-    arch: artifact.arch,
-    sha256: result.sha256,
-    size: result.size,
-  };
   if (values.json) {
     ctx.out(JSON.stringify(summary, null, 2));
     return 0;
   }
+  const s = ctx.style;
   ctx.out(
     [
-      `Pulled ${summary.name}@${summary.version} (${summary.os}-${summary.arch})`,
-      `  File:    ${summary.file}`,
-      `  Size:    ${summary.size} bytes`,
-      `  SHA-256: ${summary.sha256} (verified)`,
+      `${s.green('Pulled')} ${s.bold(summary.name)}@${s.cyan(summary.version)} (${summary.os}-${summary.arch})${summary.cached ? s.dim(' into the cache') : ''}`,
+      formatTable(
+        [
+          ['File:', summary.file],
+          ['Size:', `${summary.size} bytes`],
+          ['SHA-256:', `${summary.sha256} ${s.green('(verified)')}`],
+        ],
+        '  ',
+      ),
     ].join('\n'),
   );
   return 0;
+}
+
+/**
+ * Offline pull: copies the cached artifact (verified again) to `dest` through a temporary file,
+ * so the destination only ever appears complete.
+ */
+async function copyFromCache(
+  ctx: CommandContext,
+  kind: Kind,
+  artifact: { sha256: string; size: number; os: string; arch: string },
+  dest: string,
+  label: string,
+): Promise<void> {
+  const cached = cachedArtifactPath(requireCacheDir(ctx), kind, artifact.sha256);
+  if (!(await fileMatches(cached, artifact.size, artifact.sha256))) {
+    throw new ShelfError('not_cached', `${label} (${artifact.os}-${artifact.arch}) is not in the cache; run once without --offline.`);
+  }
+  if (!(await stat(dirname(dest)).catch(() => null))?.isDirectory()) {
+    throw new ShelfError('invalid_argument', `The directory ${dirname(dest)} does not exist.`);
+  }
+  const temp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.partial`);
+  try {
+    await copyFile(cached, temp);
+    await rename(temp, dest);
+  } finally {
+    await rm(temp, { force: true }).catch(() => {});
+  }
 }

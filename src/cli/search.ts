@@ -26,6 +26,7 @@ import {
   usageError,
   type CommandContext,
 } from './common.ts';
+import type { Style } from './style.ts';
 
 /** Help text of the search command for a kind. */
 export function searchHelp(kind: Kind): string {
@@ -97,7 +98,7 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
     }
   }
   const query = positionals.join(' ');
-  const client = ctx.client(values.registry);
+  const client = ctx.client(values.registry, { offline: values.offline });
 
   const hits = await client.search(kind, query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
 
@@ -109,19 +110,21 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
     ctx.out(query === '' ? `No ${KIND_PLURAL[kind]} found.` : `No ${KIND_PLURAL[kind]} match "${query}".`);
     return 0;
   }
-  ctx.out(renderHits(kind, hits));
+  ctx.out(renderHits(kind, hits, ctx.style));
   return 0;
 }
 
-function renderHits(kind: Kind, hits: SearchHit[]): string {
-  const header = kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS', 'DESCRIPTION'] : ['NAME', 'VERSION', 'DESCRIPTION'];
+function renderHits(kind: Kind, hits: SearchHit[], s: Style): string {
+  const header = (kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS', 'DESCRIPTION'] : ['NAME', 'VERSION', 'DESCRIPTION']).map((h) =>
+    s.bold(h),
+  );
   const rows = hits.map((h) => {
-    const version = h.latest ?? `${h.newest} (pre)`;
-    const name = h.verified ? `${h.name} ✓` : h.name;
+    const version = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
+    const name = h.verified ? `${s.bold(s.cyan(h.name))} ${s.green('✓')}` : s.bold(s.cyan(h.name));
     return kind === 'bundle'
-      ? [name, version, h.server_type ?? '-', h.platforms.join(','), truncate(h.description, 60)]
-      : [name, version, truncate(h.description, 70)];
+      ? [name, version, h.server_type ?? '-', h.platforms.join(','), s.dim(truncate(h.description, 60))]
+      : [name, version, s.dim(truncate(h.description, 70))];
   });
   const count = `${hits.length} ${hits.length === 1 ? kind : KIND_PLURAL[kind]}; ✓ = published from GitHub Actions with a verified OIDC token.`;
-  return `${formatTable([header, ...rows])}\n\n${count}`;
+  return `${formatTable([header, ...rows])}\n\n${s.dim(count)}`;
 }

@@ -22,6 +22,7 @@ import {
   parsePackageSpec,
   type CommandContext,
 } from './common.ts';
+import type { Style } from './style.ts';
 
 /** Help text of the show command for a kind. */
 export function showHelp(kind: Kind): string {
@@ -54,7 +55,7 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
     return 0;
   }
   const spec = parsePackageSpec(command, positionals);
-  const client = ctx.client(values.registry);
+  const client = ctx.client(values.registry, { offline: values.offline });
 
   const pkg = await client.getPackage(kind, spec.name);
   const version =
@@ -66,18 +67,19 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
     ctx.out(JSON.stringify({ package: pkg, version }, null, 2));
     return 0;
   }
-  ctx.out(renderPackage(pkg, version));
+  ctx.out(renderPackage(pkg, version, ctx.style));
   return 0;
 }
 
-function renderPackage(pkg: PackageDocument, version: VersionDocument | null): string {
+function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s: Style): string {
   const sections: string[] = [];
-  const title = pkg.display_name && pkg.display_name !== pkg.name ? `${pkg.display_name} (${pkg.name})` : pkg.name;
+  const title =
+    pkg.display_name && pkg.display_name !== pkg.name ? `${s.bold(pkg.display_name)} (${s.cyan(pkg.name)})` : s.bold(s.cyan(pkg.name));
   sections.push(`${title}\n${pkg.description}`);
 
   const newest = pkg.versions[0]?.version;
   const facts: string[][] = [
-    ['Latest:', pkg.latest ?? (newest ? `none released (newest prerelease ${newest})` : 'none')],
+    ['Latest:', pkg.latest !== null ? s.green(pkg.latest) : s.yellow(newest ? `none released (newest prerelease ${newest})` : 'none')],
   ];
   if (pkg.author) {
     const contact = pkg.author.email ? ` <${pkg.author.email}>` : pkg.author.url ? ` (${pkg.author.url})` : '';
@@ -88,16 +90,16 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null): s
   if (pkg.server_type) facts.push(['Server type:', pkg.server_type]);
   facts.push(['Repository:', `https://github.com/${pkg.repository.name}`]);
   if (pkg.keywords.length > 0) facts.push(['Keywords:', pkg.keywords.join(', ')]);
-  sections.push(formatTable(facts));
+  sections.push(formatTable(facts.map(([label, value]) => [s.dim(label!), value!])));
 
   if (pkg.versions.length > 0) {
     const rows = pkg.versions.map((v) => [
-      v.version === version?.version ? `${v.version} *` : v.version,
-      v.prerelease ? 'prerelease' : '',
+      v.version === version?.version ? `${s.bold(v.version)} *` : v.version,
+      v.prerelease ? s.yellow('prerelease') : '',
       day(v.published_at),
       v.platforms.map((p) => `${p.os}-${p.arch}`).join(', '),
     ]);
-    sections.push(`Versions (* = shown below):\n${formatTable(rows, '  ')}`);
+    sections.push(`${s.bold('Versions')} (* = shown below):\n${formatTable(rows, '  ')}`);
   }
 
   const lists: Array<[string, PackageDocument['tools']]> = [
@@ -106,10 +108,10 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null): s
   ];
   for (const [label, items] of lists) {
     if (items.length === 0) continue;
-    sections.push(`${label}:\n${formatTable(items.map((t) => [t.name, t.description ?? '']), '  ')}`);
+    sections.push(`${s.bold(label)}:\n${formatTable(items.map((t) => [s.cyan(t.name), s.dim(t.description ?? '')]), '  ')}`);
   }
 
-  if (version) sections.push(renderProvenance(version));
+  if (version) sections.push(renderProvenance(version, s));
   return sections.join('\n\n');
 }
 
@@ -117,7 +119,7 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null): s
  * Artifacts of one version usually come from one workflow run; identical provenance is printed
  * once with every platform it covers.
  */
-function renderProvenance(version: VersionDocument): string {
+function renderProvenance(version: VersionDocument, s: Style): string {
   const groups = new Map<string, { provenance: Provenance; platforms: string[] }>();
   for (const artifact of version.artifacts) {
     const p = artifact.provenance;
@@ -126,11 +128,11 @@ function renderProvenance(version: VersionDocument): string {
     group.platforms.push(platformOf(artifact));
     groups.set(key, group);
   }
-  const lines = [`Provenance of ${version.version} (release ${version.release.tag}, ${day(version.published_at)}):`];
+  const lines = [`${s.bold('Provenance')} of ${version.version} (release ${version.release.tag}, ${day(version.published_at)}):`];
   for (const { provenance: p, platforms } of groups.values()) {
     const rows: string[][] = [
       // The registry only records provenance it verified; `verified` is always true.
-      ['Verified:', `✓ GitHub Actions OIDC token (${p.issuer})`],
+      ['Verified:', `${s.green('✓')} GitHub Actions OIDC token (${p.issuer})`],
       ['Repository:', `https://github.com/${p.repository}`],
     ];
     if (p.workflow_ref) rows.push(['Workflow:', p.workflow_ref]);

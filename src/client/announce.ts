@@ -1,0 +1,168 @@
+/**
+ * Publishing: building announce bodies and POSTing them to the registry's function URL, with
+ * the retries publishing workflows need. Pure module: `fetch` only, no Node APIs.
+ *
+ * @module
+ */
+import { ERRORS, ShelfError, type ErrorCode } from '../core/errors.ts';
+import { AnnounceResponseSchema, type AnnounceResponse } from '../core/schemas.ts';
+
+/** The artifact part of an announce body. */
+export interface AnnounceArtifact {
+  /** The asset's file name in the GitHub release. */
+  filename: string;
+  /** Lower-case hex SHA-256 of the file. */
+  sha256: string;
+  /** Size in bytes. */
+  size: number;
+  /** Bundles only: `darwin`, `linux`, `win32` or `any`. */
+  os?: string;
+  /** Bundles only: `x64`, `arm64` or `any`. */
+  arch?: string;
+}
+
+/** Inputs of {@link buildAnnounceBody}. */
+export interface AnnounceBodyInput {
+  kind: 'bundle' | 'skill';
+  /** `@scope/name`. */
+  name: string;
+  version: string;
+  /** Bundles: the manifest.json; skills: the SKILL.md front matter. */
+  metadata: Record<string, unknown>;
+  releaseTag: string;
+  prerelease: boolean;
+  artifact: AnnounceArtifact;
+}
+
+/**
+ * Builds the JSON body of `POST /v1/{bundles,skills}/announce` (see the announce contract):
+ * a bundle carries `manifest` and an artifact with `os`/`arch`; a skill carries `skill` and an
+ * artifact without them.
+ *
+ * @throws ShelfError `invalid_argument` when a bundle's artifact lacks `os`/`arch`.
+ */
+export function buildAnnounceBody(input: AnnounceBodyInput): Record<string, unknown> {
+  const { kind, name, version, metadata, releaseTag, prerelease, artifact } = input;
+  const base = { name, version, release_tag: releaseTag, prerelease };
+  if (kind === 'bundle') {
+    if (!artifact.os || !artifact.arch) throw new ShelfError('invalid_argument', 'A bundle announce needs the artifact os and arch.');
+    return {
+      ...base,
+      manifest: metadata,
+      artifact: { filename: artifact.filename, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size },
+    };
+  }
+  return { ...base, skill: metadata, artifact: { filename: artifact.filename, sha256: artifact.sha256, size: artifact.size } };
+}
+
+/** Options of {@link postAnnounce}. */
+export interface PostAnnounceOptions {
+  /** The announce URL (`config.announce.bundles` or `.skills` of the registry's config). */
+  url: string;
+  /** The GitHub Actions OIDC token. Sent only in the Authorization header, never echoed. */
+  token: string;
+  /** The body, from {@link buildAnnounceBody}. */
+  body: Record<string, unknown>;
+  /** Most attempts in all, at least 1. Default {@link DEFAULT_MAX_ATTEMPTS}. */
+  maxAttempts?: number;
+  /** Wait before the second attempt, doubled for each later one (capped at a minute). Default 3000. */
+  retryDelayMs?: number;
+  /** Waits between attempts; default a timer. Tests inject one. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told about each retry, e.g. to log it. */
+  onRetry?: (info: { attempt: number; maxAttempts: number; delayMs: number; reason: string }) => void;
+  /** The fetch implementation; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Attempts {@link postAnnounce} makes by default. */
+export const DEFAULT_MAX_ATTEMPTS = 6;
+const MAX_DELAY_MS = 60_000;
+
+/** A successful announce, and how many attempts it took. */
+export interface AnnounceResult {
+  response: AnnounceResponse;
+  attempts: number;
+}
+
+/**
+ * POSTs an announce, retrying with exponential backoff while the asset is not yet visible in
+ * the release (the registry's message says `not found in release`), on 429 and 502/503/504, and
+ * on network errors. Any other refusal fails at once.
+ *
+ * @throws ShelfError with the registry's own code (`scope_mismatch`, `artifact_exists`, ...)
+ *   when it sent a known one, else `announce_failed`; `invalid_argument` for bad options.
+ */
+export async function postAnnounce(options: PostAnnounceOptions): Promise<AnnounceResult> {
+  const { url, token, body } = options;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new ShelfError('invalid_argument', 'The "url" option must be an http(s) URL.');
+  if (typeof token !== 'string' || token === '') throw new ShelfError('invalid_argument', 'The "token" option must be a non-empty string.');
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+    throw new ShelfError('invalid_argument', `The "maxAttempts" option must be a positive integer; got ${String(maxAttempts)}.`);
+  }
+  const retryDelayMs = options.retryDelayMs ?? 3000;
+  if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) {
+    throw new ShelfError('invalid_argument', `The "retryDelayMs" option must be a non-negative number; got ${String(retryDelayMs)}.`);
+  }
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const payload = JSON.stringify(body);
+
+  for (let attempt = 1; ; attempt++) {
+    let failure: { retry: boolean; error: ShelfError };
+    try {
+      const response = await fetchImpl(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: payload,
+      });
+      const text = await response.text();
+      if (response.ok) {
+        const parsed = AnnounceResponseSchema.safeParse(safeJson(text));
+        if (!parsed.success) {
+          throw new ShelfError('announce_failed', `${url} answered HTTP ${response.status} with something that is not an announce response.`);
+        }
+        return { response: parsed.data, attempts: attempt };
+      }
+      failure = refusal(response.status, text, url);
+    } catch (error) {
+      if (error instanceof ShelfError) throw error;
+      const cause = error instanceof Error ? error.message : String(error);
+      failure = { retry: true, error: new ShelfError('announce_failed', `Could not reach ${url}: ${cause}.`) };
+    }
+    if (!failure.retry || attempt >= maxAttempts) {
+      if (failure.retry && maxAttempts > 1) {
+        throw new ShelfError(failure.error.code, `${failure.error.message} (gave up after ${attempt} attempts)`, failure.error.details);
+      }
+      throw failure.error;
+    }
+    const delayMs = Math.min(MAX_DELAY_MS, retryDelayMs * 2 ** (attempt - 1));
+    options.onRetry?.({ attempt, maxAttempts, delayMs, reason: failure.error.message });
+    await sleep(delayMs);
+  }
+}
+
+/** Turns an error answer into a ShelfError, and says whether trying again may help. */
+function refusal(status: number, text: string, url: string): { retry: boolean; error: ShelfError } {
+  const json = safeJson(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null;
+  const remote = json && typeof json === 'object' ? json.error : undefined;
+  const message = typeof remote?.message === 'string' ? remote.message : `HTTP ${status}`;
+  const remoteCode = typeof remote?.code === 'string' ? remote.code : undefined;
+  const code: ErrorCode = remoteCode !== undefined && Object.hasOwn(ERRORS, remoteCode) ? (remoteCode as ErrorCode) : 'announce_failed';
+  const retry = /not found in release/i.test(message) || status === 429 || status === 502 || status === 503 || status === 504;
+  const error = new ShelfError(code, `The registry refused the announce (HTTP ${status}${remoteCode ? ` ${remoteCode}` : ''}): ${message}`, {
+    url,
+    status,
+    ...(remote?.details !== undefined ? { details: remote.details } : {}),
+  });
+  return { retry, error };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

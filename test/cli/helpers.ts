@@ -1,0 +1,167 @@
+/**
+ * Helpers for CLI tests: running `shelf` in-process or as a process, a counting proxy in front of
+ * a registry (to count requests and 304s on the server side), and publishing bundles built from
+ * a folder the test writes.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main, type CliIo } from '../../src/cli/main.ts';
+import { packBundle } from '../../src/dev/pack.ts';
+import { claimsFor, type TestRegistry } from '../helpers/test-registry.ts';
+
+export const BIN = fileURLToPath(new URL('../../bin/shelf.js', import.meta.url));
+export const ECHO_DIR = fileURLToPath(new URL('../../examples/echo', import.meta.url));
+
+export interface ShelfResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `shelf` in-process with an injected environment (nothing from the real one). */
+export async function shelf(argv: string[], options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: CliIo['isTTY']; sleep?: CliIo['sleep'] } = {}): Promise<ShelfResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+    cwd: options.cwd ?? tmpdir(),
+    env: options.env ?? {},
+    ...(options.isTTY ? { isTTY: options.isTTY } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs `node bin/shelf.js` as a process. */
+export function spawnShelf(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A request seen by {@link startCountingProxy}. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  status: number;
+  ifNoneMatch: string | undefined;
+}
+
+export interface CountingProxy {
+  url: string;
+  requests: ProxiedRequest[];
+  /** Requests for paths ending with `suffix`. */
+  to(suffix: string): ProxiedRequest[];
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy on 127.0.0.1 that forwards everything to `target` and records each answer's status. */
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const upstream = new URL(target);
+  const requests: ProxiedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      (answer) => {
+        requests.push({
+          method: req.method ?? 'GET',
+          path: new URL(req.url ?? '/', 'http://x').pathname,
+          status: answer.statusCode ?? 0,
+          ifNoneMatch: req.headers['if-none-match'] as string | undefined,
+        });
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.writeHead(502).end());
+    req.pipe(forward);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    to: (suffix) => requests.filter((r) => r.path.endsWith(suffix)),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * Writes a bundle folder: a copy of examples/echo with the manifest changed by `edit`, and
+ * optionally other files (e.g. a different server).
+ */
+export function bundleFolder(edit: (manifest: Record<string, any>) => void, files: Record<string, string> = {}): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'shelf-bundle-src-')), 'bundle');
+  cpSync(ECHO_DIR, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  edit(manifest);
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+/** Packs `dir` with the official packer, puts it in a fake release and announces it. */
+export async function publishFolder(
+  reg: TestRegistry,
+  dir: string,
+  options: { name: string; version: string; repository?: string },
+): Promise<{ sha256: string; size: number; bytes: Uint8Array }> {
+  const filename = `${options.name.split('/')[1]}-${options.version}-any-any.mcpb`;
+  const file = join(reg.dir, 'packed', filename);
+  const packed = await packBundle(dir, file, { name: options.name, version: options.version });
+  const bytes = await readFile(file);
+  const repository = options.repository ?? `${options.name.slice(1).split('/')[0]}/${options.name.split('/')[1]}-mcp`;
+  return publishBytes(reg, bytes, {
+    name: options.name,
+    version: options.version,
+    manifest: packed.manifest,
+    repository,
+    filename,
+  });
+}
+
+/** Publishes arbitrary bytes (e.g. a hostile archive) as a bundle with the given manifest. */
+export async function publishBytes(
+  reg: TestRegistry,
+  bytes: Uint8Array,
+  options: { name: string; version: string; manifest: Record<string, unknown>; repository: string; filename: string },
+): Promise<{ sha256: string; size: number; bytes: Uint8Array }> {
+  const { createHash } = await import('node:crypto');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const tag = `v${options.version}`;
+  reg.github.addAsset(options.repository, tag, options.filename, { bytes });
+  const res = await reg.announce(
+    'bundle',
+    {
+      name: options.name,
+      version: options.version,
+      manifest: options.manifest,
+      release_tag: tag,
+      prerelease: false,
+      artifact: { filename: options.filename, os: 'any', arch: 'any', sha256, size: bytes.byteLength },
+    },
+    claimsFor(options.repository),
+  );
+  if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${JSON.stringify(res.json)}`);
+  return { sha256, size: bytes.byteLength, bytes };
+}
