@@ -8,7 +8,12 @@
 
 /** GitHub Actions' OIDC issuer. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-/** Hosts GitHub serves release downloads from (the browser_download_url and its redirects). */
+/**
+ * Hosts GitHub serves release downloads from (the browser_download_url and its redirects). The
+ * default trusted download hosts are these plus the API host; every hop of a download must be on
+ * one of them, compared exactly (host and port, never by suffix), over HTTPS (plain HTTP only to
+ * loopback), else the announce is refused with `asset_untrusted_host` before connecting.
+ */
 export const GITHUB_DOWNLOAD_HOSTS = ['github.com', 'objects.githubusercontent.com', 'release-assets.githubusercontent.com'];
 
 /** Everything the announce function needs to know. */

@@ -5,7 +5,8 @@
  * 2. **validate**: the body, the name and version, the scope against the token's owner, the
  *    manifest or skill front matter, and the pins already recorded (trust rules 2 and 3).
  * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
- * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
+ * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked,
+ *    and its own manifest.json / SKILL.md must name the announced package and version.
  * 5. **pins** (create-only): the scope's owner id and the package's repository id.
  * 6. **artifact** (create-only): the registry's own copy of the bytes.
  * 7. **version** (compare-and-swap): the version record gains the artifact and its provenance.
@@ -38,6 +39,7 @@ import { PreconditionFailedError, type ObjectStore } from '../store/object-store
 import type { ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
+import { checkArtifactMetadata } from './inspect-artifact.ts';
 
 /** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
 export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
@@ -96,6 +98,13 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   const existing = (await readJson(store, vKey, VersionDocumentSchema))?.value;
   const recorded = existing?.artifacts.find((a) => platformId(a) === platformId(req.platform));
   if (recorded && recorded.sha256 !== req.artifact.sha256) throw immutable(req, recorded.sha256);
+  // Same bytes, but a size that cannot be theirs: a contradictory announce is refused, not waved through.
+  if (recorded && recorded.size !== req.artifact.size) {
+    throw new ShelfError('asset_size_mismatch', `The artifact with sha256 ${recorded.sha256} is ${recorded.size} bytes, the announce says ${req.artifact.size}.`, {
+      expected: recorded.size,
+      actual: req.artifact.size,
+    });
+  }
   if (recorded) {
     // Also repairs derived files a crashed earlier attempt may have left stale.
     await refreshPackage(store, kind, req.pkg);
@@ -110,6 +119,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     size: req.artifact.size,
     sha256: req.artifact.sha256,
   });
+
+  checkArtifactMetadata(kind, asset.bytes, req.pkg, req.version);
 
   // 5. pins
   await pin(store, req, now);

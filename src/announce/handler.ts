@@ -32,6 +32,10 @@ export interface FunctionUrlResult {
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Deepest JSON nesting accepted; manifests are shallow, and deep nesting is a parser attack. */
 export const MAX_JSON_DEPTH = 64;
+/** Longest string (or key) accepted anywhere in a body: ample for a long description, not a payload. */
+export const MAX_JSON_STRING_LENGTH = 64 * 1024;
+/** Keys that could pollute prototypes if a body were ever merged into an object. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const ROUTES: Record<string, Kind> = { '/v1/bundles/announce': 'bundle', '/v1/skills/announce': 'skill' };
 
@@ -72,22 +76,58 @@ function parseBody(event: FunctionUrlEvent, contentType: string | undefined): un
     throw new ShelfError('invalid_json');
   }
   checkJsonShape(value, 0);
+  const duplicate = findDuplicateKey(raw);
+  if (duplicate !== null) {
+    throw new ShelfError('duplicate_key', `The body has the key ${JSON.stringify(duplicate.slice(0, 80))} twice in one object; JSON parsers disagree on which one wins.`);
+  }
   return value;
 }
 
-/** Refuses deep nesting and keys that could pollute prototypes when merged later. */
+/** Refuses deep nesting, huge strings and keys that could pollute prototypes when merged later. */
 function checkJsonShape(value: unknown, depth: number): void {
   if (depth > MAX_JSON_DEPTH) throw new ShelfError('invalid_body', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
-  if (Array.isArray(value)) {
+  if (typeof value === 'string') {
+    if (value.length > MAX_JSON_STRING_LENGTH) throw new ShelfError('invalid_body', `The body has a string longer than ${MAX_JSON_STRING_LENGTH} characters.`);
+  } else if (Array.isArray(value)) {
     for (const item of value) checkJsonShape(item, depth + 1);
   } else if (value && typeof value === 'object') {
     for (const key of Object.keys(value)) {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-        throw new ShelfError('invalid_body', `The body contains the forbidden key "${key}".`);
-      }
+      if (FORBIDDEN_KEYS.has(key)) throw new ShelfError('invalid_body', `The body contains the forbidden key "${key}".`);
+      if (key.length > MAX_JSON_STRING_LENGTH) throw new ShelfError('invalid_body', `The body has a key longer than ${MAX_JSON_STRING_LENGTH} characters.`);
       checkJsonShape((value as Record<string, unknown>)[key], depth + 1);
     }
   }
+}
+
+/**
+ * The first key that occurs twice in one object of `text` (valid JSON), or null. `JSON.parse`
+ * silently keeps the last duplicate while other parsers keep the first, so a body with duplicates
+ * could mean one thing here and another to whoever else reads it. One linear pass, no recursion.
+ */
+function findDuplicateKey(text: string): string | null {
+  const objects: Array<Set<string> | null> = []; // one entry per open container; null for arrays
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b) objects.push(new Set());
+    else if (c === 0x5b) objects.push(null);
+    else if (c === 0x7d || c === 0x5d) objects.pop();
+    else if (c === 0x22) {
+      let end = i + 1;
+      while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      let next = end + 1;
+      while (next < text.length && ' \t\r\n'.includes(text[next]!)) next++;
+      // In valid JSON a string followed by ":" is a key of the innermost object.
+      if (keys && text[next] === ':') {
+        const literal = text.slice(i, end + 1);
+        const key = literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1);
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return null;
 }
 
 function json(statusCode: number, body: unknown): FunctionUrlResult {

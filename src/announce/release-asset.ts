@@ -122,7 +122,9 @@ async function download(startUrl: string, req: ReleaseAssetRequest, trusted: Set
 /** Reads the stream, stopping as soon as it exceeds the announced size; then checks the hash. */
 async function readVerified(body: ReadableStream<Uint8Array>, req: ReleaseAssetRequest): Promise<Uint8Array> {
   const hash = createHash('sha256');
-  const out = new Uint8Array(req.size);
+  // Grown as bytes arrive rather than allocated at the announced size, so a request costs memory
+  // only for what the release really serves.
+  const chunks: Uint8Array[] = [];
   let received = 0;
   const reader = body.getReader();
   for (;;) {
@@ -132,7 +134,7 @@ async function readVerified(body: ReadableStream<Uint8Array>, req: ReleaseAssetR
       await reader.cancel();
       throw new ShelfError('asset_size_mismatch', `The asset is larger than the announced ${req.size} bytes.`, { expected: req.size });
     }
-    out.set(value, received);
+    chunks.push(value);
     received += value.byteLength;
     hash.update(value);
   }
@@ -145,6 +147,12 @@ async function readVerified(body: ReadableStream<Uint8Array>, req: ReleaseAssetR
       expected: req.sha256,
       actual: digest,
     });
+  }
+  const out = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
   }
   return out;
 }

@@ -1,7 +1,9 @@
 /**
  * Verifies a GitHub Actions OIDC token (trust rule 1): signature against the issuer's remote JWKS
  * (fetched over HTTP by `jose`, cached across warm invocations), issuer, audience, RS256 only,
- * not expired, and the claims the registry relies on present.
+ * not expired, and the claims the registry relies on present. Beyond that it refuses tokens
+ * whose audience is shared with other relying parties and tokens of workflows triggered by pull
+ * requests (see {@link UNTRUSTED_EVENTS}).
  *
  * @module
  */
@@ -31,12 +33,28 @@ export interface TokenClaims {
 export interface TokenVerifierOptions {
   /** Expected `iss`. */
   issuer: string;
-  /** Expected `aud`; an audience array must contain it. */
+  /**
+   * Expected `aud`. The token's `aud` must be exactly this string (or a one-element array of
+   * it): a token addressed to several audiences could be replayed at the others, and GitHub
+   * mints one audience per token.
+   */
   audience: string;
   /** The issuer's JWKS URL. */
   jwksUrl: string;
   /** Time limit for fetching the JWKS, ms. Default 5000 (jose's). */
   jwksTimeoutMs?: number;
+  /**
+   * Least time between two JWKS fetches triggered by an unknown `kid`, ms. Default 30000 (jose's):
+   * it stops tokens with made-up `kid`s from making the registry hammer the issuer, while a
+   * really new key is still picked up on its first use. Tests use 0.
+   */
+  jwksCooldownMs?: number;
+  /**
+   * How long a fetched JWKS is used before it is fetched again, ms. Default 600000 (jose's). A key
+   * the issuer removed stops verifying at most this long after its removal (at once when a
+   * token with an unknown `kid` triggers a refetch first).
+   */
+  jwksCacheMaxAgeMs?: number;
 }
 
 /** Verifies a token and returns its claims. @throws ShelfError 401 codes, or 503 `upstream_unavailable` */
@@ -45,8 +63,19 @@ export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 /** Claims without which the registry cannot apply its trust rules. */
 const REQUIRED = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'sha'] as const;
 const OPTIONAL = ['ref', 'workflow_ref', 'job_workflow_ref', 'event_name', 'run_id', 'run_attempt'] as const;
-/** GitHub's tokens are ~1 kB; anything far larger is not one. */
-export const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * GitHub's tokens are 1–2 kB; anything far larger is not one. Below Node's 16 KiB header limit,
+ * so an oversized token gets this clear error rather than a bare 431.
+ */
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+/**
+ * `event_name`s of workflows that a pull request (possibly from a fork) can trigger. Their code
+ * or inputs may come from someone who cannot push to the repository, so their tokens never
+ * publish; so are tokens whose `ref` is a pull request's (`refs/pull/...`).
+ */
+export const UNTRUSTED_EVENTS: readonly string[] = ['pull_request', 'pull_request_target', 'pull_request_review', 'pull_request_review_comment'];
+/** `owner/repo` as GitHub spells repositories. */
+const REPOSITORY_RE = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/;
 
 /**
  * Builds a verifier. The JWKS is fetched lazily and cached by `jose` (refetched when a token
@@ -64,7 +93,17 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw new TypeError(`"${key}" option must be a non-empty string`);
     }
   }
-  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 5000 });
+  for (const key of ['jwksTimeoutMs', 'jwksCooldownMs', 'jwksCacheMaxAgeMs'] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new TypeError(`"${key}" option must be a non-negative integer (milliseconds)`);
+    }
+  }
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
+    timeoutDuration: options.jwksTimeoutMs ?? 5000,
+    cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+  });
 
   return async (token) => {
     if (token.length > MAX_TOKEN_LENGTH) throw new ShelfError('invalid_token', 'The token is too large.');
@@ -83,6 +122,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const iat = payload.iat!;
     // A token issued in the future is forged or from a badly skewed clock; refuse it.
     if (iat > Date.now() / 1000 + 60) throw new ShelfError('invalid_token', 'The token was issued in the future.');
+    // jose accepts an array that contains ours; a token meant for several parties is replayable at each.
+    if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
+      throw new ShelfError('invalid_token', `The token's "aud" must be this registry's audience alone, not ${payload.aud.length} audiences.`);
+    }
     const claims: Record<string, string> = {};
     for (const name of REQUIRED) {
       const value = payload[name];
@@ -95,8 +138,26 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const value = payload[name];
       if (typeof value === 'string' || typeof value === 'number') claims[name] = String(value);
     }
+    checkClaimShapes(claims);
+    if (claims.event_name !== undefined && UNTRUSTED_EVENTS.includes(claims.event_name)) {
+      throw new ShelfError('untrusted_event', `Tokens of "${claims.event_name}" workflows cannot publish: pull requests may run code from outside the repository.`);
+    }
+    if (claims.ref?.startsWith('refs/pull/')) {
+      throw new ShelfError('untrusted_event', `Tokens for the pull request ref "${claims.ref}" cannot publish.`);
+    }
     return { ...(claims as unknown as TokenClaims), issuer: payload.iss!, issued_at: new Date(iat * 1000).toISOString() };
   };
+}
+
+/** The repository and ids end up in URLs and pins; a token whose claims are inconsistent is refused. */
+function checkClaimShapes(claims: Record<string, string>): void {
+  const repo = REPOSITORY_RE.exec(claims.repository!);
+  if (!repo || repo[1]!.toLowerCase() !== claims.repository_owner!.toLowerCase() || repo[2] === '.' || repo[2] === '..') {
+    throw new ShelfError('invalid_token', `The token's "repository" claim is not a repository of its "repository_owner".`);
+  }
+  for (const name of ['repository_id', 'repository_owner_id'] as const) {
+    if (!/^[0-9]{1,20}$/.test(claims[name]!)) throw new ShelfError('invalid_token', `The token's "${name}" claim is not a numeric id.`);
+  }
 }
 
 function mapJoseError(err: unknown): ShelfError {

@@ -15,8 +15,13 @@ export const KINDS: readonly Kind[] = ['bundle', 'skill'];
 /** The plural used in URLs and keys (`v1/bundles/...`, `v1/skills/...`). */
 export const KIND_PLURAL: Record<Kind, 'bundles' | 'skills'> = { bundle: 'bundles', skill: 'skills' };
 
-const SCOPE_RE = /^[a-z0-9][a-z0-9-]{0,38}$/;
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,213}$/;
+// The design's `[a-z0-9][a-z0-9-]{0,38}` and `[a-z0-9][a-z0-9-]{0,213}`, refined to refuse a
+// trailing dash as well as a leading one (GitHub refuses both in owner names).
+const SCOPE_RE = /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/;
+const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,212}[a-z0-9])?$/;
+// Checked before lower-casing: `toLowerCase` folds some non-ASCII letters into ASCII ones
+// (KELVIN SIGN "\u212A" becomes "k"), which would turn a look-alike into a real name.
+const ASCII_RE = /^[\x20-\x7e]*$/;
 /** Longest version string accepted; semver itself has no limit, storage keys do. */
 export const MAX_VERSION_LENGTH = 128;
 
@@ -32,28 +37,30 @@ export interface PackageName {
 
 /**
  * Parses `@scope/name`, lower-casing it first (names compare case-insensitively). Only ASCII
- * `[a-z0-9-]` is allowed, so look-alike letters from other scripts are refused rather than
- * folded.
+ * `[a-z0-9-]` is allowed, checked before lower-casing, so look-alike letters from other scripts
+ * are refused rather than folded. Neither part may start or end with `-`.
  *
  * @throws ShelfError `invalid_name`
  */
 export function parsePackageName(input: unknown): PackageName {
   if (typeof input !== 'string') throw new ShelfError('invalid_name', 'The package name must be a string.');
+  if (!ASCII_RE.test(input)) throw new ShelfError('invalid_name', `"${truncate(input)}" contains a character that is not printable ASCII; names are ASCII letters, digits and "-".`);
   const lower = input.toLowerCase();
   const match = /^@([^/]*)\/([^/]*)$/.exec(lower);
   if (!match) throw new ShelfError('invalid_name', `"${truncate(input)}" is not of the form @scope/name.`);
   const [, scope = '', name = ''] = match;
   if (!SCOPE_RE.test(scope)) {
-    throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" must match ${SCOPE_RE.source}.`);
+    throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" must be 1 to 39 letters, digits or "-", not starting or ending with "-".`);
   }
   if (!NAME_RE.test(name)) {
-    throw new ShelfError('invalid_name', `The name "${truncate(name)}" must match ${NAME_RE.source}.`);
+    throw new ShelfError('invalid_name', `The name "${truncate(name)}" must be 1 to 214 letters, digits or "-", not starting or ending with "-".`);
   }
   return { full: `@${scope}/${name}`, scope, name };
 }
 
 /** Parses a bare scope (with or without `@`). @throws ShelfError `invalid_name` */
 export function parseScope(input: string): string {
+  if (typeof input !== 'string' || !ASCII_RE.test(input)) throw new ShelfError('invalid_name', 'The scope must be ASCII letters, digits and "-".');
   const scope = input.toLowerCase().replace(/^@/, '');
   if (!SCOPE_RE.test(scope)) throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" is not valid.`);
   return scope;

@@ -214,6 +214,16 @@ describe('release assets', () => {
     await expectRefused(() => reg.announce('bundle', body, claimsFor(v.repository)), 422, 'asset_size_mismatch');
   });
 
+  it('refuses an artifact whose own manifest names another version than the announce', async () => {
+    // The repository released a 1.4.5 bundle; announcing those bytes as 1.4.6 must fail.
+    const real = await prepareBundle(reg, { version: '1.4.5' });
+    const tag = 'v1.4.6';
+    reg.github.addAsset(real.repository, tag, real.filename, { bytes: real.bytes });
+    const body = { ...real.body, version: '1.4.6', release_tag: tag, manifest: { ...real.body.manifest, version: '1.4.6' } };
+    const res = await expectRefused(() => reg.announce('bundle', body, claimsFor(real.repository)), 422, 'asset_metadata_mismatch');
+    expect(res.json.error.message).toContain('1.4.5');
+  });
+
   it('refuses an asset that redirects to an untrusted host', async () => {
     const v = await prepareBundle(reg, { version: '1.4.4', upload: false });
     reg.github.addAsset(v.repository, v.tag, v.filename, { bytes: v.bytes, redirectTo: 'http://127.0.0.2:9/evil.mcpb' });

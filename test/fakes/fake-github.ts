@@ -12,6 +12,12 @@ export interface FakeAsset {
   reportedSize?: number;
   /** Redirect the download to this URL instead of serving it. */
   redirectTo?: string;
+  /** The `browser_download_url` the releases API reports (default: this fake's download route). */
+  downloadUrl?: string;
+  /** After the bytes, keep sending zeros until the client goes away. */
+  endless?: boolean;
+  /** Send the bytes 16 at a time, one chunk every this many ms (a slow stream). */
+  trickleMs?: number;
 }
 
 export interface Claims {
@@ -34,8 +40,12 @@ export interface MintOptions {
   foreignKey?: boolean;
   /** Override the kid header. */
   kid?: string;
-  /** Claims to delete. */
+  /** Claims to delete (`iss`, `aud`, `iat` and `exp` too). */
   omit?: string[];
+  /** Seconds from now for nbf. Default: no nbf claim. */
+  notBefore?: number;
+  /** Sign with the key that was current before the last {@link FakeGitHub.rotateKey}. */
+  previousKey?: boolean;
 }
 
 export interface FakeGitHub {
@@ -47,8 +57,17 @@ export interface FakeGitHub {
   addAsset(repository: string, tag: string, name: string, asset: FakeAsset): void;
   /** Replaces the signing key (the old one leaves the JWKS). */
   rotateKey(): Promise<void>;
-  /** Makes the JWKS endpoint answer with this status (or garbage) until reset. */
-  jwksMode: 'ok' | 'down' | 'garbage';
+  /**
+   * Makes the JWKS endpoint answer with this status (or garbage) until reset. `not-a-jwks` is
+   * valid JSON that is not a key set.
+   */
+  jwksMode: 'ok' | 'down' | 'garbage' | 'not-a-jwks';
+  /** Delay before the JWKS endpoint answers, ms. Default 0. */
+  jwksDelayMs: number;
+  /** The public keys the JWKS endpoint serves now. */
+  jwks(): JWK[];
+  /** Bytes written so far by downloads of one asset. */
+  served(repository: string, tag: string, name: string): number;
   requests: string[];
   close(): Promise<void>;
 }
@@ -66,7 +85,9 @@ async function newKey(kid: string): Promise<KeyPair> {
 
 export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<FakeGitHub> {
   let key = await newKey('k1');
+  let previous = key;
   const foreign = await newKey('k1');
+  const servedBytes = new Map<string, number>();
   let rotations = 1;
   const releases = new Map<string, Map<string, FakeAsset>>();
   const requests: string[] = [];
@@ -79,8 +100,18 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       res.end(JSON.stringify(body));
     };
     if (path === '/.well-known/jwks') {
-      if (fake.jwksMode === 'down') return json(503, { message: 'down' });
-      if (fake.jwksMode === 'garbage') {
+      if (fake.jwksDelayMs > 0) {
+        const mode = fake.jwksMode;
+        const timer = setTimeout(() => !res.destroyed && answerJwks(mode), fake.jwksDelayMs);
+        res.once('close', () => clearTimeout(timer));
+        return;
+      }
+      return answerJwks(fake.jwksMode);
+    }
+    function answerJwks(mode: FakeGitHub['jwksMode']) {
+      if (mode === 'down') return json(503, { message: 'down' });
+      if (mode === 'not-a-jwks') return json(200, { keys: 'none' });
+      if (mode === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{not json');
       }
@@ -95,7 +126,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
         assets: [...rel.entries()].map(([name, a]) => ({
           name,
           size: a.reportedSize ?? a.bytes.byteLength,
-          browser_download_url: `${fake.url}/download/${m![1]}/${m![2]}/${encodeURIComponent(name)}`,
+          browser_download_url: a.downloadUrl ?? `${fake.url}/download/${m![1]}/${m![2]}/${encodeURIComponent(name)}`,
         })),
       });
     }
@@ -106,7 +137,38 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       res.writeHead(302, { location: asset.redirectTo });
       return res.end();
     }
+    const servedId = `${m![1]}@${decodeURIComponent(m![2]!)}/${decodeURIComponent(m![3]!)}`;
+    const count = (n: number) => servedBytes.set(servedId, (servedBytes.get(servedId) ?? 0) + n);
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    if (asset.trickleMs) {
+      let offset = 0;
+      const timer = setInterval(() => {
+        const chunk = asset.bytes.subarray(offset, offset + 16);
+        offset += chunk.byteLength;
+        count(chunk.byteLength);
+        if (offset >= asset.bytes.byteLength) {
+          clearInterval(timer);
+          res.end(chunk);
+        } else res.write(chunk);
+      }, asset.trickleMs);
+      res.once('close', () => clearInterval(timer));
+      return;
+    }
+    if (asset.endless) {
+      const zeros = new Uint8Array(64 * 1024);
+      res.write(asset.bytes);
+      count(asset.bytes.byteLength);
+      // Writes until the socket's buffer is full, then waits for it to drain; stops when the client leaves.
+      const pump = () => {
+        while (!res.destroyed) {
+          count(zeros.byteLength);
+          if (!res.write(zeros)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+      return;
+    }
+    count(asset.bytes.byteLength);
     res.end(asset.bytes);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -118,6 +180,9 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     jwksUrl: `${url}/.well-known/jwks`,
     audience,
     jwksMode: 'ok',
+    jwksDelayMs: 0,
+    jwks: () => [key.jwk],
+    served: (repository, tag, name) => servedBytes.get(`${repository}@${tag}/${name}`) ?? 0,
     requests,
     async mint(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
@@ -132,15 +197,16 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
         ...claims,
       };
       for (const k of options.omit ?? []) delete payload[k];
-      const signer = options.foreignKey ? foreign : key;
+      const signer = options.foreignKey ? foreign : options.previousKey ? previous : key;
       const iat = now + (options.issuedIn ?? 0);
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? signer.kid })
-        .setIssuer(options.issuer ?? url)
-        .setAudience(options.audience ?? audience)
-        .setIssuedAt(iat)
-        .setExpirationTime(now + (options.expiresIn ?? 300))
-        .sign(signer.privateKey);
+      const omitted = new Set(options.omit ?? []);
+      const jwt = new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: options.kid ?? signer.kid });
+      if (!omitted.has('iss')) jwt.setIssuer(options.issuer ?? url);
+      if (!omitted.has('aud')) jwt.setAudience(options.audience ?? audience);
+      if (!omitted.has('iat')) jwt.setIssuedAt(iat);
+      if (!omitted.has('exp')) jwt.setExpirationTime(now + (options.expiresIn ?? 300));
+      if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
+      return jwt.sign(signer.privateKey);
     },
     addAsset(repository, tag, name, asset) {
       const id = `${repository}@${tag}`;
@@ -148,6 +214,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       releases.get(id)!.set(name, asset);
     },
     async rotateKey() {
+      previous = key;
       key = await newKey(`k${++rotations}`);
     },
     close: () =>
