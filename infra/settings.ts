@@ -1,0 +1,174 @@
+/**
+ * The deployment's settings, read from CDK context (`-c key=value` on the command line, or
+ * `cdk.json`) and validated eagerly: every error names the context key at fault. There is no
+ * default audience: a synth without `-c audience=...` fails, so two registries can never share
+ * one and accept each other's tokens.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../src/config.ts';
+
+/** What the stack needs to know. Build it with {@link settingsFromContext}. */
+export interface ShelfSettings {
+  /** `audience`: the `aud` every announce token must carry (e.g. the registry's public URL). Required. */
+  audience: string;
+  /** `lambdaCode`: the built function, a `.zip` or a folder holding `index.mjs`. Default `dist/lambda/shelf-announce.zip`. */
+  lambdaCode: string;
+  /** `prefix`: key prefix of the registry inside the bucket, without slashes at the ends. Default none (the whole bucket). */
+  prefix: string;
+  /** `memory`: the function's memory in MB. Default 512. */
+  memoryMb: number;
+  /** `timeout`: the function's time limit in seconds. Default 60. */
+  timeoutSeconds: number;
+  /** `assetTimeout`: time limit for fetching one release asset, in seconds. Default 40 (must leave 10 s for the writes). */
+  assetTimeoutSeconds: number;
+  /** `maxArtifactBytes`: largest artifact accepted. Default 100 MiB. */
+  maxArtifactBytes: number;
+  /** `issuer`: the OIDC issuer tokens must come from. Default GitHub Actions'. */
+  issuer?: string;
+  /** `githubApiUrl`: the GitHub REST API release assets are read from (GitHub Enterprise Server). Default GitHub's. */
+  githubApiUrl?: string;
+  /** `trustedDownloadHosts`: comma-separated hosts release downloads may come from. Default GitHub's. */
+  trustedDownloadHosts?: string;
+  /**
+   * `githubToken`: optional token for GitHub's releases API, which otherwise allows 60 requests an
+   * hour per IP address, and Lambda's addresses are shared. Use a fine-grained token with no
+   * permissions at all: it only raises the limit. It is stored in the function's environment.
+   */
+  githubToken?: string;
+  /** `noncurrentVersionDays`: days an overwritten or deleted object's old version is kept (the rollback window). Default 30. */
+  noncurrentVersionDays: number;
+  /** `logRetentionDays`: days the function's logs are kept. Default 30. */
+  logRetentionDays: number;
+  /** `reservedConcurrency`: optional cap on concurrent announces (bounds cost under abuse). Default none. */
+  reservedConcurrency?: number;
+  /** `priceClass`: CloudFront price class, `100` (North America, Europe), `200` or `All`. Default `100`. */
+  priceClass: '100' | '200' | 'All';
+}
+
+/** Context keys the app reads (`stackName` in `infra/app.ts`, the rest here). */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'audience',
+  'lambdaCode',
+  'prefix',
+  'memory',
+  'timeout',
+  'assetTimeout',
+  'maxArtifactBytes',
+  'issuer',
+  'githubApiUrl',
+  'trustedDownloadHosts',
+  'githubToken',
+  'noncurrentVersionDays',
+  'logRetentionDays',
+  'reservedConcurrency',
+  'priceClass',
+] as const;
+
+/** Default location of the built function, relative to the repository root. */
+export const DEFAULT_LAMBDA_CODE = 'dist/lambda/shelf-announce.zip';
+
+// Log retention values CloudWatch accepts.
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/**
+ * Reads and validates the settings.
+ *
+ * @param get - Looks a context key up (`(k) => app.node.tryGetContext(k)`); values may be strings
+ *   (from `-c`) or numbers (from `cdk.json`).
+ * @param root - Folder relative paths are resolved against (the repository root).
+ * @throws ConfigError (code `invalid_config`) naming the context key at fault.
+ */
+export function settingsFromContext(get: (key: string) => unknown, root: string): ShelfSettings {
+  const audience = text(get, 'audience');
+  if (!audience) {
+    throw new ConfigError(
+      'Context "audience" is required (cdk deploy -c audience=https://registry.example.com): the aud every announce token must carry. ' +
+        'There is no default, so a token minted for another registry can never be replayed at this one.',
+    );
+  }
+  const code = text(get, 'lambdaCode') || DEFAULT_LAMBDA_CODE;
+  const lambdaCode = isAbsolute(code) ? code : resolve(root, code);
+  if (!existsSync(lambdaCode)) {
+    throw new ConfigError(`Context "lambdaCode": ${lambdaCode} does not exist. Run "npm run build:lambda" first, or pass -c lambdaCode=<zip or folder>.`);
+  }
+  const prefix = text(get, 'prefix') ?? '';
+  if (prefix !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(prefix)) {
+    throw new ConfigError(`Context "prefix" must be path segments of [A-Za-z0-9._-] without leading or trailing "/", got ${JSON.stringify(prefix)}.`);
+  }
+  const timeoutSeconds = int(get, 'timeout', 60, 10, 900);
+  const assetTimeoutSeconds = int(get, 'assetTimeout', 40, 1, 890);
+  if (assetTimeoutSeconds > timeoutSeconds - 10) {
+    throw new ConfigError(
+      `Context "assetTimeout" (${assetTimeoutSeconds} s) must be at least 10 s below "timeout" (${timeoutSeconds} s), so an announce whose download is slow still has time to answer.`,
+    );
+  }
+  const priceClass = text(get, 'priceClass') ?? '100';
+  if (priceClass !== '100' && priceClass !== '200' && priceClass !== 'All') {
+    throw new ConfigError(`Context "priceClass" must be 100, 200 or All, got ${JSON.stringify(priceClass)}.`);
+  }
+  const logRetentionDays = int(get, 'logRetentionDays', 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new ConfigError(`Context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}, got ${logRetentionDays}.`);
+  }
+  const settings: ShelfSettings = {
+    audience,
+    lambdaCode,
+    prefix,
+    memoryMb: int(get, 'memory', 512, 128, 10240),
+    timeoutSeconds,
+    assetTimeoutSeconds,
+    maxArtifactBytes: int(get, 'maxArtifactBytes', 100 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    noncurrentVersionDays: int(get, 'noncurrentVersionDays', 30, 1, 36500),
+    logRetentionDays,
+    priceClass,
+  };
+  const issuer = url(get, 'issuer');
+  if (issuer) settings.issuer = issuer;
+  const githubApiUrl = url(get, 'githubApiUrl');
+  if (githubApiUrl) settings.githubApiUrl = githubApiUrl;
+  const hosts = text(get, 'trustedDownloadHosts');
+  if (hosts) settings.trustedDownloadHosts = hosts;
+  const githubToken = text(get, 'githubToken');
+  if (githubToken) {
+    if (!/^[A-Za-z0-9_]+$/.test(githubToken)) throw new ConfigError('Context "githubToken" must be a GitHub token ([A-Za-z0-9_]); the value is not shown.');
+    settings.githubToken = githubToken;
+  }
+  if (get('reservedConcurrency') !== undefined) settings.reservedConcurrency = int(get, 'reservedConcurrency', 0, 1, 10000);
+  return settings;
+}
+
+function text(get: (key: string) => unknown, key: string): string | undefined {
+  const value = get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new ConfigError(`Context "${key}" must be a string, got ${JSON.stringify(value)}.`);
+  }
+  return String(value).trim();
+}
+
+function int(get: (key: string) => unknown, key: string, fallback: number, min: number, max: number): number {
+  const raw = text(get, key);
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`Context "${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}.`);
+  }
+  return n;
+}
+
+function url(get: (key: string) => unknown, key: string): string | undefined {
+  const raw = text(get, key);
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`Context "${key}" must be an absolute https URL, got ${JSON.stringify(raw)}.`);
+  }
+  if (parsed.protocol !== 'https:') throw new ConfigError(`Context "${key}" must be an https URL, got ${JSON.stringify(raw)}.`);
+  return raw.replace(/\/$/, '');
+}

@@ -1,0 +1,238 @@
+/**
+ * The whole registry on AWS as one CDK stack: a private S3 bucket (the registry's files), a
+ * CloudFront distribution in front of it (every read), and one Lambda function behind a function
+ * URL (every write: the announce). Nothing else runs, so a registry at rest costs its storage.
+ *
+ * Decisions, also in `infra/README.md`:
+ * - Announces go straight to the function URL, not through CloudFront: no cache rule can ever
+ *   serve one announce's answer to another, tokens never pass through the CDN, and there is one
+ *   hop less to configure. The CDN serves reads only (GET/HEAD/OPTIONS).
+ * - Stale CDN copies are bounded by the objects' own Cache-Control, which the cache policy
+ *   honours (min TTL 0): documents carry `max-age=60`, so an edge serves a replaced document for
+ *   at most about a minute; artifacts are immutable and cached for a year. No invalidations.
+ *
+ * @module
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { GITHUB_ISSUER } from '../src/config.ts';
+import type { ShelfSettings } from './settings.ts';
+
+/** Properties of {@link ShelfStack}. */
+export interface ShelfStackProps extends StackProps {
+  /** Validated settings, from {@link settingsFromContext}. */
+  settings: ShelfSettings;
+}
+
+/**
+ * Key prefix (relative to the registry's prefix) of the objects the S3 store writes and deletes
+ * at start-up to prove the bucket honours conditional writes. The role may delete only there.
+ */
+export const PROBE_PREFIX = '.shelf-probe/';
+
+/** The alias of the announce function its URL invokes. */
+export const LIVE_ALIAS = 'live';
+
+/** Cache-Control max-age of mutable documents, in seconds: the CDN's staleness bound. */
+export const DOCUMENT_MAX_AGE_SECONDS = 60;
+
+/** The registry: bucket, CDN, announce function. */
+export class ShelfStack extends Stack {
+  /** The bucket holding every registry file. */
+  readonly bucket: s3.Bucket;
+  /** The CDN every read goes through. */
+  readonly distribution: cloudfront.Distribution;
+  /** The announce function. */
+  readonly announceFunction: lambda.Function;
+  /** The alias the URL invokes: each deploy publishes a version and moves `live` to it. */
+  readonly liveAlias: lambda.Alias;
+  /** The announce function's URL. */
+  readonly announceUrl: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ShelfStackProps) {
+    super(scope, id, props);
+    const s = props.settings;
+    const keyPrefix = s.prefix ? `${s.prefix}/` : '';
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Versioning is the undo button: an overwritten or deleted object can be restored.
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: 'expire-old-versions',
+          // Documents are rewritten on every announce; old versions are kept for the rollback
+          // window only, so versioning does not grow the bill without bound.
+          noncurrentVersionExpiration: Duration.days(s.noncurrentVersionDays),
+          // A delete marker with no versions left behind it (e.g. the start-up probe's) is removed.
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // The registry's records are the only copy: deleting the stack must not delete them.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
+      comment: 'Shelf: honour each object Cache-Control (documents 60 s, artifacts 1 year)',
+      // TTLs only bound what the objects ask for; every object the registry writes has Cache-Control.
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(DOCUMENT_MAX_AGE_SECONDS),
+      maxTtl: Duration.days(365),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+    });
+
+    const responseHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ResponseHeaders', {
+      comment: 'Shelf: public reads from any origin, plus security headers',
+      corsBehavior: {
+        accessControlAllowCredentials: false,
+        accessControlAllowOrigins: ['*'],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
+        accessControlAllowHeaders: ['*'],
+        accessControlExposeHeaders: ['ETag'],
+        accessControlMaxAge: Duration.days(1),
+        originOverride: true,
+      },
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: false, override: true },
+      },
+    });
+
+    this.distribution = new cloudfront.Distribution(this, 'Cdn', {
+      comment: `Shelf registry (${s.audience})`,
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+          ...(s.prefix ? { originPath: `/${s.prefix}` } : {}),
+          // LIST lets S3 answer 404 (not 403) for a missing key, which clients rely on. CloudFront
+          // forwards no query string, so it can never be used to list the bucket.
+          originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+        compress: true,
+        cachePolicy,
+        responseHeadersPolicy: responseHeaders,
+      },
+      defaultRootObject: 'index.html',
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      priceClass: PRICE_CLASS[s.priceClass],
+    });
+
+    const logGroup = new logs.LogGroup(this, 'AnnounceLogs', {
+      retention: s.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // A role of our own instead of the default one, whose managed policy allows logs on "*".
+    const role = new iam.Role(this, 'AnnounceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Shelf announce function: read and write registry objects, write its own logs',
+    });
+    logGroup.grantWrite(role);
+    const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListRegistryKeys',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteStartupProbe',
+        actions: ['s3:DeleteObject'],
+        resources: [this.bucket.arnForObjects(`${keyPrefix}${PROBE_PREFIX}*`)],
+      }),
+    );
+
+    const env: Record<string, string> = {
+      SHELF_STORE: `s3://${this.bucket.bucketName}${s.prefix ? `/${s.prefix}` : ''}`,
+      SHELF_AUDIENCE: s.audience,
+      SHELF_ASSET_TIMEOUT_MS: String(s.assetTimeoutSeconds * 1000),
+      SHELF_MAX_ARTIFACT_BYTES: String(s.maxArtifactBytes),
+    };
+    if (s.issuer) env.SHELF_OIDC_ISSUER = s.issuer;
+    if (s.githubApiUrl) env.SHELF_GITHUB_API_URL = s.githubApiUrl;
+    if (s.trustedDownloadHosts) env.SHELF_TRUSTED_DOWNLOAD_HOSTS = s.trustedDownloadHosts;
+    if (s.githubToken) env.SHELF_GITHUB_TOKEN = s.githubToken;
+
+    this.announceFunction = new lambda.Function(this, 'Announce', {
+      description: 'Shelf announce: verifies a GitHub Actions OIDC token and publishes to the registry bucket',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(s.lambdaCode),
+      // 512 MB: an artifact (up to maxArtifactBytes, 100 MiB by default) is held in memory while
+      // its sha256 is checked, and CPU scales with memory, which keeps the JSON and MiniSearch
+      // rebuilds fast; a typical announce then bills well under a second.
+      memorySize: s.memoryMb,
+      // 60 s: bounded by the asset download (assetTimeout, 40 s), plus time for the writes.
+      timeout: Duration.seconds(s.timeoutSeconds),
+      role,
+      logGroup,
+      environment: env,
+      ...(s.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: s.reservedConcurrency } : {}),
+    });
+
+    // Every deploy publishes an immutable version (code + configuration) and points `live` at it;
+    // old versions are kept, so a rollback is one `aws lambda update-alias` (see infra/README.md).
+    this.liveAlias = new lambda.Alias(this, 'AnnounceLive', {
+      aliasName: LIVE_ALIAS,
+      version: this.announceFunction.currentVersion,
+      description: 'The version the announce URL runs',
+    });
+
+    this.announceUrl = this.liveAlias.addFunctionUrl({
+      // The OIDC token in the request is the authentication; IAM auth would shut out GitHub Actions.
+      authType: lambda.FunctionUrlAuthType.NONE,
+      cors: {
+        allowedOrigins: ['*'],
+        allowedMethods: [lambda.HttpMethod.POST],
+        allowedHeaders: ['authorization', 'content-type'],
+        allowCredentials: false,
+        maxAge: Duration.days(1),
+      },
+    });
+
+    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    out('CdnUrl', `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
+    out('AnnounceUrl', this.announceUrl.url, 'Base URL of the announce function: POST {AnnounceUrl}v1/bundles/announce');
+    out('Audience', s.audience, 'The aud announce tokens must carry');
+    out('BucketName', this.bucket.bucketName, 'The registry bucket');
+    out('StoreUrl', env.SHELF_STORE!, 'SHELF_STORE for shelf rebuild and scripts/upload-assets.ts');
+    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id (for an optional invalidation)');
+    out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
+    out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
+    out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');
+    out('Region', this.region, 'The region of the bucket and the function');
+  }
+}
+
+const PRICE_CLASS: Record<ShelfSettings['priceClass'], cloudfront.PriceClass> = {
+  '100': cloudfront.PriceClass.PRICE_CLASS_100,
+  '200': cloudfront.PriceClass.PRICE_CLASS_200,
+  All: cloudfront.PriceClass.PRICE_CLASS_ALL,
+};

@@ -1,0 +1,69 @@
+/**
+ * The AWS Lambda entry point of the announce function, behind a function URL (payload 2.0).
+ * `npm run build:lambda` bundles this file (and only what it imports) into
+ * `dist/lambda/index.mjs`; the function's handler setting is `index.handler`.
+ *
+ * Everything is built once per container, during the INIT phase, with a top-level `await`: the
+ * configuration (`SHELF_AUDIENCE` and friends, see the README), the store (`SHELF_STORE`,
+ * probed for conditional writes) and the token verifier, whose JWKS cache then survives across
+ * warm invocations. A misconfigured function therefore fails at INIT with a message naming the
+ * variable, and never answers a request: there is no shared default audience to fall back to.
+ *
+ * @module
+ */
+import { announceDepsFromConfig } from './announce/from-config.ts';
+import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from './announce/handler.ts';
+import { ConfigError, loadAnnounceConfig } from './config.ts';
+import { storeFromEnv } from './store/from-env.ts';
+
+/** A function-URL handler, as the Lambda runtime calls it. */
+export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
+
+/**
+ * Builds the handler from environment variables: configuration first (so a missing audience
+ * never touches the bucket), then the store, then the announce dependencies.
+ *
+ * On Lambda the store must be `s3://...`: the function's own filesystem is neither shared nor
+ * durable, so a filesystem store there would silently lose every announce.
+ *
+ * @param env - The environment (`process.env` on Lambda).
+ * @throws ConfigError naming the variable at fault; the store's own errors when it cannot start.
+ */
+export async function createLambdaHandler(env: Record<string, string | undefined>): Promise<LambdaHandler> {
+  const config = loadAnnounceConfig(env);
+  const storeUrl = env.SHELF_STORE?.trim() ?? '';
+  if (!storeUrl.startsWith('s3://')) {
+    throw new ConfigError(
+      `SHELF_STORE must be an s3://bucket/prefix URL on Lambda (the function's filesystem is not durable), got ${JSON.stringify(env.SHELF_STORE ?? null)}.`,
+    );
+  }
+  const store = await storeFromEnv(env);
+  const announce = createAnnounceHandler(announceDepsFromConfig(config, store));
+  return async (event) => {
+    const started = Date.now();
+    const result = await announce(event);
+    // One line per request for CloudWatch; never the token or the body.
+    console.log(
+      JSON.stringify({
+        path: event.rawPath,
+        method: event.requestContext.http.method,
+        status: result.statusCode,
+        ms: Date.now() - started,
+        requestId: event.requestContext.requestId,
+      }),
+    );
+    return result;
+  };
+}
+
+let built: LambdaHandler;
+try {
+  built = await createLambdaHandler(process.env);
+} catch (err) {
+  // Loud at INIT: the runtime records the failure and no request is ever answered.
+  console.error(`shelf: the announce function cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  throw err;
+}
+
+/** The Lambda handler (`index.handler`). */
+export const handler: LambdaHandler = (event) => built(event);

@@ -1,0 +1,272 @@
+/**
+ * The artifact that ships is the artifact that is tested: the function is built with the same
+ * build as `npm run build:lambda`, its zip is unpacked into a folder with no node_modules
+ * anywhere above it, and the unpacked `index.mjs` runs in a fresh Node process that is driven
+ * with function-URL events (payload 2.0), exactly as the Lambda runtime would. It announces a
+ * real bundle, packed with the official packer, to a registry on an S3-compatible server,
+ * verifying a token against a loopback JWKS and fetching the asset from a fake GitHub release.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLambda, checkBundleInputs, type BuiltLambda } from '../../scripts/build-lambda.ts';
+import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
+import { parsePackageName, parseVersion } from '../../src/core/names.ts';
+import { artifactKey, IMMUTABLE_CACHE, packageKey, versionKey } from '../../src/core/paths.ts';
+import { PackageDocumentSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
+import { listExamples, packBundle } from '../../src/dev/pack.ts';
+import type { S3Store } from '../../src/store/s3-store.ts';
+import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
+import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DRIVER = join(import.meta.dirname, 'lambda-driver.mjs');
+const AUDIENCE = 'https://registry.lambda.test';
+const PREFIX = 'lambda-test/';
+const NAME = '@acme/echo';
+const VERSION = '1.2.0';
+const REPOSITORY = 'acme/echo-mcp';
+const CLAIMS = { repository: REPOSITORY, repository_id: '1001', repository_owner: 'acme', repository_owner_id: '2002' };
+
+let work: string;
+let built: BuiltLambda;
+let bundle: string;
+let s3: TestS3Server;
+let github: FakeGitHub;
+let store: S3Store;
+let fn: LambdaProcess;
+let announceBody: Record<string, unknown>;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'shelf-lambda-'));
+  [built, s3, github] = await Promise.all([buildLambda({ outDir: join(work, 'build') }), startS3Server(), startFakeGitHub(AUDIENCE)]);
+  // Run what would be uploaded: the zip's contents, far from the repository's node_modules.
+  const unzipped = join(work, 'function');
+  mkdirSync(unzipped);
+  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(built.zipFile)))) writeFileSync(join(unzipped, name), bytes);
+  bundle = join(unzipped, 'index.mjs');
+
+  const example = listExamples().find((e) => e.name === NAME)!;
+  const filename = `echo-${VERSION}-any-any.mcpb`;
+  const packed = await packBundle(example.dir, join(work, filename), { version: VERSION });
+  github.addAsset(REPOSITORY, `v${VERSION}`, filename, { bytes: readFileSync(packed.file) });
+  announceBody = {
+    name: NAME,
+    version: VERSION,
+    manifest: packed.manifest,
+    release_tag: `v${VERSION}`,
+    prerelease: false,
+    artifact: { filename, os: 'any', arch: 'any', sha256: packed.sha256, size: packed.size },
+  };
+
+  store = s3.makeStore(PREFIX);
+  fn = await LambdaProcess.start(bundle, functionEnv());
+});
+
+afterAll(async () => {
+  fn?.stop();
+  await Promise.all([s3?.close(), github?.close()]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The function's environment, as the stack sets it, pointed at the loopback fakes. */
+function functionEnv(overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    ...s3.env(PREFIX),
+    SHELF_AUDIENCE: AUDIENCE,
+    SHELF_OIDC_ISSUER: github.issuer,
+    SHELF_OIDC_JWKS_URL: github.jwksUrl,
+    SHELF_GITHUB_API_URL: github.url,
+    SHELF_ASSET_TIMEOUT_MS: '5000',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** A function-URL event (payload 2.0) as Lambda delivers it. */
+function urlEvent(path: string, options: { token?: string; body?: unknown; method?: string; base64?: boolean } = {}): FunctionUrlEvent {
+  const text = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const headers: Record<string, string> = { host: 'abc123.lambda-url.us-east-1.on.aws', 'content-type': 'application/json', 'user-agent': 'mpak-action' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const method = options.method ?? 'POST';
+  return {
+    version: '2.0',
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    ...(text === undefined ? {} : { body: options.base64 ? Buffer.from(text).toString('base64') : text, isBase64Encoded: options.base64 === true }),
+    requestContext: { http: { method, path, sourceIp: '203.0.113.7' }, requestId: randomUUID() },
+  };
+}
+
+const parse = (r: FunctionUrlResult) => JSON.parse(r.body) as any;
+const snapshot = async () => (await store.list('')).map((o) => `${o.key} ${o.etag}`);
+
+describe('the built function, driven with function-URL events', () => {
+  it('announces a bundle: 201 created, and the version, package and artifact are in the bucket', async () => {
+    const token = await github.mint(CLAIMS);
+    const res = await fn.invoke(urlEvent('/v1/bundles/announce', { token, body: announceBody }));
+    expect(res.statusCode, res.body).toBe(201);
+    expect(parse(res)).toMatchObject({ package: NAME, version: VERSION, status: 'created', total_artifacts: 1 });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+
+    const pkg = parsePackageName(NAME);
+    const version = VersionDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(versionKey('bundle', pkg, parseVersion(VERSION))))!.body)));
+    expect(version.artifacts).toHaveLength(1);
+    expect(version.artifacts[0]).toMatchObject({ os: 'any', arch: 'any', sha256: (announceBody.artifact as any).sha256 });
+    expect(version.artifacts[0]!.provenance).toMatchObject({ repository: REPOSITORY, repository_id: '1001', owner_id: '2002', verified: true });
+    const artifact = await store.get(artifactKey('bundle', pkg, parseVersion(VERSION), { os: 'any', arch: 'any' }));
+    expect(artifact!.cacheControl).toBe(IMMUTABLE_CACHE);
+    expect(artifact!.body.byteLength).toBe((announceBody.artifact as any).size);
+    const doc = PackageDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
+    expect(doc.latest).toBe(VERSION);
+    // The function logged one line for the request, without the token.
+    expect(fn.logs.some((l) => l.includes('"status":201'))).toBe(true);
+    expect(fn.logs.join('\n')).not.toContain(token);
+  });
+
+  it('answers a retry of the same artifact (base64 body, as Lambda may deliver it) with 200 unchanged', async () => {
+    const token = await github.mint(CLAIMS);
+    const before = await snapshot();
+    const res = await fn.invoke(urlEvent('/v1/bundles/announce', { token, body: announceBody, base64: true }));
+    expect(res.statusCode, res.body).toBe(200);
+    expect(parse(res)).toMatchObject({ package: NAME, version: VERSION, status: 'unchanged', total_artifacts: 1 });
+    // Records are untouched (derived files may be recomputed, to the same content).
+    const records = (keys: string[]) => keys.filter((k) => k.includes('/versions/'));
+    expect(records(await snapshot())).toEqual(records(before));
+  });
+
+  it('rejects a token minted for another registry with 401 invalid_token, writing nothing', async () => {
+    const token = await github.mint(CLAIMS, { audience: 'https://another-registry.test' });
+    const before = await snapshot();
+    const res = await fn.invoke(urlEvent('/v1/bundles/announce', { token, body: { ...announceBody, version: '9.9.9' } }));
+    expect(res.statusCode).toBe(401);
+    expect(parse(res).error.code).toBe('invalid_token');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('rejects an announce without a token with 401 missing_token, and unknown routes with 404', async () => {
+    const missing = await fn.invoke(urlEvent('/v1/bundles/announce', { body: announceBody }));
+    expect(missing.statusCode).toBe(401);
+    expect(parse(missing).error.code).toBe('missing_token');
+    const route = await fn.invoke(urlEvent('/v1/bundles/@acme/echo.json', { method: 'GET' }));
+    expect(route.statusCode).toBe(404);
+    expect(parse(route).error.code).toBe('route_not_found');
+  });
+});
+
+describe('start-up of the built function', () => {
+  it('fails at INIT without SHELF_AUDIENCE: there is no shared default audience', async () => {
+    const res = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_AUDIENCE: undefined }));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('SHELF_AUDIENCE is required');
+  });
+
+  it('fails at INIT on a store that is not S3, and on a server that ignores conditional writes', async () => {
+    const fsStore = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_STORE: undefined }));
+    expect(fsStore.code).not.toBe(0);
+    expect(fsStore.stderr).toContain('SHELF_STORE must be an s3://');
+    const raw = await LambdaProcess.startFailure(bundle, functionEnv({ AWS_ENDPOINT_URL_S3: s3.rawEndpoint }));
+    expect(raw.code).not.toBe(0);
+    expect(raw.stderr).toMatch(/does not honour If-(None-)?Match/);
+  });
+});
+
+describe('the bundle', () => {
+  it('is one ES module in a zip of 0644 files, without source map, with no development-only input', () => {
+    const entries = unzipSync(readFileSync(built.zipFile));
+    expect(Object.keys(entries)).toEqual(['index.mjs']);
+    expect(statSync(built.bundleFile).size).toBe(built.bundleBytes);
+    // (Booleans, not toContain: a failure must not print a megabyte of minified code.)
+    expect(readFileSync(built.bundleFile, 'utf8').includes('sourceMappingURL')).toBe(false);
+    expect(zipModes(readFileSync(built.zipFile))).toEqual([0o100644]);
+    expect(built.inputs).toContain('src/lambda.ts');
+    expect(built.inputs).toContain('node_modules/@anthropic-ai/mcpb/dist/schemas/index.js');
+    expect(built.inputs.some((i) => i.startsWith('node_modules/@aws-sdk/client-s3/'))).toBe(true);
+    expect(built.inputs.filter((i) => i.startsWith('src/dev/') || i.includes('@inquirer') || i.startsWith('test/'))).toEqual([]);
+    expect(built.inputs.filter((i) => i.includes('@anthropic-ai/mcpb/') && !i.includes('/dist/schemas/') && !i.includes('/zod/'))).toEqual([]);
+  });
+
+  it('refuses inputs from development mode, the mcpb packer, or dev dependencies', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'));
+    const ok = ['src/lambda.ts', 'node_modules/@anthropic-ai/mcpb/dist/schemas/index.js', 'node_modules/jose/dist/webapi/index.js'];
+    expect(() => checkBundleInputs(ok, lock)).not.toThrow();
+    expect(() => checkBundleInputs([...ok, 'src/dev/pack.ts'], lock)).toThrow(/src\/dev\/pack\.ts: development mode/);
+    expect(() => checkBundleInputs([...ok, 'node_modules/@anthropic-ai/mcpb/dist/node/pack.js'], lock)).toThrow(/not its packer/);
+    expect(() => checkBundleInputs([...ok, 'node_modules/vitest/dist/index.js'], lock)).toThrow(/node_modules\/vitest is a development dependency/);
+    expect(() => checkBundleInputs(['src/lambda.ts'], lock)).toThrow(/mcpb\/dist\/schemas\/index\.js: required at runtime/);
+  });
+
+  it('adds a source map only when asked', async () => {
+    const withMap = await buildLambda({ outDir: join(work, 'build-map'), sourcemap: true });
+    expect(Object.keys(unzipSync(readFileSync(withMap.zipFile))).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    expect(readFileSync(withMap.bundleFile, 'utf8').includes('sourceMappingURL=index.mjs.map')).toBe(true);
+  });
+});
+
+/** Unix modes of a zip's entries, from the central directory. */
+function zipModes(zip: Uint8Array): number[] {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const modes: number[] = [];
+  for (let i = 0; i + 46 <= zip.length; i++) {
+    if (view.getUint32(i, true) === 0x02014b50) modes.push(view.getUint32(i + 38, true) >>> 16);
+  }
+  return modes;
+}
+
+/** The built function in its own Node process, like one warm Lambda container. */
+class LambdaProcess {
+  readonly logs: string[] = [];
+  #waiting: Array<{ done: (r: FunctionUrlResult) => void; fail: (e: Error) => void }> = [];
+
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {}
+
+  static spawn(bundleFile: string, env: Record<string, string>): ChildProcessWithoutNullStreams {
+    // Only what a Lambda container has: no inherited credentials or configuration.
+    return spawn(process.execPath, [DRIVER, bundleFile], { cwd: resolve(bundleFile, '..'), env: { PATH: process.env.PATH ?? '', ...env } });
+  }
+
+  static start(bundleFile: string, env: Record<string, string>): Promise<LambdaProcess> {
+    const proc = new LambdaProcess(LambdaProcess.spawn(bundleFile, env));
+    let stderr = '';
+    proc.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((ready, fail) => {
+      proc.child.on('exit', (code) => {
+        const error = new Error(`the function exited (${code}):\n${stderr}`);
+        fail(error); // before READY
+        for (const w of proc.#waiting.splice(0)) w.fail(error); // during an invocation
+      });
+      createInterface({ input: proc.child.stdout }).on('line', (line) => {
+        if (line === 'READY') ready(proc);
+        else if (line.startsWith('RESULT ')) proc.#waiting.shift()?.done(JSON.parse(line.slice('RESULT '.length)));
+        else proc.logs.push(line);
+      });
+    });
+  }
+
+  static startFailure(bundleFile: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+    const child = LambdaProcess.spawn(bundleFile, env);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end();
+    return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
+  }
+
+  /** Calls the handler with one event; events are handled one at a time, like one container. */
+  invoke(event: FunctionUrlEvent): Promise<FunctionUrlResult> {
+    return new Promise((done, fail) => {
+      this.#waiting.push({ done, fail });
+      this.child.stdin.write(`${JSON.stringify(event)}\n`);
+    });
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}

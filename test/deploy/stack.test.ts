@@ -1,0 +1,312 @@
+/**
+ * The AWS stack, synthesized offline (no account, no Docker): the resources and policies an
+ * operator is promised in infra/README.md are asserted on the CloudFormation template. In
+ * particular the bucket is not public, CloudFront reads it only through its own origin access
+ * control, and the function's role can write nowhere but the registry's objects.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.ts';
+import { settingsFromContext } from '../../infra/settings.ts';
+import { LIVE_ALIAS, PROBE_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const AUDIENCE = 'https://registry.example.test';
+let work: string;
+let code: string;
+
+/** Synthesizes the stack with the given context and returns its template. */
+function synth(context: Record<string, unknown>): Template {
+  const app = new App({ outdir: mkdtempSync(join(work, 'cdk.out-')) });
+  const settings = settingsFromContext((k) => context[k], ROOT);
+  return Template.fromStack(new ShelfStack(app, 'Shelf', { settings }));
+}
+
+type Json = any;
+const resources = (t: Template, type: string): Array<[string, Json]> => Object.entries(t.findResources(type));
+const only = (t: Template, type: string): [string, Json] => {
+  const found = resources(t, type);
+  expect(found, type).toHaveLength(1);
+  return found[0]!;
+};
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+let template: Template;
+let prefixed: Template;
+let bucketId: string;
+const bucketArn = () => ({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+const objectsArn = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, suffix]] });
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'shelf-stack-'));
+  // A stand-in for the built function: synthesis only hashes and copies it.
+  code = join(work, 'lambda');
+  mkdirSync(code);
+  writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({ statusCode: 200 });\n');
+  template = synth({ audience: AUDIENCE, lambdaCode: code });
+  prefixed = synth({
+    audience: AUDIENCE,
+    lambdaCode: code,
+    prefix: 'registry/v',
+    memory: '1024',
+    timeout: '90',
+    assetTimeout: '60',
+    githubToken: 'github_pat_0123456789abcdef',
+    issuer: 'https://ghes.example.test/_services/token',
+  });
+  bucketId = only(template, 'AWS::S3::Bucket')[0];
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the bucket', () => {
+  it('is private, encrypted, versioned, TLS-only and kept when the stack is deleted', () => {
+    const [, bucket] = only(template, 'AWS::S3::Bucket');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.OwnershipControls.Rules[0].ObjectOwnership).toBe('BucketOwnerEnforced');
+    expect(bucket.Properties.LifecycleConfiguration.Rules[0]).toMatchObject({
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      ExpiredObjectDeleteMarker: true,
+      Status: 'Enabled',
+    });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('grants reads to nobody but this CloudFront distribution, and refuses plain HTTP', () => {
+    const [, policy] = only(template, 'AWS::S3::BucketPolicy');
+    const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
+    const statements: Json[] = policy.Properties.PolicyDocument.Statement;
+    const allows = statements.filter((s) => s.Effect === 'Allow');
+    expect(allows.length).toBeGreaterThan(0);
+    for (const s of allows) {
+      expect(s.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
+      for (const action of asArray(s.Action)) expect(['s3:GetObject', 's3:ListBucket']).toContain(action);
+      const sourceArn = s.Condition.StringEquals['AWS:SourceArn'];
+      expect(JSON.stringify(sourceArn)).toContain(`{"Ref":"${distributionId}"}`);
+      expect(JSON.stringify(sourceArn)).toContain(':distribution/');
+    }
+    const denyHttp = statements.find((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    expect(denyHttp).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
+    // Nothing public: no Allow to "*" anywhere.
+    expect(allows.some((s) => JSON.stringify(s.Principal).includes('"*"'))).toBe(false);
+  });
+});
+
+describe('the CDN', () => {
+  it('reads the bucket through origin access control, HTTPS only, compressed, GET/HEAD/OPTIONS only', () => {
+    const [, dist] = only(template, 'AWS::CloudFront::Distribution');
+    const [oacId, oac] = only(template, 'AWS::CloudFront::OriginAccessControl');
+    const config = dist.Properties.DistributionConfig;
+    expect(oac.Properties.OriginAccessControlConfig).toMatchObject({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' });
+    expect(config.Origins).toHaveLength(1);
+    expect(config.Origins[0].OriginAccessControlId).toEqual({ 'Fn::GetAtt': [oacId, 'Id'] });
+    expect(config.Origins[0].S3OriginConfig.OriginAccessIdentity).toBe('');
+    expect(config.Origins[0].DomainName).toEqual({ 'Fn::GetAtt': [bucketId, 'RegionalDomainName'] });
+    expect(config.Origins[0].OriginPath).toBeUndefined();
+    const behavior = config.DefaultCacheBehavior;
+    expect(behavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(behavior.Compress).toBe(true);
+    expect(behavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(config.CacheBehaviors).toBeUndefined();
+    expect(config.DefaultRootObject).toBe('index.html');
+  });
+
+  it("honours the objects' Cache-Control: min TTL 0, default 60 s, max one year, compressed variants cached", () => {
+    const [policyId, policy] = only(template, 'AWS::CloudFront::CachePolicy');
+    const [, dist] = only(template, 'AWS::CloudFront::Distribution');
+    expect(dist.Properties.DistributionConfig.DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: policyId });
+    const c = policy.Properties.CachePolicyConfig;
+    expect([c.MinTTL, c.DefaultTTL, c.MaxTTL]).toEqual([0, 60, 31536000]);
+    expect(c.ParametersInCacheKeyAndForwardedToOrigin).toMatchObject({
+      EnableAcceptEncodingGzip: true,
+      EnableAcceptEncodingBrotli: true,
+      QueryStringsConfig: { QueryStringBehavior: 'none' },
+      CookiesConfig: { CookieBehavior: 'none' },
+    });
+  });
+
+  it('lets pages on any origin read the registry, exposing ETag', () => {
+    const [, headers] = only(template, 'AWS::CloudFront::ResponseHeadersPolicy');
+    const cors = headers.Properties.ResponseHeadersPolicyConfig.CorsConfig;
+    expect(cors.AccessControlAllowOrigins.Items).toEqual(['*']);
+    expect(cors.AccessControlAllowMethods.Items).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(cors.AccessControlExposeHeaders.Items).toEqual(['ETag']);
+    expect(cors.AccessControlAllowCredentials).toBe(false);
+  });
+});
+
+describe('the announce function', () => {
+  it('is one arm64 Node.js 22 function with the chosen memory and timeout and its own configuration', () => {
+    const [, fn] = only(template, 'AWS::Lambda::Function');
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: 60 });
+    const env = fn.Properties.Environment.Variables;
+    expect(env.SHELF_AUDIENCE).toBe(AUDIENCE);
+    expect(env.SHELF_ASSET_TIMEOUT_MS).toBe('40000');
+    expect(env.SHELF_MAX_ARTIFACT_BYTES).toBe(String(100 * 1024 * 1024));
+    // Only what was asked for: no token, no issuer override, by default.
+    expect(Object.keys(env).sort()).toEqual(['SHELF_ASSET_TIMEOUT_MS', 'SHELF_AUDIENCE', 'SHELF_MAX_ARTIFACT_BYTES', 'SHELF_STORE']);
+    expect(env.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] });
+    // The asset timeout leaves time for the writes before the function's own limit.
+    expect(Number(env.SHELF_ASSET_TIMEOUT_MS) / 1000).toBeLessThanOrEqual(fn.Properties.Timeout - 10);
+  });
+
+  it('has a public function URL (the token is the authentication) on the live alias, with CORS for POST announces', () => {
+    const [, url] = only(template, 'AWS::Lambda::Url');
+    const [fnId] = only(template, 'AWS::Lambda::Function');
+    const [versionId] = only(template, 'AWS::Lambda::Version');
+    const [aliasId, alias] = only(template, 'AWS::Lambda::Alias');
+    expect(url.Properties.AuthType).toBe('NONE');
+    expect(url.Properties.TargetFunctionArn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(url.Properties.Qualifier).toBe(LIVE_ALIAS);
+    expect(alias.Properties).toMatchObject({ Name: LIVE_ALIAS, FunctionName: { Ref: fnId }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
+    expect(url.Properties.Cors).toMatchObject({ AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], AllowOrigins: ['*'], AllowCredentials: false });
+    // Anyone may call the URL, but only through the URL: no other public invoke path.
+    const permissions = resources(template, 'AWS::Lambda::Permission');
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const [, p] of permissions) {
+      expect(p.Properties.Principal).toBe('*');
+      expect(p.Properties.FunctionName).toEqual({ Ref: aliasId });
+      expect(p.Properties.FunctionUrlAuthType === 'NONE' || p.Properties.InvokedViaFunctionUrl === true).toBe(true);
+    }
+  });
+
+  it('has a role that can write nowhere but the registry objects (and delete only its start-up probe)', () => {
+    const [roleId, role] = only(template, 'AWS::IAM::Role');
+    const [fnId, fn] = only(template, 'AWS::Lambda::Function');
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    const statements = resources(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    expect(statements.length).toBeGreaterThan(0);
+    const [logId] = only(template, 'AWS::Logs::LogGroup');
+    expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logId });
+    const granted = new Map<string, Json[]>();
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Resource).not.toBe('*');
+      for (const action of asArray<string>(s.Action)) {
+        expect(action, 'no wildcard actions').not.toContain('*');
+        granted.set(action, [...(granted.get(action) ?? []), ...asArray(s.Resource)]);
+      }
+    }
+    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/*')]);
+    expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`)]);
+    expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
+  });
+
+  it('exports the CDN URL and the announce URL', () => {
+    const outputs = template.findOutputs('*');
+    const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
+    const [urlId] = only(template, 'AWS::Lambda::Url');
+    expect(outputs.CdnUrl!.Value).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] });
+    expect(outputs.AnnounceUrl!.Value).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+    expect(outputs.Audience!.Value).toBe(AUDIENCE);
+    expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
+    expect(Object.keys(outputs).sort()).toEqual([
+      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'StoreUrl',
+    ]);
+  });
+});
+
+describe('settings', () => {
+  it('puts a registry under a key prefix: the CDN origin path, the role and SHELF_STORE all follow it', () => {
+    const id = only(prefixed, 'AWS::S3::Bucket')[0];
+    const objects = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, suffix]] });
+    const [, dist] = only(prefixed, 'AWS::CloudFront::Distribution');
+    expect(dist.Properties.DistributionConfig.Origins[0].OriginPath).toBe('/registry/v');
+    const [, fn] = only(prefixed, 'AWS::Lambda::Function');
+    expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 90 });
+    expect(fn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      SHELF_ASSET_TIMEOUT_MS: '60000',
+      SHELF_GITHUB_TOKEN: 'github_pat_0123456789abcdef',
+      SHELF_OIDC_ISSUER: 'https://ghes.example.test/_services/token',
+    });
+    expect(prefixed.findOutputs('*').OidcIssuer!.Value).toBe('https://ghes.example.test/_services/token');
+    const statements: Json[] = only(prefixed, 'AWS::IAM::Policy')[1].Properties.PolicyDocument.Statement;
+    const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
+    expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([objects('/registry/v/*')]);
+    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([objects(`/registry/v/${PROBE_PREFIX}*`)]);
+    expect(by('s3:ListBucket')[0].Condition).toEqual({ StringLike: { 's3:prefix': ['registry/v/*'] } });
+  });
+
+  it('refuses to synthesize without an audience: there is no shared default', () => {
+    const err = catchError(() => settingsFromContext(() => undefined, ROOT));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('invalid_config');
+    expect((err as Error).message).toContain('"audience"');
+  });
+
+  it.each([
+    [{ lambdaCode: '/nonexistent/shelf.zip' }, '"lambdaCode"'],
+    [{ prefix: '/registry/' }, '"prefix"'],
+    [{ memory: '64' }, '"memory"'],
+    [{ timeout: '30', assetTimeout: '25' }, '"assetTimeout"'],
+    [{ priceClass: 'cheap' }, '"priceClass"'],
+    [{ issuer: 'http://token.example' }, '"issuer"'],
+    [{ logRetentionDays: '31' }, '"logRetentionDays"'],
+    [{ reservedConcurrency: 'x' }, '"reservedConcurrency"'],
+    [{ githubToken: 'token with spaces' }, '"githubToken"'],
+  ])('refuses a bad setting %j, naming the context key', (bad, key) => {
+    const context: Record<string, unknown> = { audience: AUDIENCE, lambdaCode: code, ...bad };
+    const err = catchError(() => settingsFromContext((k) => context[k], ROOT));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(key);
+  });
+});
+
+describe('infra/app.ts (what cdk synth and cdk deploy run)', () => {
+  it('synthesizes the stack from -c context, and refuses without an audience', async () => {
+    const outdir = mkdtempSync(join(work, 'app-out-'));
+    const run = (context: Record<string, string>) =>
+      runNode(['--import', 'tsx', 'infra/app.ts'], { CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir });
+    const [ok, refused] = await Promise.all([run({ audience: AUDIENCE, lambdaCode: code }), run({ lambdaCode: code })]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const synthesized = JSON.parse(readFileSync(join(outdir, 'Shelf.template.json'), 'utf8'));
+    expect(Object.values<Json>(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')[0].Properties.Environment.Variables.SHELF_AUDIENCE).toBe(
+      AUDIENCE,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('error[invalid_config]: Context "audience" is required');
+    expect(refused.stderr.includes('    at ')).toBe(false); // one clear line, no stack trace
+  }, 120_000); // two Node processes loading aws-cdk-lib: slow on a busy machine
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stderr }));
+  });
+}

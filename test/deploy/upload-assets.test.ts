@@ -1,0 +1,136 @@
+/**
+ * What `npm run deploy` does after `cdk deploy`: the stack's outputs become the configuration,
+ * and `v1/config.json` plus the web pages land in the (S3) bucket. Also the small pure parts of the
+ * deploy command (the CDK CLI arguments, `-c` parsing for the offline synth).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cdkDeployArgs, CDK_CLI, parseContextArgs } from '../../infra/deploy.ts';
+import { envFromOutputs, uploadAssets } from '../../scripts/upload-assets.ts';
+import { ConfigError } from '../../src/config.ts';
+import { isShelfError } from '../../src/core/errors.ts';
+import { ConfigDocumentSchema } from '../../src/core/schemas.ts';
+import type { S3Store } from '../../src/store/s3-store.ts';
+import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+
+const PREFIX = 'deployed/';
+let s3: TestS3Server;
+let store: S3Store;
+
+/** A `cdk deploy --outputs-file` document, as the stack writes it. */
+const outputs = () => ({
+  Shelf: {
+    CdnUrl: 'https://d111111abcdef8.cloudfront.net',
+    AnnounceUrl: 'https://abc123.lambda-url.eu-west-1.on.aws/',
+    Audience: 'https://registry.example.test',
+    BucketName: s3.bucket,
+    StoreUrl: `s3://${s3.bucket}/${PREFIX}`,
+    OidcIssuer: 'https://token.actions.githubusercontent.com',
+    Region: 'eu-west-1',
+  },
+});
+
+/** The test server's endpoint and credentials (what an operator's AWS profile provides). */
+const operatorEnv = () => {
+  const { SHELF_STORE: _ignored, ...rest } = s3.env(PREFIX);
+  return rest;
+};
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  store = s3.makeStore(PREFIX);
+});
+afterAll(() => s3?.close());
+
+describe('uploading the deployed registry files', () => {
+  it('maps the stack outputs to the configuration, keeping the operator region when there is one', () => {
+    const env = envFromOutputs(outputs(), undefined, {});
+    expect(env).toMatchObject({
+      SHELF_STORE: `s3://${s3.bucket}/${PREFIX}`,
+      SHELF_ANNOUNCE_URL: 'https://abc123.lambda-url.eu-west-1.on.aws/',
+      SHELF_AUDIENCE: 'https://registry.example.test',
+      SHELF_PUBLIC_URL: 'https://d111111abcdef8.cloudfront.net',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(envFromOutputs(outputs(), 'Shelf', { AWS_REGION: 'us-east-1' }).AWS_REGION).toBe('us-east-1');
+  });
+
+  it('refuses an outputs file without the stack or an output, naming what is missing', () => {
+    const two = { ...outputs(), Other: outputs().Shelf };
+    expect(() => envFromOutputs(two, undefined)).toThrow(/2 stacks \(Shelf, Other\); name one with --stack/);
+    expect(() => envFromOutputs(outputs(), 'Nope')).toThrow(/no stack "Nope"/);
+    const { AnnounceUrl: _gone, ...partial } = outputs().Shelf;
+    const err = catchError(() => envFromOutputs({ Shelf: partial }, undefined));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('invalid_config');
+    expect((err as Error).message).toContain('AnnounceUrl');
+  });
+
+  it('writes v1/config.json naming the function URL routes, the CDN and the audience, and the web pages', async () => {
+    const uploaded = await uploadAssets(envFromOutputs(outputs(), undefined, operatorEnv()));
+    expect(uploaded.config).toBe('v1/config.json');
+    expect(uploaded.web).toContain('index.html');
+    const config = ConfigDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get('v1/config.json'))!.body)));
+    expect(config.announce).toEqual({
+      bundles: 'https://abc123.lambda-url.eu-west-1.on.aws/v1/bundles/announce',
+      skills: 'https://abc123.lambda-url.eu-west-1.on.aws/v1/skills/announce',
+    });
+    expect(config.audience).toBe('https://registry.example.test');
+    expect(config.public_url).toBe('https://d111111abcdef8.cloudfront.net');
+    const page = await store.get('index.html');
+    expect(page!.contentType).toMatch(/^text\/html/);
+    // Idempotent: a second run changes nothing but may rewrite config.json with the same bytes.
+    const before = (await store.list('')).filter((o) => o.key !== 'v1/config.json');
+    await uploadAssets(envFromOutputs(outputs(), undefined, operatorEnv()));
+    expect((await store.list('')).filter((o) => o.key !== 'v1/config.json')).toEqual(before);
+  });
+
+  it('refuses to run without a store, an announce URL or an audience, and writes nothing', async () => {
+    const other = s3.makeStore('untouched/');
+    const env = { ...envFromOutputs(outputs(), undefined, operatorEnv()), SHELF_STORE: `s3://${s3.bucket}/untouched/` };
+    for (const missing of ['SHELF_STORE', 'SHELF_ANNOUNCE_URL', 'SHELF_AUDIENCE']) {
+      const err = await uploadAssets({ ...env, [missing]: '' }).catch((e: unknown) => e);
+      expect(err, missing).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(missing);
+    }
+    expect(await other.list('')).toEqual([]);
+  });
+});
+
+describe('the deploy command', () => {
+  it("runs the CDK CLI's deploy on infra/app.ts with the operator's flags last", () => {
+    const args = cdkDeployArgs(['-c', 'audience=https://r.example', '--profile', 'prod']);
+    expect(args.slice(0, 3)).toEqual(['--yes', CDK_CLI, 'deploy']);
+    expect(args[args.indexOf('--app') + 1]).toBe('npx tsx infra/app.ts');
+    expect(args[args.indexOf('--outputs-file') + 1]).toMatch(/dist\/cdk-outputs\.json$/);
+    expect(args.slice(-4)).toEqual(['-c', 'audience=https://r.example', '--profile', 'prod']);
+  });
+
+  it('parses -c context for the offline synth and refuses anything else with invalid_argument', () => {
+    expect(parseContextArgs(['-c', 'audience=https://r.example/?a=b', '--context', 'memory=1024', '--context=prefix=x'])).toEqual({
+      audience: 'https://r.example/?a=b',
+      memory: '1024',
+      prefix: 'x',
+    });
+    for (const bad of [['--profile', 'p'], ['-c'], ['-c', 'novalue'], ['-c', '=x'], ['-c', 'audiance=https://typo.example']]) {
+      const err = catchError(() => parseContextArgs(bad));
+      expect(isShelfError(err, 'invalid_argument'), JSON.stringify(bad)).toBe(true);
+    }
+    expect(catchError(() => parseContextArgs(['-c', 'audiance=x'])) as Error).toHaveProperty('message', expect.stringContaining('Unknown context key "audiance"'));
+  });
+
+  it('passes the other deploy flags through, and lets CDK feature flags by', () => {
+    const others: string[] = [];
+    const context = parseContextArgs(['--profile', 'prod', '-c', 'stackName=Shelf2', '-c', '@aws-cdk/core:newStyleStackSynthesis=true', '--require-approval', 'never'], others);
+    expect(context).toEqual({ stackName: 'Shelf2', '@aws-cdk/core:newStyleStackSynthesis': 'true' });
+    expect(others).toEqual(['--profile', 'prod', '--require-approval', 'never']);
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
