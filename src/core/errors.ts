@@ -41,12 +41,14 @@ export const ERRORS = {
   asset_not_found: { status: 422, message: 'The asset was not found in release.' },
   asset_size_mismatch: { status: 422, message: 'The release asset size differs from the announced size.' },
   asset_digest_mismatch: { status: 422, message: 'The release asset sha256 differs from the announced sha256.' },
+  asset_metadata_mismatch: { status: 422, message: "The artifact's own manifest.json or SKILL.md does not name the announced package and version." },
   asset_untrusted_host: { status: 422, message: 'The release asset is served from a host the registry does not trust.' },
   // 5xx
   internal_error: { status: 500, message: 'Internal error.' },
   upstream_unavailable: { status: 503, message: 'A service the registry depends on is unavailable; retry later.' },
   write_contention: { status: 503, message: 'Too many concurrent writes to the same file; retry later.' },
-  // Start-up: the configured object store cannot be used safely.
+  // Start-up: the configuration, or the object store it names, cannot be used.
+  invalid_config: { status: 500, message: 'A configuration variable is missing or invalid.' },
   store_unsupported: { status: 500, message: 'The object store does not honour conditional writes (If-None-Match / If-Match); refusing to run.' },
   store_unavailable: { status: 503, message: 'The object store could not be reached.' },
   // Client-side (CLI) errors. Status is what the CLI maps to an exit code family.
