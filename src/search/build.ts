@@ -1,0 +1,169 @@
+/**
+ * Builds the sharded index and catalog of a kind from every package summary: a pure function
+ * (no I/O), the reference an incremental {@link updateShardedIndex} must agree with byte for byte.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import type { Kind } from '../core/names.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import { SEARCH_FIELDS } from '../core/search-options.ts';
+import { indexCorpus } from './documents.ts';
+import { displayKey, shardKey } from './keys.ts';
+import type { DocEntryJson, PagedFieldJson, ShardedRoot } from './schemas.ts';
+import {
+  catalogByNameSpec,
+  catalogByRecentSpec,
+  checkShardingPolicy,
+  DEFAULT_POLICY,
+  impact,
+  pageEntry,
+  pageTreeSpec,
+  postingCost,
+  recentKey,
+  reverseTerm,
+  suffixTreeSpec,
+  termTreeSpec,
+  type PageEntry,
+  type Posting,
+  type ShardingPolicy,
+  type TermEntry,
+} from './specs.ts';
+import { buildTree, firstLeaf, type FileSink } from './tree.ts';
+
+/** Options of {@link buildShardedIndex}. */
+export interface BuildOptions {
+  /** Size bounds of the files; default {@link DEFAULT_POLICY}. */
+  policy?: ShardingPolicy;
+}
+
+/** A generation: the root and every file it references, by storage key. */
+export interface ShardedGeneration {
+  root: ShardedRoot;
+  /** Storage key → content (JSON text). Every key but the root's is immutable. */
+  files: Map<string, string>;
+}
+
+/** Byte order of strings (UTF-16 code units), the order of every tree. */
+export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Builds a term entry from postings: fields whose postings (with their documents) exceed the
+ * policy's threshold are paged, the others stay inline.
+ *
+ * @param byField - Field id → document id → posting, for every field not already paged.
+ * @param qOf - The {@link impact} of the term for a document (over all its fields).
+ * @param alreadyPaged - Whether the term has paged fields besides these (they decide whether
+ *   the entry keeps impacts).
+ */
+export async function makeTermEntry(
+  term: string,
+  byField: Map<number, Map<number, Posting>>,
+  docOf: (id: number) => DocEntryJson,
+  qOf: (id: number) => number,
+  policy: ShardingPolicy,
+  files: FileSink,
+  alreadyPaged = false,
+): Promise<TermEntry> {
+  const entry: TermEntry = { term, inline: new Map(), paged: new Map(), docs: new Map(), impacts: new Map() };
+  for (const [fid, postings] of [...byField].sort((a, b) => a[0] - b[0])) {
+    if (postings.size === 0) continue;
+    let cost = 0;
+    for (const [id, [tf, len]] of postings) cost += postingCost(tf, len, docOf(id));
+    if (cost > policy.page_threshold) {
+      const entries = [...postings].map(([id, [tf, len]]) => pageEntry(id, tf, len, qOf(id), docOf(id)));
+      entry.paged.set(fid, await pagedField(entries, cost, policy, files));
+    } else {
+      entry.inline.set(fid, postings);
+      for (const id of postings.keys()) entry.docs.set(id, docOf(id));
+    }
+  }
+  if (alreadyPaged || entry.paged.size > 0) for (const id of entry.docs.keys()) entry.impacts.set(id, qOf(id));
+  return entry;
+}
+
+/** The impact of a term for one document, from the term's postings in every field. */
+export function impactOf(byField: Map<number, Map<number, Posting>>, id: number): number {
+  const fields: [number, number, number][] = [];
+  for (const [fid, postings] of byField) {
+    const p = postings.get(id);
+    if (p) fields.push([fid, p[0], p[1]]);
+  }
+  return impact(fields);
+}
+
+/** Builds the page tree of a field from its postings. */
+export async function pagedField(entries: PageEntry[], cost: number, policy: ShardingPolicy, files: FileSink): Promise<PagedFieldJson> {
+  const spec = pageTreeSpec(policy);
+  entries.sort((a, b) => compareKeys(a.key, b.key));
+  const tree = buildTree(spec, entries, files);
+  const head = (await firstLeaf(spec, tree, async (f) => JSON.parse(files.get(f)!)))!;
+  return { n: entries.length, w: cost, h: head, t: tree };
+}
+
+/**
+ * Builds every file of a kind's sharded index and catalog from its package summaries.
+ *
+ * @param kind - `bundle` or `skill`.
+ * @param summaries - Every package of the kind (names unique).
+ * @returns The root and the files, by storage key.
+ * @throws ShelfError `invalid_argument` on an invalid kind, summary, duplicate name or policy.
+ */
+export async function buildShardedIndex(kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<ShardedGeneration> {
+  if (kind !== 'bundle' && kind !== 'skill') throw new ShelfError('invalid_argument', `The "kind" option must be bundle or skill; got "${String(kind)}".`);
+  const policy = checkShardingPolicy(options.policy ?? DEFAULT_POLICY);
+  const corpus = indexCorpus(summaries);
+  const names: FileSink = new Map();
+
+  const docOf = (id: number): DocEntryJson => corpus.documents.get(id)!.entry;
+  const sortedTerms = [...corpus.terms].sort((a, b) => compareKeys(a[0], b[0]));
+  const entries: TermEntry[] = [];
+  for (const [term, byField] of sortedTerms) {
+    const postings = new Map<number, Map<number, Posting>>();
+    for (const [fid, tfs] of byField) {
+      const m = new Map<number, Posting>();
+      for (const [id, tf] of tfs) m.set(id, [tf, corpus.documents.get(id)!.lengths[fid]!]);
+      postings.set(fid, m);
+    }
+    entries.push(await makeTermEntry(term, postings, docOf, (id) => impactOf(postings, id), policy, names));
+  }
+  const terms = buildTree(termTreeSpec(policy), entries, names);
+  const suffixes = buildTree(suffixTreeSpec(policy), sortedTerms.map(([t]) => reverseTerm(t)).sort(compareKeys), names);
+
+  const docs = [...corpus.documents.values()];
+  const byName = docs.map((d) => d.summary).sort((a, b) => compareKeys(a.name, b.name));
+  const byRecent = [...byName].sort((a, b) => compareKeys(recentKey(a), recentKey(b)));
+  const catalogByName = buildTree(catalogByNameSpec(policy), byName, names);
+  const catalogByRecent = buildTree(catalogByRecentSpec(policy), byRecent, names);
+
+  const totals = SEARCH_FIELDS.map(() => 0);
+  for (const d of docs) d.lengths.forEach((len, i) => (totals[i]! += len));
+
+  const files = new Map<string, string>();
+  for (const [name, content] of names) files.set(shardKey(kind, name), content);
+  for (const d of docs) files.set(displayKey(kind, d.display.file), d.display.content);
+  return {
+    root: rootDocument(kind, policy, docs.length, totals, { terms, suffixes }, { count: docs.length, by_name: catalogByName, by_recent: catalogByRecent }),
+    files,
+  };
+}
+
+/** Assembles a root document. */
+export function rootDocument(
+  kind: Kind,
+  policy: ShardingPolicy,
+  documentCount: number,
+  totals: number[],
+  trees: Pick<ShardedRoot['search'], 'terms' | 'suffixes'>,
+  catalog: ShardedRoot['catalog'],
+): ShardedRoot {
+  return {
+    schema_version: 1,
+    format: 'shelf-sharded@1',
+    kind,
+    engine: 'minisearch@7',
+    policy,
+    search: { fields: [...SEARCH_FIELDS], document_count: documentCount, field_length_total: totals, terms: trees.terms, suffixes: trees.suffixes },
+    catalog,
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * From package summaries to what the sharded index stores: postings and field lengths exactly as
+ * MiniSearch computes them (MiniSearch itself tokenises, so the shards hold what a single index
+ * would), the stable document id, the display file and the compact document entry.
+ *
+ * Builder-side module.
+ *
+ * @module
+ */
+import MiniSearch, { type AsPlainObject } from 'minisearch';
+import { ShelfError } from '../core/errors.ts';
+import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
+import { indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
+import { searchDocument } from '../indexer/search-index.ts';
+import { contentName, documentId, fileContent } from './hash.ts';
+import { encodeId } from './ids.ts';
+import { platformMask } from './platforms.ts';
+import type { DocEntryJson } from './schemas.ts';
+
+/** Field ids, as MiniSearch assigns them: the position in `SEARCH_FIELDS`. */
+export const FIELD_IDS: Readonly<Record<string, number>> = Object.fromEntries(SEARCH_FIELDS.map((f, i) => [f, i]));
+
+/** One package as the sharded index stores it. */
+export interface IndexedDocument {
+  /** Stable short id ({@link documentId} of the name). */
+  id: number;
+  summary: PackageSummary;
+  /** The display file: its name (`<id>-<hash>`) and content. */
+  display: { file: string; content: string };
+  /** The compact entry filters, sorts and display need. */
+  entry: DocEntryJson;
+  /** MiniSearch's field lengths, by field id (0 for a missing field). */
+  lengths: number[];
+  /** term → field id → term frequency. */
+  postings: Map<string, Map<number, number>>;
+}
+
+/** Options MiniSearch builds with here: the shared ones, without stored fields (display files hold them). */
+function builderOptions() {
+  return { ...indexOptions(), storeFields: [] as string[] };
+}
+
+/**
+ * Validates a summary and returns it in canonical form (the schema's key order), so that equal
+ * summaries give equal display files.
+ *
+ * @throws ShelfError `invalid_argument` naming the first problem.
+ */
+export function canonicalSummary(summary: unknown): PackageSummary {
+  const parsed = PackageSummarySchema.safeParse(summary);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ShelfError('invalid_argument', `Invalid package summary${issue ? ` (${issue.path.join('.') || '(root)'}: ${issue.message})` : ''}.`);
+  }
+  const s = parsed.data;
+  if (!Number.isFinite(Date.parse(s.updated_at))) {
+    throw new ShelfError('invalid_argument', `Invalid package summary of ${s.name} (updated_at: "${s.updated_at}" is not a date).`);
+  }
+  return s;
+}
+
+function fieldLengths(raw: unknown): number[] {
+  const arr = (raw ?? []) as (number | undefined | null)[];
+  return SEARCH_FIELDS.map((_, i) => arr[i] ?? 0);
+}
+
+/**
+ * The display file of a package: `<id>-<hash>` with 40 bits of the content's SHA-256. The id
+ * makes names unique across packages, the hash across a package's successive summaries.
+ */
+function displayOf(id: number, summary: PackageSummary): { file: string; hash: string; content: string } {
+  const content = fileContent(summary);
+  const hash = contentName(content).slice(0, 10);
+  return { file: `${encodeId(id)}-${hash}`, hash, content };
+}
+
+function describe(id: number, summary: PackageSummary, raw: unknown): Omit<IndexedDocument, 'postings'> {
+  const display = displayOf(id, summary);
+  const entry: DocEntryJson = [
+    encodeId(id),
+    summary.name,
+    display.hash,
+    Date.parse(summary.updated_at),
+    summary.server_type ?? null,
+    platformMask(summary.platforms),
+  ];
+  return { id, summary, display: { file: display.file, content: display.content }, entry, lengths: fieldLengths(raw) };
+}
+
+/**
+ * Indexes one package with MiniSearch (the same options as the single index) and returns its
+ * postings and document entry.
+ *
+ * @throws ShelfError `invalid_argument` when the summary is invalid.
+ */
+export function indexDocument(input: unknown): IndexedDocument {
+  const summary = canonicalSummary(input);
+  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  mini.add(searchDocument(summary));
+  const json = mini.toJSON() as AsPlainObject;
+  const postings = new Map<string, Map<number, number>>();
+  for (const [term, fields] of json.index) {
+    const byField = new Map<number, number>();
+    for (const [fid, docs] of Object.entries(fields)) byField.set(Number(fid), (docs as Record<string, number>)['0']!);
+    postings.set(term, byField);
+  }
+  return { ...describe(documentId(summary.name), summary, json.fieldLength['0']), postings };
+}
+
+/** All packages indexed at once (one MiniSearch, for speed): documents, and postings by term. */
+export interface IndexedCorpus {
+  /** By stable id. */
+  documents: Map<number, Omit<IndexedDocument, 'postings'>>;
+  /** term → field id → document id → term frequency; terms in MiniSearch's order. */
+  terms: [string, Map<number, Map<number, number>>][];
+}
+
+/**
+ * Indexes many packages with one MiniSearch instance; postings equal those of
+ * {@link indexDocument} for each package.
+ *
+ * @throws ShelfError `invalid_argument` on an invalid summary or a duplicate name.
+ */
+export function indexCorpus(inputs: readonly unknown[]): IndexedCorpus {
+  if (!Array.isArray(inputs)) throw new ShelfError('invalid_argument', 'The "summaries" option must be an array.');
+  const summaries = inputs.map(canonicalSummary);
+  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  const ids = new Map<string, number>();
+  const names = new Map<number, string>();
+  for (const s of summaries) {
+    if (ids.has(s.name)) throw new ShelfError('invalid_argument', `The package ${s.name} appears twice.`);
+    const id = documentId(s.name);
+    const other = names.get(id);
+    if (other !== undefined) throw new ShelfError('internal_error', `The document ids of ${other} and ${s.name} collide.`);
+    ids.set(s.name, id);
+    names.set(id, s.name);
+  }
+  mini.addAll(summaries.map(searchDocument));
+  const json = mini.toJSON() as AsPlainObject;
+  const shortToId = new Map<number, number>();
+  for (const [short, name] of Object.entries(json.documentIds)) shortToId.set(Number(short), ids.get(name as string)!);
+
+  const documents = new Map<number, Omit<IndexedDocument, 'postings'>>();
+  const byName = new Map(summaries.map((s) => [s.name, s]));
+  for (const [short, lengths] of Object.entries(json.fieldLength)) {
+    const id = shortToId.get(Number(short))!;
+    documents.set(id, describe(id, byName.get(names.get(id)!)!, lengths));
+  }
+  const terms: IndexedCorpus['terms'] = json.index.map(([term, fields]) => {
+    const byField = new Map<number, Map<number, number>>();
+    for (const [fid, docs] of Object.entries(fields)) {
+      const m = new Map<number, number>();
+      for (const [short, tf] of Object.entries(docs as Record<string, number>)) m.set(shortToId.get(Number(short))!, tf);
+      byField.set(Number(fid), m);
+    }
+    return [term, byField];
+  });
+  return { documents, terms };
+}

@@ -1,0 +1,56 @@
+/**
+ * Platforms as a bit mask, so that every document entry carries them in a few digits and the
+ * `os`/`arch` filters stay exactly those of the single index (`src/client/search.ts`): an OS and
+ * an architecture match on the same platform entry, and `any` matches everything.
+ *
+ * Bit `o * 4 + a`, with `o` the position of the OS in {@link MASK_OSES} and `a` that of the
+ * architecture in {@link MASK_ARCHES}; values the registry does not know map to `other`, so a
+ * filter on the architecture alone still sees them.
+ *
+ * Pure module: no Node APIs.
+ *
+ * @module
+ */
+import { parsePlatformId } from '../client/platform.ts';
+
+/** OS positions of the mask. */
+export const MASK_OSES = ['darwin', 'linux', 'win32', 'any', 'other'] as const;
+/** Architecture positions of the mask. */
+export const MASK_ARCHES = ['x64', 'arm64', 'any', 'other'] as const;
+
+function osIndex(os: string): number {
+  const i = (MASK_OSES as readonly string[]).indexOf(os);
+  return i < 0 || os === 'other' ? 4 : i;
+}
+function archIndex(arch: string): number {
+  const i = (MASK_ARCHES as readonly string[]).indexOf(arch);
+  return i < 0 || arch === 'other' ? 3 : i;
+}
+
+/** The mask of a summary's platforms (`os-arch` ids); ids that do not parse are left out, as the filter ignores them. */
+export function platformMask(platforms: readonly string[]): number {
+  let mask = 0;
+  for (const id of platforms) {
+    const p = parsePlatformId(id);
+    if (p) mask |= 1 << (osIndex(p.os) * 4 + archIndex(p.arch));
+  }
+  return mask;
+}
+
+/**
+ * The bits a document needs one of to pass an `os`/`arch` filter, or null when there is no
+ * filter (everything passes, even a package without platforms).
+ */
+export function filterMask(os: string | undefined, arch: string | undefined): number | null {
+  if (os === undefined && arch === undefined) return null;
+  let mask = 0;
+  MASK_OSES.forEach((o, oi) => {
+    MASK_ARCHES.forEach((a, ai) => {
+      // "other" stands for values outside the registry's lists, which a validated filter never names.
+      const osOk = os === undefined || (o === os && o !== 'other') || o === 'any';
+      const archOk = arch === undefined || (a === arch && a !== 'other') || a === 'any';
+      if (osOk && archOk) mask |= 1 << (oi * 4 + ai);
+    });
+  });
+  return mask;
+}

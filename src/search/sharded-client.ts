@@ -1,0 +1,883 @@
+/**
+ * Client-side search over the sharded index: reads ONE root (the generation pointer), then only
+ * immutable files named by content hash — the dictionary pages around the query's words, the
+ * `terms` files and head pages of the terms that match, and the display files of the hits shown —
+ * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
+ * queries it with MiniSearch and the shared options. Results have the shape of
+ * `SearchEngine.search` (`src/client/search.ts`).
+ *
+ * Where it can differ from the single index (measured in docs/sharded-search.md):
+ * - a field of a very common term is paged by impact and only its head page is read; documents
+ *   further down get no score from that word, and such a word does not restrict an AND query
+ *   (it adds its score where it is known);
+ * - fuzzy matches are looked up among the terms sharing the word's first two characters;
+ * - prefix and fuzzy expansions are read best first within a byte budget per query.
+ *
+ * Pure module: no Node APIs (the web page can import it); `fetch` is passed in.
+ *
+ * @module
+ */
+import MiniSearch, { type AsPlainObject, type Query, type SearchResult } from 'minisearch';
+import { ShelfError } from '../core/errors.ts';
+import { ARCHES, OSES, type Kind } from '../core/names.ts';
+import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
+import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, type SearchHit, type SearchQueryOptions, type SearchSort } from '../client/search.ts';
+import { searchDocument } from '../indexer/search-index.ts';
+import { decodeId } from './ids.ts';
+import { reverseTerm } from './reverse.ts';
+import { pagedOf, parsePageFile, parseTermsFile } from './validate.ts';
+import { displayKey, shardedRootKey, shardKey } from './keys.ts';
+import { filterMask, platformMask } from './platforms.ts';
+import {
+  CatalogFileSchema,
+  DictFileSchema,
+  RefsFileSchema,
+  ShardedRootSchema,
+  SuffixesFileSchema,
+  type DictEntryJson,
+  type DocEntryJson,
+  type PostingsJson,
+  type RefJson,
+  type ShardedRoot,
+  type TermEntryJson,
+  type TermInfoJson,
+  type TreeJson,
+} from './schemas.ts';
+
+/** The fetch function the client uses (the global `fetch` fits). */
+export type FetchLike = (url: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
+
+/** Options of {@link ShardedSearch.open}. */
+export interface ShardedSearchOptions {
+  /** Fetches a URL; default the global `fetch`. */
+  fetch?: FetchLike;
+  /** Base URL of the registry's static files (the CDN), e.g. `https://registry.example.com`. */
+  baseUrl: string;
+  /** Which index: `bundle` or `skill`. */
+  kind: Kind;
+  /**
+   * Bytes of index files (uncompressed JSON) a query may read for prefix and fuzzy expansions
+   * beyond the files of its exact words. Default {@link DEFAULT_EXPANSION_BUDGET}.
+   */
+  expansionBudget?: number;
+  /** Most catalog pages an empty query reads to fill a filtered list. Default 8. */
+  maxListPages?: number;
+}
+
+/** Default of {@link ShardedSearchOptions.expansionBudget}. */
+export const DEFAULT_EXPANSION_BUDGET = 400_000;
+
+/** What a client has downloaded so far. */
+export interface TransferStats {
+  /** Requests made. */
+  requests: number;
+  /** Body bytes received (as decoded by fetch). */
+  bytes: number;
+  /** Every key fetched, in order. */
+  keys: string[];
+}
+
+/** A dictionary term that matches query words, and where its postings are. */
+interface Candidate {
+  term: string;
+  /** MiniSearch's weight of the best match (1 exact, prefix and fuzzy weights otherwise). */
+  weight: number;
+  exact: boolean;
+  /** The `terms` file holding it and its size. */
+  file: string;
+  bytes: number;
+  /** Paged fields: field id → document frequency and head page. */
+  paged: Map<number, { df: number; head: string; headBytes: number }>;
+  /** The query words it matches. */
+  words: string[];
+}
+
+/** The pages of a paged field a query reads. */
+interface FieldPages {
+  df: number;
+  pages: string[];
+  /** Every page of the field: its postings are complete. */
+  complete: boolean;
+}
+
+/** A key range `[from, to)` of a tree to read, at most `cap` files at the last step, nearest `anchor` first. */
+interface Range {
+  from: string;
+  to: string;
+  anchor: string;
+  cap: number;
+  /** The query word that becomes partial when the range is cut (null: the range is only for typos). */
+  word: string | null;
+}
+
+/** Dictionary files read per word for its prefix range. */
+const MAX_PREFIX_FILES = 4;
+/** Dictionary (and suffix) files read per word for typos. */
+const MAX_FUZZY_FILES = 2;
+/** Typo matches found through the suffixes that are then looked up in the dictionary. */
+const MAX_OUTSIDE_LOOKUPS = 6;
+/** Priority decay of successive pages of a paged field. */
+const PAGE_DECAY = 0.7;
+/** Candidates scored again from their summaries when a word is known only in part, per round. */
+const RESCORE_POOL = 40;
+/** Most rounds of candidates scored again. */
+const RESCORE_ROUNDS = 3;
+
+const displayFile = (doc: DocEntryJson): string => `${doc[0]}-${doc[2]}`;
+
+/** Document frequency of each selected term, per field, over the whole registry. */
+function documentFrequencies(selected: Candidate[], files: Map<string, unknown>, pages: Map<string, Map<number, FieldPages>>): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  for (const c of selected) {
+    const df = new Map<number, number>();
+    for (const [fid, flat] of Object.entries(termsEntry(files, c.file, c.term)[1])) df.set(Number(fid), flat.length / 3);
+    for (const [fid, field] of pages.get(c.term) ?? []) df.set(fid, field.df);
+    out.set(c.term, df);
+  }
+  return out;
+}
+
+/**
+ * Scores candidates exactly: MiniSearch indexes their summaries (as the registry does), then
+ * sees the registry's document count, average field lengths and, for each selected term, its
+ * document frequency per field. Terms outside the selection are dropped, as they are from the
+ * merged index. AND over the candidates, then OR, as the single index does over everything.
+ */
+function rescore(
+  root: ShardedRoot,
+  tokens: string[],
+  summaries: PackageSummary[],
+  df: Map<string, Map<number, number>>,
+  o: ValidOptions,
+): { results: { name: string; score: number }[]; all: boolean } {
+  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  local.addAll(summaries.map(searchDocument));
+  const json = local.toJSON() as AsPlainObject;
+  const n = root.search.document_count;
+  const engine = MiniSearch.loadJS<SearchDocument>(
+    {
+      ...json,
+      documentCount: n,
+      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
+      index: json.index.filter(([term]) => df.has(term)),
+    },
+    indexOptions(),
+  );
+  const internal = engine as unknown as { _index: { get(term: string): Map<number, Map<number, number>> | undefined } };
+  for (const [term, byField] of df) {
+    const fields = internal._index.get(term);
+    if (!fields) continue;
+    for (const [fid, postings] of fields) fields.set(fid, new SizedMap(postings, byField.get(fid) ?? postings.size));
+  }
+  const bySummary = new Map(summaries.map((s) => [s.name, s]));
+  const fm = filterMask(o.os, o.arch);
+  const filter = (r: SearchResult): boolean => {
+    const s = bySummary.get(String(r.id));
+    if (!s || (o.type !== undefined && s.server_type !== o.type)) return false;
+    return fm === null || (platformMask(s.platforms) & fm) !== 0;
+  };
+  const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
+  let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
+  const all = results.length > 0;
+  if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
+  return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
+}
+const MAX_FUZZY = 6;
+
+/**
+ * A search client over one generation of a sharded index.
+ *
+ * @example
+ * ```ts
+ * const search = await ShardedSearch.open({ baseUrl: 'https://registry.example.com', kind: 'bundle' });
+ * const hits = await search.search('weather', { os: 'linux', limit: 5 });
+ * ```
+ */
+export class ShardedSearch {
+  /** The kind of package searched. */
+  readonly kind: Kind;
+  /** Transfer counters, for benchmarks and tests. */
+  readonly stats: TransferStats = { requests: 0, bytes: 0, keys: [] };
+  private root: ShardedRoot;
+  private readonly fetchFn: FetchLike;
+  private readonly base: string;
+  private readonly budget: number;
+  private readonly maxListPages: number;
+  /** Immutable files by key: never refetched, never invalidated. */
+  private readonly cache = new Map<string, Promise<unknown>>();
+  private rootEtag: string | null;
+
+  private constructor(opts: Required<Omit<ShardedSearchOptions, 'fetch'>> & { fetch: FetchLike }, root: ShardedRoot, etag: string | null) {
+    this.kind = opts.kind;
+    this.fetchFn = opts.fetch;
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+    this.budget = opts.expansionBudget;
+    this.maxListPages = opts.maxListPages;
+    this.root = root;
+    this.rootEtag = etag;
+  }
+
+  /**
+   * Reads the root of a kind and returns a client bound to that generation.
+   *
+   * @throws ShelfError `invalid_argument` naming a bad option; `registry_unreachable` when the
+   *   root cannot be read or is not a sharded index of this format.
+   */
+  static async open(options: ShardedSearchOptions): Promise<ShardedSearch> {
+    const o = options ?? ({} as ShardedSearchOptions);
+    if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
+      throw new ShelfError('invalid_argument', `The "baseUrl" option must be an http(s) URL; got ${JSON.stringify(o.baseUrl)}.`);
+    }
+    if (o.kind !== 'bundle' && o.kind !== 'skill') throw new ShelfError('invalid_argument', `The "kind" option must be bundle or skill; got ${JSON.stringify(o.kind)}.`);
+    const fetchFn = o.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    if (typeof fetchFn !== 'function') throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
+    const budget = o.expansionBudget ?? DEFAULT_EXPANSION_BUDGET;
+    if (!Number.isInteger(budget) || budget < 0) throw new ShelfError('invalid_argument', `The "expansionBudget" option must be a non-negative integer; got ${String(budget)}.`);
+    const maxListPages = o.maxListPages ?? 8;
+    if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
+    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
+    const { root, etag } = await client.fetchRoot(null);
+    client.root = root!;
+    client.rootEtag = etag;
+    return client;
+  }
+
+  /** The generation this client reads: the root document. */
+  get generation(): ShardedRoot {
+    return this.root;
+  }
+
+  /** Number of packages in this generation. */
+  get size(): number {
+    return this.root.search.document_count;
+  }
+
+  /**
+   * Revalidates the root (`If-None-Match`) and moves to the newest generation. Files already
+   * downloaded stay cached: they are immutable, and the new generation shares most of them.
+   *
+   * @returns True when the generation changed.
+   */
+  async refresh(): Promise<boolean> {
+    const { root, etag } = await this.fetchRoot(this.rootEtag);
+    if (!root) return false;
+    const changed = JSON.stringify(root) !== JSON.stringify(this.root);
+    this.root = root;
+    this.rootEtag = etag;
+    return changed;
+  }
+
+  /**
+   * Searches, like `SearchEngine.search`: prefix and fuzzy matching, all words must match and
+   * when that finds nothing any word may; an empty query lists packages by name (or by recency
+   * with `sort: 'recent'`) from the sharded catalog.
+   *
+   * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
+   *   when a file cannot be read or is malformed.
+   */
+  async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    const o = validateOptions(query, opts);
+    if (query.trim() === '') return this.list(o);
+    const tokens = tokenize(query);
+    if (tokens.length === 0) return [];
+    const root = this.root;
+    const words = [...new Set(tokens)];
+    const partial = new Set<string>();
+
+    // 1. The dictionary around each word: its prefix range, and for typos the terms sharing its
+    //    first two letters and, through the suffix dictionary, its last two (typos in the first).
+    const ranges: Range[] = [];
+    const suffixRanges: Range[] = [];
+    for (const w of words) {
+      ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
+      if (maxDistance(w) === 0) continue;
+      ranges.push({ from: w.slice(0, 2), to: prefixEnd(w.slice(0, 2)), anchor: w, cap: MAX_FUZZY_FILES, word: null });
+      const rw = reverseTerm(w);
+      suffixRanges.push({ from: rw.slice(0, 2), to: prefixEnd(rw.slice(0, 2)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
+    }
+    const [dict, reversed] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges)]);
+    // Typo matches the forward ranges did not cover: look them up one by one, best first.
+    const covered = new Set(dict.flatMap((e) => e[2].map(infoTerm)));
+    const outside = new Map<string, number>();
+    for (const rt of reversed) {
+      const t = reverseTerm(rt);
+      if (covered.has(t)) continue;
+      for (const w of words) {
+        const m = match(w, t);
+        if (m && !m.exact) outside.set(t, Math.max(outside.get(t) ?? 0, m.weight));
+      }
+    }
+    const lookups = [...outside].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, MAX_OUTSIDE_LOOKUPS);
+    if (lookups.length > 0) {
+      dict.push(...(await this.dictionary(lookups.map(([t]) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial)));
+    }
+
+    // 2. Matching terms, best first: exact words are always read, the rest within the budget.
+    const cands = candidates(words, dict);
+    const budget = { left: this.budget };
+    const planned = new Set<string>();
+    const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
+    const plan = (files: [string, number][]): void => files.forEach(([f]) => planned.add(f));
+    const selected: Candidate[] = [];
+    const ordered = [...cands.values()].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
+    for (const c of ordered) {
+      const files: [string, number][] = [[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])];
+      const bytes = cost(files);
+      if (!c.exact && bytes > budget.left) {
+        c.words.forEach((w) => partial.add(w));
+        continue;
+      }
+      if (!c.exact) budget.left -= bytes;
+      plan(files);
+      selected.push(c);
+    }
+    const files = new Map<string, unknown>();
+    const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.file(f))));
+    await load(planned);
+
+    // 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
+    //    field read to its end scores exactly; one read in part only adds its known scores.
+    const pages = await this.planPages(selected, files, budget, planned);
+    await load(planned);
+    for (const c of selected) {
+      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => partial.add(w));
+    }
+    const mini = this.assemble(root, selected, files, pages);
+
+    // 4. Query it as the single index does; words known only in part do not restrict the AND.
+    const docs = mini.docs;
+    const fm = filterMask(o.os, o.arch);
+    const filter = (r: SearchResult): boolean => {
+      const d = docs.get(String(r.id));
+      if (!d) return false;
+      if (o.type !== undefined && d[4] !== o.type) return false;
+      return fm === null || (d[5] & fm) !== 0;
+    };
+    const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
+    const complete = tokens.filter((t) => !partial.has(t));
+    let results: SearchResult[] = [];
+    if (complete.length === tokens.length) {
+      results = mini.engine.search({ queries: tokens, combineWith: 'AND' }, options);
+    } else {
+      // Some words are known only in part: a document missing from their pages may still hold
+      // them, so they do not restrict the AND (only the complete words do). Documents known to
+      // hold more words score higher (MiniSearch multiplies by the number matched), which is the
+      // order candidates are scored again in below.
+      const core = complete.length > 0 ? new Set(mini.engine.search({ queries: complete, combineWith: 'AND' }, options).map((r) => r.id)) : null;
+      if (core === null || core.size > 0) {
+        results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, core ? { ...options, filter: (r) => core.has(r.id) } : options);
+      }
+    }
+    if (results.length === 0) results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, options);
+
+    // 5. Order. When some word is known only in part, the best candidates are scored again,
+    //    exactly: their display data is the whole summary, so MiniSearch can index them and score
+    //    them with the registry's statistics (document count, average lengths, and the document
+    //    frequency of every selected term). That settles which of them hold every word.
+    let ranked = results.map((r) => ({ name: String(r.id), score: r.score, doc: docs.get(String(r.id))! }));
+    if (partial.size > 0 && o.sort === 'relevance' && ranked.length > 0) {
+      ranked.sort(RANKERS.relevance);
+      const df = documentFrequencies(selected, files, pages);
+      const byName = new Map(ranked.map((h) => [h.name, h]));
+      const pooled: PackageSummary[] = [];
+      let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
+      // Rounds of candidates, best first, until enough of them are known to hold every word.
+      for (let round = 0; round < RESCORE_ROUNDS && pooled.length < ranked.length; round++) {
+        const batch = ranked.slice(pooled.length, pooled.length + Math.max(o.limit, RESCORE_POOL));
+        pooled.push(...(await Promise.all(batch.map((h) => this.display(displayFile(h.doc))))));
+        exact = rescore(root, tokens, pooled, df, o);
+        if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
+      }
+      ranked = exact.results.map((r) => ({ ...byName.get(r.name)!, score: r.score }));
+    }
+    ranked.sort(RANKERS[o.sort]);
+    const top = ranked.slice(0, o.limit);
+    const summaries = await Promise.all(top.map((h) => this.display(displayFile(h.doc))));
+    return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
+  }
+
+  /**
+   * Chooses further pages of the selected terms' paged fields within the budget (adding them to
+   * `planned`) and returns, per term and field, the pages to read and whether they are all of them.
+   */
+  private async planPages(
+    selected: Candidate[],
+    files: Map<string, unknown>,
+    budget: { left: number },
+    planned: Set<string>,
+  ): Promise<Map<string, Map<number, FieldPages>>> {
+    const out = new Map<string, Map<number, FieldPages>>();
+    const queue: { priority: number; term: string; fid: number; file: string; bytes: number }[] = [];
+    for (const c of selected) {
+      if (c.paged.size === 0) continue;
+      const entry = termsEntry(files, c.file, c.term);
+      const byField = new Map<number, FieldPages>();
+      out.set(c.term, byField);
+      for (const [fid, info] of c.paged) {
+        const paged = pagedOf(entry)?.[String(fid)];
+        if (!paged) throw new ShelfError('registry_unreachable', `The index file ${c.file} lacks the pages its dictionary lists for "${c.term}".`);
+        // The page references: inline when the field has few pages; else the first inner file's.
+        let refs = paged.t.top as RefJson[];
+        for (let h = paged.t.height; h > 1; h--) {
+          const first = refs[0]!;
+          if (first[2] > budget.left) {
+            refs = [];
+            break;
+          }
+          if (!planned.has(first[1])) budget.left -= first[2];
+          planned.add(first[1]);
+          refs = parseOr(RefsFileSchema, await this.file(first[1]), first[1]).e;
+        }
+        byField.set(fid, { df: info.df, pages: [info.head], complete: false });
+        refs.slice(1).forEach((r, i) => {
+          const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[fid] ?? ''] ?? 1;
+          queue.push({ priority: c.weight * boost * PAGE_DECAY ** (i + 1), term: c.term, fid, file: r[1], bytes: r[2] });
+        });
+      }
+    }
+    queue.sort((a, b) => b.priority - a.priority);
+    const skipped = new Set<string>();
+    for (const q of queue) {
+      const key = `${q.term}\u0000${q.fid}`;
+      // Pages are read in order: once one is skipped, the rest of that field is too.
+      if (skipped.has(key)) continue;
+      if (!planned.has(q.file) && q.bytes > budget.left) {
+        skipped.add(key);
+        continue;
+      }
+      if (!planned.has(q.file)) budget.left -= q.bytes;
+      planned.add(q.file);
+      out.get(q.term)!.get(q.fid)!.pages.push(q.file);
+    }
+    // A field is complete when every page was read (only possible when its references are inline).
+    for (const c of selected) {
+      const entry = termsEntry(files, c.file, c.term);
+      for (const [fid, field] of out.get(c.term) ?? []) {
+        const tree = pagedOf(entry)![String(fid)]!.t;
+        field.complete = tree.height === 1 && field.pages.length === tree.top.length;
+      }
+    }
+    return out;
+  }
+
+  /** Lists packages from the sharded catalog (an empty query). */
+  private async list(o: ValidOptions): Promise<SearchHit[]> {
+    const tree = o.sort === 'recent' ? this.root.catalog.by_recent : this.root.catalog.by_name;
+    const fm = filterMask(o.os, o.arch);
+    const hits: SearchHit[] = [];
+    let pages = 0;
+    const visit = async (entries: unknown[], height: number): Promise<boolean> => {
+      for (const e of entries) {
+        const ref = e as RefJson;
+        if (height === 1) {
+          if (pages >= this.maxListPages) return true;
+          pages++;
+          const page = parseOr(CatalogFileSchema, await this.file(ref[1]), ref[1]);
+          for (const s of page.e) {
+            if (o.type !== undefined && s.server_type !== o.type) continue;
+            if (fm !== null && (platformMask(s.platforms) & fm) === 0) continue;
+            hits.push({ ...s, score: 1 });
+            if (hits.length >= o.limit) return true;
+          }
+        } else {
+          const node = parseOr(RefsFileSchema, await this.file(ref[1]), ref[1]);
+          if (await visit(node.e, height - 1)) return true;
+        }
+      }
+      return false;
+    };
+    await visit(tree.top, tree.height);
+    return hits;
+  }
+
+  /**
+   * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
+   * nearest its anchor first; a word whose own range is cut is added to `partial`.
+   */
+  private async dictionary(ranges: Range[], partial: Set<string>): Promise<DictEntryJson[]> {
+    const tree = this.root.search.terms;
+    const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm((e as DictEntryJson)[2][0]!) : (e as RefJson)[0]), (level, json) =>
+      level === 1 ? parseOr(DictFileSchema, json, 'dictionary').e : parseOr(RefsFileSchema, json, 'dictionary').e,
+      partial,
+    );
+    return entries as DictEntryJson[];
+  }
+
+  /** The terms spelled backwards in the suffix files meeting `ranges`. */
+  private async suffixes(ranges: Range[]): Promise<string[]> {
+    if (ranges.length === 0) return [];
+    const entries = await this.collect(
+      this.root.search.suffixes,
+      ranges,
+      0,
+      (level, e) => (level === 0 ? (e as string) : (e as RefJson)[0]),
+      (level, json) => (level === 0 ? parseOr(SuffixesFileSchema, json, 'suffixes').e : parseOr(RefsFileSchema, json, 'suffixes').e),
+      new Set(),
+    );
+    return (entries as string[]).filter((t) => ranges.some((r) => t >= r.from && t < r.to));
+  }
+
+  /**
+   * Walks a tree from its inline top down to level `stop`, reading only the files whose key
+   * ranges meet `ranges`, and returns the level-`stop` entries meeting them. The files of the
+   * last step are capped per range (nearest the anchor first).
+   */
+  private async collect(
+    tree: TreeJson,
+    ranges: Range[],
+    stop: number,
+    keyOf: (level: number, entry: unknown) => string,
+    parse: (level: number, json: unknown) => unknown[],
+    partial: Set<string>,
+  ): Promise<unknown[]> {
+    interface Node {
+      entries: unknown[];
+      lo: string;
+      hi: string | null;
+    }
+    const spans = (level: number, nodes: Node[]): { entry: unknown; lo: string; hi: string | null }[] =>
+      nodes.flatMap((n) =>
+        n.entries.map((e, i) => ({ entry: e, lo: i === 0 ? n.lo : keyOf(level, e), hi: i + 1 < n.entries.length ? keyOf(level, n.entries[i + 1]) : n.hi })),
+      );
+    const meets = (r: Range, lo: string, hi: string | null): boolean => lo < r.to && (hi === null || r.from < hi);
+    let nodes: Node[] = [{ entries: tree.top, lo: '', hi: null }];
+    for (let level = tree.height; level > stop; level--) {
+      const all = spans(level, nodes);
+      const chosen = new Set<number>();
+      for (const r of ranges) {
+        let hits = all.map((s, i) => [s, i] as const).filter(([s]) => meets(r, s.lo, s.hi));
+        if (level - 1 === stop && hits.length > r.cap) {
+          // Nearest the anchor first: the entry holding it, then outwards.
+          const at = hits.findIndex(([s]) => s.hi === null || r.anchor < s.hi);
+          const pivot = at < 0 ? hits.length - 1 : at;
+          hits = hits
+            .map((h, k) => [h, Math.abs(k - pivot)] as const)
+            .sort((a, b) => a[1] - b[1])
+            .slice(0, r.cap)
+            .map(([h]) => h);
+          if (r.word) partial.add(r.word);
+        }
+        for (const [, i] of hits) chosen.add(i);
+      }
+      const picked = [...chosen].sort((a, b) => a - b).map((i) => all[i]!);
+      nodes = await Promise.all(
+        picked.map(async (s) => {
+          const file = (s.entry as RefJson)[1];
+          return { entries: parse(level - 1, await this.file(file)), lo: s.lo, hi: s.hi };
+        }),
+      );
+    }
+    return spans(stop, nodes)
+      .filter((s) => ranges.some((r) => meets(r, s.lo, s.hi)))
+      .map((s) => s.entry);
+  }
+
+  /** Builds the MiniSearch instance of a query from the selected terms' postings. */
+  private assemble(
+    root: ShardedRoot,
+    selected: Candidate[],
+    files: Map<string, unknown>,
+    pages: Map<string, Map<number, FieldPages>>,
+  ): { engine: MiniSearch<SearchDocument>; docs: Map<string, DocEntryJson> } {
+    const index: [string, Record<string, Record<string, number>>][] = [];
+    const docs = new Map<string, DocEntryJson>();
+    const lengths = new Map<string, number[]>();
+    const trueDf: [string, number, number][] = [];
+    // MiniSearch's form: numeric short ids, and a fieldLength array per document.
+    const add = (fields: Record<string, number>, fid: number, key: string, tf: number, len: number, doc: DocEntryJson | undefined, file: string): void => {
+      if (!doc) throw new ShelfError('registry_unreachable', `The index file ${file} references document ${key} without its entry.`);
+      const id = String(decodeId(key));
+      fields[id] = tf;
+      docs.set(id, doc);
+      let l = lengths.get(id);
+      if (!l) lengths.set(id, (l = root.search.fields.map(() => 0)));
+      l[fid] = len;
+    };
+    for (const c of selected) {
+      const tf = termsFile(files, c.file);
+      const raw = termsEntry(files, c.file, c.term);
+      const entry: Record<string, Record<string, number>> = {};
+      for (const [fid, flat] of Object.entries(raw[1])) {
+        const fields: Record<string, number> = {};
+        for (let i = 0; i + 2 < flat.length; i += 3) {
+          add(fields, Number(fid), String(flat[i]), Number(flat[i + 1]), Number(flat[i + 2]), tf.docs.get(String(flat[i])), c.file);
+        }
+        entry[fid] = fields;
+      }
+      for (const [fid, field] of pages.get(c.term) ?? []) {
+        const fields: Record<string, number> = {};
+        for (const file of field.pages) {
+          const page = pageFile(files, file);
+          for (const [key, freq, len] of page.e) add(fields, fid, key, freq, len, page.docs.get(key), file);
+        }
+        entry[String(fid)] = fields;
+        if (!field.complete) trueDf.push([c.term, fid, field.df]);
+      }
+      index.push([c.term, entry]);
+    }
+    const n = root.search.document_count;
+    const serialized: AsPlainObject = {
+      documentCount: n,
+      nextId: 0,
+      documentIds: Object.fromEntries([...docs].map(([id, d]) => [id, d[1]])),
+      fieldIds: Object.fromEntries(root.search.fields.map((f, i) => [f, i])),
+      fieldLength: Object.fromEntries(lengths),
+      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
+      storedFields: {},
+      dirtCount: 0,
+      index,
+      serializationVersion: 2,
+    };
+    const engine = MiniSearch.loadJS<SearchDocument>(serialized, indexOptions());
+    // Pages read in part hold only the best postings of a field; BM25's idf must still see the
+    // true document frequency. MiniSearch reads it as the size of the field's posting map.
+    const internal = engine as unknown as { _index: { get(term: string): Map<number, Map<number, number>> | undefined } };
+    for (const [term, fid, df] of trueDf) {
+      const fields = internal._index.get(term);
+      const postings = fields?.get(fid);
+      if (fields && postings) fields.set(fid, new SizedMap(postings, df));
+    }
+    // Results carry the package name as their id (documentIds maps short ids to names).
+    return { engine, docs: new Map([...docs.values()].map((d) => [d[1], d])) };
+  }
+
+  /** An immutable file by name (cached for the life of the client). */
+  private file(name: string): Promise<unknown> {
+    return this.getJson(shardKey(this.kind, name));
+  }
+
+  private async display(file: string): Promise<PackageSummary> {
+    return parseOr(PackageSummarySchema, await this.getJson(displayKey(this.kind, file)), file);
+  }
+
+  private getJson(key: string): Promise<unknown> {
+    let p = this.cache.get(key);
+    if (!p) {
+      p = this.fetchJson(key, null).then((r) => r.json);
+      // A failed read is not cached: the next query tries again.
+      p.catch(() => this.cache.delete(key));
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetchRoot(etag: string | null): Promise<{ root: ShardedRoot | null; etag: string | null }> {
+    const key = shardedRootKey(this.kind);
+    const { json, etag: newEtag } = await this.fetchJson(key, etag);
+    if (json === undefined) return { root: null, etag };
+    const root = parseOr(ShardedRootSchema, json, key);
+    if (root.kind !== this.kind) throw new ShelfError('registry_unreachable', `${key} is the root of ${root.kind}s, not ${this.kind}s.`);
+    if (root.search.fields.join() !== SEARCH_FIELDS.join()) {
+      throw new ShelfError('registry_unreachable', `${key} indexes fields ${root.search.fields.join(', ')}; this client searches ${SEARCH_FIELDS.join(', ')}.`);
+    }
+    return { root, etag: newEtag };
+  }
+
+  private async fetchJson(key: string, etag: string | null): Promise<{ json: unknown; etag: string | null }> {
+    const url = `${this.base}/${key}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, etag ? { headers: { 'if-none-match': etag } } : undefined);
+    } catch (error) {
+      throw new ShelfError('registry_unreachable', `Cannot fetch ${url} (${error instanceof Error ? error.message : String(error)}).`);
+    }
+    this.stats.requests++;
+    if (res.status === 304 && etag) return { json: undefined, etag };
+    if (!res.ok) throw new ShelfError('registry_unreachable', `GET ${url} answered ${res.status}.`);
+    const text = await res.text();
+    this.stats.bytes += new TextEncoder().encode(text).length;
+    this.stats.keys.push(key);
+    try {
+      return { json: JSON.parse(text) as unknown, etag: res.headers.get('etag') };
+    } catch {
+      throw new ShelfError('registry_unreachable', `${url} is not valid JSON.`);
+    }
+  }
+}
+
+/** A Map whose `size` is a given number: the true document frequency of a truncated posting list. */
+class SizedMap<K, V> extends Map<K, V> {
+  readonly #size: number;
+  constructor(entries: Map<K, V>, size: number) {
+    super(entries);
+    this.#size = size;
+  }
+  override get size(): number {
+    return this.#size;
+  }
+}
+
+function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
+  try {
+    return parse(json);
+  } catch (error) {
+    throw new ShelfError('registry_unreachable', `The index file ${what} is malformed (${(error as Error).message}).`);
+  }
+}
+
+function parseOr<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ShelfError('registry_unreachable', `The index file ${what} is malformed.`);
+  return parsed.data;
+}
+
+const infoTerm = (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]);
+
+/** The query's words as MiniSearch sees them: the shared tokenizer, then lower-case (its default processTerm). */
+export function tokenize(query: string): string[] {
+  return indexOptions()
+    .tokenize!(query)
+    .map((t) => t.toLowerCase())
+    .filter((t) => t.length > 0);
+}
+
+/** MiniSearch's fuzzy distance for a word under `DEFAULT_SEARCH_OPTIONS.fuzzy`. */
+export function maxDistance(word: string): number {
+  const fuzzy = DEFAULT_SEARCH_OPTIONS.fuzzy;
+  if (typeof fuzzy !== 'number' || fuzzy <= 0) return 0;
+  return fuzzy < 1 ? Math.min(MAX_FUZZY, Math.round(word.length * fuzzy)) : fuzzy;
+}
+
+/** The smallest string greater than every string starting with `prefix` (prefix "" → "\uffff"). */
+export function prefixEnd(prefix: string): string {
+  let p = prefix;
+  while (p.length > 0 && p.charCodeAt(p.length - 1) === 0xffff) p = p.slice(0, -1);
+  if (p.length === 0) return '\uffff\uffff';
+  return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
+}
+
+/** How a dictionary term matches a word (MiniSearch's weights), or null. */
+function match(word: string, term: string): { exact: boolean; weight: number } | null {
+  if (term === word) return { exact: true, weight: 1 };
+  if (term.startsWith(word)) {
+    const dist = term.length - word.length;
+    return { exact: false, weight: ((DEFAULT_SEARCH_OPTIONS.weights?.prefix ?? 0.375) * term.length) / (term.length + 0.3 * dist) };
+  }
+  const d = maxDistance(word);
+  if (d === 0 || Math.abs(term.length - word.length) > d) return null;
+  const dist = levenshtein(word, term, d);
+  if (dist > d) return null;
+  return { exact: false, weight: ((DEFAULT_SEARCH_OPTIONS.weights?.fuzzy ?? 0.45) * term.length) / (term.length + dist) };
+}
+
+/** The dictionary terms matching the words (exactly, by prefix, or within the fuzzy distance). */
+function candidates(words: string[], dict: DictEntryJson[]): Map<string, Candidate> {
+  const out = new Map<string, Candidate>();
+  for (const [file, bytes, infos] of dict) {
+    for (const info of infos) {
+      const term = infoTerm(info);
+      for (const w of words) {
+        const m = match(w, term);
+        if (!m) continue;
+        let c = out.get(term);
+        if (!c) {
+          const paged = new Map<number, { df: number; head: string; headBytes: number }>();
+          if (typeof info !== 'string') for (const [fid, [df, head, headBytes]] of Object.entries(info[1])) paged.set(Number(fid), { df, head, headBytes });
+          out.set(term, (c = { term, weight: m.weight, exact: m.exact, file, bytes, paged, words: [] }));
+        }
+        c.weight = Math.max(c.weight, m.weight);
+        c.exact ||= m.exact;
+        c.words.push(w);
+      }
+    }
+  }
+  return out;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+type ParsedTerms = { e: Map<string, TermEntryJson>; docs: Map<string, DocEntryJson> };
+const parsedTerms = new WeakMap<object, ParsedTerms>();
+const parsedPages = new WeakMap<object, { e: [string, number, number, number][]; docs: Map<string, DocEntryJson> }>();
+
+/** A `terms` file, validated and indexed once per downloaded object. */
+function termsFile(files: Map<string, unknown>, file: string): ParsedTerms {
+  const json = files.get(file) as object;
+  let parsed = parsedTerms.get(json);
+  if (!parsed) {
+    const raw = parseWith(parseTermsFile, json, file);
+    parsed = { e: new Map(raw.e.map((e) => [e[0], e])), docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    parsedTerms.set(json, parsed);
+  }
+  return parsed;
+}
+
+function termsEntry(files: Map<string, unknown>, file: string, term: string): TermEntryJson {
+  const entry = termsFile(files, file).e.get(term);
+  if (!entry) throw new ShelfError('registry_unreachable', `The index file ${file} lacks the term "${term}" its dictionary lists.`);
+  return entry;
+}
+
+function pageFile(files: Map<string, unknown>, file: string) {
+  const json = files.get(file) as object;
+  let parsed = parsedPages.get(json);
+  if (!parsed) {
+    const raw = parseWith(parsePageFile, json, file);
+    parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    parsedPages.set(json, parsed);
+  }
+  return parsed;
+}
+
+/** Levenshtein distance, or max + 1 as soon as it exceeds `max`. */
+export function levenshtein(a: string, b: string, max: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      if (v < best) best = v;
+    }
+    if (best > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+interface ValidOptions {
+  type: string | undefined;
+  os: string | undefined;
+  arch: string | undefined;
+  sort: SearchSort;
+  limit: number;
+}
+
+/** The same validation, and the same messages, as `SearchEngine.search`. */
+function validateOptions(query: unknown, opts: SearchQueryOptions): ValidOptions {
+  if (typeof query !== 'string') throw new ShelfError('invalid_argument', 'The search query must be a string.');
+  const { type, os, arch, sort = 'relevance', limit = DEFAULT_SEARCH_LIMIT } = opts ?? {};
+  if (type !== undefined && (typeof type !== 'string' || type === '')) {
+    throw new ShelfError('invalid_argument', 'The "type" option must be a non-empty string.');
+  }
+  if (os !== undefined && !(OSES as readonly string[]).includes(os)) {
+    throw new ShelfError('invalid_argument', `The "os" option must be one of ${OSES.join(', ')}; got "${String(os)}".`);
+  }
+  if (arch !== undefined && !(ARCHES as readonly string[]).includes(arch)) {
+    throw new ShelfError('invalid_argument', `The "arch" option must be one of ${ARCHES.join(', ')}; got "${String(arch)}".`);
+  }
+  if (!(SEARCH_SORTS as readonly string[]).includes(sort)) {
+    throw new ShelfError('invalid_argument', `The "sort" option must be one of ${SEARCH_SORTS.join(', ')}; got "${String(sort)}".`);
+  }
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+    throw new ShelfError('invalid_argument', `The "limit" option must be a positive integer; got ${String(limit)}.`);
+  }
+  return { type, os, arch, sort, limit };
+}
+
+interface Ranked {
+  name: string;
+  score: number;
+  doc: DocEntryJson;
+}
+
+const byName = (a: Ranked, b: Ranked): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+// The orders of SearchEngine.search; ties fall back to the name.
+const RANKERS: Record<SearchSort, (a: Ranked, b: Ranked) => number> = {
+  relevance: (a, b) => b.score - a.score || byName(a, b),
+  recent: (a, b) => b.doc[3] - a.doc[3] || byName(a, b),
+  name: byName,
+};

@@ -1,0 +1,490 @@
+/**
+ * The trees of the sharded index, level by level: how entries are held in memory, keyed,
+ * measured and written. `build.ts` and `update.ts` both go through these specs, which is what
+ * makes an incremental update produce the same files as a build from scratch.
+ *
+ * - Term tree: level 0 `terms` files (term entries with their documents), level 1 `dict` files
+ *   (one entry per `terms` file, listing its terms: the dictionary a client searches for prefix
+ *   and fuzzy matches), levels ≥ 2 `refs` files.
+ * - Page tree of a paged field: level 0 `page` files (postings best first, with their
+ *   documents), levels ≥ 1 `refs`.
+ * - Catalog trees: level 0 `catalog` files (summaries), levels ≥ 1 `refs`.
+ *
+ * Builder-side module.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../core/search-options.ts';
+import { decodeId, encodeId } from './ids.ts';
+import { RawJson } from './raw-json.ts';
+import { parsePageFile, parseTermsFile } from './validate.ts';
+export { reverseTerm } from './reverse.ts';
+import { checkPolicy, type Accumulator, type ChunkPolicy } from './chunker.ts';
+import {
+  CatalogFileSchema,
+  DictFileSchema,
+  SuffixesFileSchema,
+  RefsFileSchema,
+  SHARDED_FORMAT_VERSION,
+  type DocEntryJson,
+  type PagedFieldJson,
+  type RefJson,
+  type TermInfoJson,
+} from './schemas.ts';
+import type { LevelSpec, TreeSpec } from './tree.ts';
+
+/** Size bounds of every kind of file, in bytes of JSON. Recorded in the root: an update uses the root's. */
+export interface ShardingPolicy {
+  /** `terms` files (postings and their documents). */
+  terms: ChunkPolicy;
+  /** `dict` files (the dictionary). */
+  dict: ChunkPolicy;
+  /** `refs` files (inner levels of every tree). */
+  refs: ChunkPolicy;
+  /** `page` files of paged fields. */
+  pages: ChunkPolicy;
+  /** `catalog` files (summaries). */
+  catalog: ChunkPolicy;
+  /** A field of a term is paged when its postings and their documents exceed this many bytes. */
+  page_threshold: number;
+  /** Inline budget of the root's trees, in bytes. */
+  root_max: number;
+  /** Inline budget of a paged field's tree (inside its term entry), in bytes. */
+  paged_root_max: number;
+}
+
+/** The policy tuned on the benchmark corpus (see docs/sharded-search.md). */
+export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
+  terms: { min: 3_000, target: 9_000, max: 16_000 },
+  dict: { min: 2_500, target: 6_000, max: 12_000 },
+  refs: { min: 1_500, target: 4_000, max: 8_000 },
+  pages: { min: 2_000, target: 5_000, max: 9_000 },
+  catalog: { min: 8_000, target: 24_000, max: 48_000 },
+  page_threshold: 7_000,
+  root_max: 6_000,
+  paged_root_max: 1_500,
+});
+
+/**
+ * Validates a policy eagerly, naming the option at fault.
+ *
+ * @throws ShelfError `invalid_argument`
+ */
+export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
+  if (typeof policy !== 'object' || policy === null) throw new ShelfError('invalid_argument', 'The "policy" option must be an object.');
+  for (const name of ['terms', 'dict', 'refs', 'pages', 'catalog'] as const) checkPolicy(`policy.${name}`, policy[name]);
+  for (const name of ['page_threshold', 'root_max', 'paged_root_max'] as const) {
+    const v = policy[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 256) {
+      throw new ShelfError('invalid_argument', `The "policy.${name}" option must be an integer ≥ 256; got ${String(v)}.`);
+    }
+  }
+  if (policy.page_threshold >= policy.terms.max) {
+    throw new ShelfError('invalid_argument', 'The "policy.page_threshold" option must be below "policy.terms.max".');
+  }
+  return policy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes. Every size is a JSON length; the cost of a posting is the same whether it is inline or
+// paged, so the paging decision is the same function of the postings in both places.
+
+/** Bytes of a document entry in a `docs` list. */
+export function docCost(doc: DocEntryJson): number {
+  return docText(doc).length + 1;
+}
+
+/** Bytes of one posting with its document: the unit the paging threshold counts. */
+export function postingCost(tf: number, len: number, doc: DocEntryJson): number {
+  return doc[0].length + digits(tf) + digits(len) + 5 + docCost(doc);
+}
+
+/** Decimal digits of a non-negative integer (its JSON length). */
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
+}
+
+
+/** Accumulates entries that each bring documents; every document is counted once per file. */
+class DocAccumulator<E> implements Accumulator<E> {
+  size: number;
+  private readonly seen = new Set<number>();
+  constructor(
+    overhead: number,
+    private readonly own: (e: E) => number,
+    private readonly docs: (e: E) => Iterable<[number, DocEntryJson]>,
+  ) {
+    this.size = overhead;
+  }
+  sizeWith(e: E): number {
+    let size = this.size + this.own(e);
+    for (const [id, doc] of this.docs(e)) if (!this.seen.has(id)) size += docCost(doc);
+    return size;
+  }
+  add(e: E): void {
+    let size = this.size + this.own(e);
+    for (const [id, doc] of this.docs(e)) {
+      if (this.seen.has(id)) continue;
+      this.seen.add(id);
+      size += docCost(doc);
+    }
+    this.size = size;
+  }
+}
+
+class PlainAccumulator<E> implements Accumulator<E> {
+  size: number;
+  constructor(
+    overhead: number,
+    private readonly own: (e: E) => number,
+  ) {
+    this.size = overhead;
+  }
+  sizeWith(e: E): number {
+    return this.size + this.own(e);
+  }
+  add(e: E): void {
+    this.size += this.own(e);
+  }
+}
+
+const OVERHEAD = 40;
+
+// ---------------------------------------------------------------------------------------------
+// Generic reference levels.
+
+/** Level ≥ 1 (catalog, pages) or ≥ 2 (terms): `[first_key, file, bytes, weight]`. */
+export function refsLevel(salt: string, policy: ChunkPolicy): LevelSpec<RefJson> {
+  const weight = (e: RefJson): number => JSON.stringify(e).length + 1;
+  return {
+    salt,
+    policy,
+    key: (e) => e[0],
+    weight,
+    accumulator: () => new PlainAccumulator(OVERHEAD, weight),
+    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'refs', e: entries }),
+    decode: (file) => RefsFileSchema.parse(file).e,
+    ref: (entries, file, bytes) => [entries[0]![0], file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
+    child: (e) => e[1],
+    childWeight: (e) => e[3],
+  };
+}
+
+function notAReference(): never {
+  throw new ShelfError('internal_error', 'Level 0 entries do not reference files.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Term tree.
+
+/** A posting in memory: term frequency and the document's length of the field. */
+export type Posting = [tf: number, len: number];
+
+/** A term with its postings, in memory. */
+export interface TermEntry {
+  term: string;
+  /** Field id → document id → posting, for the fields that are not paged (complete). */
+  inline: Map<number, Map<number, Posting>>;
+  /** Field id → the paged field. */
+  paged: Map<number, PagedFieldJson>;
+  /** The documents the inline postings reference. */
+  docs: Map<number, DocEntryJson>;
+  /**
+   * When some field is paged: the {@link impact} of the term for every document of the inline
+   * postings, so a field that grows past the threshold can be paged without reading the others.
+   */
+  impacts: Map<number, number>;
+}
+
+const termJsonCache = new WeakMap<TermEntry, string>();
+/** The JSON of a term entry in a `terms` file (without its documents), computed once. */
+function termEntryJson(entry: TermEntry): string {
+  let s = termJsonCache.get(entry);
+  if (s === undefined) termJsonCache.set(entry, (s = JSON.stringify(termEntryValue(entry))));
+  return s;
+}
+const termEntryCost = (entry: TermEntry): number => termEntryJson(entry).length + 1;
+
+function termEntryValue(entry: TermEntry): unknown[] {
+  const idOf = (id: number): string => entry.docs.get(id)?.[0] ?? encodeId(id);
+  const postings: Record<string, (string | number)[]> = {};
+  for (const fid of [...entry.inline.keys()].sort((a, b) => a - b)) {
+    const flat: (string | number)[] = [];
+    for (const [id, [tf, len]] of [...entry.inline.get(fid)!].sort((a, b) => a[0] - b[0])) flat.push(idOf(id), tf, len);
+    postings[String(fid)] = flat;
+  }
+  if (entry.paged.size === 0) return [entry.term, postings];
+  const paged: Record<string, PagedFieldJson> = {};
+  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
+  const impacts: (string | number)[] = [];
+  for (const [id, q] of [...entry.impacts].sort((a, b) => a[0] - b[0])) impacts.push(idOf(id), q);
+  return [entry.term, postings, paged, impacts];
+}
+
+const docJsonText = new WeakMap<DocEntryJson, string>();
+function docText(doc: DocEntryJson): string {
+  let t = docJsonText.get(doc);
+  if (t === undefined) docJsonText.set(doc, (t = JSON.stringify(doc)));
+  return t;
+}
+
+/** `,"docs":[...]}` of a file, documents sorted by id. */
+function docsTail(docs: Map<number, DocEntryJson>): string {
+  return `,"docs":[${[...docs].sort((a, b) => a[0] - b[0]).map(([, d]) => docText(d)).join(',')}]}`;
+}
+
+/** The dictionary's view of a term. */
+export function termInfo(entry: TermEntry): TermInfoJson {
+  if (entry.paged.size === 0) return entry.term;
+  const fields: Record<string, [number, string, number]> = {};
+  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) {
+    const p = entry.paged.get(fid)!;
+    fields[String(fid)] = [p.n, p.h[0], p.h[1]];
+  }
+  return [entry.term, fields];
+}
+
+/** The term of a dictionary entry's term info. */
+export const infoTerm = (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]);
+
+/** A `dict` entry in memory: `[terms_file, bytes, term infos]`. */
+export type DictEntry = [string, number, TermInfoJson[]];
+
+function termsLevel(policy: ChunkPolicy): LevelSpec<TermEntry> {
+  const weightCache = new WeakMap<TermEntry, number>();
+  return {
+    salt: 'terms/0',
+    policy,
+    key: (e) => e.term,
+    weight: (e) => {
+      let w = weightCache.get(e);
+      if (w === undefined) {
+        w = termEntryCost(e);
+        for (const doc of e.docs.values()) w += docCost(doc);
+        weightCache.set(e, w);
+      }
+      return w;
+    },
+    accumulator: () => new DocAccumulator<TermEntry>(OVERHEAD, termEntryCost, (e) => e.docs),
+    encode: (entries) => {
+      const docs = new Map<number, DocEntryJson>();
+      for (const e of entries) for (const [id, doc] of e.docs) docs.set(id, doc);
+      return new RawJson(`{"v":${SHARDED_FORMAT_VERSION},"t":"terms","e":[${entries.map(termEntryJson).join(',')}]${docsTail(docs)}`);
+    },
+    decode: (file) => decodeTermsFile(file),
+    ref: (entries, file, bytes): DictEntry => [file, bytes, entries.map(termInfo)],
+    child: notAReference,
+    childWeight: notAReference,
+  };
+}
+
+/** Decodes a `terms` file into term entries (each with the documents its inline postings reference). */
+export function decodeTermsFile(file: unknown): TermEntry[] {
+  const parsed = parseTermsFile(file);
+  const docs = new Map<string, DocEntryJson>();
+  for (const doc of parsed.docs) docs.set(doc[0], doc);
+  return parsed.e.map((raw) => {
+    const inline = new Map<number, Map<number, Posting>>();
+    const own = new Map<number, DocEntryJson>();
+    for (const [fid, flat] of Object.entries(raw[1])) {
+      const m = new Map<number, Posting>();
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        const key = String(flat[i]);
+        const doc = docs.get(key);
+        if (!doc) throw new ShelfError('internal_error', `A terms file references document ${key} without its entry.`);
+        const id = decodeId(key);
+        m.set(id, [Number(flat[i + 1]), Number(flat[i + 2])]);
+        own.set(id, doc);
+      }
+      inline.set(Number(fid), m);
+    }
+    const paged = new Map<number, PagedFieldJson>();
+    const impacts = new Map<number, number>();
+    if (raw.length === 4) {
+      for (const [fid, p] of Object.entries(raw[2])) paged.set(Number(fid), p);
+      for (let i = 0; i + 1 < raw[3].length; i += 2) impacts.set(decodeId(String(raw[3][i])), Number(raw[3][i + 1]));
+    }
+    return { term: raw[0], inline, paged, docs: own, impacts };
+  });
+}
+
+function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
+  const weight = (e: DictEntry): number => JSON.stringify(e).length + 1;
+  return {
+    salt: 'terms/1',
+    policy,
+    key: (e) => infoTerm(e[2][0]!),
+    weight,
+    accumulator: () => new PlainAccumulator(OVERHEAD, weight),
+    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'dict', e: entries }),
+    decode: (file) => DictFileSchema.parse(file).e as DictEntry[],
+    ref: (entries, file, bytes): RefJson => [infoTerm(entries[0]![2][0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
+    child: (e) => e[0],
+    childWeight: notAReference,
+  };
+}
+
+/** The term tree of a policy. */
+export function termTreeSpec(policy: ShardingPolicy): TreeSpec {
+  const levels = [termsLevel(policy.terms), dictLevel(policy.dict)] as LevelSpec<unknown>[];
+  const refs = new Map<number, LevelSpec<unknown>>();
+  return {
+    name: 'term index',
+    rootMax: policy.root_max,
+    level: (l) => {
+      if (l < 2) return levels[l]!;
+      let spec = refs.get(l);
+      if (!spec) refs.set(l, (spec = refsLevel(`terms/${l}`, policy.refs) as LevelSpec<unknown>));
+      return spec;
+    },
+  };
+}
+
+/** The suffix tree: every term spelled backwards (level 0 `suffixes`), levels ≥ 1 `refs`. */
+export function suffixTreeSpec(policy: ShardingPolicy): TreeSpec {
+  const weight = (e: string): number => JSON.stringify(e).length + 1;
+  const leaf: LevelSpec<string> = {
+    salt: 'suffixes/0',
+    policy: policy.dict,
+    key: (e) => e,
+    weight,
+    accumulator: () => new PlainAccumulator(OVERHEAD, weight),
+    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'suffixes', e: entries }),
+    decode: (file) => SuffixesFileSchema.parse(file).e,
+    ref: (entries, file, bytes): RefJson => [entries[0]!, file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
+    child: notAReference,
+    childWeight: notAReference,
+  };
+  const refs = refsLevel('suffixes/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'suffix dictionary', rootMax: policy.root_max, level: (l) => (l === 0 ? (leaf as LevelSpec<unknown>) : refs) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page trees of paged fields.
+
+/** One posting of a paged field, in memory. */
+export interface PageEntry {
+  id: number;
+  tf: number;
+  len: number;
+  /** Impact of the term for this document over all its fields ({@link impact}). */
+  q: number;
+  doc: DocEntryJson;
+  /** Impact order: best first, then by id. */
+  key: string;
+}
+
+const K1 = 1.2;
+const B = 0.7;
+/**
+ * Typical length of each field (tokens), for the impact order only. The order must not depend on
+ * the registry's current averages, or every announce would reorder every page.
+ */
+const REFERENCE_LENGTH: Record<string, number> = { name: 2, display_name: 3, description: 16, keyword_text: 5, tool_text: 12, scope: 1 };
+const BOOSTS = (DEFAULT_SEARCH_OPTIONS.boost ?? {}) as Record<string, number>;
+
+/**
+ * The impact of a term for a document: BM25's term-frequency part at reference lengths, weighted
+ * by the field boosts and summed over the fields holding the term, as an integer. Every page of
+ * the term's paged fields is ordered by it, so a head page holds the documents the term ranks
+ * highest overall (a name match that also appears in the tools comes before one that does not).
+ *
+ * @param fields - `[field id, tf, field length]` of every field of the document holding the term.
+ */
+export function impact(fields: Iterable<[number, number, number]>): number {
+  let sum = 0;
+  for (const [fid, tf, len] of fields) {
+    const field = SEARCH_FIELDS[fid] ?? '';
+    const ref = REFERENCE_LENGTH[field] ?? 4;
+    sum += ((BOOSTS[field] ?? 1) * tf) / (tf + K1 * (1 - B + (B * len) / ref));
+  }
+  return Math.round(sum * 1e5);
+}
+
+/** A page entry. */
+export function pageEntry(id: number, tf: number, len: number, q: number, doc: DocEntryJson): PageEntry {
+  return { id, tf, len, q, doc, key: `${String(99_999_999 - q).padStart(8, '0')}${String(id).padStart(16, '0')}` };
+}
+
+function pagesLevel(policy: ChunkPolicy): LevelSpec<PageEntry> {
+  const own = (e: PageEntry): number => e.doc[0].length + digits(e.tf) + digits(e.len) + digits(e.q) + 8;
+  return {
+    salt: 'pages/0',
+    policy,
+    key: (e) => e.key,
+    weight: (e) => postingCost(e.tf, e.len, e.doc),
+    accumulator: () => new DocAccumulator<PageEntry>(OVERHEAD, own, (e) => [[e.id, e.doc]]),
+    encode: (entries) =>
+      new RawJson(
+        `{"v":${SHARDED_FORMAT_VERSION},"t":"page","e":[${entries.map((e) => `[${JSON.stringify(e.doc[0])},${e.tf},${e.len},${e.q}]`).join(',')}]` +
+          docsTail(new Map(entries.map((e) => [e.id, e.doc]))),
+      ),
+    decode: (file) => {
+      const parsed = parsePageFile(file);
+      const docs = new Map(parsed.docs.map((d) => [d[0], d]));
+      return parsed.e.map(([key, tf, len, q]) => {
+        const doc = docs.get(key);
+        if (!doc) throw new ShelfError('internal_error', `A page references document ${key} without its entry.`);
+        return pageEntry(decodeId(key), tf, len, q, doc);
+      });
+    },
+    ref: (entries, file, bytes): RefJson => [entries[0]!.key, file, bytes, entries.reduce((n, e) => n + postingCost(e.tf, e.len, e.doc), 0)],
+    child: notAReference,
+    childWeight: notAReference,
+  };
+}
+
+/** The page tree of a paged field (the same for every field: entries carry their own order). */
+export function pageTreeSpec(policy: ShardingPolicy): TreeSpec {
+  const leaf = pagesLevel(policy.pages) as LevelSpec<unknown>;
+  const refs = refsLevel('pages/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'paged postings', rootMax: policy.paged_root_max, level: (l) => (l === 0 ? leaf : refs) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog trees.
+
+/** Largest `updated_at` the recency key can order (year 2286). */
+const MAX_MS = 9_999_999_999_999;
+
+/** Key of a summary in the recency order: newest first, then by name. */
+export function recentKey(summary: PackageSummary): string {
+  return `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`;
+}
+
+function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: ChunkPolicy): LevelSpec<PackageSummary> {
+  const weightCache = new WeakMap<PackageSummary, number>();
+  const weight = (e: PackageSummary): number => {
+    let w = weightCache.get(e);
+    if (w === undefined) weightCache.set(e, (w = JSON.stringify(e).length + 1));
+    return w;
+  };
+  return {
+    salt,
+    policy,
+    key,
+    weight,
+    accumulator: () => new PlainAccumulator(OVERHEAD, weight),
+    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'catalog', e: entries }),
+    decode: (file) => CatalogFileSchema.parse(file).e,
+    ref: (entries, file, bytes): RefJson => [key(entries[0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
+    child: notAReference,
+    childWeight: notAReference,
+  };
+}
+
+/** The catalog tree ordered by name. */
+export function catalogByNameSpec(policy: ShardingPolicy): TreeSpec {
+  const leaf = catalogLevel('name/0', (s) => s.name, policy.catalog) as LevelSpec<unknown>;
+  const refs = refsLevel('name/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'catalog by name', rootMax: policy.root_max, level: (l) => (l === 0 ? leaf : refs) };
+}
+
+/** The catalog tree ordered by recency. */
+export function catalogByRecentSpec(policy: ShardingPolicy): TreeSpec {
+  const leaf = catalogLevel('recent/0', recentKey, policy.catalog) as LevelSpec<unknown>;
+  const refs = refsLevel('recent/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'catalog by recency', rootMax: policy.root_max, level: (l) => (l === 0 ? leaf : refs) };
+}

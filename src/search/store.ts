@@ -1,0 +1,136 @@
+/**
+ * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
+ * Not wired into the announce path yet; this is how it is meant to be wired.
+ *
+ * One announce = {@link applyToStore}: read the root (with its ETag) → run the pure update →
+ * write every new immutable file create-only (an existing name already holds the same bytes) →
+ * swap the root with `If-Match`. The root swap is the commit: a crash before it leaves the
+ * previous generation intact and readable (the new files are unreferenced garbage), and a lost
+ * race reruns the update against the winner's root — files the two share come out with the same
+ * names, so the retry mostly rewrites nothing.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import type { Kind } from '../core/names.ts';
+import { MUTABLE_CACHE } from '../core/paths.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from '../store/json-documents.ts';
+import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { buildShardedIndex, type BuildOptions } from './build.ts';
+import { SHARD_CACHE, shardedRootKey } from './keys.ts';
+import { ShardedRootSchema, type ShardedRoot } from './schemas.ts';
+import { updateShardedIndex } from './update.ts';
+
+/** Options of {@link applyToStore}. */
+export interface ApplyOptions {
+  /** Compare-and-swap retries of the root. Default `DEFAULT_RETRY` of json-documents. */
+  retry?: RetryPolicy;
+  /** Size bounds used when the kind has no root yet. */
+  policy?: BuildOptions['policy'];
+  /** Called after the immutable files are written and before the root swap (tests simulate crashes here). */
+  beforeCommit?: () => void | Promise<void>;
+}
+
+/** What {@link applyToStore} did. */
+export interface ApplyResult {
+  /** False when the index already held exactly this summary. */
+  changed: boolean;
+  /** Immutable files written (create-only) in the successful attempt. */
+  written: number;
+  /** Attempts made (1 without contention). */
+  attempts: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads a stored JSON document; null when absent. */
+async function readStored(store: ObjectStore, key: string): Promise<{ json: unknown; etag: string } | null> {
+  const obj = await store.get(key);
+  if (!obj) return null;
+  try {
+    return { json: JSON.parse(decoder.decode(obj.body)) as unknown, etag: obj.etag };
+  } catch {
+    throw new ShelfError('internal_error', `The stored file ${key} is not valid JSON.`);
+  }
+}
+
+/** The root of a kind, or null when it has none yet. */
+export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{ root: ShardedRoot; etag: string } | null> {
+  const stored = await readStored(store, shardedRootKey(kind));
+  if (!stored) return null;
+  const parsed = ShardedRootSchema.safeParse(stored.json);
+  if (!parsed.success) throw new ShelfError('internal_error', `The stored root ${shardedRootKey(kind)} does not match its schema.`);
+  return { root: parsed.data, etag: stored.etag };
+}
+
+/** Writes in flight at once: enough to hide latency, few enough for file handles and sockets. */
+const CONCURRENCY = 32;
+
+/** Writes immutable files create-only, a few at a time; an existing name already holds the same bytes. */
+async function writeFiles(store: ObjectStore, files: Map<string, string>): Promise<number> {
+  let written = 0;
+  const queue = [...files];
+  const worker = async (): Promise<void> => {
+    for (let item = queue.pop(); item; item = queue.pop()) {
+      const [key, content] = item;
+      try {
+        await store.put(key, encoder.encode(content), { contentType: 'application/json; charset=utf-8', cacheControl: SHARD_CACHE, ifNoneMatch: '*' });
+        written++;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  return written;
+}
+
+/**
+ * Applies one package's new summary (or its removal, with null) to a kind's sharded index and
+ * catalog on a store: the announce path's "search" step.
+ *
+ * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap;
+ *   the errors of {@link updateShardedIndex} for bad input (nothing is written then).
+ */
+export async function applyToStore(store: ObjectStore, kind: Kind, name: string, summary: PackageSummary | null, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const key = shardedRootKey(kind);
+  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+    const current = await readShardedRoot(store, kind);
+    const root = current?.root ?? (await buildShardedIndex(kind, [], { policy: options.policy })).root;
+    const update = await updateShardedIndex(root, name, summary, async (k) => (await readStored(store, k))?.json ?? null);
+    if (!update.changed) return { changed: false, written: 0, attempts: attempt };
+    const written = await writeFiles(store, update.files);
+    await options.beforeCommit?.();
+    try {
+      await store.put(key, encoder.encode(`${JSON.stringify(update.root)}\n`), {
+        contentType: 'application/json; charset=utf-8',
+        cacheControl: MUTABLE_CACHE,
+        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+      });
+      return { changed: true, written, attempts: attempt };
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt)));
+    }
+  }
+  throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; retry the announce.`);
+}
+
+/**
+ * Rebuilds a kind's sharded index and catalog from every package summary (`shelf rebuild`):
+ * writes the generation's files create-only, then replaces the root.
+ *
+ * @returns The number of files written (files already present are skipped).
+ */
+export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
+  const generation = await buildShardedIndex(kind, summaries, options);
+  const written = await writeFiles(store, generation.files);
+  await store.put(shardedRootKey(kind), encoder.encode(`${JSON.stringify(generation.root)}\n`), {
+    contentType: 'application/json; charset=utf-8',
+    cacheControl: MUTABLE_CACHE,
+  });
+  return written;
+}

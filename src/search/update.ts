@@ -1,0 +1,234 @@
+/**
+ * The incremental update of a kind's sharded index and catalog for ONE package: given the current
+ * root, the package's new summary (or null to remove it) and a way to read immutable files, it
+ * returns the new root and the new files. Nothing is written here (functional core): the caller
+ * writes the files create-only, then swaps the root with compare-and-swap; on a lost race it runs
+ * the update again against the new root (unchanged files come out with the same names).
+ *
+ * What is read and rewritten is bounded by the package, not by the registry: the `terms` files
+ * holding the package's old and new terms (and their neighbours where the content-defined cut
+ * moves), the pages of paged fields where its postings sit, the dictionary and inner files above
+ * them, two catalog pages per order, and the root. The result equals a build from scratch
+ * ({@link buildShardedIndex}) of the same packages, byte for byte.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import { parsePackageName } from '../core/names.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import { compareKeys, impactOf, makeTermEntry, rootDocument } from './build.ts';
+import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
+import { displayKey, shardKey } from './keys.ts';
+import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
+import {
+  catalogByNameSpec,
+  catalogByRecentSpec,
+  checkShardingPolicy,
+  impact,
+  pageEntry,
+  pageTreeSpec,
+  postingCost,
+  recentKey,
+  reverseTerm,
+  suffixTreeSpec,
+  termTreeSpec,
+  type PageEntry,
+  type Posting,
+  type ShardingPolicy,
+  type TermEntry,
+} from './specs.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type FileReader, type FileSink } from './tree.ts';
+
+/** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
+export type KeyReader = (key: string) => Promise<unknown | null>;
+
+/** The result of {@link updateShardedIndex}. */
+export interface ShardedUpdate {
+  /** The new root, to write with compare-and-swap over the one the update started from. */
+  root: ShardedRoot;
+  /** New immutable files by storage key, to write create-only before the root. */
+  files: Map<string, string>;
+  /** The package's summary before the update (null when it was not in the index). */
+  previous: PackageSummary | null;
+  /** False when the index already held exactly this summary (nothing to write). */
+  changed: boolean;
+}
+
+/**
+ * Updates the sharded index and catalog of a kind for one package.
+ *
+ * @param root - The current root (validated here).
+ * @param name - The package, `@scope/name`.
+ * @param summary - Its new summary, or null to remove it.
+ * @param read - Reads an immutable file of the generation by storage key.
+ * @throws ShelfError `invalid_argument` on a malformed root, name or summary, or a summary of
+ *   another package; `internal_error` when a file the root references is missing or malformed.
+ */
+export async function updateShardedIndex(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<ShardedUpdate> {
+  const parsedRoot = ShardedRootSchema.safeParse(root);
+  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
+  const current = parsedRoot.data;
+  const pkg = parsePackageName(name);
+  if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
+  const next = summary === null ? null : canonicalSummary(summary);
+  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
+  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
+  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+  const policy = checkShardingPolicy(current.policy);
+  const kind = current.kind;
+
+  const sink: FileSink = new Map();
+  const readFile: FileReader = overlayReader(sink, async (file) => {
+    const json = await read(shardKey(kind, file));
+    if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} index file ${file} is missing.`);
+    return json;
+  });
+
+  const byName = new TreeNavigator(catalogByNameSpec(policy), current.catalog.by_name, readFile);
+  const previous = ((await byName.get(name)) as PackageSummary | null) ?? null;
+  const before = previous ? indexDocument(previous) : null;
+  const after = next ? indexDocument(next) : null;
+  if (before?.display.file === after?.display.file) return { root: current, files: new Map(), previous, changed: false };
+  const id = (after ?? before)!.id;
+
+  // Terms: every term the package had or has.
+  const termSpec = termTreeSpec(policy);
+  const termNav = new TreeNavigator(termSpec, current.search.terms, readFile);
+  const allTerms = [...new Set([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])])].sort(compareKeys);
+  const termChanges: Change[] = [];
+  const suffixChanges: Change[] = [];
+  for (const term of allTerms) {
+    const existing = (await termNav.get(term)) as TermEntry | null;
+    const updated = await updateTerm(existing, term, id, name, before, after, policy, readFile, sink);
+    termChanges.push({ key: term, entry: updated });
+    // The vocabulary changes only when a term appears or disappears.
+    if ((existing === null) !== (updated === null)) suffixChanges.push({ key: reverseTerm(term), entry: updated ? reverseTerm(term) : null });
+  }
+  const terms = await updateTree(termSpec, current.search.terms, termChanges, readFile, sink);
+  const suffixes = await updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink);
+
+  // Catalog: one entry in each order.
+  const nameChanges: Change[] = [{ key: name, entry: next }];
+  const recentChanges = new Map<string, PackageSummary | null>();
+  if (previous) recentChanges.set(recentKey(previous), null);
+  if (next) recentChanges.set(recentKey(next), next);
+  const catalogByName = await updateTree(catalogByNameSpec(policy), current.catalog.by_name, nameChanges, readFile, sink);
+  const catalogByRecent = await updateTree(
+    catalogByRecentSpec(policy),
+    current.catalog.by_recent,
+    [...recentChanges].map(([key, entry]) => ({ key, entry })),
+    readFile,
+    sink,
+  );
+
+  // Global statistics: exact integer sums, so the order of updates cannot drift them.
+  const totals = [...current.search.field_length_total];
+  for (const [doc, sign] of [
+    [before, -1],
+    [after, 1],
+  ] as const) {
+    doc?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + sign * len));
+  }
+  const delta = (after ? 1 : 0) - (before ? 1 : 0);
+  const count = current.search.document_count + delta;
+
+  const files = new Map<string, string>();
+  for (const [file, content] of sink) files.set(shardKey(kind, file), content);
+  if (after) files.set(displayKey(kind, after.display.file), after.display.content);
+  const newRoot = rootDocument(kind, policy, count, totals, { terms, suffixes }, {
+    count: current.catalog.count + delta,
+    by_name: catalogByName,
+    by_recent: catalogByRecent,
+  });
+  return { root: newRoot, files, previous, changed: true };
+}
+
+/** The new entry of one term after the package changed (null when no posting is left). */
+async function updateTerm(
+  existing: TermEntry | null,
+  term: string,
+  id: number,
+  name: string,
+  before: IndexedDocument | null,
+  after: IndexedDocument | null,
+  policy: ShardingPolicy,
+  read: FileReader,
+  sink: FileSink,
+): Promise<TermEntry | null> {
+  const collision = existing?.docs.get(id);
+  if (collision && collision[1] !== name) {
+    throw new ShelfError('internal_error', `The document ids of ${collision[1]} and ${name} collide.`);
+  }
+  const postingsOf = (doc: IndexedDocument | null): Map<number, Posting> =>
+    new Map([...(doc?.postings.get(term) ?? [])].map(([fid, tf]) => [fid, [tf, doc!.lengths[fid]!] as Posting]));
+  const oldP = postingsOf(before);
+  const newP = postingsOf(after);
+  const qOld = impact([...oldP].map(([fid, [tf, len]]) => [fid, tf, len]));
+  const qNew = impact([...newP].map(([fid, [tf, len]]) => [fid, tf, len]));
+
+  const docs = new Map<number, DocEntryJson>(existing?.docs ?? []);
+  docs.delete(id);
+  if (after) docs.set(id, after.entry);
+  const docOf = (d: number): DocEntryJson => {
+    const entry = docs.get(d);
+    if (!entry) throw new ShelfError('internal_error', `The term "${term}" references document ${d} without its entry.`);
+    return entry;
+  };
+
+  // Paged fields: edit the page tree; fold it back inline when it shrinks under the threshold.
+  const pagedOut = new Map<number, PagedFieldJson>();
+  const fields = new Map<number, Map<number, Posting>>();
+  const pageImpact = new Map<number, number>();
+  const spec = pageTreeSpec(policy);
+  for (const [fid, field] of existing?.paged ?? []) {
+    const changes = new Map<string, PageEntry | null>();
+    let { n, w } = field;
+    const o = oldP.get(fid);
+    if (o && before) {
+      changes.set(pageEntry(id, o[0], o[1], qOld, before.entry).key, null);
+      n -= 1;
+      w -= postingCost(o[0], o[1], before.entry);
+    }
+    const p = newP.get(fid);
+    if (p && after) {
+      const now = pageEntry(id, p[0], p[1], qNew, after.entry);
+      changes.set(now.key, now);
+      n += 1;
+      w += postingCost(p[0], p[1], after.entry);
+    }
+    const tree = await updateTree(spec, field.t, [...changes].map(([key, entry]) => ({ key, entry })), read, sink);
+    if (w > policy.page_threshold) {
+      pagedOut.set(fid, { n, w, h: (await firstLeaf(spec, tree, read))!, t: tree });
+      continue;
+    }
+    const postings = new Map<number, Posting>();
+    for await (const e of new TreeNavigator(spec, tree, read).range('')) {
+      const pe = e as PageEntry;
+      postings.set(pe.id, [pe.tf, pe.len]);
+      docs.set(pe.id, pe.doc);
+      pageImpact.set(pe.id, pe.q);
+    }
+    fields.set(fid, postings);
+  }
+
+  // Inline fields: edit the postings, then decide paging with the same rule as the build.
+  for (const fid of new Set([...(existing?.inline.keys() ?? []), ...newP.keys()])) {
+    if (existing?.paged.has(fid)) continue;
+    const postings = new Map(existing?.inline.get(fid) ?? []);
+    postings.delete(id);
+    const p = newP.get(fid);
+    if (p) postings.set(id, p);
+    fields.set(fid, postings);
+  }
+  const hadPaged = (existing?.paged.size ?? 0) > 0;
+  const qOf = (d: number): number => {
+    if (d === id) return qNew;
+    const q = pageImpact.get(d) ?? (hadPaged ? existing!.impacts.get(d) : impactOf(fields, d));
+    if (q === undefined) throw new ShelfError('internal_error', `The term "${term}" has no impact for document ${d}.`);
+    return q;
+  };
+  const entry = await makeTermEntry(term, fields, docOf, qOf, policy, sink, pagedOut.size > 0);
+  for (const [fid, field] of pagedOut) entry.paged.set(fid, field);
+  if (entry.inline.size === 0 && entry.paged.size === 0) return null;
+  return entry;
+}
