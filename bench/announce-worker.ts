@@ -1,0 +1,182 @@
+/**
+ * Child process of the announce measurement: one per registry size and store, so its peak
+ * memory (`maxRSS`) is the announce handler's at that size and nothing else's.
+ *
+ * It drives the real Lambda handler in process (`createAnnounceHandler` with the production
+ * dependencies of `announceDepsFromConfig`): real JWKS verification and real release fetches
+ * against a loopback fake of GitHub, and a real small `.mcpb` artifact per announce. Only the
+ * handler call is timed; packing, minting and uploading to the fake release happen before.
+ *
+ * Usage (by `bench/announce.ts`): `node --expose-gc --import tsx bench/announce-worker.ts <job.json> <out.json>`.
+ *
+ * @module
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AnnounceDeps } from '../src/announce/announce.ts';
+import { announceDepsFromConfig } from '../src/announce/from-config.ts';
+import { createAnnounceHandler } from '../src/announce/handler.ts';
+import { loadAnnounceConfig } from '../src/config.ts';
+import { FsStore } from '../src/store/fs-store.ts';
+import type { ObjectStore } from '../src/store/object-store.ts';
+import { startFakeGitHub } from '../test/fakes/fake-github.ts';
+import type { PlannedAnnounce } from './announce-plan.ts';
+import { prepareAnnounceEvent } from './lib/announce-event.ts';
+import { cpuMs, now } from './lib/stats.ts';
+
+/** Where the worker's registry lives. */
+export type WorkerStore =
+  | { type: 'fs'; root: string }
+  | { type: 's3'; endpoint: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string };
+
+/** What the parent asks of the worker. */
+export interface AnnounceJob {
+  store: WorkerStore;
+  /** Announces made first and reported apart (cold JWKS cache, unoptimised code). */
+  warmup: number;
+  announces: PlannedAnnounce[];
+  /** Stop starting announces after this long (ms) once at least one was timed. */
+  budgetMs?: number;
+}
+
+/** The phases of one announce, ms. `validate` is everything between the token and the fetch. */
+export interface AnnounceTiming {
+  kind: PlannedAnnounce['kind'];
+  status: number;
+  error?: string;
+  total: number;
+  /** CPU time of the process during the call, ms (the work, without waiting for a core). */
+  cpu: number;
+  phases: Record<string, number>;
+}
+
+/** What the worker reports. */
+export interface AnnounceWorkerResult {
+  store: string;
+  warmup: AnnounceTiming[];
+  timed: AnnounceTiming[];
+  /** Peak resident set size before the first announce and at the end, bytes. */
+  max_rss_before: number;
+  max_rss_after: number;
+  /** Largest heapUsed seen right after an announce (garbage included), bytes. */
+  heap_used_peak: number;
+  /** Largest heap still in use after a full GC following an announce (what it keeps), bytes; null without `--expose-gc`. */
+  live_heap_peak: number | null;
+}
+
+const AUDIENCE = 'https://shelf.bench';
+
+async function main(jobFile: string, outFile: string): Promise<void> {
+  const job = JSON.parse(readFileSync(jobFile, 'utf8')) as AnnounceJob;
+  const github = await startFakeGitHub(AUDIENCE);
+  try {
+    const store = await openStore(job.store);
+    const config = loadAnnounceConfig({
+      SHELF_AUDIENCE: AUDIENCE,
+      SHELF_OIDC_ISSUER: github.issuer,
+      SHELF_OIDC_JWKS_URL: github.jwksUrl,
+      SHELF_GITHUB_API_URL: github.url,
+    });
+    let marks: [string, number][] = [];
+    const base = announceDepsFromConfig(config, store);
+    const deps: AnnounceDeps = {
+      ...base,
+      verifyToken: async (token) => {
+        marks.push(['verify:start', now()]);
+        const claims = await base.verifyToken(token);
+        marks.push(['verify', now()]);
+        return claims;
+      },
+      fetchAsset: async (request) => {
+        marks.push(['validate', now()]);
+        const asset = await base.fetchAsset(request);
+        marks.push(['fetch', now()]);
+        return asset;
+      },
+      afterStep: (step) => void marks.push([step, now()]),
+    };
+    const handler = createAnnounceHandler(deps);
+
+    const result: AnnounceWorkerResult = {
+      store: store.description,
+      warmup: [],
+      timed: [],
+      max_rss_before: process.resourceUsage().maxRSS * 1024,
+      max_rss_after: 0,
+      heap_used_peak: 0,
+      live_heap_peak: null,
+    };
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const startedAt = now();
+    for (const [i, planned] of job.announces.entries()) {
+      if (job.budgetMs !== undefined && result.timed.length > 0 && now() - startedAt > job.budgetMs) break;
+      const event = await prepareAnnounceEvent(github, planned, `bench-${i}`);
+      marks = [];
+      const c0 = cpuMs();
+      const t0 = now();
+      const response = await handler(event);
+      const t1 = now();
+      const cpu = cpuMs() - c0;
+      const timing: AnnounceTiming = { kind: planned.kind, status: response.statusCode, total: t1 - t0, cpu, phases: phases(t0, marks, t1) };
+      if (response.statusCode >= 300) timing.error = (JSON.parse(response.body) as { error?: { code?: string } }).error?.code ?? 'unknown';
+      (i < job.warmup ? result.warmup : result.timed).push(timing);
+      result.heap_used_peak = Math.max(result.heap_used_peak, process.memoryUsage().heapUsed);
+      if (gc) {
+        // Outside the timed call: what the warm function keeps between invocations.
+        gc();
+        result.live_heap_peak = Math.max(result.live_heap_peak ?? 0, process.memoryUsage().heapUsed);
+      }
+    }
+    result.max_rss_after = process.resourceUsage().maxRSS * 1024;
+    writeFileSync(outFile, JSON.stringify(result));
+  } finally {
+    await github.close();
+  }
+}
+
+async function openStore(spec: WorkerStore): Promise<ObjectStore> {
+  if (spec.type === 'fs') return new FsStore(spec.root);
+  // Loaded only when needed: the AWS SDK is a large import the filesystem runs do not need.
+  const { S3Store } = await import('../src/store/s3-store.ts');
+  const store = new S3Store({
+    bucket: spec.bucket,
+    prefix: spec.prefix,
+    clientConfig: {
+      endpoint: spec.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secretAccessKey },
+    },
+  });
+  // As the Lambda does at INIT, before any request.
+  await store.probe();
+  return store;
+}
+
+/** Turns the marks of one announce into phase durations. */
+function phases(t0: number, marks: [string, number][], t1: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let previous = t0;
+  for (const [name, at] of marks) {
+    if (name === 'verify:start') {
+      out.parse = at - previous;
+    } else {
+      out[name] = (out[name] ?? 0) + at - previous;
+    }
+    previous = at;
+  }
+  out.respond = t1 - previous;
+  return out;
+}
+
+const [jobFile, outFile] = process.argv.slice(2);
+if (!jobFile || !outFile) {
+  console.error('usage: announce-worker.ts <job.json> <out.json>');
+  process.exit(2);
+}
+main(jobFile, outFile).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

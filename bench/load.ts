@@ -1,0 +1,163 @@
+/**
+ * Bulk loading: writes a whole synthetic registry into a store, records and derived files, with
+ * the real builders and the real serialisation (each document parsed by its zod schema and
+ * encoded with `encodeJson`, exactly as `updateJson` writes it, so the files are byte-for-byte
+ * what announces would have produced).
+ *
+ * Announcing 100,000 packages one by one would take days: every announce rewrites the catalog
+ * and the search index (`refreshPackage` is O(N) per call). So the loader derives the shared
+ * files once, from every summary, with the same pure functions.
+ *
+ * @module
+ */
+import type { z } from 'zod';
+import { catalogKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, searchIndexKey, versionKey } from '../src/core/paths.ts';
+import { parseVersion } from '../src/core/names.ts';
+import {
+  CatalogDocumentSchema,
+  PackageDocumentSchema,
+  RecentDocumentSchema,
+  ScopeDocumentSchema,
+  SearchIndexDocumentSchema,
+  VersionDocumentSchema,
+} from '../src/core/schemas.ts';
+import { encodeJson } from '../src/store/json-documents.ts';
+import type { ObjectStore } from '../src/store/object-store.ts';
+import type { Corpus } from './corpus.ts';
+import { cpuMs, now, pool } from './lib/stats.ts';
+import { packageFiles, scopeDocuments, sharedDocuments, type SummaryWithVersions } from './records.ts';
+
+/** Options of {@link loadRegistry}. */
+export interface LoadOptions {
+  /** Writes in flight at once. Default 16. */
+  concurrency?: number;
+  /** Packages built and written per batch (bounds memory). Default 2000. */
+  batch?: number;
+  /** Called after each batch with the number of packages written so far. */
+  progress?: (done: number) => void;
+  /**
+   * Also write the derived files (package documents, scope records, catalog, search index,
+   * recent list), built here with the pure builders. Default true. `false` writes the version
+   * records alone, for the real rebuild (`src/registry/rebuild.ts`) to derive the rest, which
+   * reconstructs the pins from the records' provenance.
+   */
+  derived?: boolean;
+  /** Write the version records. Default true; `false` (with `derived`) completes a bucket that has them. */
+  records?: boolean;
+}
+
+/** What a bulk load wrote and where its time went. */
+export interface LoadReport {
+  packages: number;
+  versions: number;
+  scopes: number;
+  objects: number;
+  bytes: number;
+  /** Pure derivation of per-package files (version records, package documents). */
+  build_packages_ms: number;
+  /** Pure derivation of scope records, catalog, search index and recent list. */
+  build_shared_ms: number;
+  /** Serialisation (schema parse + encode) of every document. */
+  encode_ms: number;
+  /** Wall time of the whole load. */
+  total_ms: number;
+  /** CPU time of this process during the load, ms. */
+  cpu_ms: number;
+  /** Sizes of the shared derived files as written. */
+  shared_bytes: { catalog: number; search: number; recent: number };
+}
+
+/** One document to write. */
+interface Pending {
+  key: string;
+  body: Uint8Array;
+}
+
+/**
+ * Writes every record and derived file of `corpus` into `store`. The store should be empty.
+ *
+ * @throws TypeError when an option is invalid.
+ */
+export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: LoadOptions = {}): Promise<LoadReport> {
+  const concurrency = options.concurrency ?? 16;
+  const batchSize = options.batch ?? 2000;
+  const derived = options.derived ?? true;
+  if (typeof derived !== 'boolean') throw new TypeError('"derived" option must be a boolean');
+  const records = options.records ?? true;
+  if (typeof records !== 'boolean') throw new TypeError('"records" option must be a boolean');
+  if (!records && !derived) throw new TypeError('"records" and "derived" options cannot both be false');
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`"concurrency" option must be a positive integer, got ${String(concurrency)}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`"batch" option must be a positive integer, got ${String(batchSize)}`);
+
+  const start = now();
+  const cpuStart = cpuMs();
+  const report: LoadReport = {
+    packages: corpus.packages.length,
+    versions: 0,
+    scopes: 0,
+    objects: 0,
+    bytes: 0,
+    build_packages_ms: 0,
+    build_shared_ms: 0,
+    encode_ms: 0,
+    total_ms: 0,
+    cpu_ms: 0,
+    shared_bytes: { catalog: 0, search: 0, recent: 0 },
+  };
+  const encode = <T>(key: string, schema: z.ZodType<T>, value: T): Pending => {
+    const t = now();
+    const body = encodeJson(schema.parse(value));
+    report.encode_ms += now() - t;
+    return { key, body };
+  };
+  const write = async (items: Pending[]) => {
+    await pool(items, concurrency, async ({ key, body }) => {
+      await store.put(key, body, { contentType: contentTypeFor(key), cacheControl: MUTABLE_CACHE });
+    });
+    report.objects += items.length;
+    for (const i of items) report.bytes += i.body.byteLength;
+  };
+
+  const summaries: SummaryWithVersions[] = [];
+  for (let offset = 0; offset < corpus.packages.length; offset += batchSize) {
+    const batch = corpus.packages.slice(offset, offset + batchSize);
+    const pending: Pending[] = [];
+    for (const p of batch) {
+      const t = now();
+      const files = packageFiles(p);
+      report.build_packages_ms += now() - t;
+      report.versions += files.versions.length;
+      if (records) for (const v of files.versions) pending.push(encode(versionKey('bundle', files.pkg, parseVersion(v.version)), VersionDocumentSchema, v));
+      if (derived) pending.push(encode(packageKey('bundle', files.pkg), PackageDocumentSchema, files.document));
+      summaries.push({ summary: files.summary, versions: files.versions.map((v) => ({ name: v.name, version: v.version, published_at: v.published_at })) });
+    }
+    await write(pending);
+    options.progress?.(Math.min(corpus.packages.length, offset + batchSize));
+  }
+
+  if (!derived) {
+    report.total_ms = now() - start;
+    report.cpu_ms = cpuMs() - cpuStart;
+    return report;
+  }
+
+  let t = now();
+  const scopes = scopeDocuments(corpus.packages);
+  report.build_shared_ms += now() - t;
+  report.scopes = scopes.length;
+  for (let i = 0; i < scopes.length; i += batchSize) {
+    await write(scopes.slice(i, i + batchSize).map((s) => encode(scopeKey(s.scope), ScopeDocumentSchema, s)));
+  }
+
+  t = now();
+  const shared = sharedDocuments(summaries);
+  report.build_shared_ms += now() - t;
+  const catalog = encode(catalogKey('bundle'), CatalogDocumentSchema, shared.catalog);
+  const search = encode(searchIndexKey('bundle'), SearchIndexDocumentSchema, shared.search);
+  const recent = encode(recentKey(), RecentDocumentSchema, shared.recent);
+  await write([catalog, search, recent]);
+  report.shared_bytes = { catalog: catalog.body.byteLength, search: search.body.byteLength, recent: recent.body.byteLength };
+  report.total_ms = now() - start;
+  report.cpu_ms = cpuMs() - cpuStart;
+  return report;
+}
