@@ -1,6 +1,6 @@
 /**
  * Child process of the announce measurement: one per registry size and store, so its peak
- * memory (`maxRSS`) is the announce handler's at that size and nothing else's.
+ * peak memory is the announce handler's at that size and nothing else's.
  *
  * It drives the real Lambda handler in process (`createAnnounceHandler` with the production
  * dependencies of `announceDepsFromConfig`): real JWKS verification and real release fetches
@@ -21,7 +21,7 @@ import type { ObjectStore } from '../src/store/object-store.ts';
 import { startFakeGitHub } from '../test/fakes/fake-github.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
 import { prepareAnnounceEvent } from './lib/announce-event.ts';
-import { cpuMs, now } from './lib/stats.ts';
+import { cpuMs, now, peakRss } from './lib/stats.ts';
 
 /** Where the worker's registry lives. */
 export type WorkerStore =
@@ -100,7 +100,7 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       store: store.description,
       warmup: [],
       timed: [],
-      max_rss_before: process.resourceUsage().maxRSS * 1024,
+      max_rss_before: peakRss(),
       max_rss_after: 0,
       heap_used_peak: 0,
       live_heap_peak: null,
@@ -126,7 +126,7 @@ async function main(jobFile: string, outFile: string): Promise<void> {
         result.live_heap_peak = Math.max(result.live_heap_peak ?? 0, process.memoryUsage().heapUsed);
       }
     }
-    result.max_rss_after = process.resourceUsage().maxRSS * 1024;
+    result.max_rss_after = peakRss();
     writeFileSync(outFile, JSON.stringify(result));
   } finally {
     await github.close();

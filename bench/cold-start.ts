@@ -51,13 +51,16 @@ export interface ColdStartOptions {
   announces: PlannedAnnounce[];
 }
 
+// Peak RSS from VmHWM, not getrusage: see peakRss in lib/stats.ts (the driver runs without tsx).
 const DRIVER = `
+import { readFileSync } from 'node:fs';
+const peak = () => { try { return Number(/^VmHWM:\\s+(\\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024; } catch { return process.resourceUsage().maxRSS * 1024; } };
 const t0 = performance.now();
 const { handler } = await import(process.env.SHELF_BENCH_BUNDLE);
 const t1 = performance.now();
 const res = await handler(JSON.parse(process.env.SHELF_BENCH_EVENT));
 const t2 = performance.now();
-console.log('BENCH ' + JSON.stringify({ status: res.statusCode, body: res.statusCode >= 300 ? res.body : undefined, import_ms: t1 - t0, first_event_ms: t2 - t1, since_start_ms: t2, max_rss: process.resourceUsage().maxRSS * 1024 }));
+console.log('BENCH ' + JSON.stringify({ status: res.statusCode, body: res.statusCode >= 300 ? res.body : undefined, import_ms: t1 - t0, first_event_ms: t2 - t1, since_start_ms: t2, max_rss: peak() }));
 `;
 
 /** Builds the bundle and times one cold start per planned announce. */

@@ -17,7 +17,7 @@ import { CatalogDocumentSchema } from '../src/core/schemas.ts';
 import { catalogKey } from '../src/core/paths.ts';
 import { FsStore } from '../src/store/fs-store.ts';
 import { ENGINES, loadMinisearchBare, type EnginePayload, type LoadedEngine } from './engines.ts';
-import { compressedSizes, cpuMs, now, percentiles, round, type Percentiles } from './lib/stats.ts';
+import { compressedSizes, cpuMs, now, peakRss, percentiles, round, type Percentiles } from './lib/stats.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
 
 /** What the parent asks of the worker. */
@@ -182,7 +182,7 @@ async function main(jobFile: string, outFile: string): Promise<void> {
     load_runs: loadRuns.map(round),
     load_cpu_ms: percentiles(loadCpuRuns).p50,
     heap_loaded_mib: heapLoaded === null ? null : round(heapLoaded / MIB),
-    max_rss_mib: round((process.resourceUsage().maxRSS * 1024) / MIB),
+    max_rss_mib: round(peakRss() / MIB),
     latency_ms: Object.fromEntries(QUERY_CLASSES.map((c) => [c, percentiles(times[c]!)])),
     relevance: { ...total, by_type: byType },
     top5,

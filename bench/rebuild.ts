@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { FsStore } from '../src/store/fs-store.ts';
 import { rebuild } from '../src/registry/rebuild.ts';
 import { TSX_IMPORT } from './lib/node.ts';
-import { round } from './lib/stats.ts';
+import { peakRss, round } from './lib/stats.ts';
 
 /** Phases of a rebuild, in order, by the key of the file written. */
 export const REBUILD_PHASES = ['packages', 'scopes', 'catalog', 'search', 'recent'] as const;
@@ -128,7 +128,7 @@ async function worker(root: string): Promise<void> {
     onProgress: (p) => write(`progress ${p.done} ${p.total} ${p.changed ? 1 : 0} ${Math.round(performance.now() - t0)} ${p.key}`),
   });
   const usage = process.resourceUsage();
-  write(`done ${Math.round(performance.now() - t0)} ${usage.maxRSS * 1024} ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)}`);
+  write(`done ${Math.round(performance.now() - t0)} ${peakRss()} ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)}`);
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname && process.argv[2]) {

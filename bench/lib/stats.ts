@@ -5,6 +5,7 @@
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
 export const now = (): number => performance.now();
@@ -24,6 +25,22 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank]!;
+}
+
+/**
+ * Peak resident memory of this process, bytes. On Linux it is `VmHWM` of `/proc/self/status`:
+ * `getrusage`'s `maxRSS` (Node's `resourceUsage().maxRSS`) is folded in from the parent across
+ * fork + exec, so a child started by a big process would report the parent's peak as its own.
+ * Elsewhere, `maxRSS`.
+ */
+export function peakRss(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 /** p50, p95, max and count of a list of durations (ms), rounded for reports. */

@@ -16,14 +16,15 @@ import {
   catalogByRecentSpec,
   checkShardingPolicy,
   DEFAULT_POLICY,
-  impact,
   pageEntry,
   pageTreeSpec,
   postingCost,
   recentKey,
   reverseTerm,
   suffixTreeSpec,
+  termImpact,
   termTreeSpec,
+  type DocumentTerms,
   type PageEntry,
   type Posting,
   type ShardingPolicy,
@@ -52,44 +53,30 @@ export const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b
  * policy's threshold are paged, the others stay inline.
  *
  * @param byField - Field id → document id → posting, for every field not already paged.
- * @param qOf - The {@link impact} of the term for a document (over all its fields).
- * @param alreadyPaged - Whether the term has paged fields besides these (they decide whether
- *   the entry keeps impacts).
+ * @param qOf - The {@link termImpact} of the term for a document (read only for paged fields).
  */
 export async function makeTermEntry(
   term: string,
   byField: Map<number, Map<number, Posting>>,
   docOf: (id: number) => DocEntryJson,
-  qOf: (id: number) => number,
+  qOf: (id: number) => number | Promise<number>,
   policy: ShardingPolicy,
   files: FileSink,
-  alreadyPaged = false,
 ): Promise<TermEntry> {
-  const entry: TermEntry = { term, inline: new Map(), paged: new Map(), docs: new Map(), impacts: new Map() };
+  const entry: TermEntry = { term, inline: new Map(), paged: new Map(), docs: new Map() };
   for (const [fid, postings] of [...byField].sort((a, b) => a[0] - b[0])) {
     if (postings.size === 0) continue;
     let cost = 0;
     for (const [id, [tf, len]] of postings) cost += postingCost(tf, len, docOf(id));
     if (cost > policy.page_threshold) {
-      const entries = [...postings].map(([id, [tf, len]]) => pageEntry(id, tf, len, qOf(id), docOf(id)));
+      const entries = await Promise.all([...postings].map(async ([id, [tf, len]]) => pageEntry(id, tf, len, await qOf(id), docOf(id))));
       entry.paged.set(fid, await pagedField(entries, cost, policy, files));
     } else {
       entry.inline.set(fid, postings);
       for (const id of postings.keys()) entry.docs.set(id, docOf(id));
     }
   }
-  if (alreadyPaged || entry.paged.size > 0) for (const id of entry.docs.keys()) entry.impacts.set(id, qOf(id));
   return entry;
-}
-
-/** The impact of a term for one document, from the term's postings in every field. */
-export function impactOf(byField: Map<number, Map<number, Posting>>, id: number): number {
-  const fields: [number, number, number][] = [];
-  for (const [fid, postings] of byField) {
-    const p = postings.get(id);
-    if (p) fields.push([fid, p[0], p[1]]);
-  }
-  return impact(fields);
 }
 
 /** Builds the page tree of a field from its postings. */
@@ -116,6 +103,25 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   const names: FileSink = new Map();
 
   const docOf = (id: number): DocEntryJson => corpus.documents.get(id)!.entry;
+  // Every document's terms, for the impact order of paged fields.
+  const byTerm = new Map(corpus.terms);
+  const termsOf = new Map<number, string[]>();
+  for (const [term, byField] of corpus.terms) {
+    for (const ids of byField.values()) {
+      for (const id of ids.keys()) {
+        let list = termsOf.get(id);
+        if (!list) termsOf.set(id, (list = []));
+        if (list.at(-1) !== term) list.push(term);
+      }
+    }
+  }
+  const documentTermsOf = (id: number): DocumentTerms => {
+    const lengths = corpus.documents.get(id)!.lengths;
+    return {
+      terms: termsOf.get(id)!,
+      fields: (t) => [...byTerm.get(t)!].flatMap(([fid, ids]) => (ids.has(id) ? [[fid, ids.get(id)!, lengths[fid]!] as [number, number, number]] : [])),
+    };
+  };
   const sortedTerms = [...corpus.terms].sort((a, b) => compareKeys(a[0], b[0]));
   const entries: TermEntry[] = [];
   for (const [term, byField] of sortedTerms) {
@@ -125,7 +131,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
       for (const [id, tf] of tfs) m.set(id, [tf, corpus.documents.get(id)!.lengths[fid]!]);
       postings.set(fid, m);
     }
-    entries.push(await makeTermEntry(term, postings, docOf, (id) => impactOf(postings, id), policy, names));
+    entries.push(await makeTermEntry(term, postings, docOf, (id) => termImpact(term, documentTermsOf(id)), policy, names));
   }
   const terms = buildTree(termTreeSpec(policy), entries, names);
   const suffixes = buildTree(suffixTreeSpec(policy), sortedTerms.map(([t]) => reverseTerm(t)).sort(compareKeys), names);

@@ -97,22 +97,10 @@ export const PagedFieldSchema = z.object({
 });
 export type PagedFieldJson = z.infer<typeof PagedFieldSchema>;
 
-/**
- * A term entry of a `terms` file: `[term, inline_postings]`, or, when some field is paged,
- * `[term, inline_postings, paged_fields, impacts]` with `impacts` the flat `[id, impact, ...]`
- * of every document of the inline postings (the page order of a field that grows past the
- * threshold; clients ignore it).
- */
+/** A term entry of a `terms` file: `[term, inline_postings]` or, when some field is paged, `[term, inline_postings, paged_fields]`. */
 export const TermEntrySchema = z.union([
   z.tuple([z.string(), PostingsSchema]),
-  z.tuple([
-    z.string(),
-    PostingsSchema,
-    z.record(z.string().regex(/^[0-9]+$/), PagedFieldSchema),
-    z
-      .array(z.union([DocId, count]))
-      .refine((a) => a.length % 2 === 0 && a.every((v, i) => (i % 2 === 0 ? typeof v === 'string' && ID_RE.test(v) : isCount(v))), 'must be [id, impact] pairs'),
-  ]),
+  z.tuple([z.string(), PostingsSchema, z.record(z.string().regex(/^[0-9]+$/), PagedFieldSchema)]),
 ]);
 export type TermEntryJson = z.infer<typeof TermEntrySchema>;
 

@@ -25,6 +25,7 @@ import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocumen
 import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, type SearchHit, type SearchQueryOptions, type SearchSort } from '../client/search.ts';
 import { searchDocument } from '../indexer/search-index.ts';
 import { decodeId } from './ids.ts';
+import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
 import { pagedOf, parsePageFile, parseTermsFile } from './validate.ts';
 import { displayKey, shardedRootKey, shardKey } from './keys.ts';
@@ -58,15 +59,24 @@ export interface ShardedSearchOptions {
   kind: Kind;
   /**
    * Bytes of index files (uncompressed JSON) a query may read for prefix and fuzzy expansions
-   * beyond the files of its exact words. Default {@link DEFAULT_EXPANSION_BUDGET}.
+   * and further pages of common words, beyond the files of its exact words. Default
+   * {@link defaultExpansionBudget} of the registry's size.
    */
   expansionBudget?: number;
   /** Most catalog pages an empty query reads to fill a filtered list. Default 8. */
   maxListPages?: number;
 }
 
-/** Default of {@link ShardedSearchOptions.expansionBudget}. */
-export const DEFAULT_EXPANSION_BUDGET = 400_000;
+/**
+ * Default of {@link ShardedSearchOptions.expansionBudget}: 150 kB of JSON up to 10,000 packages,
+ * then 100 kB more per tenfold growth, at most 350 kB. Larger registries have longer posting
+ * lists for the same words; this keeps a first query within about 150 kB compressed at 10,000
+ * packages and 300 kB at 100,000 (measured in docs/sharded-search.md).
+ */
+export function defaultExpansionBudget(documents: number): number {
+  const growth = Math.log10(Math.max(documents, 10_000) / 10_000);
+  return Math.round(Math.min(350_000, 150_000 + 100_000 * growth));
+}
 
 /** What a client has downloaded so far. */
 export interface TransferStats {
@@ -183,7 +193,6 @@ function rescore(
   if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
   return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
 }
-const MAX_FUZZY = 6;
 
 /**
  * A search client over one generation of a sharded index.
@@ -202,13 +211,17 @@ export class ShardedSearch {
   private root: ShardedRoot;
   private readonly fetchFn: FetchLike;
   private readonly base: string;
-  private readonly budget: number;
+  private readonly budget: number | null;
   private readonly maxListPages: number;
   /** Immutable files by key: never refetched, never invalidated. */
   private readonly cache = new Map<string, Promise<unknown>>();
   private rootEtag: string | null;
 
-  private constructor(opts: Required<Omit<ShardedSearchOptions, 'fetch'>> & { fetch: FetchLike }, root: ShardedRoot, etag: string | null) {
+  private constructor(
+    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget'>> & { fetch: FetchLike; expansionBudget: number | null },
+    root: ShardedRoot,
+    etag: string | null,
+  ) {
     this.kind = opts.kind;
     this.fetchFn = opts.fetch;
     this.base = opts.baseUrl.replace(/\/+$/, '');
@@ -232,8 +245,10 @@ export class ShardedSearch {
     if (o.kind !== 'bundle' && o.kind !== 'skill') throw new ShelfError('invalid_argument', `The "kind" option must be bundle or skill; got ${JSON.stringify(o.kind)}.`);
     const fetchFn = o.fetch ?? (globalThis.fetch as FetchLike | undefined);
     if (typeof fetchFn !== 'function') throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
-    const budget = o.expansionBudget ?? DEFAULT_EXPANSION_BUDGET;
-    if (!Number.isInteger(budget) || budget < 0) throw new ShelfError('invalid_argument', `The "expansionBudget" option must be a non-negative integer; got ${String(budget)}.`);
+    const budget = o.expansionBudget ?? null;
+    if (budget !== null && (!Number.isInteger(budget) || budget < 0)) {
+      throw new ShelfError('invalid_argument', `The "expansionBudget" option must be a non-negative integer; got ${String(budget)}.`);
+    }
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
     const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
@@ -285,16 +300,20 @@ export class ShardedSearch {
     const words = [...new Set(tokens)];
     const partial = new Set<string>();
 
-    // 1. The dictionary around each word: its prefix range, and for typos the terms sharing its
-    //    first two letters and, through the suffix dictionary, its last two (typos in the first).
+    // 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
+    //    first k letters and, through the suffix dictionary, those that keep its last k. With
+    //    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
+    //    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges.
     const ranges: Range[] = [];
     const suffixRanges: Range[] = [];
     for (const w of words) {
       ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
-      if (maxDistance(w) === 0) continue;
-      ranges.push({ from: w.slice(0, 2), to: prefixEnd(w.slice(0, 2)), anchor: w, cap: MAX_FUZZY_FILES, word: null });
+      const d = maxDistance(w);
+      if (d === 0) continue;
+      const k = Math.max(2, Math.floor(w.length / (d + 1)));
+      ranges.push({ from: w.slice(0, k), to: prefixEnd(w.slice(0, k)), anchor: w, cap: MAX_FUZZY_FILES, word: null });
       const rw = reverseTerm(w);
-      suffixRanges.push({ from: rw.slice(0, 2), to: prefixEnd(rw.slice(0, 2)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
+      suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
     }
     const [dict, reversed] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges)]);
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
@@ -315,7 +334,7 @@ export class ShardedSearch {
 
     // 2. Matching terms, best first: exact words are always read, the rest within the budget.
     const cands = candidates(words, dict);
-    const budget = { left: this.budget };
+    const budget = { left: this.budget ?? defaultExpansionBudget(root.search.document_count) };
     const planned = new Set<string>();
     const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
     const plan = (files: [string, number][]): void => files.forEach(([f]) => planned.add(f));
@@ -732,33 +751,12 @@ export function tokenize(query: string): string[] {
     .filter((t) => t.length > 0);
 }
 
-/** MiniSearch's fuzzy distance for a word under `DEFAULT_SEARCH_OPTIONS.fuzzy`. */
-export function maxDistance(word: string): number {
-  const fuzzy = DEFAULT_SEARCH_OPTIONS.fuzzy;
-  if (typeof fuzzy !== 'number' || fuzzy <= 0) return 0;
-  return fuzzy < 1 ? Math.min(MAX_FUZZY, Math.round(word.length * fuzzy)) : fuzzy;
-}
-
 /** The smallest string greater than every string starting with `prefix` (prefix "" → "\uffff"). */
 export function prefixEnd(prefix: string): string {
   let p = prefix;
   while (p.length > 0 && p.charCodeAt(p.length - 1) === 0xffff) p = p.slice(0, -1);
   if (p.length === 0) return '\uffff\uffff';
   return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
-}
-
-/** How a dictionary term matches a word (MiniSearch's weights), or null. */
-function match(word: string, term: string): { exact: boolean; weight: number } | null {
-  if (term === word) return { exact: true, weight: 1 };
-  if (term.startsWith(word)) {
-    const dist = term.length - word.length;
-    return { exact: false, weight: ((DEFAULT_SEARCH_OPTIONS.weights?.prefix ?? 0.375) * term.length) / (term.length + 0.3 * dist) };
-  }
-  const d = maxDistance(word);
-  if (d === 0 || Math.abs(term.length - word.length) > d) return null;
-  const dist = levenshtein(word, term, d);
-  if (dist > d) return null;
-  return { exact: false, weight: ((DEFAULT_SEARCH_OPTIONS.weights?.fuzzy ?? 0.45) * term.length) / (term.length + dist) };
 }
 
 /** The dictionary terms matching the words (exactly, by prefix, or within the fuzzy distance). */
@@ -818,23 +816,6 @@ function pageFile(files: Map<string, unknown>, file: string) {
     parsedPages.set(json, parsed);
   }
   return parsed;
-}
-
-/** Levenshtein distance, or max + 1 as soon as it exceeds `max`. */
-export function levenshtein(a: string, b: string, max: number): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      cur.push(v);
-      if (v < best) best = v;
-    }
-    if (best > max) return max + 1;
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 interface ValidOptions {

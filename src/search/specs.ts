@@ -18,6 +18,7 @@ import { ShelfError } from '../core/errors.ts';
 import type { PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../core/search-options.ts';
 import { decodeId, encodeId } from './ids.ts';
+import { match } from './matching.ts';
 import { RawJson } from './raw-json.ts';
 import { parsePageFile, parseTermsFile } from './validate.ts';
 export { reverseTerm } from './reverse.ts';
@@ -191,11 +192,6 @@ export interface TermEntry {
   paged: Map<number, PagedFieldJson>;
   /** The documents the inline postings reference. */
   docs: Map<number, DocEntryJson>;
-  /**
-   * When some field is paged: the {@link impact} of the term for every document of the inline
-   * postings, so a field that grows past the threshold can be paged without reading the others.
-   */
-  impacts: Map<number, number>;
 }
 
 const termJsonCache = new WeakMap<TermEntry, string>();
@@ -218,9 +214,7 @@ function termEntryValue(entry: TermEntry): unknown[] {
   if (entry.paged.size === 0) return [entry.term, postings];
   const paged: Record<string, PagedFieldJson> = {};
   for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
-  const impacts: (string | number)[] = [];
-  for (const [id, q] of [...entry.impacts].sort((a, b) => a[0] - b[0])) impacts.push(idOf(id), q);
-  return [entry.term, postings, paged, impacts];
+  return [entry.term, postings, paged];
 }
 
 const docJsonText = new WeakMap<DocEntryJson, string>();
@@ -301,12 +295,8 @@ export function decodeTermsFile(file: unknown): TermEntry[] {
       inline.set(Number(fid), m);
     }
     const paged = new Map<number, PagedFieldJson>();
-    const impacts = new Map<number, number>();
-    if (raw.length === 4) {
-      for (const [fid, p] of Object.entries(raw[2])) paged.set(Number(fid), p);
-      for (let i = 0; i + 1 < raw[3].length; i += 2) impacts.set(decodeId(String(raw[3][i])), Number(raw[3][i + 1]));
-    }
-    return { term: raw[0], inline, paged, docs: own, impacts };
+    if (raw.length === 3) for (const [fid, p] of Object.entries(raw[2])) paged.set(Number(fid), p);
+    return { term: raw[0], inline, paged, docs: own };
   });
 }
 
@@ -385,22 +375,43 @@ const B = 0.7;
 const REFERENCE_LENGTH: Record<string, number> = { name: 2, display_name: 3, description: 16, keyword_text: 5, tool_text: 12, scope: 1 };
 const BOOSTS = (DEFAULT_SEARCH_OPTIONS.boost ?? {}) as Record<string, number>;
 
+/** What a document holds: its terms, and each term's `[field id, tf, field length]` per field. */
+export interface DocumentTerms {
+  terms: readonly string[];
+  fields(term: string): Iterable<[number, number, number]>;
+}
+
 /**
- * The impact of a term for a document: BM25's term-frequency part at reference lengths, weighted
- * by the field boosts and summed over the fields holding the term, as an integer. Every page of
- * the term's paged fields is ordered by it, so a head page holds the documents the term ranks
- * highest overall (a name match that also appears in the tools comes before one that does not).
- *
- * @param fields - `[field id, tf, field length]` of every field of the document holding the term.
+ * The impact of a term for a document: roughly the document's score for a one-word query of
+ * that term — BM25's term-frequency part at reference lengths, weighted by the field boosts,
+ * summed over the fields — plus, with MiniSearch's prefix and fuzzy weights, the same for the
+ * document's other terms that query would match (`versions` and `verion` for `version`). As an
+ * integer. Every page of the term's paged fields is ordered by it, so a head page holds the
+ * documents the term ranks highest. It is a function of the document alone, never of the
+ * registry's statistics, so an announce never reorders other documents.
  */
-export function impact(fields: Iterable<[number, number, number]>): number {
+export function termImpact(term: string, doc: DocumentTerms): number {
   let sum = 0;
-  for (const [fid, tf, len] of fields) {
-    const field = SEARCH_FIELDS[fid] ?? '';
-    const ref = REFERENCE_LENGTH[field] ?? 4;
-    sum += ((BOOSTS[field] ?? 1) * tf) / (tf + K1 * (1 - B + (B * len) / ref));
+  for (const t of doc.terms) {
+    const m = match(term, t);
+    if (!m) continue;
+    let base = 0;
+    for (const [fid, tf, len] of doc.fields(t)) {
+      const field = SEARCH_FIELDS[fid] ?? '';
+      const ref = REFERENCE_LENGTH[field] ?? 4;
+      base += ((BOOSTS[field] ?? 1) * tf) / (tf + K1 * (1 - B + (B * len) / ref));
+    }
+    sum += m.weight * base;
   }
   return Math.round(sum * 1e5);
+}
+
+/** The terms of an indexed document, for {@link termImpact}. */
+export function documentTerms(postings: Map<string, Map<number, number>>, lengths: number[]): DocumentTerms {
+  return {
+    terms: [...postings.keys()],
+    fields: (t) => [...(postings.get(t) ?? [])].map(([fid, tf]) => [fid, tf, lengths[fid] ?? 0] as [number, number, number]),
+  };
 }
 
 /** A page entry. */

@@ -16,7 +16,7 @@
 import { ShelfError } from '../core/errors.ts';
 import { parsePackageName } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
-import { compareKeys, impactOf, makeTermEntry, rootDocument } from './build.ts';
+import { compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
 import { displayKey, shardKey } from './keys.ts';
 import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
@@ -24,14 +24,16 @@ import {
   catalogByNameSpec,
   catalogByRecentSpec,
   checkShardingPolicy,
-  impact,
+  documentTerms,
   pageEntry,
   pageTreeSpec,
   postingCost,
   recentKey,
   reverseTerm,
   suffixTreeSpec,
+  termImpact,
   termTreeSpec,
+  type DocumentTerms,
   type PageEntry,
   type Posting,
   type ShardingPolicy,
@@ -78,10 +80,18 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const kind = current.kind;
 
   const sink: FileSink = new Map();
-  const readFile: FileReader = overlayReader(sink, async (file) => {
-    const json = await read(shardKey(kind, file));
-    if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} index file ${file} is missing.`);
-    return json;
+  // Each stored file is read once per update, however many trees and terms look at it.
+  const reads = new Map<string, Promise<unknown>>();
+  const readFile: FileReader = overlayReader(sink, (file) => {
+    let p = reads.get(file);
+    if (!p) {
+      p = read(shardKey(kind, file)).then((json) => {
+        if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} index file ${file} is missing.`);
+        return json;
+      });
+      reads.set(file, p);
+    }
+    return p;
   });
 
   const byName = new TreeNavigator(catalogByNameSpec(policy), current.catalog.by_name, readFile);
@@ -95,31 +105,58 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const termSpec = termTreeSpec(policy);
   const termNav = new TreeNavigator(termSpec, current.search.terms, readFile);
   const allTerms = [...new Set([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])])].sort(compareKeys);
-  const termChanges: Change[] = [];
+  // Reads go out in parallel (each file once): on S3 their latency, not their size, dominates.
+  const existing = (await Promise.all(allTerms.map((t) => termNav.get(t)))) as (TermEntry | null)[];
+  const displays = new Map<string, Promise<DocumentTerms>>();
+  const ctx: TermContext = {
+    id,
+    name,
+    before,
+    after,
+    termsBefore: before ? documentTerms(before.postings, before.lengths) : { terms: [], fields: () => [] },
+    termsAfter: after ? documentTerms(after.postings, after.lengths) : { terms: [], fields: () => [] },
+    policy,
+    read: readFile,
+    sink,
+    termsOf: (doc) => {
+      const file = `${doc[0]}-${doc[2]}`;
+      let p = displays.get(file);
+      if (!p) {
+        p = read(displayKey(kind, file)).then((json) => {
+          if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} display file ${file} is missing.`);
+          const d = indexDocument(json);
+          return documentTerms(d.postings, d.lengths);
+        });
+        displays.set(file, p);
+      }
+      return p;
+    },
+  };
+  const updated = await Promise.all(allTerms.map((t, i) => updateTerm(existing[i]!, t, ctx)));
+  const termChanges: Change[] = allTerms.map((key, i) => ({ key, entry: updated[i] }));
+  // The vocabulary changes only when a term appears or disappears.
   const suffixChanges: Change[] = [];
-  for (const term of allTerms) {
-    const existing = (await termNav.get(term)) as TermEntry | null;
-    const updated = await updateTerm(existing, term, id, name, before, after, policy, readFile, sink);
-    termChanges.push({ key: term, entry: updated });
-    // The vocabulary changes only when a term appears or disappears.
-    if ((existing === null) !== (updated === null)) suffixChanges.push({ key: reverseTerm(term), entry: updated ? reverseTerm(term) : null });
-  }
-  const terms = await updateTree(termSpec, current.search.terms, termChanges, readFile, sink);
-  const suffixes = await updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink);
+  allTerms.forEach((t, i) => {
+    if ((existing[i] === null) !== (updated[i] === null)) suffixChanges.push({ key: reverseTerm(t), entry: updated[i] ? reverseTerm(t) : null });
+  });
 
   // Catalog: one entry in each order.
   const nameChanges: Change[] = [{ key: name, entry: next }];
   const recentChanges = new Map<string, PackageSummary | null>();
   if (previous) recentChanges.set(recentKey(previous), null);
   if (next) recentChanges.set(recentKey(next), next);
-  const catalogByName = await updateTree(catalogByNameSpec(policy), current.catalog.by_name, nameChanges, readFile, sink);
-  const catalogByRecent = await updateTree(
-    catalogByRecentSpec(policy),
-    current.catalog.by_recent,
-    [...recentChanges].map(([key, entry]) => ({ key, entry })),
-    readFile,
-    sink,
-  );
+  const [terms, suffixes, catalogByName, catalogByRecent] = await Promise.all([
+    updateTree(termSpec, current.search.terms, termChanges, readFile, sink),
+    updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink),
+    updateTree(catalogByNameSpec(policy), current.catalog.by_name, nameChanges, readFile, sink),
+    updateTree(
+      catalogByRecentSpec(policy),
+      current.catalog.by_recent,
+      [...recentChanges].map(([key, entry]) => ({ key, entry })),
+      readFile,
+      sink,
+    ),
+  ]);
 
   // Global statistics: exact integer sums, so the order of updates cannot drift them.
   const totals = [...current.search.field_length_total];
@@ -143,18 +180,25 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   return { root: newRoot, files, previous, changed: true };
 }
 
+/** What `updateTerm` needs beyond the term: the package before and after, and shared state. */
+interface TermContext {
+  id: number;
+  name: string;
+  before: IndexedDocument | null;
+  after: IndexedDocument | null;
+  /** Terms of the package before and after (for impacts). */
+  termsBefore: DocumentTerms;
+  termsAfter: DocumentTerms;
+  policy: ShardingPolicy;
+  read: FileReader;
+  sink: FileSink;
+  /** Terms of another document, read from its display file (when a field must be paged). */
+  termsOf: (doc: DocEntryJson) => Promise<DocumentTerms>;
+}
+
 /** The new entry of one term after the package changed (null when no posting is left). */
-async function updateTerm(
-  existing: TermEntry | null,
-  term: string,
-  id: number,
-  name: string,
-  before: IndexedDocument | null,
-  after: IndexedDocument | null,
-  policy: ShardingPolicy,
-  read: FileReader,
-  sink: FileSink,
-): Promise<TermEntry | null> {
+async function updateTerm(existing: TermEntry | null, term: string, ctx: TermContext): Promise<TermEntry | null> {
+  const { id, name, before, after, policy, read, sink } = ctx;
   const collision = existing?.docs.get(id);
   if (collision && collision[1] !== name) {
     throw new ShelfError('internal_error', `The document ids of ${collision[1]} and ${name} collide.`);
@@ -163,8 +207,8 @@ async function updateTerm(
     new Map([...(doc?.postings.get(term) ?? [])].map(([fid, tf]) => [fid, [tf, doc!.lengths[fid]!] as Posting]));
   const oldP = postingsOf(before);
   const newP = postingsOf(after);
-  const qOld = impact([...oldP].map(([fid, [tf, len]]) => [fid, tf, len]));
-  const qNew = impact([...newP].map(([fid, [tf, len]]) => [fid, tf, len]));
+  const qOld = before ? termImpact(term, ctx.termsBefore) : 0;
+  const qNew = after ? termImpact(term, ctx.termsAfter) : 0;
 
   const docs = new Map<number, DocEntryJson>(existing?.docs ?? []);
   docs.delete(id);
@@ -211,7 +255,9 @@ async function updateTerm(
     fields.set(fid, postings);
   }
 
-  // Inline fields: edit the postings, then decide paging with the same rule as the build.
+  // Inline fields: edit the postings, then decide paging with the same rule as the build. A
+  // field paged now needs every document's impact: pages carry theirs, the others come from
+  // the documents' display files (a bounded number: the field was under the threshold).
   for (const fid of new Set([...(existing?.inline.keys() ?? []), ...newP.keys()])) {
     if (existing?.paged.has(fid)) continue;
     const postings = new Map(existing?.inline.get(fid) ?? []);
@@ -220,14 +266,11 @@ async function updateTerm(
     if (p) postings.set(id, p);
     fields.set(fid, postings);
   }
-  const hadPaged = (existing?.paged.size ?? 0) > 0;
-  const qOf = (d: number): number => {
+  const qOf = async (d: number): Promise<number> => {
     if (d === id) return qNew;
-    const q = pageImpact.get(d) ?? (hadPaged ? existing!.impacts.get(d) : impactOf(fields, d));
-    if (q === undefined) throw new ShelfError('internal_error', `The term "${term}" has no impact for document ${d}.`);
-    return q;
+    return pageImpact.get(d) ?? termImpact(term, await ctx.termsOf(docOf(d)));
   };
-  const entry = await makeTermEntry(term, fields, docOf, qOf, policy, sink, pagedOut.size > 0);
+  const entry = await makeTermEntry(term, fields, docOf, qOf, policy, sink);
   for (const [fid, field] of pagedOut) entry.paged.set(fid, field);
   if (entry.inline.size === 0 && entry.paged.size === 0) return null;
   return entry;

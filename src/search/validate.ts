@@ -82,15 +82,10 @@ const PagedFields = z.record(z.string().regex(FIELD), PagedFieldSchema);
 export function parseTermsFile(json: unknown): TermsFile {
   const { e, docs } = checkHeader(json, 'terms');
   for (const entry of e) {
-    if (!Array.isArray(entry) || (entry.length !== 2 && entry.length !== 4) || typeof entry[0] !== 'string') fail('a term entry is malformed');
+    if (!Array.isArray(entry) || (entry.length !== 2 && entry.length !== 3) || typeof entry[0] !== 'string') fail('a term entry is malformed');
     const te = entry as unknown[];
     checkPostings(te[1]);
-    if (te.length === 4) {
-      if (!PagedFields.safeParse(te[2]).success) fail(`the paged fields of "${String(te[0])}" are malformed`);
-      const impacts = te[3];
-      if (!Array.isArray(impacts) || impacts.length % 2 !== 0) fail('impacts are malformed');
-      for (let i = 0; i < (impacts as unknown[]).length; i += 2) if (!isId((impacts as unknown[])[i]) || !isCount((impacts as unknown[])[i + 1])) fail('an impact is malformed');
-    }
+    if (te.length === 3 && !PagedFields.safeParse(te[2]).success) fail(`the paged fields of "${String(te[0])}" are malformed`);
   }
   return { v: 1, t: 'terms', e: e as TermEntryJson[], docs };
 }
@@ -112,4 +107,4 @@ export function parsePageFile(json: unknown): PageFile {
 export const isInvalid = (error: unknown): boolean => error instanceof Invalid;
 
 /** The paged fields of a term entry, typed. */
-export const pagedOf = (entry: TermEntryJson): Record<string, PagedFieldJson> | undefined => (entry.length === 4 ? entry[2] : undefined);
+export const pagedOf = (entry: TermEntryJson): Record<string, PagedFieldJson> | undefined => (entry.length === 3 ? entry[2] : undefined);
