@@ -8,7 +8,7 @@ import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
 import { SEARCH_FIELDS } from '../core/search-options.ts';
-import { indexCorpus } from './documents.ts';
+import { indexCorpus, pairKeys } from './documents.ts';
 import { displayKey, shardKey } from './keys.ts';
 import type { DocEntryJson, PagedFieldJson, ShardedRoot } from './schemas.ts';
 import {
@@ -19,6 +19,7 @@ import {
   pageEntry,
   pageTreeSpec,
   postingCost,
+  pairTreeSpec,
   recentKey,
   reverseTerm,
   suffixTreeSpec,
@@ -134,6 +135,28 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
     entries.push(await makeTermEntry(term, postings, docOf, (id) => termImpact(term, documentTermsOf(id)), policy, names));
   }
   const terms = buildTree(termTreeSpec(policy), entries, names);
+
+  // The name-pair index: "a b" for every two terms of a package's name.
+  const pairs = new Map<string, Map<number, Posting>>();
+  for (const [id, d] of corpus.documents) {
+    const own = new Map<string, Map<number, number>>();
+    for (const t of termsOf.get(id) ?? []) {
+      const tf = byTerm.get(t)!.get(0)?.get(id);
+      if (tf !== undefined) own.set(t, new Map([[0, tf]]));
+    }
+    for (const key of pairKeys(own)) {
+      let m = pairs.get(key);
+      if (!m) pairs.set(key, (m = new Map()));
+      m.set(id, [1, d.lengths[0]!]);
+    }
+  }
+  const pairEntries: TermEntry[] = [];
+  for (const [key, postings] of [...pairs].sort((a, b) => compareKeys(a[0], b[0]))) {
+    const [a, b] = key.split(' ') as [string, string];
+    const qOf = (id: number): number => termImpact(a, documentTermsOf(id)) + termImpact(b, documentTermsOf(id));
+    pairEntries.push(await makeTermEntry(key, new Map([[0, postings]]), docOf, qOf, policy, names));
+  }
+  const pairTree = buildTree(pairTreeSpec(policy), pairEntries, names);
   const suffixes = buildTree(suffixTreeSpec(policy), sortedTerms.map(([t]) => reverseTerm(t)).sort(compareKeys), names);
 
   const docs = [...corpus.documents.values()];
@@ -149,7 +172,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   for (const [name, content] of names) files.set(shardKey(kind, name), content);
   for (const d of docs) files.set(displayKey(kind, d.display.file), d.display.content);
   return {
-    root: rootDocument(kind, policy, docs.length, totals, { terms, suffixes }, { count: docs.length, by_name: catalogByName, by_recent: catalogByRecent }),
+    root: rootDocument(kind, policy, docs.length, totals, { terms, suffixes, pairs: pairTree }, { count: docs.length, by_name: catalogByName, by_recent: catalogByRecent }),
     files,
   };
 }
@@ -160,7 +183,7 @@ export function rootDocument(
   policy: ShardingPolicy,
   documentCount: number,
   totals: number[],
-  trees: Pick<ShardedRoot['search'], 'terms' | 'suffixes'>,
+  trees: Pick<ShardedRoot['search'], 'terms' | 'suffixes' | 'pairs'>,
   catalog: ShardedRoot['catalog'],
 ): ShardedRoot {
   return {
@@ -169,7 +192,14 @@ export function rootDocument(
     kind,
     engine: 'minisearch@7',
     policy,
-    search: { fields: [...SEARCH_FIELDS], document_count: documentCount, field_length_total: totals, terms: trees.terms, suffixes: trees.suffixes },
+    search: {
+      fields: [...SEARCH_FIELDS],
+      document_count: documentCount,
+      field_length_total: totals,
+      terms: trees.terms,
+      suffixes: trees.suffixes,
+      pairs: trees.pairs,
+    },
     catalog,
   };
 }

@@ -35,6 +35,22 @@ export interface IndexedDocument {
   postings: Map<string, Map<number, number>>;
 }
 
+/** Name tokens paired in the name-pair index, at most (the first ones in sort order). */
+export const MAX_PAIRED_NAME_TOKENS = 8;
+
+/**
+ * The name-pair keys of a document: every pair of distinct terms of its `name` field (field 0),
+ * `"a b"` with a < b. A space never occurs inside a term (the tokenizer splits on it).
+ */
+export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
+  const names = [...postings].filter(([, fields]) => fields.has(0)).map(([t]) => t);
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const kept = names.slice(0, MAX_PAIRED_NAME_TOKENS);
+  const out: string[] = [];
+  for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) out.push(`${kept[i]} ${kept[j]}`);
+  return out;
+}
+
 /** Options MiniSearch builds with here: the shared ones, without stored fields (display files hold them). */
 function builderOptions() {
   return { ...indexOptions(), storeFields: [] as string[] };

@@ -1,23 +1,23 @@
 /**
  * Client-side search over the sharded index: reads ONE root (the generation pointer), then only
  * immutable files named by content hash — the dictionary pages around the query's words, the
- * `terms` files and head pages of the terms that match, and the display files of the hits shown —
+ * `terms` files and pages of the terms that match, and the display files of the hits shown —
  * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
  * queries it with MiniSearch and the shared options. Results have the shape of
- * `SearchEngine.search` (`src/client/search.ts`).
+ * `SearchEngine.search` (`src/client/search.ts`), and are the same whenever every word could be
+ * read whole.
  *
- * Where it can differ from the single index (measured in docs/sharded-search.md):
- * - a field of a very common term is paged by impact and only its head page is read; documents
- *   further down get no score from that word, and such a word does not restrict an AND query
- *   (it adds its score where it is known);
- * - fuzzy matches are looked up among the terms sharing the word's first two characters;
- * - prefix and fuzzy expansions are read best first within a byte budget per query.
+ * Where it can differ from the single index (measured in docs/sharded-search.md): a field of a
+ * very common term is paged by impact and read only in part, within a byte budget (such words do
+ * not restrict the AND, and the best candidates are then scored again exactly from their
+ * summaries); prefix and fuzzy expansions are read best first within the same budget; fuzzy
+ * matches with edits at both ends of a word are not looked up.
  *
  * Pure module: no Node APIs (the web page can import it); `fetch` is passed in.
  *
  * @module
  */
-import MiniSearch, { type AsPlainObject, type Query, type SearchResult } from 'minisearch';
+import MiniSearch, { type AsPlainObject, type SearchResult } from 'minisearch';
 import { ShelfError } from '../core/errors.ts';
 import { ARCHES, OSES, type Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
@@ -38,7 +38,6 @@ import {
   SuffixesFileSchema,
   type DictEntryJson,
   type DocEntryJson,
-  type PostingsJson,
   type RefJson,
   type ShardedRoot,
   type TermEntryJson,
@@ -133,6 +132,8 @@ const PAGE_DECAY = 0.7;
 const RESCORE_POOL = 40;
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
+/** Most word pairs looked up in the name-pair index. */
+const MAX_PAIRS = 6;
 
 const displayFile = (doc: DocEntryJson): string => `${doc[0]}-${doc[2]}`;
 
@@ -395,20 +396,27 @@ export class ShardedSearch {
     //    them with the registry's statistics (document count, average lengths, and the document
     //    frequency of every selected term). That settles which of them hold every word.
     let ranked = results.map((r) => ({ name: String(r.id), score: r.score, doc: docs.get(String(r.id))! }));
-    if (partial.size > 0 && o.sort === 'relevance' && ranked.length > 0) {
+    if (partial.size > 0 && o.sort === 'relevance') {
       ranked.sort(RANKERS.relevance);
+      // Packages whose name holds two of the words rank high in the single index, yet sit deep
+      // in each common word's pages: the name-pair index finds them directly.
+      const paired = words.length >= 2 ? await this.pairCandidates(words) : [];
+      const candidates = new Map<string, Ranked>();
+      for (const d of paired) candidates.set(d[1], { name: d[1], score: 0, doc: d });
+      for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
+      const queue = [...paired.map((d) => candidates.get(d[1])!), ...ranked.filter((h) => !paired.some((d) => d[1] === h.name))];
       const df = documentFrequencies(selected, files, pages);
-      const byName = new Map(ranked.map((h) => [h.name, h]));
       const pooled: PackageSummary[] = [];
       let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
       // Rounds of candidates, best first, until enough of them are known to hold every word.
-      for (let round = 0; round < RESCORE_ROUNDS && pooled.length < ranked.length; round++) {
-        const batch = ranked.slice(pooled.length, pooled.length + Math.max(o.limit, RESCORE_POOL));
+      for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
+        const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, RESCORE_POOL);
+        const batch = queue.slice(pooled.length, pooled.length + size);
         pooled.push(...(await Promise.all(batch.map((h) => this.display(displayFile(h.doc))))));
         exact = rescore(root, tokens, pooled, df, o);
         if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
       }
-      ranked = exact.results.map((r) => ({ ...byName.get(r.name)!, score: r.score }));
+      ranked = exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
     }
     ranked.sort(RANKERS[o.sort]);
     const top = ranked.slice(0, o.limit);
@@ -480,6 +488,48 @@ export class ShardedSearch {
     return out;
   }
 
+  /**
+   * Packages whose name holds two of the words, from the name-pair index: for each pair, the
+   * head page (best impact first) and the inline postings (shortest names first), at most
+   * {@link RESCORE_POOL} per pair.
+   */
+  private async pairCandidates(words: string[]): Promise<DocEntryJson[]> {
+    const keys: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+      for (let j = i + 1; j < words.length; j++) {
+        const [a, b] = [words[i]!, words[j]!].sort(compare) as [string, string];
+        keys.push(`${a} ${b}`);
+      }
+    }
+    const wanted = new Set(keys.slice(0, MAX_PAIRS));
+    const dict = await this.dictionary([...wanted].map((k) => ({ from: k, to: `${k}\u0000`, anchor: k, cap: 1, word: null })), new Set(), this.root.search.pairs);
+    const out = new Map<string, DocEntryJson>();
+    for (const [file, , infos] of dict) {
+      for (const info of infos) {
+        const key = infoTerm(info);
+        if (!wanted.has(key)) continue;
+        wanted.delete(key);
+        const files = new Map<string, unknown>([[file, await this.file(file)]]);
+        const tf = termsFile(files, file);
+        const found: DocEntryJson[] = [];
+        if (typeof info !== 'string') {
+          for (const [, head] of Object.values(info[1])) {
+            files.set(head, await this.file(head));
+            const page = pageFile(files, head);
+            for (const [id] of page.e) found.push(page.docs.get(id)!);
+          }
+        }
+        const flat = termsEntry(files, file, key)[1]['0'] ?? [];
+        const inline: [DocEntryJson, number][] = [];
+        for (let i = 0; i + 2 < flat.length; i += 3) inline.push([tf.docs.get(String(flat[i]))!, Number(flat[i + 2])]);
+        inline.sort((x, y) => x[1] - y[1] || compare(x[0][1], y[0][1]));
+        found.push(...inline.map(([d]) => d));
+        for (const d of found.slice(0, RESCORE_POOL)) if (d) out.set(d[1], d);
+      }
+    }
+    return [...out.values()];
+  }
+
   /** Lists packages from the sharded catalog (an empty query). */
   private async list(o: ValidOptions): Promise<SearchHit[]> {
     const tree = o.sort === 'recent' ? this.root.catalog.by_recent : this.root.catalog.by_name;
@@ -514,8 +564,7 @@ export class ShardedSearch {
    * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
    * nearest its anchor first; a word whose own range is cut is added to `partial`.
    */
-  private async dictionary(ranges: Range[], partial: Set<string>): Promise<DictEntryJson[]> {
-    const tree = this.root.search.terms;
+  private async dictionary(ranges: Range[], partial: Set<string>, tree: TreeJson = this.root.search.terms): Promise<DictEntryJson[]> {
     const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm((e as DictEntryJson)[2][0]!) : (e as RefJson)[0]), (level, json) =>
       level === 1 ? parseOr(DictFileSchema, json, 'dictionary').e : parseOr(RefsFileSchema, json, 'dictionary').e,
       partial,
@@ -705,7 +754,7 @@ export class ShardedSearch {
     if (res.status === 304 && etag) return { json: undefined, etag };
     if (!res.ok) throw new ShelfError('registry_unreachable', `GET ${url} answered ${res.status}.`);
     const text = await res.text();
-    this.stats.bytes += new TextEncoder().encode(text).length;
+    this.stats.bytes += utf8Length(text);
     this.stats.keys.push(key);
     try {
       return { json: JSON.parse(text) as unknown, etag: res.headers.get('etag') };
@@ -713,6 +762,17 @@ export class ShardedSearch {
       throw new ShelfError('registry_unreachable', `${url} is not valid JSON.`);
     }
   }
+}
+
+/** Bytes of a string in UTF-8, without encoding it (the index is nearly all ASCII). */
+function utf8Length(text: string): number {
+  if (!/[^\x00-\x7f]/.test(text)) return text.length;
+  let n = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
 }
 
 /** A Map whose `size` is a given number: the true document frequency of a truncated posting list. */

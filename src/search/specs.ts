@@ -5,7 +5,8 @@
  *
  * - Term tree: level 0 `terms` files (term entries with their documents), level 1 `dict` files
  *   (one entry per `terms` file, listing its terms: the dictionary a client searches for prefix
- *   and fuzzy matches), levels ≥ 2 `refs` files.
+ *   and fuzzy matches), levels ≥ 2 `refs` files. The name-pair tree has the same format.
+ * - Suffix tree: level 0 `suffixes` files (every term spelled backwards), levels ≥ 1 `refs`.
  * - Page tree of a paged field: level 0 `page` files (postings best first, with their
  *   documents), levels ≥ 1 `refs`.
  * - Catalog trees: level 0 `catalog` files (summaries), levels ≥ 1 `refs`.
@@ -17,24 +18,25 @@
 import { ShelfError } from '../core/errors.ts';
 import type { PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../core/search-options.ts';
+import { checkPolicy, type Accumulator, type ChunkPolicy } from './chunker.ts';
 import { decodeId, encodeId } from './ids.ts';
 import { match } from './matching.ts';
 import { RawJson } from './raw-json.ts';
-import { parsePageFile, parseTermsFile } from './validate.ts';
-export { reverseTerm } from './reverse.ts';
-import { checkPolicy, type Accumulator, type ChunkPolicy } from './chunker.ts';
 import {
   CatalogFileSchema,
   DictFileSchema,
-  SuffixesFileSchema,
   RefsFileSchema,
   SHARDED_FORMAT_VERSION,
   type DocEntryJson,
   type PagedFieldJson,
   type RefJson,
   type TermInfoJson,
+  SuffixesFileSchema,
 } from './schemas.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
+import { parsePageFile, parseTermsFile } from './validate.ts';
+
+export { reverseTerm } from './reverse.ts';
 
 /** Size bounds of every kind of file, in bytes of JSON. Recorded in the root: an update uses the root's. */
 export interface ShardingPolicy {
@@ -106,7 +108,6 @@ export function postingCost(tf: number, len: number, doc: DocEntryJson): number 
 function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
 }
-
 
 /** Accumulates entries that each bring documents; every document is counted once per file. */
 class DocAccumulator<E> implements Accumulator<E> {
@@ -318,10 +319,19 @@ function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
 
 /** The term tree of a policy. */
 export function termTreeSpec(policy: ShardingPolicy): TreeSpec {
+  return termLikeTreeSpec(policy, 'term index');
+}
+
+/** The name-pair tree: the same format as the term tree, over pseudo-terms `"a b"`. */
+export function pairTreeSpec(policy: ShardingPolicy): TreeSpec {
+  return termLikeTreeSpec(policy, 'name-pair index');
+}
+
+function termLikeTreeSpec(policy: ShardingPolicy, name: string): TreeSpec {
   const levels = [termsLevel(policy.terms), dictLevel(policy.dict)] as LevelSpec<unknown>[];
   const refs = new Map<number, LevelSpec<unknown>>();
   return {
-    name: 'term index',
+    name,
     rootMax: policy.root_max,
     level: (l) => {
       if (l < 2) return levels[l]!;

@@ -17,7 +17,7 @@ import { ShelfError } from '../core/errors.ts';
 import { parsePackageName } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
 import { compareKeys, makeTermEntry, rootDocument } from './build.ts';
-import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
+import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from './documents.ts';
 import { displayKey, shardKey } from './keys.ts';
 import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
 import {
@@ -27,6 +27,7 @@ import {
   documentTerms,
   pageEntry,
   pageTreeSpec,
+  pairTreeSpec,
   postingCost,
   recentKey,
   reverseTerm,
@@ -132,8 +133,15 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
       return p;
     },
   };
-  const updated = await Promise.all(allTerms.map((t, i) => updateTerm(existing[i]!, t, ctx)));
+  const updated = await Promise.all(allTerms.map((t, i) => updateTerm(existing[i]!, t, ctx, termSource(t))));
   const termChanges: Change[] = allTerms.map((key, i) => ({ key, entry: updated[i] }));
+  // The name-pair index: the pairs of name terms the package had or has.
+  const pairSpec = pairTreeSpec(policy);
+  const pairNav = new TreeNavigator(pairSpec, current.search.pairs, readFile);
+  const allPairs = [...new Set([...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])])].sort(compareKeys);
+  const existingPairs = (await Promise.all(allPairs.map((k) => pairNav.get(k)))) as (TermEntry | null)[];
+  const updatedPairs = await Promise.all(allPairs.map((k, i) => updateTerm(existingPairs[i]!, k, ctx, pairSource(k))));
+  const pairChanges: Change[] = allPairs.map((key, i) => ({ key, entry: updatedPairs[i] }));
   // The vocabulary changes only when a term appears or disappears.
   const suffixChanges: Change[] = [];
   allTerms.forEach((t, i) => {
@@ -145,8 +153,9 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const recentChanges = new Map<string, PackageSummary | null>();
   if (previous) recentChanges.set(recentKey(previous), null);
   if (next) recentChanges.set(recentKey(next), next);
-  const [terms, suffixes, catalogByName, catalogByRecent] = await Promise.all([
+  const [terms, pairs, suffixes, catalogByName, catalogByRecent] = await Promise.all([
     updateTree(termSpec, current.search.terms, termChanges, readFile, sink),
+    updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink),
     updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink),
     updateTree(catalogByNameSpec(policy), current.catalog.by_name, nameChanges, readFile, sink),
     updateTree(
@@ -172,7 +181,7 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const files = new Map<string, string>();
   for (const [file, content] of sink) files.set(shardKey(kind, file), content);
   if (after) files.set(displayKey(kind, after.display.file), after.display.content);
-  const newRoot = rootDocument(kind, policy, count, totals, { terms, suffixes }, {
+  const newRoot = rootDocument(kind, policy, count, totals, { terms, suffixes, pairs }, {
     count: current.catalog.count + delta,
     by_name: catalogByName,
     by_recent: catalogByRecent,
@@ -196,19 +205,42 @@ interface TermContext {
   termsOf: (doc: DocEntryJson) => Promise<DocumentTerms>;
 }
 
-/** The new entry of one term after the package changed (null when no posting is left). */
-async function updateTerm(existing: TermEntry | null, term: string, ctx: TermContext): Promise<TermEntry | null> {
+/** What a key of a term-like tree holds for a document, and its impact. */
+interface KeySource {
+  /** The postings of the key for the document, by field. */
+  postings(doc: IndexedDocument | null): Map<number, Posting>;
+  /** The key's impact for a document (the page order). */
+  impact(terms: DocumentTerms): number;
+}
+
+/** A term of the term tree. */
+function termSource(term: string): KeySource {
+  return {
+    postings: (doc) => new Map([...(doc?.postings.get(term) ?? [])].map(([fid, tf]) => [fid, [tf, doc!.lengths[fid]!] as Posting])),
+    impact: (terms) => termImpact(term, terms),
+  };
+}
+
+/** A pseudo-term `"a b"` of the name-pair tree: one posting in the name field (tf 1). */
+function pairSource(key: string): KeySource {
+  const [a, b] = key.split(' ') as [string, string];
+  return {
+    postings: (doc) => (doc && pairKeys(doc.postings).includes(key) ? new Map([[0, [1, doc.lengths[0]!] as Posting]]) : new Map()),
+    impact: (terms) => termImpact(a, terms) + termImpact(b, terms),
+  };
+}
+
+/** The new entry of one key after the package changed (null when no posting is left). */
+async function updateTerm(existing: TermEntry | null, term: string, ctx: TermContext, source: KeySource): Promise<TermEntry | null> {
   const { id, name, before, after, policy, read, sink } = ctx;
   const collision = existing?.docs.get(id);
   if (collision && collision[1] !== name) {
     throw new ShelfError('internal_error', `The document ids of ${collision[1]} and ${name} collide.`);
   }
-  const postingsOf = (doc: IndexedDocument | null): Map<number, Posting> =>
-    new Map([...(doc?.postings.get(term) ?? [])].map(([fid, tf]) => [fid, [tf, doc!.lengths[fid]!] as Posting]));
-  const oldP = postingsOf(before);
-  const newP = postingsOf(after);
-  const qOld = before ? termImpact(term, ctx.termsBefore) : 0;
-  const qNew = after ? termImpact(term, ctx.termsAfter) : 0;
+  const oldP = source.postings(before);
+  const newP = source.postings(after);
+  const qOld = before ? source.impact(ctx.termsBefore) : 0;
+  const qNew = after ? source.impact(ctx.termsAfter) : 0;
 
   const docs = new Map<number, DocEntryJson>(existing?.docs ?? []);
   docs.delete(id);
@@ -268,7 +300,7 @@ async function updateTerm(existing: TermEntry | null, term: string, ctx: TermCon
   }
   const qOf = async (d: number): Promise<number> => {
     if (d === id) return qNew;
-    return pageImpact.get(d) ?? termImpact(term, await ctx.termsOf(docOf(d)));
+    return pageImpact.get(d) ?? source.impact(await ctx.termsOf(docOf(d)));
   };
   const entry = await makeTermEntry(term, fields, docOf, qOf, policy, sink);
   for (const [fid, field] of pagedOut) entry.paged.set(fid, field);

@@ -96,6 +96,7 @@ export function reachable(bucket: MemoryBucket, root: ShardedRoot): Set<string> 
   };
   visitTree(root.search.terms, 'dict');
   visitTree(root.search.suffixes, 'refs');
+  visitTree(root.search.pairs, 'dict');
   visitTree(root.catalog.by_name, 'refs');
   visitTree(root.catalog.by_recent, 'refs');
   return seen;

@@ -70,7 +70,7 @@ describe('incremental updates equal a build from scratch', () => {
     const scratch = await bucketWith(final, { policy });
 
     const ops: [string, PackageSummary | null][] = [
-      ...revised.filter((s, i) => i % 3 === 0).map((s) => [s.name, s] as [string, PackageSummary]),
+      ...revised.filter((_, i) => i % 3 === 0).map((s) => [s.name, s] as [string, PackageSummary]),
       ...[...removed].map((n) => [n, null] as [string, null]),
       ...added.map((s) => [s.name, s] as [string, PackageSummary]),
     ];
