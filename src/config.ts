@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SEARCH_LAYOUTS, type SearchLayout } from './core/schemas.ts';
 
 /** GitHub Actions' OIDC issuer. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -41,6 +42,11 @@ export interface AnnounceConfig {
   publicUrl?: string;
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
   announceUrl?: string;
+  /**
+   * `SHELF_SEARCH_LAYOUT`: how the search index and catalog are published, `sharded` or
+   * `single` (see {@link SearchLayout}). Default `sharded`.
+   */
+  searchLayout: SearchLayout;
 }
 
 /** A configuration variable is missing or invalid. The message names the variable. */
@@ -77,6 +83,7 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
     trustedDownloadHosts,
     maxArtifactBytes: int(env, 'SHELF_MAX_ARTIFACT_BYTES', 100 * 1024 * 1024),
     assetTimeoutMs: int(env, 'SHELF_ASSET_TIMEOUT_MS', 60_000),
+    searchLayout: searchLayout(env),
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
@@ -97,6 +104,14 @@ function url(env: Env, name: string, fallback: string): string {
     throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function searchLayout(env: Env): SearchLayout {
+  const raw = env.SHELF_SEARCH_LAYOUT?.trim() || 'sharded';
+  if (!(SEARCH_LAYOUTS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`SHELF_SEARCH_LAYOUT must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as SearchLayout;
 }
 
 function int(env: Env, name: string, fallback: number): number {

@@ -10,7 +10,8 @@
  * 5. **pins** (create-only): the scope's owner id and the package's repository id.
  * 6. **artifact** (create-only): the registry's own copy of the bytes.
  * 7. **version** (compare-and-swap): the version record gains the artifact and its provenance.
- * 8. **derived** (compare-and-swap each): package, scope, catalog, search index, recent list.
+ * 8. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
+ *    in the sharded layout; catalog then index in the single one), recent list.
  *
  * Nothing is written before step 5, so every rejected request writes nothing. The records
  * (steps 5–7) are the source of truth; a crash after them leaves derived files stale, and the
@@ -28,6 +29,7 @@ import {
   ScopeDocumentSchema,
   SkillAnnounceSchema,
   VersionDocumentSchema,
+  type SearchLayout,
   type AnnounceResponse,
   type Artifact,
   type Provenance,
@@ -41,15 +43,20 @@ import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkArtifactMetadata } from './inspect-artifact.ts';
 
-/** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
-export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
-export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number];
+/**
+ * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
+ * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
+ */
+export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'scope', 'search', 'recent'] as const;
+export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */
 export interface AnnounceDeps {
   store: ObjectStore;
   verifyToken: TokenVerifier;
   fetchAsset: ReleaseAssetFetcher;
+  /** How the search index and catalog are published. Default `sharded`. */
+  searchLayout?: SearchLayout;
   /** Clock, for `published_at`. Default `() => new Date()`. */
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
@@ -107,7 +114,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   }
   if (recorded) {
     // Also repairs derived files a crashed earlier attempt may have left stale.
-    await refreshPackage(store, kind, req.pkg);
+    await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout });
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
 
@@ -176,7 +183,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   await deps.afterStep?.('version');
 
   // 8. derived files
-  await refreshPackage(store, kind, req.pkg, deps.afterStep);
+  await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep });
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
 }
 

@@ -14,6 +14,7 @@ import { createTokenVerifier } from './verify-token.ts';
 export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStore): AnnounceDeps {
   return {
     store,
+    searchLayout: config.searchLayout,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({
       apiUrl: config.githubApiUrl,

@@ -4,7 +4,9 @@
  *
  * Every JSON document the client fetches is stored with its ETag and the SHA-256 of its body.
  * The next request for it sends `If-None-Match`; a `304 Not Modified` is answered from the
- * cache, so a repeated command costs one small 304 per document. Offline, documents are
+ * cache, so a repeated command costs one small 304 per document. A document served as
+ * `Cache-Control: immutable` (the sharded index's content-addressed pieces) is never
+ * revalidated: its URL names its content. Offline, documents are
  * answered from the cache alone. An entry that does not parse, or whose body no longer matches
  * its recorded SHA-256, is deleted and fetched again: a corrupt cache is never trusted.
  *
@@ -50,6 +52,8 @@ export interface CacheStats {
   offline: number;
   /** Entries found corrupt (unparseable, or body not matching its SHA-256) and discarded. */
   corrupt: number;
+  /** Immutable documents answered from the cache without any request. */
+  immutable: number;
 }
 
 /** Options of {@link createCachingFetch}. */
@@ -66,7 +70,7 @@ export interface CachingFetchOptions {
 
 /** A fresh, zeroed {@link CacheStats}. */
 export function newCacheStats(): CacheStats {
-  return { revalidated: 0, stored: 0, offline: 0, corrupt: 0 };
+  return { revalidated: 0, stored: 0, offline: 0, corrupt: 0, immutable: 0 };
 }
 
 interface Entry {
@@ -75,6 +79,8 @@ interface Entry {
   sha256: string;
   stored_at: string;
   body: string;
+  /** Served with `Cache-Control: immutable`: answered without revalidation. */
+  immutable?: boolean;
 }
 
 /**
@@ -112,6 +118,10 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
       if (stats) stats.offline++;
       return cachedResponse(entry, 'offline');
     }
+    if (entry?.immutable) {
+      if (stats) stats.immutable++;
+      return cachedResponse(entry, 'immutable');
+    }
     const headers = new Headers(init?.headers);
     if (entry) headers.set('if-none-match', entry.etag);
     const response = await network(url, { ...init, headers });
@@ -127,7 +137,8 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
     const etag = response.headers.get('etag');
     if (response.status !== 200 || !etag) return response;
     const body = await response.text();
-    const stored = await writeEntry(documents, file, { url, etag, sha256: sha256(body), stored_at: new Date().toISOString(), body });
+    const immutable = /(^|,)\s*immutable\s*(,|$)/i.test(response.headers.get('cache-control') ?? '');
+    const stored = await writeEntry(documents, file, { url, etag, sha256: sha256(body), stored_at: new Date().toISOString(), body, ...(immutable ? { immutable } : {}) });
     if (stored && stats) stats.stored++;
     return new Response(body, {
       status: 200,
@@ -180,7 +191,7 @@ async function writeEntry(dir: string, file: string, entry: Entry): Promise<bool
   }
 }
 
-function cachedResponse(entry: Entry, how: 'offline' | 'revalidated'): Response {
+function cachedResponse(entry: Entry, how: 'offline' | 'revalidated' | 'immutable'): Response {
   return new Response(entry.body, {
     status: 200,
     headers: { 'content-type': 'application/json', etag: entry.etag, 'x-shelf-cache': how },

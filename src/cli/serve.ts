@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
-import { catalogKey } from '../core/paths.ts';
+import { catalogKey, shardedRootKey } from '../core/paths.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
 import { seedExamples } from '../dev/seed.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
@@ -72,7 +72,7 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   console.log(`  config:   ${server.url}/v1/config.json`);
   console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
   if (server.dev) {
-    const seeded = (await store.head(catalogKey('bundle'))) !== null;
+    const seeded = (await store.head(server.config.searchLayout === 'single' ? catalogKey('bundle') : shardedRootKey('bundle'))) !== null;
     if (!seeded) {
       console.log('Seeding the examples through the announce path...');
       for (const s of await seedExamples(server.url, server.dev, server.config.audience)) {

@@ -11,7 +11,7 @@ import semver from 'semver';
 import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { KIND_PLURAL, parsePackageName, parseVersion, type Kind, type PackageName } from '../core/names.ts';
-import { configKey, packageKey, versionKey } from '../core/paths.ts';
+import { configKey, packageKey, shardedRootKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
   PackageDocumentSchema,
@@ -21,9 +21,20 @@ import {
   type Artifact,
   type ConfigDocument,
   type PackageDocument,
+  type PackageSummary,
   type VersionDocument,
 } from '../core/schemas.ts';
+import { summarize } from '../indexer/documents.ts';
+import { ShardedSearch } from '../search/sharded-client.ts';
 import { SearchEngine, type SearchHit, type SearchQueryOptions } from './search.ts';
+
+/** What {@link RegistryClient.search} answers from: either layout's loaded index. */
+interface Searcher {
+  search(query: string, options: SearchQueryOptions): SearchHit[] | Promise<SearchHit[]>;
+}
+
+/** The searcher of a kind with no packages yet (a sharded registry has no root for it). */
+const EMPTY_SEARCHER: Searcher = { search: () => [] };
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -50,6 +61,7 @@ export class RegistryClient {
   private readonly fetchImpl: typeof fetch;
   private configPromise: Promise<ConfigDocument> | undefined;
   private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
+  private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
 
   /** @throws ShelfError `invalid_argument` when `baseUrl` is not an http(s) URL. */
   constructor(options: RegistryClientOptions) {
@@ -142,16 +154,21 @@ export class RegistryClient {
   }
 
   /**
-   * Downloads the search index of a kind (its key comes from the config) and loads it. The
-   * engine is cached per kind.
+   * Downloads the whole search index of a kind (its key comes from the config) and loads it, for
+   * a registry of the `single` layout (`config.search.layout`). The engine is cached per kind.
+   * Use {@link RegistryClient.search} to search either layout.
    *
-   * @throws ShelfError `registry_unreachable`
+   * @throws ShelfError `registry_unreachable`; `invalid_argument` when the registry publishes
+   *   the sharded layout (it has no whole index)
    */
   loadSearch(kind: Kind): Promise<SearchEngine> {
     let promise = this.searchPromises.get(kind);
     if (!promise) {
       promise = (async () => {
         const config = await this.config();
+        if (config.search.layout !== 'single') {
+          throw new ShelfError('invalid_argument', `${this.baseUrl} publishes the ${config.search.layout} search layout, which has no whole index to load; use search().`);
+        }
         const key = config.search[KIND_PLURAL[kind]];
         const doc = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
           new ShelfError('registry_unreachable', `The ${kind} search index ${url} was not found.`),
@@ -174,7 +191,72 @@ export class RegistryClient {
    * @throws ShelfError `registry_unreachable`, `invalid_argument`
    */
   async search(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchHit[]> {
-    return (await this.loadSearch(kind)).search(query, options);
+    return (await this.searcher(kind)).search(query, options);
+  }
+
+  /**
+   * Summaries (as in search results) of named packages of a kind, for pages that list a known set
+   * of packages, such as a scope's. Missing packages are left out.
+   *
+   * @throws ShelfError `registry_unreachable`
+   */
+  async packageSummaries(kind: Kind, names: readonly string[]): Promise<Map<string, PackageSummary>> {
+    const found = new Map<string, PackageSummary>();
+    const config = await this.config();
+    if (config.search.layout === 'single') {
+      const engine = await this.loadSearch(kind);
+      const wanted = new Set(names);
+      for (const hit of engine.search('', { limit: Math.max(1, engine.size) })) {
+        if (wanted.has(hit.name)) {
+          const { score: _score, ...summary } = hit;
+          found.set(hit.name, summary);
+        }
+      }
+      return found;
+    }
+    // Sharded: each package's own document (a scope lists tens of packages, not the registry).
+    await Promise.all(
+      names.map(async (name) => {
+        try {
+          const summary = summarize(await this.getPackage(kind, name));
+          if (summary) found.set(summary.name, summary);
+        } catch (error) {
+          if (!(isShelfError(error) && (error.code === 'not_found' || error.code === 'invalid_name'))) throw error;
+        }
+      }),
+    );
+    return found;
+  }
+
+  /**
+   * The search index of a kind in the layout the config names: the sharded client (which
+   * downloads only what each query needs), or the whole index. Cached per kind.
+   */
+  private searcher(kind: Kind): Promise<Searcher> {
+    let promise = this.searcherPromises.get(kind);
+    if (!promise) {
+      promise = (async (): Promise<Searcher> => {
+        const config = await this.config();
+        if (config.search.layout === 'single') return this.loadSearch(kind);
+        const rootUrl = this.url(shardedRootKey(kind));
+        let missing = false;
+        const fetchImpl = async (url: string, init?: { headers?: Record<string, string> }): Promise<Response> => {
+          const response = await this.fetchImpl(url, init);
+          if (url === rootUrl && response.status === 404) missing = true;
+          return response;
+        };
+        try {
+          return await ShardedSearch.open({ baseUrl: this.baseUrl, kind, fetch: fetchImpl });
+        } catch (error) {
+          // No root yet: nothing of this kind has been published.
+          if (missing) return EMPTY_SEARCHER;
+          throw error;
+        }
+      })();
+      this.searcherPromises.set(kind, promise);
+      promise.catch(() => this.searcherPromises.delete(kind));
+    }
+    return promise;
   }
 
   /** The download URL of an artifact. */

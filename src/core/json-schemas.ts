@@ -6,7 +6,15 @@
  */
 import { z } from 'zod';
 import { SCHEMA_FILES } from './paths.ts';
+import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/schemas.ts';
 import { PUBLISHED_SCHEMAS } from './schemas.ts';
+
+/** The sharded index's files (their zod schemas live with the sharded index, in `src/search/`). */
+const SHARDED_SCHEMAS = {
+  'sharded-root.schema.json': ShardedRootSchema,
+  'sharded-file.schema.json': ShardFileSchema,
+  'sharded-display.schema.json': DisplayFileSchema,
+} as const;
 
 /** Schemas of request bodies describe what a client sends (zod's input side). */
 const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json']);
@@ -14,7 +22,7 @@ const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.
 /** Every schema file's text, by file name. */
 export function generateSchemas(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [file, schema] of Object.entries(PUBLISHED_SCHEMAS)) {
+  for (const [file, schema] of Object.entries({ ...PUBLISHED_SCHEMAS, ...SHARDED_SCHEMAS })) {
     const json = z.toJSONSchema(schema, { io: REQUEST_SCHEMAS.has(file) ? 'input' : 'output', unrepresentable: 'any' });
     const described = {
       $id: `https://shelf.invalid/index-schema/${file}`,

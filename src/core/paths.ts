@@ -52,12 +52,30 @@ export function kindPrefix(kind: Kind): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/`;
 }
 
-/** The prebuilt MiniSearch index of a kind. */
+/** The prebuilt MiniSearch index of a kind (the `single` layout). */
 export function searchIndexKey(kind: Kind): string {
   return `${ROOT}/search/${KIND_PLURAL[kind]}.json`;
 }
 
-/** All packages of a kind, sorted by name. */
+/**
+ * The sharded search index and catalog of a kind (the default layout, docs/sharded-search.md):
+ * its root is the generation pointer, small and mutable; everything it names is immutable.
+ */
+export function shardedRootKey(kind: Kind): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}/root.json`;
+}
+
+/** A content-addressed tree file of a kind's sharded index (terms, dictionary, pages, catalog pages). */
+export function shardKey(kind: Kind, file: string): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}/shards/${file}.json`;
+}
+
+/** A content-addressed display file (one package's summary) of a kind's sharded index. */
+export function displayKey(kind: Kind, file: string): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}/docs/${file}.json`;
+}
+
+/** All packages of a kind, sorted by name (the `single` layout). */
 export function catalogKey(kind: Kind): string {
   return `${ROOT}/catalog/${KIND_PLURAL[kind]}.json`;
 }
@@ -105,9 +123,12 @@ export const SCHEMA_FILES = {
   'package.schema.json': 'v1/{bundles,skills}/@scope/name.json',
   'version.schema.json': 'v1/{bundles,skills}/@scope/name/versions/{version}.json',
   'scope.schema.json': 'v1/scopes/@scope.json',
-  'catalog.schema.json': 'v1/catalog/{bundles,skills}.json',
+  'catalog.schema.json': 'v1/catalog/{bundles,skills}.json (single layout)',
   'recent.schema.json': 'v1/catalog/recent.json',
-  'search-index.schema.json': 'v1/search/{bundles,skills}.json',
+  'search-index.schema.json': 'v1/search/{bundles,skills}.json (single layout)',
+  'sharded-root.schema.json': 'v1/search/{bundles,skills}/root.json',
+  'sharded-file.schema.json': 'v1/search/{bundles,skills}/shards/{hash}.json',
+  'sharded-display.schema.json': 'v1/search/{bundles,skills}/docs/{id}-{hash}.json',
   'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',

@@ -263,6 +263,18 @@ export const SearchIndexDocumentSchema = z
   .meta({ title: 'Prebuilt search index' });
 export type SearchIndexDocument = z.infer<typeof SearchIndexDocumentSchema>;
 
+/**
+ * How a registry publishes its search index and catalog (`SHELF_SEARCH_LAYOUT`):
+ * - `sharded` (default): per kind, a small root naming immutable, content-addressed pieces
+ *   (docs/sharded-search.md); an announce rewrites a bounded number of small files, and a
+ *   client downloads only the pieces its query needs.
+ * - `single`: per kind, one catalog and one prebuilt MiniSearch index, rewritten whole by every
+ *   announce; a client downloads the whole index once and then answers every query offline.
+ *   Simple, and fine for a few thousand packages.
+ */
+export const SEARCH_LAYOUTS = ['sharded', 'single'] as const;
+export type SearchLayout = (typeof SEARCH_LAYOUTS)[number];
+
 /** `v1/config.json`: what a client needs to discover everything else. */
 export const ConfigDocumentSchema = z
   .object({
@@ -272,8 +284,12 @@ export const ConfigDocumentSchema = z
     announce: z.object({ bundles: z.string(), skills: z.string() }).describe('Announce URLs'),
     audience: z.string().describe('The OIDC audience publishers must request'),
     oidc_issuer: z.string(),
-    search: z.object({ bundles: z.string(), skills: z.string() }).describe('Keys of the search indexes'),
-    catalog: z.object({ bundles: z.string(), skills: z.string(), recent: z.string() }),
+    search: z
+      .object({ layout: z.enum(SEARCH_LAYOUTS).describe('sharded: bundles/skills are roots (sharded-root schema); single: whole indexes (search-index schema)'), bundles: z.string(), skills: z.string() })
+      .describe('Keys of the search indexes'),
+    catalog: z
+      .object({ bundles: z.string().optional().describe('Whole catalog (single layout only; the sharded root holds the catalog)'), skills: z.string().optional(), recent: z.string() })
+      .describe('Keys of the listings'),
     layout: z
       .object({ package: z.string(), version: z.string(), scope: z.string() })
       .describe('Key templates: {kind} is bundles|skills; {scope} has no @'),

@@ -3,6 +3,10 @@
  * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
  * in excess, or has out of date.
  *
+ * In the sharded layout, the index's root is the derived file compared: its entries are the
+ * packages of its catalog, and the immutable files the records call for that the bucket lacks are
+ * listed as missing `file …` entries.
+ *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (reads
  * fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
  * would write it", and the checker and the rebuild can never drift apart.
@@ -10,8 +14,9 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Kind } from '../core/names.ts';
-import { catalogKey, recentKey, scopesPrefix, searchIndexKey } from '../core/paths.ts';
+import { KINDS, type Kind } from '../core/names.ts';
+import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { readShardedCatalog, readShardedRoot } from '../search/store.ts';
 import {
   checkPutOptions,
   PreconditionFailedError,
@@ -68,18 +73,49 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
   });
   const issues: CheckIssue[] = [];
   for (const key of [...result.changed].sort()) {
+    const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
-    const want = entries(key, parse(expected?.body));
-    const have = stored ? entries(key, parse(stored.body)) : new Map<string, string>();
-    issues.push({
+    const want = sharded ? await shardedEntries(overlay, sharded) : entries(key, parse(expected?.body));
+    const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, parse(stored.body));
+    const issue: CheckIssue = {
       key,
       problem: stored ? 'stale' : 'missing',
       missing: [...want.keys()].filter((id) => !have.has(id)),
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
-    });
+    };
+    // The right generation, but immutable files of it that the bucket lacks (a stale generation
+    // lists its outdated packages instead: every file of the expected one would be new).
+    const sameRoot = stored && expected && Buffer.from(stored.body).equals(Buffer.from(expected.body));
+    if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
+    issues.push(issue);
   }
   return { clean: issues.length === 0, checked: result.changed.length + result.unchanged.length, issues };
+}
+
+/** The kind whose sharded root `key` is, or null. */
+function shardedKind(key: string): Kind | null {
+  return KINDS.find((k) => shardedRootKey(k) === key) ?? null;
+}
+
+/** Where a kind's sharded files live (the folder of its root). */
+function shardedPrefix(kind: Kind): string {
+  return shardedRootKey(kind).replace(/root\.json$/, '');
+}
+
+/**
+ * The packages of a kind's sharded catalog, by name, with their summaries; an unreadable index
+ * (a file it names is missing or malformed) reads as one entry naming the problem.
+ */
+async function shardedEntries(store: ObjectStore, kind: Kind): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  try {
+    const current = await readShardedRoot(store, kind);
+    if (current) for (const s of await readShardedCatalog(store, kind, current.root)) map.set(s.name, JSON.stringify(s));
+  } catch (error) {
+    map.set(`unreadable: ${error instanceof Error ? error.message : String(error)}`, '');
+  }
+  return map;
 }
 
 /** The entries of a derived document, by id, with their content (as JSON) for comparison. */
@@ -146,6 +182,11 @@ class OverlayStore implements ObjectStore {
     const merged = new Map((await this.#base.list(prefix)).map((o) => [o.key, o]));
     for (const [key, own] of this.#writes) if (key.startsWith(prefix)) merged.set(key, { key, etag: own.etag, size: own.body.byteLength });
     return [...merged.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Keys this view wrote that the store lacks, sorted. */
+  written(): string[] {
+    return [...this.#writes.keys()].sort();
   }
 
   async delete(): Promise<void> {

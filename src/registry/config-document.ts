@@ -6,7 +6,7 @@
  */
 import type { AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { catalogKey, configKey, contentTypeFor, MUTABLE_CACHE, recentKey, searchIndexKey } from '../core/paths.ts';
+import { catalogKey, configKey, contentTypeFor, MUTABLE_CACHE, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
 import { SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
 import { encodeJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -21,8 +21,12 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
     announce: { bundles: `${base}/v1/bundles/announce`, skills: `${base}/v1/skills/announce` },
     audience: config.audience,
     oidc_issuer: config.issuer,
-    search: { bundles: searchIndexKey(bundle), skills: searchIndexKey(skill) },
-    catalog: { bundles: catalogKey(bundle), skills: catalogKey(skill), recent: recentKey() },
+    search:
+      config.searchLayout === 'single'
+        ? { layout: 'single', bundles: searchIndexKey(bundle), skills: searchIndexKey(skill) }
+        : { layout: 'sharded', bundles: shardedRootKey(bundle), skills: shardedRootKey(skill) },
+    // The sharded root holds the catalog (by name and by recency); the single layout has whole files.
+    catalog: config.searchLayout === 'single' ? { bundles: catalogKey(bundle), skills: catalogKey(skill), recent: recentKey() } : { recent: recentKey() },
     layout: {
       package: 'v1/{kind}/@{scope}/{name}.json',
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',

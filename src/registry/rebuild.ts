@@ -17,6 +17,7 @@ import { ShelfError } from '../core/errors.ts';
 import { KINDS, parsePackageName, type Kind, type PackageName } from '../core/names.ts';
 import {
   catalogKey,
+  configKey,
   kindPrefix,
   packageKey,
   parseVersionKey,
@@ -24,10 +25,12 @@ import {
   scopeKey,
   scopesPrefix,
   searchIndexKey,
+  shardedRootKey,
   versionsPrefix,
 } from '../core/paths.ts';
 import {
   CatalogDocumentSchema,
+  ConfigDocumentSchema,
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
@@ -35,6 +38,8 @@ import {
   VersionDocumentSchema,
   type PackageDocument,
   type ScopeDocument,
+  type SearchLayout,
+  SEARCH_LAYOUTS,
 } from '../core/schemas.ts';
 import {
   addScopePackage,
@@ -46,7 +51,9 @@ import {
 } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
 import { DEFAULT_RETRY, readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { buildShardedIndex } from '../search/build.ts';
+import { applyToStore, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
 
 /** Options of {@link rebuild}. */
@@ -62,8 +69,13 @@ export interface RebuildOptions {
   onProgress?: (progress: RebuildProgress) => void;
   /** Compare-and-swap retry policy. Default {@link DEFAULT_RETRY}. */
   retry?: RetryPolicy;
-  /** How many packages or scopes are rebuilt at once. Default 8. */
+  /** How many packages or scopes are rebuilt at once. Default 32. */
   concurrency?: number;
+  /**
+   * How the search index and catalog are published. Default: the layout the stored
+   * `v1/config.json` names, else `sharded`.
+   */
+  layout?: SearchLayout;
 }
 
 /** Progress of a rebuild, reported after each derived file. */
@@ -107,7 +119,8 @@ interface Target {
  *   could not be written within the retry policy
  */
 export async function rebuild(store: ObjectStore, options: RebuildOptions = {}): Promise<RebuildResult> {
-  const { kind, onProgress, retry = DEFAULT_RETRY, concurrency = 8 } = checkOptions(options);
+  const { kind, onProgress, retry = DEFAULT_RETRY, concurrency = 32 } = checkOptions(options);
+  const layout = options.layout ?? (await storedLayout(store));
   const kinds = kind ? [kind] : [...KINDS];
   const single = options.package;
   const targets = single ? await packageTargets(store, kinds, single) : await discoverPackages(store, kinds);
@@ -120,7 +133,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const sharedKinds = single ? targetKinds : kinds;
 
   const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
-  const total = targets.length + scopes.size + 2 * sharedKinds.length + 1;
+  const total = targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
   const record = (key: string, changed: boolean) => {
     (changed ? result.changed : result.unchanged).push(key);
     onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
@@ -145,7 +158,18 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     }),
   );
 
-  for (const k of sharedKinds) {
+  for (const k of layout === 'sharded' ? sharedKinds : []) {
+    const freshSummary = async (pkg: PackageName) => {
+      const fresh = await readJson(store, packageKey(k, pkg), PackageDocumentSchema);
+      return fresh ? summarize(fresh.value) : null;
+    };
+    if (single) {
+      record(shardedRootKey(k), (await applyToStore(store, k, single.full, () => freshSummary(single), { retry })).changed);
+    } else {
+      record(shardedRootKey(k), await rebuildSharded(store, k, retry));
+    }
+  }
+  for (const k of layout === 'single' ? sharedKinds : []) {
     await write(catalogKey(k), CatalogDocumentSchema, async (current) => {
       if (single) {
         const fresh = await readJson(store, packageKey(k, single), PackageDocumentSchema);
@@ -173,6 +197,41 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     return current || entries.length > 0 ? upsertRecent(null, entries) : null;
   });
   return result;
+}
+
+/** The layout the stored config document names; `sharded` without one. */
+async function storedLayout(store: ObjectStore): Promise<SearchLayout> {
+  const config = await readJson(store, configKey(), ConfigDocumentSchema).catch(() => null);
+  return config?.value.search.layout ?? 'sharded';
+}
+
+/**
+ * Regenerates a kind's sharded index from every package document: builds the whole generation,
+ * writes its files create-only (files the current generation shares keep their names and are
+ * skipped), then swaps the root by compare-and-swap against the root read before the package
+ * documents were, so a concurrent announce is never lost (a lost race rebuilds again). A
+ * generation equal to the stored one writes nothing (but files of it found missing); a kind
+ * without packages and without a root is left without one. True when anything was written.
+ */
+async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy): Promise<boolean> {
+  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+    const current = await readShardedRoot(store, kind);
+    const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
+    if (!current && summaries.length === 0) return false;
+    const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
+    if (current && JSON.stringify(current.root) === JSON.stringify(generation.root)) {
+      // Same root, so the same files: restore any that were lost (then it was not clean).
+      return (await writeShardFiles(store, generation.files)) > 0;
+    }
+    await writeShardFiles(store, generation.files);
+    try {
+      await writeShardedRoot(store, kind, generation.root, current?.etag ?? null);
+      return true;
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+  throw new ShelfError('write_contention', `Gave up rebuilding ${shardedRootKey(kind)} after ${retry.maxAttempts} attempts; run the rebuild again.`);
 }
 
 /** Thrown inside a compute to leave an absent file absent. */
@@ -297,6 +356,9 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     throw new TypeError(`"concurrency" option must be a positive integer, got ${JSON.stringify(options.concurrency)}`);
+  }
+  if (options.layout !== undefined && !SEARCH_LAYOUTS.includes(options.layout)) {
+    throw new TypeError(`"layout" option must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(options.layout)}`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;

@@ -1,8 +1,12 @@
 /**
  * Brings the derived files of one package up to date with its records: the package document,
- * the scope record's package list, the catalog, the search index and the recent list. Each is a
+ * the scope record's package list, the search index and catalog, and the recent list. Each is a
  * compare-and-swap write of a pure function of what is stored, so running this again (after a
  * crash, or concurrently with another announce) converges to the same files.
+ *
+ * The search index and catalog follow the registry's {@link SearchLayout}: `sharded` applies the
+ * package's summary to the sharded index (a bounded number of small files, then one root swap;
+ * see `src/search/store.ts`), `single` rewrites the kind's whole catalog, then its whole index.
  *
  * @module
  */
@@ -17,16 +21,22 @@ import {
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
   type PackageDocument,
+  type SearchLayout,
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
+import { applyToStore } from '../search/store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
 
-/** The derived files, in the order an announce writes them (after the records). */
-export const DERIVED_STEPS = ['package', 'scope', 'catalog', 'search', 'recent'] as const;
-export type DerivedStep = (typeof DERIVED_STEPS)[number];
+/**
+ * The derived files, in the order an announce writes them (after the records), in the default
+ * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
+ * writes its whole catalog in a `catalog` step before `search`.
+ */
+export const DERIVED_STEPS = ['package', 'scope', 'search', 'recent'] as const;
+export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
 export type StepHook = (step: string) => void | Promise<void>;
@@ -54,8 +64,17 @@ export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageN
   return docs.flatMap((d) => (d ? [d] : []));
 }
 
+/** Options of {@link refreshPackage}. */
+export interface RefreshOptions {
+  /** How the search index and catalog are published. Default `sharded`. */
+  layout?: SearchLayout;
+  /** Called after each step (tests simulate crashes here). */
+  afterStep?: StepHook;
+}
+
 /** Refreshes every derived file of one package. */
-export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, afterStep?: StepHook): Promise<PackageDocument> {
+export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, options: RefreshOptions = {}): Promise<PackageDocument> {
+  const { layout = 'sharded', afterStep } = options;
   const pkgKey = packageKey(kind, pkg);
   const versionCache: VersionCache = new Map();
   const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
@@ -69,18 +88,22 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   });
   await afterStep?.('scope');
 
-  // The catalog entry is computed from the package document as stored now, not from the one this
-  // call wrote, so that a slower concurrent announce cannot put back an older summary.
-  await updateJson(store, catalogKey(kind), CatalogDocumentSchema, async (current) => {
+  // The summary is computed from the package document as stored now (on every attempt), not from
+  // the one this call wrote, so that a slower concurrent announce cannot put back an older summary.
+  const freshSummary = async () => {
     const fresh = await readJson(store, pkgKey, PackageDocumentSchema);
-    return upsertCatalog(current, kind, pkg.full, fresh ? summarize(fresh.value) : null);
-  });
-  await afterStep?.('catalog');
-
-  await updateJson(store, searchIndexKey(kind), SearchIndexDocumentSchema, async () => {
-    const catalog = await readJson(store, catalogKey(kind), CatalogDocumentSchema);
-    return buildSearchIndex(kind, catalog?.value ?? null);
-  });
+    return fresh ? summarize(fresh.value) : null;
+  };
+  if (layout === 'sharded') {
+    await applyToStore(store, kind, pkg.full, freshSummary);
+  } else {
+    await updateJson(store, catalogKey(kind), CatalogDocumentSchema, async (current) => upsertCatalog(current, kind, pkg.full, await freshSummary()));
+    await afterStep?.('catalog');
+    await updateJson(store, searchIndexKey(kind), SearchIndexDocumentSchema, async () => {
+      const catalog = await readJson(store, catalogKey(kind), CatalogDocumentSchema);
+      return buildSearchIndex(kind, catalog?.value ?? null);
+    });
+  }
   await afterStep?.('search');
 
   // The package document lists every version with its publication time, so the version records

@@ -1,6 +1,7 @@
 /**
  * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
- * Not wired into the announce path yet; this is how it is meant to be wired.
+ * The announce's refresh (`src/registry/refresh.ts`) calls {@link applyToStore}; `shelf rebuild`
+ * calls {@link rebuildToStore}.
  *
  * One announce = {@link applyToStore}: read the root (with its ETag) → run the pure update →
  * write every new immutable file create-only (an existing name already holds the same bytes) →
@@ -18,7 +19,11 @@ import type { PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex, type BuildOptions } from './build.ts';
-import { SHARD_CACHE, shardedRootKey } from './keys.ts';
+import { SHARD_CACHE, shardedRootKey, shardKey } from './keys.ts';
+import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
+import { TreeNavigator } from './tree.ts';
+
+type TreeNode = TreeNavigator['root'];
 import { ShardedRootSchema, type ShardedRoot } from './schemas.ts';
 import { updateShardedIndex } from './update.ts';
 
@@ -69,7 +74,7 @@ export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{
 const CONCURRENCY = 32;
 
 /** Writes immutable files create-only, a few at a time; an existing name already holds the same bytes. */
-async function writeFiles(store: ObjectStore, files: Map<string, string>): Promise<number> {
+export async function writeShardFiles(store: ObjectStore, files: Map<string, string>): Promise<number> {
   let written = 0;
   const queue = [...files];
   const worker = async (): Promise<void> => {
@@ -89,27 +94,32 @@ async function writeFiles(store: ObjectStore, files: Map<string, string>): Promi
 
 /**
  * Applies one package's new summary (or its removal, with null) to a kind's sharded index and
- * catalog on a store: the announce path's "search" step.
+ * catalog on a store: the announce path's "search" step. `summary` may be a function: it is then
+ * called on every attempt, after the root is read, so that a retry after a lost race applies the
+ * package's summary as stored now rather than one a concurrent announce has since superseded.
  *
  * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap;
  *   the errors of {@link updateShardedIndex} for bad input (nothing is written then).
  */
-export async function applyToStore(store: ObjectStore, kind: Kind, name: string, summary: PackageSummary | null, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyToStore(
+  store: ObjectStore,
+  kind: Kind,
+  name: string,
+  summary: PackageSummary | null | (() => Promise<PackageSummary | null>),
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
   const retry = options.retry ?? DEFAULT_RETRY;
   const key = shardedRootKey(kind);
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     const current = await readShardedRoot(store, kind);
     const root = current?.root ?? (await buildShardedIndex(kind, [], { policy: options.policy })).root;
-    const update = await updateShardedIndex(root, name, summary, async (k) => (await readStored(store, k))?.json ?? null);
+    const next = typeof summary === 'function' ? await summary() : summary;
+    const update = await updateShardedIndex(root, name, next, async (k) => (await readStored(store, k))?.json ?? null);
     if (!update.changed) return { changed: false, written: 0, attempts: attempt };
-    const written = await writeFiles(store, update.files);
+    const written = await writeShardFiles(store, update.files);
     await options.beforeCommit?.();
     try {
-      await store.put(key, encoder.encode(`${JSON.stringify(update.root)}\n`), {
-        contentType: 'application/json; charset=utf-8',
-        cacheControl: MUTABLE_CACHE,
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
-      });
+      await writeShardedRoot(store, kind, update.root, current?.etag ?? null);
       return { changed: true, written, attempts: attempt };
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
@@ -120,6 +130,20 @@ export async function applyToStore(store: ObjectStore, kind: Kind, name: string,
 }
 
 /**
+ * Swaps a kind's root: the commit of a generation. With the ETag the root was read at, the write
+ * is conditional on it (`If-Match`); with null, on there being no root yet (`If-None-Match: *`).
+ *
+ * @throws PreconditionFailedError when the root changed (or appeared) since it was read
+ */
+export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: ShardedRoot, etag: string | null): Promise<void> {
+  await store.put(shardedRootKey(kind), encoder.encode(`${JSON.stringify(root)}\n`), {
+    contentType: 'application/json; charset=utf-8',
+    cacheControl: MUTABLE_CACHE,
+    ...(etag !== null ? { ifMatch: etag } : { ifNoneMatch: '*' as const }),
+  });
+}
+
+/**
  * Rebuilds a kind's sharded index and catalog from every package summary (`shelf rebuild`):
  * writes the generation's files create-only, then replaces the root.
  *
@@ -127,10 +151,34 @@ export async function applyToStore(store: ObjectStore, kind: Kind, name: string,
  */
 export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
   const generation = await buildShardedIndex(kind, summaries, options);
-  const written = await writeFiles(store, generation.files);
+  const written = await writeShardFiles(store, generation.files);
   await store.put(shardedRootKey(kind), encoder.encode(`${JSON.stringify(generation.root)}\n`), {
     contentType: 'application/json; charset=utf-8',
     cacheControl: MUTABLE_CACHE,
   });
   return written;
+}
+
+/**
+ * Every package summary in a kind's stored sharded catalog, by name (for `shelf check`).
+ *
+ * @throws ShelfError `internal_error` naming a file the root reaches that is missing or malformed
+ */
+export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: ShardedRoot): Promise<PackageSummary[]> {
+  const read = async (file: string): Promise<unknown> => {
+    const stored = await readStored(store, shardKey(kind, file));
+    if (!stored) throw new ShelfError('internal_error', `The file ${shardKey(kind, file)} of ${shardedRootKey(kind)} is missing.`);
+    return stored.json;
+  };
+  const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, read);
+  const out: PackageSummary[] = [];
+  const walk = async (node: TreeNode): Promise<void> => {
+    if (node.level === 0) {
+      out.push(...(node.entries as PackageSummary[]));
+      return;
+    }
+    for (let i = 0; i < node.entries.length; i++) await walk(await nav.child(node, i));
+  };
+  await walk(nav.root);
+  return out;
 }

@@ -48,18 +48,15 @@ export function startScopePage(client: RegistryClient, win: Window = window): vo
   void load();
 }
 
-/** Summaries of the scope's packages by `kind:name`; a kind whose index fails is simply missing. */
+/** Summaries of the scope's packages by `kind:name`; a kind whose summaries fail is simply missing. */
 async function loadSummaries(client: RegistryClient, doc: ScopeDocument): Promise<Map<string, PackageSummary>> {
   const kinds = [...new Set(doc.packages.map((p) => p.kind))];
   const found = new Map<string, PackageSummary>();
   await Promise.all(
     kinds.map(async (kind) => {
       try {
-        const engine = await client.loadSearch(kind);
-        const prefix = `@${doc.scope}/`;
-        for (const hit of engine.search('', { limit: Math.max(1, engine.size) })) {
-          if (hit.name.startsWith(prefix)) found.set(`${kind}:${hit.name}`, hit);
-        }
+        const names = doc.packages.filter((p) => p.kind === kind).map((p) => p.name);
+        for (const [name, summary] of await client.packageSummaries(kind, names)) found.set(`${kind}:${name}`, summary);
       } catch {
         // Names from the scope record are enough to list the packages.
       }

@@ -43,10 +43,17 @@ describe('the document cache', () => {
     expect(since(mark)).toEqual(['304 /v1/bundles/@acme/echo.json', '304 /v1/bundles/@acme/echo/versions/1.2.0.json']);
     expect(proxy.requests.slice(mark).every((r) => r.ifNoneMatch && r.ifNoneMatch.length > 2)).toBe(true);
 
+    // A search reads the sharded index's root, then immutable pieces: a repeated search
+    // revalidates the config and the root only, and answers the pieces from the cache.
     mark = proxy.requests.length;
     await shelf(['search', 'echo'], { env: env() });
+    const firstSearch = since(mark);
+    expect(firstSearch.slice(0, 2)).toEqual(['200 /v1/config.json', '200 /v1/search/bundles/root.json']);
+    expect(firstSearch.length).toBeGreaterThan(2);
+    expect(firstSearch.slice(2).every((r) => /^200 \/v1\/search\/bundles\/(shards|docs)\/[^/]+\.json$/.test(r))).toBe(true);
+    mark = proxy.requests.length;
     await shelf(['search', 'echo'], { env: env() });
-    expect(since(mark)).toEqual(['200 /v1/config.json', '200 /v1/search/bundles.json', '304 /v1/config.json', '304 /v1/search/bundles.json']);
+    expect(since(mark)).toEqual(['304 /v1/config.json', '304 /v1/search/bundles/root.json']);
   });
 
   it('a document that changed upstream is fetched in full again', async () => {
@@ -99,7 +106,7 @@ describe('the document cache', () => {
     const client = () => new RegistryClient({ baseUrl: proxy.url, fetch: createCachingFetch({ dir: cacheDir, stats }) });
     await client().getPackage('bundle', '@acme/echo');
     await client().getPackage('bundle', '@acme/echo');
-    expect(stats).toEqual({ revalidated: 1, stored: 1, offline: 0, corrupt: 0 });
+    expect(stats).toEqual({ revalidated: 1, stored: 1, offline: 0, corrupt: 0, immutable: 0 });
     const [file] = await readdir(join(cacheDir, 'documents'));
     const entry = JSON.parse(await readFile(join(cacheDir, 'documents', file!), 'utf8'));
     await writeFile(join(cacheDir, 'documents', file!), JSON.stringify({ ...entry, sha256: '0'.repeat(64) }));

@@ -176,7 +176,7 @@ export async function buildRegistry(root: string): Promise<Fixture> {
     announce: { bundles: 'http://127.0.0.1/v1/bundles/announce', skills: 'http://127.0.0.1/v1/skills/announce' },
     audience: 'shelf',
     oidc_issuer: 'https://token.actions.githubusercontent.com',
-    search: { bundles: searchIndexKey('bundle'), skills: searchIndexKey('skill') },
+    search: { layout: 'single', bundles: searchIndexKey('bundle'), skills: searchIndexKey('skill') },
     catalog: { bundles: catalogKey('bundle'), skills: catalogKey('skill'), recent: recentKey() },
     layout: {
       package: 'v1/{kind}/@{scope}/{name}.json',

@@ -3,7 +3,7 @@
  * 3 scopes, 5 versions and 2 platforms each, plus 10 CI retries of the same artifacts) through the
  * HTTP handler, against the filesystem store and against the S3 store (s3rver behind the
  * conditional-write proxy). Afterwards every version and artifact is in its version document,
- * its package document, the catalog, the search index and the recent list, once; `latest` is
+ * its package document, the sharded catalog and search index, and the recent list, once; `latest` is
  * right; the checker finds nothing to repair and a rebuild writes nothing.
  *
  * And when compare-and-swap retries run out, the announce answers 503 `write_contention`, and
@@ -13,19 +13,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import MiniSearch from 'minisearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackageName, platformId, type Arch, type Os } from '../../src/core/names.ts';
-import { catalogKey, packageKey, recentKey, scopeKey, searchIndexKey, versionKey } from '../../src/core/paths.ts';
+import { packageKey, recentKey, scopeKey, versionKey } from '../../src/core/paths.ts';
+import { RegistryClient } from '../../src/client/registry-client.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
 import {
-  CatalogDocumentSchema,
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
   VersionDocumentSchema,
 } from '../../src/core/schemas.ts';
-import { indexOptions } from '../../src/core/search-options.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
@@ -115,15 +113,16 @@ describe.each(stores)('70 concurrent announces on the %s', (_label, makeStore) =
       expect(doc.packages.map((p) => p.name)).toEqual(PACKAGES.filter((n) => n.startsWith(`@${scope}/`)).sort());
     }
 
-    const catalog = (await readJson(store, catalogKey('bundle'), CatalogDocumentSchema))!.value;
-    expect(catalog.packages.map((p) => p.name)).toEqual([...PACKAGES].sort());
-    for (const p of catalog.packages) expect([p.latest, p.newest]).toEqual([LATEST, '2.0.0-rc.1']);
-
-    const search = (await readJson(store, searchIndexKey('bundle'), SearchIndexDocumentSchema))!.value;
-    expect(search.document_count).toBe(PACKAGES.length);
-    const index = MiniSearch.loadJS(search.index as never, indexOptions());
+    // The sharded index (the default layout): one root, whose catalog lists every package with
+    // its latest, and whose search finds each by name through the shared client.
+    const root = (await readShardedRoot(store, 'bundle'))!.root;
+    expect(root.search.document_count).toBe(PACKAGES.length);
+    const catalog = await readShardedCatalog(store, 'bundle', root);
+    expect(catalog.map((p) => p.name)).toEqual([...PACKAGES].sort());
+    for (const p of catalog) expect([p.latest, p.newest]).toEqual([LATEST, '2.0.0-rc.1']);
+    const client = new RegistryClient({ baseUrl: reg.url });
     for (const full of PACKAGES) {
-      const hits = index.search(full.split('/')[1]!).map((h) => h.id);
+      const hits = (await client.search('bundle', full.split('/')[1]!)).map((h) => h.name);
       expect(hits, full).toContain(full);
     }
 

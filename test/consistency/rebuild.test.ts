@@ -1,5 +1,6 @@
 /**
- * The rebuild and the checker: a rebuild of a consistent registry writes nothing; the checker
+ * The rebuild and the checker, on a registry of the `single` search layout (one catalog and one
+ * index per kind; rebuild-sharded.test.ts covers the default layout): a rebuild of a consistent registry writes nothing; the checker
  * names every derived file that is missing or stale (with the entries it lacks, has in excess or
  * has out of date), and a rebuild restores exactly the bytes the announces wrote, writing only
  * the files that differ. Also their options, and `shelf rebuild` / `shelf check`.
@@ -38,7 +39,7 @@ let reg: TestRegistry;
 const original = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
-  reg = await startTestRegistry();
+  reg = await startTestRegistry({ env: { SHELF_SEARCH_LAYOUT: 'single' } });
   const prepared = await Promise.all([
     prepareBundle(reg, { example: '@acme/echo', name: '@acme/alpha', version: '1.0.0', os: 'linux', arch: 'x64' }),
     prepareBundle(reg, { example: '@acme/echo', name: '@acme/alpha', version: '1.1.0', os: 'linux', arch: 'x64' }),

@@ -17,10 +17,10 @@ import {
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
   VersionDocumentSchema,
 } from '../../src/core/schemas.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../../src/search/schemas.ts';
 
 let reg: TestRegistry;
 let out: string;
@@ -100,7 +100,9 @@ describe('announce', () => {
     const schemaFor = (key: string) => {
       if (key === 'v1/config.json') return ConfigDocumentSchema;
       if (key.startsWith('v1/scopes/')) return ScopeDocumentSchema;
-      if (key.startsWith('v1/search/')) return SearchIndexDocumentSchema;
+      if (/^v1\/search\/(bundles|skills)\/root\.json$/.test(key)) return ShardedRootSchema;
+      if (/^v1\/search\/(bundles|skills)\/shards\//.test(key)) return ShardFileSchema;
+      if (/^v1\/search\/(bundles|skills)\/docs\//.test(key)) return DisplayFileSchema;
       if (key === 'v1/catalog/recent.json') return RecentDocumentSchema;
       if (key.startsWith('v1/catalog/')) return CatalogDocumentSchema;
       if (parseVersionKey(key)) return VersionDocumentSchema;
@@ -142,7 +144,8 @@ describe('the CDN', () => {
     const config = ConfigDocumentSchema.parse(await (await fetch(`${reg.url}/v1/config.json`)).json());
     expect(config.announce.bundles).toBe(`${reg.url}/v1/bundles/announce`);
     expect(config.audience).toBe('https://shelf.test');
-    expect(config.search.bundles).toBe('v1/search/bundles.json');
+    expect(config.search).toEqual({ layout: 'sharded', bundles: 'v1/search/bundles/root.json', skills: 'v1/search/skills/root.json' });
+    expect(config.catalog).toEqual({ recent: 'v1/catalog/recent.json' });
   });
 });
 

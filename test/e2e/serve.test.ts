@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
-import { CatalogDocumentSchema } from '../../src/core/schemas.ts';
+import { RegistryClient } from '../../src/client/registry-client.ts';
 import { startRegistryServer } from '../../src/server/registry-server.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
@@ -70,9 +70,10 @@ describe('shelf serve', () => {
         const url = /Shelf registry on (http:\/\/\S+)/.exec(output)?.[1];
         if (url && /Try:/.test(output) && Object.keys(catalogs).length === 0) {
           catalogs = { bundles: [], skills: [] };
-          for (const kind of ['bundles', 'skills']) {
-            const doc = CatalogDocumentSchema.parse(await (await fetch(`${url}/v1/catalog/${kind}.json`)).json());
-            catalogs[kind] = doc.packages.map((p) => p.name);
+          // Listed through the shared client, as the web page and `shelf search` list them.
+          const client = new RegistryClient({ baseUrl: url });
+          for (const kind of ['bundle', 'skill'] as const) {
+            catalogs[`${kind}s`] = (await client.search(kind, '', { sort: 'name' })).map((p) => p.name);
           }
           child.kill('SIGTERM');
         }

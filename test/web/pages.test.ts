@@ -127,7 +127,7 @@ describe('home page', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     const page = await open(null);
-    await page.route('**/v1/search/bundles.json', async (route) => {
+    await page.route('**/v1/search/bundles/root.json', async (route) => {
       await held;
       await route.continue();
     });

@@ -1,0 +1,178 @@
+/**
+ * The rebuild and the checker on the default (`sharded`) search layout: the sharded root is the
+ * derived file compared; a rebuild of a consistent registry writes nothing (announces' per-package
+ * updates give exactly the generation a rebuild builds from scratch); a lost root, a lost
+ * immutable file or a stale generation is reported with the packages (or files) concerned and
+ * repaired byte for byte; `shelf rebuild` regenerates it and `shelf check` verifies it.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/client/registry-client.ts';
+import { main } from '../../src/cli/main.ts';
+import { parsePackageName } from '../../src/core/names.ts';
+import { packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
+import { check } from '../../src/registry/check.ts';
+import { rebuild } from '../../src/registry/rebuild.ts';
+import { buildShardedIndex } from '../../src/search/build.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
+import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+
+const alpha = parsePackageName('@acme/alpha');
+const gamma = parsePackageName('@globex/gamma');
+const skill = parsePackageName('@acme/release-notes');
+/** Every derived file of the registry below: in this layout, one root per kind. */
+const DERIVED = [
+  packageKey('bundle', alpha),
+  packageKey('bundle', gamma),
+  packageKey('skill', skill),
+  scopeKey('acme'),
+  scopeKey('globex'),
+  shardedRootKey('bundle'),
+  shardedRootKey('skill'),
+  recentKey(),
+];
+
+let reg: TestRegistry;
+/** Every file the announces wrote, by key (derived files and the sharded index's files). */
+const original = new Map<string, Uint8Array>();
+/** The bundle root before gamma's second version: a stale generation. */
+let staleRoot: Uint8Array;
+
+beforeAll(async () => {
+  reg = await startTestRegistry();
+  const prepared = await Promise.all([
+    prepareBundle(reg, { example: '@acme/echo', name: '@acme/alpha', version: '1.0.0', os: 'linux', arch: 'x64' }),
+    prepareBundle(reg, { example: '@globex/weather', name: '@globex/gamma', version: '2.0.0' }),
+    prepareSkill(reg),
+    prepareBundle(reg, { example: '@globex/weather', name: '@globex/gamma', version: '2.1.0' }),
+  ]);
+  for (const p of prepared.slice(0, 3)) expect((await announcePrepared(reg, p)).status).toBe(201);
+  staleRoot = (await reg.store.get(shardedRootKey('bundle')))!.body;
+  expect((await announcePrepared(reg, prepared[3]!)).status).toBe(201);
+  for (const { key } of await reg.store.list('v1/')) {
+    if (DERIVED.includes(key) || key.startsWith('v1/search/')) original.set(key, (await reg.store.get(key))!.body);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await reg?.close();
+});
+
+/** Puts back what the announces wrote, so each test starts consistent. */
+beforeEach(async () => {
+  for (const [key, body] of original) await reg.store.put(key, body, { contentType: 'application/json', cacheControl: 'no-cache' });
+});
+
+async function etags(): Promise<string[]> {
+  return (await reg.store.list('v1/')).map((o) => `${o.key} ${o.etag}`);
+}
+
+async function expectOriginal(): Promise<void> {
+  for (const [key, body] of original) expect(Buffer.from((await reg.store.get(key))!.body).toString(), key).toBe(Buffer.from(body).toString());
+}
+
+describe('rebuild and check, sharded layout', () => {
+  it('the announces wrote the sharded index and no whole catalog or index', async () => {
+    const keys = (await reg.store.list('v1/')).map((o) => o.key);
+    expect(keys.filter((k) => k.startsWith('v1/catalog/'))).toEqual([recentKey()]);
+    expect(keys).not.toContain('v1/search/bundles.json');
+    const root = (await readShardedRoot(reg.store, 'bundle'))!.root;
+    const catalog = await readShardedCatalog(reg.store, 'bundle', root);
+    expect(catalog.map((s) => [s.name, s.latest])).toEqual([
+      ['@acme/alpha', '1.0.0'],
+      ['@globex/gamma', '2.1.0'],
+    ]);
+  });
+
+  it('of a consistent registry writes nothing: the announces built what a rebuild builds', async () => {
+    const before = await etags();
+    const result = await rebuild(reg.store);
+    expect(result.changed).toEqual([]);
+    expect([...result.unchanged].sort()).toEqual([...DERIVED].sort());
+    expect(await etags()).toEqual(before);
+    expect(await check(reg.store)).toEqual({ clean: true, checked: DERIVED.length, issues: [] });
+  });
+
+  it('restores a deleted root byte for byte, and the checker names the packages it lacked', async () => {
+    await reg.store.delete(shardedRootKey('bundle'));
+    const report = await check(reg.store);
+    expect(report.issues).toEqual([{ key: shardedRootKey('bundle'), problem: 'missing', missing: ['@acme/alpha', '@globex/gamma'], extra: [], outdated: [] }]);
+    // A client of a registry without a root finds nothing rather than failing.
+    expect(await new RegistryClient({ baseUrl: reg.url }).search('bundle', 'alpha')).toEqual([]);
+
+    const result = await rebuild(reg.store);
+    expect(result.changed).toEqual([shardedRootKey('bundle')]);
+    await expectOriginal();
+    expect((await check(reg.store)).clean).toBe(true);
+  });
+
+  it('restores a lost immutable file of the current generation, which the checker lists by key', async () => {
+    // A file the current generation references (the bucket also keeps older generations' files).
+    const root = (await readShardedRoot(reg.store, 'bundle'))!.root;
+    const generation = await buildShardedIndex('bundle', await readShardedCatalog(reg.store, 'bundle', root), { policy: root.policy });
+    expect(JSON.stringify(generation.root)).toBe(JSON.stringify(root));
+    const lost = [...generation.files.keys()].find((k) => k.startsWith('v1/search/bundles/shards/'))!;
+    await reg.store.delete(lost);
+    const report = await check(reg.store);
+    expect(report.clean).toBe(false);
+    expect(report.issues).toHaveLength(1);
+    expect(report.issues[0]!.key).toBe(shardedRootKey('bundle'));
+    expect(report.issues[0]!.missing).toContain(`file ${lost}`);
+
+    expect((await rebuild(reg.store)).changed).toEqual([shardedRootKey('bundle')]);
+    await expectOriginal();
+    expect((await check(reg.store)).clean).toBe(true);
+  });
+
+  it('repairs a stale generation: the checker names the outdated package, the rebuild writes only the root and new files', async () => {
+    await reg.store.put(shardedRootKey('bundle'), staleRoot, { contentType: 'application/json', cacheControl: 'no-cache' });
+    const client = new RegistryClient({ baseUrl: reg.url });
+    expect((await client.search('bundle', 'gamma'))[0]).toMatchObject({ name: '@globex/gamma', latest: '2.0.0' });
+
+    const report = await check(reg.store);
+    expect(report.issues).toEqual([{ key: shardedRootKey('bundle'), problem: 'stale', missing: [], extra: [], outdated: ['@globex/gamma'] }]);
+    const before = new Map((await reg.store.list('v1/')).map((o) => [o.key, o.etag]));
+    const result = await rebuild(reg.store);
+    expect(result.changed).toEqual([shardedRootKey('bundle')]);
+    for (const { key, etag } of await reg.store.list('v1/')) {
+      if (key !== shardedRootKey('bundle') && before.has(key)) expect(etag, key).toBe(before.get(key));
+    }
+    await expectOriginal();
+    const fresh = new RegistryClient({ baseUrl: reg.url });
+    expect((await fresh.search('bundle', 'gamma'))[0]).toMatchObject({ name: '@globex/gamma', latest: '2.1.0' });
+  });
+
+  it('of one package applies its summary to the index and leaves other packages alone', async () => {
+    await reg.store.put(shardedRootKey('bundle'), staleRoot, { contentType: 'application/json', cacheControl: 'no-cache' });
+    expect((await rebuild(reg.store, { package: alpha })).changed).toEqual([]);
+    const result = await rebuild(reg.store, { package: gamma });
+    expect(result.changed).toEqual([shardedRootKey('bundle')]);
+    await expectOriginal();
+  });
+
+  it('rejects a bad layout option, naming it', async () => {
+    await expect(rebuild(reg.store, { layout: 'flat' as never })).rejects.toThrow(/"layout"/);
+  });
+
+  it('shelf check exits 1 naming the root; shelf rebuild repairs it; shelf check then exits 0', async () => {
+    const run = async (argv: string[]) => {
+      let stdout = '';
+      const code = await main(argv, {
+        stdout: (s) => (stdout += s),
+        stderr: () => {},
+        env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') },
+        isTTY: { stdout: false, stderr: false },
+      });
+      return { code, stdout };
+    };
+    await reg.store.delete(shardedRootKey('skill'));
+    const bad = await run(['check']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(new RegExp(`missing\\s+${shardedRootKey('skill')}`));
+    const fixed = await run(['rebuild']);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toContain(`  ${shardedRootKey('skill')}`);
+    expect((await run(['check'])).code).toBe(0);
+    await expectOriginal();
+  });
+});
