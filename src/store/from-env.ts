@@ -7,7 +7,9 @@
  *   Endpoint, region and credentials come from the AWS SDK's standard variables
  *   (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`,
  *   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`; else the SDK's own chain:
- *   shared config files, the Lambda or instance role); `SHELF_S3_FORCE_PATH_STYLE=1` addresses
+ *   shared config files, the Lambda or instance role); `SHELF_S3_ACCESS_KEY_ID`,
+ *   `SHELF_S3_SECRET_ACCESS_KEY` (and `SHELF_S3_SESSION_TOKEN`) take precedence over the AWS_*
+ *   keys, for a Lambda storing in R2 or MinIO; `SHELF_S3_FORCE_PATH_STYLE=1` addresses
  *   the bucket in the path, as MinIO and most S3-compatible servers need.
  *
  * @module
@@ -69,10 +71,17 @@ function s3ClientConfig(env: Env): S3ClientConfig {
   if (region) config.region = region;
   // S3-compatible servers often ignore regions, but the SDK needs one to sign.
   else if (config.endpoint) config.region = 'us-east-1';
-  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  // SHELF_S3_* first: a Lambda function cannot set AWS_ACCESS_KEY_ID (the runtime reserves it
+  // for the function's role), yet may store in R2 or MinIO with keys of their own.
+  const shelfKeyId = env.SHELF_S3_ACCESS_KEY_ID?.trim();
+  const shelfSecret = env.SHELF_S3_SECRET_ACCESS_KEY?.trim();
+  if (Boolean(shelfKeyId) !== Boolean(shelfSecret)) {
+    throw new ConfigError('SHELF_S3_ACCESS_KEY_ID and SHELF_S3_SECRET_ACCESS_KEY must be set together');
+  }
+  const accessKeyId = shelfKeyId || env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = shelfSecret || env.AWS_SECRET_ACCESS_KEY?.trim();
   if (accessKeyId && secretAccessKey) {
-    const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+    const sessionToken = shelfKeyId ? env.SHELF_S3_SESSION_TOKEN?.trim() : env.AWS_SESSION_TOKEN?.trim();
     config.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
   }
   const pathStyle = env.SHELF_S3_FORCE_PATH_STYLE?.trim().toLowerCase();

@@ -236,6 +236,26 @@ describe('storeFromEnv', () => {
     expect(dec((await s3.makeStore(prefix).get('x.json'))!.body)).toBe('{}');
   });
 
+  it('prefers SHELF_S3_ACCESS_KEY_ID/SECRET over the AWS_* keys (a Lambda cannot set those), and wants both', async () => {
+    const prefix = `env-keys-${randomUUID()}`;
+    const env = {
+      ...s3.env(prefix),
+      AWS_ACCESS_KEY_ID: 'WRONGKEY',
+      AWS_SECRET_ACCESS_KEY: 'wrong-secret',
+      SHELF_S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      SHELF_S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    };
+    const store = await storeFromEnv(env);
+    await store.put('k.json', enc('{}'), OPTS);
+    expect(dec((await s3.makeStore(prefix).get('k.json'))!.body)).toBe('{}');
+    // The wrong AWS_* keys alone are refused by the server: the SHELF_S3_* ones were used above.
+    const { SHELF_S3_ACCESS_KEY_ID: _id, SHELF_S3_SECRET_ACCESS_KEY: _secret, ...awsOnly } = env;
+    await expect(storeFromEnv(awsOnly)).rejects.toMatchObject({ code: 'store_unavailable' });
+    const half = await storeFromEnv({ ...s3.env(prefix), SHELF_S3_ACCESS_KEY_ID: 'x' }).catch((e: unknown) => e);
+    expect(half).toBeInstanceOf(ConfigError);
+    expect((half as Error).message).toContain('SHELF_S3_SECRET_ACCESS_KEY');
+  });
+
   it('refuses to start on a server without conditional writes (store_unsupported)', async () => {
     const env = { ...s3.env(`env-raw-${randomUUID()}`), AWS_ENDPOINT_URL_S3: s3.rawEndpoint };
     await expect(storeFromEnv(env)).rejects.toMatchObject({ code: 'store_unsupported' });
