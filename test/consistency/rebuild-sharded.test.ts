@@ -16,6 +16,7 @@ import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/build.ts';
 import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
 
 const alpha = parsePackageName('@acme/alpha');
 const gamma = parsePackageName('@globex/gamma');
@@ -34,7 +35,7 @@ const DERIVED = [
 
 let reg: TestRegistry;
 /** Every file the announces wrote, by key (derived files and the sharded index's files). */
-const original = new Map<string, Uint8Array>();
+let original: SavedFiles = new Map();
 /** The bundle root before gamma's second version: a stale generation. */
 let staleRoot: Uint8Array;
 
@@ -49,9 +50,8 @@ beforeAll(async () => {
   for (const p of prepared.slice(0, 3)) expect((await announcePrepared(reg, p)).status).toBe(201);
   staleRoot = (await reg.store.get(shardedRootKey('bundle')))!.body;
   expect((await announcePrepared(reg, prepared[3]!)).status).toBe(201);
-  for (const { key } of await reg.store.list('v1/')) {
-    if (DERIVED.includes(key) || key.startsWith('v1/search/')) original.set(key, (await reg.store.get(key))!.body);
-  }
+  const keys = (await reg.store.list('v1/')).map((o) => o.key);
+  original = await saveFiles(reg.store, keys.filter((key) => DERIVED.includes(key) || key.startsWith('v1/search/')));
 }, 60_000);
 
 afterAll(async () => {
@@ -59,17 +59,10 @@ afterAll(async () => {
 });
 
 /** Puts back what the announces wrote, so each test starts consistent. */
-beforeEach(async () => {
-  for (const [key, body] of original) await reg.store.put(key, body, { contentType: 'application/json', cacheControl: 'no-cache' });
-});
+beforeEach(() => restoreFiles(reg.store, original));
 
-async function etags(): Promise<string[]> {
-  return (await reg.store.list('v1/')).map((o) => `${o.key} ${o.etag}`);
-}
-
-async function expectOriginal(): Promise<void> {
-  for (const [key, body] of original) expect(Buffer.from((await reg.store.get(key))!.body).toString(), key).toBe(Buffer.from(body).toString());
-}
+const etags = () => etagsOf(reg.store);
+const expectOriginal = () => expectSavedBytes(reg.store, original);
 
 describe('rebuild and check, sharded layout', () => {
   it('the announces wrote the sharded index and no whole catalog or index', async () => {

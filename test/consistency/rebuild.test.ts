@@ -16,6 +16,7 @@ import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { encodeJson, readJson } from '../../src/store/json-documents.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
 
 const alpha = parsePackageName('@acme/alpha');
 const gamma = parsePackageName('@globex/gamma');
@@ -36,7 +37,7 @@ const DERIVED = [
 
 let reg: TestRegistry;
 /** The bytes the announces wrote, by key. */
-const original = new Map<string, Uint8Array>();
+let original: SavedFiles = new Map();
 
 beforeAll(async () => {
   reg = await startTestRegistry({ env: { SHELF_SEARCH_LAYOUT: 'single' } });
@@ -48,7 +49,7 @@ beforeAll(async () => {
     prepareSkill(reg),
   ]);
   for (const p of prepared) expect((await announcePrepared(reg, p)).status).toBe(201);
-  for (const key of DERIVED) original.set(key, (await reg.store.get(key))!.body);
+  original = await saveFiles(reg.store, DERIVED);
 }, 60_000);
 
 afterAll(async () => {
@@ -56,17 +57,10 @@ afterAll(async () => {
 });
 
 /** Puts back what the announces wrote, so each test starts consistent. */
-beforeEach(async () => {
-  for (const [key, body] of original) await reg.store.put(key, body, { contentType: 'application/json', cacheControl: 'public, max-age=60, must-revalidate' });
-});
+beforeEach(() => restoreFiles(reg.store, original));
 
-async function etags(): Promise<string[]> {
-  return (await reg.store.list('v1/')).map((o) => `${o.key} ${o.etag}`);
-}
-
-async function expectOriginal(): Promise<void> {
-  for (const [key, body] of original) expect(Buffer.from((await reg.store.get(key))!.body).toString(), key).toBe(Buffer.from(body).toString());
-}
+const etags = () => etagsOf(reg.store);
+const expectOriginal = () => expectSavedBytes(reg.store, original);
 
 describe('rebuild', () => {
   it('of a consistent registry writes nothing and reports every derived file unchanged', async () => {

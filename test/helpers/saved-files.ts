@@ -1,0 +1,31 @@
+/**
+ * Saved bytes of some files of a store, for tests that damage a bucket and expect a repair to
+ * give back exactly what was there: save once, restore before each test, compare after.
+ */
+import { expect } from 'vitest';
+import type { ObjectStore } from '../../src/store/object-store.ts';
+
+/** The files saved, by key. */
+export type SavedFiles = Map<string, Uint8Array>;
+
+/** Saves the current bytes of `keys` (each must exist). */
+export async function saveFiles(store: ObjectStore, keys: Iterable<string>): Promise<SavedFiles> {
+  const saved: SavedFiles = new Map();
+  for (const key of keys) saved.set(key, (await store.get(key))!.body);
+  return saved;
+}
+
+/** Puts every saved file back. */
+export async function restoreFiles(store: ObjectStore, saved: SavedFiles): Promise<void> {
+  for (const [key, body] of saved) await store.put(key, body, { contentType: 'application/json', cacheControl: 'public, max-age=60, must-revalidate' });
+}
+
+/** Expects every saved file to hold its saved bytes again. */
+export async function expectSavedBytes(store: ObjectStore, saved: SavedFiles): Promise<void> {
+  for (const [key, body] of saved) expect(Buffer.from((await store.get(key))!.body).toString(), key).toBe(Buffer.from(body).toString());
+}
+
+/** Every key under `prefix` with its ETag: compare before and after to prove nothing was written. */
+export async function etagsOf(store: ObjectStore, prefix = 'v1/'): Promise<string[]> {
+  return (await store.list(prefix)).map((o) => `${o.key} ${o.etag}`);
+}
