@@ -13,6 +13,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AnnounceDeps } from '../src/announce/announce.ts';
+import type { SearchLayout } from '../src/core/schemas.ts';
 import { announceDepsFromConfig } from '../src/announce/from-config.ts';
 import { createAnnounceHandler } from '../src/announce/handler.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
@@ -21,6 +22,7 @@ import type { ObjectStore } from '../src/store/object-store.ts';
 import { startFakeGitHub } from '../test/fakes/fake-github.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
 import { prepareAnnounceEvent } from './lib/announce-event.ts';
+import { RecordingStore, type RecordedWrite } from './lib/recording-store.ts';
 import { cpuMs, now, peakRss } from './lib/stats.ts';
 
 /** Where the worker's registry lives. */
@@ -31,6 +33,8 @@ export type WorkerStore =
 /** What the parent asks of the worker. */
 export interface AnnounceJob {
   store: WorkerStore;
+  /** `SHELF_SEARCH_LAYOUT` of the handler. */
+  layout: SearchLayout;
   /** Announces made first and reported apart (cold JWKS cache, unoptimised code). */
   warmup: number;
   announces: PlannedAnnounce[];
@@ -47,6 +51,47 @@ export interface AnnounceTiming {
   /** CPU time of the process during the call, ms (the work, without waiting for a core). */
   cpu: number;
   phases: Record<string, number>;
+  /** What the announce wrote (see {@link summariseWrites}). */
+  writes: WriteSummary;
+}
+
+/**
+ * The files one announce wrote, the artifact (the publisher's bytes, not the registry's) left
+ * out. `rewritten_*`: files replaced in place (compare-and-swap or unconditional), i.e. the
+ * mutable files; `created_*`: create-only files (pins, version records of new versions,
+ * content-addressed index pieces).
+ */
+export interface WriteSummary {
+  files: number;
+  bytes: number;
+  max_file_bytes: number;
+  max_file_key: string;
+  rewritten_files: number;
+  rewritten_bytes: number;
+  rewritten_max_bytes: number;
+  rewritten_max_key: string;
+  created_files: number;
+  created_bytes: number;
+}
+
+/** Summarises the writes of one announce (artifacts excluded). */
+export function summariseWrites(writes: readonly RecordedWrite[]): WriteSummary {
+  const out: WriteSummary = { files: 0, bytes: 0, max_file_bytes: 0, max_file_key: '', rewritten_files: 0, rewritten_bytes: 0, rewritten_max_bytes: 0, rewritten_max_key: '', created_files: 0, created_bytes: 0 };
+  for (const w of writes) {
+    if (/\.(mcpb|skill)$/.test(w.key)) continue;
+    out.files++;
+    out.bytes += w.bytes;
+    if (w.bytes > out.max_file_bytes) [out.max_file_bytes, out.max_file_key] = [w.bytes, w.key];
+    if (w.mode === 'create') {
+      out.created_files++;
+      out.created_bytes += w.bytes;
+    } else {
+      out.rewritten_files++;
+      out.rewritten_bytes += w.bytes;
+      if (w.bytes > out.rewritten_max_bytes) [out.rewritten_max_bytes, out.rewritten_max_key] = [w.bytes, w.key];
+    }
+  }
+  return out;
 }
 
 /** What the worker reports. */
@@ -61,6 +106,10 @@ export interface AnnounceWorkerResult {
   heap_used_peak: number;
   /** Largest heap still in use after a full GC following an announce (what it keeps), bytes; null without `--expose-gc`. */
   live_heap_peak: number | null;
+  /** Keys the announces (warm-up included) read or listed that existed, sorted. */
+  reads: string[];
+  /** Keys they read that did not exist, sorted. */
+  misses: string[];
 }
 
 const AUDIENCE = 'https://shelf.bench';
@@ -69,8 +118,9 @@ async function main(jobFile: string, outFile: string): Promise<void> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as AnnounceJob;
   const github = await startFakeGitHub(AUDIENCE);
   try {
-    const store = await openStore(job.store);
+    const store = new RecordingStore(await openStore(job.store));
     const config = loadAnnounceConfig({
+      SHELF_SEARCH_LAYOUT: job.layout,
       SHELF_AUDIENCE: AUDIENCE,
       SHELF_OIDC_ISSUER: github.issuer,
       SHELF_OIDC_JWKS_URL: github.jwksUrl,
@@ -104,6 +154,8 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       max_rss_after: 0,
       heap_used_peak: 0,
       live_heap_peak: null,
+      reads: [],
+      misses: [],
     };
     const gc = (globalThis as { gc?: () => void }).gc;
     const startedAt = now();
@@ -111,12 +163,13 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       if (job.budgetMs !== undefined && result.timed.length > 0 && now() - startedAt > job.budgetMs) break;
       const event = await prepareAnnounceEvent(github, planned, `bench-${i}`);
       marks = [];
+      store.takeWrites();
       const c0 = cpuMs();
       const t0 = now();
       const response = await handler(event);
       const t1 = now();
       const cpu = cpuMs() - c0;
-      const timing: AnnounceTiming = { kind: planned.kind, status: response.statusCode, total: t1 - t0, cpu, phases: phases(t0, marks, t1) };
+      const timing: AnnounceTiming = { kind: planned.kind, status: response.statusCode, total: t1 - t0, cpu, phases: phases(t0, marks, t1), writes: summariseWrites(store.takeWrites()) };
       if (response.statusCode >= 300) timing.error = (JSON.parse(response.body) as { error?: { code?: string } }).error?.code ?? 'unknown';
       (i < job.warmup ? result.warmup : result.timed).push(timing);
       result.heap_used_peak = Math.max(result.heap_used_peak, process.memoryUsage().heapUsed);
@@ -127,6 +180,8 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       }
     }
     result.max_rss_after = peakRss();
+    result.reads = [...store.reads].sort();
+    result.misses = [...store.misses].sort();
     writeFileSync(outFile, JSON.stringify(result));
   } finally {
     await github.close();
@@ -168,15 +223,19 @@ function phases(t0: number, marks: [string, number][], t1: number): Record<strin
   return out;
 }
 
+const isEntry = process.argv[1] !== undefined && new URL(import.meta.url).pathname === process.argv[1];
 const [jobFile, outFile] = process.argv.slice(2);
-if (!jobFile || !outFile) {
+if (!isEntry) {
+  // Imported (for its types and summariseWrites): nothing to run.
+} else if (!jobFile || !outFile) {
   console.error('usage: announce-worker.ts <job.json> <out.json>');
   process.exit(2);
+} else {
+  main(jobFile, outFile).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }
-main(jobFile, outFile).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);

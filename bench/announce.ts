@@ -1,7 +1,8 @@
 /**
- * Announce latency and memory: runs `announce-worker.ts` in a fresh child process against a
- * registry (a folder, or a bucket on the local S3-compatible server) and summarises what it
- * measured.
+ * Announce latency, memory and writes: runs `announce-worker.ts` in a fresh child process
+ * against a registry (a folder, or a bucket on the local S3-compatible server) in one search
+ * layout, and summarises what it measured. {@link uploadWorkingSet} gives an S3 bucket the objects
+ * a filesystem run of the same plan read (see bench/README.md).
  *
  * @module
  */
@@ -9,8 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePackageName } from '../src/core/names.ts';
-import { catalogKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../src/core/paths.ts';
+import type { SearchLayout } from '../src/core/schemas.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
 import type { AnnounceJob, AnnounceTiming, AnnounceWorkerResult, WorkerStore } from './announce-worker.ts';
@@ -20,6 +20,8 @@ import { percentiles, pool, round, type Percentiles } from './lib/stats.ts';
 /** The summary of one announce run. */
 export interface AnnounceReport {
   store: 'fs' | 's3';
+  /** The handler's `SHELF_SEARCH_LAYOUT`. */
+  layout: SearchLayout;
   /** Timed announces (warm-up excluded). */
   n: number;
   /** Announces that did not answer 2xx (should be 0), with their codes. */
@@ -39,11 +41,35 @@ export interface AnnounceReport {
    * announces; `max_rss_mib_before`: the process before its first announce.
    */
   memory: { max_rss_mib_before: number; max_rss_mib: number; heap_used_peak_mib: number; live_heap_peak_mib: number | null };
+  /**
+   * What the timed announces wrote, artifacts left out: files and bytes per announce; the largest
+   * file any of them wrote, and the largest it rewrote in place (a mutable file), with its key.
+   */
+  writes: {
+    files: Percentiles;
+    bytes: Percentiles;
+    rewritten_bytes: Percentiles;
+    max_file_bytes: number;
+    max_file_key: string;
+    rewritten_max_bytes: number;
+    rewritten_max_key: string;
+  };
+}
+
+/** A report, and the keys the worker's announces read (the working set) or missed. */
+export interface AnnounceRun {
+  report: AnnounceReport;
+  /** Announces made (warm-up included; fewer than planned when the time budget ran out). */
+  made: number;
+  reads: string[];
+  misses: string[];
 }
 
 /** Options of {@link measureAnnounces}. */
 export interface MeasureAnnouncesOptions {
   store: WorkerStore;
+  /** The handler's search layout. Default `sharded`. */
+  layout?: SearchLayout;
   plan: PlannedAnnounce[];
   /** How many of `plan` are warm-up (not timed). Default 1. */
   warmup?: number;
@@ -61,35 +87,42 @@ const MIB = 1048576;
  *
  * @throws Error when the worker fails or times out.
  */
-export async function measureAnnounces(options: MeasureAnnouncesOptions): Promise<AnnounceReport> {
+export async function measureAnnounces(options: MeasureAnnouncesOptions): Promise<AnnounceRun> {
   const warmup = options.warmup ?? 1;
   if (!Number.isInteger(warmup) || warmup < 0 || warmup >= options.plan.length) {
     throw new TypeError(`"warmup" option must be an integer in [0, plan.length), got ${String(warmup)}`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'shelf-bench-announce-'));
   try {
-    const job: AnnounceJob = { store: options.store, warmup, announces: options.plan };
+    const layout = options.layout ?? 'sharded';
+    const job: AnnounceJob = { store: options.store, layout, warmup, announces: options.plan };
     if (options.budgetMs !== undefined) job.budgetMs = options.budgetMs;
     const jobFile = join(dir, 'job.json');
     const outFile = join(dir, 'out.json');
     writeFileSync(jobFile, JSON.stringify(job));
     await runWorker([jobFile, outFile], options.timeoutMs ?? 30 * 60_000);
-    return summarise(options.store.type, JSON.parse(readFileSync(outFile, 'utf8')) as AnnounceWorkerResult);
+    const raw = JSON.parse(readFileSync(outFile, 'utf8')) as AnnounceWorkerResult;
+    return { report: summarise(options.store.type, layout, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Summarises a worker's raw timings. */
-export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): AnnounceReport {
+export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: AnnounceWorkerResult): AnnounceReport {
   const ok = raw.timed.filter((t) => t.status < 300);
   const byKind: Record<string, Percentiles> = {};
   for (const kind of new Set(ok.map((t) => t.kind))) byKind[kind] = percentiles(ok.filter((t) => t.kind === kind).map((t) => t.total));
   const phaseNames = [...new Set(ok.flatMap((t) => Object.keys(t.phases)))];
   const phases: Record<string, number> = {};
   for (const name of phaseNames) phases[name] = percentiles(ok.map((t) => t.phases[name] ?? 0)).p50;
+  const largest = (pick: (t: AnnounceTiming) => [number, string]) =>
+    ok.map(pick).reduce<[number, string]>((a, b) => (b[0] > a[0] ? b : a), [0, '']);
+  const [maxFile, maxFileKey] = largest((t) => [t.writes.max_file_bytes, t.writes.max_file_key]);
+  const [maxRewritten, maxRewrittenKey] = largest((t) => [t.writes.rewritten_max_bytes, t.writes.rewritten_max_key]);
   return {
     store,
+    layout,
     n: ok.length,
     errors: [...raw.warmup, ...raw.timed].filter((t: AnnounceTiming) => t.status >= 300).map((t) => `${t.status} ${t.error ?? ''}`.trim()),
     latency_ms: percentiles(ok.map((t) => t.total)),
@@ -103,34 +136,37 @@ export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): Announ
       heap_used_peak_mib: round(raw.heap_used_peak / MIB),
       live_heap_peak_mib: raw.live_heap_peak === null ? null : round(raw.live_heap_peak / MIB),
     },
+    writes: {
+      files: percentiles(ok.map((t) => t.writes.files)),
+      bytes: percentiles(ok.map((t) => t.writes.bytes)),
+      rewritten_bytes: percentiles(ok.map((t) => t.writes.rewritten_bytes)),
+      max_file_bytes: maxFile,
+      max_file_key: maxFileKey,
+      rewritten_max_bytes: maxRewritten,
+      rewritten_max_key: maxRewrittenKey,
+    },
   };
 }
 
 /**
- * Copies from `source` to `target` the objects the planned announces read: the shared derived
- * files and the scope, package and version records of the scopes and packages they touch. On
- * an S3 store every read is by key or by a package's own prefix, so the rest of the registry
- * does not change what an announce costs; copying only this keeps loading a 100,000-package
- * bucket over HTTP out of the benchmark's time.
+ * Uploads to `target` the objects of `keys` that exist in `source`: with `source` the bucket as
+ * it was before a filesystem run of a plan, and `keys` what that run read (see `reads` of
+ * {@link AnnounceRun}), `target` gets exactly the objects the same plan will read there. Keys
+ * the run created itself are absent from `source` and skipped.
  *
- * @returns the number of objects copied.
+ * @returns how many objects, and their bytes, were uploaded.
  */
-export async function copyWorkingSet(source: ObjectStore, target: ObjectStore, plan: readonly PlannedAnnounce[]): Promise<number> {
-  const keys = new Set<string>([catalogKey('bundle'), searchIndexKey('bundle'), recentKey()]);
-  for (const p of plan) {
-    const pkg = parsePackageName(p.name);
-    keys.add(scopeKey(pkg.scope));
-    keys.add(packageKey('bundle', pkg));
-    for (const o of await source.list(versionsPrefix('bundle', pkg))) keys.add(o.key);
-  }
-  let copied = 0;
-  await pool([...keys], 8, async (key) => {
+export async function uploadWorkingSet(source: ObjectStore, target: ObjectStore, keys: Iterable<string>): Promise<{ objects: number; bytes: number }> {
+  let objects = 0;
+  let bytes = 0;
+  await pool([...new Set(keys)], 16, async (key) => {
     const obj = await source.get(key);
     if (!obj) return;
     await target.put(key, obj.body, { contentType: obj.contentType, cacheControl: obj.cacheControl });
-    copied++;
+    objects++;
+    bytes += obj.body.byteLength;
   });
-  return copied;
+  return { objects, bytes };
 }
 
 function runWorker(args: string[], timeoutMs: number): Promise<void> {

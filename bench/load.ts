@@ -4,9 +4,12 @@
  * encoded with `encodeJson`, exactly as `updateJson` writes it, so the files are byte-for-byte
  * what announces would have produced).
  *
- * Announcing 100,000 packages one by one would take days: every announce rewrites the catalog
- * and the search index (`refreshPackage` is O(N) per call). So the loader derives the shared
- * files once, from every summary, with the same pure functions.
+ * Announcing 100,000 packages one by one would take days (in the `single` layout every announce
+ * rewrites the whole catalog and index). So the loader derives the shared files once, from every
+ * summary, with the same pure functions — for both search layouts side by side, so one bucket
+ * serves the measurements of either: the `single` layout's catalog and index
+ * (`v1/catalog/bundles.json`, `v1/search/bundles.json`), and the `sharded` layout's root and
+ * content-addressed pieces, written by the real `rebuildToStore` of `src/search/store.ts`.
  *
  * @module
  */
@@ -21,6 +24,8 @@ import {
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
 } from '../src/core/schemas.ts';
+import type { SearchLayout } from '../src/core/schemas.ts';
+import { rebuildToStore } from '../src/search/store.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { Corpus } from './corpus.ts';
@@ -44,6 +49,8 @@ export interface LoadOptions {
   derived?: boolean;
   /** Write the version records. Default true; `false` (with `derived`) completes a bucket that has them. */
   records?: boolean;
+  /** The search layouts whose files `derived` writes. Default both. */
+  layouts?: readonly SearchLayout[];
 }
 
 /** What a bulk load wrote and where its time went. */
@@ -63,8 +70,10 @@ export interface LoadReport {
   total_ms: number;
   /** CPU time of this process during the load, ms. */
   cpu_ms: number;
-  /** Sizes of the shared derived files as written. */
+  /** Sizes of the shared derived files as written (0: layout not written). */
   shared_bytes: { catalog: number; search: number; recent: number };
+  /** The sharded index (build + create-only writes by `rebuildToStore`), when written. */
+  sharded: { files_written: number; ms: number; cpu_ms: number } | null;
 }
 
 /** One document to write. */
@@ -86,6 +95,8 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   const records = options.records ?? true;
   if (typeof records !== 'boolean') throw new TypeError('"records" option must be a boolean');
   if (!records && !derived) throw new TypeError('"records" and "derived" options cannot both be false');
+  const layouts = options.layouts ?? ['single', 'sharded'];
+  if (!Array.isArray(layouts) || layouts.some((l) => l !== 'single' && l !== 'sharded')) throw new TypeError('"layouts" option must be an array of "single" and "sharded"');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`"concurrency" option must be a positive integer, got ${String(concurrency)}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`"batch" option must be a positive integer, got ${String(batchSize)}`);
 
@@ -103,6 +114,7 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
     total_ms: 0,
     cpu_ms: 0,
     shared_bytes: { catalog: 0, search: 0, recent: 0 },
+    sharded: null,
   };
   const encode = <T>(key: string, schema: z.ZodType<T>, value: T): Pending => {
     const t = now();
@@ -150,13 +162,24 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   }
 
   t = now();
-  const shared = sharedDocuments(summaries);
+  const shared = sharedDocuments(summaries, { single: layouts.includes('single') });
   report.build_shared_ms += now() - t;
-  const catalog = encode(catalogKey('bundle'), CatalogDocumentSchema, shared.catalog);
-  const search = encode(searchIndexKey('bundle'), SearchIndexDocumentSchema, shared.search);
   const recent = encode(recentKey(), RecentDocumentSchema, shared.recent);
-  await write([catalog, search, recent]);
-  report.shared_bytes = { catalog: catalog.body.byteLength, search: search.body.byteLength, recent: recent.body.byteLength };
+  await write([recent]);
+  report.shared_bytes.recent = recent.body.byteLength;
+  if (shared.catalog && shared.search) {
+    const catalog = encode(catalogKey('bundle'), CatalogDocumentSchema, shared.catalog);
+    const search = encode(searchIndexKey('bundle'), SearchIndexDocumentSchema, shared.search);
+    await write([catalog, search]);
+    report.shared_bytes.catalog = catalog.body.byteLength;
+    report.shared_bytes.search = search.body.byteLength;
+  }
+  if (layouts.includes('sharded')) {
+    t = now();
+    const c = cpuMs();
+    const files = await rebuildToStore(store, 'bundle', summaries.map((s) => s.summary));
+    report.sharded = { files_written: files, ms: now() - t, cpu_ms: cpuMs() - c };
+  }
   report.total_ms = now() - start;
   report.cpu_ms = cpuMs() - cpuStart;
   return report;

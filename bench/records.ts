@@ -88,14 +88,22 @@ export interface SummaryWithVersions {
   versions: readonly Pick<VersionDocument, 'name' | 'version' | 'published_at'>[];
 }
 
-/** The shared derived files (catalog, search index, recent list) from every package's summary. */
-export function sharedDocuments(files: readonly SummaryWithVersions[]): {
-  catalog: CatalogDocument;
-  search: SearchIndexDocument;
+/**
+ * The shared derived files from every package's summary: the recent list and, for the `single`
+ * layout, the catalog and the search index (null when `single` is false: building a 100,000-package
+ * index takes most of a minute).
+ */
+export function sharedDocuments(
+  files: readonly SummaryWithVersions[],
+  options: { single?: boolean } = {},
+): {
+  catalog: CatalogDocument | null;
+  search: SearchIndexDocument | null;
   recent: RecentDocument;
 } {
-  const catalog = buildCatalog('bundle', files.map((f) => f.summary));
-  const search = buildSearchIndex('bundle', catalog);
+  const single = options.single ?? true;
+  const catalog = single ? buildCatalog('bundle', files.map((f) => f.summary)) : null;
+  const search = catalog && buildSearchIndex('bundle', catalog);
   const entries: RecentEntry[] = files.flatMap((f) =>
     f.versions.map((v) => ({ kind: 'bundle' as const, name: v.name, version: v.version, published_at: v.published_at })),
   );

@@ -3,13 +3,14 @@
  *
  * @module
  */
+import type { SearchLayout } from '../src/core/schemas.ts';
 import type { AnnounceReport } from './announce.ts';
 import type { ColdStartReport } from './cold-start.ts';
 import type { EngineResult } from './engine-worker.ts';
 import type { LoadReport } from './load.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery } from './queries.ts';
 import type { RebuildReport } from './rebuild.ts';
-import type { EngineOutcome, ShelfSearchReport } from './search.ts';
+import type { EngineOutcome, FirstQueryReport, ShelfSearchReport } from './search.ts';
 import { BROTLI_QUALITY, mib, round } from './lib/stats.ts';
 
 /** A measurement that failed, and why. */
@@ -24,25 +25,32 @@ export interface SizeResult {
   scopes: number;
   /** Bulk load of the records (see `load.ts`). */
   load: LoadReport;
-  /** How the derived files got there when the rebuild was stopped (`loader`), else `rebuild`. */
-  derived_by: 'rebuild' | 'loader';
+  /** Bulk derivation of every derived file of both layouts (package documents, scopes, single catalog and index, sharded index, recent list). */
+  derive: LoadReport;
+  /** Hard-link copies of the registry (`cp -al`): records → registry, registry → the announce runs' copy, ms. */
+  snapshots_ms: number[];
+  /** The real rebuild of the records alone (measured last, with what time is left). */
   rebuild: RebuildReport | Failed;
   search: ShelfSearchReport | Failed;
   /** Engine results without their rankings (those are in `rankings`). */
   engines: (Omit<EngineResult, 'top5'> | { engine: string; error: string })[];
   labelled: LabelledQuery[];
-  /** Top 5 of each engine for each labelled query (aligned with `labelled`; null: not run). */
+  /** Top 5 of each engine (and `shelf-sharded`) for each labelled query (aligned with `labelled`; null: not run). */
   rankings: Record<string, (string[] | null)[]>;
-  announce: { fs: AnnounceReport | Failed; s3: AnnounceReport | Failed };
-  /** Objects copied into the S3 bucket for the S3 announces (the working set). */
-  s3_working_set_objects: number | null;
+  /** Announce runs per search layout and store. */
+  announce: Record<SearchLayout, { fs: AnnounceReport | Failed; s3: AnnounceReport | Failed }>;
+  /**
+   * Per layout, what the S3 bucket was given (the folder run's reads that existed before it), and
+   * `extra_misses`: keys the S3 run looked for in vain although the folder run found them (should be empty).
+   */
+  s3_working_set: Partial<Record<SearchLayout, { objects: number; bytes: number; extra_misses: string[] }>>;
   load_average: { start: number[]; end: number[] };
   elapsed_s: number;
 }
 
 /** The whole result document. */
 export interface BenchResult {
-  schema_version: 1;
+  schema_version: 2;
   mode: 'quick' | 'full';
   started_at: string;
   finished_at: string;
@@ -69,8 +77,146 @@ export function splitRankings(outcomes: readonly EngineOutcome[]): { engines: Si
 const failed = (x: unknown): x is Failed => typeof x === 'object' && x !== null && 'error' in x;
 const n = (x: number) => x.toLocaleString('en-US');
 const ms = (x: number) => (x >= 1000 ? `${round(x / 1000)} s` : `${round(x)} ms`);
-const size = (bytes: number) => (bytes >= 1048576 ? `${mib(bytes)} MiB` : `${Math.round(bytes / 1024)} KiB`);
+const size = (bytes: number) => (bytes >= 1048576 ? `${mib(bytes)} MiB` : bytes >= 10240 ? `${Math.round(bytes / 1024)} KiB` : `${round(bytes / 1024)} KiB`);
+/** Decimal kilobytes, as issue 9 states its limits. */
+const kB = (bytes: number) => (bytes >= 1e6 ? `${round(bytes / 1e6)} MB` : `${round(bytes / 1000)} kB`);
 const pct = (k: number, total: number) => (total === 0 ? '–' : `${Math.round((100 * k) / total)}%`);
+const share = (x: number) => `${Math.round(100 * x)}%`;
+const LAYOUTS = ['sharded', 'single'] as const;
+const STORES = ['fs', 's3'] as const;
+/** Announce phases in pipeline order; the first four are the request's checks. */
+const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
+
+/** One row of issue 9's goals: what is compared, the values, and whether the goal holds in this run. */
+export interface GoalRow {
+  goal: string;
+  target: string;
+  measured: string;
+  holds: boolean | null;
+}
+
+function announceOf(s: SizeResult, layout: SearchLayout, store: 'fs' | 's3'): AnnounceReport | null {
+  const a = s.announce?.[layout]?.[store];
+  return a && !failed(a) ? a : null;
+}
+
+function layoutSearch(s: SizeResult, layout: SearchLayout): FirstQueryReport | null {
+  if (failed(s.search)) return null;
+  const l = s.search[layout];
+  return failed(l) ? null : l;
+}
+
+/**
+ * Issue 9's goals, evaluated on this run's numbers (sharded layout; the single layout's values
+ * are given for comparison). A goal whose sizes were not all measured says so and counts as
+ * not shown (`null`).
+ */
+export function goalRows(r: BenchResult): GoalRow[] {
+  const rows: GoalRow[] = [];
+  const sizes = [...r.sizes].sort((a, b) => a.packages - b.packages);
+  const small = sizes[0];
+  const large = sizes.at(-1);
+  const span = small && large && small !== large ? `${n(small.packages)} → ${n(large.packages)} packages` : null;
+  const noSpan = (goal: string, target: string) => rows.push({ goal, target, measured: 'needs two sizes', holds: null });
+  const partial = (x: number) => (large && large.packages < 100_000 ? ` (largest size in this run: ${n(x)}, not 100,000)` : '');
+
+  // 1a. Files an announce writes: bounded independently of N.
+  const goal1a = 'Every file an announce writes is bounded independently of N';
+  if (span) {
+    const maxOf = (s: SizeResult, layout: SearchLayout) => Math.max(...STORES.map((st) => announceOf(s, layout, st)?.writes.max_file_bytes ?? 0));
+    const a = maxOf(small!, 'sharded');
+    const b = maxOf(large!, 'sharded');
+    const sa = maxOf(small!, 'single');
+    const sb = maxOf(large!, 'single');
+    rows.push({
+      goal: goal1a,
+      target: 'largest file written at the largest size ≤ 2× that at the smallest',
+      measured: `sharded: ${size(a)} → ${size(b)} (×${round(b / a)}) over ${span}; single: ${size(sa)} → ${size(sb)} (×${round(sb / sa)})`,
+      holds: a > 0 && b > 0 && large!.packages >= 100_000 && small!.packages <= 1_000 ? b <= 2 * a : null,
+    });
+  } else noSpan(goal1a, '');
+
+  // 1b. Announce p50 growth.
+  for (const store of STORES) {
+    const goal = `Announce p50 at 100,000 ≤ 1.5× at 1,000 (${store === 'fs' ? 'filesystem' : 'S3'})`;
+    if (!span) {
+      noSpan(goal, '≤ 1.5×');
+      continue;
+    }
+    const a = announceOf(small!, 'sharded', store);
+    const b = announceOf(large!, 'sharded', store);
+    const sa = announceOf(small!, 'single', store);
+    const sb = announceOf(large!, 'single', store);
+    const single = sa && sb ? `; single: ${ms(sa.latency_ms.p50)} → ${ms(sb.latency_ms.p50)} (×${round(sb.latency_ms.p50 / sa.latency_ms.p50)})` : '';
+    rows.push({
+      goal,
+      target: '≤ 1.5×',
+      measured: a && b ? `sharded: ${ms(a.latency_ms.p50)} → ${ms(b.latency_ms.p50)} (×${round(b.latency_ms.p50 / a.latency_ms.p50)}; CPU ×${round(b.cpu_ms.p50 / a.cpu_ms.p50)}) over ${span}${single}${partial(large!.packages)}` : 'not measured',
+      holds: a && b && large!.packages >= 100_000 && small!.packages <= 1_000 ? b.latency_ms.p50 <= 1.5 * a.latency_ms.p50 : null,
+    });
+  }
+
+  // 2a. First-query bytes at 10,000 and 100,000.
+  for (const [packages, limit] of [[10_000, 150_000], [100_000, 300_000]] as const) {
+    const s = sizes.find((x) => x.packages === packages);
+    const goal = `First query at ${n(packages)} downloads ≤ ${limit / 1000} kB compressed`;
+    const q = s && layoutSearch(s, 'sharded');
+    if (!q) {
+      rows.push({ goal, target: `≤ ${limit / 1000} kB`, measured: s ? 'not measured' : `no ${n(packages)} size in this run`, holds: null });
+      continue;
+    }
+    const single = s && layoutSearch(s, 'single');
+    rows.push({
+      goal,
+      target: `max over the first queries ≤ ${limit / 1000} kB (brotli)`,
+      measured: `sharded brotli p50 ${kB(q.all.brotli.p50)}, p95 ${kB(q.all.brotli.p95)}, max ${kB(q.all.brotli.max)} (gzip max ${kB(q.all.gzip.max)}; ${q.all.n} queries)${single ? `; single: ${kB(single.all.brotli.max)}` : ''}`,
+      holds: q.all.brotli.max <= limit,
+    });
+  }
+
+  // 2b. First-query time growth.
+  const goal2b = 'First query at 100,000 costs ≤ 2× the time at 1,000';
+  const qa = small && layoutSearch(small, 'sharded');
+  const qb = large && layoutSearch(large, 'sharded');
+  if (span && qa && qb) {
+    const sa = layoutSearch(small!, 'single');
+    const sb = layoutSearch(large!, 'single');
+    const ratio = qb.all.ms.p50 / qa.all.ms.p50;
+    rows.push({
+      goal: goal2b,
+      target: 'p50 ≤ 2×',
+      measured: `sharded p50: ${ms(qa.all.ms.p50)} → ${ms(qb.all.ms.p50)} (×${round(ratio)}) over ${span}${sa && sb ? `; single: ${ms(sa.all.ms.p50)} → ${ms(sb.all.ms.p50)}` : ''}${partial(large!.packages)}`,
+      holds: large!.packages >= 100_000 && small!.packages <= 1_000 ? ratio <= 2 : null,
+    });
+  } else noSpan(goal2b, 'p50 ≤ 2×');
+
+  // 3. Ranking agreement.
+  const agreements = sizes.flatMap((s) => (failed(s.search) || failed(s.search.agreement) ? [] : [{ packages: s.packages, a: s.search.agreement }]));
+  rows.push({
+    goal: 'Ranking equals the single index: top 1 agrees in ≥ 95% of labelled queries, top 5 overlap ≥ 90%',
+    target: '≥ 95% / ≥ 90% at every size',
+    measured: agreements.length
+      ? agreements.map(({ packages, a }) => `${n(packages)}: ${share(a.labelled.top1)} / ${share(a.labelled.top5)} (${a.labelled.n} labelled; shard-benchmark queries ${share(a.shard_queries.top1)} / ${share(a.shard_queries.top5)})`).join('; ')
+      : 'not measured',
+    holds: agreements.length ? agreements.every(({ a }) => a.labelled.top1 >= 0.95 && a.labelled.top5 >= 0.9) : null,
+  });
+
+  // 4. Mutable pointers tiny; everything else immutable.
+  const ALLOWED = new Set(['/v1/config.json', '/v1/search/bundles/root.json']);
+  const mutable = sizes.flatMap((s) => {
+    const q = layoutSearch(s, 'sharded');
+    return q ? [{ packages: s.packages, q }] : [];
+  });
+  rows.push({
+    goal: 'Mutable pointers are tiny; everything else a first query fetches is immutable',
+    target: 'only config.json and the root revalidated; root ≤ 64 KiB',
+    measured: mutable.length
+      ? mutable.map(({ packages, q }) => `${n(packages)}: ${q.mutable.map((m) => `${m.path.split('/').pop()} ${size(m.max_raw)}`).join(', ')}; ${q.immutable_responses}/${q.responses} responses immutable`).join('; ')
+      : 'not measured',
+    holds: mutable.length ? mutable.every(({ q }) => q.mutable.every((m) => ALLOWED.has(m.path) && m.max_raw <= 65_536)) : null,
+  });
+  return rows;
+}
 
 /** Renders the result as Markdown. */
 export function renderMarkdown(r: BenchResult): string {
@@ -82,91 +228,178 @@ export function renderMarkdown(r: BenchResult): string {
   line();
   line(`**Machine**: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.total_memory_gib} GiB, Node ${r.machine.node} (${r.machine.platform}). Load average at start ${r.machine.load_average_start.join(' / ')}, at end ${r.machine.load_average_end.join(' / ')} (1/5/15 min).`);
   line();
-  line('Absolute times are machine-dependent, and this machine was shared with other test runs (see the load averages per size): read times as orders of magnitude. Ratios between engines come from the same run, one engine after another on the same data.');
+  line('Absolute times are machine-dependent, and this machine was shared with other test runs (see the load averages per size): read times as orders of magnitude. Ratios between layouts and between engines come from the same run, one measurement after another on the same data.');
   for (const note of r.notes) line(`\n- ${note}`);
+  line();
+
+  line('## Issue 9 goals (sharded layout), from this run');
+  line();
+  line('| goal | target | measured | holds |');
+  line('|---|---|---|---|');
+  for (const g of goalRows(r)) line(`| ${g.goal} | ${g.target} | ${g.measured} | ${g.holds === null ? 'not shown' : g.holds ? '**yes**' : '**no**'} |`);
+  line();
+  line('"not shown": the run lacks a size the goal names (a quick run stops at 10,000 packages), so the ratio is given but not judged. Goal 4\'s "never mixes two generations" holds by construction (a root names content-addressed files only); the row checks what a client actually revalidated.');
   line();
 
   line('## Registries');
   line();
-  line('| packages | versions | scopes | records written | bulk load (CPU) | load avg during |');
-  line('|---:|---:|---:|---:|---:|---|');
+  line('| packages | versions | scopes | records written (fsync off) | derived files of both layouts | of which the sharded index (CPU) | hard-link copies | load avg during |');
+  line('|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of r.sizes) {
-    line(`| ${n(s.packages)} | ${n(s.versions)} | ${n(s.scopes)} | ${n(s.load.objects)} (${size(s.load.bytes)}) | ${ms(s.load.total_ms)} (${ms(s.load.cpu_ms)}) | ${s.load_average.start[0]} → ${s.load_average.end[0]} |`);
+    const sh = s.derive.sharded;
+    line(`| ${n(s.packages)} | ${n(s.versions)} | ${n(s.scopes)} | ${n(s.load.objects)} (${size(s.load.bytes)}) in ${ms(s.load.total_ms)} | ${n(s.derive.objects + (sh?.files_written ?? 0))} in ${ms(s.derive.total_ms)} | ${sh ? `${n(sh.files_written)} files in ${ms(sh.ms)} (${ms(sh.cpu_ms)})` : '–'} | ${s.snapshots_ms.map(ms).join(', ')} | ${s.load_average.start[0]} → ${s.load_average.end[0]} |`);
   }
   line();
 
-  line('## 1. Announce latency (through the handler, warm)');
+  line('## 1. Announce latency (through the handler, warm), per search layout');
   line();
-  line('| packages | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | errors |');
-  line('|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
+  line('| packages | layout | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | errors |');
+  line('|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const s of r.sizes) {
-    for (const store of ['fs', 's3'] as const) {
-      const a = s.announce[store];
-      if (failed(a)) {
-        line(`| ${n(s.packages)} | ${store} | – | – | – | – | – | – | failed: ${a.error.slice(0, 120)} | |`);
-        continue;
+    for (const layout of LAYOUTS) {
+      for (const store of STORES) {
+        const a = s.announce?.[layout]?.[store];
+        if (!a) continue;
+        if (failed(a)) {
+          line(`| ${n(s.packages)} | ${layout} | ${store} | – | – | – | – | – | – | failed: ${a.error.slice(0, 120)} | |`);
+          continue;
+        }
+        const top = Object.entries(a.phases_p50_ms).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
+        line(`| ${n(s.packages)} | ${layout} | ${store} | ${a.n} | ${ms(a.latency_ms.p50)} | ${ms(a.latency_ms.p95)} | ${ms(a.latency_ms.max)} | ${ms(a.cpu_ms.p50)} | ${a.first_ms === null ? '–' : ms(a.first_ms)} | ${top} | ${a.errors.length ? a.errors.join(', ') : '0'} |`);
       }
-      const top = Object.entries(a.phases_p50_ms).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
-      line(`| ${n(s.packages)} | ${store} | ${a.n} | ${ms(a.latency_ms.p50)} | ${ms(a.latency_ms.p95)} | ${ms(a.latency_ms.max)} | ${ms(a.cpu_ms.p50)} | ${a.first_ms === null ? '–' : ms(a.first_ms)} | ${top} | ${a.errors.length ? a.errors.join(', ') : '0'} |`);
     }
   }
-  for (const store of ['fs', 's3'] as const) {
-    const ok = r.sizes.map((s) => s.announce[store]).filter((a): a is AnnounceReport => !failed(a));
-    if (ok.length >= 2) {
-      const first = ok[0]!;
-      const last = ok.at(-1)!;
-      const a = r.sizes.find((s) => s.announce[store] === first)!.packages;
-      const b = r.sizes.find((s) => s.announce[store] === last)!.packages;
-      line();
-      line(`Growth (${store}): p50 ×${round(last.latency_ms.p50 / first.latency_ms.p50)} from ${n(a)} to ${n(b)} packages (×${round(b / a)} packages).`);
+  line();
+  for (const layout of LAYOUTS) {
+    for (const store of STORES) {
+      const ok = r.sizes.flatMap((s) => {
+        const a = announceOf(s, layout, store);
+        return a ? [{ packages: s.packages, a }] : [];
+      });
+      if (ok.length >= 2) {
+        const first = ok[0]!;
+        const last = ok.at(-1)!;
+        line(`- Growth (${layout}, ${store}): p50 ×${round(last.a.latency_ms.p50 / first.a.latency_ms.p50)}, CPU p50 ×${round(last.a.cpu_ms.p50 / first.a.cpu_ms.p50)} from ${n(first.packages)} to ${n(last.packages)} packages (×${round(last.packages / first.packages)} packages).`);
+      }
+    }
+  }
+  line();
+  line('Phases (p50 of each, ms):');
+  line();
+  line(`| packages | layout | store | ${PHASES.join(' | ')} |`);
+  line(`|---:|---|---|${PHASES.map(() => '---:').join('|')}|`);
+  for (const s of r.sizes) {
+    for (const layout of LAYOUTS) {
+      for (const store of STORES) {
+        const a = announceOf(s, layout, store);
+        if (!a) continue;
+        line(`| ${n(s.packages)} | ${layout} | ${store} | ${PHASES.map((p) => (a.phases_p50_ms[p] === undefined ? '–' : String(round(a.phases_p50_ms[p]!)))).join(' | ')} |`);
+      }
     }
   }
   line();
   line('CPU p50 is the process\'s CPU time during the call: the work itself, without the time spent waiting for a core on this shared machine (it excludes waiting on the store and the network, too).');
   line();
-  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `scope`, `catalog`, `search` (the index rebuilt from the catalog), `recent`.');
+  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `scope`, then the search index: in the `sharded` layout one `search` step (read the root, update the few pieces the package touches, write them create-only, swap the root), in the `single` layout `catalog` (the whole catalog rewritten) then `search` (the whole index rebuilt from the catalog and rewritten); `recent` last.');
+  line();
+
+  line('### What an announce writes');
+  line();
+  line('Per announce, artifacts left out (their size is the publisher\'s): files and bytes written (p50), and the largest single file any announce wrote — and the largest it rewrote in place (a mutable file: package document, scope record, root, catalog, index, recent list) — with its key. Same plan on both stores; the filesystem run is shown.');
+  line();
+  line('| packages | layout | files p50 | bytes p50 (max) | of which rewritten in place p50 | largest file written | largest file rewritten |');
+  line('|---:|---|---:|---:|---:|---|---|');
+  for (const s of r.sizes) {
+    for (const layout of LAYOUTS) {
+      const a = announceOf(s, layout, 'fs') ?? announceOf(s, layout, 's3');
+      if (!a) continue;
+      const w = a.writes;
+      line(`| ${n(s.packages)} | ${layout} | ${w.files.p50} | ${size(w.bytes.p50)} (${size(w.bytes.max)}) | ${size(w.rewritten_bytes.p50)} | ${size(w.max_file_bytes)} \`${w.max_file_key}\` | ${size(w.rewritten_max_bytes)} \`${w.rewritten_max_key}\` |`);
+    }
+  }
+  line();
+  const ws = r.sizes.flatMap((s) => LAYOUTS.flatMap((l) => (s.s3_working_set?.[l] ? [`${n(s.packages)} ${l}: ${n(s.s3_working_set[l]!.objects)} objects (${size(s.s3_working_set[l]!.bytes)})${s.s3_working_set[l]!.extra_misses.length ? `, **${s.s3_working_set[l]!.extra_misses.length} keys missed**` : ''}`] : [])));
+  if (ws.length) line(`S3 working sets uploaded: ${ws.join('; ')}.`);
   line();
 
   line('## 2. Full rebuild (from the records alone)');
   line();
-  line('| packages | packages/s (whole rebuild) | package documents/s | elapsed | CPU | completed | files written | phases |');
-  line('|---:|---:|---:|---:|---:|---|---:|---|');
+  line('| packages | layout, concurrency | packages/s (whole rebuild) | package documents/s | elapsed | CPU | completed | files written | phases |');
+  line('|---:|---|---:|---:|---:|---:|---|---:|---|');
   for (const s of r.sizes) {
     const b = s.rebuild;
     if (failed(b)) {
-      line(`| ${n(s.packages)} | – | – | – | – | failed: ${b.error.slice(0, 120)} | – | – |`);
+      line(`| ${n(s.packages)} | – | – | – | – | – | ${b.error.slice(0, 120)} | – | – |`);
       continue;
     }
     const phases = Object.entries(b.phases_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
-    line(`| ${n(s.packages)} | ${b.packages_per_s ?? '–'} | ${b.package_phase_per_s} | ${ms(b.elapsed_ms)} | ${b.cpu_ms === null ? '–' : ms(b.cpu_ms)} | ${b.completed ? 'yes' : `**stopped** at ${n(b.files_done)}/${n(b.files_total)} files`} | ${n(b.files_changed)} | ${phases} |`);
+    line(`| ${n(s.packages)} | ${b.layout}, ${b.concurrency} | ${b.packages_per_s ?? '–'} | ${b.package_phase_per_s} | ${ms(b.elapsed_ms)} | ${b.cpu_ms === null ? '–' : ms(b.cpu_ms)} | ${b.completed ? 'yes' : `**stopped** at ${n(b.files_done)}/${n(b.files_total)} files`} | ${n(b.files_changed)} | ${phases} |`);
   }
+  line();
+  line('The rebuild runs last at each size, on the records alone, with a durable store (fsync per file) and whatever time the run has left, up to its limit. Where it was stopped, the rate of its package phase is measured but the whole rebuild is not: the sharded index\'s share is then the "sharded index" column of the Registries table (the same `rebuildToStore`, with fsync off, so a lower bound).');
   line();
 
-  line('## 3. Search: Shelf\'s prebuilt index, through the real client');
+  line('## 3. Search: Shelf through the real client, both layouts');
   line();
-  line('| packages | terms | index raw | gzip | brotli | load: parse + validate + load (CPU) | first query: bytes raw / gzip / brotli | first query time |');
-  line('|---:|---:|---:|---:|---:|---:|---|---:|');
+  line('### First query of a fresh client');
+  line();
+  line('Each query by a new `RegistryClient` against the local server over the registry: config, then whatever the layout needs (the whole index; or the root, the index pieces and the display data of the hits shown), parse, load and query, timed from the client\'s construction to its results. Bytes are every response of the query, as stored (raw) and as gzip (level 6) / brotli (quality ' + String(BROTLI_QUALITY) + ') would send them. Queries: the first of each latency-workload class.');
+  line();
+  line('| packages | layout | class | n | brotli p50 / p95 / max | gzip p50 / p95 / max | raw p50 / max | time p50 / p95 | requests p50 / max |');
+  line('|---:|---|---|---:|---|---|---|---|---|');
   for (const s of r.sizes) {
-    const q = s.search;
-    if (failed(q)) {
-      line(`| ${n(s.packages)} | failed: ${q.error.slice(0, 120)} | | | | | | |`);
-      continue;
+    for (const layout of LAYOUTS) {
+      const q = layoutSearch(s, layout);
+      if (!q) {
+        const why = failed(s.search) ? s.search.error : (s.search[layout] as Failed).error;
+        line(`| ${n(s.packages)} | ${layout} | failed: ${why.slice(0, 120)} ||||||||`);
+        continue;
+      }
+      for (const [c, st] of [...Object.entries(q.by_class), ['all', q.all] as const]) {
+        line(`| ${n(s.packages)} | ${layout} | ${c} | ${st.n} | ${kB(st.brotli.p50)} / ${kB(st.brotli.p95)} / ${kB(st.brotli.max)} | ${kB(st.gzip.p50)} / ${kB(st.gzip.p95)} / ${kB(st.gzip.max)} | ${kB(st.raw.p50)} / ${kB(st.raw.max)} | ${ms(st.ms.p50)} / ${ms(st.ms.p95)} | ${st.requests.p50} / ${st.requests.max} |`);
+      }
     }
-    const t = q.first_query.total;
-    const br = (c: { brotli?: number }) => size(c.brotli ?? 0);
-    line(`| ${n(s.packages)} | ${n(q.terms)} | ${size(q.index_bytes.raw)} | ${size(q.index_bytes.gzip)} | ${br(q.index_bytes)} | ${ms(q.load_ms)} (${ms(q.load_cpu_ms)}) | ${size(t.raw)} / ${size(t.gzip)} / ${br(t)} (${q.first_query.responses.length} requests) | ${ms(q.first_query.ms)} |`);
   }
   line();
-  line(`gzip level 6; brotli quality ${BROTLI_QUALITY} (see \`bench/lib/stats.ts\` for why not 11). The first query is timed from the call to its results: config, index download over loopback, parse, validation, load, query.`);
+  line('### The indexes as stored');
   line();
-  line('Query latency of the loaded index (p50 / p95):');
-  line();
-  line(`| packages | ${QUERY_CLASSES.join(' | ')} |`);
-  line(`|---:|${QUERY_CLASSES.map(() => '---:').join('|')}|`);
+  line('| packages | single: terms | index raw / gzip / brotli | load: parse + validate + load (CPU) | sharded: files | bytes | root |');
+  line('|---:|---:|---|---:|---:|---:|---:|');
   for (const s of r.sizes) {
     if (failed(s.search)) continue;
-    const l = s.search.latency_ms;
-    line(`| ${n(s.packages)} | ${QUERY_CLASSES.map((c) => `${ms(l[c]!.p50)} / ${ms(l[c]!.p95)}`).join(' | ')} |`);
+    const single = s.search.single;
+    const sharded = s.search.sharded;
+    const a = failed(single) ? '– | – | –' : `${n(single.terms)} | ${size(single.index_bytes.raw)} / ${size(single.index_bytes.gzip)} / ${size(single.index_bytes.brotli ?? 0)} | ${ms(single.load_ms)} (${ms(single.load_cpu_ms)})`;
+    const b = failed(sharded) ? '– | – | –' : `${n(sharded.generation.files)} | ${size(sharded.generation.bytes)} | ${size(sharded.generation.root_bytes)}`;
+    line(`| ${n(s.packages)} | ${a} | ${b} |`);
+  }
+  line();
+  line('### Ranking agreement of the sharded index with the single index');
+  line();
+  line('Top 1: the same first result; top 5: share of the single index\'s top 5 also in the sharded top 5 (as `bench/shard/measure.ts` counts them). On the benchmark\'s labelled queries (by type) and on the shard benchmark\'s queries (`bench/shard/queries.ts`, same seed). Relevance: the intended package first / in the top 5.');
+  line();
+  line(`| packages | labelled: top 1 / top 5 (n) | ${LABEL_TYPES.join(' | ')} | shard queries: top 1 / top 5 (n) | relevance single: top 1 / top 5 | relevance sharded |`);
+  line(`|---:|---|${LABEL_TYPES.map(() => '---').join('|')}|---|---|---|`);
+  for (const s of r.sizes) {
+    if (failed(s.search) || failed(s.search.agreement)) continue;
+    const a = s.search.agreement;
+    const rel = (x: { n: number; top1: number; top5: number }) => `${pct(x.top1, x.n)} / ${pct(x.top5, x.n)}`;
+    line(`| ${n(s.packages)} | ${share(a.labelled.top1)} / ${share(a.labelled.top5)} (${a.labelled.n}) | ${LABEL_TYPES.map((t) => (a.labelled.by_type[t]?.n ? `${share(a.labelled.by_type[t]!.top1)} / ${share(a.labelled.by_type[t]!.top5)}` : '–')).join(' | ')} | ${share(a.shard_queries.top1)} / ${share(a.shard_queries.top5)} (${a.shard_queries.n}) | ${rel(a.relevance.single)} | ${rel(a.relevance.sharded)} |`);
+  }
+  line();
+  line('### Query latency of a warm client (p50 / p95)');
+  line();
+  line('Single: the loaded index, in memory. Sharded: one client after its first query; a query still fetches (over loopback) the pieces it needs that the client has not seen yet.');
+  line();
+  line(`| packages | layout | ${QUERY_CLASSES.join(' | ')} |`);
+  line(`|---:|---|${QUERY_CLASSES.map(() => '---:').join('|')}|`);
+  for (const s of r.sizes) {
+    if (failed(s.search)) continue;
+    for (const layout of LAYOUTS) {
+      const q = s.search[layout];
+      if (failed(q)) continue;
+      line(`| ${n(s.packages)} | ${layout} | ${QUERY_CLASSES.map((c) => `${ms(q.latency_ms[c]!.p50)} / ${ms(q.latency_ms[c]!.p95)}`).join(' | ')} |`);
+    }
   }
   line();
 
@@ -216,13 +449,15 @@ export function renderMarkdown(r: BenchResult): string {
 
   line('## 6. Memory of the announce handler');
   line();
-  line('| packages | store | before first announce (max RSS) | peak max RSS | heap used right after an announce | heap kept after GC |');
-  line('|---:|---|---:|---:|---:|---:|');
+  line('| packages | layout | store | before first announce (max RSS) | peak max RSS | heap used right after an announce | heap kept after GC |');
+  line('|---:|---|---|---:|---:|---:|---:|');
   for (const s of r.sizes) {
-    for (const store of ['fs', 's3'] as const) {
-      const a = s.announce[store];
-      if (failed(a)) continue;
-      line(`| ${n(s.packages)} | ${store} | ${a.memory.max_rss_mib_before} MiB | ${a.memory.max_rss_mib} MiB | ${a.memory.heap_used_peak_mib} MiB | ${a.memory.live_heap_peak_mib ?? '–'} MiB |`);
+    for (const layout of LAYOUTS) {
+      for (const store of STORES) {
+        const a = announceOf(s, layout, store);
+        if (!a) continue;
+        line(`| ${n(s.packages)} | ${layout} | ${store} | ${a.memory.max_rss_mib_before} MiB | ${a.memory.max_rss_mib} MiB | ${a.memory.heap_used_peak_mib} MiB | ${a.memory.live_heap_peak_mib ?? '–'} MiB |`);
+      }
     }
   }
   line();

@@ -1,11 +1,13 @@
 /**
  * Search measurements:
  *
- * - {@link measureShelfSearch}: Shelf's own index as stored, and what a client goes through for
- *   its first query — measured through the real client (`RegistryClient.search`) against the
- *   local server over the bucket, with a fetch that counts every response's bytes (raw, and as
- *   gzip and brotli would send them). Whatever index layout the registry publishes later
- *   (shards, say), this code path measures it unchanged.
+ * - {@link measureShelfSearch}: Shelf's own search in both layouts over one bucket that holds
+ *   both (see `load.ts`). For each layout, `v1/config.json` is written naming it, and fresh
+ *   clients — the real `RegistryClient`, one per query, with a fetch that counts every response's
+ *   bytes (raw, and as gzip and brotli would send them) and notes its Cache-Control — make their
+ *   first query against the local server over the bucket: what a visitor's first search costs.
+ *   Then one warm client times the latency workload, and the sharded client's rankings are
+ *   compared with the single index's on the labelled queries (issue 9's goal 3).
  * - {@link measureEngines}: the same corpus and queries with every engine of `engines.ts`, each
  *   in its own child process (`engine-worker.ts`).
  *
@@ -13,30 +15,66 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../src/client/registry-client.ts';
-import { SearchEngine } from '../src/client/search.ts';
+import { SearchEngine, type SearchHit } from '../src/client/search.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
-import { searchIndexKey, catalogKey } from '../src/core/paths.ts';
-import { SearchIndexDocumentSchema } from '../src/core/schemas.ts';
+import { catalogKey, searchIndexKey, shardedRootKey } from '../src/core/paths.ts';
+import { SearchIndexDocumentSchema, type SearchLayout } from '../src/core/schemas.ts';
 import { buildConfigDocument, writeConfigDocument } from '../src/registry/config-document.ts';
 import { startLocalServer } from '../src/server/local-server.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
+import type { SyntheticPackage } from './corpus.ts';
 import type { EngineJob, EngineResult } from './engine-worker.ts';
 import { ENGINES } from './engines.ts';
 import { TSX_IMPORT } from './lib/node.ts';
 import { compressedSizes, cpuMs, now, percentiles, round, type CompressedSizes, type Percentiles } from './lib/stats.ts';
-import { QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
+import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
+import { KINDS as SHARD_QUERY_KINDS, makeQueries } from './shard/queries.ts';
 
 /** One response the client received. */
 export interface CountedResponse extends CompressedSizes {
   path: string;
   status: number;
+  /** The response's Cache-Control. */
+  cache_control: string;
 }
 
-/** Shelf's search at one size. */
-export interface ShelfSearchReport {
+/** What fresh clients downloaded for their first query, and how long it took, over a set of queries. */
+export interface FirstQueryStats {
+  n: number;
+  /** Bytes of every response of the query (config, index pieces, display data), per query. */
+  raw: Percentiles;
+  gzip: Percentiles;
+  brotli: Percentiles;
+  /** From the client's construction to the results, ms. */
+  ms: Percentiles;
+  requests: Percentiles;
+}
+
+/** One layout's first queries and warm latency. */
+export interface FirstQueryReport {
+  /** Per query class (the latency workload's: one word, two words, a prefix, a misspelling). */
+  by_class: Record<string, FirstQueryStats>;
+  /** Every query of every class. */
+  all: FirstQueryStats;
+  /** The first query's responses, one by one. */
+  example: { query: string; responses: CountedResponse[] };
+  /**
+   * Files the first queries fetched that are not served `immutable`, with the largest size seen
+   * (raw bytes): what a CDN must revalidate. Everything else was content-addressed and immutable.
+   */
+  mutable: { path: string; max_raw: number; cache_control: string }[];
+  /** Responses of the first queries served with `immutable` in their Cache-Control. */
+  immutable_responses: number;
+  responses: number;
+}
+
+/** The `single` layout: the whole index of a kind in one file. */
+export interface SingleSearchReport extends FirstQueryReport {
+  layout: 'single';
   documents: number;
   /** Distinct terms in the index. */
   terms: number;
@@ -49,97 +87,322 @@ export interface ShelfSearchReport {
   load_runs: number[];
   /** CPU time of a load, ms (median). */
   load_cpu_ms: number;
-  /** What the client fetched for its first query, and the time until it had results. */
-  first_query: { ms: number; responses: CountedResponse[]; total: CompressedSizes };
   /** Query latency of the loaded client engine, by class. */
   latency_ms: Record<string, Percentiles>;
+}
+
+/** The `sharded` layout: a root naming immutable, content-addressed pieces. */
+export interface ShardedSearchReport extends FirstQueryReport {
+  layout: 'sharded';
+  /** The whole generation as stored: files and bytes (root included), and the root alone. */
+  generation: { files: number; bytes: number; root_bytes: number };
+  /**
+   * Query latency of one warm client (after its first query), by class: each query still
+   * fetches the pieces it needs that the client has not fetched yet (over loopback).
+   */
+  latency_ms: Record<string, Percentiles>;
+}
+
+/** Top-1 agreement and top-5 overlap of the sharded client with the single index. */
+export interface AgreementStats {
+  n: number;
+  /** Share of queries whose first result is the same. */
+  top1: number;
+  /** Mean share of the single index's top 5 that the sharded top 5 also has. */
+  top5: number;
+}
+
+/** Ranking agreement (issue 9, goal 3) and each layout's relevance on the labelled queries. */
+export interface AgreementReport {
+  /** The benchmark's labelled queries (`queries.ts`), all types, and by type. */
+  labelled: AgreementStats & { by_type: Record<string, AgreementStats> };
+  /** The queries of `bench/shard/measure.ts` (`shard/queries.ts`), all kinds, and by kind. */
+  shard_queries: AgreementStats & { by_kind: Record<string, AgreementStats> };
+  /** Does the intended package rank first / in the top 5, per layout, on the labelled queries. */
+  relevance: Record<SearchLayout, { n: number; top1: number; top5: number }>;
+  /** Every labelled query's sharded top 5 (aligned with the labelled queries). */
+  sharded_top5: string[][];
+}
+
+/** Shelf's search at one size, in both layouts. */
+export interface ShelfSearchReport {
+  single: SingleSearchReport | { error: string };
+  sharded: ShardedSearchReport | { error: string };
+  agreement: AgreementReport | { error: string };
 }
 
 /** Options of {@link measureShelfSearch}. */
 export interface ShelfSearchOptions {
   workload: Workload;
-  /** Loads to time. Default 3. */
+  /** Loads of the single index to time. Default 3. */
   loadRepeats?: number;
-  /** The query whose results the client waits for first. Default the first one-word query. */
-  firstQuery?: string;
+  /** First queries per class and layout (fresh client each). Default 10 sharded, 2 single. */
+  firstQueries?: Partial<Record<SearchLayout, number>>;
+  /** Labelled queries for the agreement (default none), and the corpus for the shard queries. */
+  labelled?: LabelledQuery[];
+  corpus?: readonly SyntheticPackage[];
+  /** Queries per kind of `shard/queries.ts` for the agreement. Default 0. */
+  shardQueriesPerKind?: number;
+  /** The registry's folder, when it is a filesystem store (a faster count of the sharded generation). */
+  root?: string;
+  /** Layouts to measure. Default both. */
+  layouts?: readonly SearchLayout[];
+  /** Called as each part starts. */
+  log?: (message: string) => void;
 }
 
+const failedPart = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) });
+
 /**
- * Measures Shelf's own search over a registry in `store`. Writes `v1/config.json` (the client
- * discovers the index from it), as `shelf serve` does at start-up.
+ * Measures Shelf's own search over a registry in `store`, in each layout it holds. Writes
+ * `v1/config.json` (the client discovers the layout and the index from it), as `shelf serve`
+ * does at start-up; the last layout measured is the one it names afterwards.
  */
 export async function measureShelfSearch(store: ObjectStore, options: ShelfSearchOptions): Promise<ShelfSearchReport> {
   const loadRepeats = options.loadRepeats ?? 3;
   if (!Number.isInteger(loadRepeats) || loadRepeats < 1) throw new TypeError(`"loadRepeats" option must be a positive integer, got ${String(loadRepeats)}`);
+  const layouts = options.layouts ?? ['single', 'sharded'];
+  const log = options.log ?? (() => {});
+  const report: ShelfSearchReport = { single: { error: 'not run' }, sharded: { error: 'not run' }, agreement: { error: 'not run' } };
+  const server = await startLocalServer({ store, port: 0 });
+  try {
+    const useLayout = async (layout: SearchLayout) => {
+      const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: server.url, SHELF_SEARCH_LAYOUT: layout });
+      await writeConfigDocument(store, buildConfigDocument(config, server.url));
+    };
+    let single: SearchEngine | null = null;
+    if (layouts.includes('single')) {
+      log('search: single layout');
+      try {
+        const measured = await measureSingle(store, loadRepeats);
+        single = measured.engine;
+        await useLayout('single');
+        const first = await firstQueries(server.url, options.workload, options.firstQueries?.single ?? 2);
+        const client = new RegistryClient({ baseUrl: server.url });
+        const engine = await client.loadSearch('bundle');
+        const latency = await workloadLatency(options.workload, (q) => engine.search(q, { limit: 20 }));
+        report.single = { layout: 'single', ...measured.report, ...first, latency_ms: latency };
+      } catch (err) {
+        report.single = failedPart(err);
+      }
+    }
+    if (layouts.includes('sharded')) {
+      log('search: sharded layout');
+      try {
+        const generation = await generationSize(store, options.root);
+        await useLayout('sharded');
+        const first = await firstQueries(server.url, options.workload, options.firstQueries?.sharded ?? 10);
+        const client = new RegistryClient({ baseUrl: server.url });
+        await client.search('bundle', options.workload['one-word'][0] ?? 'server');
+        const latency = await workloadLatency(options.workload, (q) => client.search('bundle', q, { limit: 20 }));
+        report.sharded = { layout: 'sharded', generation, ...first, latency_ms: latency };
+        if (single && (options.labelled?.length || options.shardQueriesPerKind)) {
+          log('search: ranking agreement');
+          report.agreement = await measureAgreement(client, single, options).catch(failedPart);
+        }
+      } catch (err) {
+        report.sharded = failedPart(err);
+      }
+    }
+    return report;
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Files and bytes of the sharded generation as stored (root included), and the root's size. With
+ * the registry's folder, a walk of the folder (`store.list` would hash every file for its ETag:
+ * 600 MB at 100,000 packages).
+ */
+async function generationSize(store: ObjectStore, folder: string | undefined): Promise<ShardedSearchReport['generation']> {
+  const rootKey = shardedRootKey('bundle');
+  const prefix = rootKey.replace(/root\.json$/, '');
+  const root = await store.head(rootKey);
+  if (!root) throw new Error(`${store.description} has no sharded index (${rootKey})`);
+  if (folder === undefined) {
+    const listed = await store.list(prefix);
+    return { files: listed.length, bytes: listed.reduce((a, o) => a + o.size, 0), root_bytes: root.size };
+  }
+  let files = 0;
+  let bytes = 0;
+  const dir = join(folder, prefix);
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || entry.name.startsWith('.')) continue;
+    files++;
+    bytes += (await stat(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))).size;
+  }
+  return { files, bytes, root_bytes: root.size };
+}
+
+/** The single index as stored: sizes, and its load into the client's engine, timed. */
+async function measureSingle(store: ObjectStore, loadRepeats: number): Promise<{ engine: SearchEngine; report: Omit<SingleSearchReport, 'layout' | 'latency_ms' | keyof FirstQueryReport> }> {
   const stored = await store.get(searchIndexKey('bundle'));
   const catalog = await store.get(catalogKey('bundle'));
-  if (!stored || !catalog) throw new Error(`${store.description} has no bundle search index or catalog`);
-
+  if (!stored || !catalog) throw new Error(`${store.description} has no single-layout search index or catalog`);
   const text = new TextDecoder().decode(stored.body);
   const loadRuns: number[] = [];
   const loadCpuRuns: number[] = [];
-  let documents = 0;
+  let engine: SearchEngine | null = null;
   let terms = 0;
   for (let i = 0; i < loadRepeats; i++) {
     const t = now();
     const c = cpuMs();
     const doc = SearchIndexDocumentSchema.parse(JSON.parse(text));
-    const engine = new SearchEngine(doc);
+    engine = new SearchEngine(doc);
     loadRuns.push(now() - t);
     loadCpuRuns.push(cpuMs() - c);
-    documents = engine.size;
     terms = Array.isArray(doc.index.index) ? doc.index.index.length : 0;
   }
-
-  const server = await startLocalServer({ store, port: 0 });
-  try {
-    const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: server.url });
-    await writeConfigDocument(store, buildConfigDocument(config, server.url));
-    // Bodies are kept and measured after the query, so compressing them is not in its time.
-    const received: { path: string; status: number; body: Uint8Array }[] = [];
-    const countingFetch: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const body = new Uint8Array(await response.arrayBuffer());
-      received.push({ path: new URL(response.url || String(input)).pathname, status: response.status, body });
-      const nullBody = [101, 204, 205, 304].includes(response.status);
-      return new Response(nullBody ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
-    };
-    const client = new RegistryClient({ baseUrl: server.url, fetch: countingFetch });
-    const first = options.firstQuery ?? options.workload['one-word'][0] ?? 'server';
-    const t = now();
-    await client.search('bundle', first);
-    const firstMs = now() - t;
-
-    const engine = await client.loadSearch('bundle');
-    for (const q of options.workload['one-word'].slice(0, 5)) engine.search(q); // warm-up, untimed
-    const latency: Record<string, Percentiles> = {};
-    for (const c of QUERY_CLASSES) {
-      const times = options.workload[c].map((q) => {
-        const start = now();
-        engine.search(q, { limit: 20 });
-        return now() - start;
-      });
-      latency[c] = percentiles(times);
-    }
-    const responses: CountedResponse[] = received.map((r) => ({ path: r.path, status: r.status, ...compressedSizes(r.body) }));
-    const total = responses.reduce<CompressedSizes>(
-      (acc, r) => ({ raw: acc.raw + r.raw, gzip: acc.gzip + r.gzip, brotli: (acc.brotli ?? 0) + (r.brotli ?? 0) }),
-      { raw: 0, gzip: 0, brotli: 0 },
-    );
-    return {
-      documents,
+  return {
+    engine: engine!,
+    report: {
+      documents: engine!.size,
       terms,
       index_bytes: compressedSizes(stored.body),
       catalog_bytes: compressedSizes(catalog.body, { brotli: false }),
       load_ms: percentiles(loadRuns).p50,
       load_runs: loadRuns.map(round),
       load_cpu_ms: percentiles(loadCpuRuns).p50,
-      first_query: { ms: round(firstMs), responses, total },
-      latency_ms: latency,
-    };
-  } finally {
-    await server.close();
+    },
+  };
+}
+
+/**
+ * The first `perClass` queries of each workload class, each by a fresh `RegistryClient` (so it
+ * fetches the config and whatever index files the layout named there needs), timed from the
+ * client's construction to its results. Bodies are compressed after the query, out of its time.
+ */
+async function firstQueries(baseUrl: string, workload: Workload, perClass: number): Promise<FirstQueryReport> {
+  if (!Number.isInteger(perClass) || perClass < 1) throw new TypeError(`first queries per class must be a positive integer, got ${String(perClass)}`);
+  const byClass: Record<string, FirstQueryStats> = {};
+  const all: { raw: number; gzip: number; brotli: number; ms: number; requests: number }[] = [];
+  const mutable = new Map<string, { path: string; max_raw: number; cache_control: string }>();
+  let example: FirstQueryReport['example'] | null = null;
+  let immutable = 0;
+  let responses = 0;
+  for (const c of QUERY_CLASSES) {
+    const rows: typeof all = [];
+    for (const query of workload[c].slice(0, perClass)) {
+      const received: { path: string; status: number; body: Uint8Array; cacheControl: string }[] = [];
+      const countingFetch: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        const body = new Uint8Array(await response.arrayBuffer());
+        received.push({ path: new URL(response.url || String(input)).pathname, status: response.status, body, cacheControl: response.headers.get('cache-control') ?? '' });
+        const nullBody = [101, 204, 205, 304].includes(response.status);
+        return new Response(nullBody ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      };
+      const t = now();
+      const client = new RegistryClient({ baseUrl, fetch: countingFetch });
+      await client.search('bundle', query);
+      const ms = now() - t;
+      const counted: CountedResponse[] = received.map((r) => ({ path: r.path, status: r.status, cache_control: r.cacheControl, ...compressedSizes(r.body) }));
+      example ??= { query, responses: counted };
+      for (const r of counted) {
+        responses++;
+        if (/\bimmutable\b/.test(r.cache_control)) immutable++;
+        else {
+          const m = mutable.get(r.path) ?? { path: r.path, max_raw: 0, cache_control: r.cache_control };
+          m.max_raw = Math.max(m.max_raw, r.raw);
+          mutable.set(r.path, m);
+        }
+      }
+      rows.push({
+        raw: counted.reduce((a, r) => a + r.raw, 0),
+        gzip: counted.reduce((a, r) => a + r.gzip, 0),
+        brotli: counted.reduce((a, r) => a + (r.brotli ?? 0), 0),
+        ms,
+        requests: counted.length,
+      });
+    }
+    byClass[c] = firstQueryStats(rows);
+    all.push(...rows);
   }
+  return { by_class: byClass, all: firstQueryStats(all), example: example!, mutable: [...mutable.values()], immutable_responses: immutable, responses };
+}
+
+function firstQueryStats(rows: readonly { raw: number; gzip: number; brotli: number; ms: number; requests: number }[]): FirstQueryStats {
+  return {
+    n: rows.length,
+    raw: percentiles(rows.map((r) => r.raw)),
+    gzip: percentiles(rows.map((r) => r.gzip)),
+    brotli: percentiles(rows.map((r) => r.brotli)),
+    ms: percentiles(rows.map((r) => r.ms)),
+    requests: percentiles(rows.map((r) => r.requests)),
+  };
+}
+
+/** Latency of each workload query on a loaded (warm) searcher, by class. */
+async function workloadLatency(workload: Workload, search: (q: string) => unknown): Promise<Record<string, Percentiles>> {
+  for (const q of workload['one-word'].slice(0, 5)) await search(q); // warm-up, untimed
+  const latency: Record<string, Percentiles> = {};
+  for (const c of QUERY_CLASSES) {
+    const times: number[] = [];
+    for (const q of workload[c]) {
+      const start = now();
+      await search(q);
+      times.push(now() - start);
+    }
+    latency[c] = percentiles(times);
+  }
+  return latency;
+}
+
+/**
+ * Top-1 agreement and top-5 overlap of two rankings, as `bench/shard/measure.ts` counts them:
+ * the top 5 overlap is the share of the reference's top 5 that the other top 5 also has (1
+ * when both are empty).
+ */
+export function agreement(sharded: readonly Pick<SearchHit, 'name'>[], single: readonly Pick<SearchHit, 'name'>[]): { top1: boolean; top5: number } {
+  const a = sharded.slice(0, 5).map((h) => h.name);
+  const b = single.slice(0, 5).map((h) => h.name);
+  const top1 = a[0] === b[0];
+  const top5 = b.length === 0 ? (a.length === 0 ? 1 : 0) : a.filter((n) => b.includes(n)).length / b.length;
+  return { top1, top5 };
+}
+
+function agreementStats(rows: readonly { top1: boolean; top5: number }[]): AgreementStats {
+  const n = rows.length;
+  return { n, top1: n ? round(rows.filter((r) => r.top1).length / n) : 0, top5: n ? round(rows.reduce((a, r) => a + r.top5, 0) / n) : 0 };
+}
+
+/** The sharded client against the single index on the labelled queries and the shard benchmark's queries. */
+async function measureAgreement(client: RegistryClient, single: SearchEngine, options: ShelfSearchOptions): Promise<AgreementReport> {
+  const labelled = options.labelled ?? [];
+  const rows: { type: string; top1: boolean; top5: number }[] = [];
+  const relevance = { single: { n: 0, top1: 0, top5: 0 }, sharded: { n: 0, top1: 0, top5: 0 } };
+  const shardedTop5: string[][] = [];
+  for (const q of labelled) {
+    const sharded = await client.search('bundle', q.query, { limit: 20 });
+    const reference = single.search(q.query, { limit: 20 });
+    rows.push({ type: q.type, ...agreement(sharded, reference) });
+    shardedTop5.push(sharded.slice(0, 5).map((h) => h.name));
+    for (const [layout, hits] of [['sharded', sharded], ['single', reference]] as const) {
+      const top = hits.slice(0, 5).map((h) => h.name);
+      relevance[layout].n++;
+      if (top[0] === q.target) relevance[layout].top1++;
+      if (top.includes(q.target)) relevance[layout].top5++;
+    }
+  }
+  const byType: Record<string, AgreementStats> = {};
+  for (const t of LABEL_TYPES) byType[t] = agreementStats(rows.filter((r) => r.type === t));
+
+  const shardRows: { kind: string; top1: boolean; top5: number }[] = [];
+  if (options.shardQueriesPerKind && options.corpus) {
+    // The same queries, seed included, as bench/shard/measure.ts.
+    for (const q of makeQueries([...options.corpus], options.shardQueriesPerKind, 7)) {
+      const sharded = await client.search('bundle', q.text, { limit: 20 });
+      shardRows.push({ kind: q.kind, ...agreement(sharded, single.search(q.text, { limit: 20 })) });
+    }
+  }
+  const byKind: Record<string, AgreementStats> = {};
+  for (const k of SHARD_QUERY_KINDS) byKind[k] = agreementStats(shardRows.filter((r) => r.kind === k));
+  return {
+    labelled: { ...agreementStats(rows), by_type: byType },
+    shard_queries: { ...agreementStats(shardRows), by_kind: byKind },
+    relevance,
+    sharded_top5: shardedTop5,
+  };
 }
 
 /** An engine's result, or why it has none. */

@@ -1,6 +1,7 @@
 /**
  * Keeps the benchmark from rotting: runs the generators and every measurement path once on a
- * tiny registry (50 packages). Asserts shapes, determinism and consistency — never speed.
+ * tiny registry (50 packages), in both search layouts. Asserts shapes, determinism and
+ * consistency — never speed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../../src/announce/validate-metadata.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { catalogKey, searchIndexKey } from '../../src/core/paths.ts';
+import { catalogKey, packageKey, searchIndexKey, shardedRootKey } from '../../src/core/paths.ts';
 import { CatalogDocumentSchema } from '../../src/core/schemas.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
 import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { planAnnounces } from '../../bench/announce-plan.ts';
-import { copyWorkingSet, measureAnnounces } from '../../bench/announce.ts';
+import { measureAnnounces, uploadWorkingSet } from '../../bench/announce.ts';
 import { measureColdStart } from '../../bench/cold-start.ts';
 import { generateCorpus, manifestFor, type Corpus } from '../../bench/corpus.ts';
 import { ENGINES } from '../../bench/engines.ts';
@@ -23,9 +24,10 @@ import { loadRegistry } from '../../bench/load.ts';
 import { Random, Zipf } from '../../bench/lib/random.ts';
 import { labelledQueries, LABEL_TYPES, misspell, QUERY_CLASSES, workloads } from '../../bench/queries.ts';
 import { measureRebuild } from '../../bench/rebuild.ts';
-import { renderMarkdown, splitRankings, type BenchResult } from '../../bench/report.ts';
+import { goalRows, renderMarkdown, splitRankings, type BenchResult } from '../../bench/report.ts';
 import { parseArgs } from '../../bench/run.ts';
-import { measureEngines, measureShelfSearch } from '../../bench/search.ts';
+import { agreement, measureEngines, measureShelfSearch } from '../../bench/search.ts';
+import { hardLinkCopy } from '../../bench/lib/snapshot.ts';
 
 const SIZE = 50;
 let dir: string;
@@ -128,15 +130,53 @@ describe('measurements on a tiny registry', () => {
     }
   });
 
-  it('measures Shelf search through the real client, counting what it downloads', async () => {
-    const report = await measureShelfSearch(new FsStore(root), { workload: workloads(corpus, 3), loadRepeats: 1 });
-    expect(report.documents).toBe(SIZE);
-    const paths = report.first_query.responses.map((r) => r.path);
-    expect(paths).toContain('/v1/config.json');
-    expect(paths).toContain(`/${searchIndexKey('bundle')}`);
-    expect(report.first_query.total.raw).toBeGreaterThanOrEqual(report.index_bytes.raw);
-    expect(report.first_query.total.gzip).toBeLessThan(report.first_query.total.raw);
-    for (const c of QUERY_CLASSES) expect(report.latency_ms[c]!.n).toBe(3);
+  it('measures both search layouts through the real client, counting what fresh clients download, and their agreement', async () => {
+    const labelled = labelledQueries(corpus, 2);
+    const report = await measureShelfSearch(new FsStore(root), {
+      workload: workloads(corpus, 3),
+      loadRepeats: 1,
+      firstQueries: { single: 1, sharded: 2 },
+      labelled,
+      corpus: corpus.packages,
+      shardQueriesPerKind: 2,
+      root,
+    });
+    if ('error' in report.single) throw new Error(`single: ${report.single.error}`);
+    if ('error' in report.sharded) throw new Error(`sharded: ${report.sharded.error}`);
+    if ('error' in report.agreement) throw new Error(`agreement: ${report.agreement.error}`);
+    const single = report.single;
+    expect(single.documents).toBe(SIZE);
+    const singlePaths = single.example.responses.map((r) => r.path);
+    expect(singlePaths).toContain('/v1/config.json');
+    expect(singlePaths).toContain(`/${searchIndexKey('bundle')}`);
+    expect(single.all.raw.p50).toBeGreaterThanOrEqual(single.index_bytes.raw);
+    expect(single.all.n).toBe(QUERY_CLASSES.length);
+
+    const sharded = report.sharded;
+    const shardedPaths = sharded.example.responses.map((r) => r.path);
+    expect(shardedPaths).toContain(`/${shardedRootKey('bundle')}`);
+    expect(shardedPaths).not.toContain(`/${searchIndexKey('bundle')}`);
+    expect(sharded.all.n).toBe(2 * QUERY_CLASSES.length);
+    expect(sharded.all.gzip.max).toBeLessThan(sharded.all.raw.max);
+    expect(sharded.generation.files).toBeGreaterThan(1);
+    // The folder walk counts what the store lists.
+    const listed = await new FsStore(root).list('v1/search/bundles/');
+    expect(sharded.generation).toEqual({ files: listed.length, bytes: listed.reduce((a, o) => a + o.size, 0), root_bytes: expect.any(Number) });
+    // Only the config and the root are revalidated; every other piece is immutable.
+    expect(sharded.mutable.map((m) => m.path).sort()).toEqual(['/v1/config.json', `/${shardedRootKey('bundle')}`]);
+    expect(sharded.immutable_responses).toBeGreaterThan(0);
+    for (const c of QUERY_CLASSES) {
+      expect(single.latency_ms[c]!.n).toBe(3);
+      expect(sharded.latency_ms[c]!.n).toBe(3);
+    }
+
+    expect(report.agreement.labelled.n).toBe(labelled.length);
+    expect(report.agreement.shard_queries.n).toBe(8);
+    expect(report.agreement.sharded_top5).toHaveLength(labelled.length);
+    expect(report.agreement.relevance.sharded.n).toBe(labelled.length);
+    // On 50 packages the sharded index must rank as the single one does.
+    expect(report.agreement.labelled.top1).toBeGreaterThanOrEqual(0.9);
+    expect(agreement([{ name: 'a' }, { name: 'b' }], [{ name: 'a' }, { name: 'c' }])).toEqual({ top1: true, top5: 0.5 });
   });
 
   it('runs an engine worker and reports bytes, load, latency and relevance', async () => {
@@ -150,32 +190,52 @@ describe('measurements on a tiny registry', () => {
     expect(engines[0]).not.toHaveProperty('top5');
   });
 
-  it('rebuilds a records-only registry in a worker and reports its rate', async () => {
+  it('rebuilds a records-only registry in a worker, in the sharded layout, and reports its rate', async () => {
     const recordsOnly = join(dir, 'records');
     await loadRegistry(new FsStore(recordsOnly, { durable: false }), corpus, { derived: false });
-    const report = await measureRebuild(recordsOnly, SIZE, 60_000);
+    const report = await measureRebuild(recordsOnly, SIZE, 60_000, { layout: 'sharded', concurrency: 16 });
     expect(report.completed).toBe(true);
+    expect(report).toMatchObject({ layout: 'sharded', concurrency: 16 });
     expect(report.files_changed).toBeGreaterThanOrEqual(SIZE);
     expect(report.packages_per_s).toBeGreaterThan(0);
     expect(report.package_phase_per_s).toBeGreaterThan(0);
-    expect(Object.keys(report.phases_ms)).toEqual(['packages', 'scopes', 'catalog', 'search', 'recent']);
+    expect(Object.keys(report.phases_ms)).toEqual(expect.arrayContaining(['packages', 'scopes', 'search', 'recent']));
+    expect(await new FsStore(recordsOnly).head(shardedRootKey('bundle'))).not.toBeNull();
   });
 
-  it('times real announces through the handler on the filesystem and on S3', async () => {
+  it('times real announces through the handler in both layouts, on a hard-link copy and on S3 with the working set it read', async () => {
     const plan = planAnnounces(corpus, 3);
     expect(plan.map((p) => p.kind)).toEqual(['new-version', 'new-package', 'new-scope']);
-    const prefix = 'smoke/';
-    expect(await copyWorkingSet(new FsStore(root), s3.makeStore(prefix), plan)).toBeGreaterThanOrEqual(3);
+    const layouts = ['sharded', 'single'] as const;
+    const copies = layouts.map((l) => join(dir, `run-${l}`));
+    for (const copy of copies) await hardLinkCopy(root, copy);
+    const catalogBefore = (await new FsStore(root).get(catalogKey('bundle')))!.body;
     // Concurrently here only to keep the test short; the benchmark never overlaps them.
-    const [fs, onS3] = await Promise.all([
-      measureAnnounces({ store: { type: 'fs', root }, plan, warmup: 1 }),
-      measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix, ...S3RVER_CREDENTIALS }, plan, warmup: 1 }),
-    ]);
-    for (const report of [fs, onS3]) {
-      expect(report.errors).toEqual([]);
-      expect(report.n).toBe(2);
-      expect(report.phases_p50_ms.search).toBeGreaterThan(0);
-      expect(report.memory.max_rss_mib).toBeGreaterThan(0);
+    const fsRuns = await Promise.all(layouts.map((layout, i) => measureAnnounces({ store: { type: 'fs', root: copies[i]! }, layout, plan, warmup: 1 })));
+    // The copies took the writes; the registry they were copied from is untouched.
+    expect((await new FsStore(root).get(catalogKey('bundle')))!.body).toEqual(catalogBefore);
+    expect(await new FsStore(root).head(packageKey('bundle', parsePackageName(plan[2]!.name)))).toBeNull();
+    expect(await new FsStore(copies[1]!).head(packageKey('bundle', parsePackageName(plan[2]!.name)))).not.toBeNull();
+    const uploads = await Promise.all(layouts.map((layout, i) => uploadWorkingSet(new FsStore(root), s3.makeStore(`smoke-${layout}/`), fsRuns[i]!.reads)));
+    for (const u of uploads) expect(u.objects).toBeGreaterThanOrEqual(3);
+    const s3Runs = await Promise.all(
+      layouts.map((layout) => measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix: `smoke-${layout}/`, ...S3RVER_CREDENTIALS }, layout, plan, warmup: 1 })),
+    );
+    for (const [i, layout] of layouts.entries()) {
+      expect(s3Runs[i]!.misses.filter((k) => !fsRuns[i]!.misses.includes(k))).toEqual([]);
+      for (const { report } of [fsRuns[i]!, s3Runs[i]!]) {
+        expect(report.layout).toBe(layout);
+        expect(report.errors).toEqual([]);
+        expect(report.n).toBe(2);
+        expect(report.phases_p50_ms.search).toBeGreaterThan(0);
+        expect('catalog' in report.phases_p50_ms).toBe(layout === 'single');
+        expect(report.memory.max_rss_mib).toBeGreaterThan(0);
+        expect(report.writes.files.p50).toBeGreaterThan(3);
+        expect(report.writes.max_file_bytes).toBeGreaterThan(0);
+        expect(report.writes.max_file_key).not.toMatch(/\.mcpb$/);
+        if (layout === 'single') expect([searchIndexKey('bundle'), catalogKey('bundle')]).toContain(report.writes.rewritten_max_key);
+        else expect(report.writes.rewritten_max_key).not.toBe(searchIndexKey('bundle'));
+      }
     }
   });
 
@@ -189,9 +249,9 @@ describe('measurements on a tiny registry', () => {
 });
 
 describe('report', () => {
-  it('renders every section, and parses its command line strictly', () => {
+  it('renders every section, evaluates the goals without judging sizes it lacks, and parses its command line strictly', () => {
     const result: BenchResult = {
-      schema_version: 1,
+      schema_version: 2,
       mode: 'quick',
       started_at: '2025-01-01T00:00:00Z',
       finished_at: '2025-01-01T00:05:00Z',
@@ -203,9 +263,10 @@ describe('report', () => {
       sizes: [],
     };
     const md = renderMarkdown(result);
-    for (const heading of ['## 1. Announce latency', '## 2. Full rebuild', '## 3. Search', '## 4. The same corpus', '## 5. Cold start', '## 6. Memory']) {
+    for (const heading of ['## Issue 9 goals', '## 1. Announce latency', '### What an announce writes', '## 2. Full rebuild', '## 3. Search', '### Ranking agreement', '## 4. The same corpus', '## 5. Cold start', '## 6. Memory']) {
       expect(md).toContain(heading);
     }
+    expect(goalRows(result).every((g) => g.holds === null)).toBe(true);
     expect(parseArgs(['--quick']).sizes).toEqual([1000, 10000]);
     expect(() => parseArgs(['--sizes', 'abc'])).toThrow(/--sizes/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option "--fast"/);
