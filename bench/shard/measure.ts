@@ -28,9 +28,10 @@ import { buildShardedIndex } from '../../src/search/build.ts';
 import { shardedRootKey } from '../../src/search/keys.ts';
 import { ShardedSearch } from '../../src/search/sharded-client.ts';
 import { updateShardedIndex } from '../../src/search/update.ts';
-import { generateCorpus, type SyntheticPackage } from '../corpus.ts';
+import { generateCorpus } from '../corpus.ts';
 import { Random } from '../lib/random.ts';
 import { packageFiles } from '../records.ts';
+import { KINDS, makeQueries, type QueryKind } from './queries.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -41,64 +42,6 @@ const sizes = (args.find((a) => /^[0-9,]+$/.test(a)) ?? '1000,10000,100000').spl
 const QUERIES = flag('queries', 100);
 const UPDATES = flag('updates', 40);
 const BASE = 'http://bench.invalid';
-
-type QueryKind = 'one-word' | 'two-word' | 'prefix' | 'misspelled';
-const KINDS: QueryKind[] = ['one-word', 'two-word', 'prefix', 'misspelled'];
-
-interface Query {
-  kind: QueryKind;
-  text: string;
-}
-
-/** Labelled queries: each derived from a target package, as a user looking for it would type. */
-function makeQueries(packages: SyntheticPackage[], perKind: number, seed: number): Query[] {
-  const r = new Random(seed);
-  const out: Query[] = [];
-  const nameWords = (p: SyntheticPackage): string[] => p.short.split('-').filter((w) => w !== 'mcp' && w !== 'server');
-  for (const kind of KINDS) {
-    let made = 0;
-    while (made < perKind) {
-      const p = r.pick(packages);
-      const words = nameWords(p);
-      if (words.length === 0) continue;
-      const word = r.pick(words);
-      let text: string;
-      if (kind === 'one-word') text = word;
-      else if (kind === 'two-word') text = `${word} ${r.pick(p.keywords)}`;
-      else if (kind === 'prefix') {
-        if (word.length < 5) continue;
-        text = word.slice(0, Math.min(word.length - 1, r.int(4, 6)));
-      } else {
-        if (word.length < 5) continue;
-        text = misspell(word, r);
-      }
-      out.push({ kind, text });
-      made++;
-    }
-  }
-  return out;
-}
-
-/** One random edit: substitution, deletion, insertion or transposition, anywhere in the word. */
-function misspell(word: string, r: Random): string {
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
-  const i = r.int(0, word.length - 1);
-  switch (r.int(0, 3)) {
-    case 0: {
-      let c = r.pick([...letters]);
-      while (c === word[i]) c = r.pick([...letters]);
-      return word.slice(0, i) + c + word.slice(i + 1);
-    }
-    case 1:
-      return word.slice(0, i) + word.slice(i + 1);
-    case 2:
-      return word.slice(0, i) + r.pick([...letters]) + word.slice(i);
-    default: {
-      const j = Math.min(i, word.length - 2);
-      return word.slice(0, j) + word[j + 1] + word[j] + word.slice(j + 2);
-    }
-  }
-}
 
 const compressed = new Map<string, { br: number; gz: number }>();
 function sizesOf(key: string, content: string): { raw: number; br: number; gz: number } {

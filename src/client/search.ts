@@ -12,7 +12,7 @@ import { ShelfError } from '../core/errors.ts';
 import { ARCHES, OSES, type Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary, type SearchIndexDocument } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, STORE_FIELDS, indexOptions, type SearchDocument } from '../core/search-options.ts';
-import { parsePlatformId } from './platform.ts';
+import { filterMask, platformMask } from '../search/platforms.ts';
 
 /** Result orders {@link SearchEngine.search} supports. */
 export const SEARCH_SORTS = ['relevance', 'recent', 'name'] as const;
@@ -56,6 +56,8 @@ export class SearchEngine {
   private readonly mini: MiniSearch<SearchDocument>;
   /** Summaries by document id, validated once at load so every search returns well-formed data. */
   private readonly summaries = new Map<string, PackageSummary>();
+  /** What filters and orders read of each package, by document id. */
+  private readonly facts = new Map<string, HitFacts>();
 
   /**
    * Loads the serialized index. Every stored summary is checked against the schema here, so a
@@ -84,6 +86,7 @@ export class SearchEngine {
         );
       }
       this.summaries.set(String(hit.id), parsed.data);
+      this.facts.set(String(hit.id), hitFacts(parsed.data, 0, String(hit.id)));
     }
   }
 
@@ -103,10 +106,11 @@ export class SearchEngine {
    * @throws ShelfError `invalid_argument` naming the offending option.
    */
   search(query: string, opts: SearchQueryOptions = {}): SearchHit[] {
-    const o = validateOptions(query, opts);
+    const o = validateSearchOptions(query, opts);
+    const passes = searchFilter(o);
     const filter = (result: SearchResult): boolean => {
-      const summary = this.summaries.get(String(result.id));
-      return summary !== undefined && matches(summary, o);
+      const facts = this.facts.get(String(result.id));
+      return facts !== undefined && passes(facts);
     };
     let results: SearchResult[];
     if (query.trim() === '') {
@@ -118,13 +122,16 @@ export class SearchEngine {
         results = this.mini.search(query, { ...DEFAULT_SEARCH_OPTIONS, combineWith: 'OR', filter });
       }
     }
-    const hits: SearchHit[] = results.map((r) => ({ ...this.summaries.get(String(r.id))!, score: r.score }));
-    hits.sort(COMPARATORS[o.sort]);
-    return hits.slice(0, o.limit);
+    const ranked = orderHits(
+      results.map((r) => ({ ...this.facts.get(String(r.id))!, score: r.score })),
+      o,
+    );
+    return ranked.map((f) => ({ ...this.summaries.get(f.id)!, score: f.score }));
   }
 }
 
-interface ValidOptions {
+/** Search options after {@link validateSearchOptions}. */
+export interface ValidSearchOptions {
   type: string | undefined;
   os: string | undefined;
   arch: string | undefined;
@@ -132,9 +139,66 @@ interface ValidOptions {
   limit: number;
 }
 
-function validateOptions(query: unknown, opts: SearchQueryOptions): ValidOptions {
+/**
+ * What the filters and orders of a search read of a package: the same few facts whether they
+ * come from a whole summary ({@link hitFacts}) or from a sharded index's compact document entry.
+ */
+export interface HitFacts {
+  /** Identifies the hit to its caller (a document id, a name). */
+  id: string;
+  /** The package name: the `name` order, and ties of the others. */
+  name: string;
+  /** Relevance. */
+  score: number;
+  /** `updated_at` in milliseconds: the `recent` order. */
+  updated_ms: number;
+  /** `server_type`, or null: the `type` filter. */
+  server_type: string | null | undefined;
+  /** The platforms as a mask (`platformMask` in `src/search/platforms.ts`): the `os`/`arch` filters. */
+  platform_mask: number;
+}
+
+/** The {@link HitFacts} of a summary. */
+export function hitFacts(summary: PackageSummary, score: number, id: string = summary.name): HitFacts {
+  return {
+    id,
+    name: summary.name,
+    score,
+    updated_ms: Date.parse(summary.updated_at),
+    server_type: summary.server_type ?? null,
+    platform_mask: platformMask(summary.platforms),
+  };
+}
+
+/**
+ * The filters of a search as a predicate: the `type` filter, and the `os`/`arch` filters, which
+ * match an OS and an architecture on the same platform entry (`any` matches every value). Shared
+ * by {@link SearchEngine} and the sharded client (`src/search/sharded-client.ts`).
+ */
+export function searchFilter(o: Pick<ValidSearchOptions, 'type' | 'os' | 'arch'>): (facts: Pick<HitFacts, 'server_type' | 'platform_mask'>) => boolean {
+  const fm = filterMask(o.os, o.arch);
+  const type = o.type;
+  return (facts) => (type === undefined || facts.server_type === type) && (fm === null || (facts.platform_mask & fm) !== 0);
+}
+
+/**
+ * Orders hits as a search's `sort` asks (ties by name, so results are deterministic) and keeps
+ * the first `limit`. Shared by {@link SearchEngine} and the sharded client. Does not filter:
+ * filters apply inside the engine's query (see {@link searchFilter}), so that an AND query that
+ * matches nothing after filtering falls back to OR.
+ */
+export function orderHits<T extends Pick<HitFacts, 'name' | 'score' | 'updated_ms'>>(hits: readonly T[], o: Pick<ValidSearchOptions, 'sort' | 'limit'>): T[] {
+  return [...hits].sort(COMPARATORS[o.sort]).slice(0, o.limit);
+}
+
+/**
+ * Validates a query and its options, as every search entry point does.
+ *
+ * @throws ShelfError `invalid_argument` naming the offending option.
+ */
+export function validateSearchOptions(query: unknown, opts: SearchQueryOptions | undefined): ValidSearchOptions {
   if (typeof query !== 'string') throw new ShelfError('invalid_argument', 'The search query must be a string.');
-  const { type, os, arch, sort = 'relevance', limit = DEFAULT_SEARCH_LIMIT } = opts;
+  const { type, os, arch, sort = 'relevance', limit = DEFAULT_SEARCH_LIMIT } = opts ?? {};
   if (type !== undefined && (typeof type !== 'string' || type === '')) {
     throw new ShelfError('invalid_argument', 'The "type" option must be a non-empty string.');
   }
@@ -153,28 +217,13 @@ function validateOptions(query: unknown, opts: SearchQueryOptions): ValidOptions
   return { type, os, arch, sort, limit };
 }
 
-/**
- * OS and architecture are matched on the same platform entry: asking for linux + arm64 must not
- * match a package that only has linux-x64 and darwin-arm64 builds.
- */
-function matches(summary: PackageSummary, o: ValidOptions): boolean {
-  if (o.type !== undefined && summary.server_type !== o.type) return false;
-  if (o.os === undefined && o.arch === undefined) return true;
-  return summary.platforms.some((id) => {
-    const p = parsePlatformId(id);
-    if (!p) return false;
-    const osOk = o.os === undefined || p.os === o.os || p.os === 'any';
-    const archOk = o.arch === undefined || p.arch === o.arch || p.arch === 'any';
-    return osOk && archOk;
-  });
-}
-
-const byName = (a: SearchHit, b: SearchHit): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+type Sortable = Pick<HitFacts, 'name' | 'score' | 'updated_ms'>;
+const byName = (a: Sortable, b: Sortable): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 // Ties fall back to the name so results are deterministic.
-const COMPARATORS: Record<SearchSort, (a: SearchHit, b: SearchHit) => number> = {
+const COMPARATORS: Record<SearchSort, (a: Sortable, b: Sortable) => number> = {
   relevance: (a, b) => b.score - a.score || byName(a, b),
-  recent: (a, b) => Date.parse(b.updated_at) - Date.parse(a.updated_at) || byName(a, b),
+  recent: (a, b) => b.updated_ms - a.updated_ms || byName(a, b),
   name: byName,
 };
 

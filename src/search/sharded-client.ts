@@ -19,17 +19,25 @@
  */
 import MiniSearch, { type AsPlainObject, type SearchResult } from 'minisearch';
 import { ShelfError } from '../core/errors.ts';
-import { ARCHES, OSES, type Kind } from '../core/names.ts';
+import type { Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
-import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, type SearchHit, type SearchQueryOptions, type SearchSort } from '../client/search.ts';
+import {
+  hitFacts,
+  orderHits,
+  searchFilter,
+  validateSearchOptions,
+  type HitFacts,
+  type SearchHit,
+  type SearchQueryOptions,
+  type ValidSearchOptions,
+} from '../client/search.ts';
 import { searchDocument } from '../indexer/search-index.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
 import { pagedOf, parsePageFile, parseTermsFile } from './validate.ts';
 import { displayKey, shardedRootKey, shardKey } from './keys.ts';
-import { filterMask, platformMask } from './platforms.ts';
 import {
   CatalogFileSchema,
   DictFileSchema,
@@ -100,6 +108,8 @@ interface Candidate {
   paged: Map<number, { df: number; head: string; headBytes: number }>;
   /** The query words it matches. */
   words: string[];
+  /** Read without the head pages of its paged fields (they did not fit the budget). */
+  headless?: boolean;
 }
 
 /** The pages of a paged field a query reads. */
@@ -132,6 +142,8 @@ const PAGE_DECAY = 0.7;
 const RESCORE_POOL = 40;
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
+/** Terms found in the names of documents read, looked up in the dictionary per query. */
+const MAX_NAME_LOOKUPS = 4;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
 
@@ -160,7 +172,7 @@ function rescore(
   tokens: string[],
   summaries: PackageSummary[],
   df: Map<string, Map<number, number>>,
-  o: ValidOptions,
+  o: ValidSearchOptions,
 ): { results: { name: string; score: number }[]; all: boolean } {
   const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
   local.addAll(summaries.map(searchDocument));
@@ -181,12 +193,11 @@ function rescore(
     if (!fields) continue;
     for (const [fid, postings] of fields) fields.set(fid, new SizedMap(postings, byField.get(fid) ?? postings.size));
   }
-  const bySummary = new Map(summaries.map((s) => [s.name, s]));
-  const fm = filterMask(o.os, o.arch);
+  const facts = new Map(summaries.map((s) => [s.name, hitFacts(s, 0)]));
+  const passes = searchFilter(o);
   const filter = (r: SearchResult): boolean => {
-    const s = bySummary.get(String(r.id));
-    if (!s || (o.type !== undefined && s.server_type !== o.type)) return false;
-    return fm === null || (platformMask(s.platforms) & fm) !== 0;
+    const f = facts.get(String(r.id));
+    return f !== undefined && passes(f);
   };
   const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
   let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
@@ -293,7 +304,7 @@ export class ShardedSearch {
    *   when a file cannot be read or is malformed.
    */
   async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
-    const o = validateOptions(query, opts);
+    const o = validateSearchOptions(query, opts);
     if (query.trim() === '') return this.list(o);
     const tokens = tokenize(query);
     if (tokens.length === 0) return [];
@@ -340,21 +351,40 @@ export class ShardedSearch {
     const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
     const plan = (files: [string, number][]): void => files.forEach(([f]) => planned.add(f));
     const selected: Candidate[] = [];
-    const ordered = [...cands.values()].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
-    for (const c of ordered) {
-      const files: [string, number][] = [[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])];
-      const bytes = cost(files);
-      if (!c.exact && bytes > budget.left) {
-        c.words.forEach((w) => partial.add(w));
-        continue;
+    const select = (pool: Iterable<Candidate>): void => {
+      const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
+      for (const c of ordered) {
+        const files: [string, number][] = [[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])];
+        let bytes = cost(files);
+        if (!c.exact && bytes > budget.left) {
+          c.words.forEach((w) => partial.add(w));
+          // A common expansion: its terms file alone still gives its document frequencies and
+          // inline postings; its paged fields are then filled in from the names of the documents read.
+          if (c.paged.size === 0 || (bytes = cost(files.slice(0, 1))) > budget.left) continue;
+          c.headless = true;
+          files.length = 1;
+        }
+        if (!c.exact) budget.left -= bytes;
+        plan(files);
+        selected.push(c);
       }
-      if (!c.exact) budget.left -= bytes;
-      plan(files);
-      selected.push(c);
-    }
+    };
+    select(cands.values());
     const files = new Map<string, unknown>();
     const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.file(f))));
     await load(planned);
+
+    // 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
+    //     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
+    //     in `@api-ai/x`. A name match weighs most, so these are looked up one by one.
+    const more = nameLookups(words, cands, selected, files, headPagesRead(selected, files));
+    if (more.length > 0) {
+      const found = candidates(words, await this.dictionary(more.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial));
+      for (const t of [...found.keys()]) if (cands.has(t)) found.delete(t);
+      for (const [t, c] of found) cands.set(t, c);
+      select(found.values());
+      await load(planned);
+    }
 
     // 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
     //    field read to its end scores exactly; one read in part only adds its known scores.
@@ -367,12 +397,16 @@ export class ShardedSearch {
 
     // 4. Query it as the single index does; words known only in part do not restrict the AND.
     const docs = mini.docs;
-    const fm = filterMask(o.os, o.arch);
+    const passes = searchFilter(o);
+    const verdicts = new Map<string, boolean>();
     const filter = (r: SearchResult): boolean => {
-      const d = docs.get(String(r.id));
-      if (!d) return false;
-      if (o.type !== undefined && d[4] !== o.type) return false;
-      return fm === null || (d[5] & fm) !== 0;
+      const id = String(r.id);
+      let ok = verdicts.get(id);
+      if (ok === undefined) {
+        const d = docs.get(id);
+        verdicts.set(id, (ok = d !== undefined && passes(entryFacts(d, 0))));
+      }
+      return ok;
     };
     const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
     const complete = tokens.filter((t) => !partial.has(t));
@@ -395,14 +429,14 @@ export class ShardedSearch {
     //    exactly: their display data is the whole summary, so MiniSearch can index them and score
     //    them with the registry's statistics (document count, average lengths, and the document
     //    frequency of every selected term). That settles which of them hold every word.
-    let ranked = results.map((r) => ({ name: String(r.id), score: r.score, doc: docs.get(String(r.id))! }));
+    let ranked = results.map((r) => entryFacts(docs.get(String(r.id))!, r.score));
     if (partial.size > 0 && o.sort === 'relevance') {
-      ranked.sort(RANKERS.relevance);
+      ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
       // Packages whose name holds two of the words rank high in the single index, yet sit deep
       // in each common word's pages: the name-pair index finds them directly.
       const paired = words.length >= 2 ? await this.pairCandidates(words) : [];
       const candidates = new Map<string, Ranked>();
-      for (const d of paired) candidates.set(d[1], { name: d[1], score: 0, doc: d });
+      for (const d of paired) candidates.set(d[1], entryFacts(d, 0));
       for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
       const queue = [...paired.map((d) => candidates.get(d[1])!), ...ranked.filter((h) => !paired.some((d) => d[1] === h.name))];
       const df = documentFrequencies(selected, files, pages);
@@ -418,8 +452,7 @@ export class ShardedSearch {
       }
       ranked = exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
     }
-    ranked.sort(RANKERS[o.sort]);
-    const top = ranked.slice(0, o.limit);
+    const top = orderHits(ranked, o);
     const summaries = await Promise.all(top.map((h) => this.display(displayFile(h.doc))));
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
@@ -444,6 +477,10 @@ export class ShardedSearch {
       for (const [fid, info] of c.paged) {
         const paged = pagedOf(entry)?.[String(fid)];
         if (!paged) throw new ShelfError('registry_unreachable', `The index file ${c.file} lacks the pages its dictionary lists for "${c.term}".`);
+        if (c.headless) {
+          byField.set(fid, { df: info.df, pages: [], complete: false });
+          continue;
+        }
         // The page references: inline when the field has few pages; else the first inner file's.
         let refs = paged.t.top as RefJson[];
         for (let h = paged.t.height; h > 1; h--) {
@@ -531,9 +568,9 @@ export class ShardedSearch {
   }
 
   /** Lists packages from the sharded catalog (an empty query). */
-  private async list(o: ValidOptions): Promise<SearchHit[]> {
+  private async list(o: ValidSearchOptions): Promise<SearchHit[]> {
     const tree = o.sort === 'recent' ? this.root.catalog.by_recent : this.root.catalog.by_name;
-    const fm = filterMask(o.os, o.arch);
+    const passes = searchFilter(o);
     const hits: SearchHit[] = [];
     let pages = 0;
     const visit = async (entries: unknown[], height: number): Promise<boolean> => {
@@ -544,8 +581,7 @@ export class ShardedSearch {
           pages++;
           const page = parseOr(CatalogFileSchema, await this.file(ref[1]), ref[1]);
           for (const s of page.e) {
-            if (o.type !== undefined && s.server_type !== o.type) continue;
-            if (fm !== null && (platformMask(s.platforms) & fm) === 0) continue;
+            if (!passes(hitFacts(s, 1))) continue;
             hits.push({ ...s, score: 1 });
             if (hits.length >= o.limit) return true;
           }
@@ -683,6 +719,35 @@ export class ShardedSearch {
         if (!field.complete) trueDf.push([c.term, fid, field.df]);
       }
       index.push([c.term, entry]);
+    }
+    // A field read only in part lacks the postings of documents deeper in its pages. For the
+    // fields derived from the package name alone (`name`, `scope`), every document read has them
+    // in its entry: fill them in, exactly, so that a document found through one term (`lode` for
+    // `node`) is scored with the name fields of the others (`@x/node-lode`).
+    const open = NAME_FIELDS.map(([fid, field]) => ({
+      fid,
+      field,
+      terms: new Map(index.filter(([term]) => {
+        const f = pages.get(term)?.get(fid);
+        return f !== undefined && !f.complete;
+      })),
+    })).filter((o) => o.terms.size > 0);
+    if (open.length > 0) {
+      for (const [id, doc] of docs) {
+        for (const { fid, field, terms } of open) {
+          const counts = nameFieldTerms(doc[1], field);
+          let added = false;
+          for (const [term, tf] of counts.terms) {
+            const entry = terms.get(term);
+            if (entry === undefined) continue;
+            const postings = (entry[String(fid)] ??= {});
+            if (postings[id] !== undefined) continue;
+            postings[id] = tf;
+            added = true;
+          }
+          if (added) lengths.get(id)![fid] = counts.length;
+        }
+      }
     }
     const n = root.search.document_count;
     const serialized: AsPlainObject = {
@@ -878,47 +943,71 @@ function pageFile(files: Map<string, unknown>, file: string) {
   return parsed;
 }
 
-interface ValidOptions {
-  type: string | undefined;
-  os: string | undefined;
-  arch: string | undefined;
-  sort: SearchSort;
-  limit: number;
+const TOKENIZE = indexOptions().tokenize!;
+
+/** The head pages of the selected terms' paged fields that were read. */
+function headPagesRead(selected: Candidate[], files: Map<string, unknown>): string[] {
+  return selected.flatMap((c) => (c.headless ? [] : [...c.paged.values()].map((p) => p.head))).filter((f) => files.has(f));
 }
 
-/** The same validation, and the same messages, as `SearchEngine.search`. */
-function validateOptions(query: unknown, opts: SearchQueryOptions): ValidOptions {
-  if (typeof query !== 'string') throw new ShelfError('invalid_argument', 'The search query must be a string.');
-  const { type, os, arch, sort = 'relevance', limit = DEFAULT_SEARCH_LIMIT } = opts ?? {};
-  if (type !== undefined && (typeof type !== 'string' || type === '')) {
-    throw new ShelfError('invalid_argument', 'The "type" option must be a non-empty string.');
+/**
+ * Terms of the names of the documents read so far that match a query word by prefix or typo but
+ * are not among the dictionary's candidates: the best {@link MAX_NAME_LOOKUPS}, by weight, then
+ * by how many of those names hold them.
+ */
+function nameLookups(words: string[], cands: Map<string, Candidate>, selected: Candidate[], files: Map<string, unknown>, heads: string[]): string[] {
+  const names = new Set<string>();
+  for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(d[1]);
+  for (const f of heads) for (const d of pageFile(files, f).docs.values()) names.add(d[1]);
+  const found = new Map<string, { weight: number; count: number }>();
+  for (const name of names) {
+    for (const t of TOKENIZE(name, 'name')) {
+      // Only lower-case tokens can be terms here (names are lower-case): skip the rest cheaply.
+      if (t !== t.toLowerCase()) continue;
+      if (cands.has(t)) continue;
+      let f = found.get(t);
+      if (f === undefined) {
+        let weight = 0;
+        for (const w of words) {
+          const m = match(w, t);
+          if (m && !m.exact) weight = Math.max(weight, m.weight);
+        }
+        found.set(t, (f = { weight, count: 0 }));
+      }
+      f.count++;
+    }
   }
-  if (os !== undefined && !(OSES as readonly string[]).includes(os)) {
-    throw new ShelfError('invalid_argument', `The "os" option must be one of ${OSES.join(', ')}; got "${String(os)}".`);
-  }
-  if (arch !== undefined && !(ARCHES as readonly string[]).includes(arch)) {
-    throw new ShelfError('invalid_argument', `The "arch" option must be one of ${ARCHES.join(', ')}; got "${String(arch)}".`);
-  }
-  if (!(SEARCH_SORTS as readonly string[]).includes(sort)) {
-    throw new ShelfError('invalid_argument', `The "sort" option must be one of ${SEARCH_SORTS.join(', ')}; got "${String(sort)}".`);
-  }
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-    throw new ShelfError('invalid_argument', `The "limit" option must be a positive integer; got ${String(limit)}.`);
-  }
-  return { type, os, arch, sort, limit };
+  return [...found]
+    .filter(([, f]) => f.weight > 0)
+    .sort((a, b) => b[1].weight - a[1].weight || b[1].count - a[1].count || compare(a[0], b[0]))
+    .slice(0, MAX_NAME_LOOKUPS)
+    .map(([t]) => t);
 }
 
-interface Ranked {
-  name: string;
-  score: number;
+/** The fields whose text is a function of the package name alone: field id → field name. */
+const NAME_FIELDS: [number, 'name' | 'scope'][] = (['name', 'scope'] as const).map((f) => [SEARCH_FIELDS.indexOf(f), f]);
+
+/**
+ * The terms of a name-derived field and its length, exactly as MiniSearch indexes them (the
+ * shared tokenizer, then lower-case; the length counts distinct tokens).
+ */
+export function nameFieldTerms(name: string, field: 'name' | 'scope'): { terms: Map<string, number>; length: number } {
+  const value = field === 'name' ? name : name.slice(1, name.indexOf('/'));
+  const tokens = TOKENIZE(value, field);
+  const terms = new Map<string, number>();
+  for (const t of tokens) {
+    const term = t.toLowerCase();
+    if (term) terms.set(term, (terms.get(term) ?? 0) + 1);
+  }
+  return { terms, length: new Set(tokens).size };
+}
+
+/** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
+interface Ranked extends HitFacts {
   doc: DocEntryJson;
 }
 
-const byName = (a: Ranked, b: Ranked): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-// The orders of SearchEngine.search; ties fall back to the name.
-const RANKERS: Record<SearchSort, (a: Ranked, b: Ranked) => number> = {
-  relevance: (a, b) => b.score - a.score || byName(a, b),
-  recent: (a, b) => b.doc[3] - a.doc[3] || byName(a, b),
-  name: byName,
-};
+/** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
+function entryFacts(doc: DocEntryJson, score: number): Ranked {
+  return { id: doc[1], name: doc[1], score, updated_ms: doc[3], server_type: doc[4], platform_mask: doc[5], doc };
+}

@@ -1,0 +1,107 @@
+/**
+ * Tuning harness for the sharded client: builds a generation once per size and caches it, with
+ * the single index's results for the labelled queries, in /tmp/shard; later runs load both in
+ * seconds, run the queries through the current client and print per-kind numbers (brotli bytes,
+ * ms, top-1, top-5) and, with --show, every query that disagrees or exceeds the byte goal.
+ * Delete the cache after changing the format (build.ts, specs.ts, ...): it is not invalidated.
+ * Usage: node --max-old-space-size=8000 --import tsx bench/shard/tune.ts <size> [--queries N] [--kind K] [--budget BYTES] [--show]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { SearchEngine } from '../../src/client/search.ts';
+import type { PackageSummary } from '../../src/core/schemas.ts';
+import { buildCatalog } from '../../src/indexer/documents.ts';
+import { buildSearchIndex } from '../../src/indexer/search-index.ts';
+import { buildShardedIndex } from '../../src/search/build.ts';
+import { shardedRootKey } from '../../src/search/keys.ts';
+import { ShardedSearch } from '../../src/search/sharded-client.ts';
+import { generateCorpus } from '../corpus.ts';
+import { packageFiles } from '../records.ts';
+import { makeQueries } from './queries.ts';
+
+const args = process.argv.slice(2);
+const n = Number(args[0]);
+const qi = args.indexOf('--queries');
+const QUERIES = qi >= 0 ? Number(args[qi + 1]) : 100;
+const show = args.includes('--show');
+const only = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : null;
+const budget = args.includes('--budget') ? Number(args[args.indexOf('--budget') + 1]) : undefined;
+const dir = '/tmp/shard';
+const genFile = `${dir}/gen-${n}.v8`;
+const refFile = `${dir}/ref-${n}-${QUERIES}.json`;
+const brFile = `${dir}/br-${n}.json`;
+
+const corpus = generateCorpus({ packages: n });
+let store: Map<string, string>;
+if (existsSync(genFile)) {
+  store = deserialize(readFileSync(genFile)) as Map<string, string>;
+} else {
+  const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
+  const gen = await buildShardedIndex('bundle', summaries);
+  store = new Map(gen.files);
+  store.set(shardedRootKey('bundle'), `${JSON.stringify(gen.root)}\n`);
+  writeFileSync(genFile, serialize(store));
+}
+const queries = makeQueries(corpus.packages, QUERIES, 7);
+let refs: string[][];
+if (existsSync(refFile)) refs = JSON.parse(readFileSync(refFile, 'utf8'));
+else {
+  const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
+  const single = new SearchEngine(JSON.parse(JSON.stringify(buildSearchIndex('bundle', buildCatalog('bundle', summaries)))));
+  refs = queries.map((q) => single.search(q.text, { limit: 20 }).map((h) => h.name));
+  writeFileSync(refFile, JSON.stringify(refs));
+}
+const br: Record<string, number> = existsSync(brFile) ? JSON.parse(readFileSync(brFile, 'utf8')) : {};
+const brOf = (key: string): number =>
+  (br[key] ??= brotliCompressSync(Buffer.from(store.get(key)!), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length);
+
+const BASE = 'http://bench.invalid';
+const fetchFn = async (url: string): Promise<Response> => {
+  const v = store.get(url.slice(BASE.length + 1));
+  return v === undefined ? new Response('nf', { status: 404 }) : new Response(v, { headers: { etag: '"x"' } });
+};
+const q = (s: number[], p: number): number => [...s].sort((a, b) => a - b)[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+const per = new Map<string, { br: number[]; ms: number[]; top1: number; top5: number; c: number; docs: number[] }>();
+for (let i = 0; i < queries.length; i++) {
+  const qq = queries[i]!;
+  if (only && qq.kind !== only) continue;
+  const t = performance.now();
+  const client = await ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: fetchFn, ...(budget === undefined ? {} : { expansionBudget: budget }) });
+  const hits = (await client.search(qq.text, { limit: 20 })).map((h) => h.name);
+  const ms = performance.now() - t;
+  let b = 0;
+  let docs = 0;
+  for (const k of client.stats.keys) {
+    b += brOf(k);
+    if (k.includes('/docs/')) docs += brOf(k);
+  }
+  const ref = refs[i]!;
+  const top1 = hits[0] === ref[0];
+  const a5 = hits.slice(0, 5);
+  const b5 = ref.slice(0, 5);
+  const top5 = b5.length === 0 ? (a5.length === 0 ? 1 : 0) : a5.filter((x) => b5.includes(x)).length / b5.length;
+  const k = per.get(qq.kind) ?? { br: [], ms: [], top1: 0, top5: 0, c: 0, docs: [] };
+  per.set(qq.kind, k);
+  k.br.push(b);
+  k.ms.push(ms);
+  k.docs.push(docs);
+  k.top1 += top1 ? 1 : 0;
+  k.top5 += top5;
+  k.c++;
+  if (show && (!top1 || top5 < 1 || b > (n >= 100_000 ? 300_000 : 150_000)))
+    console.log(`${qq.kind} "${qq.text}" br=${(b / 1e3).toFixed(0)}k docs=${(docs / 1e3).toFixed(0)}k req=${client.stats.requests} top1=${top1} top5=${top5}\n   got ${a5.join(' ')}\n   ref ${b5.join(' ')}`);
+}
+writeFileSync(brFile, JSON.stringify(br));
+let t1 = 0;
+let t5 = 0;
+let c = 0;
+for (const [kind, k] of per) {
+  console.log(
+    `${kind.padEnd(11)} br p50 ${(q(k.br, 0.5) / 1e3).toFixed(1)} p95 ${(q(k.br, 0.95) / 1e3).toFixed(1)} max ${(q(k.br, 1) / 1e3).toFixed(1)} (docs p50 ${(q(k.docs, 0.5) / 1e3).toFixed(1)} max ${(q(k.docs, 1) / 1e3).toFixed(1)}) ms p50 ${q(k.ms, 0.5).toFixed(1)} top1 ${(k.top1 / k.c).toFixed(3)} top5 ${(k.top5 / k.c).toFixed(3)}`,
+  );
+  t1 += k.top1;
+  t5 += k.top5;
+  c += k.c;
+}
+console.log(`all top1 ${(t1 / c).toFixed(3)} top5 ${(t5 / c).toFixed(3)} (${c})`);
