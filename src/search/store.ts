@@ -1,7 +1,9 @@
 /**
  * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
  * The announce's refresh (`src/registry/refresh.ts`) calls {@link applyToStore}; `shelf rebuild`
- * calls {@link rebuildToStore}.
+ * (`src/registry/rebuild.ts`) builds a generation and commits it with {@link writeShardFiles}
+ * and {@link writeShardedRoot} by compare-and-swap; {@link rebuildToStore} is the unconditional
+ * bulk writer (loading a registry that nothing else writes to: benchmarks, tests).
  *
  * One announce = {@link applyToStore}: read the root (with its ETag) → run the pure update →
  * write every new immutable file create-only (an existing name already holds the same bytes) →
@@ -144,8 +146,9 @@ export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: Sha
 }
 
 /**
- * Rebuilds a kind's sharded index and catalog from every package summary (`shelf rebuild`):
- * writes the generation's files create-only, then replaces the root.
+ * Writes a kind's sharded index and catalog built from every package summary: the generation's
+ * files create-only, then the root, unconditionally. For bulk loading a registry nothing else
+ * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/rebuild.ts`).
  *
  * @returns The number of files written (files already present are skipped).
  */

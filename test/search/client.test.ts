@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchEngine, type SearchHit, type SearchQueryOptions } from '../../src/client/search.ts';
-import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
@@ -12,7 +11,7 @@ import { ShardedSearch } from '../../src/search/sharded-client.ts';
 import type { DictEntryJson } from '../../src/search/schemas.ts';
 import { shardedRootKey } from '../../src/search/keys.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
-import { bucketWith, MemoryBucket, reachable } from './helpers.ts';
+import { bucketWith, expectError, MemoryBucket, reachable } from './helpers.ts';
 
 const BASE = 'http://registry.test';
 
@@ -20,14 +19,6 @@ const single = (summaries: PackageSummary[]): SearchEngine => new SearchEngine(b
 const open = (bucket: MemoryBucket, extra: Partial<Parameters<typeof ShardedSearch.open>[0]> = {}): Promise<ShardedSearch> =>
   ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch, ...extra });
 
-async function expectError(p: Promise<unknown>, code: string): Promise<void> {
-  const error = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(isShelfError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 /** Every dictionary entry of the current generation, in order. */
 function dictionary(bucket: MemoryBucket): DictEntryJson[] {

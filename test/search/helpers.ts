@@ -3,6 +3,7 @@
  * it, and comparisons of generations.
  */
 import { expect } from 'vitest';
+import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildShardedIndex, type BuildOptions } from '../../src/search/build.ts';
 import { contentName } from '../../src/search/hash.ts';
@@ -110,4 +111,14 @@ export function expectSameGeneration(a: MemoryBucket, b: MemoryBucket): void {
   const keys = reachable(a, ra);
   expect(reachable(b, rb)).toEqual(keys);
   for (const k of keys) if (k.includes('/shards/')) expect(a.files.get(k)).toBe(b.files.get(k));
+}
+
+/** Expects `p` to reject with a ShelfError of `code`. */
+export async function expectError(p: Promise<unknown>, code: string): Promise<void> {
+  const error = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(isShelfError(error), String(error)).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
 }

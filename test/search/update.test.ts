@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildShardedIndex } from '../../src/search/build.ts';
 import { contentName } from '../../src/search/hash.ts';
@@ -7,7 +6,7 @@ import { shardedRootKey } from '../../src/search/keys.ts';
 import { ShardFileSchema, type DictEntryJson } from '../../src/search/schemas.ts';
 import { updateShardedIndex } from '../../src/search/update.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
-import { bucketWith, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
+import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
 
 const policy = SMALL_POLICY;
 
@@ -33,14 +32,6 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-async function expectError(p: Promise<unknown>, code: string): Promise<void> {
-  const error = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(isShelfError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 describe('incremental updates equal a build from scratch', () => {
   const corpus = makeCorpus({ count: 160, seed: 3 });
