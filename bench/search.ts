@@ -101,7 +101,16 @@ export interface ShardedSearchReport extends FirstQueryReport {
    * fetches the pieces it needs that the client has not fetched yet (over loopback).
    */
   latency_ms: Record<string, Percentiles>;
+  /**
+   * The same first queries again, each request delayed by `round_trip_ms` before it is sent: a
+   * model of a client far from the server (a CDN edge is typically 10–50 ms away), where the
+   * number of sequential rounds of requests, not the local server's CPU, decides the time.
+   */
+  modelled_network: { round_trip_ms: number; by_class: Record<string, Percentiles>; all: Percentiles };
 }
+
+/** Delay added to every request of the modelled-network first queries, ms. */
+export const MODELLED_ROUND_TRIP_MS = 20;
 
 /** Top-1 agreement and top-5 overlap of the sharded client with the single index. */
 export interface AgreementStats {
@@ -192,10 +201,16 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
         const generation = await generationSize(store, options.root);
         await useLayout('sharded');
         const first = await firstQueries(server.url, options.workload, options.firstQueries?.sharded ?? 10);
+        const far = await firstQueries(server.url, options.workload, options.firstQueries?.sharded ?? 10, MODELLED_ROUND_TRIP_MS);
+        const modelled = {
+          round_trip_ms: MODELLED_ROUND_TRIP_MS,
+          by_class: Object.fromEntries(Object.entries(far.by_class).map(([c, st]) => [c, st.ms])),
+          all: far.all.ms,
+        };
         const client = new RegistryClient({ baseUrl: server.url });
         await client.search('bundle', options.workload['one-word'][0] ?? 'server');
         const latency = await workloadLatency(options.workload, (q) => client.search('bundle', q, { limit: 20 }));
-        report.sharded = { layout: 'sharded', generation, ...first, latency_ms: latency };
+        report.sharded = { layout: 'sharded', generation, ...first, latency_ms: latency, modelled_network: modelled };
         if (single && (options.labelled?.length || options.shardQueriesPerKind)) {
           log('search: ranking agreement');
           report.agreement = await measureAgreement(client, single, options).catch(failedPart);
@@ -272,8 +287,9 @@ async function measureSingle(store: ObjectStore, loadRepeats: number): Promise<{
  * The first `perClass` queries of each workload class, each by a fresh `RegistryClient` (so it
  * fetches the config and whatever index files the layout named there needs), timed from the
  * client's construction to its results. Bodies are compressed after the query, out of its time.
+ * With `roundTripMs`, every request waits that long before it is sent (a modelled network).
  */
-async function firstQueries(baseUrl: string, workload: Workload, perClass: number): Promise<FirstQueryReport> {
+async function firstQueries(baseUrl: string, workload: Workload, perClass: number, roundTripMs = 0): Promise<FirstQueryReport> {
   if (!Number.isInteger(perClass) || perClass < 1) throw new TypeError(`first queries per class must be a positive integer, got ${String(perClass)}`);
   const byClass: Record<string, FirstQueryStats> = {};
   const all: { raw: number; gzip: number; brotli: number; ms: number; requests: number }[] = [];
@@ -286,6 +302,7 @@ async function firstQueries(baseUrl: string, workload: Workload, perClass: numbe
     for (const query of workload[c].slice(0, perClass)) {
       const received: { path: string; status: number; body: Uint8Array; cacheControl: string }[] = [];
       const countingFetch: typeof fetch = async (input, init) => {
+        if (roundTripMs > 0) await new Promise((resolve) => setTimeout(resolve, roundTripMs));
         const response = await fetch(input, init);
         const body = new Uint8Array(await response.arrayBuffer());
         received.push({ path: new URL(response.url || String(input)).pathname, status: response.status, body, cacheControl: response.headers.get('cache-control') ?? '' });

@@ -26,7 +26,7 @@ import { labelledQueries, LABEL_TYPES, misspell, QUERY_CLASSES, workloads } from
 import { measureRebuild } from '../../bench/rebuild.ts';
 import { goalRows, renderMarkdown, splitRankings, type BenchResult } from '../../bench/report.ts';
 import { parseArgs } from '../../bench/run.ts';
-import { agreement, measureEngines, measureShelfSearch } from '../../bench/search.ts';
+import { agreement, measureEngines, measureShelfSearch, MODELLED_ROUND_TRIP_MS } from '../../bench/search.ts';
 import { hardLinkCopy } from '../../bench/lib/snapshot.ts';
 
 const SIZE = 50;
@@ -169,6 +169,10 @@ describe('measurements on a tiny registry', () => {
       expect(single.latency_ms[c]!.n).toBe(3);
       expect(sharded.latency_ms[c]!.n).toBe(3);
     }
+    // The modelled network delays every request: a first query makes at least two rounds (config, root).
+    expect(sharded.modelled_network.round_trip_ms).toBe(MODELLED_ROUND_TRIP_MS);
+    expect(sharded.modelled_network.all.n).toBe(2 * QUERY_CLASSES.length);
+    expect(sharded.modelled_network.all.p50).toBeGreaterThanOrEqual(2 * MODELLED_ROUND_TRIP_MS);
 
     expect(report.agreement.labelled.n).toBe(labelled.length);
     expect(report.agreement.shard_queries.n).toBe(8);
