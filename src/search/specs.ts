@@ -23,18 +23,16 @@ import { decodeId, encodeId } from './ids.ts';
 import { match } from './matching.ts';
 import { RawJson } from './raw-json.ts';
 import {
-  CatalogFileSchema,
-  DictFileSchema,
-  RefsFileSchema,
   SHARDED_FORMAT_VERSION,
   type DocEntryJson,
   type PagedFieldJson,
+  type PostingsJson,
   type RefJson,
+  type TermEntryJson,
   type TermInfoJson,
-  SuffixesFileSchema,
 } from './schemas.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
-import { parsePageFile, parseTermsFile } from './validate.ts';
+import { parseCatalogEntries, parseDictEntries, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseTermsFile } from './validate.ts';
 
 export { reverseTerm } from './reverse.ts';
 
@@ -96,7 +94,67 @@ export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
 
 /** Bytes of a document entry in a `docs` list. */
 export function docCost(doc: DocEntryJson): number {
-  return docText(doc).length + 1;
+  return docJsonLength(doc) + 1;
+}
+
+/**
+ * `JSON.stringify(doc).length`, counted without building the text (documents are measured
+ * far more often than written). Falls back to serialising anything but a well-typed entry.
+ */
+function docJsonLength(doc: DocEntryJson): number {
+  if (doc.length === 6) {
+    const [id, name, display, updated, type, mask] = doc;
+    if (
+      typeof id === 'string' &&
+      typeof name === 'string' &&
+      typeof display === 'string' &&
+      typeof updated === 'number' &&
+      Number.isFinite(updated) &&
+      (type === null || typeof type === 'string') &&
+      typeof mask === 'number' &&
+      Number.isFinite(mask)
+    ) {
+      // 2 brackets, 5 commas.
+      return (
+        7 +
+        jsonStringLength(id) +
+        jsonStringLength(name) +
+        jsonStringLength(display) +
+        numberLength(updated) +
+        (type === null ? 4 : jsonStringLength(type)) +
+        numberLength(mask)
+      );
+    }
+  }
+  return JSON.stringify(doc).length;
+}
+
+/** 10⁰ … 10¹⁵ (every safe integer has at most 16 digits). */
+const POWERS_OF_TEN: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** `JSON.stringify(n).length` of a finite number. */
+function numberLength(n: number): number {
+  if (Number.isSafeInteger(n)) {
+    const a = n < 0 ? -n : n;
+    let len = 1;
+    while (len < POWERS_OF_TEN.length && a >= POWERS_OF_TEN[len]!) len++;
+    return n < 0 ? len + 1 : len;
+  }
+  return String(n).length;
+}
+
+/** `JSON.stringify(s).length` (UTF-16 code units, with the escapes JSON.stringify writes). */
+function jsonStringLength(s: string): number {
+  let n = s.length + 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && (c < 0xd800 || c > 0xdfff)) continue;
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) n += 1;
+    else if (c < 0x20) n += 5;
+    else if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    else n += 5; // a lone surrogate: \udxxx
+  }
+  return n;
 }
 
 /** Bytes of one posting with its document: the unit the paging threshold counts. */
@@ -109,30 +167,50 @@ function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
 }
 
+/** The documents an entry brings into a file: their ids and their sizes in the `docs` list. */
+interface EntryDocs {
+  ids: number[];
+  costs: number[];
+  docs: DocEntryJson[];
+}
+
 /** Accumulates entries that each bring documents; every document is counted once per file. */
 class DocAccumulator<E> implements Accumulator<E> {
   size: number;
   private readonly seen = new Set<number>();
+  /** The entry `sizeWith` last measured and its result, which `add` of that entry reuses. */
+  private last: E | undefined = undefined;
+  private lastSize = 0;
   constructor(
     overhead: number,
     private readonly own: (e: E) => number,
-    private readonly docs: (e: E) => Iterable<[number, DocEntryJson]>,
+    private readonly docs: (e: E) => EntryDocs,
   ) {
     this.size = overhead;
   }
   sizeWith(e: E): number {
     let size = this.size + this.own(e);
-    for (const [id, doc] of this.docs(e)) if (!this.seen.has(id)) size += docCost(doc);
+    const { ids, costs } = this.docs(e);
+    for (let i = 0; i < ids.length; i++) if (!this.seen.has(ids[i]!)) size += costs[i]!;
+    this.last = e;
+    this.lastSize = size;
     return size;
   }
   add(e: E): void {
-    let size = this.size + this.own(e);
-    for (const [id, doc] of this.docs(e)) {
-      if (this.seen.has(id)) continue;
-      this.seen.add(id);
-      size += docCost(doc);
+    const { ids, costs } = this.docs(e);
+    if (this.last === e) {
+      for (let i = 0; i < ids.length; i++) this.seen.add(ids[i]!);
+      this.size = this.lastSize;
+    } else {
+      let size = this.size + this.own(e);
+      for (let i = 0; i < ids.length; i++) {
+        if (this.seen.has(ids[i]!)) continue;
+        this.seen.add(ids[i]!);
+        size += costs[i]!;
+      }
+      this.size = size;
     }
-    this.size = size;
+    this.last = undefined;
   }
 }
 
@@ -159,7 +237,7 @@ const OVERHEAD = 40;
 
 /** Level ≥ 1 (catalog, pages) or ≥ 2 (terms): `[first_key, file, bytes, weight]`. */
 export function refsLevel(salt: string, policy: ChunkPolicy): LevelSpec<RefJson> {
-  const weight = (e: RefJson): number => JSON.stringify(e).length + 1;
+  const weight = (e: RefJson): number => refJsonLength(e) + 1;
   return {
     salt,
     policy,
@@ -167,11 +245,23 @@ export function refsLevel(salt: string, policy: ChunkPolicy): LevelSpec<RefJson>
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'refs', e: entries }),
-    decode: (file) => RefsFileSchema.parse(file).e,
+    decode: (file) => parseRefsEntries(file),
     ref: (entries, file, bytes) => [entries[0]![0], file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: (e) => e[1],
     childWeight: (e) => e[3],
   };
+}
+
+/** `JSON.stringify(ref).length` of a reference `[first_key, file, bytes, weight]`, counted without building the text. */
+function refJsonLength(e: RefJson): number {
+  if (e.length === 4) {
+    const [key, file, bytes, weight] = e;
+    if (typeof key === 'string' && typeof file === 'string' && typeof bytes === 'number' && Number.isFinite(bytes) && typeof weight === 'number' && Number.isFinite(weight)) {
+      // 2 brackets, 3 commas.
+      return 5 + jsonStringLength(key) + jsonStringLength(file) + numberLength(bytes) + numberLength(weight);
+    }
+  }
+  return JSON.stringify(e).length;
 }
 
 function notAReference(): never {
@@ -195,14 +285,83 @@ export interface TermEntry {
   docs: Map<number, DocEntryJson>;
 }
 
-const termJsonCache = new WeakMap<TermEntry, string>();
+/** What the chunker measures of a term entry, computed once per entry (entries are not changed once made). */
+interface TermMeasure {
+  /** The entry's JSON in a `terms` file (without its documents). */
+  json: string | undefined;
+  /** The documents it brings. */
+  docs: EntryDocs | undefined;
+  /** Its weight (own size and every document's). */
+  weight: number;
+}
+
+const termMeasures = new WeakMap<TermEntry, TermMeasure>();
+function termMeasure(entry: TermEntry): TermMeasure {
+  if (entry instanceof DecodedTermEntry) return entry.measure;
+  let m = termMeasures.get(entry);
+  if (m === undefined) termMeasures.set(entry, (m = { json: undefined, docs: undefined, weight: -1 }));
+  return m;
+}
+
 /** The JSON of a term entry in a `terms` file (without its documents), computed once. */
 function termEntryJson(entry: TermEntry): string {
-  let s = termJsonCache.get(entry);
-  if (s === undefined) termJsonCache.set(entry, (s = JSON.stringify(termEntryValue(entry))));
-  return s;
+  const m = termMeasure(entry);
+  return (m.json ??= (entry instanceof DecodedTermEntry ? entry.canonicalJson() : undefined) ?? termEntryText(entry));
 }
 const termEntryCost = (entry: TermEntry): number => termEntryJson(entry).length + 1;
+
+/** `JSON.stringify(termEntryValue(entry))`, written directly in the common case. */
+function termEntryText(entry: TermEntry): string {
+  const fids = sortedIndexKeys(entry.inline);
+  if (fids === null) return JSON.stringify(termEntryValue(entry));
+  let out = `[${jsonString(entry.term)},{`;
+  for (let f = 0; f < fids.length; f++) {
+    const fid = fids[f]!;
+    const postings = entry.inline.get(fid)!;
+    const ids = [...postings.keys()];
+    if (!isAscending(ids)) ids.sort((a, b) => a - b);
+    let flat = '';
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const [tf, len] = postings.get(id)!;
+      const docId = entry.docs.get(id)?.[0] ?? encodeId(id);
+      if (typeof tf !== 'number' || typeof len !== 'number') return JSON.stringify(termEntryValue(entry));
+      flat += `${i === 0 ? '' : ','}${jsonString(docId)},${numberText(tf)},${numberText(len)}`;
+    }
+    out += `${f === 0 ? '' : ','}"${fid}":[${flat}]`;
+  }
+  out += '}';
+  if (entry.paged.size === 0) return `${out}]`;
+  const paged: Record<string, PagedFieldJson> = {};
+  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
+  return `${out},${JSON.stringify(paged)}]`;
+}
+
+/**
+ * The keys of a map sorted, when they are all array indices (whose order in a JS object is
+ * numeric, so writing them sorted gives the object's key order); null otherwise.
+ */
+function sortedIndexKeys(map: Map<number, unknown>): number[] | null {
+  const keys = [...map.keys()];
+  for (const k of keys) if (!Number.isInteger(k) || k < 0 || k >= 4294967295) return null;
+  if (!isAscending(keys)) keys.sort((a, b) => a - b);
+  return keys;
+}
+
+function isAscending(a: number[]): boolean {
+  for (let i = 1; i < a.length; i++) if (!(a[i - 1]! < a[i]!)) return false;
+  return true;
+}
+
+/** `JSON.stringify(n)` of a number. */
+function numberText(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** `JSON.stringify(s)` of a string, without the call when nothing needs escaping. */
+function jsonString(s: string): string {
+  return jsonStringLength(s) === s.length + 2 ? `"${s}"` : JSON.stringify(s);
+}
 
 function termEntryValue(entry: TermEntry): unknown[] {
   const idOf = (id: number): string => entry.docs.get(id)?.[0] ?? encodeId(id);
@@ -218,16 +377,29 @@ function termEntryValue(entry: TermEntry): unknown[] {
   return [entry.term, postings, paged];
 }
 
-const docJsonText = new WeakMap<DocEntryJson, string>();
-function docText(doc: DocEntryJson): string {
-  let t = docJsonText.get(doc);
-  if (t === undefined) docJsonText.set(doc, (t = JSON.stringify(doc)));
-  return t;
-}
-
 /** `,"docs":[...]}` of a file, documents sorted by id. */
 function docsTail(docs: Map<number, DocEntryJson>): string {
-  return `,"docs":[${[...docs].sort((a, b) => a[0] - b[0]).map(([, d]) => docText(d)).join(',')}]}`;
+  const ids = [...docs.keys()].sort((a, b) => a - b);
+  // One serialisation of the whole list: the same text as joining each document's.
+  return `,"docs":${JSON.stringify(ids.map((id) => docs.get(id)!))}}`;
+}
+
+/** The documents a term entry brings into a `terms` file, measured once. */
+function termEntryDocs(entry: TermEntry): EntryDocs {
+  const m = termMeasure(entry);
+  if (m.docs === undefined && entry instanceof DecodedTermEntry) m.docs = entry.entryDocs();
+  if (m.docs === undefined) {
+    const ids: number[] = [];
+    const costs: number[] = [];
+    const docs: DocEntryJson[] = [];
+    for (const [id, doc] of entry.docs) {
+      ids.push(id);
+      costs.push(docCost(doc));
+      docs.push(doc);
+    }
+    m.docs = { ids, costs, docs };
+  }
+  return m.docs;
 }
 
 /** The dictionary's view of a term. */
@@ -248,24 +420,26 @@ export const infoTerm = (info: TermInfoJson): string => (typeof info === 'string
 export type DictEntry = [string, number, TermInfoJson[]];
 
 function termsLevel(policy: ChunkPolicy): LevelSpec<TermEntry> {
-  const weightCache = new WeakMap<TermEntry, number>();
   return {
     salt: 'terms/0',
     policy,
     key: (e) => e.term,
     weight: (e) => {
-      let w = weightCache.get(e);
-      if (w === undefined) {
-        w = termEntryCost(e);
-        for (const doc of e.docs.values()) w += docCost(doc);
-        weightCache.set(e, w);
+      const m = termMeasure(e);
+      if (m.weight < 0) {
+        let w = termEntryCost(e);
+        for (const c of termEntryDocs(e).costs) w += c;
+        m.weight = w;
       }
-      return w;
+      return m.weight;
     },
-    accumulator: () => new DocAccumulator<TermEntry>(OVERHEAD, termEntryCost, (e) => e.docs),
+    accumulator: () => new DocAccumulator<TermEntry>(OVERHEAD, termEntryCost, termEntryDocs),
     encode: (entries) => {
       const docs = new Map<number, DocEntryJson>();
-      for (const e of entries) for (const [id, doc] of e.docs) docs.set(id, doc);
+      for (const e of entries) {
+        const d = termEntryDocs(e);
+        for (let i = 0; i < d.ids.length; i++) docs.set(d.ids[i]!, d.docs[i]!);
+      }
       return new RawJson(`{"v":${SHARDED_FORMAT_VERSION},"t":"terms","e":[${entries.map(termEntryJson).join(',')}]${docsTail(docs)}`);
     },
     decode: (file) => decodeTermsFile(file),
@@ -275,34 +449,144 @@ function termsLevel(policy: ChunkPolicy): LevelSpec<TermEntry> {
   };
 }
 
+/** A document of a `terms` file, decoded once per file however many entries reference it. */
+interface FileDoc {
+  id: number;
+  doc: DocEntryJson;
+  /** Its size in the `docs` list ({@link docCost}); -1 until measured. */
+  cost: number;
+  /** The last entry of the file found to reference it (decoding marks them as it goes). */
+  mark: number;
+}
+
+/**
+ * A term entry read from a `terms` file. Its postings and documents are turned into maps only
+ * when asked for: most entries an update reads are only measured and written again. When the
+ * file wrote the entry the way {@link termEntryText} would (sorted fields and ids), its JSON is
+ * the file's.
+ */
+class DecodedTermEntry implements TermEntry {
+  readonly measure: TermMeasure;
+  private postings: Map<number, Map<number, Posting>> | undefined = undefined;
+  private docMap: Map<number, DocEntryJson> | undefined;
+  constructor(
+    readonly term: string,
+    private readonly raw: PostingsJson,
+    readonly paged: Map<number, PagedFieldJson>,
+    docs: Map<number, DocEntryJson> | undefined,
+    private readonly fileDocs: Map<string, FileDoc>,
+    private readonly own: FileDoc[],
+    private readonly canonical: TermEntryJson | null,
+  ) {
+    this.measure = { json: undefined, docs: undefined, weight: -1 };
+    this.docMap = docs;
+  }
+
+  get inline(): Map<number, Map<number, Posting>> {
+    if (this.postings === undefined) {
+      const inline = new Map<number, Map<number, Posting>>();
+      for (const fid of Object.keys(this.raw)) {
+        const flat = this.raw[fid]!;
+        const m = new Map<number, Posting>();
+        for (let i = 0; i + 2 < flat.length; i += 3) m.set(this.fileDocs.get(String(flat[i]))!.id, [Number(flat[i + 1]), Number(flat[i + 2])]);
+        inline.set(Number(fid), m);
+      }
+      this.postings = inline;
+    }
+    return this.postings;
+  }
+
+  get docs(): Map<number, DocEntryJson> {
+    if (this.docMap === undefined) {
+      const docs = new Map<number, DocEntryJson>();
+      for (const d of this.own) docs.set(d.id, d.doc);
+      this.docMap = docs;
+    }
+    return this.docMap;
+  }
+
+  /** The entry's JSON when the file holds it in canonical form, else undefined. */
+  canonicalJson(): string | undefined {
+    return this.canonical === null ? undefined : JSON.stringify(this.canonical);
+  }
+
+  entryDocs(): EntryDocs {
+    const ids: number[] = [];
+    const costs: number[] = [];
+    const docs: DocEntryJson[] = [];
+    for (const d of this.own) {
+      if (d.cost < 0) d.cost = docCost(d.doc);
+      ids.push(d.id);
+      costs.push(d.cost);
+      docs.push(d.doc);
+    }
+    return { ids, costs, docs };
+  }
+}
+
+/** Whether a key of a JSON object is written as `String(Number(key))` in key order by an object built from numbers. */
+function isCanonicalIndex(key: string): boolean {
+  const n = Number(key);
+  return Number.isInteger(n) && n >= 0 && n < 4294967295 && String(n) === key;
+}
+
 /** Decodes a `terms` file into term entries (each with the documents its inline postings reference). */
 export function decodeTermsFile(file: unknown): TermEntry[] {
   const parsed = parseTermsFile(file);
-  const docs = new Map<string, DocEntryJson>();
-  for (const doc of parsed.docs) docs.set(doc[0], doc);
-  return parsed.e.map((raw) => {
-    const inline = new Map<number, Map<number, Posting>>();
-    const own = new Map<number, DocEntryJson>();
-    for (const [fid, flat] of Object.entries(raw[1])) {
-      const m = new Map<number, Posting>();
+  const docs = new Map<string, FileDoc>();
+  for (const doc of parsed.docs) docs.set(doc[0], { id: -1, doc, cost: -1, mark: -1 });
+  // Two spellings of one id ("a" and "0a") make an entry's documents a map decision (the last
+  // one wins): such a file takes the general path.
+  const byId = new Map<number, FileDoc>();
+  let aliases = false;
+  for (const d of docs.values()) {
+    d.id = decodeId(d.doc[0]);
+    const other = byId.get(d.id);
+    if (other !== undefined && other !== d) aliases = true;
+    byId.set(d.id, d);
+  }
+  return parsed.e.map((raw, index) => {
+    const ownDocs: FileDoc[] = [];
+    const own = aliases ? new Map<number, DocEntryJson>() : undefined;
+    let canonical = !aliases && (raw.length === 2 || Object.keys(raw[2]).length > 0);
+    const postings = raw[1];
+    for (const fid of Object.keys(postings)) {
+      if (canonical && !isCanonicalIndex(fid)) canonical = false;
+      const flat = postings[fid]!;
+      let prev = -1;
       for (let i = 0; i + 2 < flat.length; i += 3) {
         const key = String(flat[i]);
-        const doc = docs.get(key);
-        if (!doc) throw new ShelfError('internal_error', `A terms file references document ${key} without its entry.`);
-        const id = decodeId(key);
-        m.set(id, [Number(flat[i + 1]), Number(flat[i + 2])]);
-        own.set(id, doc);
+        const d = docs.get(key);
+        if (!d) throw new ShelfError('internal_error', `A terms file references document ${key} without its entry.`);
+        if (!(d.id > prev)) canonical = false;
+        prev = d.id;
+        if (own) own.set(d.id, d.doc);
+        else if (d.mark !== index) {
+          d.mark = index;
+          ownDocs.push(d);
+        }
       }
-      inline.set(Number(fid), m);
     }
     const paged = new Map<number, PagedFieldJson>();
-    if (raw.length === 3) for (const [fid, p] of Object.entries(raw[2])) paged.set(Number(fid), p);
-    return { term: raw[0], inline, paged, docs: own };
+    if (raw.length === 3) {
+      for (const [fid, p] of Object.entries(raw[2])) {
+        if (canonical && !isCanonicalIndex(fid)) canonical = false;
+        paged.set(Number(fid), p);
+      }
+    }
+    if (own) for (const [id, doc] of own) ownDocs.push({ id, doc, cost: -1, mark: -1 });
+    return new DecodedTermEntry(raw[0], postings, paged, own, docs, ownDocs, canonical ? raw : null);
   });
 }
 
 function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
-  const weight = (e: DictEntry): number => JSON.stringify(e).length + 1;
+  // Dictionary entries are immutable once made: measure each once.
+  const weights = new WeakMap<DictEntry, number>();
+  const weight = (e: DictEntry): number => {
+    let w = weights.get(e);
+    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
+    return w;
+  };
   return {
     salt: 'terms/1',
     policy,
@@ -310,7 +594,7 @@ function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'dict', e: entries }),
-    decode: (file) => DictFileSchema.parse(file).e as DictEntry[],
+    decode: (file) => parseDictEntries(file) as DictEntry[],
     ref: (entries, file, bytes): RefJson => [infoTerm(entries[0]![2][0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: (e) => e[0],
     childWeight: notAReference,
@@ -344,7 +628,7 @@ function termLikeTreeSpec(policy: ShardingPolicy, name: string): TreeSpec {
 
 /** The suffix tree: every term spelled backwards (level 0 `suffixes`), levels ≥ 1 `refs`. */
 export function suffixTreeSpec(policy: ShardingPolicy): TreeSpec {
-  const weight = (e: string): number => JSON.stringify(e).length + 1;
+  const weight = (e: string): number => (typeof e === 'string' ? jsonStringLength(e) : JSON.stringify(e).length) + 1;
   const leaf: LevelSpec<string> = {
     salt: 'suffixes/0',
     policy: policy.dict,
@@ -352,7 +636,7 @@ export function suffixTreeSpec(policy: ShardingPolicy): TreeSpec {
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'suffixes', e: entries }),
-    decode: (file) => SuffixesFileSchema.parse(file).e,
+    decode: (file) => parseSuffixesEntries(file),
     ref: (entries, file, bytes): RefJson => [entries[0]!, file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: notAReference,
     childWeight: notAReference,
@@ -436,7 +720,7 @@ function pagesLevel(policy: ChunkPolicy): LevelSpec<PageEntry> {
     policy,
     key: (e) => e.key,
     weight: (e) => postingCost(e.tf, e.len, e.doc),
-    accumulator: () => new DocAccumulator<PageEntry>(OVERHEAD, own, (e) => [[e.id, e.doc]]),
+    accumulator: () => new DocAccumulator<PageEntry>(OVERHEAD, own, (e) => ({ ids: [e.id], costs: [docCost(e.doc)], docs: [e.doc] })),
     encode: (entries) =>
       new RawJson(
         `{"v":${SHARDED_FORMAT_VERSION},"t":"page","e":[${entries.map((e) => `[${JSON.stringify(e.doc[0])},${e.tf},${e.len},${e.q}]`).join(',')}]` +
@@ -489,7 +773,7 @@ function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: 
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'catalog', e: entries }),
-    decode: (file) => CatalogFileSchema.parse(file).e,
+    decode: (file) => parseCatalogEntries(file),
     ref: (entries, file, bytes): RefJson => [key(entries[0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: notAReference,
     childWeight: notAReference,

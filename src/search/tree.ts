@@ -61,6 +61,13 @@ export const EMPTY_TREE: Tree = Object.freeze({ height: 1, top: [] }) as Tree;
 /** Reads an immutable file by name and returns its parsed JSON. */
 export type FileReader = (file: string) => Promise<unknown>;
 
+/**
+ * Decoded files shared by the navigators of one run (an update walks a tree once to read and
+ * once to rewrite it): by the level's `decode`, then by file name. Files are immutable and
+ * decoded entries are never changed, so a file is decoded once per run.
+ */
+export type DecodeCache = Map<LevelSpec<unknown>['decode'], Map<string, Promise<unknown[]>>>;
+
 /** Files produced by a build or an update: name → content (JSON text ending in a newline). */
 export type FileSink = Map<string, string>;
 
@@ -91,7 +98,8 @@ export function writeChunk(spec: LevelSpec<unknown>, entries: unknown[], files: 
   const content = value instanceof RawJson ? `${value.text}\n` : fileContent(value);
   const name = contentName(content);
   files.set(name, content);
-  return spec.ref(entries, name, byteLength(content));
+  // JSON text as JSON.stringify writes it has no lone surrogate, so Node's count equals byteLength's.
+  return spec.ref(entries, name, Buffer.byteLength(content, 'utf8'));
 }
 
 function inlineSize(spec: LevelSpec<unknown>, entries: readonly unknown[]): number {
@@ -139,6 +147,7 @@ export class TreeNavigator {
     readonly spec: TreeSpec,
     tree: Tree,
     private readonly read: FileReader,
+    private readonly decoded?: DecodeCache,
   ) {
     this.root = { level: tree.height, entries: tree.top, parent: null, index: -1, children: new Map() };
   }
@@ -153,16 +162,24 @@ export class TreeNavigator {
     let p = node.children.get(i);
     if (!p) {
       const file = this.spec.level(node.level).child(node.entries[i]);
-      p = this.read(file).then((json) => {
-        let entries: unknown[];
-        try {
-          entries = this.spec.level(node.level - 1).decode(json);
-        } catch (error) {
-          throw new ShelfError('internal_error', `The ${this.spec.name} file ${file} is malformed (${(error as Error).message}).`);
-        }
-        if (entries.length === 0) throw new ShelfError('internal_error', `The ${this.spec.name} file ${file} is empty.`);
-        return { level: node.level - 1, entries, parent: node, index: i, children: new Map() };
-      });
+      const decode = this.spec.level(node.level - 1).decode;
+      let byFile = this.decoded?.get(decode);
+      if (this.decoded && !byFile) this.decoded.set(decode, (byFile = new Map()));
+      let entries = byFile?.get(file);
+      if (!entries) {
+        entries = this.read(file).then((json) => {
+          let decodedEntries: unknown[];
+          try {
+            decodedEntries = decode(json);
+          } catch (error) {
+            throw new ShelfError('internal_error', `The ${this.spec.name} file ${file} is malformed (${(error as Error).message}).`);
+          }
+          if (decodedEntries.length === 0) throw new ShelfError('internal_error', `The ${this.spec.name} file ${file} is empty.`);
+          return decodedEntries;
+        });
+        byFile?.set(file, entries);
+      }
+      p = entries.then((decodedEntries) => ({ level: node.level - 1, entries: decodedEntries, parent: node, index: i, children: new Map() }));
       node.children.set(i, p);
     }
     return p;
@@ -239,8 +256,15 @@ export class TreeNavigator {
  *
  * @returns The new tree (its top to inline in the parent).
  */
-export async function updateTree(spec: TreeSpec, tree: Tree, changes: readonly Change[], read: FileReader, files: FileSink): Promise<Tree> {
-  const nav = new TreeNavigator(spec, tree, read);
+export async function updateTree(
+  spec: TreeSpec,
+  tree: Tree,
+  changes: readonly Change[],
+  read: FileReader,
+  files: FileSink,
+  decoded?: DecodeCache,
+): Promise<Tree> {
+  const nav = new TreeNavigator(spec, tree, read, decoded);
   let pending = sortChanges(spec, changes);
   for (let level = 0; level < tree.height && pending.length > 0; level++) pending = await rechunkLevel(nav, level, pending, files);
   if (pending.length === 0) return tree;
@@ -386,9 +410,9 @@ async function rechunkLevel(nav: TreeNavigator, level: number, changes: Change[]
  * The first level-0 file of a tree whose levels ≥ 1 are `[first_key, file, bytes, weight]`
  * references, as `[file, bytes]`; null for an empty tree.
  */
-export async function firstLeaf(spec: TreeSpec, tree: Tree, read: FileReader): Promise<[string, number] | null> {
+export async function firstLeaf(spec: TreeSpec, tree: Tree, read: FileReader, decoded?: DecodeCache): Promise<[string, number] | null> {
   if (tree.top.length === 0) return null;
-  const nav = new TreeNavigator(spec, tree, read);
+  const nav = new TreeNavigator(spec, tree, read, decoded);
   let node = nav.root;
   while (node.level > 1) node = await nav.child(node, 0);
   const ref = node.entries[0] as [string, string, number, number];

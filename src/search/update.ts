@@ -40,7 +40,7 @@ import {
   type ShardingPolicy,
   type TermEntry,
 } from './specs.ts';
-import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type FileReader, type FileSink } from './tree.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from './tree.ts';
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;
@@ -95,7 +95,10 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
     return p;
   });
 
-  const byName = new TreeNavigator(catalogByNameSpec(policy), current.catalog.by_name, readFile);
+  // Files read by one navigator and rewritten by another are decoded once.
+  const decoded: DecodeCache = new Map();
+  const byNameSpec = catalogByNameSpec(policy);
+  const byName = new TreeNavigator(byNameSpec, current.catalog.by_name, readFile, decoded);
   const previous = ((await byName.get(name)) as PackageSummary | null) ?? null;
   const before = previous ? indexDocument(previous) : null;
   const after = next ? indexDocument(next) : null;
@@ -104,7 +107,7 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
 
   // Terms: every term the package had or has.
   const termSpec = termTreeSpec(policy);
-  const termNav = new TreeNavigator(termSpec, current.search.terms, readFile);
+  const termNav = new TreeNavigator(termSpec, current.search.terms, readFile, decoded);
   const allTerms = [...new Set([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])])].sort(compareKeys);
   // Reads go out in parallel (each file once): on S3 their latency, not their size, dominates.
   const existing = (await Promise.all(allTerms.map((t) => termNav.get(t)))) as (TermEntry | null)[];
@@ -119,6 +122,7 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
     policy,
     read: readFile,
     sink,
+    decoded,
     termsOf: (doc) => {
       const file = `${doc[0]}-${doc[2]}`;
       let p = displays.get(file);
@@ -137,7 +141,7 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const termChanges: Change[] = allTerms.map((key, i) => ({ key, entry: updated[i] }));
   // The name-pair index: the pairs of name terms the package had or has.
   const pairSpec = pairTreeSpec(policy);
-  const pairNav = new TreeNavigator(pairSpec, current.search.pairs, readFile);
+  const pairNav = new TreeNavigator(pairSpec, current.search.pairs, readFile, decoded);
   const allPairs = [...new Set([...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])])].sort(compareKeys);
   const existingPairs = (await Promise.all(allPairs.map((k) => pairNav.get(k)))) as (TermEntry | null)[];
   const updatedPairs = await Promise.all(allPairs.map((k, i) => updateTerm(existingPairs[i]!, k, ctx, pairSource(k))));
@@ -154,16 +158,17 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   if (previous) recentChanges.set(recentKey(previous), null);
   if (next) recentChanges.set(recentKey(next), next);
   const [terms, pairs, suffixes, catalogByName, catalogByRecent] = await Promise.all([
-    updateTree(termSpec, current.search.terms, termChanges, readFile, sink),
-    updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink),
-    updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink),
-    updateTree(catalogByNameSpec(policy), current.catalog.by_name, nameChanges, readFile, sink),
+    updateTree(termSpec, current.search.terms, termChanges, readFile, sink, decoded),
+    updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink, decoded),
+    updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink, decoded),
+    updateTree(byNameSpec, current.catalog.by_name, nameChanges, readFile, sink, decoded),
     updateTree(
       catalogByRecentSpec(policy),
       current.catalog.by_recent,
       [...recentChanges].map(([key, entry]) => ({ key, entry })),
       readFile,
       sink,
+      decoded,
     ),
   ]);
 
@@ -201,6 +206,8 @@ interface TermContext {
   policy: ShardingPolicy;
   read: FileReader;
   sink: FileSink;
+  /** Decoded files, shared by every navigator of the update. */
+  decoded: DecodeCache;
   /** Terms of another document, read from its display file (when a field must be paged). */
   termsOf: (doc: DocEntryJson) => Promise<DocumentTerms>;
 }
@@ -232,7 +239,7 @@ function pairSource(key: string): KeySource {
 
 /** The new entry of one key after the package changed (null when no posting is left). */
 async function updateTerm(existing: TermEntry | null, term: string, ctx: TermContext, source: KeySource): Promise<TermEntry | null> {
-  const { id, name, before, after, policy, read, sink } = ctx;
+  const { id, name, before, after, policy, read, sink, decoded } = ctx;
   const collision = existing?.docs.get(id);
   if (collision && collision[1] !== name) {
     throw new ShelfError('internal_error', `The document ids of ${collision[1]} and ${name} collide.`);
@@ -272,13 +279,13 @@ async function updateTerm(existing: TermEntry | null, term: string, ctx: TermCon
       n += 1;
       w += postingCost(p[0], p[1], after.entry);
     }
-    const tree = await updateTree(spec, field.t, [...changes].map(([key, entry]) => ({ key, entry })), read, sink);
+    const tree = await updateTree(spec, field.t, [...changes].map(([key, entry]) => ({ key, entry })), read, sink, decoded);
     if (w > policy.page_threshold) {
-      pagedOut.set(fid, { n, w, h: (await firstLeaf(spec, tree, read))!, t: tree });
+      pagedOut.set(fid, { n, w, h: (await firstLeaf(spec, tree, read, decoded))!, t: tree });
       continue;
     }
     const postings = new Map<number, Posting>();
-    for await (const e of new TreeNavigator(spec, tree, read).range('')) {
+    for await (const e of new TreeNavigator(spec, tree, read, decoded).range('')) {
       const pe = e as PageEntry;
       postings.set(pe.id, [pe.tf, pe.len]);
       docs.set(pe.id, pe.doc);

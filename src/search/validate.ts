@@ -8,7 +8,20 @@
  * @module
  */
 import { z } from 'zod';
-import { PagedFieldSchema, type DocEntryJson, type PagedFieldJson, type PostingsJson, type TermEntryJson } from './schemas.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import {
+  CatalogFileSchema,
+  DictFileSchema,
+  PagedFieldSchema,
+  RefsFileSchema,
+  SuffixesFileSchema,
+  type DictEntryJson,
+  type DocEntryJson,
+  type PagedFieldJson,
+  type PostingsJson,
+  type RefJson,
+  type TermEntryJson,
+} from './schemas.ts';
 
 /** A `terms` file as validated. */
 export interface TermsFile {
@@ -28,7 +41,17 @@ export interface PageFile {
 
 const ID = /^[0-9a-z]{1,11}$/;
 const FIELD = /^[0-9]+$/;
-const HEX10 = /^[0-9a-f]{10}$/;
+
+/** `^[0-9a-f]{n}$`, without the regular expression. */
+const isHex = (v: unknown, n: number): v is string => {
+  if (typeof v !== 'string' || v.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+};
+const isHex10 = (v: unknown): v is string => isHex(v, 10);
 
 class Invalid extends Error {}
 
@@ -36,14 +59,22 @@ const fail = (what: string): never => {
   throw new Invalid(what);
 };
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isId = (v: unknown): v is string => typeof v === 'string' && ID.test(v);
+/** `ID.test(v)` for a string, without the regular expression (ids repeat in every posting). */
+const isId = (v: unknown): v is string => {
+  if (typeof v !== 'string' || v.length < 1 || v.length > 11) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a))) return false;
+  }
+  return true;
+};
 
 function checkDocs(docs: unknown): DocEntryJson[] {
   if (!Array.isArray(docs)) fail('docs is not an array');
   for (const d of docs as unknown[]) {
     if (!Array.isArray(d) || d.length !== 6) fail('a document entry is not a 6-tuple');
     const [id, name, display, updated, type, mask] = d as unknown[];
-    if (!isId(id) || typeof name !== 'string' || typeof display !== 'string' || !HEX10.test(display)) fail('a document entry has a bad id, name or display');
+    if (!isId(id) || typeof name !== 'string' || !isHex10(display)) fail('a document entry has a bad id, name or display');
     if (typeof updated !== 'number' || !Number.isInteger(updated) || (type !== null && typeof type !== 'string') || !isCount(mask)) {
       fail('a document entry has a bad date, type or mask');
     }
@@ -62,7 +93,9 @@ function checkHeader(json: unknown, type: string): { e: unknown[]; docs: DocEntr
 
 function checkPostings(p: unknown): PostingsJson {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) fail('postings are not an object');
-  for (const [fid, flat] of Object.entries(p as Record<string, unknown>)) {
+  const o = p as Record<string, unknown>;
+  for (const fid of Object.keys(o)) {
+    const flat = o[fid];
     if (!FIELD.test(fid) || !Array.isArray(flat) || flat.length % 3 !== 0) fail('postings of a field are not [id, tf, length] triples');
     const a = flat as unknown[];
     for (let i = 0; i < a.length; i += 3) {
@@ -73,6 +106,110 @@ function checkPostings(p: unknown): PostingsJson {
 }
 
 const PagedFields = z.record(z.string().regex(FIELD), PagedFieldSchema);
+
+// ---------------------------------------------------------------------------------------------
+// Fast acceptance. Each check below accepts only values its zod schema accepts and returns what
+// the schema's parse would give, as JSON (same values, same key order); anything it does not
+// accept goes to the schema, which decides (and names the problem) exactly as before.
+
+/** A plain object as JSON.parse makes them (zod's records and objects accept at least these). */
+const isJsonObject = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+/** zod's `z.number().int().nonnegative()`. */
+const isZodCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** `FileNameSchema`: 20 lower-case hex digits. */
+const isFileName = (v: unknown): v is string => isHex(v, 20);
+const isFieldKey = (k: string): boolean => {
+  if (k.length === 0) return false;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+};
+/** Every own key of a plain object is a field id (`^[0-9]+$`), and every value passes `value`. */
+const isFieldRecord = (v: unknown, value: (x: unknown) => boolean): boolean => {
+  if (!isJsonObject(v)) return false;
+  for (const k in v) if (!Object.prototype.hasOwnProperty.call(v, k) || !isFieldKey(k) || !value(v[k])) return false;
+  return true;
+};
+/** `PagedFieldSchema` (extra keys are allowed, as the schema strips them). */
+const isPagedField = (v: unknown): boolean => {
+  if (!isJsonObject(v)) return false;
+  const { n, w, h, t } = v as Record<string, unknown>;
+  if (!isZodCount(n) || !isZodCount(w)) return false;
+  if (!Array.isArray(h) || h.length !== 2 || !isFileName(h[0]) || !isZodCount(h[1])) return false;
+  if (!isJsonObject(t)) return false;
+  const { height, top } = t;
+  return typeof height === 'number' && Number.isSafeInteger(height) && height > 0 && Array.isArray(top);
+};
+/** The paged fields of a term entry: `z.record(z.string().regex(FIELD), PagedFieldSchema)`. */
+const isPagedFields = (v: unknown): boolean => isFieldRecord(v, isPagedField);
+
+/** The `{v: 1, t, e: [...]}` header of a file, or null. */
+function fastHeader(json: unknown, type: string): unknown[] | null {
+  if (!isJsonObject(json) || json.v !== 1 || json.t !== type || !Array.isArray(json.e)) return null;
+  return json.e as unknown[];
+}
+
+/** `RefSchema`: `[first_key, file, bytes, weight]`. */
+const isRef = (v: unknown): boolean => Array.isArray(v) && v.length === 4 && typeof v[0] === 'string' && isFileName(v[1]) && isZodCount(v[2]) && isZodCount(v[3]);
+/** `TermInfoSchema`: a term, or `[term, {field id: [df, head_file, head_bytes]}]`. */
+const isHead = (v: unknown): boolean => Array.isArray(v) && v.length === 3 && isZodCount(v[0]) && isFileName(v[1]) && isZodCount(v[2]);
+const isTermInfo = (v: unknown): boolean => typeof v === 'string' || (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isFieldRecord(v[1], isHead));
+/** `DictEntrySchema`: `[file, bytes, term infos (at least one)]`. */
+const isDictEntry = (v: unknown): boolean => {
+  if (!Array.isArray(v) || v.length !== 3 || !isFileName(v[0]) || !isZodCount(v[1]) || !Array.isArray(v[2]) || v[2].length === 0) return false;
+  for (const info of v[2] as unknown[]) if (!isTermInfo(info)) return false;
+  return true;
+};
+
+/**
+ * The entries of a `refs` file, parsed like `RefsFileSchema.parse(json).e`.
+ *
+ * @throws the schema's error.
+ */
+export function parseRefsEntries(json: unknown): RefJson[] {
+  const e = fastHeader(json, 'refs');
+  if (e && e.every(isRef)) return e as RefJson[];
+  return RefsFileSchema.parse(json).e;
+}
+
+/**
+ * The entries of a `dict` file, parsed like `DictFileSchema.parse(json).e`.
+ *
+ * @throws the schema's error.
+ */
+export function parseDictEntries(json: unknown): DictEntryJson[] {
+  const e = fastHeader(json, 'dict');
+  if (e && e.every(isDictEntry)) return e as DictEntryJson[];
+  return DictFileSchema.parse(json).e;
+}
+
+/**
+ * The entries of a `suffixes` file, parsed like `SuffixesFileSchema.parse(json).e`.
+ *
+ * @throws the schema's error.
+ */
+export function parseSuffixesEntries(json: unknown): string[] {
+  const e = fastHeader(json, 'suffixes');
+  if (e && e.every((x) => typeof x === 'string')) return e as string[];
+  return SuffixesFileSchema.parse(json).e;
+}
+
+/**
+ * The summaries of a `catalog` file, parsed like `CatalogFileSchema.parse(json).e`. Always
+ * through the schema: a summary's rules (ISO dates, the kind) are not copied by hand, and an
+ * update reads only a few catalog files.
+ *
+ * @throws the schema's error.
+ */
+export function parseCatalogEntries(json: unknown): PackageSummary[] {
+  return CatalogFileSchema.parse(json).e;
+}
 
 /**
  * Validates a `terms` file.
@@ -85,7 +222,7 @@ export function parseTermsFile(json: unknown): TermsFile {
     if (!Array.isArray(entry) || (entry.length !== 2 && entry.length !== 3) || typeof entry[0] !== 'string') fail('a term entry is malformed');
     const te = entry as unknown[];
     checkPostings(te[1]);
-    if (te.length === 3 && !PagedFields.safeParse(te[2]).success) fail(`the paged fields of "${String(te[0])}" are malformed`);
+    if (te.length === 3 && !isPagedFields(te[2]) && !PagedFields.safeParse(te[2]).success) fail(`the paged fields of "${String(te[0])}" are malformed`);
   }
   return { v: 1, t: 'terms', e: e as TermEntryJson[], docs };
 }

@@ -136,8 +136,16 @@ export class FsStore implements ObjectStore {
     const metaTmp = tempPathFor(metaPath);
     try {
       // Write the bytes outside the lock, so the lock is held only for the check and the renames.
-      const st = await writeNewFile(bodyTmp, body, this.#durable);
-      await writeNewFile(metaTmp, JSON.stringify(meta), this.#durable);
+      // Both temp files are written (and fsynced) at once; both settle before anything else
+      // happens, so the renames only ever see complete files and the cleanup below never races
+      // a write still creating its file. The body's error wins, as when they ran in turn.
+      const [bodyWrite, metaWrite] = await Promise.allSettled([
+        writeNewFile(bodyTmp, body, this.#durable),
+        writeNewFile(metaTmp, JSON.stringify(meta), this.#durable),
+      ]);
+      if (bodyWrite.status === 'rejected') throw bodyWrite.reason;
+      if (metaWrite.status === 'rejected') throw metaWrite.reason;
+      const st = bodyWrite.value;
       await this.#withLock(key, async () => {
         await this.#checkPrecondition(key, path, options);
         // Sidecar first: whoever sees the new bytes also sees their metadata.
