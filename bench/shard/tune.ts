@@ -5,6 +5,13 @@
  * ms, top-1, top-5) and, with --show, every query that disagrees or exceeds the byte goal.
  * Delete the cache after changing the format (build.ts, specs.ts, ...): it is not invalidated.
  * Usage: node --max-old-space-size=8000 --import tsx bench/shard/tune.ts <size> [--queries N] [--kind K] [--budget BYTES] [--show]
+ *
+ * Modes reproducing the full benchmark (`bench/run.ts`, `bench/search.ts`):
+ * - `--labelled [--per N]`: its labelled queries (`labelledQueries(corpus, N)`, N = 30 at
+ *   100,000 packages, else 50), limit 20, agreement counted as `agreement()` does, by type.
+ * - `--first`: its first queries (the first 25 of each latency-workload class, 15 at 100,000, of
+ *   `workloads(corpus, 100)`, 50 at 100,000), default limit, bytes as the benchmark counts them:
+ *   brotli quality 9 per response, config (254 B) and root included.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
@@ -18,6 +25,8 @@ import { shardedRootKey } from '../../src/search/keys.ts';
 import { ShardedSearch } from '../../src/search/sharded-client.ts';
 import { generateCorpus } from '../corpus.ts';
 import { packageFiles } from '../records.ts';
+import { labelledQueries, workloads, QUERY_CLASSES } from '../queries.ts';
+import { compressedSizes, percentiles } from '../lib/stats.ts';
 import { makeQueries } from './queries.ts';
 
 const args = process.argv.slice(2);
@@ -27,10 +36,15 @@ const QUERIES = qi >= 0 ? Number(args[qi + 1]) : 100;
 const show = args.includes('--show');
 const only = args.includes('--kind') ? args[args.indexOf('--kind') + 1] : null;
 const budget = args.includes('--budget') ? Number(args[args.indexOf('--budget') + 1]) : undefined;
+const labelled = args.includes('--labelled');
+const first = args.includes('--first');
+const PER = args.includes('--per') ? Number(args[args.indexOf('--per') + 1]) : n >= 100_000 ? 30 : 50;
 const dir = '/tmp/shard';
 const genFile = `${dir}/gen-${n}.v8`;
-const refFile = `${dir}/ref-${n}-${QUERIES}.json`;
-const brFile = `${dir}/br-${n}.json`;
+const refFile = labelled ? `${dir}/lref-${n}-${PER}.json` : first ? `${dir}/fref-${n}.json` : `${dir}/ref-${n}-${QUERIES}.json`;
+const brFile = first ? `${dir}/br9-${n}.json` : `${dir}/br-${n}.json`;
+/** Bytes of v1/config.json as the benchmark counts it (brotli 9): fetched before the root. */
+const CONFIG_BROTLI = 254;
 
 const corpus = generateCorpus({ packages: n });
 let store: Map<string, string>;
@@ -43,18 +57,24 @@ if (existsSync(genFile)) {
   store.set(shardedRootKey('bundle'), `${JSON.stringify(gen.root)}\n`);
   writeFileSync(genFile, serialize(store));
 }
-const queries = makeQueries(corpus.packages, QUERIES, 7);
+type Q = { kind: string; text: string; limit: number };
+let queries: Q[];
+if (labelled) queries = labelledQueries(corpus, PER).map((l) => ({ kind: l.type, text: l.query, limit: 20 }));
+else if (first) {
+  const w = workloads(corpus, n >= 100_000 ? 50 : 100);
+  queries = QUERY_CLASSES.flatMap((c) => w[c].slice(0, n >= 100_000 ? 15 : 25).map((text) => ({ kind: c, text, limit: 20 })));
+} else queries = makeQueries(corpus.packages, QUERIES, 7).map((m) => ({ kind: m.kind, text: m.text, limit: 20 }));
 let refs: string[][];
 if (existsSync(refFile)) refs = JSON.parse(readFileSync(refFile, 'utf8'));
 else {
   const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
   const single = new SearchEngine(JSON.parse(JSON.stringify(buildSearchIndex('bundle', buildCatalog('bundle', summaries)))));
-  refs = queries.map((q) => single.search(q.text, { limit: 20 }).map((h) => h.name));
+  refs = queries.map((q) => single.search(q.text, { limit: q.limit }).map((h) => h.name));
   writeFileSync(refFile, JSON.stringify(refs));
 }
 const br: Record<string, number> = existsSync(brFile) ? JSON.parse(readFileSync(brFile, 'utf8')) : {};
 const brOf = (key: string): number =>
-  (br[key] ??= brotliCompressSync(Buffer.from(store.get(key)!), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length);
+  (br[key] ??= first ? compressedSizes(store.get(key)!).brotli! : brotliCompressSync(Buffer.from(store.get(key)!), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length);
 
 const BASE = 'http://bench.invalid';
 const fetchFn = async (url: string): Promise<Response> => {
@@ -63,14 +83,16 @@ const fetchFn = async (url: string): Promise<Response> => {
 };
 const q = (s: number[], p: number): number => [...s].sort((a, b) => a - b)[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
 const per = new Map<string, { br: number[]; ms: number[]; top1: number; top5: number; c: number; docs: number[] }>();
+const allBr: number[] = [];
+let worst = { b: 0, text: '' };
 for (let i = 0; i < queries.length; i++) {
   const qq = queries[i]!;
   if (only && qq.kind !== only) continue;
   const t = performance.now();
   const client = await ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: fetchFn, ...(budget === undefined ? {} : { expansionBudget: budget }) });
-  const hits = (await client.search(qq.text, { limit: 20 })).map((h) => h.name);
+  const hits = (await client.search(qq.text, { limit: qq.limit })).map((h) => h.name);
   const ms = performance.now() - t;
-  let b = 0;
+  let b = first ? CONFIG_BROTLI : 0;
   let docs = 0;
   for (const k of client.stats.keys) {
     b += brOf(k);
@@ -84,13 +106,24 @@ for (let i = 0; i < queries.length; i++) {
   const k = per.get(qq.kind) ?? { br: [], ms: [], top1: 0, top5: 0, c: 0, docs: [] };
   per.set(qq.kind, k);
   k.br.push(b);
+  allBr.push(b);
+  if (b > worst.b) worst = { b, text: `${qq.kind} "${qq.text}" req=${client.stats.requests}` };
   k.ms.push(ms);
   k.docs.push(docs);
   k.top1 += top1 ? 1 : 0;
   k.top5 += top5;
   k.c++;
-  if (show && (!top1 || top5 < 1 || b > (n >= 100_000 ? 300_000 : 150_000)))
-    console.log(`${qq.kind} "${qq.text}" br=${(b / 1e3).toFixed(0)}k docs=${(docs / 1e3).toFixed(0)}k req=${client.stats.requests} top1=${top1} top5=${top5}\n   got ${a5.join(' ')}\n   ref ${b5.join(' ')}`);
+  const goal = n >= 100_000 ? 300_000 : 150_000;
+  if (show && (!top1 || top5 < 1 || b > (first ? 0.75 : 1) * goal)) {
+    // Bytes by file type (`t` of tree files; docs; root).
+    const by = new Map<string, number>();
+    for (const k of client.stats.keys) {
+      const t = k.includes('/docs/') ? 'docs' : k.endsWith('root.json') ? 'root' : String((JSON.parse(store.get(k)!) as { t?: string }).t);
+      by.set(t, (by.get(t) ?? 0) + brOf(k));
+    }
+    const parts = [...by].map(([t, v]) => `${t}=${(v / 1e3).toFixed(0)}k`).join(' ');
+    console.log(`${qq.kind} "${qq.text}" br=${(b / 1e3).toFixed(0)}k raw=${(client.stats.bytes / 1e3).toFixed(0)}k ${parts} req=${client.stats.requests} ms=${ms.toFixed(0)} top1=${top1} top5=${top5}\n   got ${a5.join(' ')}\n   ref ${b5.join(' ')}`);
+  }
 }
 writeFileSync(brFile, JSON.stringify(br));
 let t1 = 0;
@@ -104,4 +137,4 @@ for (const [kind, k] of per) {
   t5 += k.top5;
   c += k.c;
 }
-console.log(`all top1 ${(t1 / c).toFixed(3)} top5 ${(t5 / c).toFixed(3)} (${c})`);
+console.log(`all top1 ${(t1 / c).toFixed(3)} top5 ${(t5 / c).toFixed(3)} (${c}) br p50 ${(percentiles(allBr).p50 / 1e3).toFixed(1)} p95 ${(percentiles(allBr).p95 / 1e3).toFixed(1)} max ${(q(allBr, 1) / 1e3).toFixed(1)} (${worst.text})`);

@@ -85,6 +85,16 @@ export function defaultExpansionBudget(documents: number): number {
   return Math.round(Math.min(350_000, 150_000 + 100_000 * growth));
 }
 
+/**
+ * Bytes of JSON (the index files a query planned, plus the display files of the candidates it
+ * scored again) past which it scores no further round of candidates: 1.7 times the expansion
+ * budget, 2.5 times for three words or more (their AND is rarer among the candidates, so more of
+ * them must be scored to find it). The first round is always scored.
+ */
+export function queryByteCap(documents: number, budget: number | null, words: number): number {
+  return Math.round((words >= 3 ? 2.5 : 1.7) * (budget ?? defaultExpansionBudget(documents)));
+}
+
 /** What a client has downloaded so far. */
 export interface TransferStats {
   /** Requests made. */
@@ -140,6 +150,8 @@ const MAX_OUTSIDE_LOOKUPS = 6;
 const PAGE_DECAY = 0.7;
 /** Candidates scored again from their summaries when a word is known only in part, per round. */
 const RESCORE_POOL = 40;
+/** The same for queries of three words or more, whose AND is rarer among the candidates. */
+const RESCORE_POOL_LONG = 60;
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
 /** Terms found in the names of documents read, looked up in the dictionary per query. */
@@ -347,9 +359,10 @@ export class ShardedSearch {
     // 2. Matching terms, best first: exact words are always read, the rest within the budget.
     const cands = candidates(words, dict);
     const budget = { left: this.budget ?? defaultExpansionBudget(root.search.document_count) };
-    const planned = new Set<string>();
+    /** Files this query reads, by name, with their sizes (bytes of JSON). */
+    const planned = new Map<string, number>();
     const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
-    const plan = (files: [string, number][]): void => files.forEach(([f]) => planned.add(f));
+    const plan = (files: [string, number][]): void => files.forEach(([f, b]) => planned.set(f, b));
     const selected: Candidate[] = [];
     const select = (pool: Iterable<Candidate>): void => {
       const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
@@ -372,7 +385,7 @@ export class ShardedSearch {
     select(cands.values());
     const files = new Map<string, unknown>();
     const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.file(f))));
-    await load(planned);
+    await load(planned.keys());
 
     // 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
     //     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
@@ -383,13 +396,13 @@ export class ShardedSearch {
       for (const t of [...found.keys()]) if (cands.has(t)) found.delete(t);
       for (const [t, c] of found) cands.set(t, c);
       select(found.values());
-      await load(planned);
+      await load(planned.keys());
     }
 
     // 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
     //    field read to its end scores exactly; one read in part only adds its known scores.
     const pages = await this.planPages(selected, files, budget, planned);
-    await load(planned);
+    await load(planned.keys());
     for (const c of selected) {
       for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => partial.add(w));
     }
@@ -438,15 +451,37 @@ export class ShardedSearch {
       const candidates = new Map<string, Ranked>();
       for (const d of paired) candidates.set(d[1], entryFacts(d, 0));
       for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
-      const queue = [...paired.map((d) => candidates.get(d[1])!), ...ranked.filter((h) => !paired.some((d) => d[1] === h.name))];
       const df = documentFrequencies(selected, files, pages);
+      const pairedNames = new Set(paired.map((d) => d[1]));
+      const rest = likelyOrder(
+        ranked.filter((h) => !pairedNames.has(h.name)),
+        words,
+        partial,
+        (w) => mini.engine.search(w, options),
+        selected,
+        df,
+        root.search.document_count,
+      );
+      const queue = [...paired.map((d) => candidates.get(d[1])!), ...rest];
       const pooled: PackageSummary[] = [];
+      let displayBytes = 0;
       let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
-      // Rounds of candidates, best first, until enough of them are known to hold every word.
+      // Rounds of candidates, best first, until enough of them are known to hold every word, or
+      // until the query has read its share of bytes (the first round is always scored).
+      let spent = 0;
+      for (const b of planned.values()) spent += b;
+      const cap = queryByteCap(root.search.document_count, this.budget, words.length);
       for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-        const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, RESCORE_POOL);
+        const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+        if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
         const batch = queue.slice(pooled.length, pooled.length + size);
-        pooled.push(...(await Promise.all(batch.map((h) => this.display(displayFile(h.doc))))));
+        const read = await Promise.all(batch.map((h) => this.display(displayFile(h.doc))));
+        for (const r of read) {
+          const b = JSON.stringify(r).length;
+          displayBytes += b;
+          spent += b;
+        }
+        pooled.push(...read);
         exact = rescore(root, tokens, pooled, df, o);
         if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
       }
@@ -465,7 +500,7 @@ export class ShardedSearch {
     selected: Candidate[],
     files: Map<string, unknown>,
     budget: { left: number },
-    planned: Set<string>,
+    planned: Map<string, number>,
   ): Promise<Map<string, Map<number, FieldPages>>> {
     const out = new Map<string, Map<number, FieldPages>>();
     const queue: { priority: number; term: string; fid: number; file: string; bytes: number }[] = [];
@@ -490,7 +525,7 @@ export class ShardedSearch {
             break;
           }
           if (!planned.has(first[1])) budget.left -= first[2];
-          planned.add(first[1]);
+          planned.set(first[1], first[2]);
           refs = parseOr(RefsFileSchema, await this.file(first[1]), first[1]).e;
         }
         byField.set(fid, { df: info.df, pages: [info.head], complete: false });
@@ -511,7 +546,7 @@ export class ShardedSearch {
         continue;
       }
       if (!planned.has(q.file)) budget.left -= q.bytes;
-      planned.add(q.file);
+      planned.set(q.file, q.bytes);
       out.get(q.term)!.get(q.fid)!.pages.push(q.file);
     }
     // A field is complete when every page was read (only possible when its references are inline).
@@ -1000,6 +1035,78 @@ export function nameFieldTerms(name: string, field: 'name' | 'scope'): { terms: 
     if (term) terms.set(term, (terms.get(term) ?? 0) + 1);
   }
   return { terms, length: new Set(tokens).size };
+}
+
+/** The `q`-quantile of some numbers (0 when there are none). */
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** For a word a candidate was not seen to hold, the quantile of the word's known scores its score assumes. */
+const UNSEEN_CONTRIBUTION_QUANTILE = 0.25;
+
+/**
+ * Orders the candidates to score again by their expected single-index score: the probability
+ * that they hold every word (1 for the words their postings read show; for a word known only in
+ * part, the share of the documents not read that hold one of its terms, from the true document
+ * frequencies), times their score if they do (what was read, plus, for each word not seen, a low
+ * quantile of that word's scores among the documents read). MiniSearch's own order over what was
+ * read ranks a document whose name holds one common word above one known to hold all of them in
+ * its tools; the single index's AND keeps only the latter.
+ */
+function likelyOrder(
+  hits: Ranked[],
+  words: string[],
+  partial: Set<string>,
+  searchWord: (word: string) => SearchResult[],
+  selected: Candidate[],
+  df: Map<string, Map<number, number>>,
+  n: number,
+): Ranked[] {
+  if (words.length < 3 || n === 0) return hits;
+  const perWord = words.map((w) => {
+    const scores = new Map<string, number>();
+    for (const r of searchWord(w)) scores.set(String(r.id), r.score);
+    let none = 1;
+    for (const c of selected) {
+      if (!c.words.includes(w)) continue;
+      for (const d of df.get(c.term)?.values() ?? []) none *= 1 - Math.min(1, d / n);
+    }
+    const seen = scores.size;
+    const holders = (1 - none) * n;
+    const p = partial.has(w) && n > seen ? Math.max(0, Math.min(1, (holders - seen) / (n - seen))) : 0;
+    return { scores, p, typical: quantile([...scores.values()], UNSEEN_CONTRIBUTION_QUANTILE) };
+  });
+  const expected = new Map<string, number>();
+  for (const h of hits) {
+    let chance = 1;
+    let score = 0;
+    for (const w of perWord) {
+      const s = w.scores.get(h.name);
+      if (s !== undefined) score += s;
+      else {
+        chance *= w.p;
+        score += w.typical;
+      }
+    }
+    expected.set(h.name, chance * score);
+  }
+  const likely = [...hits].sort((a, b) => expected.get(b.name)! - expected.get(a.name)! || b.score - a.score || compare(a.name, b.name));
+  // Both orders, alternately: the documents that score best over what was read (often a common
+  // word in the name), and those most likely to hold every word.
+  const out: Ranked[] = [];
+  const taken = new Set<string>();
+  for (let i = 0; out.length < hits.length; i++) {
+    for (const h of [hits[i], likely[i]]) {
+      if (h && !taken.has(h.name)) {
+        taken.add(h.name);
+        out.push(h);
+      }
+    }
+  }
+  return out;
 }
 
 /** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
