@@ -30,6 +30,7 @@ import type { SyntheticPackage } from './corpus.ts';
 import type { EngineJob, EngineResult } from './engine-worker.ts';
 import { ENGINES } from './engines.ts';
 import { TSX_IMPORT } from './lib/node.ts';
+import { agreement } from './lib/agreement.ts';
 import { compressedSizes, cpuMs, now, percentiles, round, type CompressedSizes, type Percentiles } from './lib/stats.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
 import { KINDS as SHARD_QUERY_KINDS, makeQueries } from './shard/queries.ts';
@@ -365,18 +366,8 @@ async function workloadLatency(workload: Workload, search: (q: string) => unknow
   return latency;
 }
 
-/**
- * Top-1 agreement and top-5 overlap of two rankings, as `bench/shard/measure.ts` counts them:
- * the top 5 overlap is the share of the reference's top 5 that the other top 5 also has (1
- * when both are empty).
- */
-export function agreement(sharded: readonly Pick<SearchHit, 'name'>[], single: readonly Pick<SearchHit, 'name'>[]): { top1: boolean; top5: number } {
-  const a = sharded.slice(0, 5).map((h) => h.name);
-  const b = single.slice(0, 5).map((h) => h.name);
-  const top1 = a[0] === b[0];
-  const top5 = b.length === 0 ? (a.length === 0 ? 1 : 0) : a.filter((n) => b.includes(n)).length / b.length;
-  return { top1, top5 };
-}
+/** Top-1 agreement and top-5 overlap of two rankings (defined in `bench/lib/agreement.ts`). */
+export { agreement };
 
 function agreementStats(rows: readonly { top1: boolean; top5: number }[]): AgreementStats {
   const n = rows.length;

@@ -19,7 +19,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import MiniSearch from 'minisearch';
-import { SearchEngine, type SearchHit } from '../../src/client/search.ts';
+import { SearchEngine } from '../../src/client/search.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
@@ -29,6 +29,7 @@ import { shardedRootKey } from '../../src/search/keys.ts';
 import { ShardedSearch } from '../../src/search/sharded-client.ts';
 import { updateShardedIndex } from '../../src/search/update.ts';
 import { generateCorpus } from '../corpus.ts';
+import { agreement } from '../lib/agreement.ts';
 import { Random } from '../lib/random.ts';
 import { packageFiles } from '../records.ts';
 import { KINDS, makeQueries, type QueryKind } from './queries.ts';
@@ -61,14 +62,6 @@ function quantiles(values: number[]): { p50: number; p95: number; max: number; m
   const s = [...values].sort((a, b) => a - b);
   const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
   return { p50: at(0.5), p95: at(0.95), max: s.at(-1) ?? 0, mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
-}
-
-function agreement(sharded: SearchHit[], single: SearchHit[]): { top1: boolean; top5: number } {
-  const a = sharded.slice(0, 5).map((h) => h.name);
-  const b = single.slice(0, 5).map((h) => h.name);
-  const top1 = a[0] === b[0];
-  const top5 = b.length === 0 ? (a.length === 0 ? 1 : 0) : a.filter((n) => b.includes(n)).length / b.length;
-  return { top1, top5 };
 }
 
 async function measure(n: number): Promise<Record<string, unknown>> {

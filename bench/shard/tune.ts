@@ -27,6 +27,7 @@ import { generateCorpus } from '../corpus.ts';
 import { packageFiles } from '../records.ts';
 import { labelledQueries, workloads, QUERY_CLASSES } from '../queries.ts';
 import { compressedSizes, percentiles } from '../lib/stats.ts';
+import { agreement } from '../lib/agreement.ts';
 import { makeQueries } from './queries.ts';
 
 const args = process.argv.slice(2);
@@ -99,10 +100,7 @@ for (let i = 0; i < queries.length; i++) {
     if (k.includes('/docs/')) docs += brOf(k);
   }
   const ref = refs[i]!;
-  const top1 = hits[0] === ref[0];
-  const a5 = hits.slice(0, 5);
-  const b5 = ref.slice(0, 5);
-  const top5 = b5.length === 0 ? (a5.length === 0 ? 1 : 0) : a5.filter((x) => b5.includes(x)).length / b5.length;
+  const { top1, top5 } = agreement(hits, ref);
   const k = per.get(qq.kind) ?? { br: [], ms: [], top1: 0, top5: 0, c: 0, docs: [] };
   per.set(qq.kind, k);
   k.br.push(b);
@@ -122,7 +120,7 @@ for (let i = 0; i < queries.length; i++) {
       by.set(t, (by.get(t) ?? 0) + brOf(k));
     }
     const parts = [...by].map(([t, v]) => `${t}=${(v / 1e3).toFixed(0)}k`).join(' ');
-    console.log(`${qq.kind} "${qq.text}" br=${(b / 1e3).toFixed(0)}k raw=${(client.stats.bytes / 1e3).toFixed(0)}k ${parts} req=${client.stats.requests} ms=${ms.toFixed(0)} top1=${top1} top5=${top5}\n   got ${a5.join(' ')}\n   ref ${b5.join(' ')}`);
+    console.log(`${qq.kind} "${qq.text}" br=${(b / 1e3).toFixed(0)}k raw=${(client.stats.bytes / 1e3).toFixed(0)}k ${parts} req=${client.stats.requests} ms=${ms.toFixed(0)} top1=${top1} top5=${top5}\n   got ${hits.slice(0, 5).join(' ')}\n   ref ${ref.slice(0, 5).join(' ')}`);
   }
 }
 writeFileSync(brFile, JSON.stringify(br));
