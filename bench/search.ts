@@ -19,7 +19,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../src/client/registry-client.ts';
-import { SearchEngine, type SearchHit } from '../src/client/search.ts';
+import { SearchEngine } from '../src/client/search.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
 import { catalogKey, searchIndexKey, shardedRootKey } from '../src/core/paths.ts';
 import { SearchIndexDocumentSchema, type SearchLayout } from '../src/core/schemas.ts';
