@@ -53,7 +53,7 @@ import { buildSearchIndex } from '../indexer/search-index.ts';
 import { DEFAULT_RETRY, readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/build.ts';
-import { applyToStore, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
+import { applyToStore, filesOfSameGeneration, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
 
 /** Options of {@link rebuild}. */
@@ -210,7 +210,8 @@ async function storedLayout(store: ObjectStore): Promise<SearchLayout> {
  * writes its files create-only (files the current generation shares keep their names and are
  * skipped), then swaps the root by compare-and-swap against the root read before the package
  * documents were, so a concurrent announce is never lost (a lost race rebuilds again). A
- * generation equal to the stored one writes nothing (but files of it found missing); a kind
+ * generation equal to the stored one (or to the stored one with its delta compacted) writes
+ * nothing (but files of it found missing); a kind
  * without packages and without a root is left without one. True when anything was written.
  */
 async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy): Promise<boolean> {
@@ -219,9 +220,10 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
     const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
     if (!current && summaries.length === 0) return false;
     const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
-    if (current && JSON.stringify(current.root) === JSON.stringify(generation.root)) {
-      // Same root, so the same files: restore any that were lost (then it was not clean).
-      return (await writeShardFiles(store, generation.files)) > 0;
+    const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
+    if (same) {
+      // The same generation (perhaps with a delta still to compact): restore any files that were lost (then it was not clean).
+      return (await writeShardFiles(store, same)) > 0;
     }
     await writeShardFiles(store, generation.files);
     try {

@@ -145,9 +145,35 @@ export const CatalogFileSchema = z.object({
   e: z.array(PackageSummarySchema),
 });
 
+/**
+ * One package changed since the base generation (see `src/search/delta.ts`):
+ * `[name, id, summary, entry, base_terms]`.
+ */
+export const DeltaEntrySchema = z
+  .tuple([
+    z.string().describe('Package name'),
+    DocId.describe('Its document id (the same in the base)'),
+    PackageSummarySchema.nullable().describe('Its summary now, or null when it was removed'),
+    DocEntrySchema.nullable().describe('Its document entry now (null when removed)'),
+    z
+      .record(z.string().regex(/^[0-9]+$/), z.array(z.string()))
+      .nullable()
+      .describe("The base generation's terms of the package by field id (sorted), or null when the base does not hold it"),
+  ])
+  .describe('A package whose base postings, catalog entries and name pairs the delta replaces');
+export type DeltaEntryJson = z.infer<typeof DeltaEntrySchema>;
+
+/**
+ * `shards/<hash>.json`, type `delta`: the packages announced since the base generation was last
+ * compacted, sorted by name. A client reads it whole: it hides these packages' base postings,
+ * indexes their summaries itself and corrects document frequencies with `base_terms`.
+ */
+export const DeltaFileSchema = z.object({ v: z.literal(SHARDED_FORMAT_VERSION), t: z.literal('delta'), e: z.array(DeltaEntrySchema) });
+export type DeltaFileJson = z.infer<typeof DeltaFileSchema>;
+
 /** Any immutable tree file. */
 export const ShardFileSchema = z
-  .discriminatedUnion('t', [TermsFileSchema, DictFileSchema, SuffixesFileSchema, RefsFileSchema, PageFileSchema, CatalogFileSchema])
+  .discriminatedUnion('t', [TermsFileSchema, DictFileSchema, SuffixesFileSchema, RefsFileSchema, PageFileSchema, CatalogFileSchema, DeltaFileSchema])
   .meta({ title: 'Sharded index file (immutable, content-addressed)' });
 export type ShardFile = z.infer<typeof ShardFileSchema>;
 
@@ -164,6 +190,9 @@ export const PolicySchema = z
     page_threshold: count.describe('A field of a term is paged when its postings and documents exceed this many bytes'),
     root_max: count.describe('Inline budget of the trees of the root, in bytes'),
     paged_root_max: count.describe('Inline budget of the tree of a paged field, in bytes'),
+    delta_max: count
+      .optional()
+      .describe('Packages the delta holds before an update compacts it into the base; absent or 0: no delta, every update rewrites the base'),
   })
   .describe('Size bounds of the files, in bytes of JSON');
 
@@ -188,6 +217,17 @@ export const ShardedRootSchema = z
       by_name: TreeSchema.describe('Summaries by name: level 0 `catalog`, levels ≥ 1 `refs`'),
       by_recent: TreeSchema.describe('Summaries by updated_at, newest first, then name'),
     }),
+    delta: z
+      .object({
+        file: FileNameSchema.describe('The `delta` file'),
+        bytes: count.describe('Its size in bytes'),
+        count: count.describe('Its entries'),
+        base: z
+          .object({ document_count: count, field_length_total: z.array(count), catalog_count: count })
+          .describe("The base trees' own statistics (`search` and `catalog.count` above include the delta)"),
+      })
+      .optional()
+      .describe('Packages changed since the base trees were written; absent when there are none'),
   })
   .meta({ title: 'Sharded search and catalog root (generation pointer)' });
 export type ShardedRoot = z.infer<typeof ShardedRootSchema>;

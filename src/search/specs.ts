@@ -54,6 +54,11 @@ export interface ShardingPolicy {
   root_max: number;
   /** Inline budget of a paged field's tree (inside its term entry), in bytes. */
   paged_root_max: number;
+  /**
+   * Packages a delta holds before an update compacts it into the base trees (`src/search/delta.ts`).
+   * Absent or 0 (the default): no delta, every update rewrites the base trees directly.
+   */
+  delta_max?: number;
 }
 
 /** The policy tuned on the benchmark corpus (see docs/sharded-search.md). */
@@ -68,6 +73,9 @@ export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
   paged_root_max: 1_500,
 });
 
+/** Most packages a delta may hold: every first query downloads the whole delta file. */
+export const MAX_DELTA = 64;
+
 /**
  * Validates a policy eagerly, naming the option at fault.
  *
@@ -81,6 +89,9 @@ export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 256) {
       throw new ShelfError('invalid_argument', `The "policy.${name}" option must be an integer ≥ 256; got ${String(v)}.`);
     }
+  }
+  if (policy.delta_max !== undefined && (typeof policy.delta_max !== 'number' || !Number.isInteger(policy.delta_max) || policy.delta_max < 0 || policy.delta_max > MAX_DELTA)) {
+    throw new ShelfError('invalid_argument', `The "policy.delta_max" option must be an integer from 0 to ${MAX_DELTA}; got ${String(policy.delta_max)}.`);
   }
   if (policy.page_threshold >= policy.terms.max) {
     throw new ShelfError('invalid_argument', 'The "policy.page_threshold" option must be below "policy.terms.max".');

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
+import { isShelfError, ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { MUTABLE_CACHE } from '../core/paths.ts';
 import type { PackageSummary } from '../core/schemas.ts';
@@ -27,7 +27,8 @@ import { TreeNavigator } from './tree.ts';
 
 type TreeNode = TreeNavigator['root'];
 import { ShardedRootSchema, type ShardedRoot } from './schemas.ts';
-import { updateShardedIndex } from './update.ts';
+import { compareKeys } from './build.ts';
+import { compactDelta, readDelta, updateDelta } from './delta.ts';
 
 /** Options of {@link applyToStore}. */
 export interface ApplyOptions {
@@ -101,7 +102,7 @@ export async function writeShardFiles(store: ObjectStore, files: Map<string, str
  * package's summary as stored now rather than one a concurrent announce has since superseded.
  *
  * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap;
- *   the errors of {@link updateShardedIndex} for bad input (nothing is written then).
+ *   the errors of {@link updateDelta} for bad input (nothing is written then).
  */
 export async function applyToStore(
   store: ObjectStore,
@@ -116,7 +117,7 @@ export async function applyToStore(
     const current = await readShardedRoot(store, kind);
     const root = current?.root ?? (await buildShardedIndex(kind, [], { policy: options.policy })).root;
     const next = typeof summary === 'function' ? await summary() : summary;
-    const update = await updateShardedIndex(root, name, next, async (k) => (await readStored(store, k))?.json ?? null);
+    const update = await updateDelta(root, name, next, async (k) => (await readStored(store, k))?.json ?? null);
     if (!update.changed) return { changed: false, written: 0, attempts: attempt };
     const written = await writeShardFiles(store, update.files);
     await options.beforeCommit?.();
@@ -146,6 +147,30 @@ export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: Sha
 }
 
 /**
+ * Whether a stored root holds the generation `built` (a build from the same summaries): the same
+ * root, or a root whose delta compacts to it. Returns the built files the stored root reaches too
+ * (so that any that went missing can be restored), or null when the generations differ or the
+ * stored one cannot be read.
+ */
+export async function filesOfSameGeneration(
+  store: ObjectStore,
+  root: ShardedRoot,
+  built: { root: ShardedRoot; files: Map<string, string> },
+): Promise<Map<string, string> | null> {
+  if (JSON.stringify(root) === JSON.stringify(built.root)) return built.files;
+  if (!root.delta) return null;
+  try {
+    const compacted = await compactDelta(root, async (key) => (await readStored(store, key))?.json ?? null);
+    if (JSON.stringify(compacted.root) !== JSON.stringify(built.root)) return null;
+    // Files the compaction writes are not reachable from the stored root; the rest are the base's.
+    return new Map([...built.files].filter(([key]) => !compacted.files.has(key)));
+  } catch (error) {
+    if (isShelfError(error, 'internal_error')) return null;
+    throw error;
+  }
+}
+
+/**
  * Writes a kind's sharded index and catalog built from every package summary: the generation's
  * files create-only, then the root, unconditionally. For bulk loading a registry nothing else
  * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/rebuild.ts`).
@@ -163,7 +188,7 @@ export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: 
 }
 
 /**
- * Every package summary in a kind's stored sharded catalog, by name (for `shelf check`).
+ * Every package summary in a kind's stored sharded catalog, by name, the delta applied (for `shelf check`).
  *
  * @throws ShelfError `internal_error` naming a file the root reaches that is missing or malformed
  */
@@ -183,5 +208,10 @@ export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: S
     for (let i = 0; i < node.entries.length; i++) await walk(await nav.child(node, i));
   };
   await walk(nav.root);
-  return out;
+  if (!root.delta) return out;
+  // The delta replaces the base entries of the packages it names.
+  const entries = await readDelta(root, async (key) => (await readStored(store, key))?.json ?? null);
+  const named = new Set(entries.map((e) => e[0]));
+  const merged = [...out.filter((s) => !named.has(s.name)), ...entries.flatMap((e) => (e[2] ? [e[2]] : []))];
+  return merged.sort((a, b) => compareKeys(a.name, b.name));
 }

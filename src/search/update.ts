@@ -71,6 +71,8 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   const parsedRoot = ShardedRootSchema.safeParse(root);
   if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
   const current = parsedRoot.data;
+  // Rewriting the base trees of a root with a delta would drop the delta: delta.ts compacts first.
+  if (current.delta) throw new ShelfError('invalid_argument', 'The "root" option has a delta; update it with updateDelta (src/search/delta.ts).');
   const pkg = parsePackageName(name);
   if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
   const next = summary === null ? null : canonicalSummary(summary);

@@ -9,6 +9,7 @@ import { buildShardedIndex, type BuildOptions } from '../../src/search/build.ts'
 import { contentName } from '../../src/search/hash.ts';
 import { shardedRootKey } from '../../src/search/keys.ts';
 import type { ShardedRoot } from '../../src/search/schemas.ts';
+import { updateDelta, type DeltaUpdate } from '../../src/search/delta.ts';
 import { updateShardedIndex, type ShardedUpdate } from '../../src/search/update.ts';
 
 /** A bucket in memory: keys → contents, plus counters of what was read. */
@@ -58,6 +59,13 @@ export class MemoryBucket {
     const created = this.publish(u.root, u.files);
     return { ...u, created };
   }
+
+  /** Applies one package change through the delta (`updateDelta`: compacts when the delta is full) and publishes it. */
+  async applyDelta(name: string, summary: PackageSummary | null): Promise<DeltaUpdate & { created: number }> {
+    const u = await updateDelta(this.root(), name, summary, this.read);
+    const created = this.publish(u.root, u.files);
+    return { ...u, created };
+  }
 }
 
 /** A bucket holding a fresh build of `summaries`. */
@@ -100,6 +108,7 @@ export function reachable(bucket: MemoryBucket, root: ShardedRoot): Set<string> 
   visitTree(root.search.pairs, 'dict');
   visitTree(root.catalog.by_name, 'refs');
   visitTree(root.catalog.by_recent, 'refs');
+  if (root.delta) visitFile(root.delta.file);
   return seen;
 }
 

@@ -1,0 +1,217 @@
+/**
+ * The delta segment of a sharded index: a small second generation that announces update instead
+ * of the base trees, compacted into the base when it is full (a log-structured merge, as
+ * Lucene's segments). An update of the base trees rewrites the files along every term of the
+ * package — more of them the larger the registry (deeper dictionary, more paged terms); an
+ * update of the delta rewrites one file of at most `policy.delta_max` packages and the root,
+ * whatever the registry's size.
+ *
+ * The delta file lists, for every package changed since the base trees were written, its summary
+ * now (or null when removed), its document entry, and — when the base holds an older version —
+ * that version's terms by field. A client hides those packages' base postings, indexes the
+ * summaries itself and corrects each term's document frequency: base − old versions holding the
+ * term + new versions holding it. The root's statistics (`search.document_count`,
+ * `search.field_length_total`, `catalog.count`) always describe the whole registry, delta
+ * included; `root.delta.base` keeps the base trees' own, which compaction starts from.
+ *
+ * Compaction applies the delta's packages to the base trees one by one with
+ * {@link updateShardedIndex}, in memory, and yields a root without a delta: the same files a
+ * sequence of base updates would have written, so the result still equals a build from scratch.
+ *
+ * Builder-side module (hashes with `node:crypto`), pure: reads through a function, writes nothing.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import { parsePackageName } from '../core/names.ts';
+import type { PackageSummary } from '../core/schemas.ts';
+import { compareKeys } from './build.ts';
+import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
+import { contentName, fileContent } from './hash.ts';
+import { encodeId } from './ids.ts';
+import { shardKey } from './keys.ts';
+import { DeltaFileSchema, SHARDED_FORMAT_VERSION, ShardedRootSchema, type DeltaEntryJson, type ShardedRoot } from './schemas.ts';
+import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
+import { TreeNavigator } from './tree.ts';
+import { updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
+
+/** The result of {@link updateDelta}: a {@link ShardedUpdate}, and whether the delta was compacted. */
+export interface DeltaUpdate extends ShardedUpdate {
+  /** True when this update merged the delta into the base trees (it was full, or disabled). */
+  compacted: boolean;
+}
+
+/** The terms of a package by field id, sorted: what a delta entry records of a base version. */
+export function termsByField(doc: IndexedDocument): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [term, fields] of doc.postings) for (const fid of fields.keys()) (out[String(fid)] ??= []).push(term);
+  const sorted: Record<string, string[]> = {};
+  for (const fid of Object.keys(out).sort((a, b) => Number(a) - Number(b))) sorted[fid] = out[fid]!.sort(compareKeys);
+  return sorted;
+}
+
+/**
+ * The delta entry of a package: its summary now (null when removed) and, when the base trees
+ * hold a version of it, that version's terms by field.
+ */
+export function deltaEntry(name: string, summary: PackageSummary | null, base: PackageSummary | null): DeltaEntryJson {
+  const after = summary ? indexDocument(summary) : null;
+  const before = base ? indexDocument(base) : null;
+  const id = (after ?? before)?.id;
+  if (id === undefined) throw new ShelfError('invalid_argument', `A delta entry of ${name} needs a summary or a base version.`);
+  return [name, encodeId(id), after?.summary ?? null, after?.entry ?? null, before ? termsByField(before) : null];
+}
+
+/** The `delta` file of some entries (sorted by name here): its content name and bytes. */
+export function deltaFile(entries: readonly DeltaEntryJson[]): { file: string; content: string } {
+  const sorted = [...entries].sort((a, b) => compareKeys(a[0], b[0]));
+  const content = fileContent({ v: SHARDED_FORMAT_VERSION, t: 'delta', e: sorted });
+  return { file: contentName(content), content };
+}
+
+/**
+ * The entries of a root's delta (empty without one).
+ *
+ * @throws ShelfError `internal_error` when the delta file is missing or malformed
+ */
+export async function readDelta(root: ShardedRoot, read: KeyReader): Promise<DeltaEntryJson[]> {
+  if (!root.delta) return [];
+  const json = await read(shardKey(root.kind, root.delta.file));
+  const parsed = DeltaFileSchema.safeParse(json);
+  if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${root.kind} delta file ${root.delta.file} is missing.`);
+  if (!parsed.success) throw new ShelfError('internal_error', `The ${root.kind} delta file ${root.delta.file} is malformed.`);
+  return parsed.data.e;
+}
+
+/** The root of the base trees alone: the root without its delta, with the base's statistics. */
+export function baseRoot(root: ShardedRoot): ShardedRoot {
+  if (!root.delta) return root;
+  const { delta, ...rest } = root;
+  return {
+    ...rest,
+    search: { ...rest.search, document_count: delta.base.document_count, field_length_total: [...delta.base.field_length_total] },
+    catalog: { ...rest.catalog, count: delta.base.catalog_count },
+  };
+}
+
+/** Reads through the files an in-memory sequence of updates wrote, then the store. */
+function readThrough(files: Map<string, string>, read: KeyReader): KeyReader {
+  return async (key) => {
+    const written = files.get(key);
+    return written !== undefined ? (JSON.parse(written) as unknown) : read(key);
+  };
+}
+
+/**
+ * Merges a root's delta into its base trees: every entry applied with {@link updateShardedIndex},
+ * in name order. Returns the root without a delta and every file the updates wrote (some of them
+ * superseded by a later update of the same batch; writing them is harmless).
+ *
+ * @throws ShelfError `internal_error` when a file is missing or the statistics do not add up
+ */
+export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?: readonly DeltaEntryJson[]): Promise<{ root: ShardedRoot; files: Map<string, string> }> {
+  const list = entries ?? (await readDelta(root, read));
+  const files = new Map<string, string>();
+  const reader = readThrough(files, read);
+  let current = baseRoot(root);
+  for (const [name, , summary] of list) {
+    const update = await updateShardedIndex(current, name, summary, reader);
+    current = update.root;
+    for (const [key, content] of update.files) files.set(key, content);
+  }
+  const same =
+    current.search.document_count === root.search.document_count &&
+    current.catalog.count === root.catalog.count &&
+    current.search.field_length_total.length === root.search.field_length_total.length &&
+    current.search.field_length_total.every((v, i) => v === root.search.field_length_total[i]);
+  if (!same) throw new ShelfError('internal_error', `The ${root.kind} delta does not add up to the root's statistics; run \`shelf rebuild\`.`);
+  return { root: current, files };
+}
+
+/**
+ * Applies one package's new summary (or its removal, with null) to a kind's sharded index through
+ * its delta: the announce path's update when `policy.delta_max` > 0. Reads the root's delta and,
+ * for a package the delta does not hold yet, its base version from the catalog; writes nothing.
+ * When the delta would hold more than `policy.delta_max` packages, or the policy has no delta,
+ * the delta (with this package) is compacted into the base trees instead.
+ *
+ * @param root - The current root (validated here).
+ * @param name - The package, `@scope/name`.
+ * @param summary - Its new summary, or null to remove it.
+ * @param read - Reads an immutable file of the generation by storage key.
+ * @throws ShelfError `invalid_argument` on a malformed root, name or summary; `internal_error`
+ *   when a file the root references is missing or malformed.
+ */
+export async function updateDelta(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<DeltaUpdate> {
+  const parsedRoot = ShardedRootSchema.safeParse(root);
+  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
+  const current = parsedRoot.data;
+  const max = checkShardingPolicy(current.policy).delta_max ?? 0;
+  if (max === 0 && !current.delta) return { ...(await updateShardedIndex(current, name, summary, read)), compacted: false };
+
+  const pkg = parsePackageName(name);
+  if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
+  const next = summary === null ? null : canonicalSummary(summary);
+  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
+  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
+  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+
+  const entries = await readDelta(current, read);
+  const held = entries.find((e) => e[0] === name);
+  let baseTerms: DeltaEntryJson[4];
+  let previous: PackageSummary | null;
+  if (held) {
+    baseTerms = held[4];
+    previous = held[2];
+  } else {
+    const byName = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(current.policy)), current.catalog.by_name, async (file) => {
+      const json = await read(shardKey(current.kind, file));
+      if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${current.kind} index file ${file} is missing.`);
+      return json;
+    });
+    previous = ((await byName.get(name)) as PackageSummary | null) ?? null;
+    baseTerms = previous ? termsByField(indexDocument(previous)) : null;
+  }
+  const before = previous ? indexDocument(previous) : null;
+  const after = next ? indexDocument(next) : null;
+  if (before?.display.file === after?.display.file) return { root: current, files: new Map(), previous, changed: false, compacted: false };
+
+  // The package's entry now; none when neither the base nor anything since holds it.
+  const rest = entries.filter((e) => e[0] !== name);
+  const id = encodeId((after ?? before)!.id);
+  const nextEntries = after || baseTerms ? [...rest, [name, id, after?.summary ?? null, after?.entry ?? null, baseTerms] as DeltaEntryJson] : rest;
+
+  // Whole-registry statistics: exact integer sums, as in the base update.
+  const totals = [...current.search.field_length_total];
+  for (const [doc, sign] of [
+    [before, -1],
+    [after, 1],
+  ] as const) {
+    doc?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + sign * len));
+  }
+  const change = (after ? 1 : 0) - (before ? 1 : 0);
+  const whole: ShardedRoot = {
+    ...current,
+    search: { ...current.search, document_count: current.search.document_count + change, field_length_total: totals },
+    catalog: { ...current.catalog, count: current.catalog.count + change },
+  };
+  const base = current.delta?.base ?? {
+    document_count: current.search.document_count,
+    field_length_total: [...current.search.field_length_total],
+    catalog_count: current.catalog.count,
+  };
+
+  if (nextEntries.length > max) {
+    const sorted = [...nextEntries].sort((a, b) => compareKeys(a[0], b[0]));
+    const compacted = await compactDelta({ ...whole, delta: { file: '0'.repeat(20), bytes: 0, count: sorted.length, base } }, read, sorted);
+    return { root: compacted.root, files: compacted.files, previous, changed: true, compacted: true };
+  }
+  if (nextEntries.length === 0) {
+    const { delta: _dropped, ...withoutDelta } = whole;
+    return { root: withoutDelta, files: new Map(), previous, changed: true, compacted: false };
+  }
+  const { file, content } = deltaFile(nextEntries);
+  const files = new Map([[shardKey(current.kind, file), content]]);
+  const newRoot: ShardedRoot = { ...whole, delta: { file, bytes: new TextEncoder().encode(content).length, count: nextEntries.length, base } };
+  return { root: newRoot, files, previous, changed: true, compacted: false };
+}
