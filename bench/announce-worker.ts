@@ -72,15 +72,18 @@ export interface WriteSummary {
   rewritten_max_key: string;
   created_files: number;
   created_bytes: number;
+  /** Files of the sharded index written, its root left out: 1 for an update of the delta alone, more when the base trees were rewritten. */
+  index_files: number;
 }
 
 /** Summarises the writes of one announce (artifacts excluded). */
 export function summariseWrites(writes: readonly RecordedWrite[]): WriteSummary {
-  const out: WriteSummary = { files: 0, bytes: 0, max_file_bytes: 0, max_file_key: '', rewritten_files: 0, rewritten_bytes: 0, rewritten_max_bytes: 0, rewritten_max_key: '', created_files: 0, created_bytes: 0 };
+  const out: WriteSummary = { files: 0, bytes: 0, max_file_bytes: 0, max_file_key: '', rewritten_files: 0, rewritten_bytes: 0, rewritten_max_bytes: 0, rewritten_max_key: '', created_files: 0, created_bytes: 0, index_files: 0 };
   for (const w of writes) {
     if (/\.(mcpb|skill)$/.test(w.key)) continue;
     out.files++;
     out.bytes += w.bytes;
+    if (/^v1\/search\/[a-z]+s\//.test(w.key) && !w.key.endsWith('/root.json')) out.index_files++;
     if (w.bytes > out.max_file_bytes) [out.max_file_bytes, out.max_file_key] = [w.bytes, w.key];
     if (w.mode === 'create') {
       out.created_files++;

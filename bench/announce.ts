@@ -31,6 +31,11 @@ export interface AnnounceReport {
   cpu_ms: Percentiles;
   /** By kind of announce. */
   by_kind: Record<string, Percentiles>;
+  /**
+   * Timed announces that rewrote the base trees of the sharded index (every one without a delta;
+   * with one, those that compacted it). 0 in the single layout.
+   */
+  base_updates: number;
   /** Median of each phase, ms, in pipeline order. */
   phases_p50_ms: Record<string, number>;
   /** The first announce of the process (cold JWKS cache, cold code), ms. */
@@ -128,6 +133,7 @@ export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: Announc
     latency_ms: percentiles(ok.map((t) => t.total)),
     cpu_ms: percentiles(ok.map((t) => t.cpu)),
     by_kind: byKind,
+    base_updates: layout === 'sharded' ? ok.filter((t) => (t.writes.index_files ?? 0) > 1).length : 0,
     phases_p50_ms: phases,
     first_ms: raw.warmup[0] ? round(raw.warmup[0].total) : null,
     memory: {

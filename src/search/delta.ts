@@ -29,8 +29,19 @@ import { compareKeys } from './build.ts';
 import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
 import { contentName, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
-import { shardKey } from './keys.ts';
-import { DeltaFileSchema, SHARDED_FORMAT_VERSION, ShardedRootSchema, type DeltaEntryJson, type ShardedRoot } from './schemas.ts';
+import { displayKey, shardKey } from './keys.ts';
+import {
+  DeltaFileSchema,
+  SHARDED_FORMAT_VERSION,
+  ShardedRootSchema,
+  type DeltaEntryJson,
+  type DictEntryJson,
+  type DocEntryJson,
+  type RefJson,
+  type ShardedRoot,
+  type TermEntryJson,
+  type TreeJson,
+} from './schemas.ts';
 import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
 import { TreeNavigator } from './tree.ts';
 import { updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
@@ -103,9 +114,49 @@ function readThrough(files: Map<string, string>, read: KeyReader): KeyReader {
 }
 
 /**
+ * The files of `files` a root reaches. Files already stored never reference new ones (names are
+ * content hashes), so the walk follows references only into `files`; what it does not reach was
+ * written by one update of a batch and replaced by a later one.
+ */
+function reachableNew(root: ShardedRoot, files: Map<string, string>): Map<string, string> {
+  const kept = new Map<string, string>();
+  const visitKey = (key: string): void => {
+    const content = files.get(key);
+    if (content === undefined || kept.has(key)) return;
+    kept.set(key, content);
+    if (!key.includes('/shards/')) return; // a display file
+    const json = JSON.parse(content) as { t: string; e: unknown[]; docs?: DocEntryJson[] };
+    if (json.t === 'refs') for (const e of json.e as RefJson[]) visitFile(e[1]);
+    else if (json.t === 'dict') for (const e of json.e as DictEntryJson[]) visitFile(e[0]);
+    else if (json.t === 'terms') {
+      for (const e of json.e as TermEntryJson[]) {
+        if (e.length !== 3) continue;
+        for (const paged of Object.values(e[2])) {
+          visitFile(paged.h[0]);
+          visitTree(paged.t, false);
+        }
+      }
+    }
+    for (const d of json.docs ?? []) visitKey(displayKey(root.kind, `${d[0]}-${d[2]}`));
+  };
+  const visitFile = (file: string): void => visitKey(shardKey(root.kind, file));
+  // A tree's top references files by `[first_key, file, …]`, but the top of a term tree's level 1
+  // is dictionary entries `[terms_file, bytes, terms]`.
+  const visitTree = (tree: TreeJson, dictionary: boolean): void => {
+    for (const e of tree.top) visitFile(dictionary && tree.height === 1 ? (e as DictEntryJson)[0] : (e as RefJson)[1]);
+  };
+  visitTree(root.search.terms, true);
+  visitTree(root.search.pairs, true);
+  visitTree(root.search.suffixes, false);
+  visitTree(root.catalog.by_name, false);
+  visitTree(root.catalog.by_recent, false);
+  return kept;
+}
+
+/**
  * Merges a root's delta into its base trees: every entry applied with {@link updateShardedIndex},
- * in name order. Returns the root without a delta and every file the updates wrote (some of them
- * superseded by a later update of the same batch; writing them is harmless).
+ * in name order, in memory. Returns the root without a delta and the files the updates wrote that
+ * it reaches (an inner file rewritten by several updates of the batch is written once).
  *
  * @throws ShelfError `internal_error` when a file is missing or the statistics do not add up
  */
@@ -125,7 +176,7 @@ export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?:
     current.search.field_length_total.length === root.search.field_length_total.length &&
     current.search.field_length_total.every((v, i) => v === root.search.field_length_total[i]);
   if (!same) throw new ShelfError('internal_error', `The ${root.kind} delta does not add up to the root's statistics; run \`shelf rebuild\`.`);
-  return { root: current, files };
+  return { root: current, files: reachableNew(current, files) };
 }
 
 /**

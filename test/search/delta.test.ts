@@ -12,7 +12,7 @@ import { updateShardedIndex } from '../../src/search/update.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
-import { bucketWith, expectError, expectSameGeneration, MemoryBucket } from './helpers.ts';
+import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
 
 const policy = { ...SMALL_POLICY, delta_max: 6 };
 
@@ -119,7 +119,12 @@ describe('announces through the delta', () => {
       const compactions: number[] = [];
       for (const [i, [name, summary]] of shuffled(ops, seed).entries()) {
         const u = await bucket.applyDelta(name, summary);
-        if (u.compacted) compactions.push(i);
+        if (u.compacted) {
+          compactions.push(i);
+          // It writes only files the new generation reaches, each once.
+          const reached = reachable(bucket, u.root);
+          for (const key of u.files.keys()) expect(reached.has(key), key).toBe(true);
+        }
         expect(bucket.root().delta?.count ?? 0).toBeLessThanOrEqual(policy.delta_max);
         expect(stats(bucket.root()).document_count).toBe(stats(bucket.root()).count);
       }
