@@ -33,6 +33,7 @@ import {
   type ValidSearchOptions,
 } from '../client/search.ts';
 import { searchDocument } from '../indexer/search-index.ts';
+import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
@@ -40,6 +41,7 @@ import { pagedOf, parsePageFile, parseTermsFile } from './validate.ts';
 import { displayKey, shardedRootKey, shardKey } from './keys.ts';
 import {
   CatalogFileSchema,
+  DeltaFileSchema,
   DictFileSchema,
   RefsFileSchema,
   ShardedRootSchema,
@@ -162,14 +164,27 @@ const MAX_PAIRS = 6;
 const displayFile = (doc: DocEntryJson): string => `${doc[0]}-${doc[2]}`;
 
 /** Document frequency of each selected term, per field, over the whole registry. */
-function documentFrequencies(selected: Candidate[], files: Map<string, unknown>, pages: Map<string, Map<number, FieldPages>>): Map<string, Map<number, number>> {
+function documentFrequencies(
+  selected: Candidate[],
+  files: Map<string, unknown>,
+  pages: Map<string, Map<number, FieldPages>>,
+  delta: DeltaView | null,
+  deltaOnly: string[],
+): Map<string, Map<number, number>> {
   const out = new Map<string, Map<number, number>>();
-  for (const c of selected) {
+  const corrected = (term: string, base: Map<number, number>): Map<number, number> => {
     const df = new Map<number, number>();
-    for (const [fid, flat] of Object.entries(termsEntry(files, c.file, c.term)[1])) df.set(Number(fid), flat.length / 3);
-    for (const [fid, field] of pages.get(c.term) ?? []) df.set(fid, field.df);
-    out.set(c.term, df);
+    const fids = new Set([...base.keys(), ...(delta?.postings.get(term)?.keys() ?? [])]);
+    for (const fid of fids) df.set(fid, correctedDf(delta, term, fid, base.get(fid) ?? 0));
+    return df;
+  };
+  for (const c of selected) {
+    const base = new Map<number, number>();
+    for (const [fid, flat] of Object.entries(termsEntry(files, c.file, c.term)[1])) base.set(Number(fid), flat.length / 3);
+    for (const [fid, field] of pages.get(c.term) ?? []) base.set(fid, field.df);
+    out.set(c.term, corrected(c.term, base));
   }
+  for (const term of deltaOnly) out.set(term, corrected(term, new Map()));
   return out;
 }
 
@@ -240,6 +255,10 @@ export class ShardedSearch {
   /** Immutable files by key: never refetched, never invalidated. */
   private readonly cache = new Map<string, Promise<unknown>>();
   private rootEtag: string | null;
+  /** Views of the delta files read, by file name. */
+  private readonly deltas = new Map<string, DeltaView>();
+  /** Summaries that came with a delta, by display file name (content-addressed, so never stale). */
+  private readonly inline = new Map<string, PackageSummary>();
 
   private constructor(
     opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget'>> & { fetch: FetchLike; expansionBudget: number | null },
@@ -339,7 +358,8 @@ export class ShardedSearch {
       const rw = reverseTerm(w);
       suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
     }
-    const [dict, reversed] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges)]);
+    // The delta (packages announced since the base trees were written) is read whole, alongside.
+    const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(root)]);
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
     const covered = new Set(dict.flatMap((e) => e[2].map(infoTerm)));
     const outside = new Map<string, number>();
@@ -351,9 +371,19 @@ export class ShardedSearch {
         if (m && !m.exact) outside.set(t, Math.max(outside.get(t) ?? 0, m.weight));
       }
     }
-    const lookups = [...outside].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, MAX_OUTSIDE_LOOKUPS);
+    const lookups = [...outside]
+      .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
+      .slice(0, MAX_OUTSIDE_LOOKUPS)
+      .map(([t]) => t);
+    // The delta's matching terms are looked up too: the base's postings of a term the delta also
+    // holds must be read with it (and one the base lacks is then known to be new). Their
+    // dictionary files are mostly those already read.
+    const deltaMatches = delta ? deltaTermsMatching(delta, words) : [];
+    for (const t of deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
     if (lookups.length > 0) {
-      dict.push(...(await this.dictionary(lookups.map(([t]) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial)));
+      const read = new Set(dict.map((e) => e[0]));
+      const found = await this.dictionary(lookups.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial);
+      dict.push(...found.filter((e) => !read.has(e[0]) && read.add(e[0])));
     }
 
     // 2. Matching terms, best first: exact words are always read, the rest within the budget.
@@ -406,7 +436,9 @@ export class ShardedSearch {
     for (const c of selected) {
       for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => partial.add(w));
     }
-    const mini = this.assemble(root, selected, files, pages);
+    // Terms only the delta holds (a term the base holds goes in only when selected, with its base postings).
+    const deltaOnly = deltaMatches.filter((t) => !cands.has(t));
+    const mini = this.assemble(root, selected, files, pages, delta, deltaOnly);
 
     // 4. Query it as the single index does; words known only in part do not restrict the AND.
     const docs = mini.docs;
@@ -447,11 +479,11 @@ export class ShardedSearch {
       ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
       // Packages whose name holds two of the words rank high in the single index, yet sit deep
       // in each common word's pages: the name-pair index finds them directly.
-      const paired = words.length >= 2 ? await this.pairCandidates(words) : [];
+      const paired = words.length >= 2 ? (await this.pairCandidates(words)).filter((d) => !delta?.hiddenNames.has(d[1])) : [];
       const candidates = new Map<string, Ranked>();
       for (const d of paired) candidates.set(d[1], entryFacts(d, 0));
       for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
-      const df = documentFrequencies(selected, files, pages);
+      const df = documentFrequencies(selected, files, pages, delta, deltaOnly);
       const pairedNames = new Set(paired.map((d) => d[1]));
       const rest = likelyOrder(
         ranked.filter((h) => !pairedNames.has(h.name)),
@@ -604,9 +636,23 @@ export class ShardedSearch {
 
   /** Lists packages from the sharded catalog (an empty query). */
   private async list(o: ValidSearchOptions): Promise<SearchHit[]> {
-    const tree = o.sort === 'recent' ? this.root.catalog.by_recent : this.root.catalog.by_name;
+    const root = this.root;
+    const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
+    // The trees' orders (specs.ts): by name; by recency, newest first, then by name.
+    const order =
+      o.sort === 'recent'
+        ? (a: PackageSummary, b: PackageSummary): number => Date.parse(b.updated_at) - Date.parse(a.updated_at) || compare(a.name, b.name)
+        : (a: PackageSummary, b: PackageSummary): number => compare(a.name, b.name);
     const passes = searchFilter(o);
     const hits: SearchHit[] = [];
+    // The delta's packages, merged in the tree's order; their base entries are skipped.
+    const delta = await this.deltaOf(root);
+    const extra = (delta?.summaries ?? []).filter((s) => passes(hitFacts(s, 1))).sort(order);
+    let next = 0;
+    const take = (s: PackageSummary): boolean => {
+      hits.push({ ...s, score: 1 });
+      return hits.length >= o.limit;
+    };
     let pages = 0;
     const visit = async (entries: unknown[], height: number): Promise<boolean> => {
       for (const e of entries) {
@@ -616,9 +662,9 @@ export class ShardedSearch {
           pages++;
           const page = parseOr(CatalogFileSchema, await this.file(ref[1]), ref[1]);
           for (const s of page.e) {
-            if (!passes(hitFacts(s, 1))) continue;
-            hits.push({ ...s, score: 1 });
-            if (hits.length >= o.limit) return true;
+            if (delta?.hiddenNames.has(s.name)) continue;
+            while (next < extra.length && order(extra[next]!, s) < 0) if (take(extra[next++]!)) return true;
+            if (passes(hitFacts(s, 1)) && take(s)) return true;
           }
         } else {
           const node = parseOr(RefsFileSchema, await this.file(ref[1]), ref[1]);
@@ -627,7 +673,7 @@ export class ShardedSearch {
       }
       return false;
     };
-    await visit(tree.top, tree.height);
+    if (!(await visit(tree.top, tree.height))) while (next < extra.length && !take(extra[next++]!));
     return hits;
   }
 
@@ -718,6 +764,8 @@ export class ShardedSearch {
     selected: Candidate[],
     files: Map<string, unknown>,
     pages: Map<string, Map<number, FieldPages>>,
+    delta: DeltaView | null,
+    deltaOnly: string[],
   ): { engine: MiniSearch<SearchDocument>; docs: Map<string, DocEntryJson> } {
     const index: [string, Record<string, Record<string, number>>][] = [];
     const docs = new Map<string, DocEntryJson>();
@@ -726,12 +774,25 @@ export class ShardedSearch {
     // MiniSearch's form: numeric short ids, and a fieldLength array per document.
     const add = (fields: Record<string, number>, fid: number, key: string, tf: number, len: number, doc: DocEntryJson | undefined, file: string): void => {
       if (!doc) throw new ShelfError('registry_unreachable', `The index file ${file} references document ${key} without its entry.`);
+      // The delta holds this package now (or removed it): its base postings are stale.
+      if (delta?.hiddenIds.has(key)) return;
       const id = String(decodeId(key));
       fields[id] = tf;
       docs.set(id, doc);
       let l = lengths.get(id);
       if (!l) lengths.set(id, (l = root.search.fields.map(() => 0)));
       l[fid] = len;
+    };
+    // The delta's postings of a term: its documents are complete (every field, every term).
+    const addDelta = (term: string, entry: Record<string, Record<string, number>>): void => {
+      for (const [fid, freqs] of delta?.postings.get(term) ?? []) {
+        const fields = (entry[String(fid)] ??= {});
+        for (const [id, tf] of freqs) {
+          fields[id] = tf;
+          docs.set(id, delta!.docs.get(id)!);
+          if (!lengths.has(id)) lengths.set(id, [...delta!.lengths.get(id)!]);
+        }
+      }
     };
     for (const c of selected) {
       const tf = termsFile(files, c.file);
@@ -751,9 +812,15 @@ export class ShardedSearch {
           for (const [key, freq, len] of page.e) add(fields, fid, key, freq, len, page.docs.get(key), file);
         }
         entry[String(fid)] = fields;
-        if (!field.complete) trueDf.push([c.term, fid, field.df]);
+        if (!field.complete) trueDf.push([c.term, fid, correctedDf(delta, c.term, fid, field.df)]);
       }
+      addDelta(c.term, entry);
       index.push([c.term, entry]);
+    }
+    for (const term of deltaOnly) {
+      const entry: Record<string, Record<string, number>> = {};
+      addDelta(term, entry);
+      index.push([term, entry]);
     }
     // A field read only in part lacks the postings of documents deeper in its pages. For the
     // fields derived from the package name alone (`name`, `scope`), every document read has them
@@ -810,12 +877,28 @@ export class ShardedSearch {
     return { engine, docs: new Map([...docs.values()].map((d) => [d[1], d])) };
   }
 
+  /** The view of a generation's delta (null without one), built once per delta file. */
+  private async deltaOf(root: ShardedRoot): Promise<DeltaView | null> {
+    if (!root.delta) return null;
+    const file = root.delta.file;
+    let view = this.deltas.get(file);
+    if (!view) {
+      view = deltaView(parseOr(DeltaFileSchema, await this.file(file), file));
+      for (const [display, summary] of view.displays) this.inline.set(display, summary);
+      this.deltas.set(file, view);
+    }
+    return view;
+  }
+
   /** An immutable file by name (cached for the life of the client). */
   private file(name: string): Promise<unknown> {
     return this.getJson(shardKey(this.kind, name));
   }
 
   private async display(file: string): Promise<PackageSummary> {
+    // A package of the delta: its summary came with the delta file.
+    const inline = this.inline.get(file);
+    if (inline) return inline;
     return parseOr(PackageSummarySchema, await this.getJson(displayKey(this.kind, file)), file);
   }
 
