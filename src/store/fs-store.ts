@@ -155,8 +155,10 @@ export class FsStore implements ObjectStore {
         this.#remember(path, st, etag);
       });
     } finally {
-      // No-ops after the renames; removes the leftovers of a failed write or precondition.
-      await Promise.all([rm(bodyTmp, { force: true }), rm(metaTmp, { force: true })]);
+      // No-ops after the renames; removes the leftovers of a failed write or precondition. A
+      // failed cleanup must not replace the write's own error (a 412 must stay a 412): a stray
+      // temp file is harmless, listings skip it.
+      await Promise.allSettled([rm(bodyTmp, { force: true }), rm(metaTmp, { force: true })]);
     }
     return { etag };
   }
