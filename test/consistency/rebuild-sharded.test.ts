@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/client/registry-client.ts';
 import { main } from '../../src/cli/main.ts';
-import { parsePackageName } from '../../src/core/names.ts';
+import { KINDS, parsePackageName } from '../../src/core/names.ts';
 import { packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/build.ts';
-import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
+import { DEFAULT_POLICY } from '../../src/search/specs.ts';
+import type { ShardedRoot } from '../../src/search/schemas.ts';
+import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/store.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
 
@@ -41,6 +43,8 @@ let staleRoot: Uint8Array;
 
 beforeAll(async () => {
   reg = await startTestRegistry();
+  // Announces update the base trees here (no delta segment): rebuild-delta.test.ts covers the delta.
+  for (const kind of KINDS) await rebuildToStore(reg.store, kind, [], { policy: { ...DEFAULT_POLICY, delta_max: 0 } });
   const prepared = await Promise.all([
     prepareBundle(reg, { example: '@acme/echo', name: '@acme/alpha', version: '1.0.0', os: 'linux', arch: 'x64' }),
     prepareBundle(reg, { example: '@globex/weather', name: '@globex/gamma', version: '2.0.0' }),
@@ -63,6 +67,16 @@ beforeEach(() => restoreFiles(reg.store, original));
 
 const etags = () => etagsOf(reg.store);
 const expectOriginal = () => expectSavedBytes(reg.store, original);
+/**
+ * After a root is lost, the rebuild has only the default policy to go by (the policy lives in the
+ * root): the same generation, its root naming the default `delta_max`; every other file as saved.
+ */
+async function expectOriginalRebuiltWithDefaultPolicy(lostRoot: string): Promise<void> {
+  const saved = JSON.parse(new TextDecoder().decode(original.get(lostRoot)!)) as ShardedRoot;
+  const rebuilt = JSON.parse(new TextDecoder().decode((await reg.store.get(lostRoot))!.body)) as ShardedRoot;
+  expect(rebuilt).toEqual({ ...saved, policy: { ...saved.policy, delta_max: DEFAULT_POLICY.delta_max } });
+  await expectSavedBytes(reg.store, new Map([...original].filter(([key]) => key !== lostRoot)));
+}
 
 describe('rebuild and check, sharded layout', () => {
   it('the announces wrote the sharded index and no whole catalog or index', async () => {
@@ -86,7 +100,7 @@ describe('rebuild and check, sharded layout', () => {
     expect(await check(reg.store)).toEqual({ clean: true, checked: DERIVED.length, issues: [] });
   });
 
-  it('restores a deleted root byte for byte, and the checker names the packages it lacked', async () => {
+  it('restores a deleted root (with the default policy), and the checker names the packages it lacked', async () => {
     await reg.store.delete(shardedRootKey('bundle'));
     const report = await check(reg.store);
     expect(report.issues).toEqual([{ key: shardedRootKey('bundle'), problem: 'missing', missing: ['@acme/alpha', '@globex/gamma'], extra: [], outdated: [] }]);
@@ -95,7 +109,7 @@ describe('rebuild and check, sharded layout', () => {
 
     const result = await rebuild(reg.store);
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
-    await expectOriginal();
+    await expectOriginalRebuiltWithDefaultPolicy(shardedRootKey('bundle'));
     expect((await check(reg.store)).clean).toBe(true);
   });
 
@@ -166,6 +180,6 @@ describe('rebuild and check, sharded layout', () => {
     expect(fixed.code).toBe(0);
     expect(fixed.stdout).toContain(`  ${shardedRootKey('skill')}`);
     expect((await run(['check'])).code).toBe(0);
-    await expectOriginal();
+    await expectOriginalRebuiltWithDefaultPolicy(shardedRootKey('skill'));
   });
 });
