@@ -301,13 +301,21 @@ async function discoverScopes(store: ObjectStore): Promise<string[]> {
   });
 }
 
+/** Package documents read at once by {@link readPackageDocuments}. */
+const READ_CONCURRENCY = 64;
+
 /** Reads the package documents of the kinds (only of `scope`, when given), by name. */
 async function readPackageDocuments(store: ObjectStore, kinds: readonly Kind[], scope?: string): Promise<PackageDocument[]> {
   const docs: PackageDocument[] = [];
   for (const kind of kinds) {
     const listed = await store.list(scope ? `${kindPrefix(kind)}@${scope}/` : kindPrefix(kind));
     const keys = listed.flatMap(({ key }) => (packageOfDocumentKey(kind, key) ? [key] : []));
-    for (const doc of await Promise.all(keys.map((key) => readJson(store, key, PackageDocumentSchema)))) if (doc) docs.push(doc.value);
+    // Bounded: a registry of 100,000 packages would otherwise open every file at once (EMFILE).
+    const read: (PackageDocument | null)[] = new Array(keys.length).fill(null);
+    await eachLimited([...keys.keys()], READ_CONCURRENCY, async (i) => {
+      read[i] = (await readJson(store, keys[i]!, PackageDocumentSchema))?.value ?? null;
+    });
+    for (const doc of read) if (doc) docs.push(doc);
   }
   return docs.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
 }
