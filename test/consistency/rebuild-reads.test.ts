@@ -23,6 +23,7 @@ function countingReads(store: ObjectStore): { store: ObjectStore; max: () => num
   let inFlight = 0;
   let max = 0;
   const counted: ObjectStore = {
+    description: store.description,
     head: (key) => store.head(key),
     put: (key, body, options) => store.put(key, body, options),
     list: (prefix) => store.list(prefix),
