@@ -227,6 +227,11 @@ const COMPARATORS: Record<SearchSort, (a: Sortable, b: Sortable) => number> = {
   name: byName,
 };
 
+/** The order of a sort over hits (ties by name): what {@link orderHits} sorts with. */
+export function compareHits(sort: SearchSort): (a: Sortable, b: Sortable) => number {
+  return COMPARATORS[sort];
+}
+
 function pickStored(hit: SearchResult): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of STORE_FIELDS) {

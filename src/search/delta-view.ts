@@ -66,10 +66,7 @@ export function deltaView(file: DeltaFileJson): DeltaView {
       shortIdOf.set(name, shortId);
     }
   }
-  // MiniSearch indexes them, as the registry's single index would.
-  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
-  local.addAll(summaries.map(searchDocument));
-  const json = local.toJSON() as AsPlainObject;
+  const json = indexSummaries(summaries);
   const toShort = (localId: string): string => shortIdOf.get(String(json.documentIds[localId]))!;
   const lengths = new Map<string, number[]>();
   for (const [localId, l] of Object.entries(json.fieldLength)) lengths.set(toShort(localId), l);
@@ -82,6 +79,13 @@ export function deltaView(file: DeltaFileJson): DeltaView {
     postings.set(term, byField);
   }
   return { hiddenIds, hiddenNames, summaries, docs, lengths, postings, removed, displays };
+}
+
+/** Summaries indexed by MiniSearch with the shared options, as the single index indexes them, serialized. */
+export function indexSummaries(summaries: readonly PackageSummary[]): AsPlainObject {
+  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  local.addAll(summaries.map(searchDocument));
+  return local.toJSON() as AsPlainObject;
 }
 
 /** The delta's terms matching any of the words (exactly, by prefix or within the fuzzy distance). */

@@ -23,6 +23,7 @@ import type { Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
 import {
+  compareHits,
   hitFacts,
   orderHits,
   searchFilter,
@@ -32,8 +33,7 @@ import {
   type SearchQueryOptions,
   type ValidSearchOptions,
 } from '../client/search.ts';
-import { searchDocument } from '../indexer/search-index.ts';
-import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
+import { correctedDf, deltaTermsMatching, deltaView, indexSummaries, type DeltaView } from './delta-view.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
@@ -201,9 +201,7 @@ function rescore(
   df: Map<string, Map<number, number>>,
   o: ValidSearchOptions,
 ): { results: { name: string; score: number }[]; all: boolean } {
-  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
-  local.addAll(summaries.map(searchDocument));
-  const json = local.toJSON() as AsPlainObject;
+  const json = indexSummaries(summaries);
   const n = root.search.document_count;
   const engine = MiniSearch.loadJS<SearchDocument>(
     {
@@ -638,16 +636,16 @@ export class ShardedSearch {
   private async list(o: ValidSearchOptions): Promise<SearchHit[]> {
     const root = this.root;
     const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
-    // The trees' orders (specs.ts): by name; by recency, newest first, then by name.
-    const order =
-      o.sort === 'recent'
-        ? (a: PackageSummary, b: PackageSummary): number => Date.parse(b.updated_at) - Date.parse(a.updated_at) || compare(a.name, b.name)
-        : (a: PackageSummary, b: PackageSummary): number => compare(a.name, b.name);
+    // The single index's orders, which are the trees' (an empty query scores every package 1).
+    const order = compareHits(o.sort);
     const passes = searchFilter(o);
     const hits: SearchHit[] = [];
     // The delta's packages, merged in the tree's order; their base entries are skipped.
     const delta = await this.deltaOf(root);
-    const extra = (delta?.summaries ?? []).filter((s) => passes(hitFacts(s, 1))).sort(order);
+    const extra = (delta?.summaries ?? [])
+      .map((s) => ({ s, facts: hitFacts(s, 1) }))
+      .filter((e) => passes(e.facts))
+      .sort((a, b) => order(a.facts, b.facts));
     let next = 0;
     const take = (s: PackageSummary): boolean => {
       hits.push({ ...s, score: 1 });
@@ -663,8 +661,9 @@ export class ShardedSearch {
           const page = parseOr(CatalogFileSchema, await this.file(ref[1]), ref[1]);
           for (const s of page.e) {
             if (delta?.hiddenNames.has(s.name)) continue;
-            while (next < extra.length && order(extra[next]!, s) < 0) if (take(extra[next++]!)) return true;
-            if (passes(hitFacts(s, 1)) && take(s)) return true;
+            const facts = hitFacts(s, 1);
+            while (next < extra.length && order(extra[next]!.facts, facts) < 0) if (take(extra[next++]!.s)) return true;
+            if (passes(facts) && take(s)) return true;
           }
         } else {
           const node = parseOr(RefsFileSchema, await this.file(ref[1]), ref[1]);
@@ -673,7 +672,7 @@ export class ShardedSearch {
       }
       return false;
     };
-    if (!(await visit(tree.top, tree.height))) while (next < extra.length && !take(extra[next++]!));
+    if (!(await visit(tree.top, tree.height))) while (next < extra.length && !take(extra[next++]!.s));
     return hits;
   }
 
