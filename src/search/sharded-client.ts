@@ -17,7 +17,7 @@
  *
  * @module
  */
-import MiniSearch, { type AsPlainObject, type SearchResult } from 'minisearch';
+import MiniSearch, { type SearchResult } from 'minisearch';
 import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
@@ -33,7 +33,9 @@ import {
   type SearchQueryOptions,
   type ValidSearchOptions,
 } from '../client/search.ts';
-import { correctedDf, deltaTermsMatching, deltaView, indexSummaries, type DeltaView } from './delta-view.ts';
+import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
+import { searchDocument } from '../indexer/search-index.ts';
+import { engineFrom, internalsOf, SizedMap, type TermPostings } from './engine.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
@@ -193,42 +195,50 @@ function documentFrequencies(
  * sees the registry's document count, average field lengths and, for each selected term, its
  * document frequency per field. Terms outside the selection are dropped, as they are from the
  * merged index. AND over the candidates, then OR, as the single index does over everything.
+ * Candidates come in rounds; each round indexes only its own summaries.
  */
-function rescore(
+function rescorer(
   root: ShardedRoot,
   tokens: string[],
-  summaries: PackageSummary[],
   df: Map<string, Map<number, number>>,
   o: ValidSearchOptions,
-): { results: { name: string; score: number }[]; all: boolean } {
-  const json = indexSummaries(summaries);
-  const n = root.search.document_count;
-  const engine = MiniSearch.loadJS<SearchDocument>(
-    {
-      ...json,
-      documentCount: n,
-      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
-      index: json.index.filter(([term]) => df.has(term)),
-    },
-    indexOptions(),
-  );
-  const internal = engine as unknown as { _index: { get(term: string): Map<number, Map<number, number>> | undefined } };
-  for (const [term, byField] of df) {
-    const fields = internal._index.get(term);
-    if (!fields) continue;
-    for (const [fid, postings] of fields) fields.set(fid, new SizedMap(postings, byField.get(fid) ?? postings.size));
-  }
-  const facts = new Map(summaries.map((s) => [s.name, hitFacts(s, 0)]));
+): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
+  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  const facts = new Map<string, HitFacts>();
   const passes = searchFilter(o);
   const filter = (r: SearchResult): boolean => {
     const f = facts.get(String(r.id));
     return f !== undefined && passes(f);
   };
   const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
-  let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
-  const all = results.length > 0;
-  if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
-  return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
+  const n = root.search.document_count;
+  return {
+    add(summaries) {
+      local.addAll(summaries.filter((s) => !facts.has(s.name)).map(searchDocument));
+      for (const s of summaries) facts.set(s.name, hitFacts(s, 0));
+    },
+    score() {
+      const parts = internalsOf(local);
+      const index: [string, TermPostings][] = [];
+      for (const [term, byField] of df) {
+        const fields = parts.postings(term);
+        if (!fields) continue;
+        index.push([term, new Map([...fields].map(([fid, postings]) => [fid, new SizedMap(postings, byField.get(fid) ?? postings.size)]))]);
+      }
+      const engine = engineFrom({
+        documentCount: n,
+        averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
+        fields: root.search.fields,
+        documents: parts.documents,
+        fieldLength: parts.fieldLength,
+        index,
+      });
+      let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
+      const all = results.length > 0;
+      if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
+      return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
+    },
+  };
 }
 
 /**
@@ -414,6 +424,14 @@ export class ShardedSearch {
     const files = new Map<string, unknown>();
     const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.file(f))));
     await load(planned.keys());
+    // A word with a field too large for its references to sit in its terms entry will be read in
+    // part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
+    let pairs: Promise<DocEntryJson[]> | null = null;
+    const deep = selected.some((c) => !c.headless && Object.values(pagedOf(termsEntry(files, c.file, c.term)) ?? {}).some((p) => p.t.height > 1));
+    if (words.length >= 2 && o.sort === 'relevance' && (partial.size > 0 || deep)) {
+      pairs = this.pairCandidates(words);
+      pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
+    }
 
     // 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
     //     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
@@ -477,7 +495,7 @@ export class ShardedSearch {
       ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
       // Packages whose name holds two of the words rank high in the single index, yet sit deep
       // in each common word's pages: the name-pair index finds them directly.
-      const paired = words.length >= 2 ? (await this.pairCandidates(words)).filter((d) => !delta?.hiddenNames.has(d[1])) : [];
+      const paired = words.length >= 2 ? (await (pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(d[1])) : [];
       const candidates = new Map<string, Ranked>();
       for (const d of paired) candidates.set(d[1], entryFacts(d, 0));
       for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
@@ -494,6 +512,7 @@ export class ShardedSearch {
       );
       const queue = [...paired.map((d) => candidates.get(d[1])!), ...rest];
       const pooled: PackageSummary[] = [];
+      const scorer = rescorer(root, tokens, df, o);
       let displayBytes = 0;
       let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
       // Rounds of candidates, best first, until enough of them are known to hold every word, or
@@ -512,7 +531,8 @@ export class ShardedSearch {
           spent += b;
         }
         pooled.push(...read);
-        exact = rescore(root, tokens, pooled, df, o);
+        scorer.add(read);
+        exact = scorer.score();
         if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
       }
       ranked = exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
@@ -533,7 +553,15 @@ export class ShardedSearch {
     planned: Map<string, number>,
   ): Promise<Map<string, Map<number, FieldPages>>> {
     const out = new Map<string, Map<number, FieldPages>>();
-    const queue: { priority: number; term: string; fid: number; file: string; bytes: number }[] = [];
+    const queue: { priority: number; order: number; term: string; fid: number; file: string; bytes: number }[] = [];
+    /** A paged field whose page references sit below the root of its page tree, descending. */
+    type Descent = { term: string; fid: number; weight: number; order: number; refs: RefJson[]; height: number };
+    const enqueue = (d: Descent): void => {
+      const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[d.fid] ?? ''] ?? 1;
+      d.refs.slice(1).forEach((r, i) => queue.push({ priority: d.weight * boost * PAGE_DECAY ** (i + 1), order: d.order, term: d.term, fid: d.fid, file: r[1], bytes: r[2] }));
+    };
+    let level: Descent[] = [];
+    let met = 0;
     for (const c of selected) {
       if (c.paged.size === 0) continue;
       const entry = termsEntry(files, c.file, c.term);
@@ -546,26 +574,35 @@ export class ShardedSearch {
           byField.set(fid, { df: info.df, pages: [], complete: false });
           continue;
         }
-        // The page references: inline when the field has few pages; else the first inner file's.
-        let refs = paged.t.top as RefJson[];
-        for (let h = paged.t.height; h > 1; h--) {
-          const first = refs[0]!;
-          if (first[2] > budget.left) {
-            refs = [];
-            break;
-          }
-          if (!planned.has(first[1])) budget.left -= first[2];
-          planned.set(first[1], first[2]);
-          refs = parseOr(RefsFileSchema, await this.file(first[1]), first[1]).e;
-        }
         byField.set(fid, { df: info.df, pages: [info.head], complete: false });
-        refs.slice(1).forEach((r, i) => {
-          const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[fid] ?? ''] ?? 1;
-          queue.push({ priority: c.weight * boost * PAGE_DECAY ** (i + 1), term: c.term, fid, file: r[1], bytes: r[2] });
-        });
+        const d = { term: c.term, fid, weight: c.weight, order: met++, refs: paged.t.top as RefJson[], height: paged.t.height };
+        if (d.height > 1) level.push(d);
+        else enqueue(d);
       }
     }
-    queue.sort((a, b) => b.priority - a.priority);
+    // The page references of a large field: the first inner file of each level, down to level 1.
+    // Every field descends at once, one level per round of requests (the budget decided in order).
+    while (level.length > 0) {
+      const next: Descent[] = [];
+      for (const d of level) {
+        const first = d.refs[0]!;
+        if (first[2] > budget.left) continue; // no budget for its references: the head page only
+        if (!planned.has(first[1])) budget.left -= first[2];
+        planned.set(first[1], first[2]);
+        next.push(d);
+      }
+      await Promise.all(
+        next.map(async (d) => {
+          const file = d.refs[0]![1];
+          d.refs = parseOr(RefsFileSchema, await this.file(file), file).e;
+          d.height--;
+        }),
+      );
+      next.filter((d) => d.height === 1).forEach(enqueue);
+      level = next.filter((d) => d.height > 1);
+    }
+    // Best first; ties in the order the fields were met, then page by page.
+    queue.sort((a, b) => b.priority - a.priority || a.order - b.order);
     const skipped = new Set<string>();
     for (const q of queue) {
       const key = `${q.term}\u0000${q.fid}`;
@@ -605,29 +642,32 @@ export class ShardedSearch {
     }
     const wanted = new Set(keys.slice(0, MAX_PAIRS));
     const dict = await this.dictionary([...wanted].map((k) => ({ from: k, to: `${k}\u0000`, anchor: k, cap: 1, word: null })), new Set(), this.root.search.pairs);
-    const out = new Map<string, DocEntryJson>();
+    // Each pair's terms file and head pages, all at once.
+    const found: { file: string; key: string; heads: string[] }[] = [];
     for (const [file, , infos] of dict) {
       for (const info of infos) {
         const key = infoTerm(info);
-        if (!wanted.has(key)) continue;
-        wanted.delete(key);
-        const files = new Map<string, unknown>([[file, await this.file(file)]]);
-        const tf = termsFile(files, file);
-        const found: DocEntryJson[] = [];
-        if (typeof info !== 'string') {
-          for (const [, head] of Object.values(info[1])) {
-            files.set(head, await this.file(head));
-            const page = pageFile(files, head);
-            for (const [id] of page.e) found.push(page.docs.get(id)!);
-          }
-        }
-        const flat = termsEntry(files, file, key)[1]['0'] ?? [];
-        const inline: [DocEntryJson, number][] = [];
-        for (let i = 0; i + 2 < flat.length; i += 3) inline.push([tf.docs.get(String(flat[i]))!, Number(flat[i + 2])]);
-        inline.sort((x, y) => x[1] - y[1] || compare(x[0][1], y[0][1]));
-        found.push(...inline.map(([d]) => d));
-        for (const d of found.slice(0, RESCORE_POOL)) if (d) out.set(d[1], d);
+        if (!wanted.delete(key)) continue;
+        found.push({ file, key, heads: typeof info === 'string' ? [] : Object.values(info[1]).map(([, head]) => head) });
       }
+    }
+    const files = new Map<string, unknown>();
+    const names = new Set(found.flatMap((f) => [f.file, ...f.heads]));
+    await Promise.all([...names].map(async (f) => files.set(f, await this.file(f))));
+    const out = new Map<string, DocEntryJson>();
+    for (const { file, key, heads } of found) {
+      const tf = termsFile(files, file);
+      const docs: DocEntryJson[] = [];
+      for (const head of heads) {
+        const page = pageFile(files, head);
+        for (const [id] of page.e) docs.push(page.docs.get(id)!);
+      }
+      const flat = termsEntry(files, file, key)[1]['0'] ?? [];
+      const inline: [DocEntryJson, number][] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) inline.push([tf.docs.get(String(flat[i]))!, Number(flat[i + 2])]);
+      inline.sort((x, y) => x[1] - y[1] || compare(x[0][1], y[0][1]));
+      docs.push(...inline.map(([d]) => d));
+      for (const d of docs.slice(0, RESCORE_POOL)) if (d) out.set(d[1], d);
     }
     return [...out.values()];
   }
@@ -766,60 +806,68 @@ export class ShardedSearch {
     delta: DeltaView | null,
     deltaOnly: string[],
   ): { engine: MiniSearch<SearchDocument>; docs: Map<string, DocEntryJson> } {
-    const index: [string, Record<string, Record<string, number>>][] = [];
-    const docs = new Map<string, DocEntryJson>();
-    const lengths = new Map<string, number[]>();
+    const index = new Map<string, TermPostings>();
+    const docs = new Map<number, DocEntryJson>();
+    const lengths = new Map<number, number[]>();
+    /** Short ids by file id: every posting names one, most of them many times. */
+    const ids = new Map<string, number>();
     const trueDf: [string, number, number][] = [];
-    // MiniSearch's form: numeric short ids, and a fieldLength array per document.
-    const add = (fields: Record<string, number>, fid: number, key: string, tf: number, len: number, doc: DocEntryJson | undefined, file: string): void => {
+    const fieldOf = (entry: TermPostings, fid: number): Map<number, number> => {
+      let postings = entry.get(fid);
+      if (!postings) entry.set(fid, (postings = new Map()));
+      return postings;
+    };
+    const add = (postings: Map<number, number>, fid: number, key: string, tf: number, len: number, doc: DocEntryJson | undefined, file: string): void => {
       if (!doc) throw new ShelfError('registry_unreachable', `The index file ${file} references document ${key} without its entry.`);
       // The delta holds this package now (or removed it): its base postings are stale.
       if (delta?.hiddenIds.has(key)) return;
-      const id = String(decodeId(key));
-      fields[id] = tf;
+      let id = ids.get(key);
+      if (id === undefined) ids.set(key, (id = decodeId(key)));
+      postings.set(id, tf);
       docs.set(id, doc);
       let l = lengths.get(id);
       if (!l) lengths.set(id, (l = root.search.fields.map(() => 0)));
       l[fid] = len;
     };
     // The delta's postings of a term: its documents are complete (every field, every term).
-    const addDelta = (term: string, entry: Record<string, Record<string, number>>): void => {
+    const addDelta = (term: string, entry: TermPostings): void => {
       for (const [fid, freqs] of delta?.postings.get(term) ?? []) {
-        const fields = (entry[String(fid)] ??= {});
-        for (const [id, tf] of freqs) {
-          fields[id] = tf;
-          docs.set(id, delta!.docs.get(id)!);
-          if (!lengths.has(id)) lengths.set(id, [...delta!.lengths.get(id)!]);
+        const postings = fieldOf(entry, fid);
+        for (const [shortId, tf] of freqs) {
+          const id = Number(shortId);
+          postings.set(id, tf);
+          docs.set(id, delta!.docs.get(shortId)!);
+          if (!lengths.has(id)) lengths.set(id, [...delta!.lengths.get(shortId)!]);
         }
       }
     };
     for (const c of selected) {
       const tf = termsFile(files, c.file);
       const raw = termsEntry(files, c.file, c.term);
-      const entry: Record<string, Record<string, number>> = {};
-      for (const [fid, flat] of Object.entries(raw[1])) {
-        const fields: Record<string, number> = {};
+      const entry: TermPostings = new Map();
+      for (const [field, flat] of Object.entries(raw[1])) {
+        const fid = Number(field);
+        const postings = fieldOf(entry, fid);
         for (let i = 0; i + 2 < flat.length; i += 3) {
-          add(fields, Number(fid), String(flat[i]), Number(flat[i + 1]), Number(flat[i + 2]), tf.docs.get(String(flat[i])), c.file);
+          add(postings, fid, String(flat[i]), Number(flat[i + 1]), Number(flat[i + 2]), tf.docs.get(String(flat[i])), c.file);
         }
-        entry[fid] = fields;
       }
       for (const [fid, field] of pages.get(c.term) ?? []) {
-        const fields: Record<string, number> = {};
+        const postings = new Map<number, number>();
+        entry.set(fid, postings);
         for (const file of field.pages) {
           const page = pageFile(files, file);
-          for (const [key, freq, len] of page.e) add(fields, fid, key, freq, len, page.docs.get(key), file);
+          for (const [key, freq, len] of page.e) add(postings, fid, key, freq, len, page.docs.get(key), file);
         }
-        entry[String(fid)] = fields;
         if (!field.complete) trueDf.push([c.term, fid, correctedDf(delta, c.term, fid, field.df)]);
       }
       addDelta(c.term, entry);
-      index.push([c.term, entry]);
+      index.set(c.term, entry);
     }
     for (const term of deltaOnly) {
-      const entry: Record<string, Record<string, number>> = {};
+      const entry: TermPostings = new Map();
       addDelta(term, entry);
-      index.push([term, entry]);
+      index.set(term, entry);
     }
     // A field read only in part lacks the postings of documents deeper in its pages. For the
     // fields derived from the package name alone (`name`, `scope`), every document read has them
@@ -828,10 +876,12 @@ export class ShardedSearch {
     const open = NAME_FIELDS.map(([fid, field]) => ({
       fid,
       field,
-      terms: new Map(index.filter(([term]) => {
-        const f = pages.get(term)?.get(fid);
-        return f !== undefined && !f.complete;
-      })),
+      terms: new Map(
+        [...index].filter(([term]) => {
+          const f = pages.get(term)?.get(fid);
+          return f !== undefined && !f.complete;
+        }),
+      ),
     })).filter((o) => o.terms.size > 0);
     if (open.length > 0) {
       for (const [id, doc] of docs) {
@@ -841,38 +891,32 @@ export class ShardedSearch {
           for (const [term, tf] of counts.terms) {
             const entry = terms.get(term);
             if (entry === undefined) continue;
-            const postings = (entry[String(fid)] ??= {});
-            if (postings[id] !== undefined) continue;
-            postings[id] = tf;
+            const postings = fieldOf(entry, fid);
+            if (postings.has(id)) continue;
+            postings.set(id, tf);
             added = true;
           }
           if (added) lengths.get(id)![fid] = counts.length;
         }
       }
     }
-    const n = root.search.document_count;
-    const serialized: AsPlainObject = {
-      documentCount: n,
-      nextId: 0,
-      documentIds: Object.fromEntries([...docs].map(([id, d]) => [id, d[1]])),
-      fieldIds: Object.fromEntries(root.search.fields.map((f, i) => [f, i])),
-      fieldLength: Object.fromEntries(lengths),
-      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
-      storedFields: {},
-      dirtCount: 0,
-      index,
-      serializationVersion: 2,
-    };
-    const engine = MiniSearch.loadJS<SearchDocument>(serialized, indexOptions());
     // Pages read in part hold only the best postings of a field; BM25's idf must still see the
-    // true document frequency. MiniSearch reads it as the size of the field's posting map.
-    const internal = engine as unknown as { _index: { get(term: string): Map<number, Map<number, number>> | undefined } };
+    // true document frequency.
     for (const [term, fid, df] of trueDf) {
-      const fields = internal._index.get(term);
-      const postings = fields?.get(fid);
-      if (fields && postings) fields.set(fid, new SizedMap(postings, df));
+      const entry = index.get(term)!;
+      const postings = entry.get(fid);
+      if (postings) entry.set(fid, new SizedMap(postings, df));
     }
-    // Results carry the package name as their id (documentIds maps short ids to names).
+    const n = root.search.document_count;
+    const engine = engineFrom({
+      documentCount: n,
+      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
+      fields: root.search.fields,
+      // Results carry the package name as their id.
+      documents: [...docs].map(([id, d]) => [id, d[1]]),
+      fieldLength: lengths,
+      index,
+    });
     return { engine, docs: new Map([...docs.values()].map((d) => [d[1], d])) };
   }
 
@@ -955,18 +999,6 @@ function utf8Length(text: string): number {
     n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
   }
   return n;
-}
-
-/** A Map whose `size` is a given number: the true document frequency of a truncated posting list. */
-class SizedMap<K, V> extends Map<K, V> {
-  readonly #size: number;
-  constructor(entries: Map<K, V>, size: number) {
-    super(entries);
-    this.#size = size;
-  }
-  override get size(): number {
-    return this.#size;
-  }
 }
 
 function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
