@@ -44,11 +44,14 @@ const DEFAULT_META: Meta = { contentType: 'application/octet-stream', cacheContr
 /** Reads and deletes validate keys by the put rule, so no key can reach outside the root. */
 const KEY_ONLY: PutOptions = { contentType: '-', cacheControl: '-' };
 
+/** What is known of a file while its identity (inode, mtime, size) is unchanged. */
 interface CachedEtag {
   ino: number;
   mtimeMs: number;
   size: number;
   etag: string;
+  /** Its sidecar, once read or written. */
+  meta?: Meta;
 }
 
 /** Options of {@link FsStore}. */
@@ -67,7 +70,10 @@ export class FsStore implements ObjectStore {
   readonly description: string;
   readonly #root: string;
   readonly #durable: boolean;
-  /** ETags by path, valid while the file's identity is unchanged, so big artifacts are hashed once. */
+  /**
+   * ETags (and sidecars) by path, valid while the file's identity is unchanged, so big artifacts
+   * are hashed once and a file served again costs one open, stat and read.
+   */
   readonly #etags = new Map<string, CachedEtag>();
   /**
    * Tails of per-key queues. Same-key writes in this process take turns, so the losers of a race
@@ -97,19 +103,21 @@ export class FsStore implements ObjectStore {
     const path = this.#path(key);
     const handle = await openIfPresent(path);
     if (!handle) return null;
-    let body: Buffer;
-    let etag: string;
+    let body: Uint8Array;
+    let known: CachedEtag;
     try {
       // Stat and read through one handle: a concurrent rename cannot mix two versions.
       const st = await handle.stat();
       if (!st.isFile()) return null;
-      body = await handle.readFile();
-      etag = this.#cachedEtag(path, st) ?? this.#remember(path, st, md5(body));
+      body = await readWhole(handle, st.size);
+      known = this.#known(path, st) ?? this.#remember(path, st, md5(body));
     } finally {
       await handle.close();
     }
-    const meta = await this.#readMeta(key);
-    return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), etag, ...meta };
+    // The sidecar is read after the bytes (a put renames it first), and kept with the bytes'
+    // identity: a later put renames new bytes into place, which changes it.
+    const meta = (known.meta ??= await this.#readMeta(key));
+    return { body, etag: known.etag, ...meta };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -152,7 +160,7 @@ export class FsStore implements ObjectStore {
         await rename(metaTmp, metaPath);
         await rename(bodyTmp, path);
         // rename keeps the inode and mtime, so the temp file's stat identifies the new object.
-        this.#remember(path, st, etag);
+        this.#remember(path, st, etag, meta);
       });
     } finally {
       // No-ops after the renames; removes the leftovers of a failed write or precondition. A
@@ -219,21 +227,22 @@ export class FsStore implements ObjectStore {
     try {
       const st = await handle.stat();
       if (!st.isFile()) return null;
-      const etag = this.#cachedEtag(path, st) ?? this.#remember(path, st, await md5File(handle));
+      const etag = (this.#known(path, st) ?? this.#remember(path, st, await md5File(handle))).etag;
       return { etag, size: st.size };
     } finally {
       await handle.close();
     }
   }
 
-  #cachedEtag(path: string, st: Stats): string | undefined {
+  #known(path: string, st: Stats): CachedEtag | undefined {
     const c = this.#etags.get(path);
-    return c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size ? c.etag : undefined;
+    return c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size ? c : undefined;
   }
 
-  #remember(path: string, st: Stats, etag: string): string {
-    this.#etags.set(path, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, etag });
-    return etag;
+  #remember(path: string, st: Stats, etag: string, meta?: Meta): CachedEtag {
+    const known: CachedEtag = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, etag, ...(meta ? { meta } : {}) };
+    this.#etags.set(path, known);
+    return known;
   }
 
   async #checkPrecondition(key: string, path: string, { ifNoneMatch, ifMatch }: PutOptions): Promise<void> {
@@ -311,6 +320,18 @@ async function breakIfStale(lock: string): Promise<boolean> {
     if (isAbsent(err)) return true; // released meanwhile
     throw err;
   }
+}
+
+/** The `size` bytes of an open file, in as few reads as the OS allows (one, for index pieces). */
+async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array> {
+  const body = new Uint8Array(size);
+  let read = 0;
+  while (read < size) {
+    const { bytesRead } = await handle.read(body, read, size - read, read);
+    if (bytesRead === 0) break; // truncated under us: return what is there, as readFile would
+    read += bytesRead;
+  }
+  return read === size ? body : body.subarray(0, read);
 }
 
 /** A temp path beside `target`: same folder so rename is atomic; leading dot so list skips it. */

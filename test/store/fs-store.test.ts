@@ -61,6 +61,28 @@ describe('FsStore', () => {
     expect(head!.etag).toBe(`"${createHash('md5').update('changed').digest('hex')}"`);
   });
 
+  it('serves the metadata of a newer put by another process, not the one it remembered', async () => {
+    await store.put('k', enc('one'), OPTS);
+    expect(await store.get('k')).toMatchObject({ cacheControl: 'no-cache' }); // remembered with the bytes
+    const other = new FsStore(root); // another process: this store's memory does not see its write
+    await other.put('k', enc('two'), { contentType: 'text/plain', cacheControl: 'public, max-age=60' });
+    const got = await store.get('k');
+    expect(new TextDecoder().decode(got!.body)).toBe('two');
+    expect(got).toMatchObject({ contentType: 'text/plain', cacheControl: 'public, max-age=60' });
+    expect(got!.etag).toBe(`"${createHash('md5').update('two').digest('hex')}"`);
+  });
+
+  it('reads a sidecar once per version of the bytes', async () => {
+    await store.put('k', enc('one'), OPTS);
+    const fresh = new FsStore(root);
+    expect(await fresh.get('k')).toMatchObject({ cacheControl: 'no-cache' }); // reads the sidecar
+    await rm(join(root, '.shelf-meta', 'k.json'));
+    // Same bytes, same identity: the remembered sidecar still describes them.
+    expect(await fresh.get('k')).toMatchObject({ contentType: 'application/json', cacheControl: 'no-cache' });
+    await writeFile(join(root, 'k'), 'changed by hand');
+    expect(await fresh.get('k')).toMatchObject({ contentType: 'application/octet-stream', cacheControl: 'no-cache' });
+  });
+
   it('treats a key under a file, or naming a folder, as absent', async () => {
     await store.put('a', enc('file'), OPTS);
     await store.put('d/x', enc('x'), OPTS);
