@@ -13,6 +13,7 @@
  *   `workloads(corpus, 100)`, 50 at 100,000), default limit, bytes as the benchmark counts them:
  *   brotli quality 9 per response, config (254 B) and root included.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { brotliCompressSync, constants } from 'node:zlib';
@@ -22,6 +23,7 @@ import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { buildShardedIndex } from '../../src/search/build.ts';
 import { shardedRootKey } from '../../src/search/keys.ts';
+import { DEFAULT_POLICY, type ShardingPolicy } from '../../src/search/specs.ts';
 import { ShardedSearch } from '../../src/search/sharded-client.ts';
 import { generateCorpus } from '../corpus.ts';
 import { packageFiles } from '../records.ts';
@@ -41,9 +43,12 @@ const labelled = args.includes('--labelled');
 const first = args.includes('--first');
 const PER = args.includes('--per') ? Number(args[args.indexOf('--per') + 1]) : n >= 100_000 ? 30 : 50;
 const dir = '/tmp/shard';
-const genFile = `${dir}/gen-${n}.v8`;
+/** SHELF_TUNE_POLICY: JSON merged over DEFAULT_POLICY, to try other file sizes (cached apart). */
+const policyOverride = process.env.SHELF_TUNE_POLICY ? (JSON.parse(process.env.SHELF_TUNE_POLICY) as Partial<ShardingPolicy>) : null;
+const policyTag = policyOverride ? `-${createHash('sha256').update(JSON.stringify(policyOverride)).digest('hex').slice(0, 8)}` : '';
+const genFile = `${dir}/gen-${n}${policyTag}.v8`;
 const refFile = labelled ? `${dir}/lref-${n}-${PER}.json` : first ? `${dir}/fref-${n}.json` : `${dir}/ref-${n}-${QUERIES}.json`;
-const brFile = first ? `${dir}/br9-${n}.json` : `${dir}/br-${n}.json`;
+const brFile = first ? `${dir}/br9-${n}${policyTag}.json` : `${dir}/br-${n}${policyTag}.json`;
 /** Bytes of v1/config.json as the benchmark counts it (brotli 9): fetched before the root. */
 const CONFIG_BROTLI = 254;
 
@@ -53,7 +58,7 @@ if (existsSync(genFile)) {
   store = deserialize(readFileSync(genFile)) as Map<string, string>;
 } else {
   const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
-  const gen = await buildShardedIndex('bundle', summaries);
+  const gen = await buildShardedIndex('bundle', summaries, policyOverride ? { policy: { ...DEFAULT_POLICY, ...policyOverride } } : {});
   store = new Map(gen.files);
   store.set(shardedRootKey('bundle'), `${JSON.stringify(gen.root)}\n`);
   writeFileSync(genFile, serialize(store));
