@@ -427,11 +427,14 @@ export class ShardedSearch {
     // A word with a field too large for its references to sit in its terms entry will be read in
     // part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
     let pairs: Promise<DocEntryJson[]> | null = null;
-    const deep = selected.some((c) => !c.headless && Object.values(pagedOf(termsEntry(files, c.file, c.term)) ?? {}).some((p) => p.t.height > 1));
-    if (words.length >= 2 && o.sort === 'relevance' && (partial.size > 0 || deep)) {
+    const deepTrees = selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
+    if (words.length >= 2 && o.sort === 'relevance' && (partial.size > 0 || deepTrees.length > 0)) {
       pairs = this.pairCandidates(words);
       pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
     }
+    // Step 3 reads the first inner file of each level of those page trees whenever the budget
+    // allows it (it nearly always does): start down them now, alongside the name lookups.
+    for (const p of deepTrees) this.prefetchDescent(p.t.top as RefJson[], p.t.height, budget.left);
 
     // 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
     //     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
@@ -625,6 +628,15 @@ export class ShardedSearch {
       }
     }
     return out;
+  }
+
+  /** Warms the cache with the first inner file of each level of a page tree that fits `budget`. */
+  private prefetchDescent(refs: RefJson[], height: number, budget: number): void {
+    const first = refs[0];
+    if (height <= 1 || !first || first[2] > budget) return;
+    this.file(first[1])
+      .then((json) => this.prefetchDescent(parseOr(RefsFileSchema, json, first[1]).e, height - 1, budget - first[2]))
+      .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
   /**

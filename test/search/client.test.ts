@@ -272,4 +272,23 @@ describe('bad input and broken files', () => {
     bucket.files.set(key, '{"v":1,"t":"terms"');
     await expectError((await open(bucket)).search(word), 'registry_unreachable');
   });
+
+  it('reports a corrupted inner file of a page tree as registry_unreachable, though it was read ahead', async () => {
+    const bucket = await bucketWith(makeCorpus({ count: 400, seed: 3 }), { policy: SMALL_POLICY });
+    // A term with a field paged deep enough that its page references sit in an inner file.
+    let deep: { term: string; inner: string } | null = null;
+    for (const text of bucket.files.values()) {
+      if (deep || !text.startsWith('{"v":1,"t":"terms"')) continue;
+      for (const entry of (JSON.parse(text) as { e: unknown[][] }).e) {
+        for (const paged of Object.values((entry[2] ?? {}) as Record<string, { t: { height: number; top: [string, string][] } }>)) {
+          if (paged.t.height > 1) deep ??= { term: String(entry[0]), inner: paged.t.top[0]![1] };
+        }
+      }
+    }
+    expect(deep).not.toBeNull();
+    const before = await (await open(bucket)).search(deep!.term);
+    expect(before.length).toBeGreaterThan(0);
+    bucket.files.set(`v1/search/bundles/shards/${deep!.inner}.json`, '{"v":1,"t":"refs","e":[["x"]]}');
+    await expectError((await open(bucket)).search(deep!.term), 'registry_unreachable');
+  });
 });
