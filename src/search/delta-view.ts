@@ -8,10 +8,9 @@
  *
  * @module
  */
-import MiniSearch, { type AsPlainObject } from 'minisearch';
+import type { AsPlainObject } from 'minisearch';
 import type { PackageSummary } from '../core/schemas.ts';
-import { indexOptions, type SearchDocument } from '../core/search-options.ts';
-import { searchDocument } from '../indexer/search-index.ts';
+import { summaryIndex } from './engine.ts';
 import { decodeId } from './ids.ts';
 import { match } from './matching.ts';
 import type { DeltaFileJson, DocEntryJson } from './schemas.ts';
@@ -83,9 +82,7 @@ export function deltaView(file: DeltaFileJson): DeltaView {
 
 /** Summaries indexed by MiniSearch with the shared options, as the single index indexes them, serialized. */
 export function indexSummaries(summaries: readonly PackageSummary[]): AsPlainObject {
-  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
-  local.addAll(summaries.map(searchDocument));
-  return local.toJSON() as AsPlainObject;
+  return summaryIndex(summaries).toJSON() as AsPlainObject;
 }
 
 /** The delta's terms matching any of the words (exactly, by prefix or within the fuzzy distance). */

@@ -13,7 +13,9 @@
  * @module
  */
 import MiniSearch from 'minisearch';
+import type { PackageSummary } from '../core/schemas.ts';
 import { indexOptions, type SearchDocument } from '../core/search-options.ts';
+import { searchDocument } from '../indexer/search-index.ts';
 
 /** Postings of one term: field id → (short document id → term frequency). */
 export type TermPostings = Map<number, Map<number, number>>;
@@ -67,6 +69,13 @@ export function engineFrom(parts: EngineParts): MiniSearch<SearchDocument> {
   for (const [id, lengths] of parts.fieldLength) internal._fieldLength.set(id, lengths);
   for (const [term, postings] of parts.index) internal._index.set(term, postings);
   return engine;
+}
+
+/** A MiniSearch instance indexing summaries as the registry's index does (the shared options, no stored fields). */
+export function summaryIndex(summaries: readonly PackageSummary[] = []): MiniSearch<SearchDocument> {
+  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  local.addAll(summaries.map(searchDocument));
+  return local;
 }
 
 /** The structures of an instance built by MiniSearch itself (`add`), to score from. */

@@ -35,7 +35,7 @@ import {
 } from '../client/search.ts';
 import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
 import { searchDocument } from '../indexer/search-index.ts';
-import { engineFrom, internalsOf, SizedMap, type TermPostings } from './engine.ts';
+import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
@@ -203,7 +203,7 @@ function rescorer(
   df: Map<string, Map<number, number>>,
   o: ValidSearchOptions,
 ): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
-  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  const local = summaryIndex();
   const facts = new Map<string, HitFacts>();
   const passes = searchFilter(o);
   const filter = (r: SearchResult): boolean => {

@@ -45,7 +45,7 @@ const DEFAULT_META: Meta = { contentType: 'application/octet-stream', cacheContr
 const KEY_ONLY: PutOptions = { contentType: '-', cacheControl: '-' };
 
 /** What is known of a file while its identity (inode, mtime, size) is unchanged. */
-interface CachedEtag {
+interface KnownFile {
   ino: number;
   mtimeMs: number;
   size: number;
@@ -74,7 +74,7 @@ export class FsStore implements ObjectStore {
    * ETags (and sidecars) by path, valid while the file's identity is unchanged, so big artifacts
    * are hashed once and a file served again costs one open, stat and read.
    */
-  readonly #etags = new Map<string, CachedEtag>();
+  readonly #files = new Map<string, KnownFile>();
   /**
    * Tails of per-key queues. Same-key writes in this process take turns, so the losers of a race
    * fail the cheap precondition check instead of each writing and fsyncing a temp file and then
@@ -104,7 +104,7 @@ export class FsStore implements ObjectStore {
     const handle = await openIfPresent(path);
     if (!handle) return null;
     let body: Uint8Array;
-    let known: CachedEtag;
+    let known: KnownFile;
     try {
       // Stat and read through one handle: a concurrent rename cannot mix two versions.
       const st = await handle.stat();
@@ -197,7 +197,7 @@ export class FsStore implements ObjectStore {
       this.#withLock(key, async () => {
         await unlinkIfPresent(path);
         await unlinkIfPresent(this.#metaPath(key));
-        this.#etags.delete(path);
+        this.#files.delete(path);
       }),
     );
   }
@@ -234,14 +234,14 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  #known(path: string, st: Stats): CachedEtag | undefined {
-    const c = this.#etags.get(path);
+  #known(path: string, st: Stats): KnownFile | undefined {
+    const c = this.#files.get(path);
     return c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size ? c : undefined;
   }
 
-  #remember(path: string, st: Stats, etag: string, meta?: Meta): CachedEtag {
-    const known: CachedEtag = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, etag, ...(meta ? { meta } : {}) };
-    this.#etags.set(path, known);
+  #remember(path: string, st: Stats, etag: string, meta?: Meta): KnownFile {
+    const known: KnownFile = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, etag, ...(meta ? { meta } : {}) };
+    this.#files.set(path, known);
     return known;
   }
 
