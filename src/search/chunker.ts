@@ -71,24 +71,34 @@ export function isNaturalBoundary<E>(codec: ChunkCodec<E>, policy: ChunkPolicy, 
 
 /**
  * A streaming chunker: push entries in key order, collect closed chunks. Deterministic: the
- * chunks depend only on the sequence pushed since the last cut.
+ * chunks depend only on the sequence pushed since the last cut (and on whether a chunk was cut
+ * yet, when the first chunk has bounds of its own).
  */
 export class Chunker<E> {
   private acc: Accumulator<E>;
   private current: E[] = [];
+  /** The bounds of the chunk being filled: `first` until the first cut, then `policy`. */
+  private bounds: ChunkPolicy;
 
+  /**
+   * @param policy Size bounds of the chunks.
+   * @param first Size bounds of the first chunk only (default: `policy`). A chunker resuming a
+   *   level past its first file is given `policy` here.
+   */
   constructor(
     private readonly codec: ChunkCodec<E>,
     private readonly policy: ChunkPolicy,
+    first: ChunkPolicy = policy,
   ) {
     this.acc = codec.accumulator();
+    this.bounds = first;
   }
 
   /** True when pushing `entry` would first close the current chunk. */
   wouldCut(entry: E): boolean {
     if (this.current.length === 0) return false;
-    if (this.acc.sizeWith(entry) > this.policy.max) return true;
-    return this.acc.size >= this.policy.min && isNaturalBoundary(this.codec, this.policy, entry);
+    if (this.acc.sizeWith(entry) > this.bounds.max) return true;
+    return this.acc.size >= this.bounds.min && isNaturalBoundary(this.codec, this.bounds, entry);
   }
 
   /** Adds an entry; returns the chunk it closed, if any. */
@@ -106,6 +116,7 @@ export class Chunker<E> {
     const chunk = this.current;
     this.current = [];
     this.acc = this.codec.accumulator();
+    this.bounds = this.policy;
     return chunk;
   }
 
@@ -115,9 +126,9 @@ export class Chunker<E> {
   }
 }
 
-/** Cuts a whole sorted sequence into chunks. */
-export function chunkAll<E>(codec: ChunkCodec<E>, policy: ChunkPolicy, entries: Iterable<E>): E[][] {
-  const chunker = new Chunker(codec, policy);
+/** Cuts a whole sorted sequence into chunks (the first with the bounds `first`, default `policy`). */
+export function chunkAll<E>(codec: ChunkCodec<E>, policy: ChunkPolicy, entries: Iterable<E>, first: ChunkPolicy = policy): E[][] {
+  const chunker = new Chunker(codec, policy, first);
   const out: E[][] = [];
   for (const e of entries) {
     const closed = chunker.push(e);

@@ -131,11 +131,12 @@ export const DictFileSchema = z.object({ v: z.literal(SHARDED_FORMAT_VERSION), t
 export const SuffixesFileSchema = z.object({ v: z.literal(SHARDED_FORMAT_VERSION), t: z.literal('suffixes'), e: z.array(z.string()) });
 /** `shards/<hash>.json`, type `refs`: an inner level of a tree. */
 export const RefsFileSchema = z.object({ v: z.literal(SHARDED_FORMAT_VERSION), t: z.literal('refs'), e: z.array(RefSchema) });
+const PagePostingSchema = z.tuple([DocId, tf, fieldLength, count.describe('Impact of the posting (sort key, best first)')]);
 /** `shards/<hash>.json`, type `page`: postings `[id, tf, field_length, impact]` of one paged field, best first, and their documents. */
 export const PageFileSchema = z.object({
   v: z.literal(SHARDED_FORMAT_VERSION),
   t: z.literal('page'),
-  e: z.array(z.tuple([DocId, tf, fieldLength, count.describe('Impact of the posting (sort key, best first)')])),
+  e: z.array(PagePostingSchema),
   docs: DocsSchema,
 });
 /** `shards/<hash>.json`, type `catalog`: package summaries in the tree's order. */
@@ -185,7 +186,8 @@ export const PolicySchema = z
     terms: chunkPolicy,
     dict: chunkPolicy,
     refs: chunkPolicy,
-    pages: chunkPolicy,
+    pages: chunkPolicy.describe('`page` files: the head page of a paged field, and later pages unless `later_pages` is given'),
+    later_pages: chunkPolicy.optional().describe('`page` files after the head page of a paged field; absent: `pages`'),
     catalog: chunkPolicy,
     page_threshold: count.describe('A field of a term is paged when its postings and documents exceed this many bytes'),
     root_max: count.describe('Inline budget of the trees of the root, in bytes'),

@@ -44,8 +44,14 @@ export interface ShardingPolicy {
   dict: ChunkPolicy;
   /** `refs` files (inner levels of every tree). */
   refs: ChunkPolicy;
-  /** `page` files of paged fields. */
+  /** `page` files of paged fields: the head page, and the pages after it unless `later_pages` is given. */
   pages: ChunkPolicy;
+  /**
+   * `page` files after a paged field's head page (default: `pages`). A first query always reads
+   * the head pages of the words it looks up and later pages only within its byte budget, so
+   * larger later pages mean fewer requests for the same bytes without growing what every query reads.
+   */
+  later_pages?: ChunkPolicy;
   /** `catalog` files (summaries). */
   catalog: ChunkPolicy;
   /** A field of a term is paged when its postings and their documents exceed this many bytes. */
@@ -88,6 +94,7 @@ export const MAX_DELTA = 64;
 export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
   if (typeof policy !== 'object' || policy === null) throw new ShelfError('invalid_argument', 'The "policy" option must be an object.');
   for (const name of ['terms', 'dict', 'refs', 'pages', 'catalog'] as const) checkPolicy(`policy.${name}`, policy[name]);
+  if (policy.later_pages !== undefined) checkPolicy('policy.later_pages', policy.later_pages);
   for (const name of ['page_threshold', 'root_max', 'paged_root_max'] as const) {
     const v = policy[name];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 256) {
@@ -728,11 +735,12 @@ export function pageEntry(id: number, tf: number, len: number, q: number, doc: D
   return { id, tf, len, q, doc, key: `${String(99_999_999 - q).padStart(8, '0')}${String(id).padStart(16, '0')}` };
 }
 
-function pagesLevel(policy: ChunkPolicy): LevelSpec<PageEntry> {
+function pagesLevel(head: ChunkPolicy, later: ChunkPolicy): LevelSpec<PageEntry> {
   const own = (e: PageEntry): number => e.doc[0].length + digits(e.tf) + digits(e.len) + digits(e.q) + 8;
   return {
     salt: 'pages/0',
-    policy,
+    policy: later,
+    firstPolicy: head,
     key: (e) => e.key,
     weight: (e) => postingCost(e.tf, e.len, e.doc),
     accumulator: () => new DocAccumulator<PageEntry>(OVERHEAD, own, (e) => ({ ids: [e.id], costs: [docCost(e.doc)], docs: [e.doc] })),
@@ -758,7 +766,7 @@ function pagesLevel(policy: ChunkPolicy): LevelSpec<PageEntry> {
 
 /** The page tree of a paged field (the same for every field: entries carry their own order). */
 export function pageTreeSpec(policy: ShardingPolicy): TreeSpec {
-  const leaf = pagesLevel(policy.pages) as LevelSpec<unknown>;
+  const leaf = pagesLevel(policy.pages, policy.later_pages ?? policy.pages) as LevelSpec<unknown>;
   const refs = refsLevel('pages/n', policy.refs) as LevelSpec<unknown>;
   return { name: 'paged postings', rootMax: policy.paged_root_max, level: (l) => (l === 0 ? leaf : refs) };
 }

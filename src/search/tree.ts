@@ -27,6 +27,8 @@ import { RawJson } from './raw-json.ts';
 export interface LevelSpec<E> extends ChunkCodec<E> {
   /** Size bounds of this level's files. */
   readonly policy: ChunkPolicy;
+  /** Size bounds of the level's first file only (default: `policy`): the head page of a paged field. */
+  readonly firstPolicy?: ChunkPolicy;
   /** The JSON value of a file holding `entries`. */
   encode(entries: E[]): unknown;
   /** The entries of a file of this level (validated). */
@@ -111,11 +113,12 @@ function inlineSize(spec: LevelSpec<unknown>, entries: readonly unknown[]): numb
 /** Builds a tree from level-0 entries sorted by key (keys unique). */
 export function buildTree(spec: TreeSpec, entries: readonly unknown[], files: FileSink): Tree {
   if (entries.length === 0) return { height: 1, top: [] };
-  let top = chunkAll(spec.level(0), spec.level(0).policy, entries).map((chunk) => writeChunk(spec.level(0), chunk, files));
+  const leaf = spec.level(0);
+  let top = chunkAll(leaf, leaf.policy, entries, leaf.firstPolicy).map((chunk) => writeChunk(leaf, chunk, files));
   let height = 1;
   while (inlineSize(spec.level(height), top) > spec.rootMax) {
     const level = spec.level(height);
-    top = chunkAll(level, level.policy, top).map((chunk) => writeChunk(level, chunk, files));
+    top = chunkAll(level, level.policy, top, level.firstPolicy).map((chunk) => writeChunk(level, chunk, files));
     height++;
   }
   return { height, top };
@@ -274,7 +277,7 @@ export async function updateTree(
   let height = tree.height;
   while (inlineSize(spec.level(height), top) > spec.rootMax) {
     const l = spec.level(height);
-    top = chunkAll(l, l.policy, top).map((chunk) => writeChunk(l, chunk, files));
+    top = chunkAll(l, l.policy, top, l.firstPolicy).map((chunk) => writeChunk(l, chunk, files));
     height++;
   }
   // Fold the top level back into the root while the level below fits (after removals).
@@ -341,7 +344,8 @@ async function rechunkLevel(nav: TreeNavigator, level: number, changes: Change[]
   let ci = 0;
   while (ci < changes.length) {
     let pos = await startFor(changes[ci]!.key);
-    const chunker = new Chunker(spec, spec.policy);
+    // The level's first file has bounds of its own: a rescan starting there starts with them.
+    const chunker = new Chunker(spec, spec.policy, !pos || isFirstFile(pos) ? spec.firstPolicy : spec.policy);
     const push = (entry: unknown): void => emit(chunker.push(entry));
     let old: unknown[] = [];
     if (pos) {
@@ -404,6 +408,13 @@ async function rechunkLevel(nav: TreeNavigator, level: number, changes: Change[]
     out.set(k, ref);
   }
   return sortChanges(nav.spec, [...out].map(([key, entry]) => ({ key, entry })));
+}
+
+/** Whether `pos` is the first file of its level (first at every level above it too). */
+function isFirstFile(pos: Pos): boolean {
+  if (pos.i !== 0) return false;
+  for (let node: Node = pos.node; node.parent; node = node.parent) if (node.index !== 0) return false;
+  return true;
 }
 
 /**

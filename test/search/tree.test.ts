@@ -61,6 +61,22 @@ describe('content-defined chunking', () => {
     expect(changed.length).toBeLessThanOrEqual(3);
   });
 
+  it('cuts the first chunk with bounds of its own, and an insert at the front changes only the chunks around it', () => {
+    const first: ChunkPolicy = { min: 60, target: 150, max: 300 };
+    const all = words(3_000, 7);
+    const chunks = chunkAll(strings, policy, all, first);
+    expect(sizeOf(chunks[0]!)).toBeLessThanOrEqual(first.max);
+    expect(sizeOf(chunks[0]!)).toBeGreaterThanOrEqual(first.min);
+    chunks.slice(1, -1).forEach((c) => expect(sizeOf(c)).toBeGreaterThanOrEqual(policy.min));
+    expect(chunks.slice(1).some((c) => sizeOf(c) > first.max)).toBe(true);
+    expect(chunks.flat()).toEqual(all);
+    const before = chunks.map((c) => c.join());
+    const after = chunkAll(strings, policy, ['0', ...all], first).map((c) => c.join());
+    const changed = after.filter((c) => !before.includes(c));
+    expect(changed.length).toBeGreaterThanOrEqual(1);
+    expect(changed.length).toBeLessThanOrEqual(3);
+  });
+
   it('refuses a policy that is not min < target < max, naming it', () => {
     for (const bad of [{ min: 5, target: 5, max: 9 }, { min: 1, target: 2, max: 0 }, { min: 1.5, target: 2, max: 3 }]) {
       let error: unknown;
@@ -107,6 +123,28 @@ describe('trees of immutable files', () => {
     }
     expect(maxHeight).toBeGreaterThanOrEqual(3);
     expect(tree.height).toBeLessThan(maxHeight);
+  });
+
+  it('a level whose first file has bounds of its own: updates at the front and further on equal a build', async () => {
+    const leaf = { ...spec.level(0), firstPolicy: { min: 60, target: 150, max: 300 } };
+    const headed = { ...spec, level: (l: number) => (l === 0 ? leaf : spec.level(l)) };
+    const all = words(1_200, 8);
+    const files: FileSink = new Map();
+    let tree = buildTree(headed, [], files);
+    const r = prng(9);
+    const present = new Set<string>();
+    for (const phase of ['grow', 'shrink'] as const) {
+      for (let step = 0; step < 10; step++) {
+        // Every batch touches the front of the level too (its smallest keys).
+        const sorted = phase === 'grow' ? all.filter((w) => !present.has(w)) : [...present].sort();
+        const batch = [...new Set([...sorted.slice(0, 2), ...sorted.filter(() => r() < 0.1)])];
+        tree = await updateTree(headed, tree, batch.map((w) => ({ key: w, entry: phase === 'grow' ? w : null })), read(files), files);
+        for (const w of batch) phase === 'grow' ? present.add(w) : present.delete(w);
+        expect(tree).toEqual(buildTree(headed, [...present].sort(), new Map()));
+      }
+    }
+    const built = buildTree(headed, all, new Map());
+    expect(built).not.toEqual(buildTree(spec, all, new Map()));
   });
 
   it('finds entries by key, and an update writes only the files whose content changes', async () => {

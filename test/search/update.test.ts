@@ -51,6 +51,19 @@ describe('incremental updates equal a build from scratch', () => {
     }
   });
 
+  it('with larger pages after each head page (later_pages), adding and removing packages one by one gives the build', async () => {
+    const headed = { ...policy, later_pages: { min: 1_500, target: 3_500, max: 6_000 } };
+    const scratch = await bucketWith(corpus, { policy: headed });
+    const pages = [...scratch.files.values()].filter((v) => v.includes('"t":"page"'));
+    // The policy took effect: some page is larger than a head page may be.
+    expect(pages.some((v) => v.length > policy.pages.max)).toBe(true);
+    const bucket = await bucketWith([], { policy: headed });
+    for (const s of shuffled(corpus, 3)) await bucket.apply(s.name, s);
+    expectSameGeneration(bucket, scratch);
+    for (const s of shuffled(corpus.slice(0, 60), 4)) await bucket.apply(s.name, null);
+    expectSameGeneration(bucket, await bucketWith(corpus.slice(60), { policy: headed }));
+  });
+
   it('replacing and removing packages in any order converges to the same files', async () => {
     const base = corpus.slice(0, 120);
     const revised = base.map((s, i) => (i % 3 === 0 ? revise(s, i) : s));
