@@ -76,6 +76,7 @@ export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
   dict: { min: 2_500, target: 6_000, max: 12_000 },
   refs: { min: 1_500, target: 4_000, max: 8_000 },
   pages: { min: 2_000, target: 5_000, max: 9_000 },
+  later_pages: { min: 6_000, target: 15_000, max: 27_000 },
   catalog: { min: 8_000, target: 24_000, max: 48_000 },
   page_threshold: 7_000,
   root_max: 6_000,

@@ -4,6 +4,7 @@ import { buildShardedIndex } from '../../src/search/build.ts';
 import { contentName } from '../../src/search/hash.ts';
 import { shardedRootKey } from '../../src/search/keys.ts';
 import { ShardFileSchema, type DictEntryJson } from '../../src/search/schemas.ts';
+import type { ShardingPolicy } from '../../src/search/specs.ts';
 import { updateShardedIndex } from '../../src/search/update.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
@@ -143,7 +144,7 @@ describe('files are bounded and content-addressed', () => {
       dict: policy.dict.max,
       suffixes: policy.dict.max,
       refs: policy.refs.max,
-      page: policy.pages.max,
+      page: Math.max(policy.pages.max, (policy as ShardingPolicy).later_pages?.max ?? 0),
       catalog: policy.catalog.max,
     };
     let checked = 0;
