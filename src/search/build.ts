@@ -15,7 +15,9 @@ import {
   catalogByNameSpec,
   catalogByRecentSpec,
   checkShardingPolicy,
+  decodePage,
   DEFAULT_POLICY,
+  headsContent,
   pageEntry,
   pageTreeSpec,
   postingCost,
@@ -31,7 +33,8 @@ import {
   type ShardingPolicy,
   type TermEntry,
 } from './specs.ts';
-import { buildTree, firstLeaf, type FileSink } from './tree.ts';
+import { contentName } from './hash.ts';
+import { buildTree, firstLeaf, type FileReader, type FileSink } from './tree.ts';
 
 /** Options of {@link buildShardedIndex}. */
 export interface BuildOptions {
@@ -80,6 +83,27 @@ export async function makeTermEntry(
   return entry;
 }
 
+/**
+ * Gives a term with two or more paged fields one `heads` file holding every paged field's head
+ * page, and points each field's `h` at it: a client always reads a term's head pages together,
+ * so this is one request instead of one per field, for the same postings. The head pages stay
+ * the first leaves of their trees (updates edit the trees), so the heads file is a function of
+ * those leaves alone, in a build and after any update.
+ *
+ * @param entry - A term entry whose paged fields' `h` name their trees' first leaves; changed in place.
+ * @param stored - The term's heads file before an update, if any: not written again when unchanged.
+ */
+export async function combineHeads(entry: TermEntry, read: FileReader, files: FileSink, stored?: string): Promise<void> {
+  if (entry.paged.size < 2) return;
+  const leaves = new Map<number, PageEntry[]>();
+  for (const [fid, field] of entry.paged) leaves.set(fid, decodePage(await read(field.h[0])));
+  const content = headsContent(leaves);
+  const name = contentName(content);
+  if (name !== stored) files.set(name, content);
+  const head: [string, number] = [name, Buffer.byteLength(content, 'utf8')];
+  for (const [fid, field] of entry.paged) entry.paged.set(fid, { ...field, h: head });
+}
+
 /** Builds the page tree of a field from its postings. */
 export async function pagedField(entries: PageEntry[], cost: number, policy: ShardingPolicy, files: FileSink): Promise<PagedFieldJson> {
   const spec = pageTreeSpec(policy);
@@ -102,6 +126,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   const policy = checkShardingPolicy(options.policy ?? DEFAULT_POLICY);
   const corpus = indexCorpus(summaries);
   const names: FileSink = new Map();
+  const readBuilt = async (file: string): Promise<unknown> => JSON.parse(names.get(file)!);
 
   const docOf = (id: number): DocEntryJson => corpus.documents.get(id)!.entry;
   // Every document's terms, for the impact order of paged fields.
@@ -132,7 +157,9 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
       for (const [id, tf] of tfs) m.set(id, [tf, corpus.documents.get(id)!.lengths[fid]!]);
       postings.set(fid, m);
     }
-    entries.push(await makeTermEntry(term, postings, docOf, (id) => termImpact(term, documentTermsOf(id)), policy, names));
+    const entry = await makeTermEntry(term, postings, docOf, (id) => termImpact(term, documentTermsOf(id)), policy, names);
+    await combineHeads(entry, readBuilt, names);
+    entries.push(entry);
   }
   const terms = buildTree(termTreeSpec(policy), entries, names);
 

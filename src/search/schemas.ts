@@ -92,7 +92,9 @@ export type RefJson = z.infer<typeof RefSchema>;
 export const PagedFieldSchema = z.object({
   n: count.describe('Document frequency of the term in this field (all pages): BM25 needs the true value'),
   w: count.describe('Sum of the inline sizes of every posting with its document entry'),
-  h: z.tuple([FileNameSchema, count]).describe('The head page (highest impact postings) and its size in bytes'),
+  h: z
+    .tuple([FileNameSchema, count])
+    .describe('The head page (highest impact postings) and its size in bytes: the first `page` of the tree, or, for a term with two or more paged fields, the `heads` file holding all of their head pages'),
   t: TreeSchema.describe('Every page, ordered by impact'),
 });
 export type PagedFieldJson = z.infer<typeof PagedFieldSchema>;
@@ -139,6 +141,17 @@ export const PageFileSchema = z.object({
   e: z.array(PagePostingSchema),
   docs: DocsSchema,
 });
+/**
+ * `shards/<hash>.json`, type `heads`: the head pages of every paged field of one term (a term
+ * with two or more), `[field_id, postings]` by field id, and their documents: the same postings
+ * as the first `page` file of each field's tree, in one request.
+ */
+export const HeadsFileSchema = z.object({
+  v: z.literal(SHARDED_FORMAT_VERSION),
+  t: z.literal('heads'),
+  e: z.array(z.tuple([count.describe('Field id'), z.array(PagePostingSchema)])),
+  docs: DocsSchema,
+});
 /** `shards/<hash>.json`, type `catalog`: package summaries in the tree's order. */
 export const CatalogFileSchema = z.object({
   v: z.literal(SHARDED_FORMAT_VERSION),
@@ -174,7 +187,7 @@ export type DeltaFileJson = z.infer<typeof DeltaFileSchema>;
 
 /** Any immutable tree file. */
 export const ShardFileSchema = z
-  .discriminatedUnion('t', [TermsFileSchema, DictFileSchema, SuffixesFileSchema, RefsFileSchema, PageFileSchema, CatalogFileSchema, DeltaFileSchema])
+  .discriminatedUnion('t', [TermsFileSchema, DictFileSchema, SuffixesFileSchema, RefsFileSchema, PageFileSchema, HeadsFileSchema, CatalogFileSchema, DeltaFileSchema])
   .meta({ title: 'Sharded index file (immutable, content-addressed)' });
 export type ShardFile = z.infer<typeof ShardFileSchema>;
 

@@ -39,7 +39,7 @@ import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } fr
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
-import { pagedOf, parsePageFile, parseTermsFile } from './validate.ts';
+import { pagedOf, parseHeadsFile, parsePageFile, parseTermsFile } from './validate.ts';
 import { displayKey, shardedRootKey, shardKey } from './keys.ts';
 import {
   CatalogFileSchema,
@@ -405,7 +405,8 @@ export class ShardedSearch {
     const select = (pool: Iterable<Candidate>): void => {
       const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
       for (const c of ordered) {
-        const files: [string, number][] = [[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])];
+        // A term's paged fields may share one `heads` file: count it once.
+        const files: [string, number][] = [...new Map([[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])])];
         let bytes = cost(files);
         if (!c.exact && bytes > budget.left) {
           c.words.forEach((w) => partial.add(w));
@@ -655,23 +656,23 @@ export class ShardedSearch {
     const wanted = new Set(keys.slice(0, MAX_PAIRS));
     const dict = await this.dictionary([...wanted].map((k) => ({ from: k, to: `${k}\u0000`, anchor: k, cap: 1, word: null })), new Set(), this.root.search.pairs);
     // Each pair's terms file and head pages, all at once.
-    const found: { file: string; key: string; heads: string[] }[] = [];
+    const found: { file: string; key: string; heads: [number, string][] }[] = [];
     for (const [file, , infos] of dict) {
       for (const info of infos) {
         const key = infoTerm(info);
         if (!wanted.delete(key)) continue;
-        found.push({ file, key, heads: typeof info === 'string' ? [] : Object.values(info[1]).map(([, head]) => head) });
+        found.push({ file, key, heads: typeof info === 'string' ? [] : Object.entries(info[1]).map(([fid, [, head]]) => [Number(fid), head] as [number, string]) });
       }
     }
     const files = new Map<string, unknown>();
-    const names = new Set(found.flatMap((f) => [f.file, ...f.heads]));
+    const names = new Set(found.flatMap((f) => [f.file, ...f.heads.map(([, head]) => head)]));
     await Promise.all([...names].map(async (f) => files.set(f, await this.file(f))));
     const out = new Map<string, DocEntryJson>();
     for (const { file, key, heads } of found) {
       const tf = termsFile(files, file);
       const docs: DocEntryJson[] = [];
-      for (const head of heads) {
-        const page = pageFile(files, head);
+      for (const [fid, head] of heads) {
+        const page = pageFile(files, head, fid);
         for (const [id] of page.e) docs.push(page.docs.get(id)!);
       }
       const flat = termsEntry(files, file, key)[1]['0'] ?? [];
@@ -868,7 +869,7 @@ export class ShardedSearch {
         const postings = new Map<number, number>();
         entry.set(fid, postings);
         for (const file of field.pages) {
-          const page = pageFile(files, file);
+          const page = pageFile(files, file, fid);
           for (const [key, freq, len] of page.e) add(postings, fid, key, freq, len, page.docs.get(key), file);
         }
         if (!field.complete) trueDf.push([c.term, fid, correctedDf(delta, c.term, fid, field.df)]);
@@ -1073,7 +1074,9 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 type ParsedTerms = { e: Map<string, TermEntryJson>; docs: Map<string, DocEntryJson> };
 const parsedTerms = new WeakMap<object, ParsedTerms>();
-const parsedPages = new WeakMap<object, { e: [string, number, number, number][]; docs: Map<string, DocEntryJson> }>();
+type PagePostings = [string, number, number, number][];
+/** Parsed `page` files (postings of one field) and `heads` files (postings by field). */
+const parsedPages = new WeakMap<object, { e: PagePostings; docs: Map<string, DocEntryJson> } | { fields: Map<number, PagePostings>; docs: Map<string, DocEntryJson> }>();
 
 /** A `terms` file, validated and indexed once per downloaded object. */
 function termsFile(files: Map<string, unknown>, file: string): ParsedTerms {
@@ -1093,15 +1096,29 @@ function termsEntry(files: Map<string, unknown>, file: string, term: string): Te
   return entry;
 }
 
-function pageFile(files: Map<string, unknown>, file: string) {
+/**
+ * The postings of field `fid` in a `page` file, or in a `heads` file (the head pages of a term's
+ * paged fields), with the documents they reference; without `fid`, a page's postings or no
+ * postings, with every document of the file.
+ */
+function pageFile(files: Map<string, unknown>, file: string, fid?: number): { e: PagePostings; docs: Map<string, DocEntryJson> } {
   const json = files.get(file) as object;
   let parsed = parsedPages.get(json);
   if (!parsed) {
-    const raw = parseWith(parsePageFile, json, file);
-    parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    if ((json as { t?: unknown }).t === 'heads') {
+      const raw = parseWith(parseHeadsFile, json, file);
+      parsed = { fields: new Map(raw.e), docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    } else {
+      const raw = parseWith(parsePageFile, json, file);
+      parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    }
     parsedPages.set(json, parsed);
   }
-  return parsed;
+  if (!('fields' in parsed)) return parsed;
+  if (fid === undefined) return { e: [], docs: parsed.docs };
+  const e = parsed.fields.get(fid);
+  if (!e) throw new ShelfError('registry_unreachable', `The index file ${file} lacks the head page of field ${fid} its term lists.`);
+  return { e, docs: parsed.docs };
 }
 
 const TOKENIZE = indexOptions().tokenize!;

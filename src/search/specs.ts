@@ -765,6 +765,23 @@ function pagesLevel(head: ChunkPolicy, later: ChunkPolicy): LevelSpec<PageEntry>
   };
 }
 
+/**
+ * The `heads` file of a term: the head page (the first leaf of the page tree) of each of its
+ * paged fields, by field id, in one file, as JSON text ending in a newline.
+ */
+export function headsContent(leaves: ReadonlyMap<number, readonly PageEntry[]>): string {
+  const docs = new Map<number, DocEntryJson>();
+  const fields: string[] = [];
+  for (const [fid, entries] of [...leaves].sort((a, b) => a[0] - b[0])) {
+    for (const e of entries) docs.set(e.id, e.doc);
+    fields.push(`[${fid},[${entries.map((e) => `[${JSON.stringify(e.doc[0])},${e.tf},${e.len},${e.q}]`).join(',')}]]`);
+  }
+  return `{"v":${SHARDED_FORMAT_VERSION},"t":"heads","e":[${fields.join(',')}]${docsTail(docs)}\n`;
+}
+
+/** The entries of a `page` file (validated). */
+export const decodePage = (file: unknown): PageEntry[] => pagesLevel(DEFAULT_POLICY.pages, DEFAULT_POLICY.pages).decode(file);
+
 /** The page tree of a paged field (the same for every field: entries carry their own order). */
 export function pageTreeSpec(policy: ShardingPolicy): TreeSpec {
   const leaf = pagesLevel(policy.pages, policy.later_pages ?? policy.pages) as LevelSpec<unknown>;

@@ -16,7 +16,7 @@
 import { ShelfError } from '../core/errors.ts';
 import { parsePackageName } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
-import { compareKeys, makeTermEntry, rootDocument } from './build.ts';
+import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from './documents.ts';
 import { displayKey, shardKey } from './keys.ts';
 import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
@@ -314,5 +314,6 @@ async function updateTerm(existing: TermEntry | null, term: string, ctx: TermCon
   const entry = await makeTermEntry(term, fields, docOf, qOf, policy, sink);
   for (const [fid, field] of pagedOut) entry.paged.set(fid, field);
   if (entry.inline.size === 0 && entry.paged.size === 0) return null;
+  await combineHeads(entry, read, sink, existing?.paged.values().next().value?.h[0]);
   return entry;
 }

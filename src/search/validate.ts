@@ -39,6 +39,14 @@ export interface PageFile {
   docs: DocEntryJson[];
 }
 
+/** A `heads` file as validated: the head page of each paged field of one term, by field id. */
+export interface HeadsFile {
+  v: 1;
+  t: 'heads';
+  e: [number, PageFile['e']][];
+  docs: DocEntryJson[];
+}
+
 const ID = /^[0-9a-z]{1,11}$/;
 const FIELD = /^[0-9]+$/;
 
@@ -234,10 +242,28 @@ export function parseTermsFile(json: unknown): TermsFile {
  */
 export function parsePageFile(json: unknown): PageFile {
   const { e, docs } = checkHeader(json, 'page');
+  checkPagePostings(e);
+  return { v: 1, t: 'page', e: e as PageFile['e'], docs };
+}
+
+/**
+ * Validates a `heads` file.
+ *
+ * @throws Error naming the first problem.
+ */
+export function parseHeadsFile(json: unknown): HeadsFile {
+  const { e, docs } = checkHeader(json, 'heads');
+  for (const field of e) {
+    if (!Array.isArray(field) || field.length !== 2 || !isCount(field[0]) || !Array.isArray(field[1])) fail('a head page is not [field, postings]');
+    checkPagePostings((field as unknown[])[1] as unknown[]);
+  }
+  return { v: 1, t: 'heads', e: e as HeadsFile['e'], docs };
+}
+
+function checkPagePostings(e: unknown[]): void {
   for (const p of e) {
     if (!Array.isArray(p) || p.length !== 4 || !isId(p[0]) || !isCount(p[1]) || p[1] < 1 || !isCount(p[2]) || !isCount(p[3])) fail('a page posting is malformed');
   }
-  return { v: 1, t: 'page', e: e as PageFile['e'], docs };
 }
 
 /** Whether an error comes from these validators. */

@@ -51,6 +51,20 @@ function expectSameHits(actual: SearchHit[], expected: SearchHit[]): void {
   expect(actual.map(({ score: _, ...s }) => s)).toEqual(expected.map(({ score: _, ...s }) => s));
 }
 
+/** A term paged in two or more fields: its `heads` file and each field's first page (trees of height 1). */
+function multiPaged(bucket: MemoryBucket): { term: string; heads: string; firstPages: string[] } | null {
+  for (const text of bucket.files.values()) {
+    if (!text.startsWith('{"v":1,"t":"terms"')) continue;
+    for (const entry of (JSON.parse(text) as { e: unknown[][] }).e) {
+      const paged = Object.entries((entry[2] ?? {}) as Record<string, { h: [string, number]; t: { height: number; top: [string, string][] } }>);
+      if (paged.length < 2 || paged.some(([, p]) => p.t.height !== 1)) continue;
+      paged.sort((a, b) => Number(a[0]) - Number(b[0]));
+      return { term: String(entry[0]), heads: paged[0]![1].h[0], firstPages: paged.map(([, p]) => p.t.top[0]![1]) };
+    }
+  }
+  return null;
+}
+
 describe('which files a query reads', () => {
   const corpus = makeCorpus({ count: 300, seed: 21 });
   let bucket: MemoryBucket;
@@ -109,6 +123,24 @@ describe('which files a query reads', () => {
       expect(termsFilesFetched(bucket, client).has(fileOf(word)), typo).toBe(true);
       expect(hits.map((h) => h.name), typo).toContain(target.name);
     }
+  });
+
+  it('a word paged in several fields reads their head pages in one heads file, not each first page', async () => {
+    const corpus400 = makeCorpus({ count: 400, seed: 3 });
+    const large = await bucketWith(corpus400, { policy: SMALL_POLICY });
+    const found = multiPaged(large);
+    expect(found).not.toBeNull();
+    const { term, heads, firstPages } = found!;
+    const file = JSON.parse(large.files.get(`v1/search/bundles/shards/${heads}.json`)!) as { t: string; e: [number, unknown[]][] };
+    expect(file.t).toBe('heads');
+    // Each field's head page in the heads file holds the postings of its tree's first page.
+    expect(file.e.map(([, e]) => e)).toEqual(firstPages.map((page) => (JSON.parse(large.files.get(`v1/search/bundles/shards/${page}.json`)!) as { e: unknown[] }).e));
+    const client = await open(large);
+    const hits = await client.search(term, { limit: 500 });
+    expect(hits[0]!.name).toBe(single(corpus400).search(term, { limit: 500 })[0]!.name);
+    const fetched = client.stats.keys.filter((k) => k.includes('/shards/'));
+    expect(fetched.filter((k) => k.endsWith(`/${heads}.json`))).toHaveLength(1);
+    for (const page of firstPages) expect(fetched.some((k) => k.endsWith(`/${page}.json`)), page).toBe(false);
   });
 });
 
@@ -271,6 +303,18 @@ describe('bad input and broken files', () => {
     await expectError((await open(bucket)).search(word), 'registry_unreachable');
     bucket.files.set(key, '{"v":1,"t":"terms"');
     await expectError((await open(bucket)).search(word), 'registry_unreachable');
+  });
+
+  it('reports a heads file that lacks a field its term pages as registry_unreachable', async () => {
+    const bucket = await bucketWith(makeCorpus({ count: 400, seed: 3 }), { policy: SMALL_POLICY });
+    const { term, heads } = multiPaged(bucket)!;
+    expect((await (await open(bucket)).search(term)).length).toBeGreaterThan(0);
+    const key = `v1/search/bundles/shards/${heads}.json`;
+    const file = JSON.parse(bucket.files.get(key)!) as { e: unknown[] };
+    bucket.files.set(key, JSON.stringify({ ...file, e: file.e.slice(1) }));
+    await expectError((await open(bucket)).search(term), 'registry_unreachable');
+    bucket.files.set(key, JSON.stringify({ ...file, e: [[0, [['1a2b', 1, 1]]]] }));
+    await expectError((await open(bucket)).search(term), 'registry_unreachable');
   });
 
   it('reports a corrupted inner file of a page tree as registry_unreachable, though it was read ahead', async () => {

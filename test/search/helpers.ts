@@ -91,7 +91,11 @@ export function reachable(bucket: MemoryBucket, root: ShardedRoot): Set<string> 
     if (json.t === 'dict') for (const e of json.e as [string][]) visitFile(e[0]);
     if (json.t === 'terms') {
       for (const e of json.e as unknown[][]) {
-        if (e.length === 3) for (const p of Object.values(e[2] as Record<string, { t: { height: number; top: unknown[] } }>)) visitTree(p.t, 'refs');
+        if (e.length !== 3) continue;
+        for (const p of Object.values(e[2] as Record<string, { h: [string, number]; t: { height: number; top: unknown[] } }>)) {
+          visitFile(p.h[0]);
+          visitTree(p.t, 'refs');
+        }
       }
     }
     for (const d of json.docs ?? []) seen.add(`${dir}docs/${d[0]}-${d[2]}.json`);

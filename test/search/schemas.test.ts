@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildShardedIndex } from '../../src/search/build.ts';
-import { DisplayFileSchema, SHARDED_SCHEMAS, ShardedRootSchema, ShardFileSchema, TermsFileSchema, PageFileSchema } from '../../src/search/schemas.ts';
-import { parsePageFile, parseTermsFile } from '../../src/search/validate.ts';
+import { DisplayFileSchema, SHARDED_SCHEMAS, ShardedRootSchema, ShardFileSchema, TermsFileSchema, PageFileSchema, HeadsFileSchema } from '../../src/search/schemas.ts';
+import { parseHeadsFile, parsePageFile, parseTermsFile } from '../../src/search/validate.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
 describe('the published format', () => {
@@ -20,8 +20,9 @@ describe('the published format', () => {
       seen.add(json.t!);
       if (json.t === 'terms') expect(parseTermsFile(json)).toEqual(TermsFileSchema.parse(json));
       if (json.t === 'page') expect(parsePageFile(json)).toEqual(PageFileSchema.parse(json));
+      if (json.t === 'heads') expect(parseHeadsFile(json)).toEqual(HeadsFileSchema.parse(json));
     }
-    expect([...seen].sort()).toEqual(['catalog', 'dict', 'page', 'refs', 'suffixes', 'terms']);
+    expect([...seen].sort()).toEqual(['catalog', 'dict', 'heads', 'page', 'refs', 'suffixes', 'terms']);
   });
 
   it('the fast validators refuse what the schemas refuse', () => {
@@ -41,6 +42,14 @@ describe('the published format', () => {
     const badPage = { v: 1, t: 'page', e: [['1a2b', 1, 1]], docs: [doc] };
     expect(PageFileSchema.safeParse(badPage).success).toBe(false);
     expect(() => parsePageFile(badPage)).toThrow();
+    for (const badHeads of [
+      { v: 1, t: 'heads', e: [[0, [['1a2b', 1, 1]]]], docs: [doc] },
+      { v: 1, t: 'heads', e: [['0', [['1a2b', 1, 1, 5]]]], docs: [doc] },
+      { v: 1, t: 'heads', e: [[0]], docs: [doc] },
+    ]) {
+      expect(HeadsFileSchema.safeParse(badHeads).success, JSON.stringify(badHeads)).toBe(false);
+      expect(() => parseHeadsFile(badHeads), JSON.stringify(badHeads)).toThrow();
+    }
   });
 
   it('every schema converts to a JSON Schema for index-schema/', () => {
