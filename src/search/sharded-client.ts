@@ -992,8 +992,9 @@ export class ShardedSearch {
     this.stats.requests++;
     if (res.status === 304 && etag) return { json: undefined, etag };
     if (!res.ok) throw new ShelfError('registry_unreachable', `GET ${url} answered ${res.status}.`);
-    const text = await res.text();
-    this.stats.bytes += utf8Length(text);
+    const body = new Uint8Array(await res.arrayBuffer());
+    this.stats.bytes += body.byteLength;
+    const text = UTF8.decode(body);
     this.stats.keys.push(key);
     try {
       return { json: JSON.parse(text) as unknown, etag: res.headers.get('etag') };
@@ -1003,16 +1004,7 @@ export class ShardedSearch {
   }
 }
 
-/** Bytes of a string in UTF-8, without encoding it (the index is nearly all ASCII). */
-function utf8Length(text: string): number {
-  if (!/[^\x00-\x7f]/.test(text)) return text.length;
-  let n = 0;
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  }
-  return n;
-}
+const UTF8 = new TextDecoder();
 
 function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
   try {
