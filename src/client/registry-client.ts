@@ -26,6 +26,7 @@ import {
 } from '../core/schemas.ts';
 import { summarize } from '../indexer/documents.ts';
 import { ShardedSearch } from '../search/sharded-client.ts';
+import { fetchOnceMore } from './fetch-once-more.ts';
 import { SearchEngine, type SearchHit, type SearchQueryOptions } from './search.ts';
 
 /** What {@link RegistryClient.search} answers from: either layout's loaded index. */
@@ -278,7 +279,7 @@ export class RegistryClient {
     let response: Response;
     let text: string;
     try {
-      response = await this.fetchImpl(url, { headers: { accept: 'application/json' } });
+      response = await fetchOnceMore(this.fetchImpl, url, { headers: { accept: 'application/json' } });
       if (response.status === 404 || response.status === 410) {
         await response.body?.cancel().catch(() => {});
         throw notFound(url);

@@ -18,6 +18,7 @@
  * @module
  */
 import MiniSearch, { type SearchResult } from 'minisearch';
+import { fetchOnceMore } from '../client/fetch-once-more.ts';
 import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
@@ -985,7 +986,7 @@ export class ShardedSearch {
     const url = `${this.base}/${key}`;
     let res: Response;
     try {
-      res = await this.fetchFn(url, etag ? { headers: { 'if-none-match': etag } } : undefined);
+      res = await fetchOnceMore(this.fetchFn, url, etag ? { headers: { 'if-none-match': etag } } : undefined);
     } catch (error) {
       throw new ShelfError('registry_unreachable', `Cannot fetch ${url} (${error instanceof Error ? error.message : String(error)}).`);
     }

@@ -91,6 +91,29 @@ describe('RegistryClient', () => {
     expect((await codeOf(client.getPackage('bundle', '@acme/future'))).message).toContain('schema_version 2');
   });
 
+  it('sends a GET once more when it fails before any response (a reused connection reset), and only once', async () => {
+    const attempts = new Map<string, number>();
+    const flaky = (failures: number): typeof fetch => async (input, init) => {
+      const url = String(input);
+      const n = (attempts.get(url) ?? 0) + 1;
+      attempts.set(url, n);
+      if (n <= failures) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const once = new RegistryClient({ baseUrl: server.url, fetch: flaky(1) });
+    expect((await once.getPackage('bundle', '@acme/echo')).name).toBe('@acme/echo');
+    expect(attempts.get(`${server.url}/v1/bundles/@acme/echo.json`)).toBe(2);
+    attempts.clear();
+    const { code } = await codeOf(new RegistryClient({ baseUrl: server.url, fetch: flaky(2) }).getPackage('bundle', '@acme/echo'));
+    expect(code).toBe('registry_unreachable');
+    expect(attempts.get(`${server.url}/v1/bundles/@acme/echo.json`)).toBe(2);
+    // An HTTP error is an answer: not sent again.
+    attempts.clear();
+    expect((await codeOf(new RegistryClient({ baseUrl: server.url, fetch: flaky(0) }).getPackage('bundle', '@acme/broken'))).code).toBe('registry_unreachable');
+    expect((await codeOf(new RegistryClient({ baseUrl: server.url, fetch: flaky(0) }).getPackage('bundle', '@acme/absent'))).code).toBe('not_found');
+    expect(attempts.get(`${server.url}/v1/bundles/@acme/absent.json`)).toBe(1);
+  });
+
   it('reports an unreachable registry with the URL', async () => {
     const dead = await startStaticServer(root);
     const url = dead.url;

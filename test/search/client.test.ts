@@ -293,6 +293,25 @@ describe('bad input and broken files', () => {
     await expectError(ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: down }), 'registry_unreachable');
   });
 
+  it('sends each request once more when it fails before any response, and answers as without the failures', async () => {
+    const bucket = await bucketWith(corpus);
+    const word = corpus[0]!.name.split('/')[1]!.split('-')[0]!;
+    const expected = await (await open(bucket)).search(word);
+    const attempts = new Map<string, number>();
+    const flaky = (failures: number) => async (url: string): Promise<Response> => {
+      const n = (attempts.get(url) ?? 0) + 1;
+      attempts.set(url, n);
+      if (n <= failures) throw new TypeError('fetch failed');
+      return bucket.fetch(url);
+    };
+    expect(await (await open(bucket, { fetch: flaky(1) })).search(word)).toEqual(expected);
+    expect(attempts.size).toBeGreaterThan(2);
+    for (const n of attempts.values()) expect(n).toBe(2);
+    attempts.clear();
+    await expectError(open(bucket, { fetch: flaky(2) }), 'registry_unreachable');
+    expect([...attempts.values()]).toEqual([2]);
+  });
+
   it('reports a corrupted terms file as registry_unreachable', async () => {
     const bucket = await bucketWith(corpus);
     const word = corpus[0]!.name.split('/')[1]!.split('-')[0]!;
