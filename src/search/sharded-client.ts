@@ -21,7 +21,7 @@ import MiniSearch, { type SearchResult } from 'minisearch';
 import { fetchOnceMore } from '../client/fetch-once-more.ts';
 import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
-import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
+import type { PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
 import {
   compareHits,
@@ -40,15 +40,12 @@ import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } fr
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
 import { reverseTerm } from './reverse.ts';
-import { pagedOf, parseHeadsFile, parsePageFile, parseTermsFile } from './validate.ts';
+import { pagedOf, parseDictEntries, parseHeadsFile, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseSummary, parseTermsFile } from './validate.ts';
 import { displayKey, shardedRootKey, shardKey } from './keys.ts';
 import {
   CatalogFileSchema,
   DeltaFileSchema,
-  DictFileSchema,
-  RefsFileSchema,
   ShardedRootSchema,
-  SuffixesFileSchema,
   type DictEntryJson,
   type DocEntryJson,
   type RefJson,
@@ -599,7 +596,7 @@ export class ShardedSearch {
       await Promise.all(
         next.map(async (d) => {
           const file = d.refs[0]![1];
-          d.refs = parseOr(RefsFileSchema, await this.file(file), file).e;
+          d.refs = parseWith(parseRefsEntries, await this.file(file), file);
           d.height--;
         }),
       );
@@ -637,7 +634,7 @@ export class ShardedSearch {
     const first = refs[0];
     if (height <= 1 || !first || first[2] > budget) return;
     this.file(first[1])
-      .then((json) => this.prefetchDescent(parseOr(RefsFileSchema, json, first[1]).e, height - 1, budget - first[2]))
+      .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, first[1]), height - 1, budget - first[2]))
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
@@ -720,8 +717,7 @@ export class ShardedSearch {
             if (passes(facts) && take(s)) return true;
           }
         } else {
-          const node = parseOr(RefsFileSchema, await this.file(ref[1]), ref[1]);
-          if (await visit(node.e, height - 1)) return true;
+          if (await visit(parseWith(parseRefsEntries, await this.file(ref[1]), ref[1]), height - 1)) return true;
         }
       }
       return false;
@@ -736,7 +732,7 @@ export class ShardedSearch {
    */
   private async dictionary(ranges: Range[], partial: Set<string>, tree: TreeJson = this.root.search.terms): Promise<DictEntryJson[]> {
     const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm((e as DictEntryJson)[2][0]!) : (e as RefJson)[0]), (level, json) =>
-      level === 1 ? parseOr(DictFileSchema, json, 'dictionary').e : parseOr(RefsFileSchema, json, 'dictionary').e,
+      level === 1 ? parseWith(parseDictEntries, json, 'dictionary') : parseWith(parseRefsEntries, json, 'dictionary'),
       partial,
     );
     return entries as DictEntryJson[];
@@ -750,7 +746,7 @@ export class ShardedSearch {
       ranges,
       0,
       (level, e) => (level === 0 ? (e as string) : (e as RefJson)[0]),
-      (level, json) => (level === 0 ? parseOr(SuffixesFileSchema, json, 'suffixes').e : parseOr(RefsFileSchema, json, 'suffixes').e),
+      (level, json) => (level === 0 ? parseWith(parseSuffixesEntries, json, 'suffixes') : parseWith(parseRefsEntries, json, 'suffixes')),
       new Set(),
     );
     return (entries as string[]).filter((t) => ranges.some((r) => t >= r.from && t < r.to));
@@ -956,7 +952,7 @@ export class ShardedSearch {
     // A package of the delta: its summary came with the delta file.
     const inline = this.inline.get(file);
     if (inline) return inline;
-    return parseOr(PackageSummarySchema, await this.getJson(displayKey(this.kind, file)), file);
+    return parseWith(parseSummary, await this.getJson(displayKey(this.kind, file)), file);
   }
 
   private getJson(key: string): Promise<unknown> {

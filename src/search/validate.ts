@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from 'zod';
-import type { PackageSummary } from '../core/schemas.ts';
+import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
 import {
   CatalogFileSchema,
   DictFileSchema,
@@ -206,6 +206,55 @@ export function parseSuffixesEntries(json: unknown): string[] {
   const e = fastHeader(json, 'suffixes');
   if (e && e.every((x) => typeof x === 'string')) return e as string[];
   return SuffixesFileSchema.parse(json).e;
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isOptionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/**
+ * One package's display data (a `docs/` file or a delta's summary), parsed like
+ * `PackageSummarySchema.parse(json)`: a result list fetches dozens of them per query, and zod
+ * was the client's largest allocator at 100,000 packages. Builds a new object in the schema's
+ * key order without unknown keys, as the schema's parse does.
+ *
+ * @throws the schema's error.
+ */
+export function parseSummary(json: unknown): PackageSummary {
+  if (isJsonObject(json)) {
+    const o = json;
+    if (
+      (o.kind === 'bundle' || o.kind === 'skill') &&
+      typeof o.name === 'string' &&
+      isOptionalString(o.display_name) &&
+      typeof o.description === 'string' &&
+      (o.latest === null || typeof o.latest === 'string') &&
+      typeof o.newest === 'string' &&
+      isOptionalString(o.server_type) &&
+      isStringArray(o.platforms) &&
+      isStringArray(o.tools) &&
+      isStringArray(o.keywords) &&
+      isOptionalString(o.author) &&
+      typeof o.published_at === 'string' &&
+      typeof o.updated_at === 'string' &&
+      typeof o.verified === 'boolean'
+    ) {
+      const s: Record<string, unknown> = { kind: o.kind, name: o.name };
+      if (o.display_name !== undefined) s.display_name = o.display_name;
+      s.description = o.description;
+      s.latest = o.latest;
+      s.newest = o.newest;
+      if (o.server_type !== undefined) s.server_type = o.server_type;
+      s.platforms = o.platforms;
+      s.tools = o.tools;
+      s.keywords = o.keywords;
+      if (o.author !== undefined) s.author = o.author;
+      s.published_at = o.published_at;
+      s.updated_at = o.updated_at;
+      s.verified = o.verified;
+      return s as PackageSummary;
+    }
+  }
+  return PackageSummarySchema.parse(json);
 }
 
 /**

@@ -7,7 +7,8 @@ import { buildShardedIndex } from '../../src/search/build.ts';
 import { encodeId } from '../../src/search/ids.ts';
 import { DictFileSchema, RefsFileSchema, SuffixesFileSchema, type DocEntryJson } from '../../src/search/schemas.ts';
 import { decodeTermsFile, docCost, termTreeSpec } from '../../src/search/specs.ts';
-import { parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../../src/search/validate.ts';
+import { parseDictEntries, parseRefsEntries, parseSuffixesEntries, parseSummary } from '../../src/search/validate.ts';
+import { PackageSummarySchema } from '../../src/core/schemas.ts';
 import type { RawJson } from '../../src/search/raw-json.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
@@ -119,5 +120,45 @@ describe('term entries re-encoded from a terms file', () => {
     ]);
     // Documents by id; the alias "0a" of id 10 is the last spelling of it "z" references.
     expect(JSON.parse(text).docs).toEqual([['0a', '@a/a-alias', '0123456789', 1, null, 0], b]);
+  });
+
+  it('display files, with and without optional fields or unknown keys', async () => {
+    const gen = await buildShardedIndex('bundle', makeCorpus({ count: 60, seed: 5 }), { policy: SMALL_POLICY });
+    let count = 0;
+    for (const [key, content] of gen.files) {
+      if (!key.includes('/docs/')) continue;
+      const json = JSON.parse(content) as Record<string, unknown>;
+      const { display_name: _d, server_type: _s, author: _a, ...bare } = json;
+      for (const variant of [json, bare, { ...json, extra: 1 }, { extra: [1], ...json }]) {
+        const fast = parseSummary(variant);
+        const slow = PackageSummarySchema.parse(variant);
+        expect(JSON.stringify(fast)).toBe(JSON.stringify(slow));
+        expect(fast).toEqual(slow);
+      }
+      count++;
+    }
+    expect(count).toBeGreaterThan(0);
+  });
+
+  it('malformed display files fail with the schema error', () => {
+    const good = {
+      kind: 'bundle', name: '@a/b', description: 'd', latest: null, newest: '1.0.0', platforms: [], tools: ['t'], keywords: [],
+      published_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', verified: false,
+    };
+    expect(parseSummary(good)).toEqual(PackageSummarySchema.parse(good));
+    const bad: unknown[] = [
+      null, [], 'x', { ...good, kind: 'tool' }, { ...good, name: 1 }, { ...good, display_name: null }, { ...good, latest: undefined },
+      { ...good, platforms: ['a', 2] }, { ...good, tools: 't' }, { ...good, author: 3 }, { ...good, verified: 'yes' }, { ...good, published_at: 0 },
+    ];
+    for (const json of bad) {
+      let expected: unknown;
+      try {
+        PackageSummarySchema.parse(json);
+      } catch (error) {
+        expected = (error as Error).message;
+      }
+      expect(expected, JSON.stringify(json)).toBeDefined();
+      expect(() => parseSummary(json), JSON.stringify(json)).toThrow(expected as string);
+    }
   });
 });
