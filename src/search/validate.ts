@@ -1,7 +1,8 @@
 /**
- * Fast validation of the two large file types (`terms` and `page`), which hold thousands of
- * postings each: the same rules as their zod schemas in `schemas.ts` (which stay the published
- * format), checked with plain loops because a first query parses a few hundred kilobytes of them.
+ * Fast validation of the index files a first query reads (`terms`, `page` and `heads`, which hold
+ * thousands of postings each; `refs`, `dict`, `suffixes` and display files, read by the dozen):
+ * the same rules as their zod schemas (which stay the published format), checked with plain loops
+ * because a first query parses a few hundred kilobytes of them.
  *
  * Pure module: no Node APIs.
  *
@@ -212,7 +213,7 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 const isOptionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
 /**
- * One package's display data (a `docs/` file or a delta's summary), parsed like
+ * One package's display data (a `docs/` file), parsed like
  * `PackageSummarySchema.parse(json)`: a result list fetches dozens of them per query, and zod
  * was the client's largest allocator at 100,000 packages. Builds a new object in the schema's
  * key order without unknown keys, as the schema's parse does.

@@ -121,8 +121,10 @@ describe('term entries re-encoded from a terms file', () => {
     // Documents by id; the alias "0a" of id 10 is the last spelling of it "z" references.
     expect(JSON.parse(text).docs).toEqual([['0a', '@a/a-alias', '0123456789', 1, null, 0], b]);
   });
+});
 
-  it('display files, with and without optional fields or unknown keys', async () => {
+describe('display files accepted without zod give what zod gives', () => {
+  it('on every display file of a build, with and without optional fields or unknown keys', async () => {
     const gen = await buildShardedIndex('bundle', makeCorpus({ count: 60, seed: 5 }), { policy: SMALL_POLICY });
     let count = 0;
     for (const [key, content] of gen.files) {
