@@ -3,10 +3,8 @@
  *
  * - {@link measureShelfSearch}: Shelf's own search in both layouts over one bucket that holds
  *   both (see `load.ts`). For each layout, `v1/config.json` is written naming it, and fresh
- *   clients — the real `RegistryClient`, one per query, with a fetch that counts every response's
- *   bytes (raw, and as gzip and brotli would send them) and notes its Cache-Control — make their
- *   first query against the local server over the bucket: what a visitor's first search costs.
- *   Then one warm client times the latency workload, and the sharded client's rankings are
+ *   clients make their first query against the local server over the bucket, from a visitor
+ *   process of their own (`first-queries.ts`): what a visitor's first search costs. Then one warm client times the latency workload, and the sharded client's rankings are
  *   compared with the single index's on the labelled queries (issue 9's goal 3).
  * - {@link measureEngines}: the same corpus and queries with every engine of `engines.ts`, each
  *   in its own child process (`engine-worker.ts`).
@@ -28,50 +26,14 @@ import { startLocalServer } from '../src/server/local-server.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { SyntheticPackage } from './corpus.ts';
 import type { EngineJob, EngineResult } from './engine-worker.ts';
+export type { CountedResponse, FirstQueryReport, FirstQueryStats } from './first-queries.ts';
 import { ENGINES } from './engines.ts';
+import { firstQueries, firstQueriesInVisitor, warmUp, type FirstQueryReport } from './first-queries.ts';
 import { TSX_IMPORT } from './lib/node.ts';
 import { agreement } from './lib/agreement.ts';
 import { compressedSizes, cpuMs, now, percentiles, round, type CompressedSizes, type Percentiles } from './lib/stats.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
 import { KINDS as SHARD_QUERY_KINDS, makeQueries } from './shard/queries.ts';
-
-/** One response the client received. */
-export interface CountedResponse extends CompressedSizes {
-  path: string;
-  status: number;
-  /** The response's Cache-Control. */
-  cache_control: string;
-}
-
-/** What fresh clients downloaded for their first query, and how long it took, over a set of queries. */
-export interface FirstQueryStats {
-  n: number;
-  /** Bytes of every response of the query (config, index pieces, display data), per query. */
-  raw: Percentiles;
-  gzip: Percentiles;
-  brotli: Percentiles;
-  /** From the client's construction to the results, ms. */
-  ms: Percentiles;
-  requests: Percentiles;
-}
-
-/** One layout's first queries and warm latency. */
-export interface FirstQueryReport {
-  /** Per query class (the latency workload's: one word, two words, a prefix, a misspelling). */
-  by_class: Record<string, FirstQueryStats>;
-  /** Every query of every class. */
-  all: FirstQueryStats;
-  /** The first query's responses, one by one. */
-  example: { query: string; responses: CountedResponse[] };
-  /**
-   * Files the first queries fetched that are not served `immutable`, with the largest size seen
-   * (raw bytes): what a CDN must revalidate. Everything else was content-addressed and immutable.
-   */
-  mutable: { path: string; max_raw: number; cache_control: string }[];
-  /** Responses of the first queries served with `immutable` in their Cache-Control. */
-  immutable_responses: number;
-  responses: number;
-}
 
 /** The `single` layout: the whole index of a kind in one file. */
 export interface SingleSearchReport extends FirstQueryReport {
@@ -108,6 +70,12 @@ export interface ShardedSearchReport extends FirstQueryReport {
    * number of sequential rounds of requests, not the local server's CPU, decides the time.
    */
   modelled_network: { round_trip_ms: number; by_class: Record<string, Percentiles>; all: Percentiles };
+  /**
+   * The same first queries (ms) by fresh clients in the bench's own process, which also serves
+   * the registry and holds the corpus: how runs before the visitor process measured them, kept
+   * for comparison.
+   */
+  in_process: { by_class: Record<string, Percentiles>; all: Percentiles };
 }
 
 /** Delay added to every request of the modelled-network first queries, ms. */
@@ -188,9 +156,12 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
       try {
         const generation = await generationSize(store, options.root);
         await useLayout('sharded');
+        const perClass = options.firstQueries?.sharded ?? 10;
+        const first = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: 0 });
+        const far = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: MODELLED_ROUND_TRIP_MS });
         await warmUp(server.url, options.workload);
-        const first = await firstQueries(server.url, options.workload, options.firstQueries?.sharded ?? 10);
-        const far = await firstQueries(server.url, options.workload, options.firstQueries?.sharded ?? 10, MODELLED_ROUND_TRIP_MS);
+        const here = await firstQueries(server.url, options.workload, perClass);
+        const inProcess = { by_class: Object.fromEntries(Object.entries(here.by_class).map(([c, st]) => [c, st.ms])), all: here.all.ms };
         const modelled = {
           round_trip_ms: MODELLED_ROUND_TRIP_MS,
           by_class: Object.fromEntries(Object.entries(far.by_class).map(([c, st]) => [c, st.ms])),
@@ -199,7 +170,7 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
         const client = new RegistryClient({ baseUrl: server.url });
         await client.search('bundle', options.workload['one-word'][0] ?? 'server');
         const latency = await workloadLatency(options.workload, (q) => client.search('bundle', q, { limit: 20 }));
-        report.sharded = { layout: 'sharded', generation, ...first, latency_ms: latency, modelled_network: modelled };
+        report.sharded = { layout: 'sharded', generation, ...first, in_process: inProcess, latency_ms: latency, modelled_network: modelled };
         shardedClient = client;
       } catch (err) {
         report.sharded = failedPart(err);
@@ -212,8 +183,7 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
         const measured = await measureSingle(store, loadRepeats);
         single = measured.engine;
         await useLayout('single');
-        await warmUp(server.url, options.workload);
-        const first = await firstQueries(server.url, options.workload, options.firstQueries?.single ?? 2);
+        const first = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass: options.firstQueries?.single ?? 2, roundTripMs: 0 });
         const client = new RegistryClient({ baseUrl: server.url });
         const engine = await client.loadSearch('bundle');
         const latency = await workloadLatency(options.workload, (q) => engine.search(q, { limit: 20 }));
@@ -289,85 +259,6 @@ async function measureSingle(store: ObjectStore, loadRepeats: number): Promise<{
       load_runs: loadRuns.map(round),
       load_cpu_ms: percentiles(loadCpuRuns).p50,
     },
-  };
-}
-
-/**
- * Untimed first queries (the last query of each workload class, by fresh clients) before the
- * timed ones: sizes are measured one after another in one process, so without them the smallest
- * size's first queries would also pay for compiling the client's code, and the ratio between
- * sizes would flatter the largest.
- */
-async function warmUp(baseUrl: string, workload: Workload): Promise<void> {
-  for (const c of QUERY_CLASSES) {
-    const query = workload[c].at(-1);
-    if (query !== undefined) await new RegistryClient({ baseUrl }).search('bundle', query);
-  }
-}
-
-/**
- * The first `perClass` queries of each workload class, each by a fresh `RegistryClient` (so it
- * fetches the config and whatever index files the layout named there needs), timed from the
- * client's construction to its results. Bodies are compressed after the query, out of its time.
- * With `roundTripMs`, every request waits that long before it is sent (a modelled network).
- */
-async function firstQueries(baseUrl: string, workload: Workload, perClass: number, roundTripMs = 0): Promise<FirstQueryReport> {
-  if (!Number.isInteger(perClass) || perClass < 1) throw new TypeError(`first queries per class must be a positive integer, got ${String(perClass)}`);
-  const byClass: Record<string, FirstQueryStats> = {};
-  const all: { raw: number; gzip: number; brotli: number; ms: number; requests: number }[] = [];
-  const mutable = new Map<string, { path: string; max_raw: number; cache_control: string }>();
-  let example: FirstQueryReport['example'] | null = null;
-  let immutable = 0;
-  let responses = 0;
-  for (const c of QUERY_CLASSES) {
-    const rows: typeof all = [];
-    for (const query of workload[c].slice(0, perClass)) {
-      const received: { path: string; status: number; body: Uint8Array; cacheControl: string }[] = [];
-      const countingFetch: typeof fetch = async (input, init) => {
-        if (roundTripMs > 0) await new Promise((resolve) => setTimeout(resolve, roundTripMs));
-        const response = await fetch(input, init);
-        const body = new Uint8Array(await response.arrayBuffer());
-        received.push({ path: new URL(response.url || String(input)).pathname, status: response.status, body, cacheControl: response.headers.get('cache-control') ?? '' });
-        const nullBody = [101, 204, 205, 304].includes(response.status);
-        return new Response(nullBody ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
-      };
-      const t = now();
-      const client = new RegistryClient({ baseUrl, fetch: countingFetch });
-      await client.search('bundle', query);
-      const ms = now() - t;
-      const counted: CountedResponse[] = received.map((r) => ({ path: r.path, status: r.status, cache_control: r.cacheControl, ...compressedSizes(r.body) }));
-      example ??= { query, responses: counted };
-      for (const r of counted) {
-        responses++;
-        if (/\bimmutable\b/.test(r.cache_control)) immutable++;
-        else {
-          const m = mutable.get(r.path) ?? { path: r.path, max_raw: 0, cache_control: r.cache_control };
-          m.max_raw = Math.max(m.max_raw, r.raw);
-          mutable.set(r.path, m);
-        }
-      }
-      rows.push({
-        raw: counted.reduce((a, r) => a + r.raw, 0),
-        gzip: counted.reduce((a, r) => a + r.gzip, 0),
-        brotli: counted.reduce((a, r) => a + (r.brotli ?? 0), 0),
-        ms,
-        requests: counted.length,
-      });
-    }
-    byClass[c] = firstQueryStats(rows);
-    all.push(...rows);
-  }
-  return { by_class: byClass, all: firstQueryStats(all), example: example!, mutable: [...mutable.values()], immutable_responses: immutable, responses };
-}
-
-function firstQueryStats(rows: readonly { raw: number; gzip: number; brotli: number; ms: number; requests: number }[]): FirstQueryStats {
-  return {
-    n: rows.length,
-    raw: percentiles(rows.map((r) => r.raw)),
-    gzip: percentiles(rows.map((r) => r.gzip)),
-    brotli: percentiles(rows.map((r) => r.brotli)),
-    ms: percentiles(rows.map((r) => r.ms)),
-    requests: percentiles(rows.map((r) => r.requests)),
   };
 }
 

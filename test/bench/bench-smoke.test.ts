@@ -157,6 +157,11 @@ describe('measurements on a tiny registry', () => {
     expect(shardedPaths).toContain(`/${shardedRootKey('bundle')}`);
     expect(shardedPaths).not.toContain(`/${searchIndexKey('bundle')}`);
     expect(sharded.all.n).toBe(2 * QUERY_CLASSES.length);
+    // First queries run in a visitor process apart from the server; the in-process timing is kept beside.
+    expect(sharded.pid).not.toBe(process.pid);
+    expect(single.pid).not.toBe(process.pid);
+    expect(sharded.in_process.all.n).toBe(2 * QUERY_CLASSES.length);
+    expect(Object.keys(sharded.in_process.by_class)).toEqual([...QUERY_CLASSES]);
     expect(sharded.all.gzip.max).toBeLessThan(sharded.all.raw.max);
     expect(sharded.generation.files).toBeGreaterThan(1);
     // The folder walk counts what the store lists.
