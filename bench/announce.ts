@@ -68,6 +68,8 @@ export interface AnnounceRun {
   made: number;
   reads: string[];
   misses: string[];
+  /** Each timed announce that succeeded: wall and CPU time, ms, and whether it rewrote the base trees (pooled across runs by `growth.ts`). */
+  samples: { ms: number; cpu_ms: number; base_update: boolean }[];
 }
 
 /** Options of {@link measureAnnounces}. */
@@ -107,11 +109,15 @@ export async function measureAnnounces(options: MeasureAnnouncesOptions): Promis
     writeFileSync(jobFile, JSON.stringify(job));
     await runWorker([jobFile, outFile], options.timeoutMs ?? 30 * 60_000);
     const raw = JSON.parse(readFileSync(outFile, 'utf8')) as AnnounceWorkerResult;
-    return { report: summarise(options.store.type, layout, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses };
+    const samples = raw.timed.filter((t) => t.status < 300).map((t) => ({ ms: t.total, cpu_ms: t.cpu, base_update: isBaseUpdate(layout, t) }));
+    return { report: summarise(options.store.type, layout, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses, samples };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Whether an announce rewrote the sharded index's base trees (more index files than the delta). */
+const isBaseUpdate = (layout: SearchLayout, t: AnnounceTiming): boolean => layout === 'sharded' && (t.writes.index_files ?? 0) > 1;
 
 /** Summarises a worker's raw timings. */
 export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: AnnounceWorkerResult): AnnounceReport {
@@ -133,7 +139,7 @@ export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: Announc
     latency_ms: percentiles(ok.map((t) => t.total)),
     cpu_ms: percentiles(ok.map((t) => t.cpu)),
     by_kind: byKind,
-    base_updates: layout === 'sharded' ? ok.filter((t) => (t.writes.index_files ?? 0) > 1).length : 0,
+    base_updates: ok.filter((t) => isBaseUpdate(layout, t)).length,
     phases_p50_ms: phases,
     first_ms: raw.warmup[0] ? round(raw.warmup[0].total) : null,
     memory: {

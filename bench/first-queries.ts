@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../src/client/registry-client.ts';
 import { TSX_IMPORT } from './lib/node.ts';
-import { compressedSizes, now, percentiles, type CompressedSizes, type Percentiles } from './lib/stats.ts';
+import { compressedSizes, now, percentiles, round, type CompressedSizes, type Percentiles } from './lib/stats.ts';
 import { QUERY_CLASSES, type Workload } from './queries.ts';
 
 /** One response the client received. */
@@ -56,6 +56,8 @@ export interface FirstQueryReport {
   mutable: { path: string; max_raw: number; cache_control: string }[];
   /** The process the clients ran in. */
   pid: number;
+  /** Every query's time, ms, in the order they ran (what `all.ms` summarises; pooled across runs by `growth.ts`). */
+  ms_samples: number[];
   /** Responses of the first queries served with `immutable` in their Cache-Control. */
   immutable_responses: number;
   responses: number;
@@ -126,7 +128,7 @@ export async function firstQueries(baseUrl: string, workload: Workload, perClass
     byClass[c] = firstQueryStats(rows);
     all.push(...rows);
   }
-  return { by_class: byClass, all: firstQueryStats(all), pid: process.pid, example: example!, mutable: [...mutable.values()], immutable_responses: immutable, responses };
+  return { by_class: byClass, all: firstQueryStats(all), pid: process.pid, ms_samples: all.map((r) => round(r.ms)), example: example!, mutable: [...mutable.values()], immutable_responses: immutable, responses };
 }
 
 function firstQueryStats(rows: readonly { raw: number; gzip: number; brotli: number; ms: number; requests: number }[]): FirstQueryStats {

@@ -30,6 +30,7 @@ import { planAnnounces } from './announce-plan.ts';
 import { measureAnnounces, uploadWorkingSet, type AnnounceReport } from './announce.ts';
 import { measureColdStart } from './cold-start.ts';
 import { generateCorpus } from './corpus.ts';
+import { measureGrowth, type GrowthSide } from './growth.ts';
 import { loadRegistry } from './load.ts';
 import { labelledQueries, workloads } from './queries.ts';
 import { measureRebuild } from './rebuild.ts';
@@ -71,6 +72,13 @@ function fullSettings(packages: number): SizeSettings {
   if (packages <= 20_000) return { ...common, announces: 24, singleAnnounces: 8, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 15_000, firstQueries: { sharded: 25, single: 2 }, loadRepeats: 3 };
   return { ...common, announces: 12, singleAnnounces: 4, announceBudgetMs: 2.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 10_000, labelledPerType: 30, shardQueriesPerKind: 30, workloadPerClass: 50, firstQueries: { sharded: 15, single: 1 }, loadRepeats: 1 };
 }
+
+/**
+ * The growth goals measured side by side at the end (`growth.ts`): blocks per size and
+ * measurement, first queries per class and announces per block (the first a warm-up).
+ */
+const FULL_GROWTH = { blocks: 4, firstQueriesPerClass: 15, announcesPerBlock: 7 };
+const QUICK_GROWTH = { blocks: 2, firstQueriesPerClass: 3, announcesPerBlock: 3 };
 
 /** Per-size settings of `--quick`: a few minutes in all on two busy cores. */
 function quickSettings(packages: number): SizeSettings {
@@ -169,7 +177,12 @@ async function step<T>(what: string, left: Clock, fn: () => Promise<T>): Promise
   return attempt(what, fn);
 }
 
-async function runSize(packages: number, s: SizeSettings, work: string, s3: TestS3Server, left: Clock): Promise<SizeResult> {
+/**
+ * Builds and measures one size. Returns its results, and what the side-by-side growth
+ * measurement needs of it (small: the corpus itself is not kept, so the bench's process is lean
+ * again when that runs).
+ */
+async function runSize(packages: number, s: SizeSettings, work: string, s3: TestS3Server, left: Clock, growthAnnounces: number): Promise<{ result: SizeResult; growth: GrowthSide }> {
   const started = performance.now();
   const loadStart = loads();
   log(`${packages} packages: generating`);
@@ -282,7 +295,8 @@ async function runSize(packages: number, s: SizeSettings, work: string, s3: Test
         });
   if (!('error' in rebuild)) log(`  rebuild: ${rebuild.completed ? `${rebuild.packages_per_s} packages/s` : `stopped at ${rebuild.files_done}/${rebuild.files_total} files, ${rebuild.package_phase_per_s} package documents/s`}`);
 
-  return {
+  const growth: GrowthSide = { packages, root, workload, plan: planAnnounces(corpus, growthAnnounces, 89) };
+  const result: SizeResult = {
     packages,
     versions: load.versions,
     scopes: corpus.scopes.size,
@@ -299,6 +313,7 @@ async function runSize(packages: number, s: SizeSettings, work: string, s3: Test
     load_average: { start: loadStart, end: loads() },
     elapsed_s: Math.round((performance.now() - started) / 1000),
   };
+  return { result, growth };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -339,6 +354,7 @@ async function main(argv: string[]): Promise<number> {
       'Both search layouts are measured on the same registry in the same run: `sharded` (the default: a small root naming immutable, content-addressed pieces) and `single` (one whole catalog and one whole MiniSearch index per kind, rewritten by every announce). The single layout gets fewer announces and first queries at large sizes: each costs the whole index.',
       'S3 is s3rver behind the test conditional-write proxy on loopback: it shows how the costs scale, not AWS latencies. Its bucket holds the announces\' working set: every object the same announces read on the filesystem run that existed before it, copied from the untouched registry (see bench/README.md). `extra_misses` in the JSON lists any key the S3 run looked for and did not find although the filesystem run found it (should be empty).',
       'Announces run in a child process per size, layout and store, one after another (never concurrently), with the real handler and a durable filesystem store; bulk loading alone skips fsync.',
+      'The growth goals (announce p50 and first-query time, 1,000 → 100,000 packages) are judged on the smallest and the largest size measured side by side at the end of the run, in alternating blocks (see "Growth, side by side"); each size\'s own measurements, minutes apart, are given beside.',
       "The sharded index's delta segment is full when search is measured (`policy.delta_max` packages removed and announced again with the same summaries, through the real update), so every first query reads the largest delta a client can meet; the announce runs start from that state, so their first announce compacts it. An announce that compacts rewrites the base trees; the goal table counts them beside p50, with the mean.",
     ],
     cold_start: { error: 'not run' },
@@ -357,9 +373,18 @@ async function main(argv: string[]): Promise<number> {
     // The issue's limits: a quick run takes a few minutes, a full one under an hour.
     const deadline = performance.now() + (args.quick ? 9 : 57) * MIN;
     const left: Clock = () => deadline - performance.now();
+    const growthSettings = args.quick ? QUICK_GROWTH : FULL_GROWTH;
+    const sides: GrowthSide[] = [];
     for (const packages of args.sizes) {
-      result.sizes.push(await runSize(packages, settings(packages), work, s3, left));
+      const size = await runSize(packages, settings(packages), work, s3, left, growthSettings.blocks * growthSettings.announcesPerBlock);
+      result.sizes.push(size.result);
+      sides.push(size.growth);
       save(join(work, 'progress.json'));
+    }
+    // The growth goals, the smallest and the largest size side by side (see growth.ts).
+    sides.sort((a, b) => a.packages - b.packages);
+    if (sides.length >= 2) {
+      result.growth = await step('growth', left, () => measureGrowth({ small: sides[0]!, large: sides.at(-1)!, work, s3, ...growthSettings, log }));
     }
   } finally {
     await github.close();

@@ -28,6 +28,8 @@ import { goalRows, renderMarkdown, splitRankings, type BenchResult } from '../..
 import { parseArgs } from '../../bench/run.ts';
 import { agreement, measureEngines, measureShelfSearch, MODELLED_ROUND_TRIP_MS } from '../../bench/search.ts';
 import { hardLinkCopy } from '../../bench/lib/snapshot.ts';
+import { blockOrder, measureGrowth, type GrowthReport } from '../../bench/growth.ts';
+import type { SizeResult } from '../../bench/report.ts';
 
 const SIZE = 50;
 let dir: string;
@@ -248,6 +250,40 @@ describe('measurements on a tiny registry', () => {
     }
   });
 
+  it('measures the growth goals side by side: two registries in alternating blocks, first queries from visitor processes, announces on copies and on S3', async () => {
+    const smallCorpus = generateCorpus({ packages: 30, seed: 6 });
+    const smallRoot = join(dir, 'small');
+    await loadRegistry(new FsStore(smallRoot, { durable: false }), smallCorpus);
+    const side = (packages: number, at: string, c: Corpus) => ({ packages, root: at, workload: workloads(c, 3), plan: planAnnounces(c, 4, 89) });
+    const large = side(SIZE, root, corpus);
+    const report = await measureGrowth({ small: side(30, smallRoot, smallCorpus), large, work: dir, s3, blocks: 2, firstQueriesPerClass: 1, announcesPerBlock: 2 });
+    expect(report.sizes).toEqual([30, SIZE]);
+    const order = [30, SIZE, SIZE, 30];
+    const ok = <T extends object>(x: T | { error: string }): T => {
+      if ('error' in x) throw new Error(x.error);
+      return x;
+    };
+    const first = ok(report.first_query);
+    expect(first.blocks.map((b) => b.packages)).toEqual(order);
+    expect([first.small.n, first.large.n]).toEqual([2 * QUERY_CLASSES.length, 2 * QUERY_CLASSES.length]);
+    expect(first.ratio).toBeCloseTo(first.large.p50 / first.small.p50, 2);
+    for (const store of ['fs', 's3'] as const) {
+      const a = ok(report.announce[store]);
+      expect(a.errors).toEqual([]);
+      expect(a.blocks.map((b) => b.packages)).toEqual(order);
+      // Two blocks per size, each one warm-up and one timed announce.
+      expect([a.small.n, a.large.n]).toEqual([2, 2]);
+      expect(a.cpu.small.p50).toBeGreaterThan(0);
+    }
+    // The announces went to the copies and the S3 prefixes, never to the registries measured.
+    const added = parsePackageName(large.plan[1]!.name);
+    expect(await new FsStore(root).head(packageKey('bundle', added))).toBeNull();
+    expect(await new FsStore(join(dir, `growth-${SIZE}`)).head(packageKey('bundle', added))).not.toBeNull();
+    expect(await s3.makeStore(`growth-${SIZE}/`).head(packageKey('bundle', added))).not.toBeNull();
+    expect(() => blockOrder('a', 'b', 3)).toThrow(/"blocks" option/);
+    await expect(measureGrowth({ small: side(30, smallRoot, smallCorpus), large, work: dir, s3, blocks: 4, firstQueriesPerClass: 1, announcesPerBlock: 2 })).rejects.toThrow(/blocks × announcesPerBlock = 8/);
+  });
+
   it('measures a cold start of the built Lambda bundle', async () => {
     const plan = planAnnounces(generateCorpus({ packages: 5, seed: 9 }), 3, 5).filter((p) => p.kind === 'new-scope');
     const report = await measureColdStart({ github, s3, announces: plan });
@@ -276,6 +312,27 @@ describe('report', () => {
       expect(md).toContain(heading);
     }
     expect(goalRows(result).every((g) => g.holds === null)).toBe(true);
+
+    // The growth rows are judged on the side-by-side measurement when the run made one.
+    const paired = (small: number, large: number) => {
+      const p = (p50: number) => ({ n: 4, p50, p95: p50, max: p50, mean: p50 });
+      return { small: p(small), large: p(large), ratio: large / small, blocks: [] };
+    };
+    const sizes = [1_000, 100_000].map((packages) => ({ packages, announce: {}, search: { error: 'not run' } }) as unknown as SizeResult);
+    const growth: GrowthReport = {
+      sizes: [1_000, 100_000],
+      blocks: 2,
+      first_query: { error: 'not run' },
+      announce: {
+        fs: { ...paired(10, 12), cpu: { ...paired(10, 11), ratio: 1.1 }, base_updates: { small: 0, large: 0 }, errors: [] },
+        s3: { ...paired(10, 16), cpu: { ...paired(10, 11), ratio: 1.1 }, base_updates: { small: 0, large: 0 }, errors: [] },
+      },
+    };
+    const rows = goalRows({ ...result, sizes, growth });
+    const row = (store: string) => rows.find((g) => g.goal.includes('Announce p50') && g.goal.includes(store))!;
+    expect(row('filesystem')).toMatchObject({ holds: true, measured: expect.stringContaining('side by side: 10 ms → 12 ms (×1.2') });
+    expect(row('S3')).toMatchObject({ holds: false, measured: expect.stringContaining('(×1.6') });
+    expect(renderMarkdown({ ...result, growth })).toContain('## Growth, side by side');
     expect(parseArgs(['--quick']).sizes).toEqual([1000, 10000]);
     expect(() => parseArgs(['--sizes', 'abc'])).toThrow(/--sizes/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option "--fast"/);
