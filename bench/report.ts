@@ -225,7 +225,7 @@ export function goalRows(r: BenchResult): GoalRow[] {
       goal: goal2b,
       target: 'p50 ≤ 2×',
       measured: p
-        ? `sharded, side by side: p50 ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}) over ${span}, from visitor processes, ${blocksOf(p)}; each size in its own part of the run: ${perSize.replace('sharded ', '')}${single}${inProcess(qa, qb)}${partial(large!.packages)}`
+        ? `sharded, side by side: p50 ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}) over ${span}, from visitor processes, ${blocksOf(p)}; each size in its own part of the run: ${perSize.replace('sharded p50: ', 'p50 ')}${single}${inProcess(qa, qb)}${partial(large!.packages)}`
         : `${perSize} over ${span}, from a visitor process${single}${inProcess(qa, qb)}${partial(large!.packages)}`,
       holds: fits ? (p ? p.ratio : ratio) <= 2 : null,
     });
