@@ -75,10 +75,11 @@ function fullSettings(packages: number): SizeSettings {
 
 /**
  * The growth goals measured side by side at the end (`growth.ts`): blocks per size and
- * measurement, first queries per class and announces per block (the first a warm-up).
+ * measurement, first queries per class and announces per block (the first a warm-up), and the
+ * time kept for it (the largest size's rebuild gets what is left; the step took 7 min of a full run).
  */
-const FULL_GROWTH = { blocks: 4, firstQueriesPerClass: 15, announcesPerBlock: 7 };
-const QUICK_GROWTH = { blocks: 2, firstQueriesPerClass: 3, announcesPerBlock: 3 };
+const FULL_GROWTH = { blocks: 4, firstQueriesPerClass: 15, announcesPerBlock: 7, reserveMs: 10 * MIN };
+const QUICK_GROWTH = { blocks: 2, firstQueriesPerClass: 3, announcesPerBlock: 3, reserveMs: MIN };
 
 /** Per-size settings of `--quick`: a few minutes in all on two busy cores. */
 function quickSettings(packages: number): SizeSettings {
@@ -182,7 +183,14 @@ async function step<T>(what: string, left: Clock, fn: () => Promise<T>): Promise
  * measurement needs of it (small: the corpus itself is not kept, so the bench's process is lean
  * again when that runs).
  */
-async function runSize(packages: number, s: SizeSettings, work: string, s3: TestS3Server, left: Clock, growthAnnounces: number): Promise<{ result: SizeResult; growth: GrowthSide }> {
+async function runSize(
+  packages: number,
+  s: SizeSettings,
+  work: string,
+  s3: TestS3Server,
+  left: Clock,
+  growth: { announces: number; reserveMs: number },
+): Promise<{ result: SizeResult; growth: GrowthSide }> {
   const started = performance.now();
   const loadStart = loads();
   log(`${packages} packages: generating`);
@@ -285,7 +293,7 @@ async function runSize(packages: number, s: SizeSettings, work: string, s3: Test
   if (!('error' in search) && !('error' in search.agreement)) rankings['shelf-sharded'] = search.agreement.sharded_top5;
 
   // 6. The real rebuild, from the records alone, with what time is left (it says so when stopped).
-  const rebuildLimit = Math.min(s.rebuildTimeoutMs, left() - 2 * MIN);
+  const rebuildLimit = Math.min(s.rebuildTimeoutMs, left() - 2 * MIN - growth.reserveMs);
   const rebuild =
     rebuildLimit < 15_000
       ? ({ error: 'skipped: too little of the run\'s time was left for it' } as Failed)
@@ -295,7 +303,7 @@ async function runSize(packages: number, s: SizeSettings, work: string, s3: Test
         });
   if (!('error' in rebuild)) log(`  rebuild: ${rebuild.completed ? `${rebuild.packages_per_s} packages/s` : `stopped at ${rebuild.files_done}/${rebuild.files_total} files, ${rebuild.package_phase_per_s} package documents/s`}`);
 
-  const growth: GrowthSide = { packages, root, workload, plan: planAnnounces(corpus, growthAnnounces, 89) };
+  const side: GrowthSide = { packages, root, workload, plan: planAnnounces(corpus, growth.announces, 89) };
   const result: SizeResult = {
     packages,
     versions: load.versions,
@@ -313,7 +321,7 @@ async function runSize(packages: number, s: SizeSettings, work: string, s3: Test
     load_average: { start: loadStart, end: loads() },
     elapsed_s: Math.round((performance.now() - started) / 1000),
   };
-  return { result, growth };
+  return { result, growth: side };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -376,7 +384,10 @@ async function main(argv: string[]): Promise<number> {
     const growthSettings = args.quick ? QUICK_GROWTH : FULL_GROWTH;
     const sides: GrowthSide[] = [];
     for (const packages of args.sizes) {
-      const size = await runSize(packages, settings(packages), work, s3, left, growthSettings.blocks * growthSettings.announcesPerBlock);
+      // The last size's rebuild (which takes whatever time is left) leaves room for the growth step.
+      const last = packages === Math.max(...args.sizes) && args.sizes.length >= 2;
+      const growth = { announces: growthSettings.blocks * growthSettings.announcesPerBlock, reserveMs: last ? growthSettings.reserveMs : 0 };
+      const size = await runSize(packages, settings(packages), work, s3, left, growth);
       result.sizes.push(size.result);
       sides.push(size.growth);
       save(join(work, 'progress.json'));
@@ -384,7 +395,8 @@ async function main(argv: string[]): Promise<number> {
     // The growth goals, the smallest and the largest size side by side (see growth.ts).
     sides.sort((a, b) => a.packages - b.packages);
     if (sides.length >= 2) {
-      result.growth = await step('growth', left, () => measureGrowth({ small: sides[0]!, large: sides.at(-1)!, work, s3, ...growthSettings, log }));
+      const { reserveMs: _, ...growthOptions } = growthSettings;
+      result.growth = await step('growth', left, () => measureGrowth({ small: sides[0]!, large: sides.at(-1)!, work, s3, ...growthOptions, log }));
     }
   } finally {
     await github.close();
