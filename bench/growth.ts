@@ -22,8 +22,6 @@
  * @module
  */
 import { join } from 'node:path';
-import { buildConfigDocument, writeConfigDocument } from '../src/registry/config-document.ts';
-import { loadAnnounceConfig } from '../src/config.ts';
 import { startLocalServer, type LocalServer } from '../src/server/local-server.ts';
 import { FsStore } from '../src/store/fs-store.ts';
 import { S3RVER_CREDENTIALS, type TestS3Server } from '../test/helpers/s3-server.ts';
@@ -31,6 +29,7 @@ import type { PlannedAnnounce } from './announce-plan.ts';
 import { measureAnnounces, uploadWorkingSet, type AnnounceRun } from './announce.ts';
 import { firstQueriesInVisitor } from './first-queries.ts';
 import type { Workload } from './queries.ts';
+import { writeBenchConfig } from './search.ts';
 import { hardLinkCopy } from './lib/snapshot.ts';
 import { percentiles, round, type Percentiles } from './lib/stats.ts';
 
@@ -132,8 +131,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthRepor
       const store = new FsStore(side.root);
       const server = await startLocalServer({ store, port: 0 });
       servers.push(server);
-      const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: server.url, SHELF_SEARCH_LAYOUT: 'sharded' });
-      await writeConfigDocument(store, buildConfigDocument(config, server.url));
+      await writeBenchConfig(store, server.url, 'sharded');
       urls.set(side, server.url);
     }
     const runs: { packages: number; samples: number[] }[] = [];

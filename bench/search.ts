@@ -129,6 +129,15 @@ export interface ShelfSearchOptions {
   log?: (message: string) => void;
 }
 
+/**
+ * Writes the registry's `v1/config.json` for a server at `url`, naming `layout`, as `shelf serve`
+ * does at start-up: clients discover the layout and the index from it.
+ */
+export async function writeBenchConfig(store: ObjectStore, url: string, layout: SearchLayout): Promise<void> {
+  const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: url, SHELF_SEARCH_LAYOUT: layout });
+  await writeConfigDocument(store, buildConfigDocument(config, url));
+}
+
 const failedPart = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) });
 
 /**
@@ -144,10 +153,7 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
   const report: ShelfSearchReport = { single: { error: 'not run' }, sharded: { error: 'not run' }, agreement: { error: 'not run' } };
   const server = await startLocalServer({ store, port: 0 });
   try {
-    const useLayout = async (layout: SearchLayout) => {
-      const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: server.url, SHELF_SEARCH_LAYOUT: layout });
-      await writeConfigDocument(store, buildConfigDocument(config, server.url));
-    };
+    const useLayout = (layout: SearchLayout) => writeBenchConfig(store, server.url, layout);
     // The sharded layout first: its first queries are timed in a heap that does not yet hold the
     // single index (at 100,000 packages, two copies of a 107 MiB index made them ~3× slower by GC).
     let shardedClient: RegistryClient | null = null;
