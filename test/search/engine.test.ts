@@ -6,7 +6,7 @@
 import MiniSearch from 'minisearch';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../src/core/search-options.ts';
-import { searchDocument } from '../../src/indexer/search-index.ts';
+import { searchDocument } from '../../src/core/search-options.ts';
 import { engineFrom, internalsOf, SizedMap, type TermPostings } from '../../src/search/engine.ts';
 import { makeCorpus } from './corpus.ts';
 
