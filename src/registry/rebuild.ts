@@ -50,8 +50,8 @@ import {
   upsertRecent,
 } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
-import { DEFAULT_RETRY, readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
-import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/build.ts';
 import { applyToStore, filesOfSameGeneration, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
@@ -215,25 +215,23 @@ async function storedLayout(store: ObjectStore): Promise<SearchLayout> {
  * without packages and without a root is left without one. True when anything was written.
  */
 async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy): Promise<boolean> {
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-    const current = await readShardedRoot(store, kind);
-    const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
-    if (!current && summaries.length === 0) return false;
-    const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
-    const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
-    if (same) {
+  return retryOnConflict(
+    shardedRootKey(kind),
+    async () => {
+      const current = await readShardedRoot(store, kind);
+      const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
+      if (!current && summaries.length === 0) return false;
+      const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
+      const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
       // The same generation (perhaps with a delta still to compact): restore any files that were lost (then it was not clean).
-      return (await writeShardFiles(store, same)) > 0;
-    }
-    await writeShardFiles(store, generation.files);
-    try {
+      if (same) return (await writeShardFiles(store, same)) > 0;
+      await writeShardFiles(store, generation.files);
       await writeShardedRoot(store, kind, generation.root, current?.etag ?? null);
       return true;
-    } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-    }
-  }
-  throw new ShelfError('write_contention', `Gave up rebuilding ${shardedRootKey(kind)} after ${retry.maxAttempts} attempts; run the rebuild again.`);
+    },
+    retry,
+    'run the rebuild again',
+  );
 }
 
 /** Thrown inside a compute to leave an absent file absent. */
