@@ -90,6 +90,11 @@ function displayOf(id: number, summary: PackageSummary): { file: string; hash: s
   return { file: `${encodeId(id)}-${hash}`, hash, content };
 }
 
+/** The display file name (`<id>-<hash>`) of a stored summary, as the index names it. */
+export function displayFileOf(summary: PackageSummary): string {
+  return displayOf(documentId(summary.name), summary).file;
+}
+
 function describe(id: number, summary: PackageSummary, raw: unknown): Omit<IndexedDocument, 'postings'> {
   const display = displayOf(id, summary);
   const entry: DocEntryJson = [

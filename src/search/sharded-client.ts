@@ -348,6 +348,17 @@ export class ShardedSearch {
    *   when a file cannot be read or is malformed.
    */
   async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    try {
+      return await this.answer(query, opts);
+    } catch (error) {
+      // A file of this generation is gone: the client held its root past `shelf gc`'s grace
+      // period. A newer generation answers instead.
+      if (isShelfError(error, 'registry_unreachable') && isGone(error.details) && (await this.refresh())) return this.answer(query, opts);
+      throw error;
+    }
+  }
+
+  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
     const o = validateSearchOptions(query, opts);
     if (query.trim() === '') return this.list(o);
     const tokens = tokenize(query);
@@ -997,6 +1008,12 @@ export class ShardedSearch {
   }
 }
 
+
+/** Whether an error's details say the server answered 404 or 410 (the file is gone). */
+function isGone(details: unknown): boolean {
+  const status = (details as { status?: unknown } | undefined)?.status;
+  return status === 404 || status === 410;
+}
 
 /** A missing root: the kind has no generation yet (refresh() of a client that had one reports it). */
 const NO_ROOT = (url: string): ShelfError => new ShelfError('not_found', `${url} was not found: no index of this kind yet.`, { url });
