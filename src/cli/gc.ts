@@ -8,6 +8,7 @@ import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc, MIN_SAFE_GC_GRACE_MS
 import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
 import { formatBytes } from './progress.ts';
 import { openStore, parseKind } from './rebuild.ts';
+import { SLOW_COMMIT_MS } from '../search/store.ts';
 
 /** Help of `shelf gc`. */
 export const GC_HELP = `Usage: shelf gc [--kind bundle|skill] [--grace DURATION] [--writer-window DURATION] [--dry-run] [--json]
@@ -61,6 +62,9 @@ export async function gcCommand(args: string[], ctx: CommandContext): Promise<nu
   const writerWindowMs = windowText === undefined ? DEFAULT_WRITER_WINDOW_MS : parseDuration(windowText, values['writer-window'] !== undefined ? '--writer-window' : 'SHELF_GC_WRITER_WINDOW');
   if (graceMs < MIN_SAFE_GC_GRACE_MS && !values.json) {
     ctx.err(`shelf gc: warning: a grace period under 10m can delete files a client still reads.`);
+  }
+  if (writerWindowMs < SLOW_COMMIT_MS && !values.json) {
+    ctx.err(`shelf gc: warning: a writer window under 1m can delete files an announce is about to commit.`);
   }
   const store = await openStore(ctx);
   const report = await gc(store, { ...(kind ? { kind } : {}), graceMs, writerWindowMs, dryRun: values['dry-run'] === true });

@@ -18,9 +18,11 @@
  *    file of it is gone).
  * 3. **Not brought back since.** A writer that needs a file which already exists writes it
  *    again (`writeShardFiles` in `src/search/store.ts`), so its age shows it may be reachable
- *    again. A file written after "first seen" minus the writer window (the longest an announce
- *    takes from reading the root to committing: 15 minutes, the Lambda limit) starts its grace
- *    period again. Just before deleting, its age is read again.
+ *    again. A file written after "first seen" minus the writer window (the longest a writer
+ *    takes from writing a file to committing the root that reaches it: 15 minutes by default,
+ *    the Lambda limit; a slower commit checks its files afterwards, see `SLOW_COMMIT_MS`) starts
+ *    its grace period again. Just before deleting, its age is read again, and after a commit
+ *    the writer puts back any file it found existing that is gone.
  *
  * @module
  */
@@ -36,7 +38,10 @@ import { eachLimited } from '../core/concurrency.ts';
 
 /** Default {@link GcOptions.graceMs}: one day. */
 export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000;
-/** Default {@link GcOptions.writerWindowMs}: 15 minutes, the longest an AWS Lambda function runs. */
+/**
+ * Default {@link GcOptions.writerWindowMs}: 15 minutes, the longest an AWS Lambda function runs.
+ * Safe values are at least `SLOW_COMMIT_MS` (1 minute), past which a writer checks its files.
+ */
 export const DEFAULT_WRITER_WINDOW_MS = 15 * 60 * 1000;
 /**
  * The shortest grace period that keeps clients safe: the root's max-age (60 s) plus a margin.

@@ -99,9 +99,17 @@ export async function writeShardFiles(store: ObjectStore, files: Map<string, str
 }
 
 /**
+ * A commit that took longer than this from its first file write verifies every file of the
+ * generation afterwards, not only the ones it touched: `shelf gc` may delete an unreachable file
+ * once it is older than its writer window, which must therefore be at least this long (the
+ * default is 15 minutes, see `src/registry/gc.ts`).
+ */
+export const SLOW_COMMIT_MS = 60_000;
+
+/**
  * Commits a generation: writes its files (create-only, touching those that exist), swaps the
- * root by compare-and-swap against `etag`, then puts back any touched file that a concurrent
- * `shelf gc` deleted before the swap made it reachable again.
+ * root by compare-and-swap against `etag`, then puts back any file that a concurrent `shelf gc`
+ * deleted before the swap made it reachable (those it touched; after a slow commit, all).
  *
  * @returns The files created.
  * @throws PreconditionFailedError when the root changed since it was read (nothing is lost: the
@@ -114,10 +122,11 @@ export async function commitGeneration(
   etag: string | null,
   beforeCommit?: () => void | Promise<void>,
 ): Promise<number> {
+  const started = Date.now();
   const { written, touched } = await writeShardFiles(store, generation.files);
   await beforeCommit?.();
   await writeShardedRoot(store, kind, generation.root, etag);
-  await restoreTouched(store, touched, generation.files);
+  await restoreTouched(store, Date.now() - started > SLOW_COMMIT_MS ? [...generation.files.keys()] : touched, generation.files);
   return written;
 }
 
