@@ -156,17 +156,19 @@ export class ShelfStack extends Stack {
     });
     logGroup.grantWrite(role);
     const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
-    role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListRegistryKeys',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
-      }),
-    );
+    // Both functions read, write and list the registry's objects; each deletes in one place only.
+    const readWriteList = (r: iam.Role): void => {
+      r.addToPolicy(new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }));
+      r.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListRegistryKeys',
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+        }),
+      );
+    };
+    readWriteList(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DeleteStartupProbe',
@@ -233,15 +235,7 @@ export class ShelfStack extends Stack {
       description: 'Shelf search garbage collector: read and write registry objects, delete only under v1/search/',
     });
     gcLogGroup.grantWrite(gcRole);
-    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }));
-    gcRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListRegistryKeys',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
-      }),
-    );
+    readWriteList(gcRole);
     gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(`${keyPrefix}${SEARCH_PREFIX}*`)] }));
     this.gcFunction = new lambda.Function(this, 'Gc', {
       description: 'Shelf gc: deletes search index files no root reaches any more',
