@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyToStore, readShardedCatalog, readShardedRoot } from '../src/search/store.ts';
+import { applyToStore, readShardedCatalog, readShardedRoot } from '../src/search/write/publish.ts';
 import { FsStore } from '../src/store/fs-store.ts';
 import { startFakeGitHub } from '../test/fakes/fake-github.ts';
 import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../test/helpers/s3-server.ts';

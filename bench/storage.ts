@@ -8,8 +8,8 @@
  */
 import { searchPrefix } from '../src/core/paths.ts';
 import { gc } from '../src/registry/gc.ts';
-import { buildShardedIndex } from '../src/search/build.ts';
-import { readShardedCatalog, readShardedRoot } from '../src/search/store.ts';
+import { buildShardedIndex } from '../src/search/write/build.ts';
+import { readShardedCatalog, readShardedRoot } from '../src/search/write/publish.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 
 /** Files and bytes. */

@@ -8,7 +8,7 @@ import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc, MIN_SAFE_GC_GRACE_MS
 import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
 import { formatBytes } from './progress.ts';
 import { openStore, parseKind } from './rebuild.ts';
-import { SLOW_COMMIT_MS } from '../search/store.ts';
+import { SLOW_COMMIT_MS } from '../search/write/publish.ts';
 
 /** Help of `shelf gc`. */
 export const GC_HELP = `Usage: shelf gc [--kind bundle|skill] [--grace DURATION] [--writer-window DURATION] [--dry-run] [--json]

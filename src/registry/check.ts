@@ -15,7 +15,7 @@
  */
 import { KINDS, type Kind } from '../core/names.ts';
 import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
-import { readShardedCatalog, readShardedRoot } from '../search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';

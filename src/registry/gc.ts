@@ -29,8 +29,8 @@
 import { z } from 'zod';
 import { KINDS, type Kind } from '../core/names.ts';
 import { contentTypeFor, displayKey, gcStateKey, MUTABLE_CACHE, shardKey } from '../core/paths.ts';
-import { reachableKeys, type Reach } from '../search/reach.ts';
-import { readShardedRoot } from '../search/store.ts';
+import { reachableKeys, type Reach } from '../search/write/reach.ts';
+import { readShardedRoot } from '../search/write/publish.ts';
 import { encodeJson, readStoredJson, safeJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectInfo, type ObjectStore } from '../store/object-store.ts';
 import { rebuild } from './rebuild.ts';

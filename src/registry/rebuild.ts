@@ -52,8 +52,8 @@ import {
 import { buildSearchIndex } from '../indexer/search-index.ts';
 import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { buildShardedIndex } from '../search/build.ts';
-import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/store.ts';
+import { buildShardedIndex } from '../search/write/build.ts';
+import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
 import { eachLimited } from '../core/concurrency.ts';
 

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackageName, platformId, type Arch, type Os } from '../../src/core/names.ts';
 import { packageKey, recentKey, scopeKey, versionKey } from '../../src/core/paths.ts';
 import { RegistryClient } from '../../src/client/registry-client.ts';
-import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
 import {
   PackageDocumentSchema,
   RecentDocumentSchema,

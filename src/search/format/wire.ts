@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from 'zod';
-import { PackageSummarySchema } from '../core/schemas.ts';
+import { PackageSummarySchema } from '../../core/schemas.ts';
 
 /** Version of the sharded format; in the root and in every file (`v`). Bumped on incompatible changes. */
 export const SHARDED_FORMAT_VERSION = 1 as const;

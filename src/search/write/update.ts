@@ -13,13 +13,13 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import { parsePackageName } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
+import { ShelfError } from '../../core/errors.ts';
+import { parsePackageName } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
-import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from './documents.ts';
-import { displayKey, shardKey } from './keys.ts';
-import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
+import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
+import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
 import {
   catalogByNameSpec,
   catalogByRecentSpec,
@@ -39,8 +39,8 @@ import {
   type Posting,
   type ShardingPolicy,
   type TermEntry,
-} from './specs.ts';
-import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from './tree.ts';
+} from '../format/specs.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from '../format/tree.ts';
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;

@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../core/search-options.ts';
+import { ShelfError } from '../../core/errors.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { checkPolicy, type Accumulator, type ChunkPolicy } from './chunker.ts';
 import { decodeId, encodeId } from './ids.ts';
 import { match } from './matching.ts';
@@ -30,7 +30,7 @@ import {
   type RefJson,
   type TermEntryJson,
   type TermInfoJson,
-} from './schemas.ts';
+} from './wire.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
 import { parseCatalogEntries, parseDictEntries, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseTermsFile } from './validate.ts';
 

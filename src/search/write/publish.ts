@@ -14,20 +14,19 @@
  *
  * @module
  */
-import { isShelfError, ShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
-import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { eachLimited } from '../core/concurrency.ts';
-import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../store/json-documents.ts';
-import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { isShelfError, ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { eachLimited } from '../../core/concurrency.ts';
+import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
+import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
 import { buildShardedIndex, type BuildOptions } from './build.ts';
-import { SHARD_CACHE, shardedRootKey, shardKey } from './keys.ts';
-import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
-import { TreeNavigator } from './tree.ts';
+import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey, shardKey } from '../../core/paths.ts';
+import { catalogByNameSpec, checkShardingPolicy } from '../format/specs.ts';
+import { TreeNavigator } from '../format/tree.ts';
 
 type TreeNode = TreeNavigator['root'];
-import { ShardedRootSchema, type ShardedRoot } from './schemas.ts';
+import { ShardedRootSchema, type ShardedRoot } from '../format/wire.ts';
 import { compareKeys } from './build.ts';
 import { compactDelta, readDelta, updateDelta } from './delta.ts';
 
@@ -84,7 +83,7 @@ export interface ShardWrites {
 export async function writeShardFiles(store: ObjectStore, files: Map<string, string>, options: { touch?: boolean } = {}): Promise<ShardWrites> {
   const out: ShardWrites = { written: 0, touched: [] };
   await eachLimited([...files], CONCURRENCY, async ([key, content]) => {
-    const put = { contentType: contentTypeFor(key), cacheControl: SHARD_CACHE };
+    const put = { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE };
     try {
       await store.put(key, encoder.encode(content), { ...put, ifNoneMatch: '*' });
       out.written++;
@@ -134,7 +133,7 @@ async function restoreTouched(store: ObjectStore, touched: string[], files: Map<
   await eachLimited(touched, CONCURRENCY, async (key) => {
     if (await store.head(key)) return;
     try {
-      await store.put(key, encoder.encode(files.get(key)!), { contentType: contentTypeFor(key), cacheControl: SHARD_CACHE, ifNoneMatch: '*' });
+      await store.put(key, encoder.encode(files.get(key)!), { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
     }

@@ -18,20 +18,20 @@
  * @module
  */
 import MiniSearch, { type SearchResult } from 'minisearch';
-import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
-import { isShelfError, ShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
-import { compareHits, hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from './query.ts';
+import { fetchJson, globalFetch, type FetchLike } from '../../core/fetch-json.ts';
+import { isShelfError, ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../core/search-options.ts';
+import { compareHits, hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
-import { searchDocument } from '../core/search-options.ts';
+import { searchDocument } from '../../core/search-options.ts';
 import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
-import { decodeId } from './ids.ts';
-import { match, maxDistance } from './matching.ts';
-import { reverseTerm } from './reverse.ts';
-import { pagedOf, parseDictEntries, parseHeadsFile, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseSummary, parseTermsFile } from './validate.ts';
-import { displayKey, shardedRootKey, shardKey } from './keys.ts';
+import { decodeId } from '../format/ids.ts';
+import { match, maxDistance } from '../format/matching.ts';
+import { reverseTerm } from '../format/reverse.ts';
+import { pagedOf, parseDictEntries, parseHeadsFile, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseSummary, parseTermsFile } from '../format/validate.ts';
+import { displayKey, shardedRootKey, shardKey } from '../../core/paths.ts';
 import {
   CatalogFileSchema,
   DeltaFileSchema,
@@ -43,7 +43,7 @@ import {
   type TermEntryJson,
   type TermInfoJson,
   type TreeJson,
-} from './schemas.ts';
+} from '../format/wire.ts';
 
 export type { FetchLike };
 

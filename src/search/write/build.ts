@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { SEARCH_FIELDS } from '../core/search-options.ts';
-import { indexCorpus, pairKeys } from './documents.ts';
-import { displayKey, shardKey } from './keys.ts';
-import type { DocEntryJson, PagedFieldJson, ShardedRoot } from './schemas.ts';
+import { ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { SEARCH_FIELDS } from '../../core/search-options.ts';
+import { indexCorpus, pairKeys } from '../format/indexed-document.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
+import type { DocEntryJson, PagedFieldJson, ShardedRoot } from '../format/wire.ts';
 import {
   catalogByNameSpec,
   catalogByRecentSpec,
@@ -32,9 +32,9 @@ import {
   type Posting,
   type ShardingPolicy,
   type TermEntry,
-} from './specs.ts';
-import { contentName } from './hash.ts';
-import { buildTree, firstLeaf, type FileReader, type FileSink } from './tree.ts';
+} from '../format/specs.ts';
+import { contentName } from '../format/hash.ts';
+import { buildTree, firstLeaf, type FileReader, type FileSink } from '../format/tree.ts';
 
 /** Options of {@link buildShardedIndex}. */
 export interface BuildOptions {

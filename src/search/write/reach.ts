@@ -14,10 +14,10 @@
  *
  * @module
  */
-import type { Kind } from '../core/names.ts';
-import { displayFileOf } from './documents.ts';
-import { displayKey, shardKey } from './keys.ts';
-import type { DocEntryJson, ShardedRoot, TreeJson } from './schemas.ts';
+import type { Kind } from '../../core/names.ts';
+import { displayFileOf } from '../format/indexed-document.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
+import type { DocEntryJson, ShardedRoot, TreeJson } from '../format/wire.ts';
 
 /** Reads a stored file's JSON, or null when it is absent. */
 export type ReadJson = (key: string) => Promise<unknown>;
