@@ -17,35 +17,42 @@
  *
  * @module
  */
-import MiniSearch, { type SearchResult } from 'minisearch';
-import { fetchJson, globalFetch, type FetchLike } from '../../core/fetch-json.ts';
+import type { SearchResult } from 'minisearch';
+import { globalFetch, type FetchLike } from '../../core/fetch-json.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../core/search-options.ts';
-import { compareHits, hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
-import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
-import { searchDocument } from '../../core/search-options.ts';
-import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
-import { decodeId } from '../format/ids.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { shardedRootKey } from '../../core/paths.ts';
+import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions } from '../query.ts';
 import { match, maxDistance } from '../format/matching.ts';
 import { reverseTerm } from '../format/reverse.ts';
-import { pagedOf, parseDictEntries, parseHeadsFile, parsePageFile, parseRefsEntries, parseSuffixesEntries, parseSummary, parseTermsFile } from '../format/validate.ts';
-import { displayKey, shardedRootKey, shardKey } from '../../core/paths.ts';
+import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
+import { DeltaFileSchema, type DictEntryJson, type DocEntryJson, type RefJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
+import { deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
+import { listCatalog } from './listing.ts';
+import { assemble } from './merge.ts';
 import {
-  CatalogFileSchema,
-  DeltaFileSchema,
-  ShardedRootSchema,
-  type DictEntryJson,
-  type DocEntryJson,
-  type RefJson,
-  type ShardedRoot,
-  type TermEntryJson,
-  type TermInfoJson,
-  type TreeJson,
-} from '../format/wire.ts';
+  candidates,
+  compare,
+  displayFile,
+  headPagesRead,
+  infoTerm,
+  nameLookups,
+  pageFile,
+  prefixEnd,
+  termsEntry,
+  termsFile,
+  tokenize,
+  type Candidate,
+  type FieldPages,
+  type Range,
+} from './pieces.ts';
+import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked } from './scoring.ts';
+import { isGone, parseOr, parseWith, Transport, type TransferStats } from './transport.ts';
 
-export type { FetchLike };
+export type { FetchLike, TransferStats };
+export { nameFieldTerms, prefixEnd, tokenize } from './pieces.ts';
 
 /** Options of {@link ShardedSearch.open}. */
 export interface ShardedSearchOptions {
@@ -86,50 +93,9 @@ export function queryByteCap(documents: number, budget: number | null, words: nu
   return Math.round((words >= 3 ? 2.5 : 1.7) * (budget ?? defaultExpansionBudget(documents)));
 }
 
-/** What a client has downloaded so far. */
-export interface TransferStats {
-  /** Requests made. */
-  requests: number;
-  /** Body bytes received (as decoded by fetch). */
-  bytes: number;
-  /** Every key fetched, in order. */
-  keys: string[];
-}
 
-/** A dictionary term that matches query words, and where its postings are. */
-interface Candidate {
-  term: string;
-  /** MiniSearch's weight of the best match (1 exact, prefix and fuzzy weights otherwise). */
-  weight: number;
-  exact: boolean;
-  /** The `terms` file holding it and its size. */
-  file: string;
-  bytes: number;
-  /** Paged fields: field id → document frequency and head page. */
-  paged: Map<number, { df: number; head: string; headBytes: number }>;
-  /** The query words it matches. */
-  words: string[];
-  /** Read without the head pages of its paged fields (they did not fit the budget). */
-  headless?: boolean;
-}
 
-/** The pages of a paged field a query reads. */
-interface FieldPages {
-  df: number;
-  pages: string[];
-  /** Every page of the field: its postings are complete. */
-  complete: boolean;
-}
 
-/** A key range `[from, to)` of a tree to read, at most `cap` files at the last step, nearest `anchor` first. */
-interface Range {
-  from: string;
-  to: string;
-  anchor: string;
-  cap: number;
-  /** The query word that becomes partial when the range is cut (null: the range is only for typos). */
-  word: string | null;
-}
 
 /** Dictionary files read per word for its prefix range. */
 const MAX_PREFIX_FILES = 4;
@@ -145,88 +111,11 @@ const RESCORE_POOL = 40;
 const RESCORE_POOL_LONG = 60;
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
-/** Terms found in the names of documents read, looked up in the dictionary per query. */
-const MAX_NAME_LOOKUPS = 4;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
 
-const displayFile = (doc: DocEntryJson): string => `${doc[0]}-${doc[2]}`;
 
-/** Document frequency of each selected term, per field, over the whole registry. */
-function documentFrequencies(
-  selected: Candidate[],
-  files: Map<string, unknown>,
-  pages: Map<string, Map<number, FieldPages>>,
-  delta: DeltaView | null,
-  deltaOnly: string[],
-): Map<string, Map<number, number>> {
-  const out = new Map<string, Map<number, number>>();
-  const corrected = (term: string, base: Map<number, number>): Map<number, number> => {
-    const df = new Map<number, number>();
-    const fids = new Set([...base.keys(), ...(delta?.postings.get(term)?.keys() ?? [])]);
-    for (const fid of fids) df.set(fid, correctedDf(delta, term, fid, base.get(fid) ?? 0));
-    return df;
-  };
-  for (const c of selected) {
-    const base = new Map<number, number>();
-    for (const [fid, flat] of Object.entries(termsEntry(files, c.file, c.term)[1])) base.set(Number(fid), flat.length / 3);
-    for (const [fid, field] of pages.get(c.term) ?? []) base.set(fid, field.df);
-    out.set(c.term, corrected(c.term, base));
-  }
-  for (const term of deltaOnly) out.set(term, corrected(term, new Map()));
-  return out;
-}
 
-/**
- * Scores candidates exactly: MiniSearch indexes their summaries (as the registry does), then
- * sees the registry's document count, average field lengths and, for each selected term, its
- * document frequency per field. Terms outside the selection are dropped, as they are from the
- * merged index. AND over the candidates, then OR, as the single index does over everything.
- * Candidates come in rounds; each round indexes only its own summaries.
- */
-function rescorer(
-  root: ShardedRoot,
-  tokens: string[],
-  df: Map<string, Map<number, number>>,
-  o: ValidSearchOptions,
-): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
-  const local = summaryIndex();
-  const facts = new Map<string, HitFacts>();
-  const passes = searchFilter(o);
-  const filter = (r: SearchResult): boolean => {
-    const f = facts.get(String(r.id));
-    return f !== undefined && passes(f);
-  };
-  const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
-  const n = root.search.document_count;
-  return {
-    add(summaries) {
-      local.addAll(summaries.filter((s) => !facts.has(s.name)).map(searchDocument));
-      for (const s of summaries) facts.set(s.name, hitFacts(s, 0));
-    },
-    score() {
-      const parts = internalsOf(local);
-      const index: [string, TermPostings][] = [];
-      for (const [term, byField] of df) {
-        const fields = parts.postings(term);
-        if (!fields) continue;
-        index.push([term, new Map([...fields].map(([fid, postings]) => [fid, new SizedMap(postings, byField.get(fid) ?? postings.size)]))]);
-      }
-      const engine = engineFrom({
-        documentCount: n,
-        averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
-        fields: root.search.fields,
-        documents: parts.documents,
-        fieldLength: parts.fieldLength,
-        index,
-      });
-      let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
-      const all = results.length > 0;
-      if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
-      return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
-    },
-  };
-}
 
 /**
  * A search client over one generation of a sharded index.
@@ -241,19 +130,14 @@ export class ShardedSearch {
   /** The kind of package searched. */
   readonly kind: Kind;
   /** Transfer counters, for benchmarks and tests. */
-  readonly stats: TransferStats = { requests: 0, bytes: 0, keys: [] };
+  readonly stats: TransferStats;
   private root: ShardedRoot;
-  private readonly fetchFn: FetchLike;
-  private readonly base: string;
+  private readonly transport: Transport;
   private readonly budget: number | null;
   private readonly maxListPages: number;
-  /** Immutable files by key: never refetched, never invalidated. */
-  private readonly cache = new Map<string, Promise<unknown>>();
   private rootEtag: string | null;
   /** Views of the delta files read, by file name. */
   private readonly deltas = new Map<string, DeltaView>();
-  /** Summaries that came with a delta, by display file name (content-addressed, so never stale). */
-  private readonly inline = new Map<string, PackageSummary>();
 
   private constructor(
     opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget'>> & { fetch: FetchLike; expansionBudget: number | null },
@@ -261,8 +145,8 @@ export class ShardedSearch {
     etag: string | null,
   ) {
     this.kind = opts.kind;
-    this.fetchFn = opts.fetch;
-    this.base = opts.baseUrl.replace(/\/+$/, '');
+    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind);
+    this.stats = this.transport.stats;
     this.budget = opts.expansionBudget;
     this.maxListPages = opts.maxListPages;
     this.root = root;
@@ -302,7 +186,7 @@ export class ShardedSearch {
     const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
     let read: { root: ShardedRoot | null; etag: string | null };
     try {
-      read = await client.fetchRoot(null);
+      read = await client.transport.fetchRoot(null);
     } catch (error) {
       if (isShelfError(error, 'not_found')) return null;
       throw error;
@@ -329,7 +213,7 @@ export class ShardedSearch {
    * @returns True when the generation changed.
    */
   async refresh(): Promise<boolean> {
-    const { root, etag } = await this.fetchRoot(this.rootEtag).catch((error: unknown) => {
+    const { root, etag } = await this.transport.fetchRoot(this.rootEtag).catch((error: unknown) => {
       throw isShelfError(error, 'not_found') ? new ShelfError('registry_unreachable', error.message, error.details) : error;
     });
     if (!root) return false;
@@ -360,7 +244,7 @@ export class ShardedSearch {
 
   private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
     const o = validateSearchOptions(query, opts);
-    if (query.trim() === '') return this.list(o);
+    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
     const tokens = tokenize(query);
     if (tokens.length === 0) return [];
     const root = this.root;
@@ -439,7 +323,7 @@ export class ShardedSearch {
     };
     select(cands.values());
     const files = new Map<string, unknown>();
-    const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.file(f))));
+    const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.transport.file(f))));
     await load(planned.keys());
     // A word with a field too large for its references to sit in its terms entry will be read in
     // part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
@@ -474,7 +358,7 @@ export class ShardedSearch {
     }
     // Terms only the delta holds (a term the base holds goes in only when selected, with its base postings).
     const deltaOnly = deltaMatches.filter((t) => !cands.has(t));
-    const mini = this.assemble(root, selected, files, pages, delta, deltaOnly);
+    const mini = assemble(root, selected, files, pages, delta, deltaOnly);
 
     // 4. Query it as the single index does; words known only in part do not restrict the AND.
     const docs = mini.docs;
@@ -544,7 +428,7 @@ export class ShardedSearch {
         const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
         if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
         const batch = queue.slice(pooled.length, pooled.length + size);
-        const read = await Promise.all(batch.map((h) => this.display(displayFile(h.doc))));
+        const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
         for (const r of read) {
           const b = JSON.stringify(r).length;
           displayBytes += b;
@@ -558,7 +442,7 @@ export class ShardedSearch {
       ranked = exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
     }
     const top = orderHits(ranked, o);
-    const summaries = await Promise.all(top.map((h) => this.display(displayFile(h.doc))));
+    const summaries = await Promise.all(top.map((h) => this.transport.display(displayFile(h.doc))));
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
 
@@ -614,7 +498,7 @@ export class ShardedSearch {
       await Promise.all(
         next.map(async (d) => {
           const file = d.refs[0]![1];
-          d.refs = parseWith(parseRefsEntries, await this.file(file), file);
+          d.refs = parseWith(parseRefsEntries, await this.transport.file(file), file);
           d.height--;
         }),
       );
@@ -651,7 +535,7 @@ export class ShardedSearch {
   private prefetchDescent(refs: RefJson[], height: number, budget: number): void {
     const first = refs[0];
     if (height <= 1 || !first || first[2] > budget) return;
-    this.file(first[1])
+    this.transport.file(first[1])
       .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, first[1]), height - 1, budget - first[2]))
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
@@ -682,7 +566,7 @@ export class ShardedSearch {
     }
     const files = new Map<string, unknown>();
     const names = new Set(found.flatMap((f) => [f.file, ...f.heads.map(([, head]) => head)]));
-    await Promise.all([...names].map(async (f) => files.set(f, await this.file(f))));
+    await Promise.all([...names].map(async (f) => files.set(f, await this.transport.file(f))));
     const out = new Map<string, DocEntryJson>();
     for (const { file, key, heads } of found) {
       const tf = termsFile(files, file);
@@ -701,48 +585,6 @@ export class ShardedSearch {
     return [...out.values()];
   }
 
-  /** Lists packages from the sharded catalog (an empty query). */
-  private async list(o: ValidSearchOptions): Promise<SearchHit[]> {
-    const root = this.root;
-    const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
-    // The single index's orders, which are the trees' (an empty query scores every package 1).
-    const order = compareHits(o.sort);
-    const passes = searchFilter(o);
-    const hits: SearchHit[] = [];
-    // The delta's packages, merged in the tree's order; their base entries are skipped.
-    const delta = await this.deltaOf(root);
-    const extra = (delta?.summaries ?? [])
-      .map((s) => ({ s, facts: hitFacts(s, 1) }))
-      .filter((e) => passes(e.facts))
-      .sort((a, b) => order(a.facts, b.facts));
-    let next = 0;
-    const take = (s: PackageSummary): boolean => {
-      hits.push({ ...s, score: 1 });
-      return hits.length >= o.limit;
-    };
-    let pages = 0;
-    const visit = async (entries: unknown[], height: number): Promise<boolean> => {
-      for (const e of entries) {
-        const ref = e as RefJson;
-        if (height === 1) {
-          if (pages >= this.maxListPages) return true;
-          pages++;
-          const page = parseOr(CatalogFileSchema, await this.file(ref[1]), ref[1]);
-          for (const s of page.e) {
-            if (delta?.hiddenNames.has(s.name)) continue;
-            const facts = hitFacts(s, 1);
-            while (next < extra.length && order(extra[next]!.facts, facts) < 0) if (take(extra[next++]!.s)) return true;
-            if (passes(facts) && take(s)) return true;
-          }
-        } else {
-          if (await visit(parseWith(parseRefsEntries, await this.file(ref[1]), ref[1]), height - 1)) return true;
-        }
-      }
-      return false;
-    };
-    if (!(await visit(tree.top, tree.height))) while (next < extra.length && !take(extra[next++]!.s));
-    return hits;
-  }
 
   /**
    * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
@@ -816,7 +658,7 @@ export class ShardedSearch {
       nodes = await Promise.all(
         picked.map(async (s) => {
           const file = (s.entry as RefJson)[1];
-          return { entries: parse(level - 1, await this.file(file)), lo: s.lo, hi: s.hi };
+          return { entries: parse(level - 1, await this.transport.file(file)), lo: s.lo, hi: s.hi };
         }),
       );
     }
@@ -825,128 +667,6 @@ export class ShardedSearch {
       .map((s) => s.entry);
   }
 
-  /** Builds the MiniSearch instance of a query from the selected terms' postings. */
-  private assemble(
-    root: ShardedRoot,
-    selected: Candidate[],
-    files: Map<string, unknown>,
-    pages: Map<string, Map<number, FieldPages>>,
-    delta: DeltaView | null,
-    deltaOnly: string[],
-  ): { engine: MiniSearch<SearchDocument>; docs: Map<string, DocEntryJson> } {
-    const index = new Map<string, TermPostings>();
-    const docs = new Map<number, DocEntryJson>();
-    const lengths = new Map<number, number[]>();
-    /** Short ids by file id: every posting names one, most of them many times. */
-    const ids = new Map<string, number>();
-    const trueDf: [string, number, number][] = [];
-    const fieldOf = (entry: TermPostings, fid: number): Map<number, number> => {
-      let postings = entry.get(fid);
-      if (!postings) entry.set(fid, (postings = new Map()));
-      return postings;
-    };
-    const add = (postings: Map<number, number>, fid: number, key: string, tf: number, len: number, doc: DocEntryJson | undefined, file: string): void => {
-      if (!doc) throw new ShelfError('registry_unreachable', `The index file ${file} references document ${key} without its entry.`);
-      // The delta holds this package now (or removed it): its base postings are stale.
-      if (delta?.hiddenIds.has(key)) return;
-      let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = decodeId(key)));
-      postings.set(id, tf);
-      docs.set(id, doc);
-      let l = lengths.get(id);
-      if (!l) lengths.set(id, (l = root.search.fields.map(() => 0)));
-      l[fid] = len;
-    };
-    // The delta's postings of a term: its documents are complete (every field, every term).
-    const addDelta = (term: string, entry: TermPostings): void => {
-      for (const [fid, freqs] of delta?.postings.get(term) ?? []) {
-        const postings = fieldOf(entry, fid);
-        for (const [shortId, tf] of freqs) {
-          const id = Number(shortId);
-          postings.set(id, tf);
-          docs.set(id, delta!.docs.get(shortId)!);
-          if (!lengths.has(id)) lengths.set(id, [...delta!.lengths.get(shortId)!]);
-        }
-      }
-    };
-    for (const c of selected) {
-      const tf = termsFile(files, c.file);
-      const raw = termsEntry(files, c.file, c.term);
-      const entry: TermPostings = new Map();
-      for (const [field, flat] of Object.entries(raw[1])) {
-        const fid = Number(field);
-        const postings = fieldOf(entry, fid);
-        for (let i = 0; i + 2 < flat.length; i += 3) {
-          add(postings, fid, String(flat[i]), Number(flat[i + 1]), Number(flat[i + 2]), tf.docs.get(String(flat[i])), c.file);
-        }
-      }
-      for (const [fid, field] of pages.get(c.term) ?? []) {
-        const postings = new Map<number, number>();
-        entry.set(fid, postings);
-        for (const file of field.pages) {
-          const page = pageFile(files, file, fid);
-          for (const [key, freq, len] of page.e) add(postings, fid, key, freq, len, page.docs.get(key), file);
-        }
-        if (!field.complete) trueDf.push([c.term, fid, correctedDf(delta, c.term, fid, field.df)]);
-      }
-      addDelta(c.term, entry);
-      index.set(c.term, entry);
-    }
-    for (const term of deltaOnly) {
-      const entry: TermPostings = new Map();
-      addDelta(term, entry);
-      index.set(term, entry);
-    }
-    // A field read only in part lacks the postings of documents deeper in its pages. For the
-    // fields derived from the package name alone (`name`, `scope`), every document read has them
-    // in its entry: fill them in, exactly, so that a document found through one term (`lode` for
-    // `node`) is scored with the name fields of the others (`@x/node-lode`).
-    const open = NAME_FIELDS.map(([fid, field]) => ({
-      fid,
-      field,
-      terms: new Map(
-        [...index].filter(([term]) => {
-          const f = pages.get(term)?.get(fid);
-          return f !== undefined && !f.complete;
-        }),
-      ),
-    })).filter((o) => o.terms.size > 0);
-    if (open.length > 0) {
-      for (const [id, doc] of docs) {
-        for (const { fid, field, terms } of open) {
-          const counts = nameFieldTerms(doc[1], field);
-          let added = false;
-          for (const [term, tf] of counts.terms) {
-            const entry = terms.get(term);
-            if (entry === undefined) continue;
-            const postings = fieldOf(entry, fid);
-            if (postings.has(id)) continue;
-            postings.set(id, tf);
-            added = true;
-          }
-          if (added) lengths.get(id)![fid] = counts.length;
-        }
-      }
-    }
-    // Pages read in part hold only the best postings of a field; BM25's idf must still see the
-    // true document frequency.
-    for (const [term, fid, df] of trueDf) {
-      const entry = index.get(term)!;
-      const postings = entry.get(fid);
-      if (postings) entry.set(fid, new SizedMap(postings, df));
-    }
-    const n = root.search.document_count;
-    const engine = engineFrom({
-      documentCount: n,
-      averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
-      fields: root.search.fields,
-      // Results carry the package name as their id.
-      documents: [...docs].map(([id, d]) => [id, d[1]]),
-      fieldLength: lengths,
-      index,
-    });
-    return { engine, docs: new Map([...docs.values()].map((d) => [d[1], d])) };
-  }
 
   /** The view of a generation's delta (null without one), built once per delta file. */
   private async deltaOf(root: ShardedRoot): Promise<DeltaView | null> {
@@ -954,314 +674,39 @@ export class ShardedSearch {
     const file = root.delta.file;
     let view = this.deltas.get(file);
     if (!view) {
-      view = deltaView(parseOr(DeltaFileSchema, await this.file(file), file));
-      for (const [display, summary] of view.displays) this.inline.set(display, summary);
+      view = deltaView(parseOr(DeltaFileSchema, await this.transport.file(file), file));
+      for (const [display, summary] of view.displays) this.transport.inline.set(display, summary);
       this.deltas.set(file, view);
     }
     return view;
   }
 
-  /** An immutable file by name (cached for the life of the client). */
-  private file(name: string): Promise<unknown> {
-    return this.getJson(shardKey(this.kind, name));
-  }
 
-  private async display(file: string): Promise<PackageSummary> {
-    // A package of the delta: its summary came with the delta file.
-    const inline = this.inline.get(file);
-    if (inline) return inline;
-    return parseWith(parseSummary, await this.getJson(displayKey(this.kind, file)), file);
-  }
 
-  private getJson(key: string): Promise<unknown> {
-    let p = this.cache.get(key);
-    if (!p) {
-      p = this.fetchJson(key, null).then((r) => r.json);
-      // A failed read is not cached: the next query tries again.
-      p.catch(() => this.cache.delete(key));
-      this.cache.set(key, p);
-    }
-    return p;
-  }
 
-  private async fetchRoot(etag: string | null): Promise<{ root: ShardedRoot | null; etag: string | null }> {
-    const key = shardedRootKey(this.kind);
-    const { json, etag: newEtag } = await this.fetchJson(key, etag, true);
-    if (json === undefined) return { root: null, etag };
-    const root = parseOr(ShardedRootSchema, json, key);
-    if (root.kind !== this.kind) throw new ShelfError('registry_unreachable', `${key} is the root of ${root.kind}s, not ${this.kind}s.`);
-    if (root.search.fields.join() !== SEARCH_FIELDS.join()) {
-      throw new ShelfError('registry_unreachable', `${key} indexes fields ${root.search.fields.join(', ')}; this client searches ${SEARCH_FIELDS.join(', ')}.`);
-    }
-    return { root, etag: newEtag };
-  }
 
-  /** One file through the shared JSON fetch, counted in {@link ShardedSearch.stats}. */
-  private async fetchJson(key: string, etag: string | null, isRoot = false): Promise<{ json: unknown; etag: string | null }> {
-    const url = `${this.base}/${key}`;
-    const result = await fetchJson(url, { fetch: this.fetchFn, etag, ...(isRoot ? { notFound: NO_ROOT } : {}) });
-    this.stats.requests++;
-    if (result.notModified) return { json: undefined, etag: result.etag };
-    this.stats.bytes += result.bytes;
-    this.stats.keys.push(key);
-    return { json: result.value, etag: result.etag };
-  }
 }
 
 
-/** Whether an error's details say the server answered 404 or 410 (the file is gone). */
-function isGone(details: unknown): boolean {
-  const status = (details as { status?: unknown } | undefined)?.status;
-  return status === 404 || status === 410;
-}
 
-/** A missing root: the kind has no generation yet (refresh() of a client that had one reports it). */
-const NO_ROOT = (url: string): ShelfError => new ShelfError('not_found', `${url} was not found: no index of this kind yet.`, { url });
 
-function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
-  try {
-    return parse(json);
-  } catch (error) {
-    throw new ShelfError('registry_unreachable', `The index file ${what} is malformed (${(error as Error).message}).`);
-  }
-}
 
-function parseOr<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, json: unknown, what: string): T {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ShelfError('registry_unreachable', `The index file ${what} is malformed.`);
-  return parsed.data;
-}
 
-const infoTerm = (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]);
 
-/** The query's words as MiniSearch sees them: the shared tokenizer, then lower-case (its default processTerm). */
-export function tokenize(query: string): string[] {
-  return indexOptions()
-    .tokenize!(query)
-    .map((t) => t.toLowerCase())
-    .filter((t) => t.length > 0);
-}
 
-/** The smallest string greater than every string starting with `prefix` (prefix "" → "\uffff"). */
-export function prefixEnd(prefix: string): string {
-  let p = prefix;
-  while (p.length > 0 && p.charCodeAt(p.length - 1) === 0xffff) p = p.slice(0, -1);
-  if (p.length === 0) return '\uffff\uffff';
-  return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
-}
 
-/** The dictionary terms matching the words (exactly, by prefix, or within the fuzzy distance). */
-function candidates(words: string[], dict: DictEntryJson[]): Map<string, Candidate> {
-  const out = new Map<string, Candidate>();
-  for (const [file, bytes, infos] of dict) {
-    for (const info of infos) {
-      const term = infoTerm(info);
-      for (const w of words) {
-        const m = match(w, term);
-        if (!m) continue;
-        let c = out.get(term);
-        if (!c) {
-          const paged = new Map<number, { df: number; head: string; headBytes: number }>();
-          if (typeof info !== 'string') for (const [fid, [df, head, headBytes]] of Object.entries(info[1])) paged.set(Number(fid), { df, head, headBytes });
-          out.set(term, (c = { term, weight: m.weight, exact: m.exact, file, bytes, paged, words: [] }));
-        }
-        c.weight = Math.max(c.weight, m.weight);
-        c.exact ||= m.exact;
-        c.words.push(w);
-      }
-    }
-  }
-  return out;
-}
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-type ParsedTerms = { e: Map<string, TermEntryJson>; docs: Map<string, DocEntryJson> };
-const parsedTerms = new WeakMap<object, ParsedTerms>();
-type PagePostings = [string, number, number, number][];
-/** Parsed `page` files (postings of one field) and `heads` files (postings by field). */
-const parsedPages = new WeakMap<object, { e: PagePostings; docs: Map<string, DocEntryJson> } | { fields: Map<number, PagePostings>; docs: Map<string, DocEntryJson> }>();
 
-/** A `terms` file, validated and indexed once per downloaded object. */
-function termsFile(files: Map<string, unknown>, file: string): ParsedTerms {
-  const json = files.get(file) as object;
-  let parsed = parsedTerms.get(json);
-  if (!parsed) {
-    const raw = parseWith(parseTermsFile, json, file);
-    parsed = { e: new Map(raw.e.map((e) => [e[0], e])), docs: new Map(raw.docs.map((d) => [d[0], d])) };
-    parsedTerms.set(json, parsed);
-  }
-  return parsed;
-}
 
-function termsEntry(files: Map<string, unknown>, file: string, term: string): TermEntryJson {
-  const entry = termsFile(files, file).e.get(term);
-  if (!entry) throw new ShelfError('registry_unreachable', `The index file ${file} lacks the term "${term}" its dictionary lists.`);
-  return entry;
-}
 
-/**
- * The postings of field `fid` in a `page` file, or in a `heads` file (the head pages of a term's
- * paged fields), with the documents they reference; without `fid`, a page's postings or no
- * postings, with every document of the file.
- */
-function pageFile(files: Map<string, unknown>, file: string, fid?: number): { e: PagePostings; docs: Map<string, DocEntryJson> } {
-  const json = files.get(file) as object;
-  let parsed = parsedPages.get(json);
-  if (!parsed) {
-    if ((json as { t?: unknown }).t === 'heads') {
-      const raw = parseWith(parseHeadsFile, json, file);
-      parsed = { fields: new Map(raw.e), docs: new Map(raw.docs.map((d) => [d[0], d])) };
-    } else {
-      const raw = parseWith(parsePageFile, json, file);
-      parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [d[0], d])) };
-    }
-    parsedPages.set(json, parsed);
-  }
-  if (!('fields' in parsed)) return parsed;
-  if (fid === undefined) return { e: [], docs: parsed.docs };
-  const e = parsed.fields.get(fid);
-  if (!e) throw new ShelfError('registry_unreachable', `The index file ${file} lacks the head page of field ${fid} its term lists.`);
-  return { e, docs: parsed.docs };
-}
 
-const TOKENIZE = indexOptions().tokenize!;
 
-/** The head pages of the selected terms' paged fields that were read. */
-function headPagesRead(selected: Candidate[], files: Map<string, unknown>): string[] {
-  return selected.flatMap((c) => (c.headless ? [] : [...c.paged.values()].map((p) => p.head))).filter((f) => files.has(f));
-}
 
-/**
- * Terms of the names of the documents read so far that match a query word by prefix or typo but
- * are not among the dictionary's candidates: the best {@link MAX_NAME_LOOKUPS}, by weight, then
- * by how many of those names hold them.
- */
-function nameLookups(words: string[], cands: Map<string, Candidate>, selected: Candidate[], files: Map<string, unknown>, heads: string[]): string[] {
-  const names = new Set<string>();
-  for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(d[1]);
-  for (const f of heads) for (const d of pageFile(files, f).docs.values()) names.add(d[1]);
-  const found = new Map<string, { weight: number; count: number }>();
-  for (const name of names) {
-    for (const t of TOKENIZE(name, 'name')) {
-      // Only lower-case tokens can be terms here (names are lower-case): skip the rest cheaply.
-      if (t !== t.toLowerCase()) continue;
-      if (cands.has(t)) continue;
-      let f = found.get(t);
-      if (f === undefined) {
-        let weight = 0;
-        for (const w of words) {
-          const m = match(w, t);
-          if (m && !m.exact) weight = Math.max(weight, m.weight);
-        }
-        found.set(t, (f = { weight, count: 0 }));
-      }
-      f.count++;
-    }
-  }
-  return [...found]
-    .filter(([, f]) => f.weight > 0)
-    .sort((a, b) => b[1].weight - a[1].weight || b[1].count - a[1].count || compare(a[0], b[0]))
-    .slice(0, MAX_NAME_LOOKUPS)
-    .map(([t]) => t);
-}
 
-/** The fields whose text is a function of the package name alone: field id → field name. */
-const NAME_FIELDS: [number, 'name' | 'scope'][] = (['name', 'scope'] as const).map((f) => [SEARCH_FIELDS.indexOf(f), f]);
 
-/**
- * The terms of a name-derived field and its length, exactly as MiniSearch indexes them (the
- * shared tokenizer, then lower-case; the length counts distinct tokens).
- */
-export function nameFieldTerms(name: string, field: 'name' | 'scope'): { terms: Map<string, number>; length: number } {
-  const value = field === 'name' ? name : name.slice(1, name.indexOf('/'));
-  const tokens = TOKENIZE(value, field);
-  const terms = new Map<string, number>();
-  for (const t of tokens) {
-    const term = t.toLowerCase();
-    if (term) terms.set(term, (terms.get(term) ?? 0) + 1);
-  }
-  return { terms, length: new Set(tokens).size };
-}
 
-/** The `q`-quantile of some numbers (0 when there are none). */
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
-/** For a word a candidate was not seen to hold, the quantile of the word's known scores its score assumes. */
-const UNSEEN_CONTRIBUTION_QUANTILE = 0.25;
 
-/**
- * Orders the candidates to score again by their expected single-index score: the probability
- * that they hold every word (1 for the words their postings read show; for a word known only in
- * part, the share of the documents not read that hold one of its terms, from the true document
- * frequencies), times their score if they do (what was read, plus, for each word not seen, a low
- * quantile of that word's scores among the documents read). MiniSearch's own order over what was
- * read ranks a document whose name holds one common word above one known to hold all of them in
- * its tools; the single index's AND keeps only the latter.
- */
-function likelyOrder(
-  hits: Ranked[],
-  words: string[],
-  partial: Set<string>,
-  searchWord: (word: string) => SearchResult[],
-  selected: Candidate[],
-  df: Map<string, Map<number, number>>,
-  n: number,
-): Ranked[] {
-  if (words.length < 3 || n === 0) return hits;
-  const perWord = words.map((w) => {
-    const scores = new Map<string, number>();
-    for (const r of searchWord(w)) scores.set(String(r.id), r.score);
-    let none = 1;
-    for (const c of selected) {
-      if (!c.words.includes(w)) continue;
-      for (const d of df.get(c.term)?.values() ?? []) none *= 1 - Math.min(1, d / n);
-    }
-    const seen = scores.size;
-    const holders = (1 - none) * n;
-    const p = partial.has(w) && n > seen ? Math.max(0, Math.min(1, (holders - seen) / (n - seen))) : 0;
-    return { scores, p, typical: quantile([...scores.values()], UNSEEN_CONTRIBUTION_QUANTILE) };
-  });
-  const expected = new Map<string, number>();
-  for (const h of hits) {
-    let chance = 1;
-    let score = 0;
-    for (const w of perWord) {
-      const s = w.scores.get(h.name);
-      if (s !== undefined) score += s;
-      else {
-        chance *= w.p;
-        score += w.typical;
-      }
-    }
-    expected.set(h.name, chance * score);
-  }
-  const likely = [...hits].sort((a, b) => expected.get(b.name)! - expected.get(a.name)! || b.score - a.score || compare(a.name, b.name));
-  // Both orders, alternately: the documents that score best over what was read (often a common
-  // word in the name), and those most likely to hold every word.
-  const out: Ranked[] = [];
-  const taken = new Set<string>();
-  for (let i = 0; out.length < hits.length; i++) {
-    for (const h of [hits[i], likely[i]]) {
-      if (h && !taken.has(h.name)) {
-        taken.add(h.name);
-        out.push(h);
-      }
-    }
-  }
-  return out;
-}
 
-/** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
-interface Ranked extends HitFacts {
-  doc: DocEntryJson;
-}
 
-/** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
-function entryFacts(doc: DocEntryJson, score: number): Ranked {
-  return { id: doc[1], name: doc[1], score, updated_ms: doc[3], server_type: doc[4], platform_mask: doc[5], doc };
-}
