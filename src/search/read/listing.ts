@@ -8,7 +8,7 @@
 import type { PackageSummary } from '../../core/schemas.ts';
 import { compareHits, hitFacts, searchFilter, type SearchHit, type ValidSearchOptions } from '../query.ts';
 import { parseRefsEntries } from '../format/validate.ts';
-import { CatalogFileSchema, type RefJson, type ShardedRoot } from '../format/wire.ts';
+import { CatalogFileSchema, Ref, type RefJson, type ShardedRoot } from '../format/wire.ts';
 import type { DeltaView } from './delta-view.ts';
 import { parseOr, parseWith, type Transport } from './transport.ts';
 
@@ -46,7 +46,7 @@ maxListPages: number,
       if (height === 1) {
         if (pages >= maxListPages) return true;
         pages++;
-        const page = parseOr(CatalogFileSchema, await transport.file(ref[1]), ref[1]);
+        const page = parseOr(CatalogFileSchema, await transport.file(Ref.file(ref)), Ref.file(ref));
         for (const s of page.e) {
           if (delta?.hiddenNames.has(s.name)) continue;
           const facts = hitFacts(s, 1);
@@ -54,7 +54,7 @@ maxListPages: number,
           if (passes(facts) && take(s)) return true;
         }
       } else {
-        if (await visit(parseWith(parseRefsEntries, await transport.file(ref[1]), ref[1]), height - 1)) return true;
+        if (await visit(parseWith(parseRefsEntries, await transport.file(Ref.file(ref)), Ref.file(ref)), height - 1)) return true;
       }
     }
     return false;

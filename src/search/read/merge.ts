@@ -12,7 +12,7 @@ import type MiniSearch from 'minisearch';
 import { ShelfError } from '../../core/errors.ts';
 import type { SearchDocument } from '../../core/search-options.ts';
 import { decodeId } from '../format/ids.ts';
-import type { DocEntryJson, ShardedRoot } from '../format/wire.ts';
+import { DocEntry, TermEntry, type DocEntryJson, type ShardedRoot } from '../format/wire.ts';
 import { correctedDf, type DeltaView } from './delta-view.ts';
 import { engineFrom, SizedMap, type TermPostings } from './engine.ts';
 import { NAME_FIELDS, nameFieldTerms, pageFile, termsEntry, termsFile, type Candidate, type FieldPages } from './pieces.ts';
@@ -65,7 +65,7 @@ export function assemble(
     const tf = termsFile(files, c.file);
     const raw = termsEntry(files, c.file, c.term);
     const entry: TermPostings = new Map();
-    for (const [field, flat] of Object.entries(raw[1])) {
+    for (const [field, flat] of Object.entries(TermEntry.postings(raw))) {
       const fid = Number(field);
       const postings = fieldOf(entry, fid);
       for (let i = 0; i + 2 < flat.length; i += 3) {
@@ -106,7 +106,7 @@ export function assemble(
   if (open.length > 0) {
     for (const [id, doc] of docs) {
       for (const { fid, field, terms } of open) {
-        const counts = nameFieldTerms(doc[1], field);
+        const counts = nameFieldTerms(DocEntry.name(doc), field);
         let added = false;
         for (const [term, tf] of counts.terms) {
           const entry = terms.get(term);
@@ -133,9 +133,9 @@ export function assemble(
     averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
     fields: root.search.fields,
     // Results carry the package name as their id.
-    documents: [...docs].map(([id, d]) => [id, d[1]]),
+    documents: [...docs].map(([id, d]) => [id, DocEntry.name(d)]),
     fieldLength: lengths,
     index,
   });
-  return { engine, docs: new Map([...docs.values()].map((d) => [d[1], d])) };
+  return { engine, docs: new Map([...docs.values()].map((d) => [DocEntry.name(d), d])) };
 }

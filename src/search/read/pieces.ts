@@ -11,7 +11,7 @@ import { ShelfError } from '../../core/errors.ts';
 import { indexOptions, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { match } from '../format/matching.ts';
 import { parseHeadsFile, parsePageFile, parseTermsFile } from '../format/validate.ts';
-import type { DictEntryJson, DocEntryJson, TermEntryJson, TermInfoJson } from '../format/wire.ts';
+import { DictEntry, DocEntry, TermEntry, type DictEntryJson, type DocEntryJson, type TermEntryJson } from '../format/wire.ts';
 import { parseWith } from './transport.ts';
 
 /** Terms found in the names of documents read, looked up in the dictionary per query. */
@@ -52,9 +52,9 @@ export interface Range {
   word: string | null;
 }
 
-export const displayFile = (doc: DocEntryJson): string => `${doc[0]}-${doc[2]}`;
+export const displayFile = DocEntry.displayFile;
 
-export const infoTerm = (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]);
+export const infoTerm = DictEntry.term;
 
 /** The query's words as MiniSearch sees them: the shared tokenizer, then lower-case (its default processTerm). */
 export function tokenize(query: string): string[] {
@@ -84,7 +84,7 @@ export function candidates(words: string[], dict: DictEntryJson[]): Map<string, 
         let c = out.get(term);
         if (!c) {
           const paged = new Map<number, { df: number; head: string; headBytes: number }>();
-          if (typeof info !== 'string') for (const [fid, [df, head, headBytes]] of Object.entries(info[1])) paged.set(Number(fid), { df, head, headBytes });
+          for (const [fid, [df, head, headBytes]] of Object.entries(DictEntry.paged(info))) paged.set(Number(fid), { df, head, headBytes });
           out.set(term, (c = { term, weight: m.weight, exact: m.exact, file, bytes, paged, words: [] }));
         }
         c.weight = Math.max(c.weight, m.weight);
@@ -113,7 +113,7 @@ export function termsFile(files: Map<string, unknown>, file: string): ParsedTerm
   let parsed = parsedTerms.get(json);
   if (!parsed) {
     const raw = parseWith(parseTermsFile, json, file);
-    parsed = { e: new Map(raw.e.map((e) => [e[0], e])), docs: new Map(raw.docs.map((d) => [d[0], d])) };
+    parsed = { e: new Map(raw.e.map((e) => [TermEntry.term(e), e])), docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     parsedTerms.set(json, parsed);
   }
   return parsed;
@@ -136,10 +136,10 @@ export function pageFile(files: Map<string, unknown>, file: string, fid?: number
   if (!parsed) {
     if ((json as { t?: unknown }).t === 'heads') {
       const raw = parseWith(parseHeadsFile, json, file);
-      parsed = { fields: new Map(raw.e), docs: new Map(raw.docs.map((d) => [d[0], d])) };
+      parsed = { fields: new Map(raw.e), docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     } else {
       const raw = parseWith(parsePageFile, json, file);
-      parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [d[0], d])) };
+      parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     }
     parsedPages.set(json, parsed);
   }
@@ -164,8 +164,8 @@ export function headPagesRead(selected: Candidate[], files: Map<string, unknown>
  */
 export function nameLookups(words: string[], cands: Map<string, Candidate>, selected: Candidate[], files: Map<string, unknown>, heads: string[]): string[] {
   const names = new Set<string>();
-  for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(d[1]);
-  for (const f of heads) for (const d of pageFile(files, f).docs.values()) names.add(d[1]);
+  for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(DocEntry.name(d));
+  for (const f of heads) for (const d of pageFile(files, f).docs.values()) names.add(DocEntry.name(d));
   const found = new Map<string, { weight: number; count: number }>();
   for (const name of names) {
     for (const t of TOKENIZE(name, 'name')) {

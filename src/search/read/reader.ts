@@ -28,7 +28,7 @@ import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type Se
 import { match, maxDistance } from '../format/matching.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
-import { DeltaFileSchema, type DictEntryJson, type DocEntryJson, type RefJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
+import { DeltaFileSchema, DictEntry, DocEntry, Ref, TermEntry, type DictEntryJson, type DocEntryJson, type RefJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
 import { deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
 import { listCatalog } from './listing.ts';
 import { assemble } from './merge.ts';
@@ -269,7 +269,7 @@ export class ShardedSearch {
     // The delta (packages announced since the base trees were written) is read whole, alongside.
     const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(root)]);
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
-    const covered = new Set(dict.flatMap((e) => e[2].map(infoTerm)));
+    const covered = new Set(dict.flatMap((e) => DictEntry.terms(e).map(infoTerm)));
     const outside = new Map<string, number>();
     for (const rt of reversed) {
       const t = reverseTerm(rt);
@@ -289,9 +289,9 @@ export class ShardedSearch {
     const deltaMatches = delta ? deltaTermsMatching(delta, words) : [];
     for (const t of deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
     if (lookups.length > 0) {
-      const read = new Set(dict.map((e) => e[0]));
+      const read = new Set(dict.map(DictEntry.file));
       const found = await this.dictionary(lookups.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial);
-      dict.push(...found.filter((e) => !read.has(e[0]) && read.add(e[0])));
+      dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
     }
 
     // 2. Matching terms, best first: exact words are always read, the rest within the budget.
@@ -399,12 +399,12 @@ export class ShardedSearch {
       ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
       // Packages whose name holds two of the words rank high in the single index, yet sit deep
       // in each common word's pages: the name-pair index finds them directly.
-      const paired = words.length >= 2 ? (await (pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(d[1])) : [];
+      const paired = words.length >= 2 ? (await (pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
       const candidates = new Map<string, Ranked>();
-      for (const d of paired) candidates.set(d[1], entryFacts(d, 0));
+      for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
       for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
       const df = documentFrequencies(selected, files, pages, delta, deltaOnly);
-      const pairedNames = new Set(paired.map((d) => d[1]));
+      const pairedNames = new Set(paired.map(DocEntry.name));
       const rest = likelyOrder(
         ranked.filter((h) => !pairedNames.has(h.name)),
         words,
@@ -414,7 +414,7 @@ export class ShardedSearch {
         df,
         root.search.document_count,
       );
-      const queue = [...paired.map((d) => candidates.get(d[1])!), ...rest];
+      const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
       const pooled: PackageSummary[] = [];
       const scorer = rescorer(root, tokens, df, o);
       let displayBytes = 0;
@@ -491,13 +491,13 @@ export class ShardedSearch {
       for (const d of level) {
         const first = d.refs[0]!;
         if (first[2] > budget.left) continue; // no budget for its references: the head page only
-        if (!planned.has(first[1])) budget.left -= first[2];
-        planned.set(first[1], first[2]);
+        if (!planned.has(Ref.file(first))) budget.left -= Ref.bytes(first);
+        planned.set(Ref.file(first), Ref.bytes(first));
         next.push(d);
       }
       await Promise.all(
         next.map(async (d) => {
-          const file = d.refs[0]![1];
+          const file = Ref.file(d.refs[0]!);
           d.refs = parseWith(parseRefsEntries, await this.transport.file(file), file);
           d.height--;
         }),
@@ -534,9 +534,9 @@ export class ShardedSearch {
   /** Warms the cache with the first inner file of each level of a page tree that fits `budget`. */
   private prefetchDescent(refs: RefJson[], height: number, budget: number): void {
     const first = refs[0];
-    if (height <= 1 || !first || first[2] > budget) return;
-    this.transport.file(first[1])
-      .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, first[1]), height - 1, budget - first[2]))
+    if (height <= 1 || !first || Ref.bytes(first) > budget) return;
+    this.transport.file(Ref.file(first))
+      .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, Ref.file(first)), height - 1, budget - Ref.bytes(first)))
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
@@ -561,7 +561,7 @@ export class ShardedSearch {
       for (const info of infos) {
         const key = infoTerm(info);
         if (!wanted.delete(key)) continue;
-        found.push({ file, key, heads: typeof info === 'string' ? [] : Object.entries(info[1]).map(([fid, [, head]]) => [Number(fid), head] as [number, string]) });
+        found.push({ file, key, heads: Object.entries(DictEntry.paged(info)).map(([fid, [, head]]) => [Number(fid), head] as [number, string]) });
       }
     }
     const files = new Map<string, unknown>();
@@ -575,12 +575,12 @@ export class ShardedSearch {
         const page = pageFile(files, head, fid);
         for (const [id] of page.e) docs.push(page.docs.get(id)!);
       }
-      const flat = termsEntry(files, file, key)[1]['0'] ?? [];
+      const flat = TermEntry.postings(termsEntry(files, file, key))['0'] ?? [];
       const inline: [DocEntryJson, number][] = [];
       for (let i = 0; i + 2 < flat.length; i += 3) inline.push([tf.docs.get(String(flat[i]))!, Number(flat[i + 2])]);
       inline.sort((x, y) => x[1] - y[1] || compare(x[0][1], y[0][1]));
       docs.push(...inline.map(([d]) => d));
-      for (const d of docs.slice(0, RESCORE_POOL)) if (d) out.set(d[1], d);
+      for (const d of docs.slice(0, RESCORE_POOL)) if (d) out.set(DocEntry.name(d), d);
     }
     return [...out.values()];
   }
@@ -591,7 +591,7 @@ export class ShardedSearch {
    * nearest its anchor first; a word whose own range is cut is added to `partial`.
    */
   private async dictionary(ranges: Range[], partial: Set<string>, tree: TreeJson = this.root.search.terms): Promise<DictEntryJson[]> {
-    const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm((e as DictEntryJson)[2][0]!) : (e as RefJson)[0]), (level, json) =>
+    const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm(DictEntry.terms(e as DictEntryJson)[0]!) : Ref.firstKey(e as RefJson)), (level, json) =>
       level === 1 ? parseWith(parseDictEntries, json, 'dictionary') : parseWith(parseRefsEntries, json, 'dictionary'),
       partial,
     );
@@ -605,7 +605,7 @@ export class ShardedSearch {
       this.root.search.suffixes,
       ranges,
       0,
-      (level, e) => (level === 0 ? (e as string) : (e as RefJson)[0]),
+      (level, e) => (level === 0 ? (e as string) : Ref.firstKey(e as RefJson)),
       (level, json) => (level === 0 ? parseWith(parseSuffixesEntries, json, 'suffixes') : parseWith(parseRefsEntries, json, 'suffixes')),
       new Set(),
     );
@@ -657,7 +657,7 @@ export class ShardedSearch {
       const picked = [...chosen].sort((a, b) => a - b).map((i) => all[i]!);
       nodes = await Promise.all(
         picked.map(async (s) => {
-          const file = (s.entry as RefJson)[1];
+          const file = Ref.file(s.entry as RefJson);
           return { entries: parse(level - 1, await this.transport.file(file)), lo: s.lo, hi: s.hi };
         }),
       );

@@ -11,7 +11,7 @@ import type { SearchResult } from 'minisearch';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, searchDocument } from '../../core/search-options.ts';
 import { hitFacts, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
-import type { DocEntryJson, ShardedRoot } from '../format/wire.ts';
+import { DocEntry, TermEntry, type DocEntryJson, type ShardedRoot } from '../format/wire.ts';
 import { correctedDf, type DeltaView } from './delta-view.ts';
 import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
 import { compare, termsEntry, type Candidate, type FieldPages } from './pieces.ts';
@@ -33,7 +33,7 @@ export function documentFrequencies(
   };
   for (const c of selected) {
     const base = new Map<number, number>();
-    for (const [fid, flat] of Object.entries(termsEntry(files, c.file, c.term)[1])) base.set(Number(fid), flat.length / 3);
+    for (const [fid, flat] of Object.entries(TermEntry.postings(termsEntry(files, c.file, c.term)))) base.set(Number(fid), flat.length / 3);
     for (const [fid, field] of pages.get(c.term) ?? []) base.set(fid, field.df);
     out.set(c.term, corrected(c.term, base));
   }
@@ -171,5 +171,5 @@ export interface Ranked extends HitFacts {
 
 /** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
 export function entryFacts(doc: DocEntryJson, score: number): Ranked {
-  return { id: doc[1], name: doc[1], score, updated_ms: doc[3], server_type: doc[4], platform_mask: doc[5], doc };
+  return { id: DocEntry.name(doc), name: DocEntry.name(doc), score, updated_ms: DocEntry.updatedMs(doc), server_type: DocEntry.serverType(doc), platform_mask: DocEntry.platformMask(doc), doc };
 }
