@@ -3,11 +3,11 @@
  * immutable files named by content hash — the dictionary pages around the query's words, the
  * `terms` files and pages of the terms that match, and the display files of the hits shown —
  * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
- * queries it with MiniSearch and the shared options. Results have the shape of
- * `SearchEngine.search` (`src/client/search.ts`), and are the same whenever every word could be
- * read whole.
+ * queries it with MiniSearch and the shared options. Results are those of one MiniSearch index
+ * over every package (`src/search/query.ts` is the contract) whenever every word could be read
+ * whole.
  *
- * Where it can differ from the single index (measured in docs/sharded-search.md): a field of a
+ * Where it can differ from that whole index (see docs/sharded-search.md): a field of a
  * very common term is paged by impact and read only in part, within a byte budget (such words do
  * not restrict the AND, and the best candidates are then scored again exactly from their
  * summaries); prefix and fuzzy expansions are read best first within the same budget; fuzzy
