@@ -214,7 +214,7 @@ export class ShardedSearch {
    */
   async refresh(): Promise<boolean> {
     const { root, etag } = await this.transport.fetchRoot(this.rootEtag).catch((error: unknown) => {
-      throw isShelfError(error, 'not_found') ? new ShelfError('registry_unreachable', error.message, error.details) : error;
+      throw isShelfError(error, 'not_found') ? new ShelfError('registry_unreachable', error.message, { url: error.details?.url ?? '', status: 404 }) : error;
     });
     if (!root) return false;
     const changed = JSON.stringify(root) !== JSON.stringify(this.root);
