@@ -23,7 +23,7 @@ import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
-import { DEFAULT_POLICY, type ShardingPolicy } from '../../src/search/format/specs.ts';
+import { DEFAULT_POLICY, type ShardingPolicy } from '../../src/search/format/policy.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { generateCorpus } from '../corpus.ts';
 import { packageFiles } from '../records.ts';

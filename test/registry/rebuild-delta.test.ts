@@ -10,7 +10,7 @@ import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { compactDelta } from '../../src/search/write/delta.ts';
-import { DEFAULT_POLICY } from '../../src/search/format/specs.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';

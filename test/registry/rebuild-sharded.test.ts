@@ -14,7 +14,7 @@ import { packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
-import { DEFAULT_POLICY } from '../../src/search/format/specs.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import type { ShardedRoot } from '../../src/search/format/wire.ts';
 import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';

@@ -6,7 +6,7 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
-import { DEFAULT_POLICY } from '../../src/search/format/specs.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import type { DictEntryJson } from '../../src/search/format/wire.ts';

@@ -10,7 +10,7 @@ import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { shardKey } from '../../src/core/paths.ts';
-import { DEFAULT_POLICY } from '../../src/search/format/specs.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, MemoryBucket } from './helpers.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
 import { chunkAll, checkPolicy, type ChunkCodec, type ChunkPolicy } from '../../src/search/format/chunker.ts';
-import { suffixTreeSpec, type ShardingPolicy } from '../../src/search/format/specs.ts';
+import { type ShardingPolicy } from '../../src/search/format/policy.ts';
+import { suffixTreeSpec } from '../../src/search/format/term-tree.ts';
 import { buildTree, TreeNavigator, updateTree, type FileSink, type Tree } from '../../src/search/format/tree.ts';
 import { prng, SMALL_POLICY } from './corpus.ts';
 

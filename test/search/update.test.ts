@@ -4,7 +4,7 @@ import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { contentName } from '../../src/search/format/hash.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { ShardFileSchema, type DictEntryJson } from '../../src/search/format/wire.ts';
-import type { ShardingPolicy } from '../../src/search/format/specs.ts';
+import type { ShardingPolicy } from '../../src/search/format/policy.ts';
 import { updateShardedIndex } from '../../src/search/write/update.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';

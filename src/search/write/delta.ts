@@ -42,7 +42,8 @@ import {
   type TermEntryJson,
   type TreeJson,
 } from '../format/wire.ts';
-import { catalogByNameSpec, checkShardingPolicy } from '../format/specs.ts';
+import { catalogByNameSpec } from '../format/catalog-tree.ts';
+import { checkShardingPolicy } from '../format/policy.ts';
 import { TreeNavigator } from '../format/tree.ts';
 import { updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
 

@@ -22,7 +22,8 @@ import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '.
 import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
 import { buildShardedIndex, type BuildOptions } from './build.ts';
 import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey, shardKey } from '../../core/paths.ts';
-import { catalogByNameSpec, checkShardingPolicy } from '../format/specs.ts';
+import { catalogByNameSpec } from '../format/catalog-tree.ts';
+import { checkShardingPolicy } from '../format/policy.ts';
 import { TreeNavigator } from '../format/tree.ts';
 
 type TreeNode = TreeNavigator['root'];
