@@ -17,14 +17,14 @@
  *
  * @module
  */
-import type { SearchResult } from 'minisearch';
+import type { SearchOptions, SearchResult } from 'minisearch';
 import { globalFetch, type FetchLike } from '../../core/fetch-json.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { shardedRootKey } from '../../core/paths.ts';
-import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions } from '../query.ts';
+import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { match, maxDistance } from '../format/matching.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
@@ -116,6 +116,32 @@ const MAX_PAIRS = 6;
 
 
 
+
+/** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
+interface QueryState {
+  o: ValidSearchOptions;
+  tokens: string[];
+  /** The distinct tokens. */
+  words: string[];
+  /** Words known only in part (a range cut, an expansion or page left out): they do not restrict the AND. */
+  partial: Set<string>;
+  root: ShardedRoot;
+  delta: DeltaView | null;
+  /** The delta's terms that match a word. */
+  deltaMatches: string[];
+  /** Dictionary terms matching the words. */
+  cands: Map<string, Candidate>;
+  /** Those whose postings are read. */
+  selected: Candidate[];
+  /** Bytes of JSON left for expansions and further pages. */
+  budget: { left: number };
+  /** Files this query reads, by name, with their sizes (bytes of JSON). */
+  planned: Map<string, number>;
+  /** Files read, by name. */
+  files: Map<string, unknown>;
+  /** The name-pair candidates, when looked up ahead. */
+  pairs: Promise<DocEntryJson[]> | null;
+}
 
 /**
  * A search client over one generation of a sharded index.
@@ -242,19 +268,52 @@ export class ShardedSearch {
     }
   }
 
+  /** A query, step by step: each step is a method of its own, below. */
   private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
     const o = validateSearchOptions(query, opts);
     if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
     const tokens = tokenize(query);
     if (tokens.length === 0) return [];
     const root = this.root;
-    const words = [...new Set(tokens)];
-    const partial = new Set<string>();
+    const q: QueryState = {
+      o,
+      tokens,
+      words: [...new Set(tokens)],
+      partial: new Set(),
+      root,
+      delta: null,
+      deltaMatches: [],
+      cands: new Map(),
+      selected: [],
+      budget: { left: this.budget ?? defaultExpansionBudget(root.search.document_count) },
+      planned: new Map(),
+      files: new Map(),
+      pairs: null,
+    };
+    const dict = await this.readDictionary(q);
+    q.cands = candidates(q.words, dict);
+    this.select(q, q.cands.values());
+    await this.load(q);
+    this.readAhead(q);
+    await this.lookUpNames(q);
+    const pages = await this.readPages(q);
+    // Terms only the delta holds (a term the base holds goes in only when selected, with its base postings).
+    const deltaOnly = q.deltaMatches.filter((t) => !q.cands.has(t));
+    const mini = assemble(root, q.selected, q.files, pages, q.delta, deltaOnly);
+    const { results, options } = this.runQuery(q, mini);
+    const ranked = await this.order(q, mini, results, options, pages, deltaOnly);
+    return this.present(ranked, o);
+  }
 
-    // 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
-    //    first k letters and, through the suffix dictionary, those that keep its last k. With
-    //    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
-    //    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges.
+  /**
+   * 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
+   *    first k letters and, through the suffix dictionary, those that keep its last k. With
+   *    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
+   *    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges. The delta
+   *    (packages announced since the base trees were written) is read whole, alongside.
+   */
+  private async readDictionary(q: QueryState): Promise<DictEntryJson[]> {
+    const { words, partial } = q;
     const ranges: Range[] = [];
     const suffixRanges: Range[] = [];
     for (const w of words) {
@@ -266,8 +325,8 @@ export class ShardedSearch {
       const rw = reverseTerm(w);
       suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
     }
-    // The delta (packages announced since the base trees were written) is read whole, alongside.
-    const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(root)]);
+    const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(q.root)]);
+    q.delta = delta;
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
     const covered = new Set(dict.flatMap((e) => DictEntry.terms(e).map(infoTerm)));
     const outside = new Map<string, number>();
@@ -286,83 +345,92 @@ export class ShardedSearch {
     // The delta's matching terms are looked up too: the base's postings of a term the delta also
     // holds must be read with it (and one the base lacks is then known to be new). Their
     // dictionary files are mostly those already read.
-    const deltaMatches = delta ? deltaTermsMatching(delta, words) : [];
-    for (const t of deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
+    q.deltaMatches = delta ? deltaTermsMatching(delta, words) : [];
+    for (const t of q.deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
     if (lookups.length > 0) {
       const read = new Set(dict.map(DictEntry.file));
       const found = await this.dictionary(lookups.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial);
       dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
     }
+    return dict;
+  }
 
-    // 2. Matching terms, best first: exact words are always read, the rest within the budget.
-    const cands = candidates(words, dict);
-    const budget = { left: this.budget ?? defaultExpansionBudget(root.search.document_count) };
-    /** Files this query reads, by name, with their sizes (bytes of JSON). */
-    const planned = new Map<string, number>();
+  /** 2. Matching terms, best first: exact words are always read, the rest within the budget. */
+  private select(q: QueryState, pool: Iterable<Candidate>): void {
+    const { planned, budget } = q;
     const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
-    const plan = (files: [string, number][]): void => files.forEach(([f, b]) => planned.set(f, b));
-    const selected: Candidate[] = [];
-    const select = (pool: Iterable<Candidate>): void => {
-      const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
-      for (const c of ordered) {
-        // A term's paged fields may share one `heads` file: count it once.
-        const files: [string, number][] = [...new Map([[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])])];
-        let bytes = cost(files);
-        if (!c.exact && bytes > budget.left) {
-          c.words.forEach((w) => partial.add(w));
-          // A common expansion: its terms file alone still gives its document frequencies and
-          // inline postings; its paged fields are then filled in from the names of the documents read.
-          if (c.paged.size === 0 || (bytes = cost(files.slice(0, 1))) > budget.left) continue;
-          c.headless = true;
-          files.length = 1;
-        }
-        if (!c.exact) budget.left -= bytes;
-        plan(files);
-        selected.push(c);
+    const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
+    for (const c of ordered) {
+      // A term's paged fields may share one `heads` file: count it once.
+      const files: [string, number][] = [...new Map([[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])])];
+      let bytes = cost(files);
+      if (!c.exact && bytes > budget.left) {
+        c.words.forEach((w) => q.partial.add(w));
+        // A common expansion: its terms file alone still gives its document frequencies and
+        // inline postings; its paged fields are then filled in from the names of the documents read.
+        if (c.paged.size === 0 || (bytes = cost(files.slice(0, 1))) > budget.left) continue;
+        c.headless = true;
+        files.length = 1;
       }
-    };
-    select(cands.values());
-    const files = new Map<string, unknown>();
-    const load = (names: Iterable<string>): Promise<unknown> => Promise.all([...names].filter((f) => !files.has(f)).map(async (f) => files.set(f, await this.transport.file(f))));
-    await load(planned.keys());
-    // A word with a field too large for its references to sit in its terms entry will be read in
-    // part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
-    let pairs: Promise<DocEntryJson[]> | null = null;
-    const deepTrees = selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
-    if (words.length >= 2 && o.sort === 'relevance' && (partial.size > 0 || deepTrees.length > 0)) {
-      pairs = this.pairCandidates(words);
-      pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
+      if (!c.exact) budget.left -= bytes;
+      files.forEach(([f, b]) => planned.set(f, b));
+      q.selected.push(c);
     }
-    // Step 3 reads the first inner file of each level of those page trees whenever the budget
-    // allows it (it nearly always does): start down them now, alongside the name lookups.
-    for (const p of deepTrees) this.prefetchDescent(p.t.top as RefJson[], p.t.height, budget.left);
+  }
 
-    // 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
-    //     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
-    //     in `@api-ai/x`. A name match weighs most, so these are looked up one by one.
-    const more = nameLookups(words, cands, selected, files, headPagesRead(selected, files));
-    if (more.length > 0) {
-      const found = candidates(words, await this.dictionary(more.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial));
-      for (const t of [...found.keys()]) if (cands.has(t)) found.delete(t);
-      for (const [t, c] of found) cands.set(t, c);
-      select(found.values());
-      await load(planned.keys());
+  /** Reads every file planned so far that is not read yet. */
+  private async load(q: QueryState): Promise<void> {
+    await Promise.all([...q.planned.keys()].filter((f) => !q.files.has(f)).map(async (f) => q.files.set(f, await this.transport.file(f))));
+  }
+
+  /**
+   * A word with a field too large for its references to sit in its terms entry will be read in
+   * part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
+   * Step 3 reads the first inner file of each level of those page trees whenever the budget
+   * allows it (it nearly always does): start down them now, alongside the name lookups.
+   */
+  private readAhead(q: QueryState): void {
+    const deepTrees = q.selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(q.files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
+    if (q.words.length >= 2 && q.o.sort === 'relevance' && (q.partial.size > 0 || deepTrees.length > 0)) {
+      q.pairs = this.pairCandidates(q.words);
+      q.pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
     }
+    for (const p of deepTrees) this.prefetchDescent(p.t.top as RefJson[], p.t.height, q.budget.left);
+  }
 
-    // 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
-    //    field read to its end scores exactly; one read in part only adds its known scores.
-    const pages = await this.planPages(selected, files, budget, planned);
-    await load(planned.keys());
-    for (const c of selected) {
-      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => partial.add(w));
+  /**
+   * 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
+   *     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
+   *     in `@api-ai/x`. A name match weighs most, so these are looked up one by one.
+   */
+  private async lookUpNames(q: QueryState): Promise<void> {
+    const more = nameLookups(q.words, q.cands, q.selected, q.files, headPagesRead(q.selected, q.files));
+    if (more.length === 0) return;
+    const found = candidates(q.words, await this.dictionary(more.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), q.partial));
+    for (const t of [...found.keys()]) if (q.cands.has(t)) found.delete(t);
+    for (const [t, c] of found) q.cands.set(t, c);
+    this.select(q, found.values());
+    await this.load(q);
+  }
+
+  /**
+   * 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
+   *    field read to its end scores exactly; one read in part only adds its known scores.
+   */
+  private async readPages(q: QueryState): Promise<Map<string, Map<number, FieldPages>>> {
+    const pages = await this.planPages(q.selected, q.files, q.budget, q.planned);
+    await this.load(q);
+    for (const c of q.selected) {
+      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
     }
-    // Terms only the delta holds (a term the base holds goes in only when selected, with its base postings).
-    const deltaOnly = deltaMatches.filter((t) => !cands.has(t));
-    const mini = assemble(root, selected, files, pages, delta, deltaOnly);
+    return pages;
+  }
 
-    // 4. Query it as the single index does; words known only in part do not restrict the AND.
+  /** 4. Query what was read as the whole index would; words known only in part do not restrict the AND. */
+  private runQuery(q: QueryState, mini: ReturnType<typeof assemble>): { results: SearchResult[]; options: SearchOptions } {
+    const { tokens, partial } = q;
     const docs = mini.docs;
-    const passes = searchFilter(o);
+    const passes = searchFilter(q.o);
     const verdicts = new Map<string, boolean>();
     const filter = (r: SearchResult): boolean => {
       const id = String(r.id);
@@ -389,62 +457,79 @@ export class ShardedSearch {
       }
     }
     if (results.length === 0) results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, options);
+    return { results, options };
+  }
 
-    // 5. Order. When some word is known only in part, the best candidates are scored again,
-    //    exactly: their display data is the whole summary, so MiniSearch can index them and score
-    //    them with the registry's statistics (document count, average lengths, and the document
-    //    frequency of every selected term). That settles which of them hold every word.
-    let ranked = results.map((r) => entryFacts(docs.get(String(r.id))!, r.score));
-    if (partial.size > 0 && o.sort === 'relevance') {
-      ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
-      // Packages whose name holds two of the words rank high in the single index, yet sit deep
-      // in each common word's pages: the name-pair index finds them directly.
-      const paired = words.length >= 2 ? (await (pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
-      const candidates = new Map<string, Ranked>();
-      for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
-      for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
-      const df = documentFrequencies(selected, files, pages, delta, deltaOnly);
-      const pairedNames = new Set(paired.map(DocEntry.name));
-      const rest = likelyOrder(
-        ranked.filter((h) => !pairedNames.has(h.name)),
-        words,
-        partial,
-        (w) => mini.engine.search(w, options),
-        selected,
-        df,
-        root.search.document_count,
-      );
-      const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
-      const pooled: PackageSummary[] = [];
-      const scorer = rescorer(root, tokens, df, o);
-      let displayBytes = 0;
-      let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
-      // Rounds of candidates, best first, until enough of them are known to hold every word, or
-      // until the query has read its share of bytes (the first round is always scored).
-      let spent = 0;
-      for (const b of planned.values()) spent += b;
-      const cap = queryByteCap(root.search.document_count, this.budget, words.length);
-      for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-        const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
-        if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
-        const batch = queue.slice(pooled.length, pooled.length + size);
-        const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
-        for (const r of read) {
-          const b = JSON.stringify(r).length;
-          displayBytes += b;
-          spent += b;
-        }
-        pooled.push(...read);
-        scorer.add(read);
-        exact = scorer.score();
-        if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
+  /**
+   * 5. Order. When some word is known only in part, the best candidates are scored again,
+   *    exactly: their display data is the whole summary, so MiniSearch can index them and score
+   *    them with the registry's statistics (document count, average lengths, and the document
+   *    frequency of every selected term). That settles which of them hold every word.
+   */
+  private async order(
+    q: QueryState,
+    mini: ReturnType<typeof assemble>,
+    results: SearchResult[],
+    options: SearchOptions,
+    pages: Map<string, Map<number, FieldPages>>,
+    deltaOnly: string[],
+  ): Promise<Ranked[]> {
+    const { o, words, partial, root, delta } = q;
+    let ranked = results.map((r) => entryFacts(mini.docs.get(String(r.id))!, r.score));
+    if (partial.size === 0 || o.sort !== 'relevance') return ranked;
+    ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
+    // Packages whose name holds two of the words rank high in the whole index, yet sit deep
+    // in each common word's pages: the name-pair index finds them directly.
+    const paired = words.length >= 2 ? (await (q.pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
+    const candidates = new Map<string, Ranked>();
+    for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
+    for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
+    const df = documentFrequencies(q.selected, q.files, pages, delta, deltaOnly);
+    const pairedNames = new Set(paired.map(DocEntry.name));
+    const rest = likelyOrder(
+      ranked.filter((h) => !pairedNames.has(h.name)),
+      words,
+      partial,
+      (w) => mini.engine.search(w, options),
+      q.selected,
+      df,
+      root.search.document_count,
+    );
+    const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
+    const pooled: PackageSummary[] = [];
+    const scorer = rescorer(root, q.tokens, df, o);
+    let displayBytes = 0;
+    let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
+    // Rounds of candidates, best first, until enough of them are known to hold every word, or
+    // until the query has read its share of bytes (the first round is always scored).
+    let spent = 0;
+    for (const b of q.planned.values()) spent += b;
+    const cap = queryByteCap(root.search.document_count, this.budget, words.length);
+    for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
+      const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+      if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
+      const batch = queue.slice(pooled.length, pooled.length + size);
+      const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
+      for (const r of read) {
+        const b = JSON.stringify(r).length;
+        displayBytes += b;
+        spent += b;
       }
-      ranked = exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
+      pooled.push(...read);
+      scorer.add(read);
+      exact = scorer.score();
+      if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
     }
+    return exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
+  }
+
+  /** 6. The hits shown, in the requested order, with their display data. */
+  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
     const top = orderHits(ranked, o);
     const summaries = await Promise.all(top.map((h) => this.transport.display(displayFile(h.doc))));
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
+
 
   /**
    * Chooses further pages of the selected terms' paged fields within the budget (adding them to
