@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload } from 'jose';
 import { ShelfError } from '../core/errors.ts';
+import { fetchOutbound, readOutboundBody } from '../net/outbound-fetch.ts';
 
 /** The claims the registry uses, as strings. */
 export interface TokenClaims {
@@ -60,6 +61,12 @@ export interface TokenVerifierOptions {
 /** Verifies a token and returns its claims. @throws ShelfError 401 codes, or 503 `upstream_unavailable` */
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 
+/**
+ * Largest key set read from the issuer: GitHub's holds a few keys in a few kilobytes. A larger
+ * answer is refused (`upstream_too_large`), never read whole.
+ */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
 /** Claims without which the registry cannot apply its trust rules. */
 const REQUIRED = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'sha'] as const;
 const OPTIONAL = ['ref', 'workflow_ref', 'job_workflow_ref', 'event_name', 'run_id', 'run_attempt'] as const;
@@ -103,6 +110,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     timeoutDuration: options.jwksTimeoutMs ?? 5000,
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    [customFetch]: keySetFetch(new URL(options.jwksUrl).host),
   });
 
   return async (token) => {
@@ -149,6 +157,27 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 }
 
+/**
+ * jose's key-set fetch, through the outbound plumbing: the configured JWKS host is the only host
+ * any hop may reach (jose itself would refuse every redirect), and the body is read with a cap
+ * within jose's own deadline.
+ */
+function keySetFetch(jwksHost: string): FetchImplementation {
+  return async (url, init) => {
+    const headers: Record<string, string> = {};
+    init.headers.forEach((value, name) => (headers[name] = value));
+    const request = { what: 'the OIDC key set', allowedHosts: [jwksHost], signal: init.signal, headers };
+    try {
+      const response = await fetchOutbound(url, request);
+      const body = await readOutboundBody(response, MAX_JWKS_BYTES, request);
+      return new Response(body as Uint8Array<ArrayBuffer>, { status: response.status, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+    } catch (err) {
+      if (init.signal.aborted) throw new ShelfError('upstream_unavailable', 'The OIDC issuer keys could not be fetched in time.');
+      throw err;
+    }
+  };
+}
+
 /** The repository and ids end up in URLs and pins; a token whose claims are inconsistent is refused. */
 function checkClaimShapes(claims: Record<string, string>): void {
   const repo = REPOSITORY_RE.exec(claims.repository!);
@@ -161,6 +190,8 @@ function checkClaimShapes(claims: Record<string, string>): void {
 }
 
 function mapJoseError(err: unknown): ShelfError {
+  // The key-set fetch's own refusals (untrusted host, too large, timed out) keep their codes.
+  if (err instanceof ShelfError) return err;
   if (err instanceof joseErrors.JWTExpired) return new ShelfError('token_expired');
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     return new ShelfError('invalid_token', `The token's "${err.claim}" claim is not acceptable: ${err.reason}.`);
