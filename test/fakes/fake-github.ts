@@ -2,6 +2,7 @@
  * A loopback fake of the GitHub services the registry talks to: the Actions OIDC issuer's JWKS
  * (keys the test controls, rotatable) and the releases API with asset downloads. Test-only.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -225,6 +226,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
         job_workflow_ref: `${claims.repository}/.github/workflows/release.yml@refs/tags/v1`,
         run_id: '42',
         run_attempt: '1',
+        jti: randomUUID(),
         ...claims,
       };
       for (const k of options.omit ?? []) delete payload[k];
