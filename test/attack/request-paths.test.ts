@@ -56,6 +56,7 @@ describe('paths that cannot name a file', () => {
     ['a path under a file', 'GET', '/v1/bundles/@acme/echo.json/x', 404, 'not_found'],
     ['a store bookkeeping folder', 'GET', '/.shelf-meta/v1/config.json.json', 404, 'not_found'],
     ['the private area', 'GET', '/private/used-tokens/', 404, 'not_found'],
+    ['the private area, percent-encoded', 'GET', '/%70rivate/used-tokens/', 404, 'not_found'],
   ])('answers %s with a 4xx and a stable code, logging no crash', async (_, method, path, status, code) => {
     errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const before = await reg.snapshot();
