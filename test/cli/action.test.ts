@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries, readZipFile } from '../../src/cli/unzip-safe.ts';
+import { readArchiveFile } from '../../src/archive/inflate.ts';
+import { readZipEntries } from '../../src/archive/zip-entries.ts';
 import { startFakeActionsToken } from '../fakes/actions-token.ts';
 import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 
@@ -122,7 +123,7 @@ describe('action.yml', () => {
     const pack = await runStep('Pack', { 'inputs.kind': 'bundle', 'inputs.directory': 'examples/echo', 'inputs.os': '', 'inputs.arch': '', 'inputs.release-tag': '' }, { GITHUB_REF_NAME: 'v1.2.0' });
     expect(pack.code).toBe(0);
     expect(pack.outputs.file).toBe(join(temp, 'shelf-dist', 'echo-1.2.0-any-any.mcpb'));
-    const manifest = JSON.parse(new TextDecoder().decode(readZipFile(await readFile(pack.outputs.file!), 'manifest.json')!));
+    const manifest = JSON.parse(new TextDecoder().decode((await readArchiveFile(await readFile(pack.outputs.file!), 'manifest.json'))!));
     expect(manifest).toMatchObject({ name: '@acme/echo', version: '1.2.0' });
     expect(pack.outputs.sha256).toMatch(/^[0-9a-f]{64}$/);
   }, 60_000);
