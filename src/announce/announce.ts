@@ -12,11 +12,13 @@
  *    must name the announced package and version, and agree with the version's other artifacts.
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
  * 7. **pins** (create-only): the scope's owner id and the package's repository id.
- * 8. **artifact** (create-only): the registry's own copy of the bytes.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes; for a skill, also the
+ *    archive derived from them for the skills CLI (`SKILL.md` at its root, content-addressed).
  * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
  * 10. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
- *    in the sharded layout; catalog then index in the single one), recent list. Then expired
- *    token records are swept.
+ *    in the sharded layout; catalog then index in the single one), recent list, and the files of
+ *    the read APIs of other clients (the MCP registry API for a bundle, agent-skills discovery
+ *    for a skill). Then expired token records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -50,12 +52,13 @@ import type { ArchiveLimits } from '../archive/zip-entries.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
+import { writeSkillsArchive } from '../skills/publish.ts';
 
 /**
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
  * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
  */
-export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'version', 'package', 'scope', 'search', 'recent'] as const;
+export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'version', 'package', 'scope', 'search', 'recent', 'interop'] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */
@@ -165,6 +168,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     const storedSha = stored ? createHash('sha256').update(stored.body).digest('hex') : '';
     if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
   }
+  // A skill's archive for the skills CLI, derived from the bytes just stored (content-addressed, create-only).
+  const skillsArchive = kind === 'skill' ? await writeSkillsArchive(store, req.pkg, req.version, asset.bytes, deps.archiveLimits ?? {}) : undefined;
   await deps.afterStep?.('artifact');
 
   // 9. version record
@@ -178,6 +183,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     source_url: asset.sourceUrl,
     published_at: now,
     provenance: provenance(claims),
+    ...(skillsArchive ? { skills_archive: skillsArchive } : {}),
   };
   let status: 'created' | 'unchanged' = 'created';
   let recordArtifact = artifact;

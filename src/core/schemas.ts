@@ -138,6 +138,16 @@ export const ArtifactSchema = z.object({
   source_url: z.string().describe('Where the registry fetched it (the GitHub release asset)'),
   published_at: isoDate,
   provenance: ProvenanceSchema,
+  skills_archive: z
+    .object({
+      path: z.string().describe("The derived archive's key, relative to the registry base URL"),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      size: z.number().int().positive(),
+    })
+    .optional()
+    .describe(
+      'Skills only: the archive derived by the registry from this artifact for the skills CLI and agent-skills discovery (the same files with SKILL.md at the root; deterministic, content-addressed, immutable)',
+    ),
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 

@@ -6,7 +6,7 @@
  */
 import type { AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { catalogKey, configKey, contentTypeFor, MUTABLE_CACHE, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { catalogKey, configKey, contentTypeFor, MUTABLE_CACHE, notFoundKey, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
 import { SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
 import { encodeJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -37,7 +37,14 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
   return doc;
 }
 
-/** Writes the config document (unconditionally: it is a pure function of the configuration). */
+/** The body of the CDN's 404 answers (`v1/not-found.json`): the MCP registry API's error shape. */
+export const NOT_FOUND_DOCUMENT = { error: 'Not found' } as const;
+
+/**
+ * Writes the config document (unconditionally: it is a pure function of the configuration), and
+ * the CDN's 404 body beside it.
+ */
 export async function writeConfigDocument(store: ObjectStore, doc: ConfigDocument): Promise<void> {
   await store.put(configKey(), encodeJson(doc), { contentType: contentTypeFor(configKey()), cacheControl: MUTABLE_CACHE });
+  await store.put(notFoundKey(), encodeJson(NOT_FOUND_DOCUMENT), { contentType: contentTypeFor(notFoundKey()), cacheControl: MUTABLE_CACHE });
 }

@@ -14,7 +14,7 @@
  */
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
-import { KINDS, parsePackageName, type Kind, type PackageName, type Scope } from '../core/names.ts';
+import { KINDS, parsePackageName, type Kind, type PackageName, type Scope, type Version } from '../core/names.ts';
 import {
   catalogKey,
   configKey,
@@ -26,6 +26,7 @@ import {
   scopesPrefix,
   searchIndexKey,
   shardedRootKey,
+  versionKey,
   versionsPrefix,
 } from '../core/paths.ts';
 import {
@@ -36,6 +37,7 @@ import {
   ScopeDocumentSchema,
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
+  type Artifact,
   type PackageDocument,
   type ScopeDocument,
   type SearchLayout,
@@ -50,11 +52,13 @@ import {
   upsertRecent,
 } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
-import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import { DEFAULT_RETRY, readJson, retryOnConflict, updateDerived, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
+import { derivePackageDocument, readVersions, recentEntriesOf, refreshInterop } from './refresh.ts';
+import { LISTINGS, rebuildPages } from '../mcp/publish.ts';
+import { writeSkillsArchive } from '../skills/publish.ts';
 import { eachLimited } from '../core/concurrency.ts';
 
 /** Options of {@link rebuild}. */
@@ -142,6 +146,15 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const write = async <T>(key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>) =>
     record(key, await writeDerived(store, key, schema, compute, retry));
 
+  // Records written before skills had a derived archive get one (derived from the stored artifact).
+  await eachLimited(
+    targets.filter((t) => t.kind === 'skill'),
+    concurrency,
+    async ({ pkg }) => {
+      for (const key of await deriveMissingSkillsArchives(store, pkg, retry)) record(key, true);
+    },
+  );
+
   // Package documents first: everything after is derived from them.
   await eachLimited(targets, concurrency, ({ kind: k, pkg }) =>
     write(packageKey(k, pkg), PackageDocumentSchema, async (current) => {
@@ -184,6 +197,14 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       const catalog = await readJson(store, catalogKey(k), CatalogDocumentSchema);
       return current || catalog ? buildSearchIndex(k, catalog?.value ?? null) : null;
     });
+  }
+
+  // The read APIs of other clients: a server's MCP files and a skill's discovery indexes, then
+  // (for the whole registry) the MCP listings' pages, from the servers' files.
+  await eachLimited(targets, concurrency, ({ kind: k, pkg }) => refreshInterop(store, k, pkg, { layout, retry, onWrite: record, listings: !!onePackage }));
+  if (!onePackage && sharedKinds.includes('bundle')) {
+    const servers = (await readPackageDocuments(store, ['bundle'])).filter((d) => d.versions.length > 0).map((d) => parsePackageName(d.name));
+    for (const listing of LISTINGS) await rebuildPages(store, listing, servers, { retry, onWrite: record, concurrency });
   }
 
   // The recent list spans both kinds, so even a one-kind rebuild recomputes it whole.
@@ -235,37 +256,44 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
   );
 }
 
-/** Thrown inside a compute to leave an absent file absent. */
-class NothingToWrite extends Error {}
-
 /**
  * Compare-and-swap of one derived file; `compute` returns null to leave an absent file absent
  * (a kind without packages has no catalog, as after announces alone). True when it was written.
  */
-async function writeDerived<T>(
-  store: ObjectStore,
-  key: string,
-  schema: z.ZodType<T>,
-  compute: (current: T | null) => Promise<T | null>,
-  retry: RetryPolicy,
-): Promise<boolean> {
-  try {
-    const { changed } = await updateJson(
+function writeDerived<T>(store: ObjectStore, key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>, retry: RetryPolicy): Promise<boolean> {
+  return updateDerived(store, key, schema, compute, { retry });
+}
+
+/**
+ * Gives every artifact of a skill's version records that lacks one its derived archive for the
+ * skills CLI (written create-only, recorded by compare-and-swap). Returns the keys written.
+ */
+async function deriveMissingSkillsArchives(store: ObjectStore, pkg: PackageName, retry: RetryPolicy): Promise<string[]> {
+  const written: string[] = [];
+  for (const doc of await readVersions(store, 'skill', pkg)) {
+    if (doc.artifacts.every((a) => a.skills_archive)) continue;
+    const derived = new Map<string, NonNullable<Artifact['skills_archive']>>();
+    for (const artifact of doc.artifacts) {
+      if (artifact.skills_archive) continue;
+      const stored = await store.get(artifact.path);
+      if (!stored) continue; // a lost artifact is not this rebuild's to restore
+      derived.set(artifact.path, await writeSkillsArchive(store, pkg, doc.version as Version, stored.body));
+      written.push(derived.get(artifact.path)!.path);
+    }
+    const key = versionKey('skill', pkg, doc.version as Version);
+    await updateJson(
       store,
       key,
-      schema,
-      async (current) => {
-        const next = await compute(current);
-        if (next === null) throw new NothingToWrite();
-        return next;
+      VersionDocumentSchema,
+      (current) => {
+        if (!current) throw new ShelfError('internal_error', `The record ${key} vanished during the rebuild.`);
+        return { ...current, artifacts: current.artifacts.map((a) => (a.skills_archive || !derived.has(a.path) ? a : { ...a, skills_archive: derived.get(a.path)! })) };
       },
-      { retry },
+      { retry, strict: true },
     );
-    return changed;
-  } catch (err) {
-    if (err instanceof NothingToWrite) return false;
-    throw err;
+    written.push(key);
   }
+  return written;
 }
 
 /** The kinds in which `pkg` has a package document or a version record. */

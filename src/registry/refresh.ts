@@ -12,9 +12,10 @@
  */
 import type { Kind, PackageName } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
-import { catalogKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
+import { catalogKey, configKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
 import {
   CatalogDocumentSchema,
+  ConfigDocumentSchema,
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
@@ -26,16 +27,18 @@ import {
 } from '../core/schemas.ts';
 import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
-import { applyToStore } from '../search/write/publish.ts';
+import { applyToStore, readShardedRoot } from '../search/write/publish.ts';
+import { publishServer } from '../mcp/publish.ts';
+import { publishDiscovery } from '../skills/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { readJson, updateJson } from '../store/json-documents.ts';
+import { readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 
 /**
  * The derived files, in the order an announce writes them (after the records), in the default
  * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
  * writes its whole catalog in a `catalog` step before `search`.
  */
-export const DERIVED_STEPS = ['package', 'scope', 'search', 'recent'] as const;
+export const DERIVED_STEPS = ['package', 'scope', 'search', 'recent', 'interop'] as const;
 export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
@@ -110,7 +113,43 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   // need not be read again; versions announced since are added to the list by their own announce.
   await updateJson(store, recentKey(), RecentDocumentSchema, (current) => upsertRecent(current, recentEntriesOf(pkgDoc)));
   await afterStep?.('recent');
+
+  await refreshInterop(store, kind, pkg, { layout, versionCache });
+  await afterStep?.('interop');
   return pkgDoc;
+}
+
+/**
+ * The files of the read APIs other clients speak, for one package: a bundle's MCP registry API
+ * files (`src/mcp/`), a skill's agent-skills discovery indexes (`src/skills/`). Both derive from
+ * the records as stored when each file is written.
+ */
+export async function refreshInterop(
+  store: ObjectStore,
+  kind: Kind,
+  pkg: PackageName,
+  options: { layout?: SearchLayout; versionCache?: VersionCache; retry?: RetryPolicy; onWrite?: (key: string, changed: boolean) => void; listings?: boolean } = {},
+): Promise<void> {
+  const versionCache = options.versionCache ?? new Map();
+  const records = async () => ({
+    doc: (await readJson(store, packageKey(kind, pkg), PackageDocumentSchema))?.value ?? null,
+    versions: await readVersions(store, kind, pkg, versionCache),
+  });
+  const common = { ...(options.retry ? { retry: options.retry } : {}), ...(options.onWrite ? { onWrite: options.onWrite } : {}) };
+  if (kind === 'skill') return publishDiscovery(store, pkg, records, common);
+  await publishServer(store, pkg, records, { ...common, ...(options.listings === false ? { listings: false } : {}), publicUrl: await publicUrlOf(store), serverCount: () => bundleCount(store, options.layout ?? 'sharded') });
+}
+
+/** The registry's base URL on the CDN, as `v1/config.json` names it ("" without one: root-relative URLs). */
+export async function publicUrlOf(store: ObjectStore): Promise<string> {
+  const config = await readJson(store, configKey(), ConfigDocumentSchema).catch(() => null);
+  return config?.value.public_url ?? '';
+}
+
+/** How many bundles have a version: the count of the kind's catalog (the MCP listings' geometry). */
+async function bundleCount(store: ObjectStore, layout: SearchLayout): Promise<number> {
+  if (layout === 'sharded') return (await readShardedRoot(store, 'bundle'))?.root.catalog.count ?? 0;
+  return (await readJson(store, catalogKey('bundle'), CatalogDocumentSchema))?.value.packages.length ?? 0;
 }
 
 /** The recent-list entries of a package's versions. */
