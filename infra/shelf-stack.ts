@@ -24,7 +24,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
+import { notFoundKey, PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
+import { viewerRequestFunctionCode } from './edge-function.ts';
 import type { ShelfSettings } from './settings.ts';
 
 /** Properties of {@link ShelfStack}. */
@@ -135,13 +136,17 @@ export class ShelfStack extends Stack {
       // forwards no query string, so it can never be used to list the bucket.
       originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
     });
-    // The private area (used-token records, later keys) is never served: the CDN answers 404 for
-    // it without asking the bucket, and the bucket refuses it to the CDN all the same.
-    const notServed = new cloudfront.Function(this, 'PrivateNotServed', {
-      comment: 'Shelf: the private area is never served',
+    // One viewer-request function, generated from the mapping the local server runs too
+    // (src/edge/viewer-request.ts): the MCP registry API's query parameters and encoded names and
+    // the agent-skills discovery paths become object keys (before the cache, whose key is the
+    // path alone), and the private area (used-token records, later keys) is answered 404 without
+    // asking the bucket, which refuses it to the CDN all the same.
+    const viewerRequest = new cloudfront.Function(this, 'ViewerRequest', {
+      comment: 'Shelf: MCP registry API and agent-skills paths to keys; the private area is never served',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline('function handler(event) { return { statusCode: 404, statusDescription: "Not Found" }; }'),
+      code: cloudfront.FunctionCode.fromInline(viewerRequestFunctionCode()),
     });
+    const viewerRequestAssociation = [{ function: viewerRequest, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
 
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: `Shelf registry (${s.audience})`,
@@ -151,7 +156,7 @@ export class ShelfStack extends Stack {
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-          functionAssociations: [{ function: notServed, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+          functionAssociations: viewerRequestAssociation,
         },
       },
       defaultBehavior: {
@@ -162,7 +167,11 @@ export class ShelfStack extends Stack {
         compress: true,
         cachePolicy,
         responseHeadersPolicy: responseHeaders,
+        functionAssociations: viewerRequestAssociation,
       },
+      // A missing object answers the MCP registry API's error shape, `{"error": "Not found"}`
+      // (v1/not-found.json, written with config.json), briefly cached so a new package shows soon.
+      errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: `/${notFoundKey()}`, ttl: Duration.seconds(10) }],
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,

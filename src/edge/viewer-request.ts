@@ -26,7 +26,7 @@ const SERVER_RE = new RegExp('^/v0\\.1/servers/io\\.github\\.(' + SCOPE + ')/(' 
 const LIST_RE = /^\/v0\.1\/servers\/?$/;
 const DISCOVERY_RE = new RegExp('^/@(' + SCOPE + ')(?:/(' + NAME + '))?/\\.well-known/agent-skills/index\\.json$');
 // A semver 2.0 version as keys hold it (`core/names.ts` parses strictly; this only keeps keys clean).
-const VERSION_RE = /^[0-9A-Za-z.+-]{1,128}$/;
+const VERSION_RE = /^[0-9][0-9A-Za-z.+-]{0,127}$/;
 const CURSOR_RE = /^[0-9]{1,9}$/;
 
 /** A JSON error answer, `{"error": "..."}` as the MCP registry API's spec has it. */
@@ -58,7 +58,7 @@ export function mapViewerRequest(uri: string, query: Record<string, string>): Ed
     if (!m) return refuse(404, 'Server not found');
     const folder = 'v0.1/servers/io.github.' + m[1] + '/' + m[2] + '/';
     if (m[3] === undefined) return { uri: pathOf(folder + 'versions.json') };
-    if (!VERSION_RE.test(m[3])) return refuse(404, 'Server version not found');
+    if (m[3] !== 'latest' && !VERSION_RE.test(m[3])) return refuse(404, 'Server version not found');
     return { uri: pathOf(folder + 'versions/' + m[3] + '.json') };
   }
   const d = DISCOVERY_RE.exec(lower);

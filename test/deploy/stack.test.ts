@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { LIVE_ALIAS, PROBE_PREFIX, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
-import { PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
+import { notFoundKey, PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
+import { viewerRequestFunctionCode } from '../../infra/edge-function.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'https://registry.example.test';
@@ -157,8 +158,16 @@ describe('the CDN', () => {
       PathPattern: `${PRIVATE_PREFIX}*`,
       FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
     });
-    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number };
+    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number; uri: string };
     expect(handler({ request: { uri: `/${usedTokensPrefix()}x.json` } }).statusCode).toBe(404);
+    // The same function maps the MCP registry API and agent-skills discovery on every other path
+    // (test/edge/viewer-request.test.ts runs it over the mapping's whole table of cases).
+    expect(fn.Properties.FunctionCode).toBe(viewerRequestFunctionCode());
+    expect(fn.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    expect(behavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }]);
+    expect(handler({ request: { uri: '/v0.1/servers', querystring: { version: { value: 'latest' } } } }).uri).toBe('/v0.1/pages/latest/0.json');
+    // A missing object answers {"error": ...}, as the MCP registry API's spec has it.
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ResponseCode: 404, ResponsePagePath: `/${notFoundKey()}`, ErrorCachingMinTTL: 10 }]);
     expect(config.DefaultRootObject).toBe('index.html');
   });
 
