@@ -267,4 +267,7 @@ export const SCHEMA_FILES = {
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',
   'error.schema.json': 'every error response',
+  'mcp-server-list.schema.json': 'v0.1/pages/{all,latest}/{cursor}.json (GET /v0.1/servers[?version=latest][&cursor=N]) and v0.1/servers/io.github.{scope}/{name}/versions.json',
+  'mcp-server-response.schema.json': 'v0.1/servers/io.github.{scope}/{name}/versions/{version,latest}.json',
+  'agent-skills-index.schema.json': 'v1/agent-skills/@scope.json and v1/agent-skills/@scope/name.json (GET /@scope[/name]/.well-known/agent-skills/index.json)',
 } as const;

@@ -141,7 +141,9 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const total = targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
   const record = (key: string, changed: boolean) => {
     (changed ? result.changed : result.unchanged).push(key);
-    onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
+    const done = result.changed.length + result.unchanged.length;
+    // The read APIs' files are counted as they come (a server has one per version).
+    onProgress?.({ done, total: Math.max(total, done), key, changed });
   };
   const write = async <T>(key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>) =>
     record(key, await writeDerived(store, key, schema, compute, retry));

@@ -110,6 +110,8 @@ async function serveMapped(store: ObjectStore, req: IncomingMessage, res: Server
   for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
   const mapped = mapViewerRequest(url.pathname, query);
   if ('statusCode' in mapped) {
+    // Outside the MCP API (the private area), errors keep Shelf's own shape with its stable code.
+    if (!url.pathname.startsWith(`/${MCP_ROOT}/`)) throw new ShelfError('not_found', 'Not found.');
     res.writeHead(mapped.statusCode, { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*' }).end(mapped.body);
     return;
   }

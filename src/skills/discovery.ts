@@ -14,6 +14,7 @@
  *
  * @module
  */
+import * as z from 'zod';
 import { compareVersionsDesc, type PackageName } from '../core/names.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 
@@ -74,3 +75,19 @@ export function discoveryIndex(entries: readonly DiscoveryEntry[]): DiscoveryInd
 export function withSkill(index: DiscoveryIndex | null, entry: DiscoveryEntry | null, name: string): DiscoveryIndex {
   return discoveryIndex([...(index?.skills ?? []).filter((e) => e.name !== name), ...(entry ? [entry] : [])]);
 }
+
+/** The schema of an index, for `index-schema/`. */
+export const DiscoveryIndexDocumentSchema = z
+  .object({
+    $schema: z.literal(DISCOVERY_SCHEMA),
+    skills: z.array(
+      z.object({
+        name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/).max(64),
+        type: z.literal('archive'),
+        description: z.string().min(1).max(1024),
+        url: z.string().describe("The derived archive, relative to the index's address"),
+        digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+      }),
+    ),
+  })
+  .meta({ title: 'Agent-skills discovery index (v0.2)' });

@@ -17,6 +17,7 @@ import { rebuild } from '../../src/registry/rebuild.ts';
 import { encodeJson, readJson } from '../../src/store/json-documents.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
+import { interopKeysOfRebuildRegistry } from '../helpers/saved-files.ts';
 
 const alpha = parsePackageName('@acme/alpha');
 const gamma = parsePackageName('@globex/gamma');
@@ -33,6 +34,7 @@ const DERIVED = [
   searchIndexKey('bundle'),
   searchIndexKey('skill'),
   recentKey(),
+  ...interopKeysOfRebuildRegistry(),
 ];
 
 let reg: TestRegistry;
