@@ -242,7 +242,7 @@ describe('package page', () => {
     expect(await page.title()).toBe('Weather · Shelf');
     expect(await page.locator('#verified-mark').textContent()).toContain('Published from GitHub Actions with a verified OIDC token');
 
-    const command = `npx shelf bundle pull @globex/weather --registry ${reg.url}`;
+    const command = `npx shelf-cli bundle pull @globex/weather --registry ${reg.url}`;
     expect(await page.locator('#pull-command').textContent()).toBe(command);
     await page.getByRole('button', { name: 'Copy the command' }).click();
     await expect.poll(() => page.locator('.copy-status').textContent()).toBe('Copied to the clipboard.');
@@ -284,7 +284,7 @@ describe('package page', () => {
     await page.waitForURL(/version=2\.1\.0-beta\.1$/);
     await page.locator('article.pkg').waitFor();
     expect(await page.locator('.notice').textContent()).toContain('2.1.0-beta.1, a prerelease');
-    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf bundle pull @globex/weather@2.1.0-beta.1 --registry ${reg.url}`);
+    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf-cli bundle pull @globex/weather@2.1.0-beta.1 --registry ${reg.url}`);
   });
 
   it('lists one file per platform for a multi-platform bundle, with its sha256', async () => {
@@ -301,7 +301,7 @@ describe('package page', () => {
   it('shows a skill with its skill pull command', async () => {
     const page = await open('/package.html?skill=@acme/release-notes');
     await page.locator('article.pkg').waitFor();
-    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf skill pull @acme/release-notes --registry ${reg.url}`);
+    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf-cli skill pull @acme/release-notes --registry ${reg.url}`);
     expect(await page.locator('#files .sha256').textContent()).toBe(published.skill!.sha256);
   });
 
