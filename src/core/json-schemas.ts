@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEMA_FILES } from './paths.ts';
 import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/schemas.ts';
 import { PUBLISHED_SCHEMAS } from './schemas.ts';
