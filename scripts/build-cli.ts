@@ -50,7 +50,7 @@ const FORBIDDEN: Array<{ test: (input: string) => boolean; why: string }> = [
   { test: (i) => i.startsWith('test/') || i.startsWith('bench/') || i.startsWith('scripts/'), why: 'tests, bench and build scripts are not shipped' },
   { test: (i) => i.includes('node_modules/@aws-sdk/') || i.includes('node_modules/@smithy/'), why: 'the AWS SDK is loaded from next to the package, only for an S3 store' },
   {
-    test: (i) => packagePath(i) === 'node_modules/@anthropic-ai/mcpb' && !i.startsWith('node_modules/@anthropic-ai/mcpb/dist/schemas/'),
+    test: (i) => packagePath(i) === 'node_modules/@anthropic-ai/mcpb' && !i.includes('node_modules/@anthropic-ai/mcpb/dist/schemas/'),
     why: 'only the manifest schemas of @anthropic-ai/mcpb are inlined, not its packer',
   },
 ];

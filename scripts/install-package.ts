@@ -36,41 +36,60 @@ export interface InstalledPackage {
   tarballBytes: number;
 }
 
+/** A tarball `npm pack` wrote. */
+export interface PackedPackage {
+  tarball: string;
+  /** Paths in the tarball, relative to its `package/` folder, sorted. */
+  files: string[];
+  /** Bytes of the tarball. */
+  bytes: number;
+}
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
+
 /**
- * Runs `npm pack` in the repository (its `prepack` builds `dist/`), then
- * `npm install -g --prefix <dir>/prefix --offline <tarball>`: offline, so it proves that nothing
- * beyond the tarball is needed.
+ * Runs `npm pack` in a checkout (its `prepack` builds `dist/`).
  *
- * @param dir - An empty folder for the tarball and the prefix.
+ * @param dir - An empty folder for the tarball.
+ * @param root - The checkout; default this repository.
  */
-export async function packAndInstall(dir: string): Promise<InstalledPackage> {
-  const packDir = join(dir, 'pack');
-  const prefix = join(dir, 'prefix');
-  await mkdir(packDir, { recursive: true });
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
-  await run(npm, ['pack', '--pack-destination', packDir, ...quiet], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-  const name = readdirSync(packDir).find((f) => f.endsWith('.tgz'));
-  if (!name) throw new Error(`npm pack wrote no tarball into ${packDir}`);
-  const tarball = join(packDir, name);
+export async function packPackage(dir: string, root: string = ROOT): Promise<PackedPackage> {
+  await mkdir(dir, { recursive: true });
+  await run(npm, ['pack', '--pack-destination', dir, ...QUIET], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const name = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  if (!name) throw new Error(`npm pack wrote no tarball into ${dir}`);
+  const tarball = join(dir, name);
   const { stdout } = await run('tar', ['-tzf', tarball]);
   const files = stdout
     .split('\n')
     .filter(Boolean)
     .map((f) => f.replace(/^package\//, ''))
     .sort();
-  await run(npm, ['install', '-g', '--prefix', prefix, '--offline', ...quiet, tarball], { cwd: dir });
+  return { tarball, files, bytes: statSync(tarball).size };
+}
+
+/**
+ * Runs `npm pack` in the repository, then `npm install -g --prefix <dir>/prefix --offline
+ * <tarball>`: offline, so it proves that nothing beyond the tarball is needed.
+ *
+ * @param dir - An empty folder for the tarball and the prefix.
+ */
+export async function packAndInstall(dir: string): Promise<InstalledPackage> {
+  const packed = await packPackage(join(dir, 'pack'));
+  const prefix = join(dir, 'prefix');
+  await run(npm, ['install', '-g', '--prefix', prefix, '--offline', ...QUIET, packed.tarball], { cwd: dir });
   const modules = join(prefix, 'lib', 'node_modules');
   const installed = readdirSync(modules).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d]));
   return {
-    tarball,
-    files,
+    tarball: packed.tarball,
+    files: packed.files,
     prefix,
     bin: join(prefix, 'bin', 'shelf'),
     packageDir: join(modules, PACKAGE_NAME),
     installed: installed.sort(),
     installedBytes: folderBytes(modules),
-    tarballBytes: statSync(tarball).size,
+    tarballBytes: packed.bytes,
   };
 }
 

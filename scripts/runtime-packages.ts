@@ -70,13 +70,19 @@ function resolveFrom(packages: NonNullable<Lockfile['packages']>, from: string, 
   return packages[`node_modules/${name}`] ? `node_modules/${name}` : null;
 }
 
-/** `node_modules/@a/b/node_modules/c/x.js` → `node_modules/@a/b/node_modules/c` (a lockfile key); null outside node_modules. */
+/**
+ * `node_modules/@a/b/node_modules/c/x.js` → `node_modules/@a/b/node_modules/c` (a lockfile key);
+ * null outside node_modules. A path that reaches node_modules through a symlinked folder
+ * (`../elsewhere/node_modules/a/x.js`, as esbuild reports it) gives the same key.
+ */
 export function packagePath(input: string): string | null {
-  const at = input.lastIndexOf('node_modules/');
-  if (at < 0) return null;
-  const rest = input.slice(at + 'node_modules/'.length).split('/');
+  const first = input.indexOf('node_modules/');
+  if (first < 0) return null;
+  const path = input.slice(first);
+  const at = path.lastIndexOf('node_modules/');
+  const rest = path.slice(at + 'node_modules/'.length).split('/');
   const name = rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
-  return `${input.slice(0, at)}node_modules/${name}`;
+  return `${path.slice(0, at)}node_modules/${name}`;
 }
 
 /**

@@ -34,6 +34,7 @@ Commands:
   skill show <@scope/name[@v]>        Show a skill
   skill pull <@scope/name[@v]>        Download a skill, verified
   skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
+  skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
@@ -65,13 +66,14 @@ Commands:
   update [@scope/name[@v]]        Update cached bundles
 
 Run "shelf bundle <command> --help" for a command's options.`
-    : `Usage: shelf skill <search|show|pull|install> [options]
+    : `Usage: shelf skill <search|show|pull|install|pack> [options]
 
 Commands:
   search [words...]               Search skills
   show <@scope/name[@v]>          Show a skill
   pull <@scope/name[@v]>          Download a skill, verified
   install <@scope/name[@v]>       Install a skill into ~/.claude/skills (or --dir)
+  pack [dir]                      Pack a skill folder (SKILL.md) into a .skill archive
 
 Run "shelf skill <command> --help" for a command's options.`;
 
@@ -94,6 +96,7 @@ const KIND_COMMANDS: Record<Kind, Record<string, Command>> = {
     show: async (kind, args, ctx) => (await import('./show.ts')).showCommand(kind, args, ctx),
     pull: async (kind, args, ctx) => (await import('./pull.ts')).pullCommand(kind, args, ctx),
     install: async (_kind, args, ctx) => (await import('./install.ts')).installCommand(args, ctx),
+    pack: async (_kind, args, ctx) => (await import('./pack-skill.ts')).packCommand(args, ctx),
   },
 };
 
@@ -247,6 +250,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'bundle' && second === 'outdated') return (await import('./outdated.ts')).outdatedHelp();
   if (kind === 'bundle' && second === 'update') return (await import('./outdated.ts')).updateHelp();
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
+  if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
   if (first === 'serve' || first === 'rebuild' || first === 'check') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);

@@ -1,6 +1,8 @@
 /**
  * A loopback fake of the GitHub services the registry talks to: the Actions OIDC issuer's JWKS
- * (keys the test controls, rotatable) and the releases API with asset downloads. Test-only.
+ * (keys the test controls, rotatable) and the releases API with asset downloads; and the release
+ * asset uploads a publishing action makes (authenticated with {@link FakeGitHub.apiToken}, as a
+ * job's `GITHUB_TOKEN`). Test-only.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +57,12 @@ export interface FakeGitHub {
   audience: string;
   mint(claims: Claims, options?: MintOptions): Promise<string>;
   addAsset(repository: string, tag: string, name: string, asset: FakeAsset): void;
+  /** Creates a release without assets (as publishing a release on GitHub does). */
+  addRelease(repository: string, tag: string): void;
+  /** The assets of a release now, by name (uploads included); undefined when there is no such release. */
+  assets(repository: string, tag: string): Map<string, FakeAsset> | undefined;
+  /** The token release uploads must carry (`Authorization: Bearer <it>` or `token <it>`). */
+  apiToken: string;
   /** Replaces the signing key (the old one leaves the JWKS). */
   rotateKey(): Promise<void>;
   /**
@@ -90,6 +98,15 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   const servedBytes = new Map<string, number>();
   let rotations = 1;
   const releases = new Map<string, Map<string, FakeAsset>>();
+  /** Numeric ids of releases (by `repo@tag`) and of assets (by `repo@tag/name`), as the API reports them. */
+  const releaseIds = new Map<string, number>();
+  const assetIds = new Map<number, { release: string; name: string }>();
+  let nextId = 1;
+  const assetId = (release: string, name: string) => {
+    for (const [id, a] of assetIds) if (a.release === release && a.name === name) return id;
+    assetIds.set(nextId, { release, name });
+    return nextId++;
+  };
   const requests: string[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -121,14 +138,48 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     if (m) {
       const rel = releases.get(`${m[1]}@${decodeURIComponent(m[2]!)}`);
       if (!rel) return json(404, { message: 'Not Found' });
+      const releaseKey = `${m[1]}@${decodeURIComponent(m[2]!)}`;
       return json(200, {
+        id: releaseIds.get(releaseKey),
         tag_name: decodeURIComponent(m[2]!),
+        upload_url: `${fake.url}/uploads/repos/${m[1]}/releases/${releaseIds.get(releaseKey)}/assets{?name,label}`,
         assets: [...rel.entries()].map(([name, a]) => ({
+          id: assetId(releaseKey, name),
           name,
           size: a.reportedSize ?? a.bytes.byteLength,
+          url: `${fake.url}/repos/${m![1]}/releases/assets/${assetId(releaseKey, name)}`,
           browser_download_url: a.downloadUrl ?? `${fake.url}/download/${m![1]}/${m![2]}/${encodeURIComponent(name)}`,
         })),
       });
+    }
+    // An asset through the API: with `Accept: application/octet-stream`, a redirect to its bytes.
+    m = /^\/repos\/([^/]+\/[^/]+)\/releases\/assets\/(\d+)$/.exec(path);
+    if (m) {
+      const known = assetIds.get(Number(m[2]));
+      if (!known || !releases.get(known.release)?.has(known.name)) return json(404, { message: 'Not Found' });
+      if (req.headers.accept !== 'application/octet-stream') return json(415, { message: 'Ask for application/octet-stream' });
+      const tag = known.release.slice(known.release.indexOf('@') + 1);
+      res.writeHead(302, { location: `${fake.url}/download/${m[1]}/${encodeURIComponent(tag)}/${encodeURIComponent(known.name)}` });
+      return res.end();
+    }
+    // An upload (`upload_url`): authenticated; an existing name is 422, as GitHub answers.
+    m = /^\/uploads\/repos\/([^/]+\/[^/]+)\/releases\/(\d+)\/assets$/.exec(path);
+    if (m && req.method === 'POST') {
+      const auth = req.headers.authorization;
+      if (auth !== `Bearer ${fake.apiToken}` && auth !== `token ${fake.apiToken}`) return json(401, { message: 'Bad credentials' });
+      const releaseKey = [...releaseIds].find(([k, id]) => id === Number(m![2]) && k.startsWith(`${m![1]}@`))?.[0];
+      const name = new URL(req.url ?? '/', 'http://x').searchParams.get('name');
+      if (!releaseKey || !name) return json(404, { message: 'Not Found' });
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const rel = releases.get(releaseKey)!;
+        if (rel.has(name)) return json(422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
+        const bytes = new Uint8Array(Buffer.concat(chunks));
+        rel.set(name, { bytes });
+        json(201, { id: assetId(releaseKey, name), name, size: bytes.byteLength });
+      });
+      return;
     }
     m = /^\/download\/([^/]+\/[^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     const asset = m ? releases.get(`${m[1]}@${decodeURIComponent(m[2]!)}`)?.get(decodeURIComponent(m[3]!)) : undefined;
@@ -209,10 +260,17 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       return jwt.sign(signer.privateKey);
     },
     addAsset(repository, tag, name, asset) {
-      const id = `${repository}@${tag}`;
-      if (!releases.has(id)) releases.set(id, new Map());
-      releases.get(id)!.set(name, asset);
+      fake.addRelease(repository, tag);
+      releases.get(`${repository}@${tag}`)!.set(name, asset);
     },
+    addRelease(repository, tag) {
+      const id = `${repository}@${tag}`;
+      if (releases.has(id)) return;
+      releases.set(id, new Map());
+      releaseIds.set(id, nextId++);
+    },
+    assets: (repository, tag) => releases.get(`${repository}@${tag}`),
+    apiToken: `ghs_${Math.random().toString(36).slice(2)}`,
     async rotateKey() {
       previous = key;
       key = await newKey(`k${++rotations}`);
