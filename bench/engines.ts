@@ -36,7 +36,8 @@ import MiniSearch, { type AsPlainObject } from 'minisearch';
 import { SearchEngine } from '../src/client/search.ts';
 import { CatalogDocumentSchema, SearchIndexDocumentSchema, type CatalogDocument, type PackageSummary } from '../src/core/schemas.ts';
 import { indexOptions } from '../src/core/search-options.ts';
-import { buildSearchIndex, searchDocument } from '../src/indexer/search-index.ts';
+import { buildSearchIndex } from '../src/indexer/search-index.ts';
+import { searchDocument } from '../src/core/search-options.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
 
 /** Field weights, Shelf's (`DEFAULT_SEARCH_OPTIONS.boost`), given to every engine that takes weights. */

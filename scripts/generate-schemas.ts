@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateSchemas } from '../src/core/json-schemas.ts';
+import { generateSchemas } from '../src/registry/json-schemas.ts';
 
 const dir = fileURLToPath(new URL('../index-schema/', import.meta.url));
 mkdirSync(dir, { recursive: true });

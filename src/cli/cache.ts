@@ -14,7 +14,8 @@
  * ```
  * documents/<sha256 of the URL>.json   {"url", "etag", "sha256", "stored_at", "body"}
  * ```
- * (Artifacts, bundle records and unpacked bundles live beside it; see `bundle-cache.ts`.)
+ * (Artifacts and unpacked bundles live beside it, see `artifact-cache.ts`; installed bundles'
+ * records, see `bundle-records.ts`.)
  *
  * @module
  */

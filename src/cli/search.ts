@@ -14,7 +14,7 @@
  * @module
  */
 import { KIND_PLURAL, type Kind } from '../core/names.ts';
-import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, SERVER_TYPES, type SearchHit, type SearchSort } from '../client/search.ts';
+import { DEFAULT_SEARCH_LIMIT, SEARCH_SORTS, SERVER_TYPES, type SearchHit, type SearchSort } from '../search/query.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,

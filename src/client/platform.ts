@@ -62,13 +62,3 @@ export function hostPlatform(nodePlatform: string, nodeArch: string): Platform {
     arch: Object.hasOwn(ARCH_MAP, nodeArch) ? ARCH_MAP[nodeArch]! : 'any',
   };
 }
-
-/**
- * Parses a platform id such as `linux-x64` (as found in a package summary's `platforms`) into
- * its parts, or returns null when it is not of the form `os-arch`.
- */
-export function parsePlatformId(id: string): { os: string; arch: string } | null {
-  const dash = id.indexOf('-');
-  if (dash <= 0 || dash === id.length - 1) return null;
-  return { os: id.slice(0, dash), arch: id.slice(dash + 1) };
-}

@@ -10,24 +10,26 @@
 import semver from 'semver';
 import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
-import { KIND_PLURAL, parsePackageName, parseVersion, type Kind, type PackageName } from '../core/names.ts';
-import { configKey, packageKey, shardedRootKey, versionKey } from '../core/paths.ts';
+import { KIND_PLURAL, parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
+import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
   PackageDocumentSchema,
-  SCHEMA_VERSION,
+  ScopeDocumentSchema,
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
   type Artifact,
   type ConfigDocument,
   type PackageDocument,
   type PackageSummary,
+  type ScopeDocument,
   type VersionDocument,
 } from '../core/schemas.ts';
 import { summarize } from '../indexer/documents.ts';
+import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { ShardedSearch } from '../search/sharded-client.ts';
-import { fetchOnceMore } from './fetch-once-more.ts';
-import { SearchEngine, type SearchHit, type SearchQueryOptions } from './search.ts';
+import { SearchEngine } from './search.ts';
+import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
 /** What {@link RegistryClient.search} answers from: either layout's loaded index. */
 interface Searcher {
@@ -42,7 +44,7 @@ export interface RegistryClientOptions {
   /** The registry's base URL (`http://127.0.0.1:8787`, `https://cdn.example.com/shelf`). */
   baseUrl: string;
   /** The fetch implementation; defaults to the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: FetchLike;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface RegistryClientOptions {
 export class RegistryClient {
   /** The base URL, without trailing slash. */
   readonly baseUrl: string;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: FetchLike;
   private configPromise: Promise<ConfigDocument> | undefined;
   private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
   private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
@@ -85,8 +87,7 @@ export class RegistryClient {
       throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
     }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    // Wrapped rather than stored: browsers throw "Illegal invocation" for a detached window.fetch.
-    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.fetchImpl = options.fetch ?? globalFetch;
   }
 
   /** The URL of a key. */
@@ -146,6 +147,21 @@ export class RegistryClient {
   }
 
   /**
+   * A scope record (`v1/scopes/@scope.json`): its pinned owner and its packages.
+   *
+   * @param scope - A scope, with or without `@` (case-insensitive).
+   * @throws ShelfError `invalid_name`; `not_found` when the scope has never published;
+   *   `registry_unreachable`
+   */
+  async getScope(scope: string): Promise<ScopeDocument> {
+    const s = parseScope(scope);
+    const key = scopeKey(s);
+    const doc = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
+    if (doc.scope !== s) throw new ShelfError('registry_unreachable', `${this.url(key)} is not the scope record of @${s}.`, { url: this.url(key) });
+    return doc;
+  }
+
+  /**
    * Picks a version of a package; see {@link resolveVersion}.
    *
    * @throws ShelfError `not_found`, `invalid_version`
@@ -159,8 +175,8 @@ export class RegistryClient {
    * a registry of the `single` layout (`config.search.layout`). The engine is cached per kind.
    * Use {@link RegistryClient.search} to search either layout.
    *
-   * @throws ShelfError `registry_unreachable`; `invalid_argument` when the registry publishes
-   *   the sharded layout (it has no whole index)
+   * @throws ShelfError `not_found` when the kind has no index yet; `registry_unreachable`;
+   *   `invalid_argument` when the registry publishes the sharded layout (it has no whole index)
    */
   loadSearch(kind: Kind): Promise<SearchEngine> {
     let promise = this.searchPromises.get(kind);
@@ -172,7 +188,7 @@ export class RegistryClient {
         }
         const key = config.search[KIND_PLURAL[kind]];
         const doc = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
-          new ShelfError('registry_unreachable', `The ${kind} search index ${url} was not found.`),
+          new ShelfError('not_found', `The ${kind} search index ${url} was not found: nothing of this kind has been published.`),
         );
         if (doc.kind !== kind) {
           throw new ShelfError('registry_unreachable', `${this.url(key)} is the ${doc.kind} index, not the ${kind} index.`);
@@ -231,28 +247,22 @@ export class RegistryClient {
 
   /**
    * The search index of a kind in the layout the config names: the sharded client (which
-   * downloads only what each query needs), or the whole index. Cached per kind.
+   * downloads only what each query needs), or the whole index. Cached per kind. A kind with no
+   * index yet (nothing of it was ever published) answers with the empty searcher, a value rather
+   * than an error, so pages show "nothing published" without probing keys of their own.
    */
   private searcher(kind: Kind): Promise<Searcher> {
     let promise = this.searcherPromises.get(kind);
     if (!promise) {
       promise = (async (): Promise<Searcher> => {
         const config = await this.config();
-        if (config.search.layout === 'single') return this.loadSearch(kind);
-        const rootUrl = this.url(shardedRootKey(kind));
-        let missing = false;
-        const fetchImpl = async (url: string, init?: { headers?: Record<string, string> }): Promise<Response> => {
-          const response = await this.fetchImpl(url, init);
-          if (url === rootUrl && response.status === 404) missing = true;
-          return response;
-        };
-        try {
-          return await ShardedSearch.open({ baseUrl: this.baseUrl, kind, fetch: fetchImpl });
-        } catch (error) {
-          // No root yet: nothing of this kind has been published.
-          if (missing) return EMPTY_SEARCHER;
-          throw error;
+        if (config.search.layout === 'single') {
+          return this.loadSearch(kind).catch((error: unknown) => {
+            if (isShelfError(error, 'not_found')) return EMPTY_SEARCHER;
+            throw error;
+          });
         }
+        return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl })) ?? EMPTY_SEARCHER;
       })();
       this.searcherPromises.set(kind, promise);
       promise.catch(() => this.searcherPromises.delete(kind));
@@ -266,58 +276,14 @@ export class RegistryClient {
   }
 
   /**
-   * GETs `key` and parses it with `schema`. A 404 or 410 becomes `notFound(url)`; anything else
-   * that is not a matching document becomes `registry_unreachable` naming the URL.
+   * GETs `key` through the shared JSON fetch and parses it with `schema`. A 404 or 410 becomes
+   * `notFound(url)`; anything else that is not a matching document becomes `registry_unreachable`
+   * naming the URL.
    */
-  private async getJson<S extends z.ZodType>(
-    key: string,
-    schema: S,
-    what: string,
-    notFound: (url: string) => ShelfError,
-  ): Promise<z.output<S>> {
-    const url = this.url(key);
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetchOnceMore(this.fetchImpl, url, { headers: { accept: 'application/json' } });
-      if (response.status === 404 || response.status === 410) {
-        await response.body?.cancel().catch(() => {});
-        throw notFound(url);
-      }
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => {});
-        throw new ShelfError('registry_unreachable', `GET ${url} failed with HTTP ${response.status}.`, {
-          url,
-          status: response.status,
-        });
-      }
-      text = await response.text();
-    } catch (error) {
-      if (isShelfError(error)) throw error;
-      throw new ShelfError('registry_unreachable', `Could not reach ${url}: ${describeNetworkError(error)}.`, { url });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ShelfError('registry_unreachable', `${url} did not return valid JSON.`, { url });
-    }
-    const version = (json as { schema_version?: unknown } | null)?.schema_version;
-    if (typeof version === 'number' && version > SCHEMA_VERSION) {
-      throw new ShelfError(
-        'registry_unreachable',
-        `${url} has schema_version ${version}; this client understands ${SCHEMA_VERSION}. Upgrade shelf.`,
-        { url },
-      );
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new ShelfError('registry_unreachable', `${url} is not a valid ${what} document (${issues.join('; ')}).`, {
-        url,
-      });
-    }
-    return parsed.data;
+  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<z.output<S>> {
+    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound });
+    if (read.notModified) throw new ShelfError('internal_error', `${this.url(key)} answered 304 to a request without an ETag.`);
+    return read.value;
   }
 }
 
@@ -370,15 +336,4 @@ function checkIdentity(url: string, doc: { kind: Kind; name: string }, kind: Kin
   if (doc.kind !== kind || doc.name.toLowerCase() !== name) {
     throw new ShelfError('registry_unreachable', `${url} describes ${doc.kind} ${doc.name}, not ${kind} ${name}.`, { url });
   }
-}
-
-/** Node's fetch says only "fetch failed"; the useful part (ECONNREFUSED...) is in `cause`. */
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return `${error.message} (${typeof code === 'string' ? `${code}: ` : ''}${cause.message})`;
-  }
-  return error.message;
 }

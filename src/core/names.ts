@@ -25,14 +25,18 @@ const ASCII_RE = /^[\x20-\x7e]*$/;
 /** Longest version string accepted; semver itself has no limit, storage keys do. */
 export const MAX_VERSION_LENGTH = 128;
 
-/** A valid, lower-cased `@scope/name`. */
+/** A valid, lower-cased scope, without the `@`: only {@link parseScope} and {@link parsePackageName} make one. */
+export type Scope = string & { readonly __brand: 'Scope' };
+
+/** A valid, lower-cased `@scope/name`: only {@link parsePackageName} makes one. */
 export interface PackageName {
   /** `@scope/name` */
   readonly full: string;
   /** `scope`, without the `@` */
-  readonly scope: string;
+  readonly scope: Scope;
   /** `name` */
   readonly name: string;
+  readonly __brand: 'PackageName';
 }
 
 /**
@@ -55,15 +59,15 @@ export function parsePackageName(input: unknown): PackageName {
   if (!NAME_RE.test(name)) {
     throw new ShelfError('invalid_name', `The name "${truncate(name)}" must be 1 to 214 letters, digits or "-", not starting or ending with "-".`);
   }
-  return { full: `@${scope}/${name}`, scope, name };
+  return { full: `@${scope}/${name}`, scope: scope as Scope, name } as PackageName;
 }
 
 /** Parses a bare scope (with or without `@`). @throws ShelfError `invalid_name` */
-export function parseScope(input: string): string {
+export function parseScope(input: string): Scope {
   if (typeof input !== 'string' || !ASCII_RE.test(input)) throw new ShelfError('invalid_name', 'The scope must be ASCII letters, digits and "-".');
   const scope = input.toLowerCase().replace(/^@/, '');
   if (!SCOPE_RE.test(scope)) throw new ShelfError('invalid_name', `The scope "${truncate(scope)}" is not valid.`);
-  return scope;
+  return scope as Scope;
 }
 
 /** A valid strict semver 2.0 version without build metadata. */

@@ -64,3 +64,14 @@ export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   combineWith: 'AND',
   boost: { name: 4, display_name: 3, tool_text: 2, keyword_text: 1.5, scope: 1.5, description: 1 },
 };
+
+/** The document indexed for one package. */
+export function searchDocument(summary: PackageSummary): SearchDocument {
+  return {
+    ...summary,
+    id: summary.name,
+    scope: summary.name.slice(1, summary.name.indexOf('/')),
+    tool_text: summary.tools.join(' '),
+    keyword_text: summary.keywords.join(' '),
+  };
+}

@@ -6,19 +6,8 @@
  */
 import MiniSearch from 'minisearch';
 import type { Kind } from '../core/names.ts';
-import { SCHEMA_VERSION, type CatalogDocument, type PackageSummary, type SearchIndexDocument } from '../core/schemas.ts';
-import { indexOptions, SEARCH_FIELDS, STORE_FIELDS, type SearchDocument } from '../core/search-options.ts';
-
-/** The document indexed for one package. */
-export function searchDocument(summary: PackageSummary): SearchDocument {
-  return {
-    ...summary,
-    id: summary.name,
-    scope: summary.name.slice(1, summary.name.indexOf('/')),
-    tool_text: summary.tools.join(' '),
-    keyword_text: summary.keywords.join(' '),
-  };
-}
+import { SCHEMA_VERSION, type CatalogDocument, type SearchIndexDocument } from '../core/schemas.ts';
+import { indexOptions, searchDocument, SEARCH_FIELDS, STORE_FIELDS, type SearchDocument } from '../core/search-options.ts';
 
 /** Builds the search index document for a catalog. */
 export function buildSearchIndex(kind: Kind, catalog: CatalogDocument | null): SearchIndexDocument {

@@ -7,25 +7,17 @@
  * packages of its catalog, and the immutable files the records call for that the bucket lacks are
  * listed as missing `file …` entries.
  *
- * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (reads
- * fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
+ * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
+ * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
  * would write it", and the checker and the rebuild can never drift apart.
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { KINDS, type Kind } from '../core/names.ts';
 import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
 import { readShardedCatalog, readShardedRoot } from '../search/store.ts';
-import {
-  checkPutOptions,
-  PreconditionFailedError,
-  type ObjectInfo,
-  type ObjectStore,
-  type PutOptions,
-  type PutResult,
-  type StoredObject,
-} from '../store/object-store.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
 
 /** Options of {@link check}. */
@@ -66,7 +58,7 @@ export interface CheckReport {
  * @throws TypeError for invalid options (naming the option)
  */
 export async function check(store: ObjectStore, options: CheckOptions = {}): Promise<CheckReport> {
-  const overlay = new OverlayStore(store);
+  const overlay = new MemoryStore({ over: store });
   const result = await rebuild(overlay, {
     ...(options.kind ? { kind: options.kind } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -142,54 +134,5 @@ function parse(body: Uint8Array | undefined): unknown {
     return JSON.parse(new TextDecoder().decode(body));
   } catch {
     return null;
-  }
-}
-
-/**
- * A copy-on-write view of a store: reads see the store plus this view's own writes, writes stay
- * in memory, preconditions hold against what this view sees.
- */
-class OverlayStore implements ObjectStore {
-  readonly description: string;
-  readonly #base: ObjectStore;
-  readonly #writes = new Map<string, StoredObject>();
-
-  constructor(base: ObjectStore) {
-    this.#base = base;
-    this.description = `check overlay of ${base.description}`;
-  }
-
-  async get(key: string): Promise<StoredObject | null> {
-    return this.#writes.get(key) ?? this.#base.get(key);
-  }
-
-  async head(key: string): Promise<ObjectInfo | null> {
-    const own = this.#writes.get(key);
-    return own ? { key, etag: own.etag, size: own.body.byteLength } : this.#base.head(key);
-  }
-
-  async put(key: string, body: Uint8Array, options: PutOptions): Promise<PutResult> {
-    checkPutOptions(key, options);
-    const current = await this.head(key);
-    if (options.ifNoneMatch === '*' && current) throw new PreconditionFailedError(key, 'if-none-match');
-    if (options.ifMatch !== undefined && current?.etag !== options.ifMatch) throw new PreconditionFailedError(key, 'if-match');
-    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    this.#writes.set(key, { body, etag, contentType: options.contentType, cacheControl: options.cacheControl });
-    return { etag };
-  }
-
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const merged = new Map((await this.#base.list(prefix)).map((o) => [o.key, o]));
-    for (const [key, own] of this.#writes) if (key.startsWith(prefix)) merged.set(key, { key, etag: own.etag, size: own.body.byteLength });
-    return [...merged.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  }
-
-  /** Keys this view wrote that the store lacks, sorted. */
-  written(): string[] {
-    return [...this.#writes.keys()].sort();
-  }
-
-  async delete(): Promise<void> {
-    throw new TypeError('the check overlay is never asked to delete');
   }
 }

@@ -14,7 +14,7 @@
  */
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
-import { KINDS, parsePackageName, type Kind, type PackageName } from '../core/names.ts';
+import { KINDS, parsePackageName, type Kind, type PackageName, type Scope } from '../core/names.ts';
 import {
   catalogKey,
   configKey,
@@ -50,8 +50,8 @@ import {
   upsertRecent,
 } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
-import { DEFAULT_RETRY, readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
-import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/build.ts';
 import { applyToStore, filesOfSameGeneration, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
@@ -122,15 +122,15 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const { kind, onProgress, retry = DEFAULT_RETRY, concurrency = 32 } = checkOptions(options);
   const layout = options.layout ?? (await storedLayout(store));
   const kinds = kind ? [kind] : [...KINDS];
-  const single = options.package;
-  const targets = single ? await packageTargets(store, kinds, single) : await discoverPackages(store, kinds);
-  if (single && targets.length === 0) {
-    throw new ShelfError('not_found', `${single.full} has no records${kind ? ` as a ${kind}` : ''}: nothing to rebuild.`);
+  const onePackage = options.package;
+  const targets = onePackage ? await packageTargets(store, kinds, onePackage) : await discoverPackages(store, kinds);
+  if (onePackage && targets.length === 0) {
+    throw new ShelfError('not_found', `${onePackage.full} has no records${kind ? ` as a ${kind}` : ''}: nothing to rebuild.`);
   }
   const scopes = new Set(targets.map((t) => t.pkg.scope));
-  if (!single && !kind) for (const s of await discoverScopes(store)) scopes.add(s);
+  if (!onePackage && !kind) for (const s of await discoverScopes(store)) scopes.add(s);
   const targetKinds = [...new Set(targets.map((t) => t.kind))];
-  const sharedKinds = single ? targetKinds : kinds;
+  const sharedKinds = onePackage ? targetKinds : kinds;
 
   const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
   const total = targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
@@ -163,18 +163,18 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       const fresh = await readJson(store, packageKey(k, pkg), PackageDocumentSchema);
       return fresh ? summarize(fresh.value) : null;
     };
-    if (single) {
-      record(shardedRootKey(k), (await applyToStore(store, k, single.full, () => freshSummary(single), { retry })).changed);
+    if (onePackage) {
+      record(shardedRootKey(k), (await applyToStore(store, k, onePackage.full, () => freshSummary(onePackage), { retry })).changed);
     } else {
       record(shardedRootKey(k), await rebuildSharded(store, k, retry));
     }
   }
   for (const k of layout === 'single' ? sharedKinds : []) {
     await write(catalogKey(k), CatalogDocumentSchema, async (current) => {
-      if (single) {
-        const fresh = await readJson(store, packageKey(k, single), PackageDocumentSchema);
+      if (onePackage) {
+        const fresh = await readJson(store, packageKey(k, onePackage), PackageDocumentSchema);
         const summary = fresh ? summarize(fresh.value) : null;
-        return current || summary ? upsertCatalog(current, k, single.full, summary) : null;
+        return current || summary ? upsertCatalog(current, k, onePackage.full, summary) : null;
       }
       const summaries = (await readPackageDocuments(store, [k])).flatMap((d) => summarize(d) ?? []);
       return current || summaries.length > 0 ? buildCatalog(k, summaries) : null;
@@ -187,9 +187,9 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
 
   // The recent list spans both kinds, so even a one-kind rebuild recomputes it whole.
   await write(recentKey(), RecentDocumentSchema, async (current) => {
-    if (single) {
-      const docs = (await Promise.all(targetKinds.map((k) => readJson(store, packageKey(k, single), PackageDocumentSchema)))).flatMap((d) => (d ? [d.value] : []));
-      const others = (current?.entries ?? []).filter((e) => !(e.name === single.full && targetKinds.includes(e.kind)));
+    if (onePackage) {
+      const docs = (await Promise.all(targetKinds.map((k) => readJson(store, packageKey(k, onePackage), PackageDocumentSchema)))).flatMap((d) => (d ? [d.value] : []));
+      const others = (current?.entries ?? []).filter((e) => !(e.name === onePackage.full && targetKinds.includes(e.kind)));
       const entries = docs.flatMap(recentEntriesOf);
       return current || entries.length > 0 ? upsertRecent(current && { ...current, entries: others }, entries) : null;
     }
@@ -215,25 +215,23 @@ async function storedLayout(store: ObjectStore): Promise<SearchLayout> {
  * without packages and without a root is left without one. True when anything was written.
  */
 async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy): Promise<boolean> {
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-    const current = await readShardedRoot(store, kind);
-    const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
-    if (!current && summaries.length === 0) return false;
-    const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
-    const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
-    if (same) {
+  return retryOnConflict(
+    shardedRootKey(kind),
+    async () => {
+      const current = await readShardedRoot(store, kind);
+      const summaries = (await readPackageDocuments(store, [kind])).flatMap((d) => summarize(d) ?? []);
+      if (!current && summaries.length === 0) return false;
+      const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
+      const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
       // The same generation (perhaps with a delta still to compact): restore any files that were lost (then it was not clean).
-      return (await writeShardFiles(store, same)) > 0;
-    }
-    await writeShardFiles(store, generation.files);
-    try {
+      if (same) return (await writeShardFiles(store, same)) > 0;
+      await writeShardFiles(store, generation.files);
       await writeShardedRoot(store, kind, generation.root, current?.etag ?? null);
       return true;
-    } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-    }
-  }
-  throw new ShelfError('write_contention', `Gave up rebuilding ${shardedRootKey(kind)} after ${retry.maxAttempts} attempts; run the rebuild again.`);
+    },
+    retry,
+    'run the rebuild again',
+  );
 }
 
 /** Thrown inside a compute to leave an absent file absent. */
@@ -293,11 +291,11 @@ async function discoverPackages(store: ObjectStore, kinds: Kind[]): Promise<Targ
 }
 
 /** Every scope with a scope record. */
-async function discoverScopes(store: ObjectStore): Promise<string[]> {
+async function discoverScopes(store: ObjectStore): Promise<Scope[]> {
   const prefix = scopesPrefix();
   return (await store.list(prefix)).flatMap(({ key }) => {
     const m = /^@([^/]+)\.json$/.exec(key.slice(prefix.length));
-    return m && scopeKey(m[1]!) === key ? [m[1]!] : [];
+    return m && scopeKey(m[1]!) === key ? [m[1]! as Scope] : [];
   });
 }
 

@@ -11,7 +11,7 @@ import MiniSearch, { type AsPlainObject } from 'minisearch';
 import { ShelfError } from '../core/errors.ts';
 import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
 import { indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
-import { searchDocument } from '../indexer/search-index.ts';
+import { searchDocument } from '../core/search-options.ts';
 import { contentName, documentId, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
 import { platformMask } from './platforms.ts';

@@ -5,8 +5,8 @@
  * as `loadJS` fills them. MiniSearch's scoring and matching stay untouched.
  *
  * This reaches into MiniSearch's private fields (`_documentIds`, `_idToShortId`,
- * `_fieldLength`, `_index`); the sharded client's equality tests against the single index
- * catch a MiniSearch release that changes them.
+ * `_fieldLength`, `_index`), so `package.json` pins MiniSearch to one exact version and
+ * `test/search/engine.test.ts` fails loudly when the installed one differs or its fields change.
  *
  * Pure module: no Node APIs.
  *
@@ -15,7 +15,7 @@
 import MiniSearch from 'minisearch';
 import type { PackageSummary } from '../core/schemas.ts';
 import { indexOptions, type SearchDocument } from '../core/search-options.ts';
-import { searchDocument } from '../indexer/search-index.ts';
+import { searchDocument } from '../core/search-options.ts';
 
 /** Postings of one term: field id → (short document id → term frequency). */
 export type TermPostings = Map<number, Map<number, number>>;

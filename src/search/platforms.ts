@@ -11,8 +11,6 @@
  *
  * @module
  */
-import { parsePlatformId } from '../client/platform.ts';
-
 /** OS positions of the mask. */
 export const MASK_OSES = ['darwin', 'linux', 'win32', 'any', 'other'] as const;
 /** Architecture positions of the mask. */
@@ -53,4 +51,14 @@ export function filterMask(os: string | undefined, arch: string | undefined): nu
     });
   });
   return mask;
+}
+
+/**
+ * Parses a platform id such as `linux-x64` (as found in a package summary's `platforms`) into
+ * its parts, or returns null when it is not of the form `os-arch`.
+ */
+export function parsePlatformId(id: string): { os: string; arch: string } | null {
+  const dash = id.indexOf('-');
+  if (dash <= 0 || dash === id.length - 1) return null;
+  return { os: id.slice(0, dash), arch: id.slice(dash + 1) };
 }

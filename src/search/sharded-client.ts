@@ -18,24 +18,14 @@
  * @module
  */
 import MiniSearch, { type SearchResult } from 'minisearch';
-import { fetchOnceMore } from '../client/fetch-once-more.ts';
-import { ShelfError } from '../core/errors.ts';
+import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
+import { isShelfError, ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
-import {
-  compareHits,
-  hitFacts,
-  orderHits,
-  searchFilter,
-  validateSearchOptions,
-  type HitFacts,
-  type SearchHit,
-  type SearchQueryOptions,
-  type ValidSearchOptions,
-} from '../client/search.ts';
+import { compareHits, hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from './query.ts';
 import { correctedDf, deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
-import { searchDocument } from '../indexer/search-index.ts';
+import { searchDocument } from '../core/search-options.ts';
 import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
 import { decodeId } from './ids.ts';
 import { match, maxDistance } from './matching.ts';
@@ -55,8 +45,7 @@ import {
   type TreeJson,
 } from './schemas.ts';
 
-/** The fetch function the client uses (the global `fetch` fits). */
-export type FetchLike = (url: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
+export type { FetchLike };
 
 /** Options of {@link ShardedSearch.open}. */
 export interface ShardedSearchOptions {
@@ -287,12 +276,22 @@ export class ShardedSearch {
    *   root cannot be read or is not a sharded index of this format.
    */
   static async open(options: ShardedSearchOptions): Promise<ShardedSearch> {
+    const client = await ShardedSearch.openIfPublished(options);
+    if (!client) throw new ShelfError('registry_unreachable', `${shardedRootKey(options.kind)} was not found at ${options.baseUrl}.`);
+    return client;
+  }
+
+  /**
+   * Like {@link ShardedSearch.open}, but answers null when the kind has no root yet: a registry
+   * where nothing of the kind was ever published.
+   */
+  static async openIfPublished(options: ShardedSearchOptions): Promise<ShardedSearch | null> {
     const o = options ?? ({} as ShardedSearchOptions);
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
       throw new ShelfError('invalid_argument', `The "baseUrl" option must be an http(s) URL; got ${JSON.stringify(o.baseUrl)}.`);
     }
     if (o.kind !== 'bundle' && o.kind !== 'skill') throw new ShelfError('invalid_argument', `The "kind" option must be bundle or skill; got ${JSON.stringify(o.kind)}.`);
-    const fetchFn = o.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    const fetchFn = o.fetch ?? globalFetch;
     if (typeof fetchFn !== 'function') throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
     const budget = o.expansionBudget ?? null;
     if (budget !== null && (!Number.isInteger(budget) || budget < 0)) {
@@ -301,9 +300,15 @@ export class ShardedSearch {
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
     const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
-    const { root, etag } = await client.fetchRoot(null);
-    client.root = root!;
-    client.rootEtag = etag;
+    let read: { root: ShardedRoot | null; etag: string | null };
+    try {
+      read = await client.fetchRoot(null);
+    } catch (error) {
+      if (isShelfError(error, 'not_found')) return null;
+      throw error;
+    }
+    client.root = read.root!;
+    client.rootEtag = read.etag;
     return client;
   }
 
@@ -324,7 +329,9 @@ export class ShardedSearch {
    * @returns True when the generation changed.
    */
   async refresh(): Promise<boolean> {
-    const { root, etag } = await this.fetchRoot(this.rootEtag);
+    const { root, etag } = await this.fetchRoot(this.rootEtag).catch((error: unknown) => {
+      throw isShelfError(error, 'not_found') ? new ShelfError('registry_unreachable', error.message, error.details) : error;
+    });
     if (!root) return false;
     const changed = JSON.stringify(root) !== JSON.stringify(this.root);
     this.root = root;
@@ -968,7 +975,7 @@ export class ShardedSearch {
 
   private async fetchRoot(etag: string | null): Promise<{ root: ShardedRoot | null; etag: string | null }> {
     const key = shardedRootKey(this.kind);
-    const { json, etag: newEtag } = await this.fetchJson(key, etag);
+    const { json, etag: newEtag } = await this.fetchJson(key, etag, true);
     if (json === undefined) return { root: null, etag };
     const root = parseOr(ShardedRootSchema, json, key);
     if (root.kind !== this.kind) throw new ShelfError('registry_unreachable', `${key} is the root of ${root.kind}s, not ${this.kind}s.`);
@@ -978,30 +985,21 @@ export class ShardedSearch {
     return { root, etag: newEtag };
   }
 
-  private async fetchJson(key: string, etag: string | null): Promise<{ json: unknown; etag: string | null }> {
+  /** One file through the shared JSON fetch, counted in {@link ShardedSearch.stats}. */
+  private async fetchJson(key: string, etag: string | null, isRoot = false): Promise<{ json: unknown; etag: string | null }> {
     const url = `${this.base}/${key}`;
-    let res: Response;
-    try {
-      res = await fetchOnceMore(this.fetchFn, url, etag ? { headers: { 'if-none-match': etag } } : undefined);
-    } catch (error) {
-      throw new ShelfError('registry_unreachable', `Cannot fetch ${url} (${error instanceof Error ? error.message : String(error)}).`);
-    }
+    const result = await fetchJson(url, { fetch: this.fetchFn, etag, ...(isRoot ? { notFound: NO_ROOT } : {}) });
     this.stats.requests++;
-    if (res.status === 304 && etag) return { json: undefined, etag };
-    if (!res.ok) throw new ShelfError('registry_unreachable', `GET ${url} answered ${res.status}.`);
-    const body = new Uint8Array(await res.arrayBuffer());
-    this.stats.bytes += body.byteLength;
-    const text = UTF8.decode(body);
+    if (result.notModified) return { json: undefined, etag: result.etag };
+    this.stats.bytes += result.bytes;
     this.stats.keys.push(key);
-    try {
-      return { json: JSON.parse(text) as unknown, etag: res.headers.get('etag') };
-    } catch {
-      throw new ShelfError('registry_unreachable', `${url} is not valid JSON.`);
-    }
+    return { json: result.value, etag: result.etag };
   }
 }
 
-const UTF8 = new TextDecoder();
+
+/** A missing root: the kind has no generation yet (refresh() of a client that had one reports it). */
+const NO_ROOT = (url: string): ShelfError => new ShelfError('not_found', `${url} was not found: no index of this kind yet.`, { url });
 
 function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
   try {

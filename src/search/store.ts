@@ -16,9 +16,9 @@
  */
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
-import { MUTABLE_CACHE } from '../core/paths.ts';
+import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
 import type { PackageSummary } from '../core/schemas.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from '../store/json-documents.ts';
+import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex, type BuildOptions } from './build.ts';
 import { SHARD_CACHE, shardedRootKey, shardKey } from './keys.ts';
@@ -51,22 +51,12 @@ export interface ApplyResult {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Reads a stored JSON document; null when absent. */
-async function readStored(store: ObjectStore, key: string): Promise<{ json: unknown; etag: string } | null> {
-  const obj = await store.get(key);
-  if (!obj) return null;
-  try {
-    return { json: JSON.parse(decoder.decode(obj.body)) as unknown, etag: obj.etag };
-  } catch {
-    throw new ShelfError('internal_error', `The stored file ${key} is not valid JSON.`);
-  }
-}
+/** Reads a stored file's JSON (null when absent), as the pure update wants its reads. */
+const readFrom = (store: ObjectStore) => async (key: string): Promise<unknown> => (await readStoredJson(store, key))?.json ?? null;
 
 /** The root of a kind, or null when it has none yet. */
 export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{ root: ShardedRoot; etag: string } | null> {
-  const stored = await readStored(store, shardedRootKey(kind));
+  const stored = await readStoredJson(store, shardedRootKey(kind));
   if (!stored) return null;
   const parsed = ShardedRootSchema.safeParse(stored.json);
   if (!parsed.success) throw new ShelfError('internal_error', `The stored root ${shardedRootKey(kind)} does not match its schema.`);
@@ -84,7 +74,7 @@ export async function writeShardFiles(store: ObjectStore, files: Map<string, str
     for (let item = queue.pop(); item; item = queue.pop()) {
       const [key, content] = item;
       try {
-        await store.put(key, encoder.encode(content), { contentType: 'application/json; charset=utf-8', cacheControl: SHARD_CACHE, ifNoneMatch: '*' });
+        await store.put(key, encoder.encode(content), { contentType: contentTypeFor(key), cacheControl: SHARD_CACHE, ifNoneMatch: '*' });
         written++;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
@@ -111,25 +101,17 @@ export async function applyToStore(
   summary: PackageSummary | null | (() => Promise<PackageSummary | null>),
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const key = shardedRootKey(kind);
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+  return retryOnConflict(shardedRootKey(kind), async (attempt) => {
     const current = await readShardedRoot(store, kind);
     const root = current?.root ?? (await buildShardedIndex(kind, [], { policy: options.policy })).root;
     const next = typeof summary === 'function' ? await summary() : summary;
-    const update = await updateDelta(root, name, next, async (k) => (await readStored(store, k))?.json ?? null);
+    const update = await updateDelta(root, name, next, readFrom(store));
     if (!update.changed) return { changed: false, written: 0, attempts: attempt };
     const written = await writeShardFiles(store, update.files);
     await options.beforeCommit?.();
-    try {
-      await writeShardedRoot(store, kind, update.root, current?.etag ?? null);
-      return { changed: true, written, attempts: attempt };
-    } catch (error) {
-      if (!(error instanceof PreconditionFailedError)) throw error;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt)));
-    }
-  }
-  throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; retry the announce.`);
+    await writeShardedRoot(store, kind, update.root, current?.etag ?? null);
+    return { changed: true, written, attempts: attempt };
+  }, options.retry);
 }
 
 /**
@@ -139,8 +121,8 @@ export async function applyToStore(
  * @throws PreconditionFailedError when the root changed (or appeared) since it was read
  */
 export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: ShardedRoot, etag: string | null): Promise<void> {
-  await store.put(shardedRootKey(kind), encoder.encode(`${JSON.stringify(root)}\n`), {
-    contentType: 'application/json; charset=utf-8',
+  await store.put(shardedRootKey(kind), encodeJson(root), {
+    contentType: contentTypeFor(shardedRootKey(kind)),
     cacheControl: MUTABLE_CACHE,
     ...(etag !== null ? { ifMatch: etag } : { ifNoneMatch: '*' as const }),
   });
@@ -160,7 +142,7 @@ export async function filesOfSameGeneration(
   if (JSON.stringify(root) === JSON.stringify(built.root)) return built.files;
   if (!root.delta) return null;
   try {
-    const compacted = await compactDelta(root, async (key) => (await readStored(store, key))?.json ?? null);
+    const compacted = await compactDelta(root, readFrom(store));
     if (JSON.stringify(compacted.root) !== JSON.stringify(built.root)) return null;
     // Files the compaction writes are not reachable from the stored root; the rest are the base's.
     return new Map([...built.files].filter(([key]) => !compacted.files.has(key)));
@@ -180,10 +162,7 @@ export async function filesOfSameGeneration(
 export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
   const generation = await buildShardedIndex(kind, summaries, options);
   const written = await writeShardFiles(store, generation.files);
-  await store.put(shardedRootKey(kind), encoder.encode(`${JSON.stringify(generation.root)}\n`), {
-    contentType: 'application/json; charset=utf-8',
-    cacheControl: MUTABLE_CACHE,
-  });
+  await store.put(shardedRootKey(kind), encodeJson(generation.root), { contentType: contentTypeFor(shardedRootKey(kind)), cacheControl: MUTABLE_CACHE });
   return written;
 }
 
@@ -194,7 +173,7 @@ export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: 
  */
 export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: ShardedRoot): Promise<PackageSummary[]> {
   const read = async (file: string): Promise<unknown> => {
-    const stored = await readStored(store, shardKey(kind, file));
+    const stored = await readStoredJson(store, shardKey(kind, file));
     if (!stored) throw new ShelfError('internal_error', `The file ${shardKey(kind, file)} of ${shardedRootKey(kind)} is missing.`);
     return stored.json;
   };
@@ -210,7 +189,7 @@ export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: S
   await walk(nav.root);
   if (!root.delta) return out;
   // The delta replaces the base entries of the packages it names.
-  const entries = await readDelta(root, async (key) => (await readStored(store, key))?.json ?? null);
+  const entries = await readDelta(root, readFrom(store));
   const named = new Set(entries.map((e) => e[0]));
   const merged = [...out.filter((s) => !named.has(s.name)), ...entries.flatMap((e) => (e[2] ? [e[2]] : []))];
   return merged.sort((a, b) => compareKeys(a.name, b.name));

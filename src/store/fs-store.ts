@@ -247,14 +247,14 @@ export class FsStore implements ObjectStore {
   }
 
   /** ETag and size of the file at `path`, or null when there is none. */
-  async #info(path: string): Promise<{ etag: string; size: number } | null> {
+  async #info(path: string): Promise<{ etag: string; size: number; lastModified: number } | null> {
     const handle = await openIfPresent(path);
     if (!handle) return null;
     try {
       const st = await handle.stat();
       if (!st.isFile()) return null;
       const etag = (this.#known(path, st) ?? this.#remember(path, st, await md5File(handle))).etag;
-      return { etag, size: st.size };
+      return { etag, size: st.size, lastModified: st.mtimeMs };
     } finally {
       await handle.close();
     }

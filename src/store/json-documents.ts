@@ -22,21 +22,31 @@ export function encodeJson(value: unknown): Uint8Array {
 }
 
 /**
+ * Reads a stored JSON document without validating it (immutable files, whose readers check them
+ * their own way). Absent → null.
+ *
+ * @throws ShelfError `internal_error` when the bytes are not JSON.
+ */
+export async function readStoredJson(store: ObjectStore, key: string): Promise<{ json: unknown; etag: string } | null> {
+  const obj = await store.get(key);
+  if (!obj) return null;
+  try {
+    return { json: JSON.parse(UTF8.decode(obj.body)) as unknown, etag: obj.etag };
+  } catch {
+    throw new ShelfError('internal_error', `The stored document ${key} is not valid JSON.`);
+  }
+}
+
+/**
  * Reads and validates a JSON document. Absent → null. A document that does not parse is an
  * internal error: records are never silently replaced.
  */
 export async function readJson<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<Versioned<T> | null> {
-  const obj = await store.get(key);
-  if (!obj) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(obj.body));
-  } catch {
-    throw new ShelfError('internal_error', `The stored document ${key} is not valid JSON.`);
-  }
-  const result = schema.safeParse(parsed);
+  const stored = await readStoredJson(store, key);
+  if (!stored) return null;
+  const result = schema.safeParse(stored.json);
   if (!result.success) throw new ShelfError('internal_error', `The stored document ${key} does not match its schema.`);
-  return { value: result.data, etag: obj.etag };
+  return { value: result.data, etag: stored.etag };
 }
 
 /** Writes a document only if the key is absent. Returns false when it already existed. */
@@ -95,8 +105,7 @@ export async function updateJson<T>(
   compute: (current: T | null) => T | Promise<T>,
   options: UpdateOptions = {},
 ): Promise<UpdateResult<T>> {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
+  return retryOnConflict(key, async () => {
     // Read the ETag before anything compute reads, so a later writer's change cannot be lost.
     const current = await store.get(key);
     let currentValue: T | null = null;
@@ -110,19 +119,35 @@ export async function updateJson<T>(
     const next = schema.parse(await compute(currentValue));
     const body = encodeJson(next);
     if (current && Buffer.from(current.body).equals(Buffer.from(body))) return { value: next, changed: false };
+    await store.put(key, body, {
+      contentType: contentTypeFor(key),
+      cacheControl: MUTABLE_CACHE,
+      ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+    });
+    return { value: next, changed: true };
+  }, options.retry);
+}
+
+/**
+ * The compare-and-swap loop every writer of a shared object runs: `attempt` reads the object
+ * with its ETag, computes, and writes on that condition; when the write loses the race
+ * ({@link PreconditionFailedError}) it runs again after a backoff with full jitter, a bounded
+ * number of times. Any other error ends the loop.
+ *
+ * @param key - The object, for the message of the error.
+ * @param advice - What the caller should do when every attempt lost (ends the message).
+ * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ */
+export async function retryOnConflict<T>(key: string, attempt: (n: number) => Promise<T>, retry: RetryPolicy = DEFAULT_RETRY, advice = 'retry the announce'): Promise<T> {
+  for (let n = 0; n < retry.maxAttempts; n++) {
     try {
-      await store.put(key, body, {
-        contentType: contentTypeFor(key),
-        cacheControl: MUTABLE_CACHE,
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
-      });
-      return { value: next, changed: true };
+      return await attempt(n + 1);
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
-      await sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt));
+      await sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** n));
     }
   }
-  throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; retry the announce.`);
+  throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; ${advice}.`);
 }
 
 function safeJson(body: Uint8Array): unknown {
@@ -133,4 +158,5 @@ function safeJson(body: Uint8Array): unknown {
   }
 }
 
+const UTF8 = new TextDecoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

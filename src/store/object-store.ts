@@ -29,6 +29,8 @@ export interface ObjectInfo {
   key: string;
   etag: string;
   size: number;
+  /** When the object was last written, in epoch milliseconds (garbage collection reads its age). */
+  lastModified: number;
 }
 
 /** Options of {@link ObjectStore.put}. */

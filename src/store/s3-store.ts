@@ -118,7 +118,7 @@ export class S3Store implements ObjectStore {
     checkPutOptions(key, KEY_ONLY);
     try {
       const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return { key, etag: res.ETag ?? '', size: res.ContentLength ?? 0 };
+      return { key, etag: res.ETag ?? '', size: res.ContentLength ?? 0, lastModified: res.LastModified?.getTime() ?? 0 };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -143,7 +143,7 @@ export class S3Store implements ObjectStore {
         const key = o.Key?.slice(this.prefix.length) ?? '';
         // Skips the probe's keys, folder markers and anything else no registry key can be.
         if (key === '' || key.split('/').some((s) => s === '' || s.startsWith('.'))) continue;
-        result.push({ key, etag: o.ETag ?? '', size: o.Size ?? 0 });
+        result.push({ key, etag: o.ETag ?? '', size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

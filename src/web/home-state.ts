@@ -9,7 +9,7 @@
  * @module
  */
 import { ARCHES, OSES, type Arch, type Kind, type Os } from '../core/names.ts';
-import { SEARCH_SORTS, SERVER_TYPES, type SearchSort } from '../client/search.ts';
+import { SEARCH_SORTS, SERVER_TYPES, type SearchSort } from '../search/query.ts';
 
 /** What the home page searches for. */
 export interface HomeState {

@@ -11,13 +11,11 @@
  *
  * @module
  */
-import { isShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
-import type { SearchHit } from '../client/search.ts';
+import type { SearchHit } from '../search/query.ts';
 import { byId, h, replaceChildren } from './dom.ts';
 import { DEFAULT_HOME_STATE, MAX_QUERY_LENGTH, historyAction, homeStateToSearch, parseHomeState, type HomeState } from './home-state.ts';
-import { searchIndexMissing } from './registry.ts';
 import { packageListItem } from './results.ts';
 import { actionButton, errorPanel, loadingPanel, statePanel } from './states.ts';
 
@@ -110,16 +108,11 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
     try {
       hits = await client.search(s.kind, s.q, { type: s.type, os: s.os, arch: s.arch, sort: s.sort, limit: limit + 1 });
     } catch (error) {
-      const empty = isShelfError(error, 'registry_unreachable') && (await searchIndexMissing(client, s.kind));
+      // A kind with no index yet is not an error: the search answers no hits (shown below).
       if (mine !== generation) return;
       c.results.setAttribute('aria-busy', 'false');
-      c.count.textContent = empty ? `No ${noun} found` : '';
-      replaceChildren(
-        c.results,
-        empty
-          ? nothingPublished(noun)
-          : errorPanel(error, { retry: () => void search(), home: false }),
-      );
+      c.count.textContent = '';
+      replaceChildren(c.results, errorPanel(error, { retry: () => void search(), home: false }));
       return;
     }
     if (mine !== generation) return; // a newer keystroke already answered

@@ -10,7 +10,7 @@
  */
 import { ShelfError } from '../core/errors.ts';
 import { WEB_PAGES } from '../core/paths.ts';
-import { SERVER_TYPES } from '../client/search.ts';
+import { SERVER_TYPES } from '../search/query.ts';
 import { REGISTRY_META } from './registry.ts';
 
 /** Options of {@link renderPages}. */

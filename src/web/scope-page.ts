@@ -14,7 +14,6 @@ import type { RegistryClient } from '../client/registry-client.ts';
 import { byId, externalLink, h, replaceChildren } from './dom.ts';
 import { formatDate, githubOwnerUrl } from './format.ts';
 import { packageHref, parseScopeParams } from './links.ts';
-import { fetchScope } from './registry.ts';
 import { packageListItem } from './results.ts';
 import { errorPanel, loadingPanel, statePanel } from './states.ts';
 
@@ -34,7 +33,7 @@ export function startScopePage(client: RegistryClient, win: Window = window): vo
     root.setAttribute('aria-busy', 'true');
     replaceChildren(root, loadingPanel(`Loading @${s}…`));
     try {
-      const doc = await fetchScope(client, s);
+      const doc = await client.getScope(s);
       const summaries = await loadSummaries(client, doc);
       win.document.title = `@${s} · Shelf`;
       replaceChildren(root, renderScope(doc, summaries));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageDocument } from '../../src/core/schemas.ts';
-import { hostPlatform, parsePlatformId, selectArtifact } from '../../src/client/platform.ts';
+import { hostPlatform, selectArtifact } from '../../src/client/platform.ts';
+import { parsePlatformId } from '../../src/search/platforms.ts';
 import { resolveVersion } from '../../src/client/registry-client.ts';
 
 function codeOf(fn: () => unknown): string | undefined {

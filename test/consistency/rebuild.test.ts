@@ -159,7 +159,7 @@ describe('rebuild', () => {
 
   it('rejects bad options eagerly, naming the option', async () => {
     await expect(rebuild(reg.store, { kind: 'plugin' as never })).rejects.toThrow(/"kind"/);
-    await expect(rebuild(reg.store, { package: { full: '@A/b', scope: 'A', name: 'b' } })).rejects.toThrow(/"package"/);
+    await expect(rebuild(reg.store, { package: { full: '@A/b', scope: 'A', name: 'b' } as never })).rejects.toThrow(/"package"/);
     await expect(rebuild(reg.store, { concurrency: 0 })).rejects.toThrow(/"concurrency"/);
     await expect(rebuild(reg.store, { onProgress: 'yes' as never })).rejects.toThrow(/"onProgress"/);
   });

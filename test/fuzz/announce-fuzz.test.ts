@@ -27,7 +27,7 @@ import { AnnounceResponseSchema, VersionDocumentSchema } from '../../src/core/sc
 import { check } from '../../src/registry/check.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from '../../src/store/object-store.ts';
 import { AUDIENCE, announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
-import { MemoryStore } from './memory-store.ts';
+import { MemoryStore } from '../../src/store/memory-store.ts';
 import { createRng, type Rng } from './prng.ts';
 
 const SEED = Number(process.env.SHELF_FUZZ_SEED ?? 0x5eed);

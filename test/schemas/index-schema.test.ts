@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateSchemas } from '../../src/core/json-schemas.ts';
+import { generateSchemas } from '../../src/registry/json-schemas.ts';
 
 const dir = fileURLToPath(new URL('../../index-schema/', import.meta.url));
 

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SearchEngine, type SearchHit, type SearchQueryOptions } from '../../src/client/search.ts';
+import { SearchEngine } from '../../src/client/search.ts';
+import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
@@ -283,6 +284,9 @@ describe('bad input and broken files', () => {
   it('reports a missing or malformed root, or a root of another kind, as registry_unreachable', async () => {
     const bucket = await bucketWith(corpus);
     await expectError(ShardedSearch.open({ baseUrl: BASE, kind: 'skill', fetch: bucket.fetch }), 'registry_unreachable');
+    // "No index yet" is a value for callers that ask for one.
+    expect(await ShardedSearch.openIfPublished({ baseUrl: BASE, kind: 'skill', fetch: bucket.fetch })).toBeNull();
+    expect((await ShardedSearch.openIfPublished({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch }))?.size).toBe(corpus.length);
     bucket.files.set(shardedRootKey('skill'), bucket.files.get(shardedRootKey('bundle'))!);
     await expectError(ShardedSearch.open({ baseUrl: BASE, kind: 'skill', fetch: bucket.fetch }), 'registry_unreachable');
     bucket.files.set(shardedRootKey('bundle'), '{"schema_version":1}');

@@ -4,7 +4,8 @@
  * once per generation.
  */
 import { describe, expect, it } from 'vitest';
-import { SearchEngine, type SearchHit, type SearchQueryOptions } from '../../src/client/search.ts';
+import { SearchEngine } from '../../src/client/search.ts';
+import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';

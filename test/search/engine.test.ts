@@ -6,7 +6,7 @@
 import MiniSearch from 'minisearch';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../src/core/search-options.ts';
-import { searchDocument } from '../../src/indexer/search-index.ts';
+import { searchDocument } from '../../src/core/search-options.ts';
 import { engineFrom, internalsOf, SizedMap, type TermPostings } from '../../src/search/engine.ts';
 import { makeCorpus } from './corpus.ts';
 
@@ -66,5 +66,29 @@ describe('engineFrom', () => {
     expect(b![0]).toBe(a![0]);
     expect(Number(b![1])).toBeLessThan(Number(a![1])); // a commoner term weighs less
     expect(internalsOf(reference).postings(term[0])?.size).toBeGreaterThan(0);
+  });
+});
+
+describe("MiniSearch's internals that engineFrom fills", () => {
+  it('are those of the exact MiniSearch version package.json pins (bump both together, after this test passes)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pinned = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).dependencies.minisearch as string;
+    const installed = JSON.parse(await readFile(new URL('../../node_modules/minisearch/package.json', import.meta.url), 'utf8')).version as string;
+    expect(pinned, 'minisearch must be pinned to an exact version: engine.ts fills its private fields').toMatch(/^\d+\.\d+\.\d+$/);
+    expect(installed).toBe(pinned);
+    const { reference } = built();
+    const internal = reference as unknown as Record<string, unknown>;
+    for (const field of ['_documentIds', '_idToShortId', '_fieldLength']) {
+      expect(internal[field], `MiniSearch.${field} is no longer a Map: engine.ts must change`).toBeInstanceOf(Map);
+    }
+    const index = internal._index as { get?: unknown; set?: unknown };
+    expect(typeof index.get === 'function' && typeof index.set === 'function', 'MiniSearch._index lost get/set: engine.ts must change').toBe(true);
+    // The postings it holds have the shape engineFrom writes: field id → short id → term frequency.
+    const some = internalsOf(reference).postings('weather') ?? [...(internal._index as Iterable<[string, TermPostings]>)][0]![1];
+    const [fid, postings] = [...some][0]!;
+    expect(typeof fid).toBe('number');
+    const [shortId, tf] = [...postings][0]!;
+    expect([typeof shortId, typeof tf]).toEqual(['number', 'number']);
+    expect(internalsOf(reference).documents.get(shortId)).toEqual(expect.any(String));
   });
 });

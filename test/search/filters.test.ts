@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hitFacts, orderHits, searchFilter, validateSearchOptions } from '../../src/client/search.ts';
+import { hitFacts, orderHits, searchFilter, validateSearchOptions } from '../../src/search/query.ts';
 import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 

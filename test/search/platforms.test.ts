@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePlatformId } from '../../src/client/platform.ts';
+import { parsePlatformId } from '../../src/search/platforms.ts';
 import { ARCHES, OSES } from '../../src/core/names.ts';
 import { filterMask, platformMask } from '../../src/search/platforms.ts';
 

@@ -84,9 +84,9 @@ export function objectStoreContract(
       expect((await store.get('k'))!.etag).toBe(other.etag);
     });
 
-    it('head returns key, etag and size without the bytes, or null when absent', async () => {
+    it('head returns key, etag, size and age without the bytes, or null when absent', async () => {
       const { etag } = await store.put('dir/file.bin', enc('12345'), JSON_OPTS);
-      expect(await store.head('dir/file.bin')).toEqual({ key: 'dir/file.bin', etag, size: 5 });
+      expect(await store.head('dir/file.bin')).toEqual({ key: 'dir/file.bin', etag, size: 5, lastModified: expect.any(Number) });
       expect(await store.head('dir/other.bin')).toBeNull();
     });
 
@@ -136,6 +136,19 @@ export function objectStoreContract(
       const listed = await store.list('p/');
       expect(listed).toEqual([await store.head('p/one'), await store.head('p/three')]);
       expect(listed.map((o) => o.size)).toEqual([1, 3]);
+    });
+
+    it('head and list say when the object was last written, and a rewrite of the same bytes moves it on', async () => {
+      const before = Date.now();
+      await store.put('t/when.json', enc('{}'), JSON_OPTS);
+      const first = (await store.head('t/when.json'))!.lastModified;
+      // Servers keep whole seconds (S3); the file system keeps milliseconds.
+      expect(first).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
+      expect(first).toBeLessThanOrEqual(Date.now() + 1000);
+      expect((await store.list('t/'))[0]!.lastModified).toBe(first);
+      await new Promise((r) => setTimeout(r, 5));
+      await store.put('t/when.json', enc('{}'), JSON_OPTS);
+      expect((await store.head('t/when.json'))!.lastModified).toBeGreaterThanOrEqual(first);
     });
 
     it('list with no matches returns an empty array', async () => {

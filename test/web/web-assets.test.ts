@@ -29,7 +29,7 @@ import {
 import { DEFAULT_HOME_STATE, historyAction, homeStateToSearch, parseHomeState, type HomeState } from '../../src/web/home-state.ts';
 import { packageHref, parsePackageParams, parseScopeParams, scopeHref } from '../../src/web/links.ts';
 import { contentSecurityPolicy } from '../../src/web/pages.ts';
-import { fetchScope, registryBaseUrl } from '../../src/web/registry.ts';
+import { registryBaseUrl } from '../../src/web/registry.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -257,17 +257,19 @@ describe('formatting', () => {
   });
 });
 
-describe('fetchScope', () => {
-  const client = new RegistryClient({ baseUrl: 'http://registry.test' });
+describe("the scope page's read: RegistryClient.getScope", () => {
   const respond = (status: number, body: unknown): typeof fetch => async () => new Response(JSON.stringify(body), { status });
   const scopeDoc = { schema_version: 1, scope: 'acme', owner: 'acme', owner_id: '1', pinned_at: '2025-01-01T00:00:00Z', packages: [{ kind: 'bundle', name: '@acme/echo' }] };
+  const getScope = (scope: string, fetchImpl: typeof fetch) => new RegistryClient({ baseUrl: 'http://registry.test', fetch: fetchImpl }).getScope(scope);
 
   it('reads a scope record, and maps a missing, broken or mismatched one to stable codes', async () => {
-    expect((await fetchScope(client, 'acme', respond(200, scopeDoc))).packages).toEqual(scopeDoc.packages);
-    expect(await codeOf(fetchScope(client, 'acme', respond(404, {})))).toBe('not_found');
-    expect(await codeOf(fetchScope(client, 'acme', respond(500, {})))).toBe('registry_unreachable');
-    expect(await codeOf(fetchScope(client, 'acme', respond(200, { nope: true })))).toBe('registry_unreachable');
-    expect(await codeOf(fetchScope(client, 'other', respond(200, scopeDoc)))).toBe('registry_unreachable');
-    expect(await codeOf(fetchScope(client, 'acme', async () => Promise.reject(new TypeError('fetch failed'))))).toBe('registry_unreachable');
+    expect((await getScope('acme', respond(200, scopeDoc))).packages).toEqual(scopeDoc.packages);
+    expect((await getScope('@ACME', respond(200, scopeDoc))).scope).toBe('acme');
+    expect(await codeOf(getScope('acme', respond(404, {})))).toBe('not_found');
+    expect(await codeOf(getScope('acme', respond(500, {})))).toBe('registry_unreachable');
+    expect(await codeOf(getScope('acme', respond(200, { nope: true })))).toBe('registry_unreachable');
+    expect(await codeOf(getScope('other', respond(200, scopeDoc)))).toBe('registry_unreachable');
+    expect(await codeOf(getScope('acme', async () => Promise.reject(new TypeError('fetch failed'))))).toBe('registry_unreachable');
+    expect(await codeOf(getScope('no scope!', respond(200, scopeDoc)))).toBe('invalid_name');
   });
 });

@@ -5,9 +5,9 @@
  * @module
  */
 import * as z from 'zod';
-import { SCHEMA_FILES } from './paths.ts';
+import { SCHEMA_FILES } from '../core/paths.ts';
 import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/schemas.ts';
-import { PUBLISHED_SCHEMAS } from './schemas.ts';
+import { PUBLISHED_SCHEMAS } from '../core/schemas.ts';
 
 /** The sharded index's files (their zod schemas live with the sharded index, in `src/search/`). */
 const SHARDED_SCHEMAS = {
