@@ -94,7 +94,7 @@ const share = (x: number) => `${Math.round(100 * x)}%`;
 const LAYOUTS = ['sharded', 'single'] as const;
 const STORES = ['fs', 's3'] as const;
 /** Announce phases in pipeline order; the first four are the request's checks. */
-const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
+const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'catalog', 'search', 'recent'] as const;
 
 /** One row of issue 9's goals: what is compared, the values, and whether the goal holds in this run. */
 export interface GoalRow {

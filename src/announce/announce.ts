@@ -47,7 +47,7 @@ import { checkArtifactMetadata } from './inspect-artifact.ts';
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
  * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
  */
-export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'scope', 'search', 'recent'] as const;
+export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */

@@ -52,6 +52,14 @@ export function kindPrefix(kind: Kind): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/`;
 }
 
+/**
+ * A package's badge, an SVG of its latest version for READMEs (derived, rewritten only when it
+ * changes). Under a root of its own, so listings of package documents never meet it.
+ */
+export function badgeKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/badges/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.svg`;
+}
+
 /** The prebuilt MiniSearch index of a kind (the `single` layout). */
 export function searchIndexKey(kind: Kind): string {
   return `${ROOT}/search/${KIND_PLURAL[kind]}.json`;

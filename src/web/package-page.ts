@@ -13,7 +13,8 @@
  * @module
  */
 import { ShelfError, isShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
+import { parsePackageName, type Kind } from '../core/names.ts';
+import { badgeKey } from '../core/paths.ts';
 import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { byId, externalLink, h, replaceChildren, type Child } from './dom.ts';
@@ -150,6 +151,7 @@ function renderPackage(client: RegistryClient, { pkg, version }: PackageView): H
     versionsSection(pkg, version),
     version ? filesSection(client, version) : null,
     version ? provenanceSection(version) : null,
+    version ? badgeSection(client, pkg) : null,
   );
 
   return h('article', { class: 'pkg', 'data-kind': pkg.kind, 'data-name': pkg.name }, header, h('div', { class: 'pkg-layout' }, main, factsAside(pkg, version)));
@@ -177,6 +179,30 @@ function installSection(client: RegistryClient, pkg: PackageDocument, version: V
     'install',
     'Install',
     h('p', {}, `Download ${version.version} for this machine with the shelf command line, which checks its sha256:`),
+    h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy),
+    status,
+  );
+}
+
+/**
+ * The package's badge (a static SVG the registry keeps up to date) and the Markdown that shows it
+ * in a README, linked to this page.
+ */
+function badgeSection(client: RegistryClient, pkg: PackageDocument): HTMLElement {
+  const name = parsePackageName(pkg.name);
+  const image = new URL(client.url(badgeKey(pkg.kind, name)), location.href).href;
+  const page = new URL(packageHref(pkg.kind, pkg.name), location.href).href;
+  const markdown = `[![${pkg.name} on shelf](${image})](${page})`;
+  const code = h('code', { id: 'badge-markdown', class: 'command-text' }, markdown);
+  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
+  const copy = actionButton('Copy', () => void copyText(code, markdown, status));
+  copy.setAttribute('aria-label', 'Copy the badge Markdown');
+  copy.id = 'copy-badge';
+  return section(
+    'badge',
+    'Badge',
+    h('p', {}, h('img', { id: 'badge-image', src: image, alt: `${pkg.name} on shelf: its latest version`, height: '20' })),
+    h('p', {}, 'Show the latest version in your README:'),
     h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy),
     status,
   );

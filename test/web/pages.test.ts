@@ -245,7 +245,7 @@ describe('package page', () => {
     const command = `npx shelf-cli bundle pull @globex/weather --registry ${reg.url}`;
     expect(await page.locator('#pull-command').textContent()).toBe(command);
     await page.getByRole('button', { name: 'Copy the command' }).click();
-    await expect.poll(() => page.locator('.copy-status').textContent()).toBe('Copied to the clipboard.');
+    await expect.poll(() => page.locator('#install .copy-status').textContent()).toBe('Copied to the clipboard.');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(command);
 
     const rows = page.locator('#versions tbody tr');
@@ -277,6 +277,15 @@ describe('package page', () => {
     expect(await aside.getByRole('link', { name: 'Globex Corporation' }).getAttribute('href')).toBe('https://globex.example');
     expect(await page.locator('#tools').textContent()).toContain('forecast');
     expect(await page.locator('#about').textContent()).toContain('dependency-free Node MCP server');
+
+    // The badge: the registry's SVG, loaded under the page's CSP, and the Markdown to copy.
+    const badge = `${reg.url}/v1/badges/bundles/@globex/weather.svg`;
+    expect(await page.locator('#badge-image').getAttribute('src')).toBe(badge);
+    await expect.poll(() => page.locator('#badge-image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(60);
+    const markdown = `[![@globex/weather on shelf](${badge})](${reg.url}/package.html?bundle=@globex/weather)`;
+    expect(await page.locator('#badge-markdown').textContent()).toBe(markdown);
+    await page.getByRole('button', { name: 'Copy the badge Markdown' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(markdown);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'package.png'), fullPage: true });
 
     // A prerelease has its own page, labelled, with a pull command naming the version.
@@ -347,7 +356,8 @@ describe('package page', () => {
     // The javascript: author URL and homepage are not links; no element came from package text.
     expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
     expect(await aside.getByRole('link', { name: XSS.author }).count()).toBe(0);
-    expect(await page.locator('img, svg, iframe, b, article script').count()).toBe(0);
+    // The one image is the registry's own badge, its address built from the validated name.
+    expect(await page.locator('img:not(#badge-image), svg, iframe, b, article script').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
   });
