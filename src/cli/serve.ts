@@ -83,9 +83,9 @@ export async function serveCommand(args: string[], env: Record<string, string | 
         console.log(`  ${s.status} ${s.name}@${s.version} ${s.platform}`);
       }
     }
-    // In a checkout `npx shelf` runs the checkout's own command; anywhere else it would fetch an
+    // In a checkout the command runs from its sources; `npx shelf` anywhere else would fetch an
     // unrelated npm package called `shelf`, so an installed CLI suggests itself by name.
-    const shelf = import.meta.url.endsWith('.ts') ? 'npx shelf' : 'shelf';
+    const shelf = import.meta.url.endsWith('.ts') ? 'node bin/shelf.js' : 'shelf';
     console.log(`Try: SHELF_REGISTRY=${server.url} ${shelf} search echo`);
   }
   await new Promise<void>((done) => {

@@ -182,3 +182,18 @@ describe('the runtime libraries both bundles may inline', () => {
     expect([...imported].sort()).toEqual([...RUNTIME_PACKAGES].sort());
   });
 });
+
+describe('the package name', () => {
+  it('is written once and used by the README, the pages and the action; nothing tells people to run npx shelf', async () => {
+    const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name).toBe(PACKAGE_NAME);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toContain(`npm install -g ${PACKAGE_NAME}`);
+    // `npx shelf` outside a checkout runs an unrelated npm package called `shelf`.
+    expect(readme.match(/npx (-y )?shelf(?![-\w])/g) ?? []).toEqual([]);
+    const { pullCommand } = await import('../../src/web/format.ts');
+    expect(pullCommand('bundle', '@acme/echo')).toBe(`npx ${PACKAGE_NAME} bundle pull @acme/echo`);
+    // The action installs the package package.json names, by reading it.
+    expect(readFileSync(join(root, 'action.yml'), 'utf8')).toContain(`name="$(node -p 'require(process.argv[1]).name' "$manifest")"`);
+  });
+});
