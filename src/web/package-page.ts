@@ -170,18 +170,22 @@ function installSection(client: RegistryClient, pkg: PackageDocument, version: V
     version: version.version === pkg.latest ? null : version.version,
     registry: client.baseUrl,
   });
-  const code = h('code', { id: 'pull-command', class: 'command-text' }, command);
-  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
-  const copy = actionButton('Copy', () => void copyText(code, command, status));
-  copy.setAttribute('aria-label', 'Copy the command');
-  copy.id = 'copy-command';
   return section(
     'install',
     'Install',
     h('p', {}, `Download ${version.version} for this machine with the shelf command line, which checks its sha256:`),
-    h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy),
-    status,
+    ...copyable(command, { id: 'pull-command', button: 'copy-command', label: 'Copy the command' }),
   );
+}
+
+/** A line of text to copy: the text in a box, a Copy button, and a live status for the result. */
+function copyable(text: string, ids: { id: string; button: string; label: string }): HTMLElement[] {
+  const code = h('code', { id: ids.id, class: 'command-text' }, text);
+  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
+  const copy = actionButton('Copy', () => void copyText(code, text, status));
+  copy.setAttribute('aria-label', ids.label);
+  copy.id = ids.button;
+  return [h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy), status];
 }
 
 /**
@@ -193,18 +197,12 @@ function badgeSection(client: RegistryClient, pkg: PackageDocument): HTMLElement
   const image = new URL(client.url(badgeKey(pkg.kind, name)), location.href).href;
   const page = new URL(packageHref(pkg.kind, pkg.name), location.href).href;
   const markdown = `[![${pkg.name} on shelf](${image})](${page})`;
-  const code = h('code', { id: 'badge-markdown', class: 'command-text' }, markdown);
-  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
-  const copy = actionButton('Copy', () => void copyText(code, markdown, status));
-  copy.setAttribute('aria-label', 'Copy the badge Markdown');
-  copy.id = 'copy-badge';
   return section(
     'badge',
     'Badge',
     h('p', {}, h('img', { id: 'badge-image', src: image, alt: `${pkg.name} on shelf: its latest version`, height: '20' })),
     h('p', {}, 'Show the latest version in your README:'),
-    h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy),
-    status,
+    ...copyable(markdown, { id: 'badge-markdown', button: 'copy-badge', label: 'Copy the badge Markdown' }),
   );
 }
 
