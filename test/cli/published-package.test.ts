@@ -146,6 +146,24 @@ describe('the published package', () => {
     expect(check.code).toBe(0);
   }, 60_000);
 
+  it('is what the bench times: every start-up command runs, and the report judges the goals', async () => {
+    const { measureStartup } = await import('../../bench/startup.ts');
+    const { renderStartupSection, startupGoalRows } = await import('../../bench/report.ts');
+    const report = await measureStartup({
+      bin: join(pkg.packageDir, 'bin', 'shelf.js'),
+      registryUrl: server.url,
+      query: 'echo',
+      tarballBytes: pkg.tarballBytes,
+      installedBytes: pkg.installedBytes,
+      installed: pkg.installed,
+      rounds: 1,
+    });
+    expect(report.runs).toHaveLength(1);
+    expect(Object.keys(report.runs[0]!.ms).sort()).toEqual(['bare', 'help', 'offline', 'search']);
+    expect(startupGoalRows(report).map((r) => r.target)).toEqual(['≤ bare Node + 80 ms', '≤ bare Node + 150 ms']);
+    expect(renderStartupSection(report)).toContain(`installed **`);
+  }, 60_000);
+
   it('says what to install for an S3 bucket and for development mode', async () => {
     const s3 = await shelf(['check'], { SHELF_STORE: 's3://bucket/prefix' });
     expect(s3.code).toBe(1);
