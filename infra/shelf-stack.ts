@@ -22,6 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
+import { PRIVATE_PREFIX, usedTokensPrefix } from '../src/core/paths.ts';
 import type { ShelfSettings } from './settings.ts';
 
 /** Properties of {@link ShelfStack}. */
@@ -78,6 +79,13 @@ export class ShelfStack extends Stack {
           expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        {
+          id: 'expire-used-tokens',
+          // The function deletes a used-token record once its token expired; this is the backstop
+          // for a registry nobody announces to (records are never needed after their token's hour).
+          prefix: `${keyPrefix}${usedTokensPrefix()}`,
+          expiration: Duration.days(1),
+        },
       ],
       // The registry's records are the only copy: deleting the stack must not delete them.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -115,15 +123,33 @@ export class ShelfStack extends Stack {
       },
     });
 
+    const origin = S3BucketOrigin.withOriginAccessControl(this.bucket, {
+      ...(s.prefix ? { originPath: `/${s.prefix}` } : {}),
+      // LIST lets S3 answer 404 (not 403) for a missing key, which clients rely on. CloudFront
+      // forwards no query string, so it can never be used to list the bucket.
+      originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
+    });
+    // The private area (used-token records, later keys) is never served: the CDN answers 404 for
+    // it without asking the bucket, and the bucket refuses it to the CDN all the same.
+    const notServed = new cloudfront.Function(this, 'PrivateNotServed', {
+      comment: 'Shelf: the private area is never served',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline('function handler(event) { return { statusCode: 404, statusDescription: "Not Found" }; }'),
+    });
+
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: `Shelf registry (${s.audience})`,
+      additionalBehaviors: {
+        [`${PRIVATE_PREFIX}*`]: {
+          origin,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          functionAssociations: [{ function: notServed, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+        },
+      },
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
-          ...(s.prefix ? { originPath: `/${s.prefix}` } : {}),
-          // LIST lets S3 answer 404 (not 403) for a missing key, which clients rely on. CloudFront
-          // forwards no query string, so it can never be used to list the bucket.
-          originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
-        }),
+        origin,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
@@ -137,6 +163,16 @@ export class ShelfStack extends Stack {
       priceClass: PRICE_CLASS[s.priceClass],
     });
 
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PrivateAreaNotForTheCdn',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects(`${keyPrefix}${PRIVATE_PREFIX}*`)],
+      }),
+    );
+
     const logGroup = new logs.LogGroup(this, 'AnnounceLogs', {
       retention: s.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -145,7 +181,7 @@ export class ShelfStack extends Stack {
     // A role of our own instead of the default one, whose managed policy allows logs on "*".
     const role = new iam.Role(this, 'AnnounceRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Shelf announce function: read and write registry objects, write its own logs',
+      description: 'Shelf announce function: read and write registry objects, delete expired token records, write its own logs',
     });
     logGroup.grantWrite(role);
     const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
@@ -162,9 +198,9 @@ export class ShelfStack extends Stack {
     );
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'DeleteStartupProbe',
+        sid: 'DeleteStartupProbeAndExpiredTokens',
         actions: ['s3:DeleteObject'],
-        resources: [this.bucket.arnForObjects(`${keyPrefix}${PROBE_PREFIX}*`)],
+        resources: [this.bucket.arnForObjects(`${keyPrefix}${PROBE_PREFIX}*`), this.bucket.arnForObjects(`${keyPrefix}${usedTokensPrefix()}*`)],
       }),
     );
 

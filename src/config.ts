@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES, type ArchiveLimits } from './archive/zip-entries.ts';
 import { SEARCH_LAYOUTS, type SearchLayout } from './core/schemas.ts';
 
 /** GitHub Actions' OIDC issuer. */
@@ -38,6 +39,13 @@ export interface AnnounceConfig {
   maxArtifactBytes: number;
   /** `SHELF_ASSET_TIMEOUT_MS`: time limit for fetching one release asset. Default 60000. */
   assetTimeoutMs: number;
+  /**
+   * Bounds on the artifact's archive, which the registry inflates whole to check it (the CLI's
+   * defaults, so the registry never publishes what its client refuses):
+   * `SHELF_MAX_UNPACKED_BYTES` (default 512 MiB), `SHELF_MAX_ARCHIVE_ENTRIES` (default 50000),
+   * `SHELF_MAX_INFLATE_RATIO` (default 100).
+   */
+  archiveLimits: Required<ArchiveLimits>;
   /** `SHELF_PUBLIC_URL`: base URL of the CDN (written to `v1/config.json`). Optional. */
   publicUrl?: string;
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
@@ -83,6 +91,11 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
     trustedDownloadHosts,
     maxArtifactBytes: int(env, 'SHELF_MAX_ARTIFACT_BYTES', 100 * 1024 * 1024),
     assetTimeoutMs: int(env, 'SHELF_ASSET_TIMEOUT_MS', 60_000),
+    archiveLimits: {
+      maxTotalBytes: int(env, 'SHELF_MAX_UNPACKED_BYTES', DEFAULT_MAX_TOTAL_BYTES),
+      maxEntries: int(env, 'SHELF_MAX_ARCHIVE_ENTRIES', DEFAULT_MAX_ENTRIES),
+      maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
+    },
     searchLayout: searchLayout(env),
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;

@@ -1,20 +1,25 @@
 /**
  * The announce pipeline, from a verified request to the files it writes. Read top to bottom:
  *
- * 1. **verify**: the bearer token (issuer, audience, RS256, expiry, required claims).
+ * 1. **verify**: the bearer token (issuer, audience, RS256, expiry, lifetime, required claims).
  * 2. **validate**: the body, the name and version, the scope against the token's owner, the
- *    manifest or skill front matter, and the pins already recorded (trust rules 2 and 3).
+ *    body's manifest or skill front matter (cross-checked only), the pins already recorded (trust
+ *    rules 2 and 3), and the token's earlier use: one token, one announce.
  * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
- * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked,
- *    and its own manifest.json / SKILL.md must name the announced package and version.
- * 5. **pins** (create-only): the scope's owner id and the package's repository id.
- * 6. **artifact** (create-only): the registry's own copy of the bytes.
- * 7. **version** (compare-and-swap): the version record gains the artifact and its provenance.
- * 8. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
- *    in the sharded layout; catalog then index in the single one), recent list.
+ * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
+ * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
+ *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
+ *    must name the announced package and version, and agree with the version's other artifacts.
+ * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
+ * 7. **pins** (create-only): the scope's owner id and the package's repository id.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes.
+ * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
+ * 10. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
+ *    in the sharded layout; catalog then index in the single one), recent list. Then expired
+ *    token records are swept.
  *
- * Nothing is written before step 5, so every rejected request writes nothing. The records
- * (steps 5–7) are the source of truth; a crash after them leaves derived files stale, and the
+ * Nothing is written before step 6, so every rejected request writes nothing. The records
+ * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
  * next announce of the package (or a rebuild) recomputes them.
  *
  * @module
@@ -33,6 +38,7 @@ import {
   type AnnounceResponse,
   type Artifact,
   type Provenance,
+  type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
 import { refreshPackage, type StepHook } from '../registry/refresh.ts';
@@ -40,14 +46,16 @@ import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import type { ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
+import type { ArchiveLimits } from '../archive/zip-entries.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
-import { checkArtifactMetadata } from './inspect-artifact.ts';
+import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
+import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
 
 /**
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
  * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
  */
-export const ANNOUNCE_STEPS = ['pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
+export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */
@@ -57,6 +65,8 @@ export interface AnnounceDeps {
   fetchAsset: ReleaseAssetFetcher;
   /** How the search index and catalog are published. Default `sharded`. */
   searchLayout?: SearchLayout;
+  /** Bounds on the artifact's archive. Default the CLI's (`archive/zip-entries.ts`). */
+  archiveLimits?: ArchiveLimits;
   /** Clock, for `published_at`. Default `() => new Date()`. */
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
@@ -76,7 +86,6 @@ interface Accepted {
   version: Version;
   platform: Platform;
   claims: TokenClaims;
-  metadata: Record<string, unknown>;
   prerelease: boolean;
   releaseTag: string;
   artifact: { filename: string; sha256: string; size: number };
@@ -91,7 +100,8 @@ interface Accepted {
  */
 export async function announce(kind: Kind, authorization: string | undefined, body: unknown, deps: AnnounceDeps): Promise<AnnounceResult> {
   const { store } = deps;
-  const now = (deps.now ?? (() => new Date()))().toISOString();
+  const clock = deps.now ?? (() => new Date());
+  const now = clock().toISOString();
 
   // 1. verify
   const claims = await deps.verifyToken(bearerToken(authorization));
@@ -99,6 +109,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // 2. validate
   const req = accept(kind, body, claims);
   await checkPins(store, req);
+  const use: TokenUse = { kind, pkg: req.pkg, version: req.version, platform: req.platform, sha256: req.artifact.sha256 };
+  await checkTokenUse(store, claims, use);
 
   // 3. idempotency: a retried announce of the same bytes is answered from the record.
   const vKey = versionKey(kind, req.pkg, req.version);
@@ -113,8 +125,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     });
   }
   if (recorded) {
+    await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
     await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout });
+    await sweepUsedTokensNow(store, clock());
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
 
@@ -127,13 +141,20 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     sha256: req.artifact.sha256,
   });
 
-  checkArtifactMetadata(kind, asset.bytes, req.pkg, req.version);
+  // 5. inspect: the artifact's own metadata is the record.
+  const metadata = await inspectArtifact(kind, asset.bytes, req.pkg, req.version, deps.archiveLimits ?? {});
+  const recordedMetadata = existing && recordedMetadataOf(existing);
+  if (recordedMetadata) checkSameVersionMetadata(recordedMetadata, metadata);
 
-  // 5. pins
+  // 6. token
+  await recordTokenUse(store, claims, use, now);
+  await deps.afterStep?.('token');
+
+  // 7. pins
   await pin(store, req, now);
   await deps.afterStep?.('pins');
 
-  // 6. artifact
+  // 8. artifact
   const aKey = artifactKey(kind, req.pkg, req.version, req.platform);
   try {
     await store.put(aKey, asset.bytes, { contentType: contentTypeFor(aKey), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
@@ -146,7 +167,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   }
   await deps.afterStep?.('artifact');
 
-  // 7. version record
+  // 9. version record
   const artifact: Artifact = {
     os: req.platform.os,
     arch: req.platform.arch,
@@ -170,21 +191,31 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       recordArtifact = same;
       return current!;
     }
+    // A concurrent first announce of another platform may have recorded the version meanwhile.
+    const alreadyRecorded = current && recordedMetadataOf(current);
+    if (alreadyRecorded) checkSameVersionMetadata(alreadyRecorded, metadata);
     return addArtifact(current, {
       kind,
       pkg: req.pkg,
       version: req.version,
       prerelease: req.prerelease,
-      metadata: req.metadata,
+      metadata,
       release: { tag: req.releaseTag, url: releaseUrl(claims.repository, req.releaseTag) },
       artifact,
     });
   }, { strict: true });
   await deps.afterStep?.('version');
 
-  // 8. derived files
+  // 10. derived files
   await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep });
+  await sweepUsedTokensNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
+}
+
+/** The manifest or skill front matter a version records, if it records any artifact yet. */
+function recordedMetadataOf(doc: VersionDocument): Record<string, unknown> | undefined {
+  if (doc.artifacts.length === 0) return undefined;
+  return (doc.manifest ?? doc.skill) as Record<string, unknown> | undefined;
 }
 
 /** Extracts the token from `Bearer <token>`. */
@@ -211,13 +242,13 @@ function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   if (pkg.scope !== owner) {
     throw new ShelfError('scope_mismatch', `The scope @${pkg.scope} does not match the token's repository_owner "${claims.repository_owner}".`);
   }
-  let metadata: Record<string, unknown>;
+  // The body's manifest (or front matter) is only cross-checked: what is recorded is the artifact's own (step 5).
   let platform: Platform;
   if ('manifest' in data) {
-    metadata = validateManifest(data.manifest, pkg, version);
+    validateManifest(data.manifest, pkg, version);
     platform = { os: data.artifact.os, arch: data.artifact.arch };
   } else {
-    metadata = validateSkill(data.skill, pkg, version);
+    validateSkill(data.skill, pkg, version);
     platform = { os: 'any', arch: 'any' };
   }
   return {
@@ -226,7 +257,6 @@ function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
     version,
     platform,
     claims,
-    metadata,
     prerelease: data.prerelease,
     releaseTag: data.release_tag,
     artifact: { filename: data.artifact.filename, sha256: data.artifact.sha256, size: data.artifact.size },

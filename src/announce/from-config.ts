@@ -15,6 +15,7 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
   return {
     store,
     searchLayout: config.searchLayout,
+    archiveLimits: config.archiveLimits,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({
       apiUrl: config.githubApiUrl,

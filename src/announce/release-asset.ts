@@ -1,13 +1,15 @@
 /**
  * Fetches the announced asset from the GitHub release of the token's own repository (trust rule
  * 4): the registry never trusts bytes from the request. Size and sha256 are checked while
- * streaming, the download is bounded in size and time, and redirects are followed only to
- * trusted hosts.
+ * streaming, and both requests go through the outbound plumbing (`net/outbound-fetch.ts`):
+ * bounded in size and time, every hop checked, the API's against the API host alone and the
+ * download's against the trusted download hosts.
  *
  * @module
  */
 import { createHash } from 'node:crypto';
 import { ShelfError } from '../core/errors.ts';
+import { fetchOutbound, outboundDeadline, readOutboundBody } from '../net/outbound-fetch.ts';
 
 /** What to fetch and what it must be. */
 export interface ReleaseAssetRequest {
@@ -43,34 +45,26 @@ export interface ReleaseAssetFetcherOptions {
 /** Fetches and verifies a release asset. */
 export type ReleaseAssetFetcher = (request: ReleaseAssetRequest) => Promise<ReleaseAsset>;
 
-const MAX_REDIRECTS = 5;
+/**
+ * Largest release description read from the releases API: GitHub's JSON for a release with
+ * hundreds of assets and long notes is well under a megabyte.
+ */
+export const MAX_RELEASE_JSON_BYTES = 4 * 1024 * 1024;
 
 /** Builds a fetcher for one GitHub API. */
 export function createReleaseAssetFetcher(options: ReleaseAssetFetcherOptions): ReleaseAssetFetcher {
   const apiUrl = options.apiUrl.replace(/\/$/, '');
-  const trusted = new Set(options.trustedHosts.map((h) => h.toLowerCase()));
+  // The API request may only ever go to the API's own host, redirects included.
+  const apiHosts = [new URL(apiUrl).host];
 
   return async (req) => {
     if (req.size > options.maxBytes) {
       throw new ShelfError('asset_too_large', `The asset is ${req.size} bytes; the registry accepts at most ${options.maxBytes}.`);
     }
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    const signal = outboundDeadline(options.timeoutMs);
     const where = `release ${req.tag} of ${req.repository}`;
     try {
-      const headers: Record<string, string> = { accept: 'application/vnd.github+json', 'user-agent': 'shelf-registry' };
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      const releaseUrl = `${apiUrl}/repos/${req.repository}/releases/tags/${encodeURIComponent(req.tag)}`;
-      const res = await fetch(releaseUrl, { headers, signal });
-      if (res.status === 404) {
-        await res.body?.cancel();
-        // Publishing actions retry on the phrase "not found in release": the release may not exist yet.
-        throw new ShelfError('asset_not_found', `Asset "${req.filename}" not found in release ${req.tag} of ${req.repository} (no such release).`);
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new ShelfError('upstream_unavailable', `GitHub answered ${res.status} for ${where}.`);
-      }
-      const release = (await res.json()) as { assets?: Array<{ name?: unknown; size?: unknown; browser_download_url?: unknown }> };
+      const release = await readRelease(apiUrl, apiHosts, req, options.token, signal);
       const asset = Array.isArray(release.assets) ? release.assets.find((a) => a && a.name === req.filename) : undefined;
       if (!asset || typeof asset.browser_download_url !== 'string') {
         throw new ShelfError('asset_not_found', `Asset "${req.filename}" not found in release ${req.tag} of ${req.repository}.`);
@@ -81,65 +75,71 @@ export function createReleaseAssetFetcher(options: ReleaseAssetFetcherOptions): 
           actual: asset.size,
         });
       }
-      const bytes = await download(asset.browser_download_url, req, trusted, signal);
+      const bytes = await download(asset.browser_download_url, req, options.trustedHosts, signal);
       return { bytes, sourceUrl: asset.browser_download_url };
     } catch (err) {
-      if (err instanceof ShelfError) throw err;
-      if (signal.aborted) throw new ShelfError('upstream_unavailable', `Fetching the asset from ${where} timed out.`);
-      throw new ShelfError('upstream_unavailable', `Fetching the asset from ${where} failed.`);
+      if (!(err instanceof ShelfError)) throw new ShelfError('upstream_unavailable', `Fetching the asset from ${where} failed.`);
+      // Every hop of the asset fetch (API, download, redirects) is refused with the asset's own code.
+      if (err.code === 'upstream_untrusted_host') throw new ShelfError('asset_untrusted_host', err.message, err.details);
+      if (err.code === 'upstream_unavailable' && signal.aborted) throw new ShelfError('upstream_unavailable', `Fetching the asset from ${where} timed out.`);
+      throw err;
     }
   };
 }
 
-/** Follows redirects by hand so that every hop is checked against the trusted hosts. */
-async function download(startUrl: string, req: ReleaseAssetRequest, trusted: Set<string>, signal: AbortSignal): Promise<Uint8Array> {
-  let url = startUrl;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const parsed = new URL(url);
-    const loopback = parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost' || parsed.hostname === '[::1]';
-    if (!trusted.has(parsed.host.toLowerCase()) || (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback))) {
-      throw new ShelfError('asset_untrusted_host', `The asset is served from ${parsed.protocol}//${parsed.host}, which is not a trusted download host.`);
-    }
-    const res = await fetch(url, { redirect: 'manual', signal, headers: { 'user-agent': 'shelf-registry', accept: 'application/octet-stream' } });
-    if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
-      await res.body?.cancel();
-      url = new URL(res.headers.get('location')!, url).toString();
-      continue;
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      throw new ShelfError('asset_not_found', `Asset "${req.filename}" not found in release ${req.tag} of ${req.repository} (download 404).`);
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new ShelfError('upstream_unavailable', `The asset download answered ${res.status}.`);
-    }
-    return readVerified(res.body, req);
+type ReleaseJson = { assets?: Array<{ name?: unknown; size?: unknown; browser_download_url?: unknown }> };
+
+/** `GET {api}/repos/{token.repository}/releases/tags/{tag}`: the release's assets. */
+async function readRelease(apiUrl: string, apiHosts: string[], req: ReleaseAssetRequest, token: string | undefined, signal: AbortSignal): Promise<ReleaseJson> {
+  const headers: Record<string, string> = { accept: 'application/vnd.github+json', 'user-agent': 'shelf-registry' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const what = `the releases API (release ${req.tag} of ${req.repository})`;
+  const url = `${apiUrl}/repos/${req.repository}/releases/tags/${encodeURIComponent(req.tag)}`;
+  const res = await fetchOutbound(url, { what, allowedHosts: apiHosts, signal, headers });
+  if (res.status === 404) {
+    await res.body?.cancel().catch(() => {});
+    // Publishing actions retry on the phrase "not found in release": the release may not exist yet.
+    throw new ShelfError('asset_not_found', `Asset "${req.filename}" not found in release ${req.tag} of ${req.repository} (no such release).`);
   }
-  throw new ShelfError('upstream_unavailable', 'The asset download redirected too many times.');
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new ShelfError('upstream_unavailable', `GitHub answered ${res.status} for release ${req.tag} of ${req.repository}.`);
+  }
+  const body = await readOutboundBody(res, MAX_RELEASE_JSON_BYTES, { what, signal });
+  try {
+    const release = JSON.parse(new TextDecoder().decode(body)) as unknown;
+    return release !== null && typeof release === 'object' ? (release as ReleaseJson) : {};
+  } catch {
+    throw new ShelfError('upstream_unavailable', `GitHub answered release ${req.tag} of ${req.repository} with something that is not JSON.`);
+  }
 }
 
-/** Reads the stream, stopping as soon as it exceeds the announced size; then checks the hash. */
-async function readVerified(body: ReadableStream<Uint8Array>, req: ReleaseAssetRequest): Promise<Uint8Array> {
+/** Downloads the asset, every hop checked against the trusted download hosts, size and sha256 checked while streaming. */
+async function download(url: string, req: ReleaseAssetRequest, trustedHosts: string[], signal: AbortSignal): Promise<Uint8Array> {
+  const what = `the asset "${req.filename}"`;
+  const res = await fetchOutbound(url, { what, allowedHosts: trustedHosts, signal, headers: { 'user-agent': 'shelf-registry', accept: 'application/octet-stream' } });
+  if (res.status === 404) {
+    await res.body?.cancel().catch(() => {});
+    throw new ShelfError('asset_not_found', `Asset "${req.filename}" not found in release ${req.tag} of ${req.repository} (download 404).`);
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel().catch(() => {});
+    throw new ShelfError('upstream_unavailable', `The asset download answered ${res.status}.`);
+  }
+  // The stream stops as soon as it passes the announced size; memory grows with the bytes
+  // received, not with the size announced.
   const hash = createHash('sha256');
-  // Grown as bytes arrive rather than allocated at the announced size, so a request costs memory
-  // only for what the release really serves.
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.byteLength > req.size) {
-      await reader.cancel();
+  let bytes: Uint8Array;
+  try {
+    bytes = await readOutboundBody(res, req.size, { what, signal }, (chunk) => hash.update(chunk));
+  } catch (err) {
+    if (err instanceof ShelfError && err.code === 'upstream_too_large') {
       throw new ShelfError('asset_size_mismatch', `The asset is larger than the announced ${req.size} bytes.`, { expected: req.size });
     }
-    chunks.push(value);
-    received += value.byteLength;
-    hash.update(value);
+    throw err;
   }
-  if (received !== req.size) {
-    throw new ShelfError('asset_size_mismatch', `The asset is ${received} bytes, the announce says ${req.size}.`, { expected: req.size, actual: received });
+  if (bytes.byteLength !== req.size) {
+    throw new ShelfError('asset_size_mismatch', `The asset is ${bytes.byteLength} bytes, the announce says ${req.size}.`, { expected: req.size, actual: bytes.byteLength });
   }
   const digest = hash.digest('hex');
   if (digest !== req.sha256) {
@@ -148,11 +148,5 @@ async function readVerified(body: ReadableStream<Uint8Array>, req: ReleaseAssetR
       actual: digest,
     });
   }
-  const out = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return bytes;
 }

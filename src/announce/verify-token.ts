@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload } from 'jose';
 import { ShelfError } from '../core/errors.ts';
+import { fetchOutbound, readOutboundBody } from '../net/outbound-fetch.ts';
 
 /** The claims the registry uses, as strings. */
 export interface TokenClaims {
@@ -27,6 +28,10 @@ export interface TokenClaims {
   issuer: string;
   /** `iat` as an ISO date. */
   issued_at: string;
+  /** `jti`: the token's unique id, which binds it to one announce (see `token-use.ts`). */
+  jti: string;
+  /** `exp`, seconds since the epoch. */
+  expires_at: number;
 }
 
 /** Options of {@link createTokenVerifier}. */
@@ -60,8 +65,20 @@ export interface TokenVerifierOptions {
 /** Verifies a token and returns its claims. @throws ShelfError 401 codes, or 503 `upstream_unavailable` */
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 
+/**
+ * Largest key set read from the issuer: GitHub's holds a few keys in a few kilobytes. A larger
+ * answer is refused (`upstream_too_large`), never read whole.
+ */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
+/**
+ * Longest token lifetime (`exp - iat`) accepted, seconds. GitHub documents tokens valid for 5 minutes; a used
+ * token's record is kept until it expires, so this bounds how long records are kept.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+
 /** Claims without which the registry cannot apply its trust rules. */
-const REQUIRED = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'sha'] as const;
+const REQUIRED = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'sha', 'jti'] as const;
 const OPTIONAL = ['ref', 'workflow_ref', 'job_workflow_ref', 'event_name', 'run_id', 'run_attempt'] as const;
 /**
  * GitHub's tokens are 1–2 kB; anything far larger is not one. Below Node's 16 KiB header limit,
@@ -103,6 +120,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     timeoutDuration: options.jwksTimeoutMs ?? 5000,
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    [customFetch]: keySetFetch(new URL(options.jwksUrl).host),
   });
 
   return async (token) => {
@@ -122,6 +140,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const iat = payload.iat!;
     // A token issued in the future is forged or from a badly skewed clock; refuse it.
     if (iat > Date.now() / 1000 + 60) throw new ShelfError('invalid_token', 'The token was issued in the future.');
+    if (payload.exp! - iat > MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new ShelfError('invalid_token', `The token is valid for ${payload.exp! - iat} s; the registry accepts at most ${MAX_TOKEN_LIFETIME_SECONDS} s.`);
+    }
     // jose accepts an array that contains ours; a token meant for several parties is replayable at each.
     if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
       throw wrongAudience(`The token's "aud" must be this registry's audience alone, not ${payload.aud.length} audiences`, options.audience);
@@ -145,7 +166,28 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (claims.ref?.startsWith('refs/pull/')) {
       throw new ShelfError('untrusted_event', `Tokens for the pull request ref "${claims.ref}" cannot publish.`);
     }
-    return { ...(claims as unknown as TokenClaims), issuer: payload.iss!, issued_at: new Date(iat * 1000).toISOString() };
+    return { ...(claims as unknown as TokenClaims), issuer: payload.iss!, issued_at: new Date(iat * 1000).toISOString(), expires_at: payload.exp! };
+  };
+}
+
+/**
+ * jose's key-set fetch, through the outbound plumbing: the configured JWKS host is the only host
+ * any hop may reach (jose itself would refuse every redirect), and the body is read with a cap
+ * within jose's own deadline.
+ */
+function keySetFetch(jwksHost: string): FetchImplementation {
+  return async (url, init) => {
+    const headers: Record<string, string> = {};
+    init.headers.forEach((value, name) => (headers[name] = value));
+    const request = { what: 'the OIDC key set', allowedHosts: [jwksHost], signal: init.signal, headers };
+    try {
+      const response = await fetchOutbound(url, request);
+      const body = await readOutboundBody(response, MAX_JWKS_BYTES, request);
+      return new Response(body as Uint8Array<ArrayBuffer>, { status: response.status, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+    } catch (err) {
+      if (init.signal.aborted) throw new ShelfError('upstream_unavailable', 'The OIDC issuer keys could not be fetched in time.');
+      throw err;
+    }
   };
 }
 
@@ -155,6 +197,7 @@ function checkClaimShapes(claims: Record<string, string>): void {
   if (!repo || repo[1]!.toLowerCase() !== claims.repository_owner!.toLowerCase() || repo[2] === '.' || repo[2] === '..') {
     throw new ShelfError('invalid_token', `The token's "repository" claim is not a repository of its "repository_owner".`);
   }
+  if (claims.jti!.length > 256) throw new ShelfError('invalid_token', `The token's "jti" claim is longer than 256 characters.`);
   for (const name of ['repository_id', 'repository_owner_id'] as const) {
     if (!/^[0-9]{1,20}$/.test(claims[name]!)) throw new ShelfError('invalid_token', `The token's "${name}" claim is not a numeric id.`);
   }
@@ -170,6 +213,8 @@ function wrongAudience(why: string, audience: string): ShelfError {
 }
 
 function mapJoseError(err: unknown, audience: string): ShelfError {
+  // The key-set fetch's own refusals (untrusted host, too large, timed out) keep their codes.
+  if (err instanceof ShelfError) return err;
   if (err instanceof joseErrors.JWTExpired) return new ShelfError('token_expired');
   if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
     const got = err.payload.aud;

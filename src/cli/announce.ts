@@ -23,10 +23,9 @@ import { basename, resolve } from 'node:path';
 import semver from 'semver';
 import { ShelfError } from '../core/errors.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
-import { readSkillFrontMatter } from '../core/skill-front-matter.ts';
+import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
 import { COMMON_OPTIONS, DEFAULT_REGISTRY, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
-import { readZipEntries, readZipFile } from './unzip-safe.ts';
 
 /**
  * What `shelf announce` says in a job that may not request an OIDC token. `action.yml` checks the
@@ -122,7 +121,7 @@ export async function announceCommand(args: string[], ctx: CommandContext): Prom
     throw new ShelfError('invalid_argument', `Cannot read ${file}: ${(error as Error).message}`);
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const metadata = kind === 'bundle' ? bundleManifest(bytes) : skillFrontMatter(bytes);
+  const { metadata } = await readArtifactMetadata(kind, bytes);
   const name = packageName(values.name, metadata, ctx.env.GITHUB_REPOSITORY_OWNER);
   const version = packageVersion(kind, metadata, releaseTag);
   const prerelease = values.prerelease === true || semver.prerelease(version) !== null;
@@ -221,29 +220,6 @@ function integerOption(command: string, flag: string, value: string | undefined,
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw usageError(command, `${flag} must be an integer of at least ${min}; got "${value}"`);
   return n;
-}
-
-function bundleManifest(bytes: Uint8Array): Record<string, unknown> {
-  const data = readZipFile(bytes, 'manifest.json', { maxTotalBytes: 1024 * 1024 * 1024 });
-  if (!data) throw new ShelfError('invalid_manifest', 'The bundle has no manifest.json at its root.');
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    throw new ShelfError('invalid_manifest', "The bundle's manifest.json is not valid JSON.");
-  }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw new ShelfError('invalid_manifest', "The bundle's manifest.json is not a JSON object.");
-  }
-  return manifest as Record<string, unknown>;
-}
-
-function skillFrontMatter(bytes: Uint8Array): Record<string, unknown> {
-  const entries = readZipEntries(bytes, { maxTotalBytes: 100 * 1024 * 1024 });
-  const skillMd = entries.filter((e) => !e.directory && /^[^/]+\/SKILL\.md$/.test(e.path));
-  if (skillMd.length !== 1) throw new ShelfError('invalid_skill', 'A .skill archive must hold exactly one <skill-name>/SKILL.md.');
-  const data = readZipFile(bytes, skillMd[0]!.path, { maxTotalBytes: 100 * 1024 * 1024 })!;
-  return readSkillFrontMatter(new TextDecoder().decode(data));
 }
 
 function packageName(explicit: string | undefined, metadata: Record<string, unknown>, owner: string | undefined): string {

@@ -35,7 +35,8 @@ import {
   usageError,
   type CommandContext,
 } from './common.ts';
-import { extractZipSafely, readZipEntries } from './unzip-safe.ts';
+import { readZipEntries } from '../archive/zip-entries.ts';
+import { extractZipSafely } from './unzip-safe.ts';
 
 /** The record an install leaves in the skill's folder. */
 export const INSTALL_RECORD = '.shelf-skill.json';

@@ -18,11 +18,13 @@ export const ERRORS = {
   invalid_skill: { status: 400, message: 'The skill front matter is not valid.' },
   manifest_mismatch: { status: 400, message: 'The name or version in the body does not match the manifest.' },
   duplicate_key: { status: 400, message: 'The request body has an object with the same key twice.' },
+  invalid_path: { status: 400, message: 'The request path cannot name a file (a control character, or a segment or path that is too long).' },
   // 401: the token.
   missing_token: { status: 401, message: 'An Authorization: Bearer <GitHub OIDC token> header is required.' },
   invalid_token: { status: 401, message: 'The token could not be verified.' },
   token_expired: { status: 401, message: 'The token has expired.' },
   token_claims_missing: { status: 401, message: 'The token lacks a claim the registry requires.' },
+  token_replayed: { status: 401, message: 'This token was already used for another announce; request a new token for each announce.' },
   untrusted_event: { status: 401, message: 'Tokens from workflows triggered by pull requests cannot publish.' },
   // 403: who may publish what.
   scope_mismatch: { status: 403, message: "The package scope must equal the token's repository_owner." },
@@ -46,6 +48,8 @@ export const ERRORS = {
   // 5xx
   internal_error: { status: 500, message: 'Internal error.' },
   upstream_unavailable: { status: 503, message: 'A service the registry depends on is unavailable; retry later.' },
+  upstream_untrusted_host: { status: 502, message: 'A service the registry depends on redirected to, or is served from, a host the registry does not trust.' },
+  upstream_too_large: { status: 502, message: 'A service the registry depends on sent a response larger than the registry reads.' },
   write_contention: { status: 503, message: 'Too many concurrent writes to the same file; retry later.' },
   // Start-up: the configuration, or the object store it names, cannot be used.
   invalid_config: { status: 500, message: 'A configuration variable is missing or invalid.' },

@@ -10,6 +10,33 @@
  */
 import { KIND_PLURAL, platformId, type Kind, type PackageName, type Platform, type Version } from './names.ts';
 
+/** Longest key, in UTF-8 bytes (S3's limit). */
+export const MAX_KEY_BYTES = 1024;
+/** Longest segment of a key, in UTF-8 bytes (a file name on common file systems). */
+export const MAX_KEY_SEGMENT_BYTES = 255;
+
+/**
+ * Why `key` cannot name an object in any store, or null when it can. A key is a relative,
+ * `/`-separated path of non-empty segments, none starting with `.` (stores keep their own
+ * bookkeeping under such names), without control characters, at most {@link MAX_KEY_BYTES}
+ * long with segments of at most {@link MAX_KEY_SEGMENT_BYTES}: so no key can escape a folder,
+ * collide with a store's files, or fail in a file system rather than as a refusal.
+ */
+export function keyProblem(key: string): string | null {
+  if (typeof key !== 'string' || key === '') return 'is empty';
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'has a control character';
+  if (utf8Length(key) > MAX_KEY_BYTES) return `is longer than ${MAX_KEY_BYTES} bytes`;
+  if (key.startsWith('/')) return 'is absolute';
+  for (const segment of key.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return 'has an empty, "." or ".." segment';
+    if (segment.startsWith('.')) return 'has a segment starting with "."';
+    if (utf8Length(segment) > MAX_KEY_SEGMENT_BYTES) return `has a segment longer than ${MAX_KEY_SEGMENT_BYTES} bytes`;
+  }
+  return null;
+}
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).byteLength;
+
 /** The layout's version prefix. */
 export const ROOT = 'v1';
 
@@ -99,6 +126,35 @@ export function parseVersionKey(key: string): { kind: Kind; full: string; versio
   const m = /^v1\/(bundles|skills)\/(@[^/]+\/[^/]+)\/versions\/([^/]+)\.json$/.exec(key);
   if (!m) return null;
   return { kind: m[1] === 'bundles' ? 'bundle' : 'skill', full: m[2]!, version: m[3]! };
+}
+
+/**
+ * The private area: registry-internal records (used tokens today; later the signing key and the
+ * like) that readers never see. The local server answers 404 for every key under it, and on AWS
+ * the CDN refuses it (`infra/shelf-stack.ts`); no public layout key starts with it.
+ */
+export const PRIVATE_PREFIX = 'private/';
+
+/** True for a key of the private area, which is never served. */
+export function isPrivateKey(key: string): boolean {
+  return key.startsWith(PRIVATE_PREFIX);
+}
+
+/** Folder of the used-token records (see {@link usedTokenKey}). */
+export const usedTokensPrefix = (): string => `${PRIVATE_PREFIX}used-tokens/`;
+
+/**
+ * The record of one used announce token: its expiry (seconds since the epoch, zero-padded so the
+ * folder lists in expiry order, oldest first) and the sha256 of its issuer and `jti`.
+ */
+export function usedTokenKey(expiresAt: number, tokenHash: string): string {
+  return `${usedTokensPrefix()}${String(expiresAt).padStart(12, '0')}-${tokenHash}.json`;
+}
+
+/** The expiry (seconds since the epoch) a used-token key names, or null for any other key. */
+export function usedTokenExpiry(key: string): number | null {
+  const m = /^private\/used-tokens\/(\d{12})-[0-9a-f]{64}\.json$/.exec(key);
+  return m ? Number(m[1]) : null;
 }
 
 /** The static web pages at the bucket root (served for `/` and by name). */

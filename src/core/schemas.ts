@@ -272,6 +272,27 @@ export type SearchIndexDocument = z.infer<typeof SearchIndexDocumentSchema>;
  *   announce; a client downloads the whole index once and then answers every query offline.
  *   Simple, and fine for a few thousand packages.
  */
+/**
+ * A used announce token (`private/used-tokens/...`, never served): the one announce it may
+ * repeat. An identical retry with the same token is idempotent; anything else is `token_replayed`.
+ */
+export const UsedTokenSchema = z.object({
+  issuer: z.string(),
+  jti: z.string(),
+  expires_at: z.string(),
+  used_at: z.string(),
+  announce: z.object({
+    kind: z.enum(['bundle', 'skill']),
+    package: z.string(),
+    version: z.string(),
+    os: z.enum(OSES),
+    arch: z.enum(ARCHES),
+    sha256: z.string(),
+  }),
+});
+/** See {@link UsedTokenSchema}. */
+export type UsedToken = z.infer<typeof UsedTokenSchema>;
+
 export const SEARCH_LAYOUTS = ['sharded', 'single'] as const;
 export type SearchLayout = (typeof SEARCH_LAYOUTS)[number];
 

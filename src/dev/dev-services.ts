@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
@@ -88,6 +89,7 @@ export async function createDevServices(baseUrl: string): Promise<DevServices> {
         .setIssuer(issuer)
         .setAudience(audience)
         .setSubject(`repo:${claims.repository}:ref:refs/tags/dev`)
+        .setJti(randomUUID())
         .setIssuedAt(now)
         .setNotBefore(now - 60)
         .setExpirationTime(now + 300)

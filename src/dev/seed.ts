@@ -33,16 +33,17 @@ export async function seedExamples(baseUrl: string, dev: DevServices, audience: 
   try {
     for (const ex of examples) {
       const tag = `v${ex.version}`;
-      const token = await dev.mintToken(
-        {
-          repository: ex.repository,
-          repository_id: devId(ex.repository),
-          repository_owner: ex.owner,
-          repository_owner_id: devId(ex.owner),
-        },
-        audience,
-      );
       for (const platform of ex.platforms) {
+        // One token per announce, as in GitHub Actions: a token can announce one artifact only.
+        const token = await dev.mintToken(
+          {
+            repository: ex.repository,
+            repository_id: devId(ex.repository),
+            repository_owner: ex.owner,
+            repository_owner_id: devId(ex.owner),
+          },
+          audience,
+        );
         const unscoped = ex.name.split('/')[1]!;
         const filename = ex.kind === 'bundle' ? `${unscoped}-${ex.version}-${platform.os}-${platform.arch}.mcpb` : `${unscoped}-${ex.version}.skill`;
         const file = join(work, filename);

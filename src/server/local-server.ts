@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { ShelfError } from '../core/errors.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../announce/handler.ts';
 import { MAX_BODY_BYTES } from '../announce/handler.ts';
+import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES } from '../core/paths.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
 /** Options of {@link startLocalServer}. */
@@ -43,6 +44,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     void (async () => {
       try {
         const body = await readBody(req);
+        checkRequestPath(req.url ?? '/');
         if (extraRoutes && (await extraRoutes(req, res, body))) return;
         if (req.method === 'GET' || req.method === 'HEAD') return await serveObject(store, req, res);
         if (!handler) throw new ShelfError('upstream_unavailable', 'The announce function is not ready yet.');
@@ -75,18 +77,32 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
 }
 
+/**
+ * Refuses, before any route sees it, a request path that cannot name anything: not decodable,
+ * with a control character (a NUL byte), or too long for a key. Such paths are the client's
+ * mistake (400 `invalid_path`), never a crash in a store or file system.
+ *
+ * @throws ShelfError `invalid_path`
+ */
+function checkRequestPath(url: string): void {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(new URL(url, 'http://localhost').pathname);
+  } catch {
+    throw new ShelfError('invalid_path', 'The request path is not valid percent-encoded UTF-8.');
+  }
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) throw new ShelfError('invalid_path', 'The request path has a control character.');
+  const tooLong = new TextEncoder().encode(decoded).byteLength > MAX_KEY_BYTES || decoded.split('/').some((s) => new TextEncoder().encode(s).byteLength > MAX_KEY_SEGMENT_BYTES);
+  if (tooLong) throw new ShelfError('invalid_path', `The request path is longer than ${MAX_KEY_BYTES} bytes, or has a segment longer than ${MAX_KEY_SEGMENT_BYTES}.`);
+}
+
 /** Serves one bucket object, like a CDN in front of it would. */
 async function serveObject(store: ObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  let key: string;
-  try {
-    key = decodeURIComponent(path).replace(/^\/+/, '');
-  } catch {
-    throw new ShelfError('not_found');
-  }
+  let key = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname).replace(/^\/+/, '');
   if (key === '' || key.endsWith('/')) key += 'index.html';
-  // Keys never contain "." or ".." segments or hidden files; refuse them before touching the store.
-  if (key.split('/').some((seg) => seg === '' || seg.startsWith('.'))) throw new ShelfError('not_found', `No object at /${key}.`);
+  // Keys never contain "." or ".." segments or hidden files, and the private area is never served:
+  // refuse them before touching the store.
+  if (keyProblem(key) !== null || isPrivateKey(key)) throw new ShelfError('not_found', `No object at /${key}.`);
   const obj = await store.get(key);
   if (!obj) throw new ShelfError('not_found', `No object at /${key}.`);
   const headers = {

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { keyProblem } from '../core/paths.ts';
+
 /** An object read from the store. */
 export interface StoredObject {
   /** The object's bytes. */
@@ -80,9 +82,8 @@ export class PreconditionFailedError extends Error {
 
 /** Validates put options eagerly, naming the option at fault. */
 export function checkPutOptions(key: string, options: PutOptions): void {
-  if (typeof key !== 'string' || key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) {
-    throw new TypeError(`"key" must be a relative path of non-empty segments not starting with ".", got ${JSON.stringify(key)}`);
-  }
+  const problem = keyProblem(key);
+  if (problem !== null) throw new TypeError(`"key" ${problem} (keys are relative paths of non-empty segments not starting with "."): ${JSON.stringify(String(key).slice(0, 200))}`);
   if (typeof options.contentType !== 'string' || options.contentType === '') {
     throw new TypeError('"contentType" option must be a non-empty string');
   }

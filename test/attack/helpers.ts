@@ -2,7 +2,7 @@
  * Shared pieces of the attack suite: the "refused and nothing written" assertion, a registry
  * whose token verifier a test can swap, and hand-made tokens the fake issuer would never mint.
  */
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { JWK } from 'jose';
 import { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from '../../src/announce/verify-token.ts';
@@ -63,6 +63,7 @@ export function payloadFor(reg: TestRegistry, claims: Claims, extra: Record<stri
     sha: 'a'.repeat(40),
     ref: 'refs/tags/v1',
     event_name: 'release',
+    jti: randomUUID(),
     ...claims,
     iss: reg.github.issuer,
     aud: AUDIENCE,

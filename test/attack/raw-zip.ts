@@ -2,6 +2,7 @@
  * Writes zip archives byte by byte, so tests can build the hostile ones real zip tools refuse to
  * make: `../` names, absolute paths, symlinks, lying sizes, duplicate and overlapping entries.
  */
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { deflateSync } from 'fflate';
 
 /** One entry as it will be written. Everything a hostile archive may lie about can be set. */
@@ -17,6 +18,8 @@ export interface RawEntry {
   declaredSize?: number;
   /** Write no data of its own: point the central record at the local header of entry `i`. */
   sharesDataOf?: number;
+  /** Raw deflate bytes to store as they are (method 8) instead of compressing `data`; `data` then only gives the CRC. */
+  compressed?: Uint8Array;
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -53,7 +56,7 @@ export function rawZip(entries: RawEntry[]): Uint8Array {
     }
     const data = typeof entry.data === 'string' ? enc.encode(entry.data) : (entry.data ?? new Uint8Array(0));
     const method = entry.method ?? 8;
-    const body = method === 8 ? deflateSync(data) : data;
+    const body = entry.compressed ?? (method === 8 ? deflateSync(data) : data);
     const size = entry.declaredSize ?? data.byteLength;
     const crc = crc32(data);
     const fields = { method, crc, compressed: body.byteLength, size };
@@ -106,6 +109,19 @@ function header(
   }
   const out = new Uint8Array(view.buffer);
   out.set(name, fixed);
+  return out;
+}
+
+/**
+ * A raw deflate stream of `mebibytes` MiB of zeros, built without ever holding them: the
+ * compressed form of one MiB ends in a sync flush (byte-aligned, not final), so copies of it
+ * follow one another, and an empty final block closes the stream. About 1 KiB per MiB.
+ */
+export function deflatedZeros(mebibytes: number): Uint8Array {
+  const mib = deflateRawSync(new Uint8Array(1024 * 1024), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const out = new Uint8Array(mib.byteLength * mebibytes + 2);
+  for (let i = 0; i < mebibytes; i++) out.set(mib, i * mib.byteLength);
+  out.set([0x03, 0x00], mib.byteLength * mebibytes); // final fixed-Huffman block holding only its end code
   return out;
 }
 

@@ -1,11 +1,12 @@
 /**
  * Hostile release assets: the registry fetches the asset itself from the token's repository and
- * refuses anything that is not exactly what was announced, from where it trusts, in bounded
- * size and time. Each refusal asserts the status, the stable code and an unchanged bucket.
+ * refuses anything that is not exactly what was announced, from where it trusts (every hop of
+ * the releases API request and of the download), in bounded size and time. Each refusal asserts the status, the stable code and an unchanged bucket.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RELEASE_JSON_BYTES } from '../../src/announce/release-asset.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { expectRefused } from './helpers.ts';
 
@@ -141,6 +142,40 @@ describe('where the asset comes from', () => {
     });
     const res = await announcePrepared(reg, v);
     expect(res.status, JSON.stringify(res.json)).toBe(201);
+  });
+
+  it.each([
+    ['another loopback port', () => `${evil.url}/repos/acme/echo-mcp/releases/tags/v9`],
+    ['a link-local metadata address', () => 'http://169.254.169.254/latest/meta-data/iam/security-credentials/'],
+    ['a private range', () => 'https://10.0.0.7/repos/acme/echo-mcp/releases/tags/v9'],
+    ['a look-alike of the API host', () => `https://${new URL(reg.github.url).hostname}.evil.example/x`],
+  ])('refuses a releases API that redirects to %s, without contacting it', async (_, location) => {
+    const v = await fresh();
+    reg.github.addAsset(v.repository, v.tag, v.filename, { bytes: v.bytes });
+    reg.github.redirectRelease(v.repository, v.tag, location());
+    const from = reg.github.requests.length;
+    const res = await expectRefused(reg, () => announcePrepared(reg, v), 422, 'asset_untrusted_host');
+    expect(res.json.error.message).toContain('releases API');
+    expect(evil.requests).toEqual([]);
+    // Nothing was downloaded from anywhere.
+    expect(seenSince(from).filter((r) => r.includes('/download/'))).toEqual([]);
+  });
+
+  it('follows a releases API redirect that stays on the API host (a renamed repository, control)', async () => {
+    const v = await fresh();
+    reg.github.addAsset('acme/echo-mcp-renamed', v.tag, v.filename, { bytes: v.bytes });
+    reg.github.redirectRelease(v.repository, v.tag, `${reg.github.url}/repos/acme/echo-mcp-renamed/releases/tags/${v.tag}`);
+    const res = await announcePrepared(reg, v);
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+  });
+
+  it('refuses a release description larger than the registry reads, with 502 upstream_too_large', async () => {
+    const v = await fresh();
+    reg.github.addAsset(v.repository, v.tag, v.filename, { bytes: v.bytes });
+    reg.github.padRelease(v.repository, v.tag, MAX_RELEASE_JSON_BYTES + 1);
+    const from = reg.github.requests.length;
+    await expectRefused(reg, () => announcePrepared(reg, v), 502, 'upstream_too_large');
+    expect(seenSince(from).filter((r) => r.includes('/download/'))).toEqual([]);
   });
 
   it('reads only the token’s repository, whatever the body names', async () => {

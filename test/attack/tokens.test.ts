@@ -5,7 +5,9 @@
  * test publishes it with a good token to prove that).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, MAX_TOKEN_LENGTH } from '../../src/announce/verify-token.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenVerifier, MAX_JWKS_BYTES, MAX_TOKEN_LENGTH } from '../../src/announce/verify-token.ts';
 import { GITHUB_ISSUER } from '../../src/config.ts';
 import { AUDIENCE, announcePrepared, claimsFor, prepareBundle, type PreparedArtifact } from '../helpers/test-registry.ts';
 import type { Claims, MintOptions } from '../fakes/fake-github.ts';
@@ -39,6 +41,21 @@ const withToken = (token: string) => reg.post('/v1/bundles/announce', JSON.strin
 /** Mints a token for the prepared announce and POSTs it. */
 const minted = async (extraClaims: Record<string, unknown> = {}, mint: MintOptions = {}) =>
   withToken(await reg.github.mint({ ...claims, ...extraClaims }, mint));
+
+/** A loopback server that records every request and answers 200: a host the registry must never contact. */
+async function startRecordingServer(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 
 describe('signatures and algorithms', () => {
   it('refuses an unsigned token (alg none)', async () => {
@@ -282,6 +299,48 @@ describe('the JWKS', () => {
       reg.github.jwksMode = 'down';
       await new Promise((r) => setTimeout(r, 150));
       await expectRefused(reg, () => minted(), 503, 'upstream_unavailable');
+    } finally {
+      reg.github.jwksMode = 'ok';
+      reg.useVerifier();
+    }
+  });
+
+  it('refuses a key set redirected to another host with 502 upstream_untrusted_host, without contacting it', async () => {
+    const evil = await startRecordingServer();
+    reg.useVerifier();
+    reg.github.jwksMode = 'redirect';
+    reg.github.jwksRedirectTo = `${evil.url}/.well-known/jwks`;
+    try {
+      const res = await expectRefused(reg, () => minted(), 502, 'upstream_untrusted_host');
+      expect(res.json.error.message).toContain(new URL(evil.url).host);
+      expect(evil.requests).toEqual([]);
+    } finally {
+      reg.github.jwksMode = 'ok';
+      reg.useVerifier();
+      await evil.close();
+    }
+  });
+
+  it('follows a key set redirect that stays on the issuer host (control)', async () => {
+    reg.useVerifier();
+    reg.github.jwksMode = 'redirect';
+    reg.github.jwksRedirectTo = `${reg.github.url}/.well-known/jwks-moved`;
+    try {
+      const from = reg.github.requests.length;
+      await expect(reg.useVerifier()(await reg.github.mint(claims))).resolves.toMatchObject({ repository: claims.repository });
+      expect(reg.github.requests.slice(from)).toEqual(['GET /.well-known/jwks', 'GET /.well-known/jwks-moved']);
+    } finally {
+      reg.github.jwksMode = 'ok';
+      reg.useVerifier();
+    }
+  });
+
+  it('refuses a key set larger than it reads with 502 upstream_too_large', async () => {
+    reg.useVerifier();
+    reg.github.jwksMode = 'huge';
+    try {
+      const res = await expectRefused(reg, () => minted(), 502, 'upstream_too_large');
+      expect(res.json.error.message).toContain(String(MAX_JWKS_BYTES));
     } finally {
       reg.github.jwksMode = 'ok';
       reg.useVerifier();

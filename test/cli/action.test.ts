@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OIDC_UNAVAILABLE_MESSAGE } from '../../src/cli/announce.ts';
-import { readZipEntries, readZipFile } from '../../src/cli/unzip-safe.ts';
+import { readArchiveFile } from '../../src/archive/inflate.ts';
+import { readZipEntries } from '../../src/archive/zip-entries.ts';
 import { PACKAGE_NAME } from '../../src/core/package.ts';
 import { packPackage, type PackedPackage } from '../../scripts/install-package.ts';
 import { startFakeActionsToken, type FakeActionsToken } from '../fakes/actions-token.ts';
@@ -183,7 +184,7 @@ describe('action.yml', () => {
       const first = await publishJob({ 'inputs.kind': 'bundle', 'inputs.directory': 'examples/echo' }, { repository: 'acme/echo-mcp', tag: 'v1.2.0', actions });
       expect(first.pack.code, first.pack.stdout + first.pack.stderr).toBe(0);
       expect(first.pack.outputs).toMatchObject({ reused: 'false', tag: 'v1.2.0', file: join(temp, 'runner', 'shelf-dist', 'echo-1.2.0-any-any.mcpb') });
-      const manifest = JSON.parse(new TextDecoder().decode(readZipFile(await readFile(first.pack.outputs.file!), 'manifest.json')!));
+      const manifest = JSON.parse(new TextDecoder().decode((await readArchiveFile(await readFile(first.pack.outputs.file!), 'manifest.json'))!));
       expect(manifest).toMatchObject({ name: '@acme/echo', version: '1.2.0' });
       expect(first.upload?.code, first.upload?.stdout).toBe(0);
       const uploaded = reg.github.assets('acme/echo-mcp', 'v1.2.0')!.get('echo-1.2.0-any-any.mcpb')!;

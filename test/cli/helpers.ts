@@ -165,3 +165,29 @@ export async function publishBytes(
   if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${JSON.stringify(res.json)}`);
   return { sha256, size: bytes.byteLength, bytes };
 }
+
+/**
+ * Puts bytes the registry would refuse at announce (e.g. an archive that escapes its folder) into
+ * the bucket as a bundle's artifact, as a tampered bucket or a registry of an older version could
+ * hold them: a valid bundle with `manifest` is published, then its stored artifact and the
+ * sha256 and size its version document records are replaced. Tests the client's own defences.
+ */
+export async function plantBytes(
+  reg: TestRegistry,
+  bytes: Uint8Array,
+  options: { name: string; version: string; manifest: Record<string, unknown>; repository: string; filename: string },
+): Promise<{ sha256: string; size: number; bytes: Uint8Array }> {
+  const { createHash } = await import('node:crypto');
+  const { zipSync } = await import('fflate');
+  await publishBytes(reg, zipSync({ 'manifest.json': new TextEncoder().encode(JSON.stringify(options.manifest)) }), options);
+  const [scope, name] = options.name.slice(1).split('/');
+  const versionKey = `v1/bundles/@${scope}/${name}/versions/${options.version}.json`;
+  const doc = JSON.parse(new TextDecoder().decode((await reg.store.get(versionKey))!.body));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  for (const artifact of doc.artifacts) {
+    await reg.store.put(artifact.path, bytes, { contentType: 'application/zip', cacheControl: 'public, max-age=31536000, immutable' });
+    Object.assign(artifact, { sha256, size: bytes.byteLength });
+  }
+  await reg.store.put(versionKey, new TextEncoder().encode(`${JSON.stringify(doc)}\n`), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=60, must-revalidate' });
+  return { sha256, size: bytes.byteLength, bytes };
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readZipEntries } from '../../src/cli/unzip-safe.ts';
+import { readZipEntries } from '../../src/archive/zip-entries.ts';
 import { shelf } from './helpers.ts';
 
 const SKILL = fileURLToPath(new URL('../../examples/skills/release-notes', import.meta.url));

@@ -7,7 +7,7 @@ import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedArtifactPath } from '../../src/cli/artifact-cache.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
-import { BIN, bundleFolder, publishBytes, publishFolder, shelf, spawnShelf, startCountingProxy, type CountingProxy } from './helpers.ts';
+import { BIN, bundleFolder, plantBytes, publishFolder, shelf, spawnShelf, startCountingProxy, type CountingProxy } from './helpers.ts';
 
 let reg: TestRegistry;
 let proxy: CountingProxy;
@@ -177,7 +177,7 @@ describe('shelf bundle run', () => {
     expect(malformed).toMatchObject({ code: 2 });
   });
 
-  it('refuses a bundle whose archive would escape its folder, and extracts nothing', async () => {
+  it('refuses a bundle whose archive would escape its folder (planted in the bucket), and extracts nothing', async () => {
     const manifest = {
       manifest_version: '0.3',
       name: '@acme/escape',
@@ -190,7 +190,8 @@ describe('shelf bundle run', () => {
       'manifest.json': new TextEncoder().encode(JSON.stringify(manifest)),
       '../../escaped.js': new TextEncoder().encode('console.log("pwned")'),
     });
-    const published = await publishBytes(reg, bytes, { name: '@acme/escape', version: '1.0.0', manifest, repository: 'acme/escape-mcp', filename: 'escape.mcpb' });
+    // The registry refuses such an archive at announce; a tampered bucket could still serve one.
+    const published = await plantBytes(reg, bytes, { name: '@acme/escape', version: '1.0.0', manifest, repository: 'acme/escape-mcp', filename: 'escape.mcpb' });
     const r = await shelf(['bundle', 'run', '@acme/escape'], { env: env() });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error\[unsafe_archive\]/);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { extractZipSafely, readZipFile } from '../../src/cli/unzip-safe.ts';
+import { readArchiveFile } from '../../src/archive/inflate.ts';
+import { extractZipSafely } from '../../src/cli/unzip-safe.ts';
 import { ShelfError } from '../../src/core/errors.ts';
 import { buildZip } from './zip-builder.ts';
 
@@ -160,7 +161,7 @@ describe('extractZipSafely', () => {
     const zip = zipSync({ 'manifest.json': text('{"name":"x"}') });
     const trailer = new Uint8Array([...text('MCPB_SIG_V1'), 3, 0, 0, 0, 1, 2, 3, ...text('MCPB_SIG_END')]);
     const signed = new Uint8Array([...zip, ...trailer]);
-    expect(new TextDecoder().decode(readZipFile(signed, 'manifest.json')!)).toBe('{"name":"x"}');
-    expect(readZipFile(signed, 'missing.json')).toBeNull();
+    expect(new TextDecoder().decode((await readArchiveFile(signed, 'manifest.json'))!)).toBe('{"name":"x"}');
+    expect(await readArchiveFile(signed, 'missing.json')).toBeNull();
   });
 });

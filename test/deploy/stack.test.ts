@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { LIVE_ALIAS, PROBE_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
+import { PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'https://registry.example.test';
@@ -80,6 +81,8 @@ describe('the bucket', () => {
       ExpiredObjectDeleteMarker: true,
       Status: 'Enabled',
     });
+    // A backstop for used-token records the function did not get to delete.
+    expect(bucket.Properties.LifecycleConfiguration.Rules[1]).toMatchObject({ Prefix: usedTokensPrefix(), ExpirationInDays: 1, Status: 'Enabled' });
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
   });
@@ -97,6 +100,9 @@ describe('the bucket', () => {
       expect(JSON.stringify(sourceArn)).toContain(`{"Ref":"${distributionId}"}`);
       expect(JSON.stringify(sourceArn)).toContain(':distribution/');
     }
+    // The private area is refused to the CDN itself, whatever path reaches the bucket.
+    const denyPrivate = statements.find((s) => s.Effect === 'Deny' && s.Principal?.Service === 'cloudfront.amazonaws.com');
+    expect(denyPrivate).toMatchObject({ Action: 's3:GetObject', Resource: objectsArn(`/${PRIVATE_PREFIX}*`) });
     const denyHttp = statements.find((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
     expect(denyHttp).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
     // Nothing public: no Allow to "*" anywhere.
@@ -119,7 +125,15 @@ describe('the CDN', () => {
     expect(behavior.ViewerProtocolPolicy).toBe('redirect-to-https');
     expect(behavior.Compress).toBe(true);
     expect(behavior.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
-    expect(config.CacheBehaviors).toBeUndefined();
+    // One more behavior: the private area, answered 404 at the edge by a function, never fetched.
+    expect(config.CacheBehaviors).toHaveLength(1);
+    const [fnId, fn] = only(template, 'AWS::CloudFront::Function');
+    expect(config.CacheBehaviors[0]).toMatchObject({
+      PathPattern: `${PRIVATE_PREFIX}*`,
+      FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
+    });
+    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number };
+    expect(handler({ request: { uri: `/${usedTokensPrefix()}x.json` } }).statusCode).toBe(404);
     expect(config.DefaultRootObject).toBe('index.html');
   });
 
@@ -182,7 +196,7 @@ describe('the announce function', () => {
     }
   });
 
-  it('has a role that can write nowhere but the registry objects (and delete only its start-up probe)', () => {
+  it('has a role that can write nowhere but the registry objects (and delete only its start-up probe and expired token records)', () => {
     const [roleId, role] = only(template, 'AWS::IAM::Role');
     const [fnId, fn] = only(template, 'AWS::Lambda::Function');
     expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
@@ -210,7 +224,7 @@ describe('the announce function', () => {
     expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
     expect(granted.get('s3:GetObject')).toEqual([objectsArn('/*')]);
     expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
-    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`)]);
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`)]);
     expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
   });
 
@@ -246,7 +260,9 @@ describe('settings', () => {
     const statements: Json[] = only(prefixed, 'AWS::IAM::Policy')[1].Properties.PolicyDocument.Statement;
     const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
     expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([objects('/registry/v/*')]);
-    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([objects(`/registry/v/${PROBE_PREFIX}*`)]);
+    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([[objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`)]]);
+    const denyPrivate = (only(prefixed, 'AWS::S3::BucketPolicy')[1].Properties.PolicyDocument.Statement as Json[]).find((s) => s.Sid === 'PrivateAreaNotForTheCdn');
+    expect(denyPrivate.Resource).toEqual(objects(`/registry/v/${PRIVATE_PREFIX}*`));
     expect(by('s3:ListBucket')[0].Condition).toEqual({ StringLike: { 's3:prefix': ['registry/v/*'] } });
   });
 

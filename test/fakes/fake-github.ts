@@ -4,6 +4,7 @@
  * asset uploads a publishing action makes (authenticated with {@link FakeGitHub.apiToken}, as a
  * job's `GITHUB_TOKEN`). Test-only.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -67,9 +68,16 @@ export interface FakeGitHub {
   rotateKey(): Promise<void>;
   /**
    * Makes the JWKS endpoint answer with this status (or garbage) until reset. `not-a-jwks` is
-   * valid JSON that is not a key set.
+   * valid JSON that is not a key set; `huge` is the valid key set padded to 4 MiB; `redirect`
+   * answers 302 to {@link FakeGitHub.jwksRedirectTo}.
    */
-  jwksMode: 'ok' | 'down' | 'garbage' | 'not-a-jwks';
+  jwksMode: 'ok' | 'down' | 'garbage' | 'not-a-jwks' | 'huge' | 'redirect';
+  /** Where `jwksMode: 'redirect'` sends the client. */
+  jwksRedirectTo: string;
+  /** Makes the releases API answer 302 to `location` for this release (until `undefined` is set). */
+  redirectRelease(repository: string, tag: string, location: string | undefined): void;
+  /** Pads the releases API's JSON for this release with this many bytes (a huge release description). */
+  padRelease(repository: string, tag: string, bytes: number): void;
   /** Delay before the JWKS endpoint answers, ms. Default 0. */
   jwksDelayMs: number;
   /** The public keys the JWKS endpoint serves now. */
@@ -107,6 +115,8 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     assetIds.set(nextId, { release, name });
     return nextId++;
   };
+  const releaseRedirects = new Map<string, string>();
+  const releasePadding = new Map<string, number>();
   const requests: string[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -116,6 +126,8 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    // The key set's second address, always answering: where a same-host redirect may lead.
+    if (path === '/.well-known/jwks-moved') return answerJwks('ok');
     if (path === '/.well-known/jwks') {
       if (fake.jwksDelayMs > 0) {
         const mode = fake.jwksMode;
@@ -128,6 +140,11 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     function answerJwks(mode: FakeGitHub['jwksMode']) {
       if (mode === 'down') return json(503, { message: 'down' });
       if (mode === 'not-a-jwks') return json(200, { keys: 'none' });
+      if (mode === 'huge') return json(200, { keys: [key.jwk], padding: 'x'.repeat(4 * 1024 * 1024) });
+      if (mode === 'redirect') {
+        res.writeHead(302, { location: fake.jwksRedirectTo });
+        return res.end();
+      }
       if (mode === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{not json');
@@ -136,13 +153,20 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     }
     let m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
     if (m) {
-      const rel = releases.get(`${m[1]}@${decodeURIComponent(m[2]!)}`);
+      const id = `${m[1]}@${decodeURIComponent(m[2]!)}`;
+      const redirect = releaseRedirects.get(id);
+      if (redirect) {
+        res.writeHead(302, { location: redirect });
+        return res.end();
+      }
+      const rel = releases.get(id);
       if (!rel) return json(404, { message: 'Not Found' });
       const releaseKey = `${m[1]}@${decodeURIComponent(m[2]!)}`;
       return json(200, {
         id: releaseIds.get(releaseKey),
         tag_name: decodeURIComponent(m[2]!),
         upload_url: `${fake.url}/uploads/repos/${m[1]}/releases/${releaseIds.get(releaseKey)}/assets{?name,label}`,
+        ...(releasePadding.has(id) ? { body: 'x'.repeat(releasePadding.get(id)!) } : {}),
         assets: [...rel.entries()].map(([name, a]) => ({
           id: assetId(releaseKey, name),
           name,
@@ -231,7 +255,15 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     jwksUrl: `${url}/.well-known/jwks`,
     audience,
     jwksMode: 'ok',
+    jwksRedirectTo: '',
     jwksDelayMs: 0,
+    redirectRelease(repository, tag, location) {
+      if (location === undefined) releaseRedirects.delete(`${repository}@${tag}`);
+      else releaseRedirects.set(`${repository}@${tag}`, location);
+    },
+    padRelease(repository, tag, bytes) {
+      releasePadding.set(`${repository}@${tag}`, bytes);
+    },
     jwks: () => [key.jwk],
     served: (repository, tag, name) => servedBytes.get(`${repository}@${tag}/${name}`) ?? 0,
     requests,
@@ -245,6 +277,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
         job_workflow_ref: `${claims.repository}/.github/workflows/release.yml@refs/tags/v1`,
         run_id: '42',
         run_attempt: '1',
+        jti: randomUUID(),
         ...claims,
       };
       for (const k of options.omit ?? []) delete payload[k];

@@ -11,9 +11,9 @@
  * - a refused request made no write at all (not even a failed conditional one);
  * - an accepted request publishes only bytes that were really released by the package's own
  *   repository (sha256 and size of an artifact prepared there), never something a mutation made
- *   up or another repository released. Which version and platform they are filed under is the
- *   publisher's word (its token authorises it): the registry does not open the artifact to compare
- *   its manifest, so a mutation may relabel them.
+ *   up or another repository released. The version is the artifact's own (its manifest must name
+ *   it); the platform label is the publisher's word on a token's first use, and a token may
+ *   announce nothing else afterwards (see `token-use.ts`).
  * Every 250 requests the bucket's keys and ETags must be unchanged unless something was accepted,
  * and afterwards the registry's consistency check (`src/registry/check.ts`) must find nothing.
  */
@@ -499,7 +499,7 @@ describe('announce fuzzing', () => {
     const seen = [...codes.keys()];
     for (const code of ['invalid_token', 'token_expired', 'untrusted_event', 'missing_token', 'unsupported_media_type', 'invalid_json', 'duplicate_key',
       'invalid_body', 'invalid_name', 'invalid_version', 'scope_mismatch', 'scope_owner_mismatch', 'package_repository_mismatch',
-      'manifest_mismatch', 'asset_not_found', 'asset_size_mismatch', 'route_not_found', 'method_not_allowed', '200', '201']) {
+      'manifest_mismatch', 'token_replayed', 'asset_not_found', 'asset_size_mismatch', 'route_not_found', 'method_not_allowed', '200', '201']) {
       expect(seen, `never saw ${code}: ${JSON.stringify(Object.fromEntries(codes))}`).toContain(code);
     }
     expect(overHttp).toBeGreaterThan(RUNS / HTTP_EVERY / 2);

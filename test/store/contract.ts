@@ -177,7 +177,7 @@ export function objectStoreContract(
 
     it('put rejects bad keys and options with a TypeError', async () => {
       const body = enc('x');
-      for (const key of ['../x', '.hidden/x', 'a/.hidden', '/abs', 'a//b', 'a/', '']) {
+      for (const key of ['../x', '.hidden/x', 'a/.hidden', '/abs', 'a//b', 'a/', '', 'a\u0000b', 'a\nb', `a/${'s'.repeat(256)}`, `${'k/'.repeat(512)}x`]) {
         await expect(async () => store.put(key, body, JSON_OPTS), key).rejects.toThrow(TypeError);
       }
       const bad = [

@@ -118,6 +118,10 @@ describe('FsStore', () => {
     await expect(store.get('../x')).rejects.toThrow(TypeError);
     await expect(store.head('a/../../x')).rejects.toThrow(TypeError);
     await expect(store.delete('../x')).rejects.toThrow(TypeError);
+    // Keys a file system cannot hold are refused as keys, never as an ERR_INVALID_ARG_VALUE or ENAMETOOLONG.
+    await expect(store.get('a\u0000b')).rejects.toThrow(TypeError);
+    await expect(store.get(`a/${'s'.repeat(256)}`)).rejects.toThrow(TypeError);
+    await expect(store.head(`${'k/'.repeat(600)}x`)).rejects.toThrow(TypeError);
     expect(await store.list('../')).toEqual([]);
   });
 
