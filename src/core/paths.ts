@@ -58,6 +58,14 @@ export function versionKey(kind: Kind, pkg: PackageName, version: Version): stri
   return `${versionsPrefix(kind, pkg)}${version}.json`;
 }
 
+/**
+ * A version's README (Markdown): the artifact's own, else the repository's at the released
+ * commit; written create-only by the announce (see `announce/readme.ts`).
+ */
+export function readmeKey(kind: Kind, pkg: PackageName, version: Version): string {
+  return `${versionsPrefix(kind, pkg)}${version}/README.md`;
+}
+
 /** File extension of each kind's artifacts. */
 export const ARTIFACT_EXTENSION: Record<Kind, string> = { bundle: '.mcpb', skill: '.skill' };
 
@@ -178,6 +186,7 @@ export function contentTypeFor(key: string): string {
   if (key.endsWith('.js')) return 'text/javascript; charset=utf-8';
   if (key.endsWith('.css')) return 'text/css; charset=utf-8';
   if (key.endsWith('.svg')) return 'image/svg+xml';
+  if (key.endsWith('.md')) return 'text/markdown; charset=utf-8';
   return 'application/octet-stream';
 }
 

@@ -35,7 +35,8 @@ export function contentSecurityPolicy(registryUrl?: string): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `img-src ${connect} data:`,
+    // Badges come from the registry; README images from anywhere, but over https only.
+    `img-src ${connect} https: data:`,
     `connect-src ${connect}`,
     "base-uri 'none'",
     "form-action 'self'",

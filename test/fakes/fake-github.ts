@@ -58,6 +58,11 @@ export interface FakeGitHub {
   audience: string;
   mint(claims: Claims, options?: MintOptions): Promise<string>;
   addAsset(repository: string, tag: string, name: string, asset: FakeAsset): void;
+  /**
+   * Sets what `GET /repos/{repository}/readme?ref={sha}` answers: the README's text (raw), or
+   * another status; without one it is 404, as for a repository without a README.
+   */
+  setReadme(repository: string, sha: string, answer: string | { status: number } | { redirectTo: string }): void;
   /** Creates a release without assets (as publishing a release on GitHub does). */
   addRelease(repository: string, tag: string): void;
   /** The assets of a release now, by name (uploads included); undefined when there is no such release. */
@@ -117,6 +122,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   };
   const releaseRedirects = new Map<string, string>();
   const releasePadding = new Map<string, number>();
+  const readmes = new Map<string, string | { status: number } | { redirectTo: string }>();
   const requests: string[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -151,7 +157,21 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       }
       return json(200, { keys: [key.jwk] });
     }
-    let m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
+    let m = /^\/repos\/([^/]+\/[^/]+)\/readme$/.exec(path);
+    if (m) {
+      const answer = readmes.get(`${m[1]}@${new URL(req.url ?? '/', 'http://x').searchParams.get('ref')}`);
+      if (answer === undefined || req.headers.accept !== 'application/vnd.github.raw') return json(404, { message: 'Not Found' });
+      if (typeof answer === 'string') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        return res.end(answer);
+      }
+      if ('redirectTo' in answer) {
+        res.writeHead(302, { location: answer.redirectTo });
+        return res.end();
+      }
+      return json(answer.status, { message: 'fake' });
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
     if (m) {
       const id = `${m[1]}@${decodeURIComponent(m[2]!)}`;
       const redirect = releaseRedirects.get(id);
@@ -295,6 +315,9 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     addAsset(repository, tag, name, asset) {
       fake.addRelease(repository, tag);
       releases.get(`${repository}@${tag}`)!.set(name, asset);
+    },
+    setReadme(repository, sha, answer) {
+      readmes.set(`${repository}@${sha}`, answer);
     },
     addRelease(repository, tag) {
       const id = `${repository}@${tag}`;
