@@ -32,7 +32,7 @@ const ELEMENTS = new Set(['a', 'blockquote', 'br', 'code', 'del', 'em', 'h1', 'h
 const ATTRIBUTES: Record<string, readonly string[]> = { a: ['href', 'rel', 'title'], img: ['src', 'alt', 'title', 'loading', 'referrerpolicy'], code: ['class'], ol: ['start'] };
 const SAFE_LINK = /^(https?:|mailto:|#)/i;
 
-function renderer(base: ReadmeBase | null): MarkdownIt {
+function renderer(base: ReadmeBase | null) {
   const md = new MarkdownIt({ html: false, linkify: false });
   const resolve = (url: string, raw: boolean): string | null => {
     if (SAFE_LINK.test(url)) return url;
@@ -42,7 +42,7 @@ function renderer(base: ReadmeBase | null): MarkdownIt {
   };
   md.renderer.rules.link_open = (tokens, idx, options, _env, self) => {
     const token = tokens[idx]!;
-    const href = resolve(token.attrGet('href') ?? '', false);
+    const href = resolve(String(token.attrGet('href') ?? ''), false);
     if (href === null) token.attrs = [];
     else token.attrSet('href', href);
     token.attrSet('rel', 'nofollow noopener');
@@ -51,7 +51,7 @@ function renderer(base: ReadmeBase | null): MarkdownIt {
   const image = md.renderer.rules.image!;
   md.renderer.rules.image = (tokens, idx, options, env, self) => {
     const token = tokens[idx]!;
-    const src = resolve(token.attrGet('src') ?? '', true);
+    const src = resolve(String(token.attrGet('src') ?? ''), true);
     if (src === null || !/^https:\/\//i.test(src)) return md.utils.escapeHtml(self.renderInlineAsText(token.children ?? [], options, env));
     token.attrSet('src', src);
     token.attrSet('loading', 'lazy');
@@ -72,13 +72,13 @@ export function renderReadme(markdown: string, base: ReadmeBase | null): Documen
   const html = renderer(base).render(cut ? markdown.slice(0, MAX_README_CHARS) : markdown);
   const template = document.createElement('template');
   template.innerHTML = html;
-  for (const element of [...template.content.querySelectorAll('*')]) {
+  for (const element of Array.from(template.content.querySelectorAll('*'))) {
     const tag = element.tagName.toLowerCase();
     if (!ELEMENTS.has(tag)) {
       element.replaceWith(document.createTextNode(element.textContent ?? ''));
       continue;
     }
-    for (const attribute of [...element.attributes]) {
+    for (const attribute of Array.from(element.attributes)) {
       if (!(ATTRIBUTES[tag] ?? []).includes(attribute.name)) element.removeAttribute(attribute.name);
     }
     if (tag === 'a' && element.hasAttribute('href') && !SAFE_LINK.test(element.getAttribute('href')!)) element.removeAttribute('href');

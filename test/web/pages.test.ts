@@ -82,8 +82,8 @@ beforeAll(async () => {
   expect(hostile.status, JSON.stringify(hostile.json)).toBe(201);
   // READMEs: a hostile one in the archive, a huge one from the repository at the released commit.
   await publishFolder(reg, bundleFolder(() => {}, { 'README.md': HOSTILE_README }), { name: '@evil/readme', version: '1.0.0' });
-  reg.github.setReadme('acme/huge-mcp', 'a'.repeat(40), HUGE_README);
-  await publishFolder(reg, bundleFolder(() => {}), { name: '@acme/huge', version: '1.0.0' });
+  reg.github.setReadme('evil/huge-mcp', 'a'.repeat(40), HUGE_README);
+  await publishFolder(reg, bundleFolder(() => {}), { name: '@evil/huge', version: '1.0.0' });
 
   // The same pages, published to another bucket and pointed at a registry that is not there.
   deadDir = await mkdtemp(join(tmpdir(), 'shelf-dead-pages-'));
@@ -187,7 +187,7 @@ describe('home page', () => {
     await expect.poll(() => resultNames(page)).toContain('@acme/sysinfo');
     expect(new URL(page.url()).search).toBe('');
     await page.getByLabel('Sort by').selectOption('name');
-    await expect.poll(() => resultNames(page)).toEqual(['@acme/echo', '@acme/sysinfo', '@evil/xss', '@globex/weather']);
+    await expect.poll(() => resultNames(page)).toEqual(['@acme/echo', '@acme/sysinfo', '@evil/huge', '@evil/readme', '@evil/xss', '@globex/weather']);
     expect(new URL(page.url()).search).toBe('?sort=name');
   });
 
@@ -488,7 +488,7 @@ describe('package READMEs', () => {
   });
 
   it('renders a huge README from the repository in part, saying so, and keeps the page usable', async () => {
-    const page = await open('/package.html?bundle=@acme/huge');
+    const page = await open('/package.html?bundle=@evil/huge');
     const body = page.locator('#readme-body');
     await body.waitFor();
     expect(await body.locator('h1').textContent()).toBe('Huge');
