@@ -27,7 +27,7 @@ import {
 } from '../core/schemas.ts';
 import { summarize } from '../indexer/documents.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
-import { ShardedSearch } from '../search/sharded-client.ts';
+import { ShardedSearch } from '../search/read/reader.ts';
 import { SearchEngine } from './search.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 

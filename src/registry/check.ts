@@ -15,7 +15,8 @@
  */
 import { KINDS, type Kind } from '../core/names.ts';
 import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
-import { readShardedCatalog, readShardedRoot } from '../search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
+import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
@@ -119,7 +120,7 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
     if (title !== undefined) map.set('badge', title);
     return map;
   }
-  const doc = parse(body) as any;
+  const doc = (body ? safeJson(body) : null) as any;
   const add = (items: unknown, id: (item: any) => string) => {
     if (Array.isArray(items)) for (const item of items) map.set(id(item), JSON.stringify(item));
   };
@@ -133,13 +134,4 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
   } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
   else add(doc.versions, (v) => v.version); // a package document
   return map;
-}
-
-function parse(body: Uint8Array | undefined): unknown {
-  if (!body) return null;
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return null;
-  }
 }
