@@ -17,6 +17,7 @@ import { pullCommand, pullHelp } from './pull.ts';
 import { searchCommand, searchHelp } from './search.ts';
 import { showCommand, showHelp } from './show.ts';
 import { announceCommand, announceHelp } from './announce.ts';
+import { readBoundsFromEnv } from '../core/read-bounds.ts';
 import { createCachingFetch, resolveCacheDir } from './cache.ts';
 import { installCommand, installHelp } from './install.ts';
 import { outdatedCommand, outdatedHelp, updateCommand, updateHelp } from './outdated.ts';
@@ -135,11 +136,13 @@ function makeContext(stdout: (s: string) => void, stderr: (s: string) => void, i
     client: (commandRegistry, options = {}) => {
       const baseUrl = ctx.registryUrl(commandRegistry);
       const offline = options.offline === true || ctx.globalOffline;
+      // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
+      const bounds = readBoundsFromEnv(env);
       if (ctx.cacheDir === null) {
         if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-        return new RegistryClient({ baseUrl });
+        return new RegistryClient({ baseUrl, bounds });
       }
-      return new RegistryClient({ baseUrl, fetch: createCachingFetch({ dir: ctx.cacheDir, offline }) });
+      return new RegistryClient({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
     },
   };
   return ctx;

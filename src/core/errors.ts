@@ -59,6 +59,7 @@ export const ERRORS = {
   integrity_mismatch: { status: 422, message: 'The downloaded file does not match the registry sha256 or size.' },
   no_matching_artifact: { status: 404, message: 'No artifact matches the requested platform.' },
   registry_unreachable: { status: 503, message: 'The registry could not be reached.' },
+  document_too_large: { status: 502, message: 'The registry sent a document larger than this client reads (SHELF_MAX_DOCUMENT_BYTES).' },
   invalid_argument: { status: 400, message: 'Invalid command-line argument.' },
   // CLI: archives (.mcpb, .skill) unpacked on the user's machine.
   invalid_archive: { status: 422, message: 'The file is not a zip archive this tool can read.' },

@@ -19,6 +19,7 @@
  */
 import MiniSearch, { type SearchResult } from 'minisearch';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
+import { readBounds, type ReadBounds } from '../core/read-bounds.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import type { PackageSummary } from '../core/schemas.ts';
@@ -63,6 +64,8 @@ export interface ShardedSearchOptions {
   expansionBudget?: number;
   /** Most catalog pages an empty query reads to fill a filtered list. Default 8. */
   maxListPages?: number;
+  /** Size and time bounds of every read. Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: Partial<ReadBounds>;
 }
 
 /**
@@ -244,6 +247,7 @@ export class ShardedSearch {
   readonly stats: TransferStats = { requests: 0, bytes: 0, keys: [] };
   private root: ShardedRoot;
   private readonly fetchFn: FetchLike;
+  private readonly bounds: ReadBounds;
   private readonly base: string;
   private readonly budget: number | null;
   private readonly maxListPages: number;
@@ -256,12 +260,13 @@ export class ShardedSearch {
   private readonly inline = new Map<string, PackageSummary>();
 
   private constructor(
-    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget'>> & { fetch: FetchLike; expansionBudget: number | null },
+    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget' | 'bounds'>> & { fetch: FetchLike; expansionBudget: number | null; bounds: ReadBounds },
     root: ShardedRoot,
     etag: string | null,
   ) {
     this.kind = opts.kind;
     this.fetchFn = opts.fetch;
+    this.bounds = opts.bounds;
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.budget = opts.expansionBudget;
     this.maxListPages = opts.maxListPages;
@@ -299,7 +304,7 @@ export class ShardedSearch {
     }
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
-    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
+    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages, bounds: readBounds(o.bounds) }, undefined as unknown as ShardedRoot, null);
     let read: { root: ShardedRoot | null; etag: string | null };
     try {
       read = await client.fetchRoot(null);
@@ -988,7 +993,7 @@ export class ShardedSearch {
   /** One file through the shared JSON fetch, counted in {@link ShardedSearch.stats}. */
   private async fetchJson(key: string, etag: string | null, isRoot = false): Promise<{ json: unknown; etag: string | null }> {
     const url = `${this.base}/${key}`;
-    const result = await fetchJson(url, { fetch: this.fetchFn, etag, ...(isRoot ? { notFound: NO_ROOT } : {}) });
+    const result = await fetchJson(url, { fetch: this.fetchFn, etag, bounds: this.bounds, ...(isRoot ? { notFound: NO_ROOT } : {}) });
     this.stats.requests++;
     if (result.notModified) return { json: undefined, etag: result.etag };
     this.stats.bytes += result.bytes;
