@@ -25,7 +25,7 @@ import {
   VersionDocumentSchema,
 } from '../src/core/schemas.ts';
 import type { SearchLayout } from '../src/core/schemas.ts';
-import { rebuildToStore } from '../src/search/store.ts';
+import { rebuildToStore } from '../src/search/write/publish.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { Corpus } from './corpus.ts';

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { SearchStorageReport } from './storage.ts';
 import type { SearchLayout } from '../src/core/schemas.ts';
 import type { AnnounceReport } from './announce.ts';
 import type { ColdStartReport } from './cold-start.ts';
@@ -45,6 +46,8 @@ export interface SizeResult {
    * `extra_misses`: keys the S3 run looked for in vain although the folder run found them (should be empty).
    */
   s3_working_set: Partial<Record<SearchLayout, { objects: number; bytes: number; extra_misses: string[] }>>;
+  /** The sharded index's storage after the announces, after `shelf gc`, and a fresh rebuild's (absent in runs before issue 27). */
+  search_storage?: SearchStorageReport | Failed;
   load_average: { start: number[]; end: number[] };
   elapsed_s: number;
 }
@@ -262,6 +265,19 @@ export function goalRows(r: BenchResult): GoalRow[] {
       : 'not measured',
     holds: mutable.length ? mutable.every(({ q }) => q.mutable.every((m) => ALLOWED.has(m.path) && m.max_raw <= 65_536)) : null,
   });
+
+  // 5. Live storage after the announces and shelf gc, against a fresh rebuild (issue 27; absent from older runs).
+  const storage = sizes.flatMap((s) => (s.search_storage && !failed(s.search_storage) ? [{ packages: s.packages, st: s.search_storage }] : []));
+  if (sizes.some((s) => s.search_storage)) {
+    rows.push({
+      goal: 'Live storage of the search index after the announces and `shelf gc` is within 1.2× of a fresh rebuild',
+      target: '≤ 1.2× at every size',
+      measured: storage.length
+        ? storage.map(({ packages, st }) => `${n(packages)}: ${size(st.after_gc.bytes)} in ${n(st.after_gc.files)} files vs ${size(st.fresh.bytes)} in ${n(st.fresh.files)} (×${st.ratio}; before gc ${size(st.before_gc.bytes)} in ${n(st.before_gc.files)} files, gc ${st.gc_ms} ms)`).join('; ')
+        : 'not measured',
+      holds: storage.length ? storage.every(({ st }) => st.ratio <= 1.2) : null,
+    });
+  }
   return rows;
 }
 

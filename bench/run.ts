@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyToStore, readShardedCatalog, readShardedRoot } from '../src/search/store.ts';
+import { applyToStore, readShardedCatalog, readShardedRoot } from '../src/search/write/publish.ts';
 import { FsStore } from '../src/store/fs-store.ts';
 import { startFakeGitHub } from '../test/fakes/fake-github.ts';
 import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../test/helpers/s3-server.ts';
@@ -37,6 +37,7 @@ import { measureRebuild } from './rebuild.ts';
 import { renderMarkdown, splitRankings, type BenchResult, type Failed, type SizeResult } from './report.ts';
 import { measureEngines, measureShelfSearch } from './search.ts';
 import { hardLinkCopy } from './lib/snapshot.ts';
+import { measureSearchStorage } from './storage.ts';
 import { round } from './lib/stats.ts';
 
 /** Settings of one size. */
@@ -243,6 +244,7 @@ async function runSize(
   let copied = false;
   const announce = {} as SizeResult['announce'];
   const workingSet = {} as SizeResult['s3_working_set'];
+  let searchStorage: SizeResult['search_storage'] = { error: 'not run: the sharded announces on the filesystem failed' };
   for (const layout of ['sharded', 'single'] as const) {
     const layoutPlan = layout === 'sharded' ? plan.slice(0, s.announces) : plan.slice(singleStart);
     const prefix = `size-${packages}-${layout}/`;
@@ -274,6 +276,11 @@ async function runSize(
       }
     }
     announce[layout] = { fs: 'error' in fsRun ? fsRun : fsRun.report, s3: s3Result };
+    // The sharded copy's storage, before the single layout's announces touch the same folder.
+    if (layout === 'sharded' && !('error' in fsRun)) {
+      log('  sharded layout: storage after the announces, shelf gc, and a fresh rebuild');
+      searchStorage = await step('search storage', left, () => measureSearchStorage(new FsStore(runRoot)));
+    }
   }
 
   // 5. Every other engine on the same catalog (after the announces, which matter more to the run
@@ -318,6 +325,7 @@ async function runSize(
     rankings,
     announce,
     s3_working_set: workingSet,
+    search_storage: searchStorage,
     load_average: { start: loadStart, end: loads() },
     elapsed_s: Math.round((performance.now() - started) / 1000),
   };

@@ -46,6 +46,13 @@ export interface ShelfSettings {
   reservedConcurrency?: number;
   /** `priceClass`: CloudFront price class, `100` (North America, Europe), `200` or `All`. Default `100`. */
   priceClass: '100' | '200' | 'All';
+  /** `gcIntervalHours`: how often the garbage collector of the search index runs. Default 24. */
+  gcIntervalHours: number;
+  /**
+   * `gcGraceHours`: how long a search file stays after no root reaches it. Default 24; at least 1
+   * (clients hold a root for its 60 s max-age, and the collector must outlast them).
+   */
+  gcGraceHours: number;
 }
 
 /** Context keys the app reads (`stackName` in `infra/app.ts`, the rest here). */
@@ -58,6 +65,8 @@ export const CONTEXT_KEYS = [
   'timeout',
   'assetTimeout',
   'maxArtifactBytes',
+  'gcIntervalHours',
+  'gcGraceHours',
   'issuer',
   'githubApiUrl',
   'trustedDownloadHosts',
@@ -125,6 +134,8 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
     noncurrentVersionDays: int(get, 'noncurrentVersionDays', 30, 1, 36500),
     logRetentionDays,
     priceClass,
+    gcIntervalHours: int(get, 'gcIntervalHours', 24, 1, 24 * 7),
+    gcGraceHours: int(get, 'gcGraceHours', 24, 1, 24 * 30),
   };
   const issuer = url(get, 'issuer');
   if (issuer) settings.issuer = issuer;

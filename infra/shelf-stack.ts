@@ -16,13 +16,15 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { PRIVATE_PREFIX, usedTokensPrefix } from '../src/core/paths.ts';
+import { PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
 import type { ShelfSettings } from './settings.ts';
 
 /** Properties of {@link ShelfStack}. */
@@ -36,6 +38,8 @@ export interface ShelfStackProps extends StackProps {
  * at start-up to prove the bucket honours conditional writes. The role may delete only there.
  */
 export const PROBE_PREFIX = '.shelf-probe/';
+/** Where the search index lives under the registry's prefix: the only place the collector may delete. */
+export const SEARCH_PREFIX = `${ROOT}/search/`;
 
 /** The alias of the announce function its URL invokes. */
 export const LIVE_ALIAS = 'live';
@@ -51,6 +55,8 @@ export class ShelfStack extends Stack {
   readonly distribution: cloudfront.Distribution;
   /** The announce function. */
   readonly announceFunction: lambda.Function;
+  /** The scheduled garbage collector of the search index. */
+  readonly gcFunction: lambda.Function;
   /** The alias the URL invokes: each deploy publishes a version and moves `live` to it. */
   readonly liveAlias: lambda.Alias;
   /** The announce function's URL. */
@@ -185,17 +191,19 @@ export class ShelfStack extends Stack {
     });
     logGroup.grantWrite(role);
     const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
-    role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListRegistryKeys',
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
-      }),
-    );
+    // Both functions read, write and list the registry's objects; each deletes in one place only.
+    const readWriteList = (r: iam.Role): void => {
+      r.addToPolicy(new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }));
+      r.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListRegistryKeys',
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+        }),
+      );
+    };
+    readWriteList(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DeleteStartupProbeAndExpiredTokens',
@@ -251,6 +259,43 @@ export class ShelfStack extends Stack {
         allowCredentials: false,
         maxAge: Duration.days(1),
       },
+    });
+
+    // The garbage collector of the search index (`shelf gc`): the same bundle, on a schedule. Its
+    // role reads and writes the registry (a rebuild may restore a file a root reached while it
+    // was deleting) but deletes nothing outside the search index.
+    const gcLogGroup = new logs.LogGroup(this, 'GcLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const gcRole = new iam.Role(this, 'GcRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Shelf search garbage collector: read and write registry objects, delete only under v1/search/',
+    });
+    gcLogGroup.grantWrite(gcRole);
+    readWriteList(gcRole);
+    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(`${keyPrefix}${SEARCH_PREFIX}*`)] }));
+    this.gcFunction = new lambda.Function(this, 'Gc', {
+      description: 'Shelf gc: deletes search index files no root reaches any more',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(s.lambdaCode),
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      role: gcRole,
+      logGroup: gcLogGroup,
+      // One collector at a time; a run that overlaps the next would only repeat its reads.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        SHELF_FUNCTION: 'gc',
+        SHELF_STORE: env.SHELF_STORE!,
+        SHELF_GC_GRACE_MS: String(s.gcGraceHours * 3_600_000),
+        // The longest an announce runs: no writer holds a file longer before its commit.
+        SHELF_GC_WRITER_WINDOW_MS: String(Math.max(60, s.timeoutSeconds) * 1000),
+      },
+    });
+    new events.Rule(this, 'GcSchedule', {
+      description: 'Shelf: run the search garbage collector',
+      schedule: events.Schedule.rate(Duration.hours(s.gcIntervalHours)),
+      targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

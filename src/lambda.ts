@@ -1,5 +1,7 @@
 /**
- * The AWS Lambda entry point of the announce function, behind a function URL (payload 2.0).
+ * The AWS Lambda entry point of the announce function, behind a function URL (payload 2.0), and
+ * of the garbage collector the stack runs on a schedule (`SHELF_FUNCTION=gc`, see
+ * {@link createGcHandler}): one bundle, two functions.
  * `npm run build:lambda` bundles this file (and only what it imports) into
  * `dist/lambda/index.mjs`; the function's handler setting is `index.handler`.
  *
@@ -15,6 +17,7 @@ import { announceDepsFromConfig } from './announce/from-config.ts';
 import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from './announce/handler.ts';
 import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
+import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
 
 /** A function-URL handler, as the Lambda runtime calls it. */
 export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
@@ -56,14 +59,45 @@ export async function createLambdaHandler(env: Record<string, string | undefined
   };
 }
 
-let built: LambdaHandler;
+/**
+ * The scheduled garbage collector (an EventBridge rule invokes it; the event is not read): runs
+ * `shelf gc` on the bucket `SHELF_STORE` names and logs what it freed. `SHELF_GC_GRACE_MS` and
+ * `SHELF_GC_WRITER_WINDOW_MS` override the defaults (1 day, 15 minutes). The store is not
+ * probed: the probe deletes its own key, and this function's role may delete nothing outside
+ * `v1/search/`.
+ *
+ * @throws ConfigError naming the variable at fault
+ */
+export async function createGcHandler(env: Record<string, string | undefined>): Promise<() => Promise<{ freed: { files: number; bytes: number } }>> {
+  const storeUrl = env.SHELF_STORE?.trim() ?? '';
+  if (!storeUrl.startsWith('s3://')) throw new ConfigError(`SHELF_STORE must be an s3://bucket/prefix URL on Lambda, got ${JSON.stringify(env.SHELF_STORE ?? null)}.`);
+  const ms = (name: string, fallback: number): number => {
+    const text = env[name]?.trim();
+    if (text === undefined || text === '') return fallback;
+    if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a whole number of milliseconds, got ${JSON.stringify(text)}`);
+    return Number(text);
+  };
+  const graceMs = ms('SHELF_GC_GRACE_MS', DEFAULT_GC_GRACE_MS);
+  const writerWindowMs = ms('SHELF_GC_WRITER_WINDOW_MS', DEFAULT_WRITER_WINDOW_MS);
+  const store = await storeFromEnv(env, { probe: false });
+  return async () => {
+    const report = await gc(store, { graceMs, writerWindowMs });
+    console.log(JSON.stringify({ gc: report.kinds.map(({ deleted: { keys: _keys, ...deleted }, ...k }) => ({ ...k, deleted })), freed: report.freed }));
+    return { freed: report.freed };
+  };
+}
+
+type Handler = (event: never) => Promise<unknown>;
+let built: Handler;
+const role = process.env.SHELF_FUNCTION ?? 'announce';
 try {
-  built = await createLambdaHandler(process.env);
+  if (role !== 'announce' && role !== 'gc') throw new ConfigError(`SHELF_FUNCTION must be announce or gc, got ${JSON.stringify(role)}`);
+  built = role === 'gc' ? await createGcHandler(process.env) : await createLambdaHandler(process.env);
 } catch (err) {
   // Loud at INIT: the runtime records the failure and no request is ever answered.
-  console.error(`shelf: the announce function cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`shelf: the ${role} function cannot start: ${err instanceof Error ? err.message : String(err)}`);
   throw err;
 }
 
-/** The Lambda handler (`index.handler`). */
-export const handler: LambdaHandler = (event) => built(event);
+/** The Lambda handler (`index.handler`): the announce function's, or the collector's. */
+export const handler: LambdaHandler = (event) => built(event as never) as Promise<FunctionUrlResult>;

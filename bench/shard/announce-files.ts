@@ -17,10 +17,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { shardedRootKey, shardKey } from '../../src/search/keys.ts';
-import type { ShardedRoot } from '../../src/search/schemas.ts';
-import { updateShardedIndex } from '../../src/search/update.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { shardedRootKey, shardKey } from '../../src/core/paths.ts';
+import type { ShardedRoot } from '../../src/search/format/wire.ts';
+import { updateShardedIndex } from '../../src/search/write/update.ts';
 import { generateCorpus } from '../corpus.ts';
 import { packageFiles } from '../records.ts';
 

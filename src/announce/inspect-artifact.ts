@@ -32,7 +32,7 @@ export async function inspectArtifact(kind: Kind, bytes: Uint8Array, pkg: Packag
     return kind === 'bundle' ? validateManifest(metadata, pkg, version) : validateSkill(metadata, pkg, version);
   } catch (err) {
     if (isShelfError(err) && (err.code === 'invalid_manifest' || err.code === 'invalid_skill' || err.code === 'manifest_mismatch')) {
-      throw new ShelfError('asset_metadata_mismatch', `The artifact's own ${kind === 'bundle' ? 'manifest.json' : 'SKILL.md'}: ${err.message}`, err.details);
+      throw new ShelfError('asset_metadata_mismatch', `The artifact's own ${kind === 'bundle' ? 'manifest.json' : 'SKILL.md'}: ${err.message}`, err.details && 'issues' in err.details ? { issues: err.details.issues } : undefined);
     }
     throw err;
   }

@@ -156,7 +156,7 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
     // Cache-Control does not decide: only a name that carries the hash of the bytes does.
     const contentAddressed = contentAddressOf(url) !== null;
     if (contentAddressed && !(await verifyContentAddress(url, bytes))) {
-      throw new ShelfError('integrity_mismatch', `${url} is not the content its name carries the hash of; it is not used or cached.`, { url });
+      throw new ShelfError('integrity_mismatch', `${url} is not the content its name carries the hash of; it is not used or cached.`, { url, expected: contentAddressOf(url)! });
     }
     const immutable = contentAddressed;
     const body = new TextDecoder().decode(bytes);

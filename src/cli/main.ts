@@ -46,6 +46,7 @@ Commands:
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
   check                               List derived files that disagree with the records
+  gc                                  Delete search index files no root reaches any more
   help [command...]                   Show help for a command
 
 Global options (before or after the command):
@@ -211,6 +212,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { checkCommand } = await import('./check.ts');
       return checkCommand(rest, ctx);
     }
+    case 'gc': {
+      const { gcCommand } = await import('./gc.ts');
+      return gcCommand(rest, ctx);
+    }
     default:
       throw usageError('shelf', `unknown command "${command}"`);
   }
@@ -231,7 +236,7 @@ function help(topic: string[], ctx: CommandContext): number {
   else if (kind === 'skill' && second === 'install') ctx.out(installHelp());
   else if (first === 'announce') ctx.out(announceHelp());
   else if (first === 'serve') ctx.out('Run "shelf serve --help".');
-  else if (first === 'rebuild' || first === 'check') ctx.out(`Run "shelf ${first} --help".`);
+  else if (first === 'rebuild' || first === 'check' || first === 'gc') ctx.out(`Run "shelf ${first} --help".`);
   else throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
   return 0;
 }

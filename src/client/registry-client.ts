@@ -28,7 +28,7 @@ import {
 import { summarize } from '../indexer/documents.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
-import { ShardedSearch } from '../search/sharded-client.ts';
+import { ShardedSearch } from '../search/read/reader.ts';
 import { SearchEngine } from './search.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 

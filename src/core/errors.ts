@@ -83,6 +83,41 @@ export const ERRORS = {
 /** A stable error code. */
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * The `details` each code may carry (codes not listed carry none): what a caller can act on
+ * without parsing the message. Never secrets.
+ */
+export interface ErrorDetails {
+  /** `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request. */
+  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' };
+  document_too_large: { url: string; limit: number };
+  /** `url`: what was missing; `packageFound`: the package exists, the version does not (web pages). */
+  not_found: { url?: string; packageFound?: boolean };
+  not_cached: { url: string };
+  invalid_body: { issues: { path: string; message: string }[] };
+  invalid_manifest: { issues: { path: string; message: string }[] };
+  invalid_skill: { issues: { path: string; message: string }[] };
+  asset_size_mismatch: { expected: number; actual?: number };
+  asset_digest_mismatch: { expected: string; actual: string };
+  /** Sizes in bytes, or digests; `actual` absent when the download ran past `expected`. */
+  integrity_mismatch: { url?: string; expected: string | number; actual?: string | number };
+  missing_user_config: { missing: string[] };
+  server_start_failed: { command: string };
+  unsafe_archive: { entry?: string; reason: string };
+  /** `field`: where a version's artifacts differ; `issues`: what the artifact's own metadata fails. */
+  asset_metadata_mismatch: { field?: string; issues?: { path: string; message: string }[] };
+  token_replayed: { used_for: { kind: string; package: string; version: string; os: string; arch: string; sha256: string } };
+  upstream_untrusted_host: { host: string; protocol: string };
+  upstream_too_large: { limit: number };
+  destination_exists: { path: string };
+  skill_exists: { dir: string };
+  store_unsupported: { missing: string };
+  no_matching_artifact: { wanted: string; available: string[] };
+}
+
+/** The details of a code: its entry in {@link ErrorDetails}, or none. */
+export type DetailsOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : never;
+
 /** The wire shape of an error response body. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
@@ -96,15 +131,15 @@ export interface ErrorBody {
  * throw new ShelfError('scope_mismatch', `scope "@acme" is not owner "other"`)
  * ```
  */
-export class ShelfError extends Error {
+export class ShelfError<C extends ErrorCode = ErrorCode> extends Error {
   /** The stable code. */
-  readonly code: ErrorCode;
+  readonly code: C;
   /** The HTTP status this error maps to. */
   readonly status: number;
-  /** Optional structured context (never secrets). */
-  readonly details?: unknown;
+  /** Optional structured context, typed per code ({@link ErrorDetails}). */
+  readonly details?: DetailsOf<C>;
 
-  constructor(code: ErrorCode, message?: string, details?: unknown) {
+  constructor(code: C, message?: string, details?: DetailsOf<C>) {
     super(message ?? ERRORS[code].message);
     this.name = 'ShelfError';
     this.code = code;
@@ -121,6 +156,6 @@ export class ShelfError extends Error {
 }
 
 /** True when `value` is a ShelfError with the given code (or any ShelfError without one). */
-export function isShelfError(value: unknown, code?: ErrorCode): value is ShelfError {
+export function isShelfError<C extends ErrorCode = ErrorCode>(value: unknown, code?: C): value is ShelfError<C> {
   return value instanceof ShelfError && (code === undefined || value.code === code);
 }

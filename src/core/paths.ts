@@ -102,6 +102,16 @@ export function displayKey(kind: Kind, file: string): string {
   return `${ROOT}/search/${KIND_PLURAL[kind]}/docs/${file}.json`;
 }
 
+/** Everything of a kind's sharded index: its root, files and display files (`shelf gc` deletes only below it). */
+export function searchPrefix(kind: Kind): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}/`;
+}
+
+/** What `shelf gc` records of a kind between runs: when each unreachable file was first seen so. */
+export function gcStateKey(kind: Kind): string {
+  return `${ROOT}/search/${KIND_PLURAL[kind]}/gc.json`;
+}
+
 /** All packages of a kind, sorted by name (the `single` layout). */
 export function catalogKey(kind: Kind): string {
   return `${ROOT}/catalog/${KIND_PLURAL[kind]}.json`;

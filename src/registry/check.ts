@@ -15,7 +15,8 @@
  */
 import { KINDS, type Kind } from '../core/names.ts';
 import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
-import { readShardedCatalog, readShardedRoot } from '../search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
+import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
@@ -67,8 +68,8 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
-    const want = sharded ? await shardedEntries(overlay, sharded) : entries(key, parse(expected?.body));
-    const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, parse(stored.body));
+    const want = sharded ? await shardedEntries(overlay, sharded) : entries(key, expected ? safeJson(expected.body) : null);
+    const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, safeJson(stored.body));
     const issue: CheckIssue = {
       key,
       problem: stored ? 'stale' : 'missing',
@@ -126,13 +127,4 @@ function entries(key: string, doc: any): Map<string, string> {
   } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
   else add(doc.versions, (v) => v.version); // a package document
   return map;
-}
-
-function parse(body: Uint8Array | undefined): unknown {
-  if (!body) return null;
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return null;
-  }
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { SCHEMA_FILES } from '../core/paths.ts';
-import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/schemas.ts';
+import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/format/wire.ts';
 import { PUBLISHED_SCHEMAS } from '../core/schemas.ts';
 
 /** The sharded index's files (their zod schemas live with the sharded index, in `src/search/`). */

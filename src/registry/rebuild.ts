@@ -52,9 +52,10 @@ import {
 import { buildSearchIndex } from '../indexer/search-index.ts';
 import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { buildShardedIndex } from '../search/build.ts';
-import { applyToStore, filesOfSameGeneration, readShardedRoot, writeShardedRoot, writeShardFiles } from '../search/store.ts';
+import { buildShardedIndex } from '../search/write/build.ts';
+import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
 import { derivePackageDocument, readVersions, recentEntriesOf } from './refresh.ts';
+import { eachLimited } from '../core/concurrency.ts';
 
 /** Options of {@link rebuild}. */
 export interface RebuildOptions {
@@ -223,10 +224,10 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
       if (!current && summaries.length === 0) return false;
       const generation = await buildShardedIndex(kind, summaries, current ? { policy: current.root.policy } : {});
       const same = current ? await filesOfSameGeneration(store, current.root, generation) : null;
-      // The same generation (perhaps with a delta still to compact): restore any files that were lost (then it was not clean).
-      if (same) return (await writeShardFiles(store, same)) > 0;
-      await writeShardFiles(store, generation.files);
-      await writeShardedRoot(store, kind, generation.root, current?.etag ?? null);
+      // The same generation (perhaps with a delta still to compact): restore any files that were
+      // lost (then it was not clean). The root reaches every one of them, so none is touched.
+      if (same) return (await writeShardFiles(store, same, { touch: false })).written > 0;
+      await commitGeneration(store, kind, generation, current?.etag ?? null);
       return true;
     },
     retry,
@@ -370,13 +371,4 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

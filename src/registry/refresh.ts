@@ -26,7 +26,7 @@ import {
 } from '../core/schemas.ts';
 import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
-import { applyToStore } from '../search/store.ts';
+import { applyToStore } from '../search/write/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
 

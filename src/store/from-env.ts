@@ -27,12 +27,15 @@ type Env = Record<string, string | undefined>;
  * The object store the configuration names, ready to use.
  *
  * @param env the environment (default `process.env`)
+ * @param options `probe: false` skips the conditional-write probe (its key is written and
+ *   deleted): for a function whose role may delete nothing outside the search index (`shelf gc`
+ *   on AWS). Default true.
  * @throws ConfigError naming the variable at fault (`SHELF_STORE`, `SHELF_S3_FORCE_PATH_STYLE`,
  *   `AWS_ENDPOINT_URL_S3`...)
  * @throws ShelfError `store_unsupported` when the bucket's server ignores conditional writes,
  *   `store_unavailable` when it cannot be written
  */
-export async function storeFromEnv(env: Env = process.env): Promise<ObjectStore> {
+export async function storeFromEnv(env: Env = process.env, options: { probe?: boolean } = {}): Promise<ObjectStore> {
   const spec = env.SHELF_STORE?.trim();
   if (!spec) return new FsStore(resolve(env.SHELF_DATA_DIR || '.shelf'));
   if (!spec.startsWith('s3://')) {
@@ -53,7 +56,7 @@ export async function storeFromEnv(env: Env = process.env): Promise<ObjectStore>
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`SHELF_STORE ${JSON.stringify(spec)} is not usable: ${(err as Error).message}`);
   }
-  await store.probe();
+  if (options.probe !== false) await store.probe();
   return store;
 }
 

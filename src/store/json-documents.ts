@@ -150,7 +150,8 @@ export async function retryOnConflict<T>(key: string, attempt: (n: number) => Pr
   throw new ShelfError('write_contention', `Gave up updating ${key} after ${retry.maxAttempts} attempts; ${advice}.`);
 }
 
-function safeJson(body: Uint8Array): unknown {
+/** The JSON of stored bytes, or undefined when they are not JSON. */
+export function safeJson(body: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(body));
   } catch {

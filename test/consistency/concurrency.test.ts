@@ -4,7 +4,8 @@
  * HTTP handler, against the filesystem store and against the S3 store (s3rver behind the
  * conditional-write proxy). Afterwards every version and artifact is in its version document,
  * its package document, the sharded catalog and search index, and the recent list, once; `latest` is
- * right; the checker finds nothing to repair and a rebuild writes nothing.
+ * right; the checker finds nothing to repair and a rebuild writes nothing. `shelf gc` runs in a
+ * loop all along, and deletes nothing any root reaches.
  *
  * And when compare-and-swap retries run out, the announce answers 503 `write_contention`, and
  * what it wrote is repaired by the next announce.
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackageName, platformId, type Arch, type Os } from '../../src/core/names.ts';
 import { packageKey, recentKey, scopeKey, versionKey } from '../../src/core/paths.ts';
 import { RegistryClient } from '../../src/client/registry-client.ts';
-import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
 import {
   PackageDocumentSchema,
   RecentDocumentSchema,
@@ -25,6 +26,7 @@ import {
   VersionDocumentSchema,
 } from '../../src/core/schemas.ts';
 import { check } from '../../src/registry/check.ts';
+import { gc } from '../../src/registry/gc.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { readJson } from '../../src/store/json-documents.ts';
@@ -82,7 +84,18 @@ describe.each(stores)('70 concurrent announces on the %s', (_label, makeStore) =
   it('records every version and artifact exactly once, everywhere, with the right latest', { timeout: 120_000 }, async () => {
     // Every artifact once, plus a CI retry of every sixth one racing its original.
     const burst = [...artifacts, ...artifacts.filter((_, i) => i % 6 === 0)];
+    // `shelf gc` runs over and over meanwhile, with no grace period: it may delete any file no
+    // root reaches that is older than its writer window, which is longer than any one attempt
+    // of these announces takes from reading the root to committing.
+    let bursting = true;
+    const collector = (async () => {
+      const runs: number[] = [];
+      while (bursting || runs.length === 0) runs.push((await gc(reg.store, { graceMs: 0, writerWindowMs: 5_000 })).freed.files);
+      return runs;
+    })();
     const results = await Promise.all(burst.map((a) => announcePrepared(reg, a)));
+    bursting = false;
+    expect((await collector).length).toBeGreaterThan(0);
     for (const r of results) expect([200, 201], JSON.stringify(r.json)).toContain(r.status);
     // Exactly one announce of each artifact created it; its racing retry was "unchanged".
     const created = results.filter((r) => r.status === 201).map((r) => `${r.json.package}@${r.json.version} ${r.json.artifact.os}-${r.json.artifact.arch}`);
@@ -131,9 +144,15 @@ describe.each(stores)('70 concurrent announces on the %s', (_label, makeStore) =
     expect(entries).toHaveLength(PACKAGES.length * VERSIONS.length);
     expect(new Set(entries)).toEqual(new Set(PACKAGES.flatMap((n) => VERSIONS.map((v) => `${n}@${v}`))));
 
-    // The checker agrees, and a rebuild has nothing to change.
+    // The checker agrees (a file the root reaches that the collector deleted would be listed), and a rebuild has nothing to change.
     expect(await check(store)).toMatchObject({ clean: true, issues: [] });
     expect((await rebuild(store)).changed).toEqual([]);
+
+    // With the announces done, the collector leaves exactly what the roots reach.
+    const final = await gc(store, { graceMs: 0, writerWindowMs: 0 });
+    expect(final.kinds.flatMap((k) => k.broken)).toEqual([]);
+    expect(final.kinds.find((k) => k.kind === 'bundle')!.pending.files).toBe(0);
+    expect(await check(store)).toMatchObject({ clean: true, issues: [] });
   });
 });
 

@@ -17,7 +17,7 @@ import { KINDS } from '../../src/core/names.ts';
 import { configKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
-import { readShardedCatalog, readShardedRoot } from '../../src/search/store.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';

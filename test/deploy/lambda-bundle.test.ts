@@ -177,6 +177,36 @@ describe('start-up of the built function', () => {
   });
 });
 
+describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', () => {
+  it('collects the search files no root reaches, keeps what the root reaches, and logs what it freed', async () => {
+    // An unreachable file of the index, old enough for a collector with no grace period.
+    const orphan = 'v1/search/bundles/shards/00000000000000000000.json';
+    await store.put(orphan, new TextEncoder().encode('{"v":1,"t":"suffixes","e":[]}\n'), { contentType: 'application/json', cacheControl: 'no-cache' });
+    const before = (await store.list('v1/search/')).map((o) => o.key);
+    // Neither an audience nor the probe: this function announces nothing, and may delete only under v1/search/.
+    const collector = await LambdaProcess.start(bundle, functionEnv({ SHELF_FUNCTION: 'gc', SHELF_AUDIENCE: undefined, SHELF_GC_GRACE_MS: '0', SHELF_GC_WRITER_WINDOW_MS: '0' }));
+    try {
+      const result = (await collector.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never)) as unknown as { freed: { files: number } };
+      expect(result.freed.files).toBeGreaterThanOrEqual(1);
+    } finally {
+      collector.stop();
+    }
+    const after = (await store.list('v1/search/')).map((o) => o.key);
+    expect(after).not.toContain(orphan);
+    expect(after).toContain('v1/search/bundles/root.json');
+    // What remains is what the root reaches (and the collector's own record).
+    expect(before.filter((k) => !after.includes(k)).every((k) => k.includes('/shards/') || k.includes('/docs/'))).toBe(true);
+  });
+
+  it('fails at INIT on a bad setting, naming it', async () => {
+    const res = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'gc', SHELF_GC_GRACE_MS: 'a day' }));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('SHELF_GC_GRACE_MS must be a whole number');
+    const other = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'cron' }));
+    expect(other.stderr).toContain('SHELF_FUNCTION must be announce or gc');
+  });
+});
+
 describe('the bundle', () => {
   it('is one ES module in a zip of 0644 files, without source map, with no development-only input', () => {
     const entries = unzipSync(readFileSync(built.zipFile));

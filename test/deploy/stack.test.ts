@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
-import { LIVE_ALIAS, PROBE_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
+import { LIVE_ALIAS, PROBE_PREFIX, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
 import { PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -36,6 +36,31 @@ const only = (t: Template, type: string): [string, Json] => {
   return found[0]!;
 };
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+/** The announce function or the scheduled collector (`SHELF_FUNCTION=gc`): two functions of one bundle. */
+const fnOf = (t: Template, which: 'announce' | 'gc'): [string, Json] => {
+  const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION === 'gc') === (which === 'gc'));
+  expect(found, which).toHaveLength(1);
+  return found[0]!;
+};
+/** A function's role, log group and every statement its role's policies grant. */
+function grantsOf(t: Template, fn: Json): { roleId: string; role: Json; logId: string; statements: Json[]; granted: Map<string, Json[]> } {
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+  const role = t.findResources('AWS::IAM::Role')[roleId];
+  const logId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+  const statements = resources(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+  const granted = new Map<string, Json[]>();
+  for (const s of statements) {
+    expect(s.Effect).toBe('Allow');
+    expect(s.Resource).not.toBe('*');
+    for (const action of asArray<string>(s.Action)) {
+      expect(action, 'no wildcard actions').not.toContain('*');
+      granted.set(action, [...(granted.get(action) ?? []), ...asArray(s.Resource)]);
+    }
+  }
+  return { roleId, role, logId, statements, granted };
+}
 
 let template: Template;
 let prefixed: Template;
@@ -163,7 +188,7 @@ describe('the CDN', () => {
 
 describe('the announce function', () => {
   it('is one arm64 Node.js 22 function with the chosen memory and timeout and its own configuration', () => {
-    const [, fn] = only(template, 'AWS::Lambda::Function');
+    const [, fn] = fnOf(template, 'announce');
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: 60 });
     const env = fn.Properties.Environment.Variables;
     expect(env.SHELF_AUDIENCE).toBe(AUDIENCE);
@@ -178,7 +203,7 @@ describe('the announce function', () => {
 
   it('has a public function URL (the token is the authentication) on the live alias, with CORS for POST announces', () => {
     const [, url] = only(template, 'AWS::Lambda::Url');
-    const [fnId] = only(template, 'AWS::Lambda::Function');
+    const [fnId] = fnOf(template, 'announce');
     const [versionId] = only(template, 'AWS::Lambda::Version');
     const [aliasId, alias] = only(template, 'AWS::Lambda::Alias');
     expect(url.Properties.AuthType).toBe('NONE');
@@ -186,8 +211,10 @@ describe('the announce function', () => {
     expect(url.Properties.Qualifier).toBe(LIVE_ALIAS);
     expect(alias.Properties).toMatchObject({ Name: LIVE_ALIAS, FunctionName: { Ref: fnId }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
     expect(url.Properties.Cors).toMatchObject({ AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], AllowOrigins: ['*'], AllowCredentials: false });
-    // Anyone may call the URL, but only through the URL: no other public invoke path.
-    const permissions = resources(template, 'AWS::Lambda::Permission');
+    // Anyone may call the URL, but only through the URL: no other public invoke path (the
+    // collector's one permission, for EventBridge, is checked below).
+    const [gcId] = fnOf(template, 'gc');
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !JSON.stringify(p.Properties.FunctionName).includes(gcId));
     expect(permissions.length).toBeGreaterThan(0);
     for (const [, p] of permissions) {
       expect(p.Properties.Principal).toBe('*');
@@ -197,29 +224,14 @@ describe('the announce function', () => {
   });
 
   it('has a role that can write nowhere but the registry objects (and delete only its start-up probe and expired token records)', () => {
-    const [roleId, role] = only(template, 'AWS::IAM::Role');
-    const [fnId, fn] = only(template, 'AWS::Lambda::Function');
-    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    const [, fn] = fnOf(template, 'announce');
+    const { role, statements, logId, granted } = grantsOf(template, fn);
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
     ]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role.Properties.Policies).toBeUndefined();
-    const statements = resources(template, 'AWS::IAM::Policy')
-      .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
     expect(statements.length).toBeGreaterThan(0);
-    const [logId] = only(template, 'AWS::Logs::LogGroup');
-    expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: logId });
-    const granted = new Map<string, Json[]>();
-    for (const s of statements) {
-      expect(s.Effect).toBe('Allow');
-      expect(s.Resource).not.toBe('*');
-      for (const action of asArray<string>(s.Action)) {
-        expect(action, 'no wildcard actions').not.toContain('*');
-        granted.set(action, [...(granted.get(action) ?? []), ...asArray(s.Resource)]);
-      }
-    }
     expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
     expect(granted.get('s3:GetObject')).toEqual([objectsArn('/*')]);
@@ -242,13 +254,55 @@ describe('the announce function', () => {
   });
 });
 
+describe('the search garbage collector', () => {
+  it('runs shelf gc from the same bundle once a day, one run at a time, with a day of grace and the announce timeout as writer window', () => {
+    const [gcId, fn] = fnOf(template, 'gc');
+    const [, announce] = fnOf(template, 'announce');
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 900, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Code).toEqual(announce.Properties.Code);
+    expect(fn.Properties.Environment.Variables).toEqual({
+      SHELF_FUNCTION: 'gc',
+      SHELF_STORE: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] },
+      SHELF_GC_GRACE_MS: String(24 * 3_600_000),
+      SHELF_GC_WRITER_WINDOW_MS: '60000',
+    });
+    const [, rule] = only(template, 'AWS::Events::Rule');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [gcId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
+    // EventBridge may invoke it; nothing else gets a permission on it.
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(gcId));
+    expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+  });
+
+  it('has a role of its own that may delete nothing outside the search index', () => {
+    const [, fn] = fnOf(template, 'gc');
+    const [, announce] = fnOf(template, 'announce');
+    const { roleId, role, logId, granted } = grantsOf(template, fn);
+    expect(roleId).not.toBe(grantsOf(template, announce).roleId);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
+    expect(SEARCH_PREFIX).toBe('v1/search/');
+    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
+    expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
+  });
+
+  it('takes its interval and grace period from context, within bounds', () => {
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, gcIntervalHours: '6', gcGraceHours: '48' });
+    expect(only(t, 'AWS::Events::Rule')[1].Properties.ScheduleExpression).toBe('rate(6 hours)');
+    expect(fnOf(t, 'gc')[1].Properties.Environment.Variables.SHELF_GC_GRACE_MS).toBe(String(48 * 3_600_000));
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, gcGraceHours: '0' })[k], ROOT)).toThrow(/gcGraceHours/);
+  });
+});
+
 describe('settings', () => {
   it('puts a registry under a key prefix: the CDN origin path, the role and SHELF_STORE all follow it', () => {
     const id = only(prefixed, 'AWS::S3::Bucket')[0];
     const objects = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, suffix]] });
     const [, dist] = only(prefixed, 'AWS::CloudFront::Distribution');
     expect(dist.Properties.DistributionConfig.Origins[0].OriginPath).toBe('/registry/v');
-    const [, fn] = only(prefixed, 'AWS::Lambda::Function');
+    const [, fn] = fnOf(prefixed, 'announce');
     expect(fn.Properties).toMatchObject({ MemorySize: 1024, Timeout: 90 });
     expect(fn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
     expect(fn.Properties.Environment.Variables).toMatchObject({
@@ -257,13 +311,18 @@ describe('settings', () => {
       SHELF_OIDC_ISSUER: 'https://ghes.example.test/_services/token',
     });
     expect(prefixed.findOutputs('*').OidcIssuer!.Value).toBe('https://ghes.example.test/_services/token');
-    const statements: Json[] = only(prefixed, 'AWS::IAM::Policy')[1].Properties.PolicyDocument.Statement;
+    const { statements } = grantsOf(prefixed, fn);
     const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
     expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([objects('/registry/v/*')]);
     expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([[objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`)]]);
     const denyPrivate = (only(prefixed, 'AWS::S3::BucketPolicy')[1].Properties.PolicyDocument.Statement as Json[]).find((s) => s.Sid === 'PrivateAreaNotForTheCdn');
     expect(denyPrivate.Resource).toEqual(objects(`/registry/v/${PRIVATE_PREFIX}*`));
     expect(by('s3:ListBucket')[0].Condition).toEqual({ StringLike: { 's3:prefix': ['registry/v/*'] } });
+    // The collector follows the prefix too, and deletes only in its search index.
+    const [, gcFn] = fnOf(prefixed, 'gc');
+    expect(gcFn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
+    expect(gcFn.Properties.Environment.Variables.SHELF_GC_WRITER_WINDOW_MS).toBe('90000');
+    expect(grantsOf(prefixed, gcFn).granted.get('s3:DeleteObject')).toEqual([objects(`/registry/v/${SEARCH_PREFIX}*`)]);
   });
 
   it('refuses to synthesize without an audience: there is no shared default', () => {

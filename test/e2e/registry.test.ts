@@ -20,7 +20,7 @@ import {
   VersionDocumentSchema,
 } from '../../src/core/schemas.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
-import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../../src/search/schemas.ts';
+import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../../src/search/format/wire.ts';
 
 let reg: TestRegistry;
 let out: string;

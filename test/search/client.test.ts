@@ -6,11 +6,11 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
-import { DEFAULT_POLICY } from '../../src/search/specs.ts';
-import { levenshtein, maxDistance } from '../../src/search/matching.ts';
-import { ShardedSearch } from '../../src/search/sharded-client.ts';
-import type { DictEntryJson } from '../../src/search/schemas.ts';
-import { shardedRootKey } from '../../src/search/keys.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
+import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
+import { ShardedSearch } from '../../src/search/read/reader.ts';
+import type { DictEntryJson } from '../../src/search/format/wire.ts';
+import { shardedRootKey } from '../../src/core/paths.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, MemoryBucket, reachable } from './helpers.ts';
 
@@ -259,7 +259,7 @@ describe('generations', () => {
 
 /** Runs an update against the bucket's current root and writes its immutable files, not the root. */
 async function updateAndStage(bucket: MemoryBucket, summary: PackageSummary): Promise<unknown> {
-  const { updateShardedIndex } = await import('../../src/search/update.ts');
+  const { updateShardedIndex } = await import('../../src/search/write/update.ts');
   const u = await updateShardedIndex(bucket.root(), summary.name, summary, bucket.read);
   for (const [k, v] of u.files) if (!bucket.files.has(k)) bucket.files.set(k, v);
   return u.root;

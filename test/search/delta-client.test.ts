@@ -9,9 +9,9 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
-import { shardKey } from '../../src/search/keys.ts';
-import { DEFAULT_POLICY } from '../../src/search/specs.ts';
-import { ShardedSearch } from '../../src/search/sharded-client.ts';
+import { shardKey } from '../../src/core/paths.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
+import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, MemoryBucket } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import MiniSearch from 'minisearch';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../src/core/search-options.ts';
 import { searchDocument } from '../../src/core/search-options.ts';
-import { engineFrom, internalsOf, SizedMap, type TermPostings } from '../../src/search/engine.ts';
+import { engineFrom, internalsOf, SizedMap, type TermPostings } from '../../src/search/read/engine.ts';
 import { makeCorpus } from './corpus.ts';
 
 const QUERIES = ['weather', 'git', 'serv', 'wether', 'file system', 'api ai', 'node npm', 'convert enum'];

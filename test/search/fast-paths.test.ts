@@ -3,13 +3,14 @@
  * without serialising, files accepted without zod, term entries re-encoded from the text read.
  */
 import { describe, expect, it } from 'vitest';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { encodeId } from '../../src/search/ids.ts';
-import { DictFileSchema, RefsFileSchema, SuffixesFileSchema, type DocEntryJson } from '../../src/search/schemas.ts';
-import { decodeTermsFile, docCost, termTreeSpec } from '../../src/search/specs.ts';
-import { parseDictEntries, parseRefsEntries, parseSuffixesEntries, parseSummary } from '../../src/search/validate.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { encodeId } from '../../src/search/format/ids.ts';
+import { DictFileSchema, RefsFileSchema, SuffixesFileSchema, type DocEntryJson } from '../../src/search/format/wire.ts';
+import { docCost } from '../../src/search/format/sizes.ts';
+import { decodeTermsFile, termTreeSpec } from '../../src/search/format/term-tree.ts';
+import { parseDictEntries, parseRefsEntries, parseSuffixesEntries, parseSummary } from '../../src/search/format/validate.ts';
 import { PackageSummarySchema } from '../../src/core/schemas.ts';
-import type { RawJson } from '../../src/search/raw-json.ts';
+import type { RawJson } from '../../src/search/format/raw-json.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
 const FILE = '0123456789abcdef0123';

@@ -5,12 +5,12 @@
 import { expect } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildShardedIndex, type BuildOptions } from '../../src/search/build.ts';
-import { contentName } from '../../src/search/hash.ts';
-import { shardedRootKey } from '../../src/search/keys.ts';
-import type { ShardedRoot } from '../../src/search/schemas.ts';
-import { updateDelta, type DeltaUpdate } from '../../src/search/delta.ts';
-import { updateShardedIndex, type ShardedUpdate } from '../../src/search/update.ts';
+import { buildShardedIndex, type BuildOptions } from '../../src/search/write/build.ts';
+import { contentName } from '../../src/search/format/hash.ts';
+import { shardedRootKey } from '../../src/core/paths.ts';
+import type { ShardedRoot } from '../../src/search/format/wire.ts';
+import { updateDelta, type DeltaUpdate } from '../../src/search/write/delta.ts';
+import { updateShardedIndex, type ShardedUpdate } from '../../src/search/write/update.ts';
 
 /** A bucket in memory: keys → contents, plus counters of what was read. */
 export class MemoryBucket {

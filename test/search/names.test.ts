@@ -3,8 +3,8 @@ import { SearchEngine } from '../../src/client/search.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildCatalog } from '../../src/indexer/documents.ts';
 import { buildSearchIndex } from '../../src/indexer/search-index.ts';
-import { indexDocument } from '../../src/search/documents.ts';
-import { nameFieldTerms, ShardedSearch } from '../../src/search/sharded-client.ts';
+import { indexDocument } from '../../src/search/format/indexed-document.ts';
+import { nameFieldTerms, ShardedSearch } from '../../src/search/read/reader.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 import { bucketWith } from './helpers.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { DisplayFileSchema, SHARDED_SCHEMAS, ShardedRootSchema, ShardFileSchema, TermsFileSchema, PageFileSchema, HeadsFileSchema } from '../../src/search/schemas.ts';
-import { parseHeadsFile, parsePageFile, parseTermsFile } from '../../src/search/validate.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { DisplayFileSchema, SHARDED_SCHEMAS, ShardedRootSchema, ShardFileSchema, TermsFileSchema, PageFileSchema, HeadsFileSchema } from '../../src/search/format/wire.ts';
+import { parseHeadsFile, parsePageFile, parseTermsFile } from '../../src/search/format/validate.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
 describe('the published format', () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
-import { chunkAll, checkPolicy, type ChunkCodec, type ChunkPolicy } from '../../src/search/chunker.ts';
-import { suffixTreeSpec, type ShardingPolicy } from '../../src/search/specs.ts';
-import { buildTree, TreeNavigator, updateTree, type FileSink, type Tree } from '../../src/search/tree.ts';
+import { chunkAll, checkPolicy, type ChunkCodec, type ChunkPolicy } from '../../src/search/format/chunker.ts';
+import { type ShardingPolicy } from '../../src/search/format/policy.ts';
+import { suffixTreeSpec } from '../../src/search/format/term-tree.ts';
+import { buildTree, TreeNavigator, updateTree, type FileSink, type Tree } from '../../src/search/format/tree.ts';
 import { prng, SMALL_POLICY } from './corpus.ts';
 
 /** Plain strings, each costing its length plus a comma. */

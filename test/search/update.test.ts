@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { contentName } from '../../src/search/hash.ts';
-import { shardedRootKey } from '../../src/search/keys.ts';
-import { ShardFileSchema, type DictEntryJson } from '../../src/search/schemas.ts';
-import type { ShardingPolicy } from '../../src/search/specs.ts';
-import { updateShardedIndex } from '../../src/search/update.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { contentName } from '../../src/search/format/hash.ts';
+import { shardedRootKey } from '../../src/core/paths.ts';
+import { ShardFileSchema, type DictEntryJson } from '../../src/search/format/wire.ts';
+import type { ShardingPolicy } from '../../src/search/format/policy.ts';
+import { updateShardedIndex } from '../../src/search/write/update.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
 

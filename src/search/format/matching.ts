@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { DEFAULT_SEARCH_OPTIONS } from '../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS } from '../../core/search-options.ts';
 
 /** MiniSearch's cap on the fuzzy distance (its `maxFuzzy` default). */
 const MAX_FUZZY = 6;

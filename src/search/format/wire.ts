@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from 'zod';
-import { PackageSummarySchema } from '../core/schemas.ts';
+import { PackageSummarySchema } from '../../core/schemas.ts';
 
 /** Version of the sharded format; in the root and in every file (`v`). Bumped on incompatible changes. */
 export const SHARDED_FORMAT_VERSION = 1 as const;
@@ -47,6 +47,17 @@ export const DocEntrySchema = z
   ])
   .describe('A document as filters, sorts and display need it');
 export type DocEntryJson = z.infer<typeof DocEntrySchema>;
+
+/** The fields of a {@link DocEntryJson}, by name. */
+export const DocEntry = {
+  id: (d: DocEntryJson): string => d[0],
+  name: (d: DocEntryJson): string => d[1],
+  /** Its display file, `<id>-<display hash>` (`docs/<file>.json`). */
+  displayFile: (d: DocEntryJson): string => `${d[0]}-${d[2]}`,
+  updatedMs: (d: DocEntryJson): number => d[3],
+  serverType: (d: DocEntryJson): string | null => d[4],
+  platformMask: (d: DocEntryJson): number => d[5],
+} as const;
 
 /** The documents a file's postings reference, sorted by id. */
 const DocsSchema = z.array(DocEntrySchema);
@@ -85,6 +96,13 @@ export const RefSchema = z.tuple([
 ]);
 export type RefJson = z.infer<typeof RefSchema>;
 
+/** The fields of a {@link RefJson}, by name. */
+export const Ref = {
+  firstKey: (r: RefJson): string => r[0],
+  file: (r: RefJson): string => r[1],
+  bytes: (r: RefJson): number => r[2],
+} as const;
+
 /**
  * A field of a term whose postings are too large to be inline: paged by impact (best first)
  * in a tree of `page` files; a client reads only the head page.
@@ -106,6 +124,13 @@ export const TermEntrySchema = z.union([
 ]);
 export type TermEntryJson = z.infer<typeof TermEntrySchema>;
 
+/** The fields of a {@link TermEntryJson}, by name. */
+export const TermEntry = {
+  term: (e: TermEntryJson): string => e[0],
+  /** Inline postings: field id → flat `[id, tf, field_length, ...]`. */
+  postings: (e: TermEntryJson): PostingsJson => e[1],
+} as const;
+
 /** How the dictionary lists a term: the term, or `[term, {field id: [df, head_file, head_bytes]}]` when paged. */
 export const TermInfoSchema = z.union([
   z.string(),
@@ -116,6 +141,16 @@ export type TermInfoJson = z.infer<typeof TermInfoSchema>;
 /** A dictionary entry: one `terms` file and every term in it, `[file, bytes, terms]`. */
 export const DictEntrySchema = z.tuple([FileNameSchema, count, z.array(TermInfoSchema).min(1)]);
 export type DictEntryJson = z.infer<typeof DictEntrySchema>;
+
+/** The fields of a {@link TermInfoJson} and a {@link DictEntryJson}, by name. */
+export const DictEntry = {
+  file: (e: DictEntryJson): string => e[0],
+  terms: (e: DictEntryJson): TermInfoJson[] => e[2],
+  /** A term as the dictionary lists it. */
+  term: (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]),
+  /** A paged term's fields: field id → `[df, head_file, head_bytes]`; none for a term not paged. */
+  paged: (info: TermInfoJson): Record<string, [number, string, number]> => (typeof info === 'string' ? {} : info[1]),
+} as const;
 
 /** `shards/<hash>.json`, type `terms`: term entries (sorted) and the documents they reference. */
 export const TermsFileSchema = z.object({

@@ -14,19 +14,20 @@
  *
  * @module
  */
-import { isShelfError, ShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
-import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../store/json-documents.ts';
-import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { isShelfError, ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { eachLimited } from '../../core/concurrency.ts';
+import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
+import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
 import { buildShardedIndex, type BuildOptions } from './build.ts';
-import { SHARD_CACHE, shardedRootKey, shardKey } from './keys.ts';
-import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
-import { TreeNavigator } from './tree.ts';
+import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey, shardKey } from '../../core/paths.ts';
+import { catalogByNameSpec } from '../format/catalog-tree.ts';
+import { checkShardingPolicy } from '../format/policy.ts';
+import { TreeNavigator } from '../format/tree.ts';
 
 type TreeNode = TreeNavigator['root'];
-import { ShardedRootSchema, type ShardedRoot } from './schemas.ts';
+import { ShardedRootSchema, type ShardedRoot } from '../format/wire.ts';
 import { compareKeys } from './build.ts';
 import { compactDelta, readDelta, updateDelta } from './delta.ts';
 
@@ -66,23 +67,78 @@ export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{
 /** Writes in flight at once: enough to hide latency, few enough for file handles and sockets. */
 const CONCURRENCY = 32;
 
-/** Writes immutable files create-only, a few at a time; an existing name already holds the same bytes. */
-export async function writeShardFiles(store: ObjectStore, files: Map<string, string>): Promise<number> {
-  let written = 0;
-  const queue = [...files];
-  const worker = async (): Promise<void> => {
-    for (let item = queue.pop(); item; item = queue.pop()) {
-      const [key, content] = item;
-      try {
-        await store.put(key, encoder.encode(content), { contentType: contentTypeFor(key), cacheControl: SHARD_CACHE, ifNoneMatch: '*' });
-        written++;
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
-      }
+/** What {@link writeShardFiles} did. */
+export interface ShardWrites {
+  /** Files created. */
+  written: number;
+  /** Files that existed already and were written again (with `touch`), by key. */
+  touched: string[];
+}
+
+/**
+ * Writes immutable files create-only, a few at a time. A name that exists already holds the
+ * same bytes (names are content hashes); with `touch` (the default) it is written again, so its
+ * age tells `shelf gc` that a root may reach it again (`src/registry/gc.ts`). Pass
+ * `touch: false` only for files the current root is known to reach.
+ */
+export async function writeShardFiles(store: ObjectStore, files: Map<string, string>, options: { touch?: boolean } = {}): Promise<ShardWrites> {
+  const out: ShardWrites = { written: 0, touched: [] };
+  await eachLimited([...files], CONCURRENCY, async ([key, content]) => {
+    const put = { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE };
+    try {
+      await store.put(key, encoder.encode(content), { ...put, ifNoneMatch: '*' });
+      out.written++;
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      if (options.touch === false) return;
+      await store.put(key, encoder.encode(content), put);
+      out.touched.push(key);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  });
+  return out;
+}
+
+/**
+ * A commit that took longer than this from its first file write verifies every file of the
+ * generation afterwards, not only the ones it touched: `shelf gc` may delete an unreachable file
+ * once it is older than its writer window, which must therefore be at least this long (the
+ * default is 15 minutes, see `src/registry/gc.ts`).
+ */
+export const SLOW_COMMIT_MS = 60_000;
+
+/**
+ * Commits a generation: writes its files (create-only, touching those that exist), swaps the
+ * root by compare-and-swap against `etag`, then puts back any file that a concurrent `shelf gc`
+ * deleted before the swap made it reachable (those it touched; after a slow commit, all).
+ *
+ * @returns The files created.
+ * @throws PreconditionFailedError when the root changed since it was read (nothing is lost: the
+ *   files written are unreachable, and the caller retries)
+ */
+export async function commitGeneration(
+  store: ObjectStore,
+  kind: Kind,
+  generation: { root: ShardedRoot; files: Map<string, string> },
+  etag: string | null,
+  beforeCommit?: () => void | Promise<void>,
+): Promise<number> {
+  const started = Date.now();
+  const { written, touched } = await writeShardFiles(store, generation.files);
+  await beforeCommit?.();
+  await writeShardedRoot(store, kind, generation.root, etag);
+  await restoreTouched(store, Date.now() - started > SLOW_COMMIT_MS ? [...generation.files.keys()] : touched, generation.files);
   return written;
+}
+
+async function restoreTouched(store: ObjectStore, touched: string[], files: Map<string, string>): Promise<void> {
+  await eachLimited(touched, CONCURRENCY, async (key) => {
+    if (await store.head(key)) return;
+    try {
+      await store.put(key, encoder.encode(files.get(key)!), { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  });
 }
 
 /**
@@ -107,9 +163,7 @@ export async function applyToStore(
     const next = typeof summary === 'function' ? await summary() : summary;
     const update = await updateDelta(root, name, next, readFrom(store));
     if (!update.changed) return { changed: false, written: 0, attempts: attempt };
-    const written = await writeShardFiles(store, update.files);
-    await options.beforeCommit?.();
-    await writeShardedRoot(store, kind, update.root, current?.etag ?? null);
+    const written = await commitGeneration(store, kind, update, current?.etag ?? null, options.beforeCommit);
     return { changed: true, written, attempts: attempt };
   }, options.retry);
 }
@@ -161,7 +215,7 @@ export async function filesOfSameGeneration(
  */
 export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
   const generation = await buildShardedIndex(kind, summaries, options);
-  const written = await writeShardFiles(store, generation.files);
+  const { written } = await writeShardFiles(store, generation.files);
   await store.put(shardedRootKey(kind), encodeJson(generation.root), { contentType: contentTypeFor(shardedRootKey(kind)), cacheControl: MUTABLE_CACHE });
   return written;
 }

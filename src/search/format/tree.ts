@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
+import { ShelfError } from '../../core/errors.ts';
 import { chunkAll, Chunker, type ChunkCodec, type ChunkPolicy } from './chunker.ts';
 import { contentName, fileContent } from './hash.ts';
 import { RawJson } from './raw-json.ts';

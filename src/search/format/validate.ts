@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from 'zod';
-import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
+import { PackageSummarySchema, type PackageSummary } from '../../core/schemas.ts';
 import {
   CatalogFileSchema,
   DictFileSchema,
@@ -22,7 +22,7 @@ import {
   type PostingsJson,
   type RefJson,
   type TermEntryJson,
-} from './schemas.ts';
+} from './wire.ts';
 
 /** A `terms` file as validated. */
 export interface TermsFile {

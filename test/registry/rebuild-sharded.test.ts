@@ -13,10 +13,10 @@ import { KINDS, parsePackageName } from '../../src/core/names.ts';
 import { packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { DEFAULT_POLICY } from '../../src/search/specs.ts';
-import type { ShardedRoot } from '../../src/search/schemas.ts';
-import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/store.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
+import type { ShardedRoot } from '../../src/search/format/wire.ts';
+import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
 

@@ -8,10 +8,10 @@ import { RegistryClient } from '../../src/client/registry-client.ts';
 import { shardedRootKey, shardKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
-import { buildShardedIndex } from '../../src/search/build.ts';
-import { compactDelta } from '../../src/search/delta.ts';
-import { DEFAULT_POLICY } from '../../src/search/specs.ts';
-import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/store.ts';
+import { buildShardedIndex } from '../../src/search/write/build.ts';
+import { compactDelta } from '../../src/search/write/delta.ts';
+import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
+import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
 

@@ -4,37 +4,22 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
-import { SEARCH_FIELDS } from '../core/search-options.ts';
-import { indexCorpus, pairKeys } from './documents.ts';
-import { displayKey, shardKey } from './keys.ts';
-import type { DocEntryJson, PagedFieldJson, ShardedRoot } from './schemas.ts';
-import {
-  catalogByNameSpec,
-  catalogByRecentSpec,
-  checkShardingPolicy,
-  decodePage,
-  DEFAULT_POLICY,
-  headsContent,
-  pageEntry,
-  pageTreeSpec,
-  postingCost,
-  pairTreeSpec,
-  recentKey,
-  reverseTerm,
-  suffixTreeSpec,
-  termImpact,
-  termTreeSpec,
-  type DocumentTerms,
-  type PageEntry,
-  type Posting,
-  type ShardingPolicy,
-  type TermEntry,
-} from './specs.ts';
-import { contentName } from './hash.ts';
-import { buildTree, firstLeaf, type FileReader, type FileSink } from './tree.ts';
+import { ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { SEARCH_FIELDS } from '../../core/search-options.ts';
+import { indexCorpus, pairKeys } from '../format/indexed-document.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
+import type { DocEntryJson, PagedFieldJson, ShardedRoot } from '../format/wire.ts';
+import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
+import { termImpact, type DocumentTerms } from '../format/impact.ts';
+import { decodePage, headsContent, pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
+import { checkShardingPolicy, DEFAULT_POLICY, type ShardingPolicy } from '../format/policy.ts';
+import { reverseTerm } from '../format/reverse.ts';
+import { postingCost } from '../format/sizes.ts';
+import { pairTreeSpec, suffixTreeSpec, termTreeSpec, type Posting, type TermEntry } from '../format/term-tree.ts';
+import { contentName } from '../format/hash.ts';
+import { buildTree, firstLeaf, type FileReader, type FileSink } from '../format/tree.ts';
 
 /** Options of {@link buildShardedIndex}. */
 export interface BuildOptions {
@@ -188,7 +173,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
 
   const docs = [...corpus.documents.values()];
   const byName = docs.map((d) => d.summary).sort((a, b) => compareKeys(a.name, b.name));
-  const byRecent = [...byName].sort((a, b) => compareKeys(recentKey(a), recentKey(b)));
+  const byRecent = [...byName].sort((a, b) => compareKeys(recencyKey(a), recencyKey(b)));
   const catalogByName = buildTree(catalogByNameSpec(policy), byName, names);
   const catalogByRecent = buildTree(catalogByRecentSpec(policy), byRecent, names);
 

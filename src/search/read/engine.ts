@@ -13,9 +13,9 @@
  * @module
  */
 import MiniSearch from 'minisearch';
-import type { PackageSummary } from '../core/schemas.ts';
-import { indexOptions, type SearchDocument } from '../core/search-options.ts';
-import { searchDocument } from '../core/search-options.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { indexOptions, type SearchDocument } from '../../core/search-options.ts';
+import { searchDocument } from '../../core/search-options.ts';
 
 /** Postings of one term: field id → (short document id → term frequency). */
 export type TermPostings = Map<number, Map<number, number>>;

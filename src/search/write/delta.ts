@@ -22,14 +22,14 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import { parsePackageName } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
+import { ShelfError } from '../../core/errors.ts';
+import { parsePackageName } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
 import { compareKeys } from './build.ts';
-import { canonicalSummary, indexDocument, type IndexedDocument } from './documents.ts';
-import { contentName, fileContent } from './hash.ts';
-import { encodeId } from './ids.ts';
-import { displayKey, shardKey } from './keys.ts';
+import { canonicalSummary, indexDocument, type IndexedDocument } from '../format/indexed-document.ts';
+import { contentName, fileContent } from '../format/hash.ts';
+import { encodeId } from '../format/ids.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
 import {
   DeltaFileSchema,
   SHARDED_FORMAT_VERSION,
@@ -41,9 +41,10 @@ import {
   type ShardedRoot,
   type TermEntryJson,
   type TreeJson,
-} from './schemas.ts';
-import { catalogByNameSpec, checkShardingPolicy } from './specs.ts';
-import { TreeNavigator } from './tree.ts';
+} from '../format/wire.ts';
+import { catalogByNameSpec } from '../format/catalog-tree.ts';
+import { checkShardingPolicy } from '../format/policy.ts';
+import { TreeNavigator } from '../format/tree.ts';
 import { updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
 
 /** The result of {@link updateDelta}: a {@link ShardedUpdate}, and whether the delta was compacted. */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
+import { ShelfError } from '../../core/errors.ts';
 import { fnv1a32 } from './hash.ts';
 
 /** Size bounds of the files of one tree level, in bytes of JSON. */

@@ -8,14 +8,14 @@
  * @module
  */
 import MiniSearch, { type AsPlainObject } from 'minisearch';
-import { ShelfError } from '../core/errors.ts';
-import { PackageSummarySchema, type PackageSummary } from '../core/schemas.ts';
-import { indexOptions, SEARCH_FIELDS, type SearchDocument } from '../core/search-options.ts';
-import { searchDocument } from '../core/search-options.ts';
+import { ShelfError } from '../../core/errors.ts';
+import { PackageSummarySchema, type PackageSummary } from '../../core/schemas.ts';
+import { indexOptions, SEARCH_FIELDS, type SearchDocument } from '../../core/search-options.ts';
+import { searchDocument } from '../../core/search-options.ts';
 import { contentName, documentId, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
-import { platformMask } from './platforms.ts';
-import type { DocEntryJson } from './schemas.ts';
+import { platformMask } from '../platforms.ts';
+import type { DocEntryJson } from './wire.ts';
 
 /** Field ids, as MiniSearch assigns them: the position in `SEARCH_FIELDS`. */
 export const FIELD_IDS: Readonly<Record<string, number>> = Object.fromEntries(SEARCH_FIELDS.map((f, i) => [f, i]));
@@ -88,6 +88,11 @@ function displayOf(id: number, summary: PackageSummary): { file: string; hash: s
   const content = fileContent(summary);
   const hash = contentName(content).slice(0, 10);
   return { file: `${encodeId(id)}-${hash}`, hash, content };
+}
+
+/** The display file name (`<id>-<hash>`) of a stored summary, as the index names it. */
+export function displayFileOf(summary: PackageSummary): string {
+  return displayOf(documentId(summary.name), summary).file;
 }
 
 function describe(id: number, summary: PackageSummary, raw: unknown): Omit<IndexedDocument, 'postings'> {

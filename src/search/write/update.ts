@@ -13,34 +13,21 @@
  *
  * @module
  */
-import { ShelfError } from '../core/errors.ts';
-import { parsePackageName } from '../core/names.ts';
-import type { PackageSummary } from '../core/schemas.ts';
+import { ShelfError } from '../../core/errors.ts';
+import { parsePackageName } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
-import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from './documents.ts';
-import { displayKey, shardKey } from './keys.ts';
-import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from './schemas.ts';
-import {
-  catalogByNameSpec,
-  catalogByRecentSpec,
-  checkShardingPolicy,
-  documentTerms,
-  pageEntry,
-  pageTreeSpec,
-  pairTreeSpec,
-  postingCost,
-  recentKey,
-  reverseTerm,
-  suffixTreeSpec,
-  termImpact,
-  termTreeSpec,
-  type DocumentTerms,
-  type PageEntry,
-  type Posting,
-  type ShardingPolicy,
-  type TermEntry,
-} from './specs.ts';
-import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from './tree.ts';
+import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
+import { displayKey, shardKey } from '../../core/paths.ts';
+import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
+import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
+import { documentTerms, termImpact, type DocumentTerms } from '../format/impact.ts';
+import { pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
+import { checkShardingPolicy, type ShardingPolicy } from '../format/policy.ts';
+import { reverseTerm } from '../format/reverse.ts';
+import { postingCost } from '../format/sizes.ts';
+import { pairTreeSpec, suffixTreeSpec, termTreeSpec, type Posting, type TermEntry } from '../format/term-tree.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from '../format/tree.ts';
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;
@@ -157,8 +144,8 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   // Catalog: one entry in each order.
   const nameChanges: Change[] = [{ key: name, entry: next }];
   const recentChanges = new Map<string, PackageSummary | null>();
-  if (previous) recentChanges.set(recentKey(previous), null);
-  if (next) recentChanges.set(recentKey(next), next);
+  if (previous) recentChanges.set(recencyKey(previous), null);
+  if (next) recentChanges.set(recencyKey(next), next);
   const [terms, pairs, suffixes, catalogByName, catalogByRecent] = await Promise.all([
     updateTree(termSpec, current.search.terms, termChanges, readFile, sink, decoded),
     updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink, decoded),

@@ -9,11 +9,11 @@
  * @module
  */
 import type { AsPlainObject } from 'minisearch';
-import type { PackageSummary } from '../core/schemas.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
 import { summaryIndex } from './engine.ts';
-import { decodeId } from './ids.ts';
-import { match } from './matching.ts';
-import type { DeltaFileJson, DocEntryJson } from './schemas.ts';
+import { decodeId } from '../format/ids.ts';
+import { match } from '../format/matching.ts';
+import { DocEntry, type DeltaFileJson, type DocEntryJson } from '../format/wire.ts';
 
 /** Postings of one term in the delta: field id → (MiniSearch short id → term frequency). */
 export type DeltaPostings = Map<number, Map<string, number>>;
@@ -61,7 +61,7 @@ export function deltaView(file: DeltaFileJson): DeltaView {
       const shortId = String(decodeId(id));
       summaries.push(summary);
       docs.set(shortId, entry);
-      displays.set(`${entry[0]}-${entry[2]}`, summary);
+      displays.set(DocEntry.displayFile(entry), summary);
       shortIdOf.set(name, shortId);
     }
   }

@@ -1,0 +1,225 @@
+/**
+ * `shelf gc`: deletes the immutable files of the sharded search index (tree files and display
+ * files under `v1/search/{kind}s/`) that no root reaches any more and that have been unreachable
+ * for longer than a grace period, so the bucket holds about one generation per kind instead of
+ * every generation an announce ever wrote.
+ *
+ * It never deletes anything reachable, and is safe while announces run and while clients hold
+ * older roots. Why, in brief (the design note has the whole argument, docs/sharded-search.md
+ * "Garbage collection"):
+ *
+ * 1. **Reachable now.** A file the current root reaches is never a candidate. The root is read
+ *    again after listing and after deleting; a file a newer root reaches is kept, and one a
+ *    newer root reaches after it was deleted is restored by a rebuild of that kind.
+ * 2. **Unreachable for the grace period.** Each run records, per unreachable file, when it was
+ *    first seen unreachable (`v1/search/{kind}s/gc.json`). A file is deleted only once that is
+ *    older than the grace period, which must exceed the longest time a client keeps an old root
+ *    (the root's max-age, 60 s, plus a margin; clients that hold a root longer refresh it when a
+ *    file of it is gone).
+ * 3. **Not brought back since.** A writer that needs a file which already exists writes it
+ *    again (`writeShardFiles` in `src/search/store.ts`), so its age shows it may be reachable
+ *    again. A file written after "first seen" minus the writer window (the longest a writer
+ *    takes from writing a file to committing the root that reaches it: 15 minutes by default,
+ *    the Lambda limit; a slower commit checks its files afterwards, see `SLOW_COMMIT_MS`) starts
+ *    its grace period again. Just before deleting, its age is read again, and after a commit
+ *    the writer puts back any file it found existing that is gone.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { KINDS, type Kind } from '../core/names.ts';
+import { contentTypeFor, displayKey, gcStateKey, MUTABLE_CACHE, shardKey } from '../core/paths.ts';
+import { reachableKeys, type Reach } from '../search/write/reach.ts';
+import { readShardedRoot } from '../search/write/publish.ts';
+import { encodeJson, readStoredJson, safeJson } from '../store/json-documents.ts';
+import { PreconditionFailedError, type ObjectInfo, type ObjectStore } from '../store/object-store.ts';
+import { rebuild } from './rebuild.ts';
+import { eachLimited } from '../core/concurrency.ts';
+
+/** Default {@link GcOptions.graceMs}: one day. */
+export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * Default {@link GcOptions.writerWindowMs}: 15 minutes, the longest an AWS Lambda function runs.
+ * Safe values are at least `SLOW_COMMIT_MS` (1 minute), past which a writer checks its files.
+ */
+export const DEFAULT_WRITER_WINDOW_MS = 15 * 60 * 1000;
+/**
+ * The shortest grace period that keeps clients safe: the root's max-age (60 s) plus a margin.
+ * Shorter ones are for registries no client reads while the collector runs (tests, benchmarks).
+ */
+export const MIN_SAFE_GC_GRACE_MS = 10 * 60 * 1000;
+
+/** Options of {@link gc}. */
+export interface GcOptions {
+  /** Only this kind. Default both. */
+  kind?: Kind;
+  /** How long a file must have been unreachable before it is deleted, in ms. Default {@link DEFAULT_GC_GRACE_MS}. */
+  graceMs?: number;
+  /** The longest an announce takes from reading a root to committing one, in ms. Default {@link DEFAULT_WRITER_WINDOW_MS}. */
+  writerWindowMs?: number;
+  /** Report what would be deleted; delete nothing and record nothing. Default false. */
+  dryRun?: boolean;
+  /** The clock, in epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Files and their bytes. */
+export interface FileCount {
+  files: number;
+  bytes: number;
+}
+
+/** What {@link gc} found and did in one kind. */
+export interface GcKindReport {
+  kind: Kind;
+  /** The files the current root reaches (present in the bucket). */
+  live: FileCount;
+  /** Unreachable files kept, because their grace period has not run out. */
+  pending: FileCount;
+  /** Unreachable files deleted (with `dryRun`: that would be). */
+  deleted: FileCount & { keys: string[] };
+  /** Keys the root reaches that are missing or malformed: `shelf rebuild` restores them. */
+  broken: string[];
+  /** True when a root committed during the run reached a deleted file and a rebuild restored it. */
+  restored: boolean;
+}
+
+/** What {@link gc} did. */
+export interface GcReport {
+  kinds: GcKindReport[];
+  /** Everything deleted, over the kinds. */
+  freed: FileCount;
+}
+
+/** `v1/search/{kind}s/gc.json`: when each unreachable file was first seen unreachable. */
+export const GcStateSchema = z.object({
+  schema_version: z.literal(1),
+  kind: z.enum(['bundle', 'skill']),
+  pending: z.record(z.string(), z.number().int().nonnegative()).describe('Key → epoch ms it was first seen unreachable (and not written since)'),
+});
+export type GcState = z.infer<typeof GcStateSchema>;
+
+/** Deletes and age checks in flight at once. */
+const CONCURRENCY = 16;
+
+/**
+ * Collects the garbage of the sharded index, kind by kind.
+ *
+ * @throws TypeError for invalid options (naming the option)
+ * @throws ShelfError `internal_error` when a root does not parse
+ */
+export async function gc(store: ObjectStore, options: GcOptions = {}): Promise<GcReport> {
+  const o = checkOptions(options);
+  const kinds: GcKindReport[] = [];
+  for (const kind of o.kind ? [o.kind] : KINDS) kinds.push(await collectKind(store, kind, o));
+  const freed = { files: 0, bytes: 0 };
+  for (const k of kinds) {
+    freed.files += k.deleted.files;
+    freed.bytes += k.deleted.bytes;
+  }
+  return { kinds, freed };
+}
+
+type Resolved = Required<Omit<GcOptions, 'kind'>> & Pick<GcOptions, 'kind'>;
+
+async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise<GcKindReport> {
+  const now = o.now();
+  const children = new Map<string, string[]>();
+  const read = async (key: string) => (await readStoredJson(store, key))?.json ?? null;
+  const reach = async (root: Awaited<ReturnType<typeof readShardedRoot>>): Promise<Reach> =>
+    root ? reachableKeys(kind, root.root, read, children) : { keys: new Set(), broken: [] };
+
+  // 1. What the current root reaches, then everything under the kind's file folders.
+  const first = await readShardedRoot(store, kind);
+  // A lost or unreadable record only delays deletions: every file starts its grace period again.
+  const stateObject = await store.get(gcStateKey(kind));
+  const state = stateObject ? GcStateSchema.safeParse(safeJson(stateObject.body)) : null;
+  const seen: Record<string, number> = state?.success ? state.data.pending : {};
+  let live = await reach(first);
+  const listed = (await Promise.all([store.list(folderOf(shardKey(kind, 'x'))), store.list(folderOf(displayKey(kind, 'x')))])).flat();
+
+  // 2. Unreachable files: when each was first seen so, and which are past their grace period.
+  const pending = new Map<string, number>();
+  let candidates: ObjectInfo[] = [];
+  const report: GcKindReport = { kind, live: { files: 0, bytes: 0 }, pending: { files: 0, bytes: 0 }, deleted: { files: 0, bytes: 0, keys: [] }, broken: live.broken, restored: false };
+  for (const obj of listed) {
+    if (live.keys.has(obj.key)) continue;
+    let since = seen[obj.key];
+    // Written since it was first seen unreachable (minus the writer window): a root may reach it again.
+    if (since === undefined || obj.lastModified > since - o.writerWindowMs) since = now;
+    pending.set(obj.key, since);
+    if (since <= now - o.graceMs && obj.lastModified <= since - o.writerWindowMs) candidates.push(obj);
+  }
+
+  // 3. The root may have moved meanwhile: what the newest one reaches stays.
+  const second = await readShardedRoot(store, kind);
+  if (second?.etag !== first?.etag) {
+    live = await reach(second);
+    candidates = candidates.filter((c) => !live.keys.has(c.key));
+  }
+
+  // 4. Delete, each file only if it was not written again since it was listed.
+  const deleted: ObjectInfo[] = [];
+  if (!o.dryRun) {
+    await eachLimited(candidates, CONCURRENCY, async (c) => {
+      const info = await store.head(c.key);
+      if (info && info.lastModified !== c.lastModified) return;
+      if (info) await store.delete(c.key);
+      deleted.push(c);
+      pending.delete(c.key);
+    });
+  } else {
+    deleted.push(...candidates);
+  }
+
+  // 5. A root committed while deleting that reaches a deleted file: the rebuild writes it back.
+  if (deleted.length > 0 && !o.dryRun) {
+    const third = await readShardedRoot(store, kind);
+    if (third?.etag !== second?.etag) {
+      const newest = await reach(third);
+      if (deleted.some((d) => newest.keys.has(d.key))) {
+        await rebuild(store, { kind });
+        report.restored = true;
+      }
+    }
+  }
+
+  // 6. Record what stays pending for the next run (a run that loses this race to another only delays deletions).
+  if (!o.dryRun) {
+    const next: GcState = { schema_version: 1, kind, pending: Object.fromEntries([...pending].sort(([a], [b]) => (a < b ? -1 : 1))) };
+    try {
+      await store.put(gcStateKey(kind), encodeJson(next), {
+        contentType: contentTypeFor(gcStateKey(kind)),
+        cacheControl: MUTABLE_CACHE,
+        ...(stateObject ? { ifMatch: stateObject.etag } : { ifNoneMatch: '*' as const }),
+      });
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+  }
+
+  const deletedKeys = new Set(deleted.map((d) => d.key));
+  for (const obj of listed) {
+    const bucket = live.keys.has(obj.key) ? report.live : deletedKeys.has(obj.key) ? report.deleted : report.pending;
+    bucket.files++;
+    bucket.bytes += obj.size;
+  }
+  report.deleted.keys = [...deletedKeys].sort();
+  return report;
+}
+
+/** The folder of a key (with its trailing slash). */
+function folderOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+function checkOptions(options: GcOptions): Resolved {
+  if (!options || typeof options !== 'object') throw new TypeError('gc options must be an object');
+  const { kind, graceMs = DEFAULT_GC_GRACE_MS, writerWindowMs = DEFAULT_WRITER_WINDOW_MS, dryRun = false, now = Date.now } = options;
+  if (kind !== undefined && !KINDS.includes(kind)) throw new TypeError(`"kind" option must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (!Number.isInteger(graceMs) || graceMs < 0) throw new TypeError(`"graceMs" option must be a non-negative integer, got ${JSON.stringify(graceMs)}`);
+  if (!Number.isInteger(writerWindowMs) || writerWindowMs < 0) throw new TypeError(`"writerWindowMs" option must be a non-negative integer, got ${JSON.stringify(writerWindowMs)}`);
+  if (typeof dryRun !== 'boolean') throw new TypeError('"dryRun" option must be a boolean');
+  if (typeof now !== 'function') throw new TypeError('"now" option must be a function');
+  return { ...(kind ? { kind } : {}), graceMs, writerWindowMs, dryRun, now };
+}

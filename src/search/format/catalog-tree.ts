@@ -1,0 +1,59 @@
+/**
+ * The catalog trees: summaries by name and by recency.
+ *
+ * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
+ * both go through these specs, which is what makes an update produce the files a build does.
+ *
+ * @module
+ */
+import type { PackageSummary } from '../../core/schemas.ts';
+import type { ChunkPolicy } from './chunker.ts';
+import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';
+import type { LevelSpec, TreeSpec } from './tree.ts';
+import { parseCatalogEntries } from './validate.ts';
+import { type ShardingPolicy } from './policy.ts';
+import { notAReference, refsLevel } from './refs-level.ts';
+import { OVERHEAD, PlainAccumulator } from './sizes.ts';
+
+/** Largest `updated_at` the recency key can order (year 2286). */
+export const MAX_MS = 9_999_999_999_999;
+
+/** Key of a summary in the recency order: newest first, then by name. */
+export function recencyKey(summary: PackageSummary): string {
+  return `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`;
+}
+
+export function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: ChunkPolicy): LevelSpec<PackageSummary> {
+  const weightCache = new WeakMap<PackageSummary, number>();
+  const weight = (e: PackageSummary): number => {
+    let w = weightCache.get(e);
+    if (w === undefined) weightCache.set(e, (w = JSON.stringify(e).length + 1));
+    return w;
+  };
+  return {
+    salt,
+    policy,
+    key,
+    weight,
+    accumulator: () => new PlainAccumulator(OVERHEAD, weight),
+    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'catalog', e: entries }),
+    decode: (file) => parseCatalogEntries(file),
+    ref: (entries, file, bytes): RefJson => [key(entries[0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
+    child: notAReference,
+    childWeight: notAReference,
+  };
+}
+
+/** The catalog tree ordered by name. */
+export function catalogByNameSpec(policy: ShardingPolicy): TreeSpec {
+  const leaf = catalogLevel('name/0', (s) => s.name, policy.catalog) as LevelSpec<unknown>;
+  const refs = refsLevel('name/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'catalog by name', rootMax: policy.root_max, level: (l) => (l === 0 ? leaf : refs) };
+}
+
+/** The catalog tree ordered by recency. */
+export function catalogByRecentSpec(policy: ShardingPolicy): TreeSpec {
+  const leaf = catalogLevel('recent/0', recencyKey, policy.catalog) as LevelSpec<unknown>;
+  const refs = refsLevel('recent/n', policy.refs) as LevelSpec<unknown>;
+  return { name: 'catalog by recency', rootMax: policy.root_max, level: (l) => (l === 0 ? leaf : refs) };
+}

@@ -1,0 +1,151 @@
+/**
+ * Sizes. Every size is a JSON length; the cost of a posting is the same whether it is inline or
+ * paged, so the paging decision is the same function of the postings in both places.
+ *
+ * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
+ * both go through these specs, which is what makes an update produce the files a build does.
+ *
+ * @module
+ */
+import { type Accumulator } from './chunker.ts';
+import { type DocEntryJson } from './wire.ts';
+
+/** Bytes of a document entry in a `docs` list. */
+export function docCost(doc: DocEntryJson): number {
+  return docJsonLength(doc) + 1;
+}
+
+/**
+ * `JSON.stringify(doc).length`, counted without building the text (documents are measured
+ * far more often than written). Falls back to serialising anything but a well-typed entry.
+ */
+export function docJsonLength(doc: DocEntryJson): number {
+  if (doc.length === 6) {
+    const [id, name, display, updated, type, mask] = doc;
+    if (
+      typeof id === 'string' &&
+      typeof name === 'string' &&
+      typeof display === 'string' &&
+      typeof updated === 'number' &&
+      Number.isFinite(updated) &&
+      (type === null || typeof type === 'string') &&
+      typeof mask === 'number' &&
+      Number.isFinite(mask)
+    ) {
+      // 2 brackets, 5 commas.
+      return (
+        7 +
+        jsonStringLength(id) +
+        jsonStringLength(name) +
+        jsonStringLength(display) +
+        numberLength(updated) +
+        (type === null ? 4 : jsonStringLength(type)) +
+        numberLength(mask)
+      );
+    }
+  }
+  return JSON.stringify(doc).length;
+}
+
+/** 10⁰ … 10¹⁵ (every safe integer has at most 16 digits). */
+export const POWERS_OF_TEN: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** `JSON.stringify(n).length` of a finite number. */
+export function numberLength(n: number): number {
+  if (Number.isSafeInteger(n)) {
+    const a = n < 0 ? -n : n;
+    let len = 1;
+    while (len < POWERS_OF_TEN.length && a >= POWERS_OF_TEN[len]!) len++;
+    return n < 0 ? len + 1 : len;
+  }
+  return String(n).length;
+}
+
+/** `JSON.stringify(s).length` (UTF-16 code units, with the escapes JSON.stringify writes). */
+export function jsonStringLength(s: string): number {
+  let n = s.length + 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && (c < 0xd800 || c > 0xdfff)) continue;
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) n += 1;
+    else if (c < 0x20) n += 5;
+    else if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    else n += 5; // a lone surrogate: \udxxx
+  }
+  return n;
+}
+
+/** Bytes of one posting with its document: the unit the paging threshold counts. */
+export function postingCost(tf: number, len: number, doc: DocEntryJson): number {
+  return doc[0].length + digits(tf) + digits(len) + 5 + docCost(doc);
+}
+
+/** Decimal digits of a non-negative integer (its JSON length). */
+export function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
+}
+
+/** The documents an entry brings into a file: their ids and their sizes in the `docs` list. */
+export interface EntryDocs {
+  ids: number[];
+  costs: number[];
+  docs: DocEntryJson[];
+}
+
+/** Accumulates entries that each bring documents; every document is counted once per file. */
+export class DocAccumulator<E> implements Accumulator<E> {
+  size: number;
+  private readonly seen = new Set<number>();
+  /** The entry `sizeWith` last measured and its result, which `add` of that entry reuses. */
+  private last: E | undefined = undefined;
+  private lastSize = 0;
+  constructor(
+    overhead: number,
+    private readonly own: (e: E) => number,
+    private readonly docs: (e: E) => EntryDocs,
+  ) {
+    this.size = overhead;
+  }
+  sizeWith(e: E): number {
+    let size = this.size + this.own(e);
+    const { ids, costs } = this.docs(e);
+    for (let i = 0; i < ids.length; i++) if (!this.seen.has(ids[i]!)) size += costs[i]!;
+    this.last = e;
+    this.lastSize = size;
+    return size;
+  }
+  add(e: E): void {
+    const { ids, costs } = this.docs(e);
+    if (this.last === e) {
+      for (let i = 0; i < ids.length; i++) this.seen.add(ids[i]!);
+      this.size = this.lastSize;
+    } else {
+      let size = this.size + this.own(e);
+      for (let i = 0; i < ids.length; i++) {
+        if (this.seen.has(ids[i]!)) continue;
+        this.seen.add(ids[i]!);
+        size += costs[i]!;
+      }
+      this.size = size;
+    }
+    this.last = undefined;
+  }
+}
+
+export class PlainAccumulator<E> implements Accumulator<E> {
+  size: number;
+  constructor(
+    overhead: number,
+    private readonly own: (e: E) => number,
+  ) {
+    this.size = overhead;
+  }
+  sizeWith(e: E): number {
+    return this.size + this.own(e);
+  }
+  add(e: E): void {
+    this.size += this.own(e);
+  }
+}
+
+export const OVERHEAD = 40;

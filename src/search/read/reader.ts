@@ -1,0 +1,800 @@
+/**
+ * Client-side search over the sharded index: reads ONE root (the generation pointer), then only
+ * immutable files named by content hash — the dictionary pages around the query's words, the
+ * `terms` files and pages of the terms that match, and the display files of the hits shown —
+ * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
+ * queries it with MiniSearch and the shared options. Results are those of one MiniSearch index
+ * over every package (`src/search/query.ts` is the contract) whenever every word could be read
+ * whole.
+ *
+ * Where it can differ from that whole index (see docs/sharded-search.md): a field of a
+ * very common term is paged by impact and read only in part, within a byte budget (such words do
+ * not restrict the AND, and the best candidates are then scored again exactly from their
+ * summaries); prefix and fuzzy expansions are read best first within the same budget; fuzzy
+ * matches with edits at both ends of a word are not looked up.
+ *
+ * Pure module: no Node APIs (the web page can import it); `fetch` is passed in.
+ *
+ * @module
+ */
+import type { SearchOptions, SearchResult } from 'minisearch';
+import { globalFetch, type FetchLike } from '../../core/fetch-json.ts';
+import { readBounds, type ReadBounds } from '../../core/read-bounds.ts';
+import { isShelfError, ShelfError } from '../../core/errors.ts';
+import type { Kind } from '../../core/names.ts';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { shardedRootKey } from '../../core/paths.ts';
+import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
+import { match, maxDistance } from '../format/matching.ts';
+import { reverseTerm } from '../format/reverse.ts';
+import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
+import { DeltaFileSchema, DictEntry, DocEntry, Ref, TermEntry, type DictEntryJson, type DocEntryJson, type RefJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
+import { deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
+import { listCatalog } from './listing.ts';
+import { assemble } from './merge.ts';
+import {
+  candidates,
+  compare,
+  displayFile,
+  headPagesRead,
+  infoTerm,
+  nameLookups,
+  pageFile,
+  prefixEnd,
+  termsEntry,
+  termsFile,
+  tokenize,
+  type Candidate,
+  type FieldPages,
+  type Range,
+} from './pieces.ts';
+import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked } from './scoring.ts';
+import { isGone, parseOr, parseWith, Transport, type TransferStats } from './transport.ts';
+
+export type { FetchLike, TransferStats };
+export { nameFieldTerms, prefixEnd, tokenize } from './pieces.ts';
+
+/** Options of {@link ShardedSearch.open}. */
+export interface ShardedSearchOptions {
+  /** Fetches a URL; default the global `fetch`. */
+  fetch?: FetchLike;
+  /** Base URL of the registry's static files (the CDN), e.g. `https://registry.example.com`. */
+  baseUrl: string;
+  /** Which index: `bundle` or `skill`. */
+  kind: Kind;
+  /**
+   * Bytes of index files (uncompressed JSON) a query may read for prefix and fuzzy expansions
+   * and further pages of common words, beyond the files of its exact words. Default
+   * {@link defaultExpansionBudget} of the registry's size.
+   */
+  expansionBudget?: number;
+  /** Most catalog pages an empty query reads to fill a filtered list. Default 8. */
+  maxListPages?: number;
+  /** Size and time bounds of every read. Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: Partial<ReadBounds>;
+}
+
+/**
+ * Default of {@link ShardedSearchOptions.expansionBudget}: 150 kB of JSON up to 10,000 packages,
+ * then 100 kB more per tenfold growth, at most 350 kB. Larger registries have longer posting
+ * lists for the same words; this keeps a first query within about 150 kB compressed at 10,000
+ * packages and 300 kB at 100,000 (measured in docs/sharded-search.md).
+ */
+export function defaultExpansionBudget(documents: number): number {
+  const growth = Math.log10(Math.max(documents, 10_000) / 10_000);
+  return Math.round(Math.min(350_000, 150_000 + 100_000 * growth));
+}
+
+/**
+ * Bytes of JSON (the index files a query planned, plus the display files of the candidates it
+ * scored again) past which it scores no further round of candidates: 1.7 times the expansion
+ * budget, 2.5 times for three words or more (their AND is rarer among the candidates, so more of
+ * them must be scored to find it). The first round is always scored.
+ */
+export function queryByteCap(documents: number, budget: number | null, words: number): number {
+  return Math.round((words >= 3 ? 2.5 : 1.7) * (budget ?? defaultExpansionBudget(documents)));
+}
+
+
+
+
+
+/** Dictionary files read per word for its prefix range. */
+const MAX_PREFIX_FILES = 4;
+/** Dictionary (and suffix) files read per word for typos. */
+const MAX_FUZZY_FILES = 2;
+/** Typo matches found through the suffixes that are then looked up in the dictionary. */
+const MAX_OUTSIDE_LOOKUPS = 6;
+/** Priority decay of successive pages of a paged field. */
+const PAGE_DECAY = 0.7;
+/** Candidates scored again from their summaries when a word is known only in part, per round. */
+const RESCORE_POOL = 40;
+/** The same for queries of three words or more, whose AND is rarer among the candidates. */
+const RESCORE_POOL_LONG = 60;
+/** Most rounds of candidates scored again. */
+const RESCORE_ROUNDS = 3;
+/** Most word pairs looked up in the name-pair index. */
+const MAX_PAIRS = 6;
+
+
+
+
+/** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
+interface QueryState {
+  o: ValidSearchOptions;
+  tokens: string[];
+  /** The distinct tokens. */
+  words: string[];
+  /** Words known only in part (a range cut, an expansion or page left out): they do not restrict the AND. */
+  partial: Set<string>;
+  root: ShardedRoot;
+  delta: DeltaView | null;
+  /** The delta's terms that match a word. */
+  deltaMatches: string[];
+  /** Dictionary terms matching the words. */
+  cands: Map<string, Candidate>;
+  /** Those whose postings are read. */
+  selected: Candidate[];
+  /** Bytes of JSON left for expansions and further pages. */
+  budget: { left: number };
+  /** Files this query reads, by name, with their sizes (bytes of JSON). */
+  planned: Map<string, number>;
+  /** Files read, by name. */
+  files: Map<string, unknown>;
+  /** The name-pair candidates, when looked up ahead. */
+  pairs: Promise<DocEntryJson[]> | null;
+}
+
+/**
+ * A search client over one generation of a sharded index.
+ *
+ * @example
+ * ```ts
+ * const search = await ShardedSearch.open({ baseUrl: 'https://registry.example.com', kind: 'bundle' });
+ * const hits = await search.search('weather', { os: 'linux', limit: 5 });
+ * ```
+ */
+export class ShardedSearch {
+  /** The kind of package searched. */
+  readonly kind: Kind;
+  /** Transfer counters, for benchmarks and tests. */
+  readonly stats: TransferStats;
+  private root: ShardedRoot;
+  private readonly transport: Transport;
+  private readonly budget: number | null;
+  private readonly maxListPages: number;
+  private rootEtag: string | null;
+  /** Views of the delta files read, by file name. */
+  private readonly deltas = new Map<string, DeltaView>();
+
+  private constructor(
+    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget' | 'bounds'>> & { fetch: FetchLike; expansionBudget: number | null; bounds: ReadBounds },
+    root: ShardedRoot,
+    etag: string | null,
+  ) {
+    this.kind = opts.kind;
+    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind, opts.bounds);
+    this.stats = this.transport.stats;
+    this.budget = opts.expansionBudget;
+    this.maxListPages = opts.maxListPages;
+    this.root = root;
+    this.rootEtag = etag;
+  }
+
+  /**
+   * Reads the root of a kind and returns a client bound to that generation.
+   *
+   * @throws ShelfError `invalid_argument` naming a bad option; `registry_unreachable` when the
+   *   root cannot be read or is not a sharded index of this format.
+   */
+  static async open(options: ShardedSearchOptions): Promise<ShardedSearch> {
+    const client = await ShardedSearch.openIfPublished(options);
+    if (!client) throw new ShelfError('registry_unreachable', `${shardedRootKey(options.kind)} was not found at ${options.baseUrl}.`);
+    return client;
+  }
+
+  /**
+   * Like {@link ShardedSearch.open}, but answers null when the kind has no root yet: a registry
+   * where nothing of the kind was ever published.
+   */
+  static async openIfPublished(options: ShardedSearchOptions): Promise<ShardedSearch | null> {
+    const o = options ?? ({} as ShardedSearchOptions);
+    if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
+      throw new ShelfError('invalid_argument', `The "baseUrl" option must be an http(s) URL; got ${JSON.stringify(o.baseUrl)}.`);
+    }
+    if (o.kind !== 'bundle' && o.kind !== 'skill') throw new ShelfError('invalid_argument', `The "kind" option must be bundle or skill; got ${JSON.stringify(o.kind)}.`);
+    const fetchFn = o.fetch ?? globalFetch;
+    if (typeof fetchFn !== 'function') throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
+    const budget = o.expansionBudget ?? null;
+    if (budget !== null && (!Number.isInteger(budget) || budget < 0)) {
+      throw new ShelfError('invalid_argument', `The "expansionBudget" option must be a non-negative integer; got ${String(budget)}.`);
+    }
+    const maxListPages = o.maxListPages ?? 8;
+    if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
+    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages, bounds: readBounds(o.bounds) }, undefined as unknown as ShardedRoot, null);
+    let read: { root: ShardedRoot | null; etag: string | null };
+    try {
+      read = await client.transport.fetchRoot(null);
+    } catch (error) {
+      if (isShelfError(error, 'not_found')) return null;
+      throw error;
+    }
+    client.root = read.root!;
+    client.rootEtag = read.etag;
+    return client;
+  }
+
+  /** The generation this client reads: the root document. */
+  get generation(): ShardedRoot {
+    return this.root;
+  }
+
+  /** Number of packages in this generation. */
+  get size(): number {
+    return this.root.search.document_count;
+  }
+
+  /**
+   * Revalidates the root (`If-None-Match`) and moves to the newest generation. Files already
+   * downloaded stay cached: they are immutable, and the new generation shares most of them.
+   *
+   * @returns True when the generation changed.
+   */
+  async refresh(): Promise<boolean> {
+    const { root, etag } = await this.transport.fetchRoot(this.rootEtag).catch((error: unknown) => {
+      throw isShelfError(error, 'not_found') ? new ShelfError('registry_unreachable', error.message, { url: error.details?.url ?? '', status: 404 }) : error;
+    });
+    if (!root) return false;
+    const changed = JSON.stringify(root) !== JSON.stringify(this.root);
+    this.root = root;
+    this.rootEtag = etag;
+    return changed;
+  }
+
+  /**
+   * Searches, like `SearchEngine.search`: prefix and fuzzy matching, all words must match and
+   * when that finds nothing any word may; an empty query lists packages by name (or by recency
+   * with `sort: 'recent'`) from the sharded catalog.
+   *
+   * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
+   *   when a file cannot be read or is malformed.
+   */
+  async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    try {
+      return await this.answer(query, opts);
+    } catch (error) {
+      // A file of this generation is gone: the client held its root past `shelf gc`'s grace
+      // period. A newer generation answers instead.
+      if (isShelfError(error, 'registry_unreachable') && isGone(error.details) && (await this.refresh())) return this.answer(query, opts);
+      throw error;
+    }
+  }
+
+  /** A query, step by step: each step is a method of its own, below. */
+  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
+    const o = validateSearchOptions(query, opts);
+    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
+    const tokens = tokenize(query);
+    if (tokens.length === 0) return [];
+    const root = this.root;
+    const q: QueryState = {
+      o,
+      tokens,
+      words: [...new Set(tokens)],
+      partial: new Set(),
+      root,
+      delta: null,
+      deltaMatches: [],
+      cands: new Map(),
+      selected: [],
+      budget: { left: this.budget ?? defaultExpansionBudget(root.search.document_count) },
+      planned: new Map(),
+      files: new Map(),
+      pairs: null,
+    };
+    const dict = await this.readDictionary(q);
+    q.cands = candidates(q.words, dict);
+    this.select(q, q.cands.values());
+    await this.load(q);
+    this.readAhead(q);
+    await this.lookUpNames(q);
+    const pages = await this.readPages(q);
+    // Terms only the delta holds (a term the base holds goes in only when selected, with its base postings).
+    const deltaOnly = q.deltaMatches.filter((t) => !q.cands.has(t));
+    const mini = assemble(root, q.selected, q.files, pages, q.delta, deltaOnly);
+    const { results, options } = this.runQuery(q, mini);
+    const ranked = await this.order(q, mini, results, options, pages, deltaOnly);
+    return this.present(ranked, o);
+  }
+
+  /**
+   * 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
+   *    first k letters and, through the suffix dictionary, those that keep its last k. With
+   *    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
+   *    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges. The delta
+   *    (packages announced since the base trees were written) is read whole, alongside.
+   */
+  private async readDictionary(q: QueryState): Promise<DictEntryJson[]> {
+    const { words, partial } = q;
+    const ranges: Range[] = [];
+    const suffixRanges: Range[] = [];
+    for (const w of words) {
+      ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
+      const d = maxDistance(w);
+      if (d === 0) continue;
+      const k = Math.max(2, Math.floor(w.length / (d + 1)));
+      ranges.push({ from: w.slice(0, k), to: prefixEnd(w.slice(0, k)), anchor: w, cap: MAX_FUZZY_FILES, word: null });
+      const rw = reverseTerm(w);
+      suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
+    }
+    const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(q.root)]);
+    q.delta = delta;
+    // Typo matches the forward ranges did not cover: look them up one by one, best first.
+    const covered = new Set(dict.flatMap((e) => DictEntry.terms(e).map(infoTerm)));
+    const outside = new Map<string, number>();
+    for (const rt of reversed) {
+      const t = reverseTerm(rt);
+      if (covered.has(t)) continue;
+      for (const w of words) {
+        const m = match(w, t);
+        if (m && !m.exact) outside.set(t, Math.max(outside.get(t) ?? 0, m.weight));
+      }
+    }
+    const lookups = [...outside]
+      .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
+      .slice(0, MAX_OUTSIDE_LOOKUPS)
+      .map(([t]) => t);
+    // The delta's matching terms are looked up too: the base's postings of a term the delta also
+    // holds must be read with it (and one the base lacks is then known to be new). Their
+    // dictionary files are mostly those already read.
+    q.deltaMatches = delta ? deltaTermsMatching(delta, words) : [];
+    for (const t of q.deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
+    if (lookups.length > 0) {
+      const read = new Set(dict.map(DictEntry.file));
+      const found = await this.dictionary(lookups.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial);
+      dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
+    }
+    return dict;
+  }
+
+  /** 2. Matching terms, best first: exact words are always read, the rest within the budget. */
+  private select(q: QueryState, pool: Iterable<Candidate>): void {
+    const { planned, budget } = q;
+    const cost = (files: [string, number][]): number => files.reduce((n, [f, b]) => n + (planned.has(f) ? 0 : b), 0);
+    const ordered = [...pool].sort((a, b) => Number(b.exact) - Number(a.exact) || b.weight - a.weight || compare(a.term, b.term));
+    for (const c of ordered) {
+      // A term's paged fields may share one `heads` file: count it once.
+      const files: [string, number][] = [...new Map([[c.file, c.bytes], ...[...c.paged.values()].map((p) => [p.head, p.headBytes] as [string, number])])];
+      let bytes = cost(files);
+      if (!c.exact && bytes > budget.left) {
+        c.words.forEach((w) => q.partial.add(w));
+        // A common expansion: its terms file alone still gives its document frequencies and
+        // inline postings; its paged fields are then filled in from the names of the documents read.
+        if (c.paged.size === 0 || (bytes = cost(files.slice(0, 1))) > budget.left) continue;
+        c.headless = true;
+        files.length = 1;
+      }
+      if (!c.exact) budget.left -= bytes;
+      files.forEach(([f, b]) => planned.set(f, b));
+      q.selected.push(c);
+    }
+  }
+
+  /** Reads every file planned so far that is not read yet. */
+  private async load(q: QueryState): Promise<void> {
+    await Promise.all([...q.planned.keys()].filter((f) => !q.files.has(f)).map(async (f) => q.files.set(f, await this.transport.file(f))));
+  }
+
+  /**
+   * A word with a field too large for its references to sit in its terms entry will be read in
+   * part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
+   * Step 3 reads the first inner file of each level of those page trees whenever the budget
+   * allows it (it nearly always does): start down them now, alongside the name lookups.
+   */
+  private readAhead(q: QueryState): void {
+    const deepTrees = q.selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(q.files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
+    if (q.words.length >= 2 && q.o.sort === 'relevance' && (q.partial.size > 0 || deepTrees.length > 0)) {
+      q.pairs = this.pairCandidates(q.words);
+      q.pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
+    }
+    for (const p of deepTrees) this.prefetchDescent(p.t.top as RefJson[], p.t.height, q.budget.left);
+  }
+
+  /**
+   * 2b. Typo and prefix matches the dictionary ranges missed (they are capped), found in the
+   *     names of the packages read so far: `note` for `node` in `@x/node-note`, `ai` for `api`
+   *     in `@api-ai/x`. A name match weighs most, so these are looked up one by one.
+   */
+  private async lookUpNames(q: QueryState): Promise<void> {
+    const more = nameLookups(q.words, q.cands, q.selected, q.files, headPagesRead(q.selected, q.files));
+    if (more.length === 0) return;
+    const found = candidates(q.words, await this.dictionary(more.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), q.partial));
+    for (const t of [...found.keys()]) if (q.cands.has(t)) found.delete(t);
+    for (const [t, c] of found) q.cands.set(t, c);
+    this.select(q, found.values());
+    await this.load(q);
+  }
+
+  /**
+   * 3. Further pages of paged fields, best terms and fields first, while the budget lasts: a
+   *    field read to its end scores exactly; one read in part only adds its known scores.
+   */
+  private async readPages(q: QueryState): Promise<Map<string, Map<number, FieldPages>>> {
+    const pages = await this.planPages(q.selected, q.files, q.budget, q.planned);
+    await this.load(q);
+    for (const c of q.selected) {
+      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
+    }
+    return pages;
+  }
+
+  /** 4. Query what was read as the whole index would; words known only in part do not restrict the AND. */
+  private runQuery(q: QueryState, mini: ReturnType<typeof assemble>): { results: SearchResult[]; options: SearchOptions } {
+    const { tokens, partial } = q;
+    const docs = mini.docs;
+    const passes = searchFilter(q.o);
+    const verdicts = new Map<string, boolean>();
+    const filter = (r: SearchResult): boolean => {
+      const id = String(r.id);
+      let ok = verdicts.get(id);
+      if (ok === undefined) {
+        const d = docs.get(id);
+        verdicts.set(id, (ok = d !== undefined && passes(entryFacts(d, 0))));
+      }
+      return ok;
+    };
+    const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
+    const complete = tokens.filter((t) => !partial.has(t));
+    let results: SearchResult[] = [];
+    if (complete.length === tokens.length) {
+      results = mini.engine.search({ queries: tokens, combineWith: 'AND' }, options);
+    } else {
+      // Some words are known only in part: a document missing from their pages may still hold
+      // them, so they do not restrict the AND (only the complete words do). Documents known to
+      // hold more words score higher (MiniSearch multiplies by the number matched), which is the
+      // order candidates are scored again in below.
+      const core = complete.length > 0 ? new Set(mini.engine.search({ queries: complete, combineWith: 'AND' }, options).map((r) => r.id)) : null;
+      if (core === null || core.size > 0) {
+        results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, core ? { ...options, filter: (r) => core.has(r.id) } : options);
+      }
+    }
+    if (results.length === 0) results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, options);
+    return { results, options };
+  }
+
+  /**
+   * 5. Order. When some word is known only in part, the best candidates are scored again,
+   *    exactly: their display data is the whole summary, so MiniSearch can index them and score
+   *    them with the registry's statistics (document count, average lengths, and the document
+   *    frequency of every selected term). That settles which of them hold every word.
+   */
+  private async order(
+    q: QueryState,
+    mini: ReturnType<typeof assemble>,
+    results: SearchResult[],
+    options: SearchOptions,
+    pages: Map<string, Map<number, FieldPages>>,
+    deltaOnly: string[],
+  ): Promise<Ranked[]> {
+    const { o, words, partial, root, delta } = q;
+    let ranked = results.map((r) => entryFacts(mini.docs.get(String(r.id))!, r.score));
+    if (partial.size === 0 || o.sort !== 'relevance') return ranked;
+    ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
+    // Packages whose name holds two of the words rank high in the whole index, yet sit deep
+    // in each common word's pages: the name-pair index finds them directly.
+    const paired = words.length >= 2 ? (await (q.pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
+    const candidates = new Map<string, Ranked>();
+    for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
+    for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
+    const df = documentFrequencies(q.selected, q.files, pages, delta, deltaOnly);
+    const pairedNames = new Set(paired.map(DocEntry.name));
+    const rest = likelyOrder(
+      ranked.filter((h) => !pairedNames.has(h.name)),
+      words,
+      partial,
+      (w) => mini.engine.search(w, options),
+      q.selected,
+      df,
+      root.search.document_count,
+    );
+    const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
+    const pooled: PackageSummary[] = [];
+    const scorer = rescorer(root, q.tokens, df, o);
+    let displayBytes = 0;
+    let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
+    // Rounds of candidates, best first, until enough of them are known to hold every word, or
+    // until the query has read its share of bytes (the first round is always scored).
+    let spent = 0;
+    for (const b of q.planned.values()) spent += b;
+    const cap = queryByteCap(root.search.document_count, this.budget, words.length);
+    for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
+      const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+      if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
+      const batch = queue.slice(pooled.length, pooled.length + size);
+      const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
+      for (const r of read) {
+        const b = JSON.stringify(r).length;
+        displayBytes += b;
+        spent += b;
+      }
+      pooled.push(...read);
+      scorer.add(read);
+      exact = scorer.score();
+      if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
+    }
+    return exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
+  }
+
+  /** 6. The hits shown, in the requested order, with their display data. */
+  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
+    const top = orderHits(ranked, o);
+    const summaries = await Promise.all(top.map((h) => this.transport.display(displayFile(h.doc))));
+    return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
+  }
+
+
+  /**
+   * Chooses further pages of the selected terms' paged fields within the budget (adding them to
+   * `planned`) and returns, per term and field, the pages to read and whether they are all of them.
+   */
+  private async planPages(
+    selected: Candidate[],
+    files: Map<string, unknown>,
+    budget: { left: number },
+    planned: Map<string, number>,
+  ): Promise<Map<string, Map<number, FieldPages>>> {
+    const out = new Map<string, Map<number, FieldPages>>();
+    const queue: { priority: number; order: number; term: string; fid: number; file: string; bytes: number }[] = [];
+    /** A paged field whose page references sit below the root of its page tree, descending. */
+    type Descent = { term: string; fid: number; weight: number; order: number; refs: RefJson[]; height: number };
+    const enqueue = (d: Descent): void => {
+      const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[d.fid] ?? ''] ?? 1;
+      d.refs.slice(1).forEach((r, i) => queue.push({ priority: d.weight * boost * PAGE_DECAY ** (i + 1), order: d.order, term: d.term, fid: d.fid, file: r[1], bytes: r[2] }));
+    };
+    let level: Descent[] = [];
+    let met = 0;
+    for (const c of selected) {
+      if (c.paged.size === 0) continue;
+      const entry = termsEntry(files, c.file, c.term);
+      const byField = new Map<number, FieldPages>();
+      out.set(c.term, byField);
+      for (const [fid, info] of c.paged) {
+        const paged = pagedOf(entry)?.[String(fid)];
+        if (!paged) throw new ShelfError('registry_unreachable', `The index file ${c.file} lacks the pages its dictionary lists for "${c.term}".`);
+        if (c.headless) {
+          byField.set(fid, { df: info.df, pages: [], complete: false });
+          continue;
+        }
+        byField.set(fid, { df: info.df, pages: [info.head], complete: false });
+        const d = { term: c.term, fid, weight: c.weight, order: met++, refs: paged.t.top as RefJson[], height: paged.t.height };
+        if (d.height > 1) level.push(d);
+        else enqueue(d);
+      }
+    }
+    // The page references of a large field: the first inner file of each level, down to level 1.
+    // Every field descends at once, one level per round of requests (the budget decided in order).
+    while (level.length > 0) {
+      const next: Descent[] = [];
+      for (const d of level) {
+        const first = d.refs[0]!;
+        if (first[2] > budget.left) continue; // no budget for its references: the head page only
+        if (!planned.has(Ref.file(first))) budget.left -= Ref.bytes(first);
+        planned.set(Ref.file(first), Ref.bytes(first));
+        next.push(d);
+      }
+      await Promise.all(
+        next.map(async (d) => {
+          const file = Ref.file(d.refs[0]!);
+          d.refs = parseWith(parseRefsEntries, await this.transport.file(file), file);
+          d.height--;
+        }),
+      );
+      next.filter((d) => d.height === 1).forEach(enqueue);
+      level = next.filter((d) => d.height > 1);
+    }
+    // Best first; ties in the order the fields were met, then page by page.
+    queue.sort((a, b) => b.priority - a.priority || a.order - b.order);
+    const skipped = new Set<string>();
+    for (const q of queue) {
+      const key = `${q.term}\u0000${q.fid}`;
+      // Pages are read in order: once one is skipped, the rest of that field is too.
+      if (skipped.has(key)) continue;
+      if (!planned.has(q.file) && q.bytes > budget.left) {
+        skipped.add(key);
+        continue;
+      }
+      if (!planned.has(q.file)) budget.left -= q.bytes;
+      planned.set(q.file, q.bytes);
+      out.get(q.term)!.get(q.fid)!.pages.push(q.file);
+    }
+    // A field is complete when every page was read (only possible when its references are inline).
+    for (const c of selected) {
+      const entry = termsEntry(files, c.file, c.term);
+      for (const [fid, field] of out.get(c.term) ?? []) {
+        const tree = pagedOf(entry)![String(fid)]!.t;
+        field.complete = tree.height === 1 && field.pages.length === tree.top.length;
+      }
+    }
+    return out;
+  }
+
+  /** Warms the cache with the first inner file of each level of a page tree that fits `budget`. */
+  private prefetchDescent(refs: RefJson[], height: number, budget: number): void {
+    const first = refs[0];
+    if (height <= 1 || !first || Ref.bytes(first) > budget) return;
+    this.transport.file(Ref.file(first))
+      .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, Ref.file(first)), height - 1, budget - Ref.bytes(first)))
+      .catch(() => undefined); // step 3 reads it again and reports the failure
+  }
+
+  /**
+   * Packages whose name holds two of the words, from the name-pair index: for each pair, the
+   * head page (best impact first) and the inline postings (shortest names first), at most
+   * {@link RESCORE_POOL} per pair.
+   */
+  private async pairCandidates(words: string[]): Promise<DocEntryJson[]> {
+    const keys: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+      for (let j = i + 1; j < words.length; j++) {
+        const [a, b] = [words[i]!, words[j]!].sort(compare) as [string, string];
+        keys.push(`${a} ${b}`);
+      }
+    }
+    const wanted = new Set(keys.slice(0, MAX_PAIRS));
+    const dict = await this.dictionary([...wanted].map((k) => ({ from: k, to: `${k}\u0000`, anchor: k, cap: 1, word: null })), new Set(), this.root.search.pairs);
+    // Each pair's terms file and head pages, all at once.
+    const found: { file: string; key: string; heads: [number, string][] }[] = [];
+    for (const [file, , infos] of dict) {
+      for (const info of infos) {
+        const key = infoTerm(info);
+        if (!wanted.delete(key)) continue;
+        found.push({ file, key, heads: Object.entries(DictEntry.paged(info)).map(([fid, [, head]]) => [Number(fid), head] as [number, string]) });
+      }
+    }
+    const files = new Map<string, unknown>();
+    const names = new Set(found.flatMap((f) => [f.file, ...f.heads.map(([, head]) => head)]));
+    await Promise.all([...names].map(async (f) => files.set(f, await this.transport.file(f))));
+    const out = new Map<string, DocEntryJson>();
+    for (const { file, key, heads } of found) {
+      const tf = termsFile(files, file);
+      const docs: DocEntryJson[] = [];
+      for (const [fid, head] of heads) {
+        const page = pageFile(files, head, fid);
+        for (const [id] of page.e) docs.push(page.docs.get(id)!);
+      }
+      const flat = TermEntry.postings(termsEntry(files, file, key))['0'] ?? [];
+      const inline: [DocEntryJson, number][] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) inline.push([tf.docs.get(String(flat[i]))!, Number(flat[i + 2])]);
+      inline.sort((x, y) => x[1] - y[1] || compare(x[0][1], y[0][1]));
+      docs.push(...inline.map(([d]) => d));
+      for (const d of docs.slice(0, RESCORE_POOL)) if (d) out.set(DocEntry.name(d), d);
+    }
+    return [...out.values()];
+  }
+
+
+  /**
+   * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
+   * nearest its anchor first; a word whose own range is cut is added to `partial`.
+   */
+  private async dictionary(ranges: Range[], partial: Set<string>, tree: TreeJson = this.root.search.terms): Promise<DictEntryJson[]> {
+    const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm(DictEntry.terms(e as DictEntryJson)[0]!) : Ref.firstKey(e as RefJson)), (level, json) =>
+      level === 1 ? parseWith(parseDictEntries, json, 'dictionary') : parseWith(parseRefsEntries, json, 'dictionary'),
+      partial,
+    );
+    return entries as DictEntryJson[];
+  }
+
+  /** The terms spelled backwards in the suffix files meeting `ranges`. */
+  private async suffixes(ranges: Range[]): Promise<string[]> {
+    if (ranges.length === 0) return [];
+    const entries = await this.collect(
+      this.root.search.suffixes,
+      ranges,
+      0,
+      (level, e) => (level === 0 ? (e as string) : Ref.firstKey(e as RefJson)),
+      (level, json) => (level === 0 ? parseWith(parseSuffixesEntries, json, 'suffixes') : parseWith(parseRefsEntries, json, 'suffixes')),
+      new Set(),
+    );
+    return (entries as string[]).filter((t) => ranges.some((r) => t >= r.from && t < r.to));
+  }
+
+  /**
+   * Walks a tree from its inline top down to level `stop`, reading only the files whose key
+   * ranges meet `ranges`, and returns the level-`stop` entries meeting them. The files of the
+   * last step are capped per range (nearest the anchor first).
+   */
+  private async collect(
+    tree: TreeJson,
+    ranges: Range[],
+    stop: number,
+    keyOf: (level: number, entry: unknown) => string,
+    parse: (level: number, json: unknown) => unknown[],
+    partial: Set<string>,
+  ): Promise<unknown[]> {
+    interface Node {
+      entries: unknown[];
+      lo: string;
+      hi: string | null;
+    }
+    const spans = (level: number, nodes: Node[]): { entry: unknown; lo: string; hi: string | null }[] =>
+      nodes.flatMap((n) =>
+        n.entries.map((e, i) => ({ entry: e, lo: i === 0 ? n.lo : keyOf(level, e), hi: i + 1 < n.entries.length ? keyOf(level, n.entries[i + 1]) : n.hi })),
+      );
+    const meets = (r: Range, lo: string, hi: string | null): boolean => lo < r.to && (hi === null || r.from < hi);
+    let nodes: Node[] = [{ entries: tree.top, lo: '', hi: null }];
+    for (let level = tree.height; level > stop; level--) {
+      const all = spans(level, nodes);
+      const chosen = new Set<number>();
+      for (const r of ranges) {
+        let hits = all.map((s, i) => [s, i] as const).filter(([s]) => meets(r, s.lo, s.hi));
+        if (level - 1 === stop && hits.length > r.cap) {
+          // Nearest the anchor first: the entry holding it, then outwards.
+          const at = hits.findIndex(([s]) => s.hi === null || r.anchor < s.hi);
+          const pivot = at < 0 ? hits.length - 1 : at;
+          hits = hits
+            .map((h, k) => [h, Math.abs(k - pivot)] as const)
+            .sort((a, b) => a[1] - b[1])
+            .slice(0, r.cap)
+            .map(([h]) => h);
+          if (r.word) partial.add(r.word);
+        }
+        for (const [, i] of hits) chosen.add(i);
+      }
+      const picked = [...chosen].sort((a, b) => a - b).map((i) => all[i]!);
+      nodes = await Promise.all(
+        picked.map(async (s) => {
+          const file = Ref.file(s.entry as RefJson);
+          return { entries: parse(level - 1, await this.transport.file(file)), lo: s.lo, hi: s.hi };
+        }),
+      );
+    }
+    return spans(stop, nodes)
+      .filter((s) => ranges.some((r) => meets(r, s.lo, s.hi)))
+      .map((s) => s.entry);
+  }
+
+
+  /** The view of a generation's delta (null without one), built once per delta file. */
+  private async deltaOf(root: ShardedRoot): Promise<DeltaView | null> {
+    if (!root.delta) return null;
+    const file = root.delta.file;
+    let view = this.deltas.get(file);
+    if (!view) {
+      view = deltaView(parseOr(DeltaFileSchema, await this.transport.file(file), file));
+      for (const [display, summary] of view.displays) this.transport.inline.set(display, summary);
+      this.deltas.set(file, view);
+    }
+    return view;
+  }
+
+
+
+
+
+}
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+

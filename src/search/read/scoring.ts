@@ -1,0 +1,175 @@
+/**
+ * Scoring what a query read: the registry's document frequencies of the selected terms, the
+ * exact re-scoring of candidates from their summaries, and the order candidates are scored in
+ * when a query has three words or more.
+ *
+ * Pure module: no Node APIs.
+ *
+ * @module
+ */
+import type { SearchResult } from 'minisearch';
+import type { PackageSummary } from '../../core/schemas.ts';
+import { DEFAULT_SEARCH_OPTIONS, searchDocument } from '../../core/search-options.ts';
+import { hitFacts, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
+import { DocEntry, TermEntry, type DocEntryJson, type ShardedRoot } from '../format/wire.ts';
+import { correctedDf, type DeltaView } from './delta-view.ts';
+import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
+import { compare, termsEntry, type Candidate, type FieldPages } from './pieces.ts';
+
+/** Document frequency of each selected term, per field, over the whole registry. */
+export function documentFrequencies(
+  selected: Candidate[],
+  files: Map<string, unknown>,
+  pages: Map<string, Map<number, FieldPages>>,
+  delta: DeltaView | null,
+  deltaOnly: string[],
+): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  const corrected = (term: string, base: Map<number, number>): Map<number, number> => {
+    const df = new Map<number, number>();
+    const fids = new Set([...base.keys(), ...(delta?.postings.get(term)?.keys() ?? [])]);
+    for (const fid of fids) df.set(fid, correctedDf(delta, term, fid, base.get(fid) ?? 0));
+    return df;
+  };
+  for (const c of selected) {
+    const base = new Map<number, number>();
+    for (const [fid, flat] of Object.entries(TermEntry.postings(termsEntry(files, c.file, c.term)))) base.set(Number(fid), flat.length / 3);
+    for (const [fid, field] of pages.get(c.term) ?? []) base.set(fid, field.df);
+    out.set(c.term, corrected(c.term, base));
+  }
+  for (const term of deltaOnly) out.set(term, corrected(term, new Map()));
+  return out;
+}
+
+/**
+ * Scores candidates exactly: MiniSearch indexes their summaries (as the registry does), then
+ * sees the registry's document count, average field lengths and, for each selected term, its
+ * document frequency per field. Terms outside the selection are dropped, as they are from the
+ * merged index. AND over the candidates, then OR, as the single index does over everything.
+ * Candidates come in rounds; each round indexes only its own summaries.
+ */
+export function rescorer(
+  root: ShardedRoot,
+  tokens: string[],
+  df: Map<string, Map<number, number>>,
+  o: ValidSearchOptions,
+): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
+  const local = summaryIndex();
+  const facts = new Map<string, HitFacts>();
+  const passes = searchFilter(o);
+  const filter = (r: SearchResult): boolean => {
+    const f = facts.get(String(r.id));
+    return f !== undefined && passes(f);
+  };
+  const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
+  const n = root.search.document_count;
+  return {
+    add(summaries) {
+      local.addAll(summaries.filter((s) => !facts.has(s.name)).map(searchDocument));
+      for (const s of summaries) facts.set(s.name, hitFacts(s, 0));
+    },
+    score() {
+      const parts = internalsOf(local);
+      const index: [string, TermPostings][] = [];
+      for (const [term, byField] of df) {
+        const fields = parts.postings(term);
+        if (!fields) continue;
+        index.push([term, new Map([...fields].map(([fid, postings]) => [fid, new SizedMap(postings, byField.get(fid) ?? postings.size)]))]);
+      }
+      const engine = engineFrom({
+        documentCount: n,
+        averageFieldLength: root.search.field_length_total.map((t) => (n > 0 ? t / n : 0)),
+        fields: root.search.fields,
+        documents: parts.documents,
+        fieldLength: parts.fieldLength,
+        index,
+      });
+      let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
+      const all = results.length > 0;
+      if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
+      return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
+    },
+  };
+}
+
+/** The `q`-quantile of some numbers (0 when there are none). */
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** For a word a candidate was not seen to hold, the quantile of the word's known scores its score assumes. */
+const UNSEEN_CONTRIBUTION_QUANTILE = 0.25;
+
+/**
+ * Orders the candidates to score again by their expected single-index score: the probability
+ * that they hold every word (1 for the words their postings read show; for a word known only in
+ * part, the share of the documents not read that hold one of its terms, from the true document
+ * frequencies), times their score if they do (what was read, plus, for each word not seen, a low
+ * quantile of that word's scores among the documents read). MiniSearch's own order over what was
+ * read ranks a document whose name holds one common word above one known to hold all of them in
+ * its tools; the single index's AND keeps only the latter.
+ */
+export function likelyOrder(
+  hits: Ranked[],
+  words: string[],
+  partial: Set<string>,
+  searchWord: (word: string) => SearchResult[],
+  selected: Candidate[],
+  df: Map<string, Map<number, number>>,
+  n: number,
+): Ranked[] {
+  if (words.length < 3 || n === 0) return hits;
+  const perWord = words.map((w) => {
+    const scores = new Map<string, number>();
+    for (const r of searchWord(w)) scores.set(String(r.id), r.score);
+    let none = 1;
+    for (const c of selected) {
+      if (!c.words.includes(w)) continue;
+      for (const d of df.get(c.term)?.values() ?? []) none *= 1 - Math.min(1, d / n);
+    }
+    const seen = scores.size;
+    const holders = (1 - none) * n;
+    const p = partial.has(w) && n > seen ? Math.max(0, Math.min(1, (holders - seen) / (n - seen))) : 0;
+    return { scores, p, typical: quantile([...scores.values()], UNSEEN_CONTRIBUTION_QUANTILE) };
+  });
+  const expected = new Map<string, number>();
+  for (const h of hits) {
+    let chance = 1;
+    let score = 0;
+    for (const w of perWord) {
+      const s = w.scores.get(h.name);
+      if (s !== undefined) score += s;
+      else {
+        chance *= w.p;
+        score += w.typical;
+      }
+    }
+    expected.set(h.name, chance * score);
+  }
+  const likely = [...hits].sort((a, b) => expected.get(b.name)! - expected.get(a.name)! || b.score - a.score || compare(a.name, b.name));
+  // Both orders, alternately: the documents that score best over what was read (often a common
+  // word in the name), and those most likely to hold every word.
+  const out: Ranked[] = [];
+  const taken = new Set<string>();
+  for (let i = 0; out.length < hits.length; i++) {
+    for (const h of [hits[i], likely[i]]) {
+      if (h && !taken.has(h.name)) {
+        taken.add(h.name);
+        out.push(h);
+      }
+    }
+  }
+  return out;
+}
+
+/** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
+export interface Ranked extends HitFacts {
+  doc: DocEntryJson;
+}
+
+/** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
+export function entryFacts(doc: DocEntryJson, score: number): Ranked {
+  return { id: DocEntry.name(doc), name: DocEntry.name(doc), score, updated_ms: DocEntry.updatedMs(doc), server_type: DocEntry.serverType(doc), platform_mask: DocEntry.platformMask(doc), doc };
+}
