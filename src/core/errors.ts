@@ -94,6 +94,8 @@ export interface ErrorDetails {
   /** `url`: what was missing; `packageFound`: the package exists, the version does not (web pages). */
   not_found: { url?: string; packageFound?: boolean };
   not_cached: { url: string };
+  /** Present when the token is for another audience: the one this registry accepts (public in `v1/config.json`). */
+  invalid_token: { expected_audience: string };
   invalid_body: { issues: { path: string; message: string }[] };
   invalid_manifest: { issues: { path: string; message: string }[] };
   invalid_skill: { issues: { path: string; message: string }[] };
