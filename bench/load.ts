@@ -14,7 +14,7 @@
  * @module
  */
 import type { z } from 'zod';
-import { catalogKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, searchIndexKey, versionKey } from '../src/core/paths.ts';
+import { badgeKey, catalogKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, searchIndexKey, versionKey } from '../src/core/paths.ts';
 import { parseVersion } from '../src/core/names.ts';
 import {
   CatalogDocumentSchema,
@@ -27,6 +27,7 @@ import {
 import type { SearchLayout } from '../src/core/schemas.ts';
 import { rebuildToStore } from '../src/search/write/publish.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
+import { packageBadge, renderBadge } from '../src/indexer/badge.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { Corpus } from './corpus.ts';
 import { cpuMs, now, pool } from './lib/stats.ts';
@@ -140,7 +141,10 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
       report.build_packages_ms += now() - t;
       report.versions += files.versions.length;
       if (records) for (const v of files.versions) pending.push(encode(versionKey('bundle', files.pkg, parseVersion(v.version)), VersionDocumentSchema, v));
-      if (derived) pending.push(encode(packageKey('bundle', files.pkg), PackageDocumentSchema, files.document));
+      if (derived) {
+        pending.push(encode(packageKey('bundle', files.pkg), PackageDocumentSchema, files.document));
+        pending.push({ key: badgeKey('bundle', files.pkg), body: renderBadge(packageBadge(files.document)) });
+      }
       summaries.push({ summary: files.summary, versions: files.versions.map((v) => ({ name: v.name, version: v.version, published_at: v.published_at })) });
     }
     await write(pending);

@@ -7,6 +7,7 @@ import type { SearchStorageReport } from './storage.ts';
 import type { SearchLayout } from '../src/core/schemas.ts';
 import type { AnnounceReport } from './announce.ts';
 import type { ColdStartReport } from './cold-start.ts';
+import { STARTUP_COMMANDS, STARTUP_GOALS_MS, type StartupCommand, type StartupReport } from './startup.ts';
 import type { EngineResult } from './engine-worker.ts';
 import type { GrowthReport, PairedSamples } from './growth.ts';
 import type { LoadReport } from './load.ts';
@@ -63,6 +64,8 @@ export interface BenchResult {
   settings: Record<string, unknown>;
   notes: string[];
   cold_start: ColdStartReport | Failed;
+  /** Start-up of the installed command line (`startup.ts`). Absent in runs before it. */
+  startup?: StartupReport | Failed;
   sizes: SizeResult[];
   /**
    * The growth goals measured side by side at the end of the run: the smallest and the largest
@@ -94,7 +97,7 @@ const share = (x: number) => `${Math.round(100 * x)}%`;
 const LAYOUTS = ['sharded', 'single'] as const;
 const STORES = ['fs', 's3'] as const;
 /** Announce phases in pipeline order; the first four are the request's checks. */
-const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'scope', 'catalog', 'search', 'recent'] as const;
+const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'catalog', 'search', 'recent'] as const;
 
 /** One row of issue 9's goals: what is compared, the values, and whether the goal holds in this run. */
 export interface GoalRow {
@@ -303,6 +306,8 @@ export function renderMarkdown(r: BenchResult): string {
   line();
   line('"not shown": the run lacks a size the goal names (a quick run stops at 10,000 packages), so the ratio is given but not judged. Goal 4\'s "never mixes two generations" holds by construction (a root names content-addressed files only); the row checks what a client actually revalidated.');
   line();
+
+  if (r.startup) renderStartup(r.startup, line);
 
   if (r.growth) {
     line('## Growth, side by side');
@@ -581,4 +586,51 @@ export function renderMarkdown(r: BenchResult): string {
   }
   line();
   return `${out.join('\n')}\n`;
+}
+
+/** Issue 26's start-up goals, on this run's medians (one row per goal and Node.js binary). */
+export function startupGoalRows(report: StartupReport): GoalRow[] {
+  const rows: GoalRow[] = [];
+  for (const run of report.runs) {
+    for (const [command, limit] of Object.entries(STARTUP_GOALS_MS) as [StartupCommand, number][]) {
+      const what = command === 'help' ? '`shelf --help`' : `\`shelf search ${report.query}\` (cached documents, two 304s)`;
+      rows.push({
+        goal: `${what} on Node.js ${run.version}`,
+        target: `≤ bare Node + ${limit} ms`,
+        measured: `+${round(run.over_bare_ms[command])} ms (${ms(run.ms[command].p50)} against ${ms(run.ms.bare.p50)} p50)`,
+        holds: run.over_bare_ms[command] <= limit,
+      });
+    }
+  }
+  return rows;
+}
+
+function renderStartup(startup: StartupReport | Failed, line: (s?: string) => void): void {
+  line('## Issue 26 goals: start-up of the installed command line');
+  line();
+  if (failed(startup)) {
+    line(`Not measured: ${startup.error}`);
+    line();
+    return;
+  }
+  line(`\`npm pack\` → \`npm install -g\` of the tarball into a temporary prefix: tarball **${size(startup.tarball_bytes)}**, installed **${size(startup.installed_bytes)}** (\`lib/node_modules\` holds ${startup.installed.join(', ')}: the package has no dependencies). Spawn to exit of the installed command against a registry seeded as \`npm start\` seeds it, in interleaved rounds with a bare \`node -e ""\` (see \`bench/startup.ts\`).`);
+  line();
+  line('| goal | target | measured | holds |');
+  line('|---|---|---|---|');
+  for (const g of startupGoalRows(startup)) line(`| ${g.goal} | ${g.target} | ${g.measured} | ${g.holds ? '**yes**' : '**no**'} |`);
+  line();
+  line('| Node.js | rounds | bare `node -e ""` | `shelf --help` | `shelf search` | `shelf search --offline` | load at start / end |');
+  line('|---|---:|---:|---:|---:|---:|---|');
+  for (const run of startup.runs) {
+    const cell = (c: StartupCommand) => `${ms(run.ms[c].p50)} (p95 ${ms(run.ms[c].p95)})${c === 'bare' ? '' : `, +${round(run.over_bare_ms[c])} ms`}`;
+    line(`| ${run.version} | ${run.rounds} | ${STARTUP_COMMANDS.map(cell).join(' | ')} | ${run.load_average.start[0]} / ${run.load_average.end[0]} |`);
+  }
+  line();
+}
+
+/** The start-up section alone, as Markdown (`npx tsx bench/startup.ts`). */
+export function renderStartupSection(startup: StartupReport): string {
+  const out: string[] = [];
+  renderStartup(startup, (s = '') => out.push(s));
+  return out.join('\n');
 }

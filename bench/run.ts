@@ -29,6 +29,7 @@ import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../test/he
 import { planAnnounces } from './announce-plan.ts';
 import { measureAnnounces, uploadWorkingSet, type AnnounceReport } from './announce.ts';
 import { measureColdStart } from './cold-start.ts';
+import { benchStartup } from './startup.ts';
 import { generateCorpus } from './corpus.ts';
 import { measureGrowth, type GrowthSide } from './growth.ts';
 import { loadRegistry } from './load.ts';
@@ -386,6 +387,8 @@ async function main(argv: string[]): Promise<number> {
     log('cold start');
     const coldPlan = planAnnounces(generateCorpus({ packages: 10, seed: 5 }), args.quick ? 3 : 5 * 3, 77).filter((p) => p.kind !== 'new-version');
     result.cold_start = await attempt('cold start', () => measureColdStart({ github, s3, announces: coldPlan.slice(0, args.quick ? 2 : 5) }));
+    log('start-up of the installed command line');
+    result.startup = await attempt('start-up', () => benchStartup({ quick: args.quick, log }));
     // The issue's limits: a quick run takes a few minutes, a full one under an hour.
     const deadline = performance.now() + (args.quick ? 9 : 57) * MIN;
     const left: Clock = () => deadline - performance.now();

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
+import { nonRuntimeInputs, packagePath, type Lockfile } from './runtime-packages.ts';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,40 +72,26 @@ const REQUIRED = ['src/lambda.ts', 'node_modules/@anthropic-ai/mcpb/dist/schemas
 
 /**
  * Checks a bundle's inputs: none may be development-only, which means neither one of
- * {@link FORBIDDEN} nor a package that `package-lock.json` marks as a dev dependency.
+ * {@link FORBIDDEN} nor a package outside the runtime libraries and their dependencies
+ * (`scripts/runtime-packages.ts`).
  *
  * @param inputs - esbuild metafile input paths, relative to the repository root.
  * @param lock - The parsed `package-lock.json` (lockfile v2/v3, with its `packages` map).
  * @throws Error listing every offending input and the reason.
  */
-export function checkBundleInputs(inputs: string[], lock: { packages?: Record<string, { dev?: boolean; devOptional?: boolean }> }): void {
-  if (!lock.packages) throw new Error('package-lock.json has no "packages" map (lockfile v2 or later is required).');
+export function checkBundleInputs(inputs: string[], lock: Lockfile): void {
   const problems: string[] = [];
+  const allowed: string[] = [];
   for (const input of inputs) {
     const rule = FORBIDDEN.find((r) => r.test(input));
-    if (rule) {
-      problems.push(`${input}: ${rule.why}`);
-      continue;
-    }
-    const pkg = packagePath(input);
-    if (!pkg) continue;
-    const entry = lock.packages[pkg];
-    if (!entry) problems.push(`${input}: package ${pkg} is not in package-lock.json`);
-    else if (entry.dev || entry.devOptional) problems.push(`${input}: ${pkg} is a development dependency`);
+    if (rule) problems.push(`${input}: ${rule.why}`);
+    else allowed.push(input);
   }
+  problems.push(...nonRuntimeInputs(allowed, lock));
   for (const required of REQUIRED) {
     if (!inputs.includes(required)) problems.push(`${required}: required at runtime but missing from the bundle`);
   }
   if (problems.length > 0) throw new Error(`The Lambda bundle has inputs it must not have:\n  ${problems.join('\n  ')}`);
-}
-
-/** `node_modules/@a/b/node_modules/c/x.js` → `node_modules/@a/b/node_modules/c` (a lockfile key). */
-function packagePath(input: string): string | null {
-  const at = input.lastIndexOf('node_modules/');
-  if (at < 0) return null;
-  const rest = input.slice(at + 'node_modules/'.length).split('/');
-  const name = rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
-  return `${input.slice(0, at)}node_modules/${name}`;
 }
 
 /**

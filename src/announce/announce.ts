@@ -51,6 +51,7 @@ import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
+import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
 import { writeSkillsArchive } from '../skills/publish.ts';
 
@@ -58,7 +59,7 @@ import { writeSkillsArchive } from '../skills/publish.ts';
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
  * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
  */
-export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'version', 'package', 'scope', 'search', 'recent', 'interop'] as const;
+export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'readme', 'version', 'package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */
@@ -66,6 +67,8 @@ export interface AnnounceDeps {
   store: ObjectStore;
   verifyToken: TokenVerifier;
   fetchAsset: ReleaseAssetFetcher;
+  /** Reads a repository's README at a commit, for versions whose artifact has none. Optional. */
+  fetchReadme?: RepositoryReadmeFetcher;
   /** How the search index and catalog are published. Default `sharded`. */
   searchLayout?: SearchLayout;
   /** Bounds on the artifact's archive. Default the CLI's (`archive/zip-entries.ts`). */
@@ -171,6 +174,20 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // A skill's archive for the skills CLI, derived from the bytes just stored (content-addressed, create-only).
   const skillsArchive = kind === 'skill' ? await writeSkillsArchive(store, req.pkg, req.version, asset.bytes, deps.archiveLimits ?? {}) : undefined;
   await deps.afterStep?.('artifact');
+
+  // 8b. readme: the artifact's own, else the repository's at the released commit (create-only,
+  // before the record, so a retry after a crash still writes it; never a reason to refuse).
+  await storeReadme(store, {
+    kind,
+    pkg: req.pkg,
+    version: req.version,
+    artifact: asset.bytes,
+    repository: claims.repository,
+    sha: claims.sha,
+    limits: deps.archiveLimits ?? {},
+    fetchRepositoryReadme: deps.fetchReadme,
+  });
+  await deps.afterStep?.('readme');
 
   // 9. version record
   const artifact: Artifact = {

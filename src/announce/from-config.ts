@@ -7,6 +7,7 @@
 import type { AnnounceConfig } from '../config.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { AnnounceDeps } from './announce.ts';
+import { createRepositoryReadmeFetcher } from './readme.ts';
 import { createReleaseAssetFetcher } from './release-asset.ts';
 import { createTokenVerifier } from './verify-token.ts';
 
@@ -23,6 +24,11 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
       trustedHosts: config.trustedDownloadHosts,
       maxBytes: config.maxArtifactBytes,
       timeoutMs: config.assetTimeoutMs,
+    }),
+    fetchReadme: createRepositoryReadmeFetcher({
+      apiUrl: config.githubApiUrl,
+      ...(config.githubToken ? { token: config.githubToken } : {}),
+      timeoutMs: Math.min(config.assetTimeoutMs, 10_000),
     }),
   };
 }

@@ -135,7 +135,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         clockTolerance: 30,
       }));
     } catch (err) {
-      throw mapJoseError(err);
+      throw mapJoseError(err, options.audience);
     }
     const iat = payload.iat!;
     // A token issued in the future is forged or from a badly skewed clock; refuse it.
@@ -145,7 +145,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
     // jose accepts an array that contains ours; a token meant for several parties is replayable at each.
     if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
-      throw new ShelfError('invalid_token', `The token's "aud" must be this registry's audience alone, not ${payload.aud.length} audiences.`);
+      throw wrongAudience(`The token's "aud" must be this registry's audience alone, not ${payload.aud.length} audiences`, options.audience);
     }
     const claims: Record<string, string> = {};
     for (const name of REQUIRED) {
@@ -203,10 +203,24 @@ function checkClaimShapes(claims: Record<string, string>): void {
   }
 }
 
-function mapJoseError(err: unknown): ShelfError {
+/**
+ * A token for another audience. The message and `details.expected_audience` name ours, which is
+ * public anyway (`v1/config.json`): a publisher whose action asks for another audience (mpak's
+ * `https://mpak.dev`) learns what to request instead.
+ */
+function wrongAudience(why: string, audience: string): ShelfError {
+  return new ShelfError('invalid_token', `${why}; this registry accepts only tokens for the audience "${audience}" (see its v1/config.json).`, { expected_audience: audience });
+}
+
+function mapJoseError(err: unknown, audience: string): ShelfError {
   // The key-set fetch's own refusals (untrusted host, too large, timed out) keep their codes.
   if (err instanceof ShelfError) return err;
   if (err instanceof joseErrors.JWTExpired) return new ShelfError('token_expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') {
+    const got = err.payload.aud;
+    const what = typeof got === 'string' ? `is for the audience ${JSON.stringify(got.slice(0, 200))}` : Array.isArray(got) ? `lists the audiences ${JSON.stringify(got).slice(0, 200)}` : 'has no usable "aud" claim';
+    return wrongAudience(`The token ${what}`, audience);
+  }
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     return new ShelfError('invalid_token', `The token's "${err.claim}" claim is not acceptable: ${err.reason}.`);
   }

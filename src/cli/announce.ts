@@ -27,6 +27,14 @@ import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
 import { COMMON_OPTIONS, DEFAULT_REGISTRY, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
 
+/**
+ * What `shelf announce` says in a job that may not request an OIDC token. `action.yml` checks the
+ * same before it packs or uploads anything, and says the same, word for word (tested).
+ */
+export const OIDC_UNAVAILABLE_MESSAGE =
+  'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "shelf announce" runs in a GitHub Actions job ' +
+  'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).';
+
 /** Help text of `shelf announce`. */
 export function announceHelp(): string {
   return `Usage: shelf announce <file.mcpb|file.skill> [options]
@@ -103,13 +111,7 @@ export async function announceCommand(args: string[], ctx: CommandContext): Prom
   const filename = values.filename ?? basename(file);
   const requestUrl = ctx.env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const requestToken = ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!requestUrl || !requestToken) {
-    throw new ShelfError(
-      'oidc_unavailable',
-      'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "shelf announce" runs in a GitHub Actions job ' +
-        'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).',
-    );
-  }
+  if (!requestUrl || !requestToken) throw new ShelfError('oidc_unavailable', OIDC_UNAVAILABLE_MESSAGE);
 
   // The artifact: bytes, digest, and what it says about itself.
   let bytes: Uint8Array;

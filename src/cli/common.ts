@@ -7,7 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShelfError } from '../core/errors.ts';
 import { ARCHES, OSES, parsePackageName, type Arch, type Os, type PackageName } from '../core/names.ts';
-import { RegistryClient } from '../client/registry-client.ts';
+import type { RegistryClient } from '../client/registry-client.ts';
 import { visibleLength, type Style } from './style.ts';
 
 /** The registry used when neither `--registry` nor `SHELF_REGISTRY` is given (the dev server). */

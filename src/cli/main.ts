@@ -10,17 +10,11 @@
  */
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
-import { RegistryClient } from '../client/registry-client.ts';
+import type { RegistryClient } from '../client/registry-client.ts';
 import { hostPlatform } from '../client/platform.ts';
 import { DEFAULT_REGISTRY, usageError, type CliIo, type CommandContext } from './common.ts';
-import { pullCommand, pullHelp } from './pull.ts';
-import { searchCommand, searchHelp } from './search.ts';
-import { showCommand, showHelp } from './show.ts';
-import { announceCommand, announceHelp } from './announce.ts';
+import { readBoundsFromEnv } from '../core/read-bounds.ts';
 import { createCachingFetch, resolveCacheDir } from './cache.ts';
-import { installCommand, installHelp } from './install.ts';
-import { outdatedCommand, outdatedHelp, updateCommand, updateHelp } from './outdated.ts';
-import { runCommand, runHelp } from './run.ts';
 import { colorEnabled, createStyle } from './style.ts';
 
 export type { CliIo } from './common.ts';
@@ -41,6 +35,7 @@ Commands:
   skill show <@scope/name[@v]>        Show a skill
   skill pull <@scope/name[@v]>        Download a skill, verified
   skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
+  skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
@@ -52,6 +47,7 @@ Global options (before or after the command):
   --registry URL   Registry base URL (default: $SHELF_REGISTRY, else ${DEFAULT_REGISTRY})
   --offline        Read documents and artifacts from the local cache only (also SHELF_OFFLINE=1)
   -h, --help       Show help; "shelf <command> --help" shows a command's options
+  -v, --version    Print the version of shelf
 
 Read commands take --json for stable machine-readable output; text is coloured on a terminal
 unless NO_COLOR is set. Documents are cached in $SHELF_CACHE_DIR (default
@@ -72,22 +68,38 @@ Commands:
   update [@scope/name[@v]]        Update cached bundles
 
 Run "shelf bundle <command> --help" for a command's options.`
-    : `Usage: shelf skill <search|show|pull|install> [options]
+    : `Usage: shelf skill <search|show|pull|install|pack> [options]
 
 Commands:
   search [words...]               Search skills
   show <@scope/name[@v]>          Show a skill
   pull <@scope/name[@v]>          Download a skill, verified
   install <@scope/name[@v]>       Install a skill into ~/.claude/skills (or --dir)
+  pack [dir]                      Pack a skill folder (SKILL.md) into a .skill archive
 
 Run "shelf skill <command> --help" for a command's options.`;
 
-type Subcommand = (kind: Kind, args: string[], ctx: CommandContext) => Promise<number>;
-const SUBCOMMANDS: Record<string, Subcommand> = { search: searchCommand, show: showCommand, pull: pullCommand };
-/** Commands that exist for one kind only. */
-const KIND_SUBCOMMANDS: Record<Kind, Record<string, (args: string[], ctx: CommandContext) => Promise<number>>> = {
-  bundle: { run: runCommand, outdated: outdatedCommand, update: updateCommand },
-  skill: { install: installCommand },
+/**
+ * Every command, by kind, loaded only when it runs: start-up parses this file and the few small
+ * modules above, so `shelf --help` never loads the client, the search engine or the packers.
+ */
+type Command = (kind: Kind, args: string[], ctx: CommandContext) => Promise<number>;
+const KIND_COMMANDS: Record<Kind, Record<string, Command>> = {
+  bundle: {
+    search: async (kind, args, ctx) => (await import('./search.ts')).searchCommand(kind, args, ctx),
+    show: async (kind, args, ctx) => (await import('./show.ts')).showCommand(kind, args, ctx),
+    pull: async (kind, args, ctx) => (await import('./pull.ts')).pullCommand(kind, args, ctx),
+    run: async (_kind, args, ctx) => (await import('./run.ts')).runCommand(args, ctx),
+    outdated: async (_kind, args, ctx) => (await import('./outdated.ts')).outdatedCommand(args, ctx),
+    update: async (_kind, args, ctx) => (await import('./outdated.ts')).updateCommand(args, ctx),
+  },
+  skill: {
+    search: async (kind, args, ctx) => (await import('./search.ts')).searchCommand(kind, args, ctx),
+    show: async (kind, args, ctx) => (await import('./show.ts')).showCommand(kind, args, ctx),
+    pull: async (kind, args, ctx) => (await import('./pull.ts')).pullCommand(kind, args, ctx),
+    install: async (_kind, args, ctx) => (await import('./install.ts')).installCommand(args, ctx),
+    pack: async (_kind, args, ctx) => (await import('./pack-skill.ts')).packCommand(args, ctx),
+  },
 };
 
 /**
@@ -133,17 +145,27 @@ function makeContext(stdout: (s: string) => void, stderr: (s: string) => void, i
     host: hostPlatform(process.platform, process.arch),
     registryUrl: (commandRegistry) =>
       (commandRegistry ?? ctx.globalRegistry ?? (env.SHELF_REGISTRY || undefined) ?? DEFAULT_REGISTRY).replace(/\/+$/, ''),
-    client: (commandRegistry, options = {}) => {
-      const baseUrl = ctx.registryUrl(commandRegistry);
-      const offline = options.offline === true || ctx.globalOffline;
-      if (ctx.cacheDir === null) {
-        if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-        return new RegistryClient({ baseUrl });
-      }
-      return new RegistryClient({ baseUrl, fetch: createCachingFetch({ dir: ctx.cacheDir, offline }) });
+    client: () => {
+      throw new Error('the registry client is loaded by dispatch before any command runs');
     },
   };
   return ctx;
+}
+
+/** Gives the context its client factory; the client (and the schemas it parses with) loads here, not at start-up. */
+async function loadClient(ctx: CommandContext): Promise<void> {
+  const { RegistryClient: Client } = await import('../client/registry-client.ts');
+  ctx.client = (commandRegistry, options = {}): RegistryClient => {
+    const baseUrl = ctx.registryUrl(commandRegistry);
+    const offline = options.offline === true || ctx.globalOffline;
+    // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
+    const bounds = readBoundsFromEnv(ctx.env);
+    if (ctx.cacheDir === null) {
+      if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
+      return new Client({ baseUrl, bounds });
+    }
+    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
+  };
 }
 
 async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
@@ -153,6 +175,9 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     const arg = argv[i]!;
     if (arg === '-h' || arg === '--help') {
       ctx.out(HELP);
+      return 0;
+    } else if (arg === '-v' || arg === '--version') {
+      ctx.out(await version());
       return 0;
     } else if (arg === '--registry') {
       const value = argv[++i];
@@ -173,9 +198,11 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       ctx.err(HELP);
       return 2;
     case 'help':
-      return help(rest, ctx);
+      ctx.out(await help(rest, ctx));
+      return 0;
     case 'search':
-      return searchCommand('bundle', rest, ctx);
+      await loadClient(ctx);
+      return KIND_COMMANDS.bundle.search!('bundle', rest, ctx);
     case 'bundle':
     case 'skill': {
       const [sub, ...subArgs] = rest;
@@ -183,25 +210,24 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
         (sub === undefined ? ctx.err : ctx.out)(KIND_HELP(command));
         return sub === undefined ? 2 : 0;
       }
-      const only = Object.hasOwn(KIND_SUBCOMMANDS[command], sub) ? KIND_SUBCOMMANDS[command][sub] : undefined;
-      if (only) return only(subArgs, ctx);
-      const run = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+      const run = Object.hasOwn(KIND_COMMANDS[command], sub) ? KIND_COMMANDS[command][sub] : undefined;
       if (!run) throw usageError(`shelf ${command}`, `unknown command "${command} ${sub}"`);
+      await loadClient(ctx);
       return run(command, subArgs, ctx);
     }
-    case 'announce':
+    case 'announce': {
+      await loadClient(ctx);
+      const { announceCommand } = await import('./announce.ts');
       return announceCommand(rest, ctx);
+    }
     case 'serve': {
-      // ---- HOOK: serve -------------------------------------------------------------------
-      // `src/cli/serve.ts` (another module) exports `serveCommand(args, env?)`. Imported lazily
-      // so search/show/pull never load the server. The global --registry means nothing to the
-      // server; it gets everything after "serve", and the injected environment.
+      // The global --registry means nothing to the server; it gets everything after "serve",
+      // and the injected environment.
       const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest, ctx.env);
-      // ---- end HOOK ----------------------------------------------------------------------
     }
     case 'rebuild': {
-      // Operator commands on the bucket itself; loaded lazily like serve (they load the S3 SDK).
+      // Operator commands on the bucket itself.
       const { rebuildCommand } = await import('./rebuild.ts');
       return rebuildCommand(rest, ctx);
     }
@@ -218,22 +244,32 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   }
 }
 
-function help(topic: string[], ctx: CommandContext): number {
+/** The help text `shelf help <topic...>` prints; a command's module is loaded for its own help. */
+async function help(topic: string[], ctx: CommandContext): Promise<string> {
   const [first, second] = topic;
   const kind: Kind | undefined = first === 'bundle' || first === 'skill' ? first : undefined;
-  if (first === undefined) ctx.out(HELP);
-  else if (first === 'search') ctx.out(searchHelp('bundle'));
-  else if (kind && second === undefined) ctx.out(KIND_HELP(kind));
-  else if (kind && second === 'search') ctx.out(searchHelp(kind));
-  else if (kind && second === 'show') ctx.out(showHelp(kind));
-  else if (kind && second === 'pull') ctx.out(pullHelp(kind, ctx.host));
-  else if (kind === 'bundle' && second === 'run') ctx.out(runHelp(ctx.host));
-  else if (kind === 'bundle' && second === 'outdated') ctx.out(outdatedHelp());
-  else if (kind === 'bundle' && second === 'update') ctx.out(updateHelp());
-  else if (kind === 'skill' && second === 'install') ctx.out(installHelp());
-  else if (first === 'announce') ctx.out(announceHelp());
-  else if (first === 'serve') ctx.out('Run "shelf serve --help".');
-  else if (first === 'rebuild' || first === 'check' || first === 'gc') ctx.out(`Run "shelf ${first} --help".`);
-  else throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
-  return 0;
+  if (first === undefined) return HELP;
+  if (first === 'search') return (await import('./search.ts')).searchHelp('bundle');
+  if (kind && second === undefined) return KIND_HELP(kind);
+  if (kind && second === 'search') return (await import('./search.ts')).searchHelp(kind);
+  if (kind && second === 'show') return (await import('./show.ts')).showHelp(kind);
+  if (kind && second === 'pull') return (await import('./pull.ts')).pullHelp(kind, ctx.host);
+  if (kind === 'bundle' && second === 'run') return (await import('./run.ts')).runHelp(ctx.host);
+  if (kind === 'bundle' && second === 'outdated') return (await import('./outdated.ts')).outdatedHelp();
+  if (kind === 'bundle' && second === 'update') return (await import('./outdated.ts')).updateHelp();
+  if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
+  if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
+  if (first === 'announce') return (await import('./announce.ts')).announceHelp();
+  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc') return `Run "shelf ${first} --help".`;
+  throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
+}
+
+/**
+ * The version of the package this command belongs to. `package.json` is two folders up both from
+ * the sources (`src/cli/`) and from the compiled command line (`dist/cli/`).
+ */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }

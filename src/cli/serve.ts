@@ -9,8 +9,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { catalogKey, shardedRootKey } from '../core/paths.ts';
+import { PACKAGE_NAME } from '../core/package.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
-import { seedExamples } from '../dev/seed.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
 import { storeFromEnv } from '../store/from-env.ts';
 
@@ -46,6 +46,10 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     console.error(`error[invalid_argument]: --port/PORT must be a port number, got ${values.port ?? env.PORT}`);
     return 2;
   }
+  // Development mode packs the examples with the official packer, which the installed CLI does not
+  // bring along: load it before anything else, and say what to install when it is missing.
+  const seeding = dev ? await loadSeeding() : undefined;
+  if (seeding === null) return 1;
   let store;
   try {
     store = await storeFromEnv(env); // an S3 store is probed for conditional writes first
@@ -75,11 +79,14 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     const seeded = (await store.head(server.config.searchLayout === 'single' ? catalogKey('bundle') : shardedRootKey('bundle'))) !== null;
     if (!seeded) {
       console.log('Seeding the examples through the announce path...');
-      for (const s of await seedExamples(server.url, server.dev, server.config.audience)) {
+      for (const s of await seeding!.seedExamples(server.url, server.dev, server.config.audience)) {
         console.log(`  ${s.status} ${s.name}@${s.version} ${s.platform}`);
       }
     }
-    console.log(`Try: SHELF_REGISTRY=${server.url} npx shelf search echo`);
+    // In a checkout the command runs from its sources; `npx shelf` anywhere else would fetch an
+    // unrelated npm package called `shelf`, so an installed CLI suggests itself by name.
+    const shelf = import.meta.url.endsWith('.ts') ? 'node bin/shelf.js' : 'shelf';
+    console.log(`Try: SHELF_REGISTRY=${server.url} ${shelf} search echo`);
   }
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
@@ -87,4 +94,18 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   });
   await server.close();
   return 0;
+}
+
+/** The seeding module of development mode, or null (with the error printed) when the packer is not installed. */
+async function loadSeeding(): Promise<typeof import('../dev/seed.ts') | null> {
+  try {
+    return await import('../dev/seed.ts');
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    console.error(
+      `error[invalid_config]: --dev packs the example bundles with the official packer, @anthropic-ai/mcpb, which is not installed (${(err as Error).message.split('\n')[0]}). ` +
+        `Install it next to ${PACKAGE_NAME} (npm install -g ${PACKAGE_NAME} @anthropic-ai/mcpb), or run "npm start" in a checkout of the repository.`,
+    );
+    return null;
+  }
 }

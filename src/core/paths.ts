@@ -58,6 +58,14 @@ export function versionKey(kind: Kind, pkg: PackageName, version: Version): stri
   return `${versionsPrefix(kind, pkg)}${version}.json`;
 }
 
+/**
+ * A version's README (Markdown): the artifact's own, else the repository's at the released
+ * commit; written create-only by the announce (see `announce/readme.ts`).
+ */
+export function readmeKey(kind: Kind, pkg: PackageName, version: Version): string {
+  return `${versionsPrefix(kind, pkg)}${version}/README.md`;
+}
+
 /** File extension of each kind's artifacts. */
 export const ARTIFACT_EXTENSION: Record<Kind, string> = { bundle: '.mcpb', skill: '.skill' };
 
@@ -77,6 +85,14 @@ export const scopesPrefix = (): string => `${ROOT}/scopes/`;
 /** Prefix under which every package of a kind lives (package documents are `@scope/name.json`). */
 export function kindPrefix(kind: Kind): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/`;
+}
+
+/**
+ * A package's badge, an SVG of its latest version for READMEs (derived, rewritten only when it
+ * changes). Under a root of its own, so listings of package documents never meet it.
+ */
+export function badgeKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/badges/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.svg`;
 }
 
 /** The prebuilt MiniSearch index of a kind (the `single` layout). */
@@ -248,6 +264,7 @@ export function contentTypeFor(key: string): string {
   if (key.endsWith('.js')) return 'text/javascript; charset=utf-8';
   if (key.endsWith('.css')) return 'text/css; charset=utf-8';
   if (key.endsWith('.svg')) return 'image/svg+xml';
+  if (key.endsWith('.md')) return 'text/markdown; charset=utf-8';
   return 'application/octet-stream';
 }
 

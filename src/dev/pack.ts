@@ -1,6 +1,6 @@
 /**
  * Packs the example packages in `examples/` into real artifacts: `.mcpb` bundles through the
- * official `@anthropic-ai/mcpb` packer, `.skill` archives with `fflate`. Used by the dev seed and
+ * official `@anthropic-ai/mcpb` packer, `.skill` archives with the command line's `packSkill`. Used by the dev seed and
  * by tests, which publish what these functions produce.
  *
  * Multi-platform bundles: the examples ship one source tree for every platform. To get one
@@ -11,17 +11,16 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MANIFEST_SCHEMAS, packExtension } from '@anthropic-ai/mcpb';
-import { zipSync, type Zippable } from 'fflate';
-import { parseDocument } from 'yaml';
 import type { Arch, Kind, Os } from '../core/names.ts';
-import { readSkillFrontMatter, splitSkillMarkdown } from '../core/skill-front-matter.ts';
 
 export { readSkillFrontMatter } from '../core/skill-front-matter.ts';
+// Skills are packed by the command line's own packer (`shelf skill pack`).
+export { packSkill, type PackedSkill, type SkillOverrides } from '../cli/pack-skill.ts';
 
 /** What {@link packBundle} may change in the manifest before packing. */
 export interface BundleOverrides {
@@ -42,24 +41,6 @@ export interface PackedBundle {
   file: string;
   /** The manifest as packed, overrides applied. */
   manifest: Record<string, unknown>;
-  /** Lower-case hex sha256 of the file. */
-  sha256: string;
-  /** Size of the file in bytes. */
-  size: number;
-}
-
-/** What {@link packSkill} may change before packing. */
-export interface SkillOverrides {
-  /** Replaces `metadata.version` in the front matter. */
-  version?: string;
-}
-
-/** A skill written by {@link packSkill}. */
-export interface PackedSkill {
-  /** The `.skill` file written (the `outFile` argument). */
-  file: string;
-  /** The front matter as packed, overrides applied. */
-  frontMatter: Record<string, unknown>;
   /** Lower-case hex sha256 of the file. */
   sha256: string;
   /** Size of the file in bytes. */
@@ -107,45 +88,6 @@ export async function packBundle(dir: string, outFile: string, overrides: Bundle
     rmSync(work, { recursive: true, force: true });
   }
   return { file: outFile, manifest, ...digest(outFile) };
-}
-
-/**
- * Packs the agent skill in `dir` (a folder holding `SKILL.md`) into the `.skill` archive
- * `outFile`: a zip whose only root entry is the folder `<name>/`, `name` coming from the front
- * matter, holding `SKILL.md` and every other file of `dir` (dotfiles excluded). Entries are sorted
- * and carry a fixed timestamp, so the same input always gives the same bytes.
- *
- * @example
- * ```ts
- * const { frontMatter } = await packSkill('examples/skills/release-notes', 'out/rn.skill', { version: '1.1.0' });
- * ```
- * @throws Error when `SKILL.md` is missing, its front matter is invalid, or its `name` is not a
- *   lower-case `[a-z0-9-]` identifier.
- */
-export async function packSkill(dir: string, outFile: string, overrides: SkillOverrides = {}): Promise<PackedSkill> {
-  const skillPath = join(dir, 'SKILL.md');
-  if (!existsSync(skillPath)) throw new Error(`No SKILL.md in ${dir}.`);
-  let markdown = readFileSync(skillPath, 'utf8');
-  let frontMatter = readSkillFrontMatter(markdown);
-  if (overrides.version !== undefined) {
-    markdown = setSkillVersion(markdown, overrides.version);
-    frontMatter = readSkillFrontMatter(markdown);
-  }
-  const name = frontMatter.name;
-  if (typeof name !== 'string' || !SKILL_NAME_RE.test(name)) {
-    throw new Error(`The skill name in ${skillPath} must be a string matching ${SKILL_NAME_RE.source}.`);
-  }
-
-  const entries: Zippable = {};
-  for (const rel of listFiles(dir)) {
-    const data = rel === 'SKILL.md' ? new TextEncoder().encode(markdown) : readFileSync(join(dir, rel));
-    const executable = (statSync(join(dir, rel)).mode & 0o111) !== 0;
-    entries[`${name}/${rel}`] = [data, { os: 3, attrs: (executable ? 0o100755 : 0o100644) << 16 }];
-  }
-  const zip = zipSync(entries, { level: 9, mtime: ZIP_EPOCH });
-  mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, zip);
-  return { file: outFile, frontMatter, ...digest(outFile) };
 }
 
 /** One example package the dev seed publishes. */
@@ -217,10 +159,7 @@ export function listExamples(): ExampleDescriptor[] {
 }
 
 const PACK_OSES: readonly string[] = ['darwin', 'linux', 'win32'];
-const SKILL_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 
-/** Timestamp of every `.skill` entry (local time, as zip stores it), for reproducible archives. */
-const ZIP_EPOCH = new Date(1980, 0, 1, 0, 0, 0);
 
 function exampleDir(relative: string): string {
   return fileURLToPath(new URL(`../../examples/${relative}`, import.meta.url));
@@ -277,32 +216,6 @@ function withoutConsoleLog<T>(fn: () => T): T {
   } finally {
     console.log = log;
   }
-}
-
-/** Files under `dir`, relative, `/`-separated, in code-point order; dotfiles and dot-folders skipped. */
-function listFiles(dir: string, prefix = ''): string[] {
-  const names = readdirSync(join(dir, prefix)).filter((n) => !n.startsWith('.'));
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const files: string[] = [];
-  for (const n of names) {
-    const rel = prefix ? `${prefix}/${n}` : n;
-    const stat = statSync(join(dir, rel));
-    if (stat.isDirectory()) files.push(...listFiles(dir, rel));
-    else if (stat.isFile()) files.push(rel);
-  }
-  return files;
-}
-
-/**
- * Rewrites `metadata.version` in front matter already known to be valid, keeping the rest of the
- * YAML (comments included) and the body.
- */
-function setSkillVersion(markdown: string, version: string): string {
-  const parts = splitSkillMarkdown(markdown);
-  if (!parts) throw new Error('SKILL.md has no front matter.');
-  const doc = parseDocument(parts.yaml);
-  doc.setIn(['metadata', 'version'], version);
-  return `---\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}---\n${parts.body}`;
 }
 
 function digest(file: string): { sha256: string; size: number } {

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { KINDS, type Kind } from '../core/names.ts';
 import { contentTypeFor, displayKey, gcStateKey, MUTABLE_CACHE, shardKey } from '../core/paths.ts';
 import { reachableKeys, type Reach } from '../search/write/reach.ts';

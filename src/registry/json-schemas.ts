@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEMA_FILES } from '../core/paths.ts';
 import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/format/wire.ts';
 import { PUBLISHED_SCHEMAS } from '../core/schemas.ts';

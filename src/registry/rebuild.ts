@@ -1,5 +1,5 @@
 /**
- * The full rebuild: recomputes every derived file (package documents, scope package lists,
+ * The full rebuild: recomputes every derived file (package documents, badges, scope package lists,
  * catalogs, search indexes, the recent list) from the records (version documents and pins), for
  * the whole registry, one kind, or one package. It calls the same builders as the announce's
  * refresh ({@link derivePackageDocument} and the indexer), so a rebuild of a consistent registry
@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
 import { KINDS, parsePackageName, type Kind, type PackageName, type Scope, type Version } from '../core/names.ts';
 import {
+  badgeKey,
   catalogKey,
   configKey,
   kindPrefix,
@@ -56,7 +57,7 @@ import { DEFAULT_RETRY, readJson, retryOnConflict, updateDerived, updateJson, ty
 import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { derivePackageDocument, readVersions, recentEntriesOf, refreshInterop } from './refresh.ts';
+import { derivePackageDocument, readVersions, recentEntriesOf, refreshBadge, refreshInterop } from './refresh.ts';
 import { LISTINGS, rebuildPages } from '../mcp/publish.ts';
 import { writeSkillsArchive } from '../skills/publish.ts';
 import { eachLimited } from '../core/concurrency.ts';
@@ -138,7 +139,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const sharedKinds = onePackage ? targetKinds : kinds;
 
   const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
-  const total = targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
+  const total = 2 * targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
   const record = (key: string, changed: boolean) => {
     (changed ? result.changed : result.unchanged).push(key);
     const done = result.changed.length + result.unchanged.length;
@@ -164,6 +165,8 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       return current || versions.length > 0 ? derivePackageDocument(k, pkg, versions, current) : null;
     }),
   );
+
+  await eachLimited(targets, concurrency, async ({ kind: k, pkg }) => record(badgeKey(k, pkg), await refreshBadge(store, k, pkg, retry)));
 
   await eachLimited([...scopes].sort(), concurrency, (scope) =>
     write(scopeKey(scope), ScopeDocumentSchema, async (current) => {

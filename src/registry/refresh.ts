@@ -1,6 +1,6 @@
 /**
  * Brings the derived files of one package up to date with its records: the package document,
- * the scope record's package list, the search index and catalog, and the recent list. Each is a
+ * its badge, the scope record's package list, the search index and catalog, and the recent list. Each is a
  * compare-and-swap write of a pure function of what is stored, so running this again (after a
  * crash, or concurrently with another announce) converges to the same files.
  *
@@ -12,7 +12,7 @@
  */
 import type { Kind, PackageName } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
-import { catalogKey, configKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
+import { badgeKey, catalogKey, configKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
 import {
   CatalogDocumentSchema,
   ConfigDocumentSchema,
@@ -31,14 +31,15 @@ import { applyToStore, readShardedRoot } from '../search/write/publish.ts';
 import { publishServer } from '../mcp/publish.ts';
 import { publishDiscovery } from '../skills/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { readJson, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import { readJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
+import { packageBadge, renderBadge } from '../indexer/badge.ts';
 
 /**
  * The derived files, in the order an announce writes them (after the records), in the default
  * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
  * writes its whole catalog in a `catalog` step before `search`.
  */
-export const DERIVED_STEPS = ['package', 'scope', 'search', 'recent', 'interop'] as const;
+export const DERIVED_STEPS = ['package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
 export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
@@ -84,6 +85,9 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
     derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current),
   );
   await afterStep?.('package');
+
+  await refreshBadge(store, kind, pkg);
+  await afterStep?.('badge');
 
   await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, (current) => {
     if (!current) throw new ShelfError('internal_error', `The scope record of @${pkg.scope} is missing.`);
@@ -150,6 +154,24 @@ export async function publicUrlOf(store: ObjectStore): Promise<string> {
 async function bundleCount(store: ObjectStore, layout: SearchLayout): Promise<number> {
   if (layout === 'sharded') return (await readShardedRoot(store, 'bundle'))?.root.catalog.count ?? 0;
   return (await readJson(store, catalogKey('bundle'), CatalogDocumentSchema))?.value.packages.length ?? 0;
+}
+
+/**
+ * Brings a package's badge up to date with its package document as stored now, so that a slower
+ * concurrent announce cannot put back an older version; rewritten only when its bytes change.
+ * Without a package document there is no badge. True when it was written (or deleted).
+ */
+export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageName, retry?: RetryPolicy): Promise<boolean> {
+  const { changed } = await updateObject(
+    store,
+    badgeKey(kind, pkg),
+    async () => {
+      const doc = await readJson(store, packageKey(kind, pkg), PackageDocumentSchema);
+      return doc ? renderBadge(packageBadge(doc.value)) : null;
+    },
+    retry,
+  );
+  return changed;
 }
 
 /** The recent-list entries of a package's versions. */

@@ -17,9 +17,10 @@
 import { resolve } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfigError } from '../config.ts';
+import { PACKAGE_NAME } from '../core/package.ts';
 import { FsStore } from './fs-store.ts';
 import type { ObjectStore } from './object-store.ts';
-import { parseS3Url, S3Store } from './s3-store.ts';
+import type { S3Store } from './s3-store.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -43,6 +44,7 @@ export async function storeFromEnv(env: Env = process.env, options: { probe?: bo
       `SHELF_STORE must be s3://bucket[/prefix], or unset to use the folder SHELF_DATA_DIR; got ${JSON.stringify(spec)}`,
     );
   }
+  const { parseS3Url, S3Store } = await loadS3Store();
   let location: { bucket: string; prefix: string };
   try {
     location = parseS3Url(spec);
@@ -58,6 +60,23 @@ export async function storeFromEnv(env: Env = process.env, options: { probe?: bo
   }
   if (options.probe !== false) await store.probe();
   return store;
+}
+
+/**
+ * The S3 store, loaded only when a bucket is configured: the installed command line does not
+ * bring the AWS SDK along (`npm install -g shelf-cli @aws-sdk/client-s3` adds it).
+ *
+ * @throws ConfigError naming `SHELF_STORE` when the SDK is not installed
+ */
+async function loadS3Store(): Promise<typeof import('./s3-store.ts')> {
+  try {
+    return await import('./s3-store.ts');
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes('@aws-sdk/client-s3')) throw err;
+    throw new ConfigError(
+      `SHELF_STORE names an S3 bucket, which needs the AWS SDK, and @aws-sdk/client-s3 is not installed: install it next to ${PACKAGE_NAME} (npm install -g ${PACKAGE_NAME} @aws-sdk/client-s3).`,
+    );
+  }
 }
 
 /** The client configuration the environment gives; what it leaves out, the SDK resolves itself. */

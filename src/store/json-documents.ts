@@ -105,27 +105,60 @@ export async function updateJson<T>(
   compute: (current: T | null) => T | Promise<T>,
   options: UpdateOptions = {},
 ): Promise<UpdateResult<T>> {
+  let value!: T;
+  const { changed } = await updateObject(
+    store,
+    key,
+    async (current) => {
+      let currentValue: T | null = null;
+      if (current) {
+        const parsed = schema.safeParse(safeJson(current));
+        // A corrupt derived document is replaced (compute sees null); its ETag still guards the write.
+        if (parsed.success) currentValue = parsed.data;
+        else if (options.strict) throw new ShelfError('internal_error', `The stored record ${key} does not match its schema.`);
+      }
+      // Parsing what we write validates it and puts keys in schema order, so equal content is equal bytes.
+      value = schema.parse(await compute(currentValue));
+      return encodeJson(value);
+    },
+    options.retry,
+  );
+  return { value, changed };
+}
+
+/**
+ * Compare-and-swap update of one derived object of any type (a JSON document, a badge, a
+ * README): `compute` gets the stored bytes (null when absent) and returns the bytes it should
+ * hold, or null when it should not exist. It runs again on every retry, so it must not have side
+ * effects. Bytes equal to the stored ones write nothing, so a file is rewritten only when it
+ * changes and its ETag stays put otherwise. A file that should not exist is deleted (deletes
+ * carry no condition: a concurrent writer's file converges on the next refresh or rebuild).
+ *
+ * @returns Whether anything was written or deleted.
+ * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ */
+export async function updateObject(
+  store: ObjectStore,
+  key: string,
+  compute: (current: Uint8Array | null) => Uint8Array | null | Promise<Uint8Array | null>,
+  retry?: RetryPolicy,
+): Promise<{ changed: boolean }> {
   return retryOnConflict(key, async () => {
     // Read the ETag before anything compute reads, so a later writer's change cannot be lost.
     const current = await store.get(key);
-    let currentValue: T | null = null;
-    if (current) {
-      const parsed = schema.safeParse(safeJson(current.body));
-      // A corrupt derived document is replaced (compute sees null); its ETag still guards the write.
-      if (parsed.success) currentValue = parsed.data;
-      else if (options.strict) throw new ShelfError('internal_error', `The stored record ${key} does not match its schema.`);
+    const body = await compute(current?.body ?? null);
+    if (body === null) {
+      if (current) await store.delete(key);
+      return { changed: current !== null };
     }
-    // Parsing what we write validates it and puts keys in schema order, so equal content is equal bytes.
-    const next = schema.parse(await compute(currentValue));
-    const body = encodeJson(next);
-    if (current && Buffer.from(current.body).equals(Buffer.from(body))) return { value: next, changed: false };
+    if (current && Buffer.from(current.body).equals(Buffer.from(body))) return { changed: false };
     await store.put(key, body, {
       contentType: contentTypeFor(key),
       cacheControl: MUTABLE_CACHE,
       ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
     });
-    return { value: next, changed: true };
-  }, options.retry);
+    return { changed: true };
+  }, retry);
 }
 
 /** Thrown inside a compute of {@link updateDerived} to leave the document as it is. */

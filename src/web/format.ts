@@ -8,6 +8,7 @@
  * @module
  */
 import type { Kind } from '../core/names.ts';
+import { PACKAGE_NAME } from '../core/package.ts';
 
 /**
  * The registry the `shelf` CLI reads when given no `--registry` (mirrors `DEFAULT_REGISTRY` in
@@ -136,14 +137,15 @@ export function githubWorkflowUrl(workflow: WorkflowRef, sha: string): string | 
 
 /**
  * The command that downloads a package with the `shelf` CLI, e.g.
- * `npx shelf bundle pull @acme/echo`. A version is added when it is not the latest, and
+ * `npx shelf-cli bundle pull @acme/echo` (the CLI's npm package: plain `npx shelf` would run an
+ * unrelated package). A version is added when it is not the latest, and
  * `--registry` when the registry is not the CLI's default.
  */
 export function pullCommand(kind: Kind, name: string, options: { version?: string | null; registry?: string } = {}): string {
   const spec = options.version ? `${name}@${options.version}` : name;
   const registry = options.registry?.replace(/\/+$/, '');
   const flag = registry && registry !== CLI_DEFAULT_REGISTRY ? ` --registry ${registry}` : '';
-  return `npx shelf ${kind} pull ${spec}${flag}`;
+  return `npx ${PACKAGE_NAME} ${kind} pull ${spec}${flag}`;
 }
 
 /** `1 bundle`, `3 skills`. */

@@ -13,7 +13,9 @@
  * @module
  */
 import { ShelfError, isShelfError } from '../core/errors.ts';
-import type { Kind } from '../core/names.ts';
+import { parsePackageName, parseVersion, type Kind, type PackageName } from '../core/names.ts';
+import { badgeKey, readmeKey } from '../core/paths.ts';
+import { renderReadme } from './readme.ts';
 import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { byId, externalLink, h, replaceChildren, type Child } from './dom.ts';
@@ -69,18 +71,20 @@ export function startPackagePage(client: RegistryClient, win: Window = window): 
   void load();
 }
 
-/** A package and the version shown (null for a package without versions). */
+/** A package, the version shown (null for a package without versions), and that version's README. */
 interface PackageView {
   pkg: PackageDocument;
   version: VersionDocument | null;
+  readme: string | null;
 }
 
 async function loadPackage(client: RegistryClient, params: PackagePageParams): Promise<PackageView> {
   const pkg = await client.getPackage(params.kind, params.name);
-  if (pkg.versions.length === 0 && params.version === undefined) return { pkg, version: null };
+  if (pkg.versions.length === 0 && params.version === undefined) return { pkg, version: null, readme: null };
   const wanted = params.version ?? client.resolveVersion(pkg);
   try {
-    return { pkg, version: await client.getVersion(params.kind, params.name, wanted) };
+    const [version, readme] = await Promise.all([client.getVersion(params.kind, params.name, wanted), loadReadme(client, params.kind, params.name, wanted)]);
+    return { pkg, version, readme };
   } catch (error) {
     if (isShelfError(error, 'not_found')) {
       throw new ShelfError('not_found', `${pkg.name} has no version ${wanted}.`, { packageFound: true });
@@ -89,7 +93,17 @@ async function loadPackage(client: RegistryClient, params: PackagePageParams): P
   }
 }
 
-function renderPackage(client: RegistryClient, { pkg, version }: PackageView): HTMLElement {
+/** The version's README (see `announce/readme.ts`), or null when it has none or it cannot be read. */
+async function loadReadme(client: RegistryClient, kind: Kind, name: PackageName, version: string): Promise<string | null> {
+  try {
+    const response = await fetch(client.url(readmeKey(kind, name, parseVersion(version))));
+    return response.ok ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+function renderPackage(client: RegistryClient, { pkg, version, readme }: PackageView): HTMLElement {
   const title = pkg.display_name && pkg.display_name !== pkg.name ? pkg.display_name : pkg.name;
   const metadata = (version?.manifest ?? version?.skill ?? {}) as Record<string, unknown>;
   const verified = version !== null && version.artifacts.length > 0 && version.artifacts.every((a) => isVerified(a.provenance));
@@ -144,12 +158,13 @@ function renderPackage(client: RegistryClient, { pkg, version }: PackageView): H
     { class: 'pkg-main' },
     notices,
     version ? installSection(client, pkg, version) : statePanel('empty', 'No versions yet', 'This package has been registered, but no version has been published.'),
-    aboutSection(pkg.kind, metadata),
+    readme !== null && version ? readmeSection(readme, version) : aboutSection(pkg.kind, metadata),
     itemsSection('tools', 'Tools', version ? namedItems(metadata.tools) : pkg.tools, 'tool'),
     itemsSection('prompts', 'Prompts', version ? namedItems(metadata.prompts) : pkg.prompts, 'prompt'),
     versionsSection(pkg, version),
     version ? filesSection(client, version) : null,
     version ? provenanceSection(version) : null,
+    version ? badgeSection(client, pkg) : null,
   );
 
   return h('article', { class: 'pkg', 'data-kind': pkg.kind, 'data-name': pkg.name }, header, h('div', { class: 'pkg-layout' }, main, factsAside(pkg, version)));
@@ -168,17 +183,39 @@ function installSection(client: RegistryClient, pkg: PackageDocument, version: V
     version: version.version === pkg.latest ? null : version.version,
     registry: client.baseUrl,
   });
-  const code = h('code', { id: 'pull-command', class: 'command-text' }, command);
-  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
-  const copy = actionButton('Copy', () => void copyText(code, command, status));
-  copy.setAttribute('aria-label', 'Copy the command');
-  copy.id = 'copy-command';
   return section(
     'install',
     'Install',
     h('p', {}, `Download ${version.version} for this machine with the shelf command line, which checks its sha256:`),
-    h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy),
-    status,
+    ...copyable(command, { id: 'pull-command', button: 'copy-command', label: 'Copy the command' }),
+  );
+}
+
+/** A line of text to copy: the text in a box, a Copy button, and a live status for the result. */
+function copyable(text: string, ids: { id: string; button: string; label: string }): HTMLElement[] {
+  const code = h('code', { id: ids.id, class: 'command-text' }, text);
+  const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
+  const copy = actionButton('Copy', () => void copyText(code, text, status));
+  copy.setAttribute('aria-label', ids.label);
+  copy.id = ids.button;
+  return [h('div', { class: 'command' }, h('pre', { class: 'command-box' }, code), copy), status];
+}
+
+/**
+ * The package's badge (a static SVG the registry keeps up to date) and the Markdown that shows it
+ * in a README, linked to this page.
+ */
+function badgeSection(client: RegistryClient, pkg: PackageDocument): HTMLElement {
+  const name = parsePackageName(pkg.name);
+  const image = new URL(client.url(badgeKey(pkg.kind, name)), location.href).href;
+  const page = new URL(packageHref(pkg.kind, pkg.name), location.href).href;
+  const markdown = `[![${pkg.name} on shelf](${image})](${page})`;
+  return section(
+    'badge',
+    'Badge',
+    h('p', {}, h('img', { id: 'badge-image', src: image, alt: `${pkg.name} on shelf: its latest version`, height: '20' })),
+    h('p', {}, 'Show the latest version in your README:'),
+    ...copyable(markdown, { id: 'badge-markdown', button: 'copy-badge', label: 'Copy the badge Markdown' }),
   );
 }
 
@@ -197,8 +234,17 @@ async function copyText(element: HTMLElement, text: string, status: HTMLElement)
   }
 }
 
+/** The README, rendered safely (`readme.ts`); relative links point into the repository at the released commit. */
+function readmeSection(readme: string, version: VersionDocument): HTMLElement {
+  const provenance = version.artifacts[0]?.provenance;
+  const base = provenance && /^[\w.-]+\/[\w.-]+$/.test(provenance.repository) && /^[0-9a-f]{40}$/i.test(provenance.sha) ? { repository: provenance.repository, sha: provenance.sha } : null;
+  const body = h('div', { class: 'readme', id: 'readme-body' });
+  body.append(renderReadme(readme, base));
+  return section('readme', 'README', body);
+}
+
+/** Without a README, the manifest's long description is the closest thing. */
 function aboutSection(kind: Kind, metadata: Record<string, unknown>): HTMLElement | null {
-  // The registry stores no README yet; the manifest's long description is the closest thing.
   const long = kind === 'bundle' ? str(metadata.long_description) : undefined;
   const compatibility = kind === 'skill' ? str(metadata.compatibility) : undefined;
   if (!long && !compatibility) return null;

@@ -28,14 +28,15 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The Content-Security-Policy of the pages: own assets only, reads from the registry only. */
+/** The Content-Security-Policy of the pages: own assets only, reads (and badge images) from the registry only. */
 export function contentSecurityPolicy(registryUrl?: string): string {
   const connect = registryUrl ? `'self' ${new URL(registryUrl).origin}` : "'self'";
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    // Badges come from the registry; README images from anywhere, but over https only.
+    `img-src ${connect} https: data:`,
     `connect-src ${connect}`,
     "base-uri 'none'",
     "form-action 'self'",

@@ -137,15 +137,20 @@ describe('issuer and audience', () => {
     }
   });
 
-  it('refuses a token for another audience', async () => {
+  it('refuses a token for another audience, naming the audience this registry expects', async () => {
     for (const audience of ['https://mpak.dev', `${AUDIENCE}.evil.com`, `${AUDIENCE}/`, 'sigstore']) {
-      await expectRefused(reg, () => minted({}, { audience }), 401, 'invalid_token');
+      const res = await expectRefused(reg, () => minted({}, { audience }), 401, 'invalid_token');
+      // Public anyway (v1/config.json): a publisher migrating from mpak learns what to request.
+      expect(res.json.error.message).toContain(`this registry accepts only tokens for the audience "${AUDIENCE}"`);
+      expect(res.json.error.message).toContain(JSON.stringify(audience));
+      expect(res.json.error.details).toEqual({ expected_audience: AUDIENCE });
     }
   });
 
   it('refuses an audience array that contains ours among others (replayable elsewhere)', async () => {
     const res = await expectRefused(reg, () => minted({}, { audience: [AUDIENCE, 'https://mpak.dev'] }), 401, 'invalid_token');
     expect(res.json.error.message).toContain('aud');
+    expect(res.json.error.details).toEqual({ expected_audience: AUDIENCE });
     await expectRefused(reg, () => minted({}, { audience: ['https://mpak.dev', AUDIENCE] }), 401, 'invalid_token');
     await expectRefused(reg, () => minted({}, { audience: [] }), 401, 'invalid_token');
   });

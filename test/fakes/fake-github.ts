@@ -1,6 +1,8 @@
 /**
  * A loopback fake of the GitHub services the registry talks to: the Actions OIDC issuer's JWKS
- * (keys the test controls, rotatable) and the releases API with asset downloads. Test-only.
+ * (keys the test controls, rotatable) and the releases API with asset downloads; and the release
+ * asset uploads a publishing action makes (authenticated with {@link FakeGitHub.apiToken}, as a
+ * job's `GITHUB_TOKEN`). Test-only.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -56,6 +58,17 @@ export interface FakeGitHub {
   audience: string;
   mint(claims: Claims, options?: MintOptions): Promise<string>;
   addAsset(repository: string, tag: string, name: string, asset: FakeAsset): void;
+  /**
+   * Sets what `GET /repos/{repository}/readme?ref={sha}` answers: the README's text (raw), or
+   * another status; without one it is 404, as for a repository without a README.
+   */
+  setReadme(repository: string, sha: string, answer: string | { status: number } | { redirectTo: string }): void;
+  /** Creates a release without assets (as publishing a release on GitHub does). */
+  addRelease(repository: string, tag: string): void;
+  /** The assets of a release now, by name (uploads included); undefined when there is no such release. */
+  assets(repository: string, tag: string): Map<string, FakeAsset> | undefined;
+  /** The token release uploads must carry (`Authorization: Bearer <it>` or `token <it>`). */
+  apiToken: string;
   /** Replaces the signing key (the old one leaves the JWKS). */
   rotateKey(): Promise<void>;
   /**
@@ -98,8 +111,18 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   const servedBytes = new Map<string, number>();
   let rotations = 1;
   const releases = new Map<string, Map<string, FakeAsset>>();
+  /** Numeric ids of releases (by `repo@tag`) and of assets (by `repo@tag/name`), as the API reports them. */
+  const releaseIds = new Map<string, number>();
+  const assetIds = new Map<number, { release: string; name: string }>();
+  let nextId = 1;
+  const assetId = (release: string, name: string) => {
+    for (const [id, a] of assetIds) if (a.release === release && a.name === name) return id;
+    assetIds.set(nextId, { release, name });
+    return nextId++;
+  };
   const releaseRedirects = new Map<string, string>();
   const releasePadding = new Map<string, number>();
+  const readmes = new Map<string, string | { status: number } | { redirectTo: string }>();
   const requests: string[] = [];
 
   const server: Server = createServer((req, res) => {
@@ -134,7 +157,21 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       }
       return json(200, { keys: [key.jwk] });
     }
-    let m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
+    let m = /^\/repos\/([^/]+\/[^/]+)\/readme$/.exec(path);
+    if (m) {
+      const answer = readmes.get(`${m[1]}@${new URL(req.url ?? '/', 'http://x').searchParams.get('ref')}`);
+      if (answer === undefined || req.headers.accept !== 'application/vnd.github.raw') return json(404, { message: 'Not Found' });
+      if (typeof answer === 'string') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        return res.end(answer);
+      }
+      if ('redirectTo' in answer) {
+        res.writeHead(302, { location: answer.redirectTo });
+        return res.end();
+      }
+      return json(answer.status, { message: 'fake' });
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
     if (m) {
       const id = `${m[1]}@${decodeURIComponent(m[2]!)}`;
       const redirect = releaseRedirects.get(id);
@@ -144,15 +181,49 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       }
       const rel = releases.get(id);
       if (!rel) return json(404, { message: 'Not Found' });
+      const releaseKey = `${m[1]}@${decodeURIComponent(m[2]!)}`;
       return json(200, {
+        id: releaseIds.get(releaseKey),
         tag_name: decodeURIComponent(m[2]!),
+        upload_url: `${fake.url}/uploads/repos/${m[1]}/releases/${releaseIds.get(releaseKey)}/assets{?name,label}`,
         ...(releasePadding.has(id) ? { body: 'x'.repeat(releasePadding.get(id)!) } : {}),
         assets: [...rel.entries()].map(([name, a]) => ({
+          id: assetId(releaseKey, name),
           name,
           size: a.reportedSize ?? a.bytes.byteLength,
+          url: `${fake.url}/repos/${m![1]}/releases/assets/${assetId(releaseKey, name)}`,
           browser_download_url: a.downloadUrl ?? `${fake.url}/download/${m![1]}/${m![2]}/${encodeURIComponent(name)}`,
         })),
       });
+    }
+    // An asset through the API: with `Accept: application/octet-stream`, a redirect to its bytes.
+    m = /^\/repos\/([^/]+\/[^/]+)\/releases\/assets\/(\d+)$/.exec(path);
+    if (m) {
+      const known = assetIds.get(Number(m[2]));
+      if (!known || !releases.get(known.release)?.has(known.name)) return json(404, { message: 'Not Found' });
+      if (req.headers.accept !== 'application/octet-stream') return json(415, { message: 'Ask for application/octet-stream' });
+      const tag = known.release.slice(known.release.indexOf('@') + 1);
+      res.writeHead(302, { location: `${fake.url}/download/${m[1]}/${encodeURIComponent(tag)}/${encodeURIComponent(known.name)}` });
+      return res.end();
+    }
+    // An upload (`upload_url`): authenticated; an existing name is 422, as GitHub answers.
+    m = /^\/uploads\/repos\/([^/]+\/[^/]+)\/releases\/(\d+)\/assets$/.exec(path);
+    if (m && req.method === 'POST') {
+      const auth = req.headers.authorization;
+      if (auth !== `Bearer ${fake.apiToken}` && auth !== `token ${fake.apiToken}`) return json(401, { message: 'Bad credentials' });
+      const releaseKey = [...releaseIds].find(([k, id]) => id === Number(m![2]) && k.startsWith(`${m![1]}@`))?.[0];
+      const name = new URL(req.url ?? '/', 'http://x').searchParams.get('name');
+      if (!releaseKey || !name) return json(404, { message: 'Not Found' });
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const rel = releases.get(releaseKey)!;
+        if (rel.has(name)) return json(422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
+        const bytes = new Uint8Array(Buffer.concat(chunks));
+        rel.set(name, { bytes });
+        json(201, { id: assetId(releaseKey, name), name, size: bytes.byteLength });
+      });
+      return;
     }
     m = /^\/download\/([^/]+\/[^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     const asset = m ? releases.get(`${m[1]}@${decodeURIComponent(m[2]!)}`)?.get(decodeURIComponent(m[3]!)) : undefined;
@@ -242,10 +313,20 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
       return jwt.sign(signer.privateKey);
     },
     addAsset(repository, tag, name, asset) {
-      const id = `${repository}@${tag}`;
-      if (!releases.has(id)) releases.set(id, new Map());
-      releases.get(id)!.set(name, asset);
+      fake.addRelease(repository, tag);
+      releases.get(`${repository}@${tag}`)!.set(name, asset);
     },
+    setReadme(repository, sha, answer) {
+      readmes.set(`${repository}@${sha}`, answer);
+    },
+    addRelease(repository, tag) {
+      const id = `${repository}@${tag}`;
+      if (releases.has(id)) return;
+      releases.set(id, new Map());
+      releaseIds.set(id, nextId++);
+    },
+    assets: (repository, tag) => releases.get(`${repository}@${tag}`),
+    apiToken: `ghs_${Math.random().toString(36).slice(2)}`,
     async rotateKey() {
       previous = key;
       key = await newKey(`k${++rotations}`);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/client/registry-client.ts';
 import { main } from '../../src/cli/main.ts';
 import { KINDS, parsePackageName } from '../../src/core/names.ts';
-import { packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
+import { badgeKey, packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
@@ -29,6 +29,9 @@ const DERIVED = [
   packageKey('bundle', alpha),
   packageKey('bundle', gamma),
   packageKey('skill', skill),
+  badgeKey('bundle', alpha),
+  badgeKey('bundle', gamma),
+  badgeKey('skill', skill),
   scopeKey('acme'),
   scopeKey('globex'),
   shardedRootKey('bundle'),

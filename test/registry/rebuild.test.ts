@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { isShelfError } from '../../src/core/errors.ts';
 import { parsePackageName } from '../../src/core/names.ts';
-import { catalogKey, packageKey, recentKey, scopeKey, searchIndexKey } from '../../src/core/paths.ts';
+import { badgeKey, catalogKey, packageKey, recentKey, scopeKey, searchIndexKey } from '../../src/core/paths.ts';
 import { CatalogDocumentSchema, PackageDocumentSchema, RecentDocumentSchema } from '../../src/core/schemas.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
@@ -27,6 +27,9 @@ const DERIVED = [
   packageKey('bundle', alpha),
   packageKey('bundle', gamma),
   packageKey('skill', skill),
+  badgeKey('bundle', alpha),
+  badgeKey('bundle', gamma),
+  badgeKey('skill', skill),
   scopeKey('acme'),
   scopeKey('globex'),
   catalogKey('bundle'),

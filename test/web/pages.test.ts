@@ -17,6 +17,26 @@ import { startRegistryServer, type RegistryServer } from '../../src/server/regis
 import { FsStore } from '../../src/store/fs-store.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { SCREENSHOT_DIR, XSS, launchChromium, publishHostileBundle } from './helpers.ts';
+import { bundleFolder, publishFolder } from '../cli/helpers.ts';
+
+/** A README that tries everything: raw HTML, script, event attributes, script and data links, plain-http and data images. */
+const HOSTILE_README = [
+  '# Hostile README',
+  '<script>window.__pwned = 1</script>',
+  '<img src="x" onerror="window.__pwned = 2">',
+  '<a href="javascript:window.__pwned = 3">raw link</a>',
+  '<div onclick="window.__pwned = 4">raw div</div> <iframe src="https://example.com/"></iframe>',
+  '',
+  '[script link](javascript:window.__pwned=5) [data link](data:text/html,x) [vb link](vbscript:msgbox) [ok link](https://example.com/docs) [relative link](docs/guide.md) [anchor](#usage)',
+  '',
+  '![plain http image](http://example.com/x.png) ![data image](data:image/png;base64,iVBORw0KGgo=) ![relative image](assets/logo.png) ![https image](https://example.com/logo.png)',
+  '',
+  '```html',
+  '<script>alert(1)</script>',
+  '```',
+].join('\n');
+/** Just under the registry's 512 KiB: the page renders the first 256 KiB and says so. */
+const HUGE_README = `# Huge\n\n${'A long line of *emphasis* and `code` and [links](https://example.com/).\n\n'.repeat(7000)}`;
 
 let reg: TestRegistry;
 let browser: Browser;
@@ -60,6 +80,10 @@ beforeAll(async () => {
   }
   const hostile = await publishHostileBundle(reg);
   expect(hostile.status, JSON.stringify(hostile.json)).toBe(201);
+  // READMEs: a hostile one in the archive, a huge one from the repository at the released commit.
+  await publishFolder(reg, bundleFolder(() => {}, { 'README.md': HOSTILE_README }), { name: '@evil/readme', version: '1.0.0' });
+  reg.github.setReadme('evil/huge-mcp', 'a'.repeat(40), HUGE_README);
+  await publishFolder(reg, bundleFolder(() => {}), { name: '@evil/huge', version: '1.0.0' });
 
   // The same pages, published to another bucket and pointed at a registry that is not there.
   deadDir = await mkdtemp(join(tmpdir(), 'shelf-dead-pages-'));
@@ -163,7 +187,7 @@ describe('home page', () => {
     await expect.poll(() => resultNames(page)).toContain('@acme/sysinfo');
     expect(new URL(page.url()).search).toBe('');
     await page.getByLabel('Sort by').selectOption('name');
-    await expect.poll(() => resultNames(page)).toEqual(['@acme/echo', '@acme/sysinfo', '@evil/xss', '@globex/weather']);
+    await expect.poll(() => resultNames(page)).toEqual(['@acme/echo', '@acme/sysinfo', '@evil/huge', '@evil/readme', '@evil/xss', '@globex/weather']);
     expect(new URL(page.url()).search).toBe('?sort=name');
   });
 
@@ -242,10 +266,10 @@ describe('package page', () => {
     expect(await page.title()).toBe('Weather · Shelf');
     expect(await page.locator('#verified-mark').textContent()).toContain('Published from GitHub Actions with a verified OIDC token');
 
-    const command = `npx shelf bundle pull @globex/weather --registry ${reg.url}`;
+    const command = `npx shelf-cli bundle pull @globex/weather --registry ${reg.url}`;
     expect(await page.locator('#pull-command').textContent()).toBe(command);
     await page.getByRole('button', { name: 'Copy the command' }).click();
-    await expect.poll(() => page.locator('.copy-status').textContent()).toBe('Copied to the clipboard.');
+    await expect.poll(() => page.locator('#install .copy-status').textContent()).toBe('Copied to the clipboard.');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(command);
 
     const rows = page.locator('#versions tbody tr');
@@ -277,6 +301,15 @@ describe('package page', () => {
     expect(await aside.getByRole('link', { name: 'Globex Corporation' }).getAttribute('href')).toBe('https://globex.example');
     expect(await page.locator('#tools').textContent()).toContain('forecast');
     expect(await page.locator('#about').textContent()).toContain('dependency-free Node MCP server');
+
+    // The badge: the registry's SVG, loaded under the page's CSP, and the Markdown to copy.
+    const badge = `${reg.url}/v1/badges/bundles/@globex/weather.svg`;
+    expect(await page.locator('#badge-image').getAttribute('src')).toBe(badge);
+    await expect.poll(() => page.locator('#badge-image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(60);
+    const markdown = `[![@globex/weather on shelf](${badge})](${reg.url}/package.html?bundle=@globex/weather)`;
+    expect(await page.locator('#badge-markdown').textContent()).toBe(markdown);
+    await page.getByRole('button', { name: 'Copy the badge Markdown' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(markdown);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'package.png'), fullPage: true });
 
     // A prerelease has its own page, labelled, with a pull command naming the version.
@@ -284,7 +317,7 @@ describe('package page', () => {
     await page.waitForURL(/version=2\.1\.0-beta\.1$/);
     await page.locator('article.pkg').waitFor();
     expect(await page.locator('.notice').textContent()).toContain('2.1.0-beta.1, a prerelease');
-    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf bundle pull @globex/weather@2.1.0-beta.1 --registry ${reg.url}`);
+    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf-cli bundle pull @globex/weather@2.1.0-beta.1 --registry ${reg.url}`);
   });
 
   it('lists one file per platform for a multi-platform bundle, with its sha256', async () => {
@@ -296,12 +329,15 @@ describe('package page', () => {
     expect(await page.locator('#versions tbody tr').first().textContent()).toContain('macOS arm64');
     // One run published all three: its provenance is shown once.
     expect(await page.locator('#provenance .provenance').count()).toBe(1);
+    // Its README, packed into the bundle, rendered: headings, a table, code.
+    expect(await page.locator('#readme-body h1').textContent()).toBe('sysinfo');
+    expect(await page.locator('#readme-body table td code').first().textContent()).toBe('hostname');
   });
 
   it('shows a skill with its skill pull command', async () => {
     const page = await open('/package.html?skill=@acme/release-notes');
     await page.locator('article.pkg').waitFor();
-    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf skill pull @acme/release-notes --registry ${reg.url}`);
+    expect(await page.locator('#pull-command').textContent()).toBe(`npx shelf-cli skill pull @acme/release-notes --registry ${reg.url}`);
     expect(await page.locator('#files .sha256').textContent()).toBe(published.skill!.sha256);
   });
 
@@ -347,7 +383,8 @@ describe('package page', () => {
     // The javascript: author URL and homepage are not links; no element came from package text.
     expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
     expect(await aside.getByRole('link', { name: XSS.author }).count()).toBe(0);
-    expect(await page.locator('img, svg, iframe, b, article script').count()).toBe(0);
+    // The one image is the registry's own badge, its address built from the validated name.
+    expect(await page.locator('img:not(#badge-image), svg, iframe, b, article script').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
   });
@@ -414,5 +451,48 @@ describe('phone-sized screen', () => {
       expect(await overflow(page), path).toBe(0);
       if (path.includes('sysinfo')) await page.screenshot({ path: join(SCREENSHOT_DIR, 'package-phone.png'), fullPage: true });
     }
+  });
+});
+
+describe('package READMEs', () => {
+  it('renders a hostile README as Markdown under the CSP: nothing runs, raw HTML is text, links and images are safe', async () => {
+    const page = await open('/package.html?bundle=@evil/readme');
+    let dialogs = 0;
+    page.on('dialog', (d) => {
+      dialogs++;
+      void d.dismiss();
+    });
+    const body = page.locator('#readme-body');
+    await body.waitFor();
+    expect(await body.locator('h1').textContent()).toBe('Hostile README');
+    // Raw HTML stays text; none of it becomes an element.
+    expect(await body.textContent()).toContain('<script>window.__pwned = 1</script>');
+    expect(await body.textContent()).toContain('<img src="x" onerror="window.__pwned = 2">');
+    expect(await body.locator('script, iframe, div, [onerror], [onclick], [style]').count()).toBe(0);
+    expect(await page.locator('a[href^="javascript:" i], a[href^="data:" i], a[href^="vbscript:" i]').count()).toBe(0);
+    // Every link is http(s) or in-page, and says nofollow noopener; a relative one points into the repository at the commit.
+    const links = await body.locator('a').evaluateAll((as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute('href'), rel: a.getAttribute('rel') })));
+    for (const link of links) expect(link.rel).toBe('nofollow noopener');
+    expect(links.filter((l) => l.href !== null).map((l) => l.href)).toEqual(['https://example.com/docs', `https://github.com/evil/readme-mcp/blob/${'a'.repeat(40)}/docs/guide.md`, '#usage']);
+    expect(links.some((l) => l.text === 'script link' && l.href !== null)).toBe(false);
+    // Images only over https; the others show their alt text.
+    const images = await body.locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));
+    expect(images).toEqual([`https://raw.githubusercontent.com/evil/readme-mcp/${'a'.repeat(40)}/assets/logo.png`, 'https://example.com/logo.png']);
+    expect(await body.textContent()).toContain('plain http image');
+    expect(await body.locator('pre code').textContent()).toContain('<script>alert(1)</script>');
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(dialogs).toBe(0);
+    // The long description gives way to the README.
+    expect(await page.locator('#about').count()).toBe(0);
+  });
+
+  it('renders a huge README from the repository in part, saying so, and keeps the page usable', async () => {
+    const page = await open('/package.html?bundle=@evil/huge');
+    const body = page.locator('#readme-body');
+    await body.waitFor();
+    expect(await body.locator('h1').textContent()).toBe('Huge');
+    expect(await body.locator('.notice').textContent()).toContain('longer than 256 KiB');
+    expect(await page.locator('#badge-image').count()).toBe(1); // the rest of the page is there
   });
 });

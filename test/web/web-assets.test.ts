@@ -247,9 +247,9 @@ describe('formatting', () => {
 
   it('writes the pull command the CLI understands, naming the registry only when it is not the default', () => {
     expect(CLI_DEFAULT_REGISTRY).toBe(DEFAULT_REGISTRY);
-    expect(pullCommand('bundle', '@acme/echo', { registry: `${DEFAULT_REGISTRY}/` })).toBe('npx shelf bundle pull @acme/echo');
+    expect(pullCommand('bundle', '@acme/echo', { registry: `${DEFAULT_REGISTRY}/` })).toBe('npx shelf-cli bundle pull @acme/echo');
     expect(pullCommand('skill', '@acme/notes', { version: '2.0.0-rc.1', registry: 'https://r.example.com' })).toBe(
-      'npx shelf skill pull @acme/notes@2.0.0-rc.1 --registry https://r.example.com',
+      'npx shelf-cli skill pull @acme/notes@2.0.0-rc.1 --registry https://r.example.com',
     );
     expect(formatBytes(512)).toBe('512 bytes');
     expect(formatBytes(2560)).toBe('2.5 KiB');

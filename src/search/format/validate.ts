@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PackageSummarySchema, type PackageSummary } from '../../core/schemas.ts';
 import {
   CatalogFileSchema,

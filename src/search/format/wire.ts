@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PackageSummarySchema } from '../../core/schemas.ts';
 
 /** Version of the sharded format; in the root and in every file (`v`). Bumped on incompatible changes. */
