@@ -254,6 +254,26 @@ describe('home page', () => {
   });
 });
 
+describe('use this registry elsewhere', () => {
+  it('shows the VS Code settings and npx skills commands with the registry’s own address, and they lead to its MCP API and skills', async () => {
+    const page = await open('/');
+    const section = page.getByRole('region', { name: 'Use this registry in VS Code / with npx skills' });
+    await expect.poll(() => section.locator('[data-registry-url]').first().textContent()).toBe(reg.url);
+    const text = (await section.textContent()) ?? '';
+    expect(text).toContain(`"chat.mcp.gallery.serviceUrl": "${reg.url}"`);
+    expect(text).toContain('"chat.mcp.gallery.enabled": true');
+    expect(text).toContain(`npx skills add ${reg.url}/@scope`);
+    // What VS Code and the skills CLI would request next, from the page's own origin.
+    const answers = await page.evaluate(async (base) => {
+      const probe = await fetch(`${base}/v0.1/servers?limit=1`);
+      const skills = await fetch(`${base}/@acme/.well-known/agent-skills/index.json`);
+      return { probe: probe.status, servers: (await probe.json()).servers.length, skills: (await skills.json()).skills.map((s: { name: string }) => s.name) };
+    }, reg.url);
+    expect(answers).toEqual({ probe: 200, servers: expect.any(Number), skills: ['release-notes'] });
+    expect(answers.servers).toBeGreaterThan(0);
+  });
+});
+
 describe('package page', () => {
   it('shows description, install command, versions with prereleases labelled, files and verified provenance', async () => {
     const page = await open('/');
