@@ -29,7 +29,7 @@ function start(): void {
     return;
   }
   // The "use this registry elsewhere" settings name the registry's own address.
-  for (const el of document.querySelectorAll('[data-registry-url]')) el.textContent = client.baseUrl;
+  document.querySelectorAll('[data-registry-url]').forEach((el) => void (el.textContent = client.baseUrl));
   const page = document.body.dataset.page;
   if (page === 'home') startHomePage(client);
   else if (page === 'package') startPackagePage(client);
