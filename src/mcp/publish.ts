@@ -18,7 +18,7 @@ import { eachLimited } from '../core/concurrency.ts';
 import { readStoredJson, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { bucketCount, bucketOf, buildPage, splitBucket, withServer, type ServerListPage } from './pages.ts';
-import { hasServerName, OFFICIAL_META, serverResponses, type ServerResponse } from './server-json.ts';
+import { hasServerName, listingEntry, OFFICIAL_META, serverResponses, type ServerResponse } from './server-json.ts';
 
 /** Both listings of `GET /v0.1/servers`. */
 export const LISTINGS: readonly McpListing[] = ['latest', 'all'];
@@ -75,7 +75,7 @@ export async function publishServer(store: ObjectStore, pkg: PackageName, record
   for (const listing of options.listings === false ? [] : LISTINGS) {
     await placeServer(store, listing, name, async () => {
       const fresh = hasServerName(pkg) ? await readEntries(store, pkg) : [];
-      return listing === 'latest' ? latestOf(fresh) : fresh;
+      return listingEntries(listing, fresh);
     }, options);
   }
 }
@@ -88,6 +88,9 @@ async function readEntries(store: ObjectStore, pkg: PackageName): Promise<Server
 }
 
 const latestOf = (entries: readonly ServerResponse[]): ServerResponse[] => entries.filter((e) => e._meta[OFFICIAL_META].isLatest);
+
+/** A server's entries in one listing's pages: every version, or its latest; Shelf's `_meta` reduced. */
+const listingEntries = (listing: McpListing, entries: readonly ServerResponse[]): ServerResponse[] => (listing === 'latest' ? latestOf(entries) : entries).map(listingEntry);
 
 async function readPage(store: ObjectStore, listing: McpListing, page: number): Promise<ServerListPage | null> {
   const stored = await readStoredJson(store, mcpPageKey(listing, page));
@@ -182,7 +185,7 @@ export async function rebuildPages(
   await eachLimited([...members.keys()], options.concurrency ?? 16, async (page) => {
     await write(page, async () => {
       const entries = (await Promise.all(members[page]!.map((pkg) => readEntries(store, pkg)))).flat();
-      return buildPage(listing === 'latest' ? latestOf(entries) : entries, page, buckets);
+      return buildPage(listingEntries(listing, entries), page, buckets);
     });
   });
   const stale = (await store.list(mcpPagesPrefix(listing))).flatMap(({ key }) => {

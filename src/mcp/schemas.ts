@@ -23,6 +23,17 @@ export const ServerResponseDocumentSchema = z
       version: z.string().max(255),
       repository: z.object({ url: z.string(), source: z.literal('github'), id: z.string() }).optional(),
       websiteUrl: z.string().optional(),
+      icons: z
+        .array(
+          z.object({
+            src: z.string().max(255).describe('An https URL'),
+            mimeType: z.enum(['image/png', 'image/jpeg', 'image/svg+xml', 'image/webp']).optional(),
+            sizes: z.array(z.string().regex(/^\d+x\d+$/)).optional(),
+            theme: z.enum(['light', 'dark']).optional(),
+          }),
+        )
+        .optional()
+        .describe("The manifest's icons that are https URLs (icons inside the bundle are left out)"),
       packages: z.array(
         z.object({
           registryType: z.literal('mcpb'),

@@ -44,11 +44,20 @@ export interface ServerResponse {
     version: string;
     repository?: { url: string; source: 'github'; id: string };
     websiteUrl?: string;
+    icons?: Icon[];
     packages: Array<{ registryType: 'mcpb'; identifier: string; version: string; fileSha256: string; transport: { type: 'stdio' } }>;
   };
   _meta: Record<string, unknown> & {
     [OFFICIAL_META]: { status: 'active' | 'deprecated' | 'deleted'; statusMessage?: string; publishedAt: string; updatedAt: string; isLatest: boolean };
   };
+}
+
+/** An icon as the spec has it: an https URL of at most 255 characters. */
+export interface Icon {
+  src: string;
+  mimeType?: string;
+  sizes?: string[];
+  theme?: 'light' | 'dark';
 }
 
 /** The `server.json` schema the official registry names (2025-12-11, the API spec of 2025-12-01). */
@@ -105,6 +114,8 @@ function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean,
   if (title) server.title = cut(title, MAX_TITLE);
   const website = text(manifest.homepage);
   if (website && /^https?:\/\/[^\s]+$/.test(website) && URL.canParse(website)) server.websiteUrl = website;
+  const icons = iconsOf(manifest);
+  if (icons.length > 0) server.icons = icons;
   // Keys in a fixed order: equal content, equal bytes.
   const ordered: ServerResponse['server'] = {
     $schema: server.$schema,
@@ -114,6 +125,7 @@ function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean,
     version: server.version,
     ...(server.repository ? { repository: server.repository } : {}),
     ...(server.websiteUrl ? { websiteUrl: server.websiteUrl } : {}),
+    ...(server.icons ? { icons: server.icons } : {}),
     packages: server.packages,
   };
   return {
@@ -138,6 +150,61 @@ function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean,
       },
     },
   };
+}
+
+/**
+ * A server version as the listings' pages show it: the same `server` and official `_meta`, and
+ * Shelf's `_meta` reduced to what tells the packages apart (`name`, `prerelease`, each artifact's
+ * `os`, `arch`, `identifier` and `sha256`). Provenance, sizes and links to Shelf's documents stay
+ * in `versions/{version}.json` and `versions.json`: they are most of an entry's bytes, and a page
+ * holds every version of about 16 servers.
+ */
+export function listingEntry(entry: ServerResponse): ServerResponse {
+  const shelf = entry._meta[SHELF_META] as { name: string; prerelease?: boolean; artifacts: Array<{ os: string; arch: string; identifier: string; sha256: string }> } | undefined;
+  if (!shelf) return entry;
+  return {
+    server: entry.server,
+    _meta: {
+      [OFFICIAL_META]: entry._meta[OFFICIAL_META],
+      [SHELF_META]: {
+        name: shelf.name,
+        ...(shelf.prerelease === undefined ? {} : { prerelease: shelf.prerelease }),
+        artifacts: shelf.artifacts.map((a) => ({ os: a.os, arch: a.arch, identifier: a.identifier, sha256: a.sha256 })),
+      },
+    },
+  };
+}
+
+const MAX_ICON_URL = 255;
+const ICON_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', svg: 'image/svg+xml', webp: 'image/webp' };
+
+/**
+ * The manifest's icons the spec accepts: `icons[]` (MCPB 0.3+: `src`, `size`, `theme`) and the
+ * single `icon`, kept when `src` is an https URL of at most 255 characters. An icon inside the
+ * bundle (a relative path, the usual case) has no URL of its own and is left out. `mimeType` comes
+ * from the URL's extension when it names one of the spec's types, `sizes` from `size`
+ * (`WIDTHxHEIGHT`), `theme` when it is `light` or `dark`.
+ */
+export function iconsOf(manifest: Record<string, unknown>): Icon[] {
+  const listed = Array.isArray(manifest.icons) ? manifest.icons : [];
+  const candidates: Array<Record<string, unknown>> = [
+    ...listed.filter((i): i is Record<string, unknown> => typeof i === 'object' && i !== null),
+    ...(typeof manifest.icon === 'string' ? [{ src: manifest.icon }] : []),
+  ];
+  const out: Icon[] = [];
+  for (const candidate of candidates) {
+    const src = text(candidate.src);
+    if (!src || src.length > MAX_ICON_URL || !/^https:\/\/[^\s]+$/.test(src) || !URL.canParse(src)) continue;
+    if (out.some((i) => i.src === src)) continue;
+    const icon: Icon = { src };
+    const type = ICON_TYPES[/\.([a-z0-9]+)$/i.exec(new URL(src).pathname)?.[1]?.toLowerCase() ?? ''];
+    if (type) icon.mimeType = type;
+    const size = text(candidate.size);
+    if (/^\d+x\d+$/.test(size)) icon.sizes = [size];
+    if (candidate.theme === 'light' || candidate.theme === 'dark') icon.theme = candidate.theme;
+    out.push(icon);
+  }
+  return out;
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');

@@ -60,10 +60,11 @@ export function expectValid(schema: keyof typeof validators, value: unknown): vo
   expect(validate(value), `${schema}: ${ajv.errorsText(validate.errors)}`).toBe(true);
 }
 
-/** GETs JSON, checking CORS and, for a 404, the spec's `{"error": "..."}`. */
+/** GETs JSON, checking CORS, the content type and, for a 404, the spec's `{"error": "..."}`. */
 export async function getJson(url: string): Promise<{ status: number; json: any }> {
   const res = await fetch(url);
   expect(res.headers.get('access-control-allow-origin'), url).toBe('*');
+  expect(res.headers.get('content-type'), url).toMatch(/^application\/json\b/);
   const json = await res.json();
   if (res.status === 404) expectValid('NotFound', json);
   return { status: res.status, json };
