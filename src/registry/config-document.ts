@@ -42,9 +42,13 @@ export const NOT_FOUND_DOCUMENT = { error: 'Not found' } as const;
 
 /**
  * Writes the config document (unconditionally: it is a pure function of the configuration), and
- * the CDN's 404 body beside it.
+ * the CDN's 404 body beside it when it is missing or differs (it never changes, so a deploy that
+ * changes nothing leaves it alone).
  */
 export async function writeConfigDocument(store: ObjectStore, doc: ConfigDocument): Promise<void> {
   await store.put(configKey(), encodeJson(doc), { contentType: contentTypeFor(configKey()), cacheControl: MUTABLE_CACHE });
-  await store.put(notFoundKey(), encodeJson(NOT_FOUND_DOCUMENT), { contentType: contentTypeFor(notFoundKey()), cacheControl: MUTABLE_CACHE });
+  const notFound = encodeJson(NOT_FOUND_DOCUMENT);
+  const stored = await store.get(notFoundKey());
+  if (stored && Buffer.from(stored.body).equals(Buffer.from(notFound))) return;
+  await store.put(notFoundKey(), notFound, { contentType: contentTypeFor(notFoundKey()), cacheControl: MUTABLE_CACHE });
 }
