@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
-import { catalogKey, shardedRootKey } from '../core/paths.ts';
+import { shardedRootKey } from '../core/paths.ts';
 import { PACKAGE_NAME } from '../core/package.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
@@ -78,7 +78,7 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   console.log(`  VS Code:  "chat.mcp.gallery.serviceUrl": "${server.url}"  (the MCP registry API, ${server.url}/v0.1/servers)`);
   console.log(`  skills:   npx skills add ${server.url}/@<scope>  (agent-skills discovery)`);
   if (server.dev) {
-    const seeded = (await store.head(server.config.searchLayout === 'single' ? catalogKey('bundle') : shardedRootKey('bundle'))) !== null;
+    const seeded = (await store.head(shardedRootKey('bundle'))) !== null;
     if (!seeded) {
       console.log('Seeding the examples through the announce path...');
       for (const s of await seeding!.seedExamples(server.url, server.dev, server.config.audience)) {

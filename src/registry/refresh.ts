@@ -1,32 +1,20 @@
 /**
  * Brings the derived files of one package up to date with its records: the package document,
- * its badge, the scope record's package list, the search index and catalog, and the recent list. Each is a
+ * its badge, the scope record's package list, the search index and catalog, the recent list, and
+ * the files of the read APIs other clients speak (MCP registry API, agent-skills discovery). Each is a
  * compare-and-swap write of a pure function of what is stored, so running this again (after a
  * crash, or concurrently with another announce) converges to the same files.
  *
- * The search index and catalog follow the registry's {@link SearchLayout}: `sharded` applies the
- * package's summary to the sharded index (a bounded number of small files, then one root swap;
- * see `src/search/store.ts`), `single` rewrites the kind's whole catalog, then its whole index.
+ * The search index and catalog are one step: the package's summary is applied to the kind's
+ * sharded index (a bounded number of small files, then one root swap; `src/search/write/publish.ts`).
  *
  * @module
  */
 import type { Kind, PackageName } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
-import { badgeKey, catalogKey, configKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
-import {
-  CatalogDocumentSchema,
-  ConfigDocumentSchema,
-  PackageDocumentSchema,
-  RecentDocumentSchema,
-  ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
-  VersionDocumentSchema,
-  type PackageDocument,
-  type SearchLayout,
-  type VersionDocument,
-} from '../core/schemas.ts';
-import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
-import { buildSearchIndex } from '../indexer/search-index.ts';
+import { badgeKey, configKey, packageKey, recentKey, scopeKey, versionsPrefix } from '../core/paths.ts';
+import { ConfigDocumentSchema, PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
+import { addScopePackage, buildPackageDocument, summarize, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { applyToStore, readShardedRoot } from '../search/write/publish.ts';
 import { publishServer } from '../mcp/publish.ts';
 import { publishDiscovery } from '../skills/publish.ts';
@@ -35,12 +23,11 @@ import { readJson, updateJson, updateObject, type RetryPolicy } from '../store/j
 import { packageBadge, renderBadge } from '../indexer/badge.ts';
 
 /**
- * The derived files, in the order an announce writes them (after the records), in the default
- * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
- * writes its whole catalog in a `catalog` step before `search`.
+ * The derived files, in the order an announce writes them (after the records); one root swap
+ * commits the catalog and the index (`search`).
  */
 export const DERIVED_STEPS = ['package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
-export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
+export type DerivedStep = (typeof DERIVED_STEPS)[number];
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
 export type StepHook = (step: string) => void | Promise<void>;
@@ -70,15 +57,13 @@ export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageN
 
 /** Options of {@link refreshPackage}. */
 export interface RefreshOptions {
-  /** How the search index and catalog are published. Default `sharded`. */
-  layout?: SearchLayout;
   /** Called after each step (tests simulate crashes here). */
   afterStep?: StepHook;
 }
 
 /** Refreshes every derived file of one package. */
 export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, options: RefreshOptions = {}): Promise<PackageDocument> {
-  const { layout = 'sharded', afterStep } = options;
+  const { afterStep } = options;
   const pkgKey = packageKey(kind, pkg);
   const versionCache: VersionCache = new Map();
   const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
@@ -101,16 +86,7 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
     const fresh = await readJson(store, pkgKey, PackageDocumentSchema);
     return fresh ? summarize(fresh.value) : null;
   };
-  if (layout === 'sharded') {
-    await applyToStore(store, kind, pkg.full, freshSummary);
-  } else {
-    await updateJson(store, catalogKey(kind), CatalogDocumentSchema, async (current) => upsertCatalog(current, kind, pkg.full, await freshSummary()));
-    await afterStep?.('catalog');
-    await updateJson(store, searchIndexKey(kind), SearchIndexDocumentSchema, async () => {
-      const catalog = await readJson(store, catalogKey(kind), CatalogDocumentSchema);
-      return buildSearchIndex(kind, catalog?.value ?? null);
-    });
-  }
+  await applyToStore(store, kind, pkg.full, freshSummary);
   await afterStep?.('search');
 
   // The package document lists every version with its publication time, so the version records
@@ -118,7 +94,7 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   await updateJson(store, recentKey(), RecentDocumentSchema, (current) => upsertRecent(current, recentEntriesOf(pkgDoc)));
   await afterStep?.('recent');
 
-  await refreshInterop(store, kind, pkg, { layout, versionCache });
+  await refreshInterop(store, kind, pkg, { versionCache });
   await afterStep?.('interop');
   return pkgDoc;
 }
@@ -132,7 +108,7 @@ export async function refreshInterop(
   store: ObjectStore,
   kind: Kind,
   pkg: PackageName,
-  options: { layout?: SearchLayout; versionCache?: VersionCache; retry?: RetryPolicy; onWrite?: (key: string, changed: boolean) => void; listings?: boolean } = {},
+  options: { versionCache?: VersionCache; retry?: RetryPolicy; onWrite?: (key: string, changed: boolean) => void; listings?: boolean } = {},
 ): Promise<void> {
   const versionCache = options.versionCache ?? new Map();
   const records = async () => ({
@@ -141,7 +117,7 @@ export async function refreshInterop(
   });
   const common = { ...(options.retry ? { retry: options.retry } : {}), ...(options.onWrite ? { onWrite: options.onWrite } : {}) };
   if (kind === 'skill') return publishDiscovery(store, pkg, records, common);
-  await publishServer(store, pkg, records, { ...common, ...(options.listings === false ? { listings: false } : {}), publicUrl: await publicUrlOf(store), serverCount: () => bundleCount(store, options.layout ?? 'sharded') });
+  await publishServer(store, pkg, records, { ...common, ...(options.listings === false ? { listings: false } : {}), publicUrl: await publicUrlOf(store), serverCount: () => bundleCount(store) });
 }
 
 /** The registry's base URL on the CDN, as `v1/config.json` names it ("" without one: root-relative URLs). */
@@ -151,9 +127,8 @@ export async function publicUrlOf(store: ObjectStore): Promise<string> {
 }
 
 /** How many bundles have a version: the count of the kind's catalog (the MCP listings' geometry). */
-async function bundleCount(store: ObjectStore, layout: SearchLayout): Promise<number> {
-  if (layout === 'sharded') return (await readShardedRoot(store, 'bundle'))?.root.catalog.count ?? 0;
-  return (await readJson(store, catalogKey('bundle'), CatalogDocumentSchema))?.value.packages.length ?? 0;
+async function bundleCount(store: ObjectStore): Promise<number> {
+  return (await readShardedRoot(store, 'bundle'))?.root.catalog.count ?? 0;
 }
 
 /**
