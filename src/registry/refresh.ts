@@ -13,13 +13,13 @@
 import type { Kind, PackageName } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
 import { badgeKey, configKey, packageKey, recentKey, scopeKey, versionsPrefix } from '../core/paths.ts';
-import { ConfigDocumentSchema, PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
+import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
 import { addScopePackage, buildPackageDocument, summarize, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { applyToStore, readShardedRoot } from '../search/write/publish.ts';
 import { publishServer } from '../mcp/publish.ts';
 import { publishDiscovery } from '../skills/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { readJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
+import { readJson, readStoredJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import { packageBadge, renderBadge } from '../indexer/badge.ts';
 
 /**
@@ -120,10 +120,15 @@ export async function refreshInterop(
   await publishServer(store, pkg, records, { ...common, ...(options.listings === false ? { listings: false } : {}), publicUrl: await publicUrlOf(store), serverCount: () => bundleCount(store) });
 }
 
-/** The registry's base URL on the CDN, as `v1/config.json` names it ("" without one: root-relative URLs). */
+/**
+ * The registry's base URL on the CDN, as `v1/config.json` names it ("" without one: root-relative
+ * URLs). Only `public_url` is read, so that a config a rebuild is about to migrate (one naming
+ * the retired search layout) gives the same URLs as the config it migrates to.
+ */
 export async function publicUrlOf(store: ObjectStore): Promise<string> {
-  const config = await readJson(store, configKey(), ConfigDocumentSchema).catch(() => null);
-  return config?.value.public_url ?? '';
+  const stored = await readStoredJson(store, configKey()).catch(() => null);
+  const url = (stored?.json as { public_url?: unknown } | undefined)?.public_url;
+  return typeof url === 'string' ? url : '';
 }
 
 /** How many bundles have a version: the count of the kind's catalog (the MCP listings' geometry). */
