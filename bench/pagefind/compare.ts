@@ -5,8 +5,9 @@
  * HTTP/1.1 site with brotli (`cdn.ts`), and both are queried in the same headless Chromium
  * (`browser.ts`) with the one-word, two-word and prefix queries of the bench's latency workload:
  *
- * 1. an untimed pass of every query on each engine (the CDN compresses each file once, as an
- *    edge keeps it; the timed pages then pay for transfer only);
+ * 1. an untimed query of each class on each engine (the CDN compresses each file once, as an
+ *    edge keeps it, so the timed pages do not pay for compressing the scripts, the wasm and the
+ *    roots; the small index files a timed query meets first are compressed then, ~1 ms each);
  * 2. every query timed on loopback, the engines alternating;
  * 3. every query again with each response {@link ROUND_TRIP_MS} ms late (a modelled network),
  *    from which the sequential rounds are read (`sequentialRounds`).
@@ -26,7 +27,9 @@ import type { ObjectStore } from '../../src/store/object-store.ts';
 import { PAGE_SIZE } from '../../src/web/home.ts';
 import { launchChromium } from '../../test/web/helpers.ts';
 import { percentiles, round, type Percentiles } from '../lib/stats.ts';
-import type { Workload } from '../queries.ts';
+import type { LabelledQuery, Workload } from '../queries.ts';
+import type { ClassQuery } from '../relevance/classes.ts';
+import { allQueries, pagefindRankings, PAGEFIND_RELEVANCE_PAGE, relevanceReport, shelfRankings, type RelevanceReport } from '../relevance/measure.ts';
 import { buildPagefindIndex, type Footprint, type PagefindBuild } from './build.ts';
 import { firstQueryInBrowser, PAGEFIND_PAGE, PAGEFIND_SHOWN, requestCategory, type BrowserEngine, type PageQuery } from './browser.ts';
 import { sequentialRounds, startBenchCdn, type BenchCdn, type SiteSource } from './cdn.ts';
@@ -91,6 +94,8 @@ export interface PagefindComparison {
   shelf_code: { scripts: string[]; has_zod: boolean; has_semver: boolean };
   pagefind: EngineComparison;
   shelf: EngineComparison;
+  /** Both engines' relevance on the labelled queries, per class (when asked for). */
+  relevance?: RelevanceReport;
 }
 
 /** Options of {@link comparePagefind}. */
@@ -107,6 +112,8 @@ export interface CompareOptions {
   perClass: number;
   /** A folder for Pagefind's site. */
   work: string;
+  /** Labelled queries to judge both engines' relevance on (the bench's existing ones and issue 28's classes). Default none. */
+  relevance?: { labelled: readonly LabelledQuery[]; classes: readonly ClassQuery[] };
   /** The untimed first pass (default true; the smoke test skips it: it times nothing it judges). */
   warmUp?: boolean;
   log?: (message: string) => void;
@@ -128,7 +135,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Pagefind's site: the search page, and Pagefind's bundle folder as it wrote it. */
 function pagefindSite(dir: string): SiteSource {
   return async (path) => {
-    if (path === 'index.html') return { body: Buffer.from(PAGEFIND_PAGE), contentType: CONTENT_TYPES['.html']!, cacheControl: MUTABLE_CACHE };
+    const page = path === 'index.html' ? PAGEFIND_PAGE : path === 'relevance.html' ? PAGEFIND_RELEVANCE_PAGE : null;
+    if (page !== null) return { body: Buffer.from(page), contentType: CONTENT_TYPES['.html']!, cacheControl: MUTABLE_CACHE };
     const file = normalize(path);
     if (file.startsWith('..') || !file.startsWith('pagefind/')) return null;
     try {
@@ -180,10 +188,10 @@ export async function comparePagefind(options: CompareOptions): Promise<Pagefind
     await options.writeConfig(options.store, sites.shelf.url);
     const queries = COMPARED_CLASSES.flatMap((c) => options.workload[c].slice(0, options.perClass).map((query) => ({ class: c, query })));
     const engines: BrowserEngine[] = ['pagefind', 'shelf'];
-    const pass = async (delayMs: number, label: string) => {
-      log(`browser: ${queries.length} first queries per engine, ${label}`);
+    const pass = async (delayMs: number, label: string, list = queries) => {
+      log(`browser: ${list.length} first queries per engine, ${label}`);
       const out: Record<BrowserEngine, PageQuery[]> = { pagefind: [], shelf: [] };
-      for (const [i, q] of queries.entries()) {
+      for (const [i, q] of list.entries()) {
         // Alternate which engine goes first, so neither always meets the other's leftovers.
         for (const engine of i % 2 === 0 ? engines : [...engines].reverse()) {
           sites[engine].delayMs = delayMs;
@@ -192,7 +200,9 @@ export async function comparePagefind(options: CompareOptions): Promise<Pagefind
       }
       return out;
     };
-    if (options.warmUp !== false) await pass(0, 'untimed warm-up');
+    // One query per class warms the CDN's cache of the large files (scripts, wasm, the page, the
+    // roots); what is left for the timed queries to meet first is small index files.
+    if (options.warmUp !== false) await pass(0, 'untimed warm-up', COMPARED_CLASSES.flatMap((c) => queries.filter((q) => q.class === c).slice(0, 1)));
     const loopback = await pass(0, 'loopback');
     const modelled = await pass(ROUND_TRIP_MS, `${ROUND_TRIP_MS} ms per response`);
 
@@ -228,7 +238,15 @@ export async function comparePagefind(options: CompareOptions): Promise<Pagefind
         example: { query: queries[0]!.query, requests: first.requests.map((r) => ({ path: r.path, bytes: r.bytes, round_arrived_ms: round(r.arrived - t0) })) },
       };
     };
+    let relevance: RelevanceReport | undefined;
+    if (options.relevance) {
+      const judged = allQueries(options.relevance.labelled, options.relevance.classes);
+      log(`relevance: ${judged.length} labelled queries per engine`);
+      for (const site of Object.values(sites)) site.delayMs = 0;
+      relevance = relevanceReport(judged, { shelf: await shelfRankings(sites.shelf.url, judged), pagefind: await pagefindRankings(browser, sites.pagefind.url, judged) });
+    }
     return {
+      ...(relevance ? { relevance } : {}),
       packages: options.summaries.length,
       round_trip_ms: ROUND_TRIP_MS,
       shown: { pagefind: PAGEFIND_SHOWN, shelf: PAGE_SIZE },

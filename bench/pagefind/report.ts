@@ -169,4 +169,29 @@ export function renderPagefind(comparisons: readonly (ComparisonOrFailure | unde
     }
   }
   line();
+  renderRelevance(ready, line);
+}
+
+/** Relevance per class, both engines side by side per size. */
+function renderRelevance(ready: readonly { c: PagefindComparison; packages: number }[], line: (s?: string) => void): void {
+  const withRelevance = ready.filter((x) => x.c.relevance);
+  if (withRelevance.length === 0) return;
+  line('### Relevance per class: Shelf beside Pagefind (issue 28, goal 4)');
+  line();
+  line('Top 1: the first result is relevant; top 5: the share of the top 5 that is, of at most 5 relevant packages. `labelled:*` are the bench\'s existing labelled queries (one intended package each); the others are issue 28\'s classes (`bench/relevance/classes.ts`), generated from the corpus by each class\'s description. Shelf through its real client, Pagefind through its own `pagefind.js`, on the same documents.');
+  line();
+  const head = withRelevance.flatMap(({ packages: p }) => [`Shelf ${n(p)}`, `Pagefind ${n(p)}`]);
+  line(`| class | n | ${head.join(' | ')} |`);
+  line(`|---|---:|${head.map(() => '---:').join('|')}|`);
+  const classes = [...new Set(withRelevance.flatMap(({ c }) => Object.keys(c.relevance!.by_class)))];
+  const pctOf = (x: number) => `${Math.round(100 * x)}%`;
+  for (const k of classes) {
+    const cells = withRelevance.flatMap(({ c }) => {
+      const s = c.relevance!.by_class[k];
+      return s ? (['shelf', 'pagefind'] as const).map((e) => `${pctOf(s[e].top1)} / ${pctOf(s[e].top5)}`) : ['–', '–'];
+    });
+    const counts = [...new Set(withRelevance.map(({ c }) => c.relevance!.by_class[k]?.shelf.n ?? 0))].join(', ');
+    line(`| ${k} | ${counts} | ${cells.join(' | ')} |`);
+  }
+  line();
 }

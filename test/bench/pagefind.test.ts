@@ -17,7 +17,8 @@ import { requestCategory } from '../../bench/pagefind/browser.ts';
 import { sequentialRounds } from '../../bench/pagefind/cdn.ts';
 import { COMPARED_CLASSES, comparePagefind, shelfIndexFootprint, type PagefindComparison } from '../../bench/pagefind/compare.ts';
 import { pagefindGoalRows } from '../../bench/pagefind/report.ts';
-import type { Workload } from '../../bench/queries.ts';
+import { labelledQueries, type Workload } from '../../bench/queries.ts';
+import { inflect, judge, oneEdit, RELEVANCE_CLASSES, relevanceQueries } from '../../bench/relevance/classes.ts';
 
 const SIZE = 60;
 let dir: string;
@@ -43,6 +44,7 @@ beforeAll(async () => {
     shelfBuild: { ms: derived.sharded?.ms ?? 0, stored: await shelfIndexFootprint(store) },
     workload,
     perClass: 1,
+    relevance: { labelled: labelledQueries(corpus, 2), classes: relevanceQueries(corpus, 2) },
     work: dir,
     warmUp: false,
   });
@@ -105,6 +107,65 @@ describe('Pagefind beside Shelf, first queries in Chromium', () => {
     // A 60-package run names neither 10,000 nor 100,000: nothing is judged, values are still shown.
     for (const row of rows.filter((r) => !r.goal.startsWith('2.'))) expect(row.holds, row.goal).toBeNull();
     expect(rows.find((r) => r.goal.startsWith('2.'))!.measured).toMatch(/kB/);
+  });
+});
+
+describe('relevance classes (issue 28)', () => {
+  const big = generateCorpus({ packages: 1000, seed: 5 });
+  const queries = relevanceQueries(big, 4);
+
+  it('generates every class deterministically, each query with relevant packages that exist', () => {
+    expect(relevanceQueries(big, 4)).toEqual(queries);
+    const names = new Set(big.packages.map((p) => p.name));
+    for (const c of RELEVANCE_CLASSES) expect(queries.filter((q) => q.class === c), c).toHaveLength(4);
+    for (const q of queries) {
+      expect(q.relevant.length, q.query).toBeGreaterThan(0);
+      for (const r of q.relevant) expect(names.has(r)).toBe(true);
+    }
+  });
+
+  it('builds each class as its description says', () => {
+    const byName = new Map(big.packages.map((p) => [p.name, p]));
+    for (const q of queries) {
+      const words = q.query.split(' ');
+      if (q.class === 'transposed') {
+        // One package, whose name has a word that is the query with two neighbours swapped back.
+        const p = byName.get(q.relevant[0]!)!;
+        expect(q.relevant).toHaveLength(1);
+        expect(p.short.split('-').some((w) => w.length === q.query.length && w !== q.query && [...oneEdit(q.query)].includes(w) && [...w].sort().join('') === [...q.query].sort().join(''))).toBe(true);
+      } else if (q.class === 'stop-words') expect(['to', 'for', 'with', 'and', 'the', 'in', 'of', 'from', 'a', 'on']).toContain(words[1]);
+      else if (q.class === 'stemming') expect(words[0]).toMatch(/(ing|ation)$/);
+      else if (q.class === 'or-intent') {
+        expect(words).toHaveLength(3);
+        expect(q.relevant.length).toBeGreaterThanOrEqual(5);
+        expect(q.relevant.length).toBeLessThanOrEqual(10);
+      } else if (q.class === 'rare-near-miss') expect(q.query.length).toBeLessThanOrEqual(5);
+      else if (q.class === 'scope-twice') {
+        expect(big.scopes.has(q.query)).toBe(true);
+        for (const r of q.relevant) expect(byName.get(r)!.short.split('-')).toContain(q.query);
+      }
+    }
+  });
+
+  it('inflects as a stemmer would undo, judges against the relevant set', () => {
+    expect(inflect('deploy')).toBe('deploying');
+    expect(inflect('parse')).toBe('parsing');
+    expect(inflect('summarize')).toBe('summarization');
+    expect(inflect('stop')).toBe('stopping');
+    expect(inflect('running')).toBeNull();
+    expect(judge(['a', 'x', 'b'], ['a', 'b'])).toEqual({ top1: true, top5: 1 });
+    expect(judge(['x', 'a'], ['a', 'b', 'c', 'd', 'e', 'f'])).toEqual({ top1: false, top5: 0.2 });
+    expect(judge([], ['a'])).toEqual({ top1: false, top5: 0 });
+  });
+
+  it('scores both engines per class on the small registry, the existing labelled queries included', () => {
+    const r = result.relevance!;
+    expect(r.rankings.shelf).toHaveLength(r.queries.length);
+    expect(r.rankings.pagefind).toHaveLength(r.queries.length);
+    expect(Object.keys(r.by_class)).toContain('labelled:name');
+    // A distinctive name word: both engines find its package.
+    expect(r.by_class['labelled:name']!.shelf.top5).toBe(1);
+    expect(r.by_class['labelled:name']!.pagefind.top5).toBe(1);
   });
 });
 
