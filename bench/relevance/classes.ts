@@ -23,6 +23,7 @@
 import { STOP_WORDS, type Corpus, type SyntheticPackage } from '../corpus.ts';
 import { tokenize } from '../engines.ts';
 import { Random } from '../lib/random.ts';
+import { lowerBound } from '../queries.ts';
 
 /** The relevance classes. */
 export const RELEVANCE_CLASSES = ['transposed', 'stop-words', 'stemming', 'or-intent', 'rare-near-miss', 'scope-twice'] as const;
@@ -217,17 +218,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** How one engine ranked one query: the first result answers it, and the share of the top 5 that does (of at most 5 relevant). */
