@@ -137,7 +137,9 @@ export function renderPagefind(comparisons: readonly (ComparisonOrFailure | unde
   line('Goal 3\'s announce rows (p50 growth, compacting announce p95 on S3) are issue 9\'s announce rows and section 1. "not shown": the run lacks the size the goal names.');
   line();
   const ready = comparisons.map((c, i) => ({ c, packages: packages[i]! })).filter((x): x is { c: PagefindComparison; packages: number } => ok(x.c));
-  for (const [i, c] of comparisons.entries()) if (c && !ok(c)) line(`- ${n(packages[i]!)} packages: not measured: ${c.error}`);
+  const failures = comparisons.map((c, i) => (c && !ok(c) ? `- ${n(packages[i]!)} packages: not measured: ${c.error}` : null)).filter((x) => x !== null);
+  for (const f of failures) line(f);
+  if (failures.length > 0) line();
   if (ready.length === 0) return;
   const first = ready[0]!.c;
   line(`First query from a fresh page in headless Chromium (a new context each: empty cache, new connections), each engine on its own loopback HTTP/1.1 site with brotli (quality 9), median [max] over the one-word, two-word and prefix queries of the latency workload. Pagefind: its own \`pagefind.js\` on a page that searches and loads the first ${first.shown.pagefind} results' data (its documented use; its default UI shows 5); Shelf: the registry's home page, which shows ${first.shown.shelf}. Both index the same text (Shelf's search document of each package). Rounds are the dependency depth of the requests with every response ${first.round_trip_ms} ms late (HTTP/1.1: a request waiting for one of Chromium's 6 connections counts as a round too). Stored: Pagefind's index, fragment, filter, meta and entry files (its whole output folder in brackets, with its scripts, wasm and UI); Shelf's sharded index after a fresh build. Build: Pagefind's Node API from start to files written; Shelf's \`rebuildToStore\` (both without fsync). The machine was shared with other work: times are noisy.`);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { generateCorpus, type Corpus } from '../../bench/corpus.ts';
 import { loadRegistry } from '../../bench/load.ts';
+import { parseArgs } from '../../bench/run.ts';
 import { packageFiles } from '../../bench/records.ts';
 import { writeBenchConfig } from '../../bench/search.ts';
 import { nameOfUrl, packagePage, pageUrl } from '../../bench/pagefind/build.ts';
@@ -176,6 +177,12 @@ describe('helpers', () => {
     expect(sequentialRounds([{ arrived: 0, sent: 20 }, { arrived: 21, sent: 41 }, { arrived: 22, sent: 42 }, { arrived: 43, sent: 63 }])).toBe(3);
     // Two independent requests in flight together are one round.
     expect(sequentialRounds([{ arrived: 0, sent: 20 }, { arrived: 1, sent: 21 }])).toBe(1);
+  });
+
+  it('takes a time limit for a busy machine, and refuses a bad one by name', () => {
+    expect(parseArgs(['--quick', '--time-limit', '40']).timeLimitMin).toBe(40);
+    expect(parseArgs(['--quick']).timeLimitMin).toBeUndefined();
+    expect(() => parseArgs(['--time-limit', '0'])).toThrow(/--time-limit/);
   });
 
   it('sorts requests into page, code and data', () => {
