@@ -40,7 +40,7 @@ beforeAll(async () => {
   workload = { 'one-word': [nameWord(a)], 'two-word': [`${descWords[0]} ${descWords[1]}`], prefix: [nameWord(c).slice(0, 4)], misspelled: [] };
   result = await comparePagefind({
     store,
-    writeConfig: (s, url) => writeBenchConfig(s, url, 'sharded'),
+    writeConfig: writeBenchConfig,
     summaries: corpus.packages.map((p) => packageFiles(p).summary),
     shelfBuild: { ms: derived.sharded?.ms ?? 0, stored: await shelfIndexFootprint(store) },
     workload,
