@@ -18,7 +18,7 @@ import { parseVersion, type PackageName, type Version } from '../src/core/names.
 import { mcpVersionKey, mcpVersionsKey } from '../src/core/paths.ts';
 import { LISTINGS, rebuildPages } from '../src/mcp/publish.ts';
 import { OFFICIAL_META, serverResponses } from '../src/mcp/server-json.ts';
-import { publicUrlOf } from '../src/registry/refresh.ts';
+import { publicUrlOf } from '../src/registry/interop.ts';
 import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema } from '../src/core/schemas.ts';
 import { rebuildToStore } from '../src/search/write/publish.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
