@@ -66,6 +66,14 @@ export function readmeKey(kind: Kind, pkg: PackageName, version: Version): strin
   return `${versionsPrefix(kind, pkg)}${version}/README.md`;
 }
 
+/**
+ * The lifecycle record of a package: the statuses its publisher set, the operator's tombstones,
+ * and their history (written by a status change or a takedown, never by an announce).
+ */
+export function lifecycleKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/lifecycle.json`;
+}
+
 /** File extension of each kind's artifacts. */
 export const ARTIFACT_EXTENSION: Record<Kind, string> = { bundle: '.mcpb', skill: '.skill' };
 
@@ -215,5 +223,8 @@ export const SCHEMA_FILES = {
   'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',
+  'lifecycle.schema.json': 'v1/{bundles,skills}/@scope/name/lifecycle.json',
+  'status-request.schema.json': 'POST /v1/{bundles,skills}/status (request body)',
+  'status-response.schema.json': 'status change response (200)',
   'error.schema.json': 'every error response',
 } as const;

@@ -1,7 +1,9 @@
 /**
  * The consistency checker: reports every derived file that disagrees with the records — missing,
  * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
- * in excess, or has out of date.
+ * in excess, or has out of date — and every file a takedown says must be gone. Statuses are
+ * checked wherever they show: the version documents mirror the lifecycle records, and every
+ * derived file is compared with what the records, statuses and tombstones included, give.
  *
  * In the sharded layout, the index's root is the derived file compared: its entries are the
  * packages of its catalog, and the immutable files the records call for that the bucket lacks are
@@ -14,7 +16,7 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { catalogKey, parseVersionKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
 import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
@@ -33,8 +35,12 @@ export interface CheckOptions {
 export interface CheckIssue {
   /** The file's key. */
   key: string;
-  /** `missing`: the records call for the file and there is none; `stale`: its content differs. */
-  problem: 'missing' | 'stale';
+  /**
+   * `missing`: the records call for the file and there is none; `stale`: its content differs;
+   * `removed`: a takedown says it must not exist (a removed version's artifact, README or
+   * document that is still in the bucket).
+   */
+  problem: 'missing' | 'stale' | 'removed';
   /** Entries the records call for that the file lacks. */
   missing: string[];
   /** Entries the file has that the records do not. */
@@ -72,7 +78,7 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, stored.body);
     const issue: CheckIssue = {
       key,
-      problem: stored ? 'stale' : 'missing',
+      problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
       missing: [...want.keys()].filter((id) => !have.has(id)),
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
@@ -132,6 +138,9 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
     const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
     for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
   } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
-  else add(doc.versions, (v) => v.version); // a package document
+  else if (parseVersionKey(key)) {
+    // A version document: only its status fields are derived (from the lifecycle record).
+    map.set('status', JSON.stringify([doc.status ?? 'active', doc.status_message ?? null, doc.status_changed_at ?? null]));
+  } else add(doc.versions, (v) => v.version); // a package document
   return map;
 }

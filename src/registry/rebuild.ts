@@ -20,6 +20,7 @@ import {
   catalogKey,
   configKey,
   kindPrefix,
+  lifecycleKey,
   packageKey,
   parseVersionKey,
   recentKey,
@@ -46,6 +47,8 @@ import {
   addScopePackage,
   buildCatalog,
   pinnedScope,
+  recentEntriesOf,
+  scopeLists,
   summarize,
   upsertCatalog,
   upsertRecent,
@@ -55,7 +58,8 @@ import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy 
 import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { derivePackageDocument, readVersions, recentEntriesOf, refreshBadge } from './refresh.ts';
+import { derivePackageDocument, readLifecycle, readVersions, refreshBadge, refreshVersionStatuses } from './refresh.ts';
+import { deleteRemovedFiles } from './removal.ts';
 import { eachLimited } from '../core/concurrency.ts';
 
 /** Options of {@link rebuild}. */
@@ -143,11 +147,19 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const write = async <T>(key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>) =>
     record(key, await writeDerived(store, key, schema, compute, retry));
 
-  // Package documents first: everything after is derived from them.
+  // The lifecycle records first: what a takedown left in the bucket goes, and the version
+  // documents mirror their statuses.
+  await eachLimited(targets, concurrency, async ({ kind: k, pkg }) => {
+    for (const key of await deleteRemovedFiles(store, k, pkg, await readLifecycle(store, k, pkg))) record(key, true);
+    for (const key of await refreshVersionStatuses(store, k, pkg, await readVersions(store, k, pkg), retry)) record(key, true);
+  });
+
+  // Package documents next: everything after is derived from them.
   await eachLimited(targets, concurrency, ({ kind: k, pkg }) =>
     write(packageKey(k, pkg), PackageDocumentSchema, async (current) => {
       const versions = await readVersions(store, k, pkg);
-      return current || versions.length > 0 ? derivePackageDocument(k, pkg, versions, current) : null;
+      const lifecycle = await readLifecycle(store, k, pkg);
+      return current || versions.length > 0 ? derivePackageDocument(k, pkg, versions, current, lifecycle) : null;
     }),
   );
 
@@ -158,7 +170,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       const docs = await readPackageDocuments(store, KINDS, scope);
       const base = current ?? (await reconstructScopePin(store, scope, docs));
       if (!base) return null;
-      return docs.reduce((acc, doc) => (doc.versions.length > 0 ? addScopePackage(acc, doc.kind, doc.name) : acc), { ...base, packages: [] } as ScopeDocument);
+      return docs.reduce((acc, doc) => (scopeLists(doc) ? addScopePackage(acc, doc.kind, doc.name) : acc), { ...base, packages: [] } as ScopeDocument);
     }),
   );
 
@@ -275,8 +287,8 @@ async function writeDerived<T>(
 async function packageTargets(store: ObjectStore, kinds: Kind[], pkg: PackageName): Promise<Target[]> {
   const found = await Promise.all(
     kinds.map(async (kind) => {
-      const [doc, versions] = await Promise.all([store.head(packageKey(kind, pkg)), store.list(versionsPrefix(kind, pkg))]);
-      return doc || versions.some((o) => parseVersionKey(o.key)) ? [{ kind, pkg }] : [];
+      const [doc, versions, lifecycle] = await Promise.all([store.head(packageKey(kind, pkg)), store.list(versionsPrefix(kind, pkg)), store.head(lifecycleKey(kind, pkg))]);
+      return doc || lifecycle || versions.some((o) => parseVersionKey(o.key)) ? [{ kind, pkg }] : [];
     }),
   );
   return found.flat();
@@ -287,7 +299,7 @@ async function discoverPackages(store: ObjectStore, kinds: Kind[]): Promise<Targ
   const targets = new Map<string, Target>();
   for (const kind of kinds) {
     for (const { key } of await store.list(kindPrefix(kind))) {
-      const pkg = packageOfVersionKey(key) ?? packageOfDocumentKey(kind, key);
+      const pkg = packageOfVersionKey(key) ?? packageOfDocumentKey(kind, key) ?? packageOfLifecycleKey(kind, key);
       if (pkg) targets.set(`${kind}:${pkg.full}`, { kind, pkg });
     }
   }
@@ -348,6 +360,15 @@ function packageOfDocumentKey(kind: Kind, key: string): PackageName | null {
   if (!key.startsWith(prefix) || !key.endsWith('.json')) return null;
   const pkg = safeName(key.slice(prefix.length, -'.json'.length));
   return pkg && packageKey(kind, pkg) === key ? pkg : null;
+}
+
+/** The package whose lifecycle record is at `key`, or null. */
+function packageOfLifecycleKey(kind: Kind, key: string): PackageName | null {
+  const prefix = kindPrefix(kind);
+  const suffix = '/lifecycle.json';
+  if (!key.startsWith(prefix) || !key.endsWith(suffix)) return null;
+  const pkg = safeName(key.slice(prefix.length, -suffix.length));
+  return pkg && lifecycleKey(kind, pkg) === key ? pkg : null;
 }
 
 function safeName(full: string): PackageName | null {

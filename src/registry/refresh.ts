@@ -1,6 +1,7 @@
 /**
- * Brings the derived files of one package up to date with its records: the package document,
- * its badge, the scope record's package list, the search index and catalog, and the recent list. Each is a
+ * Brings the derived files of one package up to date with its records: the statuses its version
+ * documents mirror from its lifecycle record, the package document, its badge, the scope record's
+ * package list, the search index and catalog, and the recent list. Each is a
  * compare-and-swap write of a pure function of what is stored, so running this again (after a
  * crash, or concurrently with another announce) converges to the same files.
  *
@@ -10,10 +11,12 @@
  *
  * @module
  */
-import type { Kind, PackageName } from '../core/names.ts';
+import type { Kind, PackageName, Version } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
-import { badgeKey, catalogKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
+import { badgeKey, catalogKey, lifecycleKey, packageKey, recentKey, scopeKey, searchIndexKey, versionKey, versionsPrefix } from '../core/paths.ts';
 import {
+  LifecycleRecordSchema,
+  type LifecycleRecord,
   CatalogDocumentSchema,
   PackageDocumentSchema,
   RecentDocumentSchema,
@@ -24,7 +27,8 @@ import {
   type SearchLayout,
   type VersionDocument,
 } from '../core/schemas.ts';
-import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
+import { buildPackageDocument, recentEntriesOf, replaceRecent, scopeLists, setScopePackage, summarize, upsertCatalog } from '../indexer/documents.ts';
+import { removedVersion, versionStatusOf, type StatusFields } from '../indexer/lifecycle.ts';
 import { buildSearchIndex } from '../indexer/search-index.ts';
 import { applyToStore } from '../search/write/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -36,7 +40,7 @@ import { packageBadge, renderBadge } from '../indexer/badge.ts';
  * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
  * writes its whole catalog in a `catalog` step before `search`.
  */
-export const DERIVED_STEPS = ['package', 'badge', 'scope', 'search', 'recent'] as const;
+export const DERIVED_STEPS = ['statuses', 'package', 'badge', 'scope', 'search', 'recent'] as const;
 export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
@@ -78,17 +82,21 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   const { layout = 'sharded', afterStep } = options;
   const pkgKey = packageKey(kind, pkg);
   const versionCache: VersionCache = new Map();
+  await refreshVersionStatuses(store, kind, pkg, await readVersions(store, kind, pkg, versionCache));
+  await afterStep?.('statuses');
+
   const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
-    derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current),
+    derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current, await readLifecycle(store, kind, pkg)),
   );
   await afterStep?.('package');
 
   await refreshBadge(store, kind, pkg);
   await afterStep?.('badge');
 
-  await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, (current) => {
+  await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, async (current) => {
     if (!current) throw new ShelfError('internal_error', `The scope record of @${pkg.scope} is missing.`);
-    return addScopePackage(current, kind, pkg.full);
+    const fresh = (await readJson(store, pkgKey, PackageDocumentSchema))?.value ?? pkgDoc;
+    return setScopePackage(current, kind, pkg.full, scopeLists(fresh));
   });
   await afterStep?.('scope');
 
@@ -110,9 +118,13 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
   }
   await afterStep?.('search');
 
-  // The package document lists every version with its publication time, so the version records
-  // need not be read again; versions announced since are added to the list by their own announce.
-  await updateJson(store, recentKey(), RecentDocumentSchema, (current) => upsertRecent(current, recentEntriesOf(pkgDoc)));
+  // The package document lists every version with its publication time and status, so the
+  // version records need not be read again. It is read as stored now (after the list's ETag), so
+  // that replacing the package's entries never drops a version a concurrent announce added.
+  await updateJson(store, recentKey(), RecentDocumentSchema, async (current) => {
+    const fresh = (await readJson(store, pkgKey, PackageDocumentSchema))?.value ?? pkgDoc;
+    return replaceRecent(current, kind, pkg.full, recentEntriesOf(fresh));
+  });
   await afterStep?.('recent');
   return pkgDoc;
 }
@@ -135,22 +147,78 @@ export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageN
   return changed;
 }
 
-/** The recent-list entries of a package's versions. */
-export function recentEntriesOf(doc: PackageDocument): RecentEntry[] {
-  return doc.versions.map((v) => ({ kind: doc.kind, name: doc.name, version: v.version, published_at: v.published_at }));
+/** A package's lifecycle record (statuses, tombstones), or null when nothing happened to it. */
+export async function readLifecycle(store: ObjectStore, kind: Kind, pkg: PackageName): Promise<LifecycleRecord | null> {
+  return (await readJson(store, lifecycleKey(kind, pkg), LifecycleRecordSchema))?.value ?? null;
 }
 
 /**
- * The package document its records give: the version documents, and the repository pin and
- * creation time kept in the stored package document (`current`; without one, the first
- * artifact's provenance pins it). Shared by the announce's refresh and the full rebuild.
+ * Mirrors the lifecycle record's statuses into the version documents, whose only mutable fields
+ * they are: each document whose status differs is rewritten by compare-and-swap, from the record
+ * as read after the document's ETag (so a slower concurrent change cannot put back an older
+ * status). Documents of versions taken down are left to the takedown, which deletes them.
+ *
+ * @param versions - The package's version documents, as just read.
+ * @returns The keys written.
+ */
+export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg: PackageName, versions: VersionDocument[], retry?: RetryPolicy): Promise<string[]> {
+  const record = await readLifecycle(store, kind, pkg);
+  const stale = versions.filter((v) => !removedVersion(record, v.version) && !sameStatus(v, versionStatusOf(record, v.version)));
+  const written: string[] = [];
+  for (const v of stale) {
+    const key = versionKey(kind, pkg, v.version as Version);
+    try {
+      const { changed } = await updateJson(
+        store,
+        key,
+        VersionDocumentSchema,
+        async (current) => {
+          const fresh = await readLifecycle(store, kind, pkg);
+          // Deleted meanwhile (a takedown), or taken down: nothing to mirror.
+          if (!current || removedVersion(fresh, v.version)) throw new LeaveAlone();
+          return withStatus(current, versionStatusOf(fresh, v.version));
+        },
+        { strict: true, ...(retry ? { retry } : {}) },
+      );
+      if (changed) written.push(key);
+    } catch (err) {
+      if (!(err instanceof LeaveAlone)) throw err;
+    }
+  }
+  return written;
+}
+
+/** Thrown inside a compute to write nothing. */
+class LeaveAlone extends Error {}
+
+/** A version document with these status fields (and no others). */
+export function withStatus(doc: VersionDocument, fields: StatusFields<VersionDocument['status']>): VersionDocument {
+  const { status_message: _m, status_changed_at: _c, ...rest } = doc;
+  return { ...rest, ...fields };
+}
+
+function sameStatus(doc: VersionDocument, fields: StatusFields<string>): boolean {
+  return doc.status === fields.status && doc.status_message === fields.status_message && doc.status_changed_at === fields.status_changed_at;
+}
+
+/**
+ * The package document its records give: the version documents, its lifecycle record, and the
+ * repository pin and creation time kept in the stored package document (`current`; without
+ * one, the first artifact's provenance pins it). Shared by the announce's refresh and the full
+ * rebuild.
  *
  * @throws ShelfError `internal_error` when there is neither a package document nor a version
  */
-export function derivePackageDocument(kind: Kind, pkg: PackageName, versions: VersionDocument[], current: PackageDocument | null): PackageDocument {
+export function derivePackageDocument(
+  kind: Kind,
+  pkg: PackageName,
+  versions: VersionDocument[],
+  current: PackageDocument | null,
+  lifecycle: LifecycleRecord | null,
+): PackageDocument {
   const pin = current?.repository ?? pinFromVersions(versions);
   if (!pin) throw new ShelfError('internal_error', `${pkg.full} has neither a package document nor a version record.`);
-  return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? earliest(versions));
+  return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? earliest(versions), lifecycle);
 }
 
 function pinFromVersions(versions: VersionDocument[]): { name: string; id: string } | null {
