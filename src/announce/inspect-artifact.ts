@@ -12,7 +12,7 @@
  * @module
  */
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
-import type { ArchiveLimits } from '../archive/zip-entries.ts';
+import { MAX_SKILL_UNPACKED_BYTES, type ArchiveLimits } from '../archive/zip-entries.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import type { Kind, PackageName, Version } from '../core/names.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
@@ -26,7 +26,9 @@ import { validateManifest, validateSkill } from './validate-metadata.ts';
  */
 export async function inspectArtifact(kind: Kind, bytes: Uint8Array, pkg: PackageName, version: Version, limits: ArchiveLimits): Promise<Record<string, unknown>> {
   try {
-    const { metadata } = await readArtifactMetadata(kind, bytes, limits);
+    // A skill must also fit what `shelf skill install` unpacks.
+    const bounded = kind === 'skill' ? { ...limits, maxTotalBytes: Math.min(limits.maxTotalBytes ?? MAX_SKILL_UNPACKED_BYTES, MAX_SKILL_UNPACKED_BYTES) } : limits;
+    const { metadata } = await readArtifactMetadata(kind, bytes, bounded);
     return kind === 'bundle' ? validateManifest(metadata, pkg, version) : validateSkill(metadata, pkg, version);
   } catch (err) {
     if (isShelfError(err) && (err.code === 'invalid_manifest' || err.code === 'invalid_skill' || err.code === 'manifest_mismatch')) {

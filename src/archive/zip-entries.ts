@@ -31,6 +31,8 @@ export interface ArchiveLimits {
 
 /** Default bound on the uncompressed size of an archive: 512 MiB. */
 export const DEFAULT_MAX_TOTAL_BYTES = 512 * 1024 * 1024;
+/** Bound on the uncompressed size of a skill archive (`shelf skill install`'s): 100 MiB. */
+export const MAX_SKILL_UNPACKED_BYTES = 100 * 1024 * 1024;
 /** Default bound on the number of entries: 50,000 (bundles may carry a node_modules tree). */
 export const DEFAULT_MAX_ENTRIES = 50_000;
 /**

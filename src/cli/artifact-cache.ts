@@ -118,6 +118,7 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
       dest: file,
       size: artifact.size,
       sha256: artifact.sha256,
+      bounds: client.bounds,
       onProgress: (received, total) => bar.update(received, total),
     });
   } finally {

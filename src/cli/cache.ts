@@ -4,10 +4,12 @@
  *
  * Every JSON document the client fetches is stored with its ETag and the SHA-256 of its body.
  * The next request for it sends `If-None-Match`; a `304 Not Modified` is answered from the
- * cache, so a repeated command costs one small 304 per document. A document served as
- * `Cache-Control: immutable` (the sharded index's content-addressed pieces) is never
- * revalidated: its URL names its content. Offline, documents are
- * answered from the cache alone. An entry that does not parse, or whose body no longer matches
+ * cache, so a repeated command costs one small 304 per document. Only a content-addressed
+ * document (the sharded index's pieces, whose name carries the hash of their bytes) is kept
+ * without revalidation, and only once its bytes were checked against that hash; a
+ * `Cache-Control: immutable` header alone decides nothing, so one bad response (or a CDN
+ * misconfiguration) can never freeze `latest` in the cache. Every read is bounded in size and
+ * time (`core/read-bounds.ts`). Offline, documents are answered from the cache alone. An entry that does not parse, or whose body no longer matches
  * its recorded SHA-256, is deleted and fetched again: a corrupt cache is never trusted.
  *
  * Layout under the cache directory:
@@ -23,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import { contentAddressOf, DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, verifyContentAddress, type ReadBounds } from '../core/read-bounds.ts';
 
 /**
  * Where the cache lives: `$SHELF_CACHE_DIR`, else `$XDG_CACHE_HOME/shelf`, else
@@ -67,6 +70,8 @@ export interface CachingFetchOptions {
   fetch?: typeof fetch;
   /** Counters updated as requests are answered. */
   stats?: CacheStats;
+  /** Size and time bounds of every network read. Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: Partial<ReadBounds>;
 }
 
 /** A fresh, zeroed {@link CacheStats}. */
@@ -80,7 +85,11 @@ interface Entry {
   sha256: string;
   stored_at: string;
   body: string;
-  /** Served with `Cache-Control: immutable`: answered without revalidation. */
+  /**
+   * A content-addressed document whose bytes matched its name when stored: answered without
+   * revalidation. Honoured only when the URL is content-addressed and the recorded SHA-256
+   * still starts with the name's hash (entries written by older versions are revalidated).
+   */
   immutable?: boolean;
 }
 
@@ -103,6 +112,7 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
     throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
   }
   const network = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const bounds = readBounds(options.bounds);
   const documents = join(dir, 'documents');
 
   const cachingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -119,13 +129,18 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
       if (stats) stats.offline++;
       return cachedResponse(entry, 'offline');
     }
-    if (entry?.immutable) {
+    if (entry?.immutable && isStillContentAddressed(entry)) {
       if (stats) stats.immutable++;
       return cachedResponse(entry, 'immutable');
     }
     const headers = new Headers(init?.headers);
     if (entry) headers.set('if-none-match', entry.etag);
-    const response = await network(url, { ...init, headers });
+    const response = await fetchWithTimeouts(
+      (u, i) => network(u, { ...init, ...i }),
+      url,
+      { headers: headerRecord(headers), ...(init?.signal ? { signal: init.signal } : {}) },
+      bounds,
+    );
     if (response.status === 304 && entry) {
       if (stats) stats.revalidated++;
       return cachedResponse(entry, 'revalidated');
@@ -137,8 +152,14 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
     }
     const etag = response.headers.get('etag');
     if (response.status !== 200 || !etag) return response;
-    const body = await response.text();
-    const immutable = /(^|,)\s*immutable\s*(,|$)/i.test(response.headers.get('cache-control') ?? '');
+    const bytes = await readDocumentBody(response, url, bounds);
+    // Cache-Control does not decide: only a name that carries the hash of the bytes does.
+    const contentAddressed = contentAddressOf(url) !== null;
+    if (contentAddressed && !(await verifyContentAddress(url, bytes))) {
+      throw new ShelfError('integrity_mismatch', `${url} is not the content its name carries the hash of; it is not used or cached.`, { url, expected: contentAddressOf(url)! });
+    }
+    const immutable = contentAddressed;
+    const body = new TextDecoder().decode(bytes);
     const stored = await writeEntry(documents, file, { url, etag, sha256: sha256(body), stored_at: new Date().toISOString(), body, ...(immutable ? { immutable } : {}) });
     if (stored && stats) stats.stored++;
     return new Response(body, {
@@ -190,6 +211,18 @@ async function writeEntry(dir: string, file: string, entry: Entry): Promise<bool
     await rm(temp, { force: true }).catch(() => {});
     return false;
   }
+}
+
+function headerRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => (record[name] = value));
+  return record;
+}
+
+/** The entry's URL is content-addressed and its recorded SHA-256 is the one the name carries. */
+function isStillContentAddressed(entry: Entry): boolean {
+  const address = contentAddressOf(entry.url);
+  return address !== null && entry.sha256.startsWith(address);
 }
 
 function cachedResponse(entry: Entry, how: 'offline' | 'revalidated' | 'immutable'): Response {

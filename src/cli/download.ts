@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, type ReadBounds } from '../core/read-bounds.ts';
 
 /** Options of {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -27,6 +28,8 @@ export interface DownloadOptions {
   fetch?: typeof fetch;
   /** Called as bytes arrive (e.g. to draw a progress bar), with the bytes so far and the expected size. */
   onProgress?: (received: number, total: number) => void;
+  /** Connect and idle timeouts (the size is the recorded one). Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: ReadBounds;
 }
 
 /** What was written. */
@@ -79,8 +82,9 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
   try {
     let response: Response;
     try {
-      response = await fetchImpl(url);
+      response = await fetchWithTimeouts(fetchImpl, url, {}, options.bounds ?? DEFAULT_READ_BOUNDS);
     } catch (error) {
+      if (error instanceof ShelfError) throw error;
       throw new ShelfError('registry_unreachable', `Could not download ${url}: ${describe(error)}.`, { url });
     }
     if (!response.ok) {
@@ -111,6 +115,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
       try {
         chunk = await reader.read();
       } catch (error) {
+        if (error instanceof ShelfError) throw error; // stalled past the idle timeout
         throw new ShelfError('registry_unreachable', `The download of ${url} was interrupted: ${describe(error)}.`, { url });
       }
       if (chunk.done) break;

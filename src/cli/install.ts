@@ -39,14 +39,11 @@ import {
   usageError,
   type CommandContext,
 } from './common.ts';
-import { readZipEntries } from '../archive/zip-entries.ts';
+import { MAX_SKILL_UNPACKED_BYTES, readZipEntries } from '../archive/zip-entries.ts';
 import { extractZipSafely } from './unzip-safe.ts';
 
 /** The record an install leaves in the skill's folder. */
 export const INSTALL_RECORD = '.shelf-skill.json';
-
-/** Bound on what a skill may unpack to. */
-const MAX_SKILL_BYTES = 100 * 1024 * 1024;
 
 /** Help text of `shelf skill install`. */
 export function installHelp(): string {
@@ -162,7 +159,7 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
 
 /** The archive's one root folder, which must hold SKILL.md and be named like the package. */
 function skillRoot(zip: Uint8Array, packageName: string): string {
-  const entries = readZipEntries(zip, { maxTotalBytes: MAX_SKILL_BYTES });
+  const entries = readZipEntries(zip, { maxTotalBytes: MAX_SKILL_UNPACKED_BYTES });
   const roots = new Set(entries.map((e) => e.path.split('/')[0]!));
   const files = entries.filter((e) => !e.directory);
   if (roots.size !== 1 || files.some((e) => !e.path.includes('/'))) {
@@ -240,7 +237,7 @@ async function placeSkill(
   const staging = join(skillsDir, `.shelf-install-${randomBytes(6).toString('hex')}`);
   const old = join(skillsDir, `.${root}.old-${randomBytes(6).toString('hex')}`);
   try {
-    const { files } = await extractZipSafely(zip, staging, { maxTotalBytes: MAX_SKILL_BYTES });
+    const { files } = await extractZipSafely(zip, staging, { maxTotalBytes: MAX_SKILL_UNPACKED_BYTES });
     const skillFiles = files.map((f) => f.slice(root.length + 1));
     const record: InstallRecord = { ...about, installed_at: new Date().toISOString(), files: await hashTree(join(staging, root)) };
     await writeFile(join(staging, root, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`);

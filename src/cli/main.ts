@@ -13,6 +13,7 @@ import type { Kind } from '../core/names.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { hostPlatform } from '../client/platform.ts';
 import { DEFAULT_REGISTRY, usageError, type CliIo, type CommandContext } from './common.ts';
+import { readBoundsFromEnv } from '../core/read-bounds.ts';
 import { createCachingFetch, resolveCacheDir } from './cache.ts';
 import { colorEnabled, createStyle } from './style.ts';
 
@@ -157,11 +158,13 @@ async function loadClient(ctx: CommandContext): Promise<void> {
   ctx.client = (commandRegistry, options = {}): RegistryClient => {
     const baseUrl = ctx.registryUrl(commandRegistry);
     const offline = options.offline === true || ctx.globalOffline;
+    // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
+    const bounds = readBoundsFromEnv(ctx.env);
     if (ctx.cacheDir === null) {
       if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-      return new Client({ baseUrl });
+      return new Client({ baseUrl, bounds });
     }
-    return new Client({ baseUrl, fetch: createCachingFetch({ dir: ctx.cacheDir, offline }) });
+    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
   };
 }
 

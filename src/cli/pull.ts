@@ -171,6 +171,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
           dest,
           size: artifact.size,
           sha256: artifact.sha256,
+          bounds: client.bounds,
           onProgress: (received, total) => bar.update(received, total),
         });
       } finally {

@@ -51,10 +51,11 @@ The bundle is downloaded once into the cache and verified (size and sha256); lat
 the cached copy after checking it again, and revalidate the registry's documents with ETags.
 It is unpacked safely (no path traversal, absolute paths, links, or oversized content) and
 started as its manifest's server.mcp_config says (\${__dirname} is the unpacked directory,
-platform_overrides apply). When the registry cannot be reached, the cached copy is used (with a
-note: whether it was removed since could not be checked). A version the registry shows as
-removed by its operator is refused, cached or not; a yanked or deprecated one runs with a
-warning, and ranges and "latest" skip yanked versions.
+platform_overrides apply). When the registry cannot be reached (or stalls past the timeouts, or
+sends a document over the size cap), the cached copy is used, with a note: whether it was
+removed since could not be checked. A version the registry shows as removed by its operator is
+refused, cached or not; a yanked or deprecated one runs with a warning, and ranges and "latest"
+skip yanked versions.
 
 Configuration declared in the manifest's user_config is given with --config KEY=VALUE (repeat
 it for a key that takes several values) or the environment variable SHELF_CONFIG_<KEY>
@@ -121,8 +122,9 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
   try {
     obtained = await obtain(offline);
   } catch (error) {
-    // An agent host starting its servers on a plane: the last verified copy is better than nothing.
-    if (offline || !isShelfError(error, 'registry_unreachable')) throw error;
+    // An agent host starting its servers on a plane, or against a registry that stalls or answers
+    // an oversized document: the last verified copy is better than nothing (or than hanging).
+    if (offline || !(isShelfError(error, 'registry_unreachable') || isShelfError(error, 'document_too_large'))) throw error;
     ctx.err(`shelf: ${error.message} Using the cached copy.`);
     checked = false;
     obtained = await obtain(true).catch((cacheError: unknown) => {

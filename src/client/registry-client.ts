@@ -28,6 +28,7 @@ import {
 import { summarize } from '../indexer/documents.ts';
 import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
+import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
 import { SearchEngine } from './search.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
@@ -46,6 +47,12 @@ export interface RegistryClientOptions {
   baseUrl: string;
   /** The fetch implementation; defaults to the global `fetch`. */
   fetch?: FetchLike;
+  /**
+   * Size and time bounds of every read (document size cap, connect and idle timeouts). Default
+   * {@link DEFAULT_READ_BOUNDS}; the CLI applies `SHELF_MAX_DOCUMENT_BYTES`,
+   * `SHELF_CONNECT_TIMEOUT_MS` and `SHELF_IDLE_TIMEOUT_MS`.
+   */
+  bounds?: Partial<ReadBounds>;
 }
 
 /**
@@ -63,6 +70,8 @@ export class RegistryClient {
   /** The base URL, without trailing slash. */
   readonly baseUrl: string;
   private readonly fetchImpl: FetchLike;
+  /** The bounds every read of this client applies. */
+  readonly bounds: ReadBounds;
   private configPromise: Promise<ConfigDocument> | undefined;
   private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
   private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
@@ -89,6 +98,7 @@ export class RegistryClient {
     }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? globalFetch;
+    this.bounds = readBounds(options.bounds);
   }
 
   /** The URL of a key. */
@@ -263,7 +273,7 @@ export class RegistryClient {
             throw error;
           });
         }
-        return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl })) ?? EMPTY_SEARCHER;
+        return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds })) ?? EMPTY_SEARCHER;
       })();
       this.searcherPromises.set(kind, promise);
       promise.catch(() => this.searcherPromises.delete(kind));
@@ -282,7 +292,7 @@ export class RegistryClient {
    * naming the URL.
    */
   private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<z.output<S>> {
-    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound });
+    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound, bounds: this.bounds });
     if (read.notModified) throw new ShelfError('internal_error', `${this.url(key)} answered 304 to a request without an ETag.`);
     return read.value;
   }

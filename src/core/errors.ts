@@ -63,6 +63,7 @@ export const ERRORS = {
   integrity_mismatch: { status: 422, message: 'The downloaded file does not match the registry sha256 or size.' },
   no_matching_artifact: { status: 404, message: 'No artifact matches the requested platform.' },
   registry_unreachable: { status: 503, message: 'The registry could not be reached.' },
+  document_too_large: { status: 502, message: 'The registry sent a document larger than this client reads (SHELF_MAX_DOCUMENT_BYTES).' },
   invalid_argument: { status: 400, message: 'Invalid command-line argument.' },
   // CLI: archives (.mcpb, .skill) unpacked on the user's machine.
   invalid_archive: { status: 422, message: 'The file is not a zip archive this tool can read.' },
@@ -91,7 +92,9 @@ export type ErrorCode = keyof typeof ERRORS;
  * without parsing the message. Never secrets.
  */
 export interface ErrorDetails {
-  registry_unreachable: { url: string; status?: number };
+  /** `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request. */
+  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' };
+  document_too_large: { url: string; limit: number };
   /** `url`: what was missing; `packageFound`: the package exists, the version does not (web pages). */
   not_found: { url?: string; packageFound?: boolean };
   not_cached: { url: string };

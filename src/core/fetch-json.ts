@@ -5,17 +5,19 @@
  * this client understands, and validated. Every failure is a {@link ShelfError}:
  * `registry_unreachable` naming the URL, or the caller's `not_found` for a 404 or 410.
  *
- * Bounds on what is read (size, time) belong here too, so that every read path has them.
+ * Every read is bounded (`read-bounds.ts`): in size (`document_too_large`) and in time (a
+ * response that does not start, or a body that stalls, is `registry_unreachable`).
  *
  * Pure module: `fetch` only, no Node APIs (the web pages import it).
  *
  * @module
  */
 import { ShelfError, isShelfError } from './errors.ts';
+import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readDocumentBody, type ReadBounds } from './read-bounds.ts';
 import { SCHEMA_VERSION } from './schemas.ts';
 
-/** The fetch a client reads with (the global `fetch` fits). */
-export type FetchLike = (url: string, init?: { headers?: Record<string, string> }) => Promise<Response>;
+/** The fetch a client reads with (the global `fetch` fits). It is given an abort signal for the timeouts. */
+export type FetchLike = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
 
 /** The global fetch, called through a wrapper: browsers throw "Illegal invocation" for a detached `window.fetch`. */
 export const globalFetch: FetchLike = (url, init) => globalThis.fetch(url, init);
@@ -35,6 +37,8 @@ export interface FetchJsonOptions<T> {
   etag?: string | null;
   /** The error for a 404 or 410. Default `registry_unreachable`. */
   notFound?: (url: string) => ShelfError;
+  /** Size and time bounds. Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: ReadBounds;
 }
 
 /** What {@link fetchJson} read. */
@@ -50,10 +54,12 @@ export type FetchJsonResult<T> =
  */
 export async function fetchJson<T = unknown>(url: string, options: FetchJsonOptions<T>): Promise<FetchJsonResult<T>> {
   const { etag } = options;
+  const bounds = options.bounds ?? DEFAULT_READ_BOUNDS;
+  const send: FetchLike = (u, init) => fetchWithTimeouts(options.fetch, u, init ?? {}, bounds);
   let response: Response;
   let body: Uint8Array;
   try {
-    response = await fetchOnceMore(options.fetch, url, { headers: etag ? { accept: 'application/json', 'if-none-match': etag } : { accept: 'application/json' } });
+    response = await fetchOnceMore(send, url, { headers: etag ? { accept: 'application/json', 'if-none-match': etag } : { accept: 'application/json' } });
     if (response.status === 304 && etag) {
       await response.body?.cancel().catch(() => {});
       return { notModified: true, etag };
@@ -66,7 +72,7 @@ export async function fetchJson<T = unknown>(url: string, options: FetchJsonOpti
       await response.body?.cancel().catch(() => {});
       throw new ShelfError('registry_unreachable', `GET ${url} failed with HTTP ${response.status}.`, { url, status: response.status });
     }
-    body = new Uint8Array(await response.arrayBuffer());
+    body = await readDocumentBody(response, url, bounds);
   } catch (error) {
     if (isShelfError(error)) throw error;
     throw new ShelfError('registry_unreachable', `Could not reach ${url}: ${describeNetworkError(error)}.`, { url });
@@ -94,12 +100,14 @@ export async function fetchJson<T = unknown>(url: string, options: FetchJsonOpti
 /**
  * A GET that is sent once more when the first attempt fails before any response (the fetch
  * throws): a keep-alive connection the server closed just as it was reused fails that way, and
- * browsers resend idempotent requests in that case too. HTTP errors are responses, never resent.
+ * browsers resend idempotent requests in that case too. HTTP errors are responses, never resent;
+ * nor is a request that timed out (a {@link ShelfError}): waiting twice helps nobody.
  */
 export async function fetchOnceMore<I>(fetchFn: (url: string, init?: I) => Promise<Response>, url: string, init?: I): Promise<Response> {
   try {
     return await fetchFn(url, init);
-  } catch {
+  } catch (error) {
+    if (isShelfError(error)) throw error;
     return fetchFn(url, init);
   }
 }

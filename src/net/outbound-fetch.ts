@@ -18,7 +18,7 @@
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
-import { BodyTooLargeError, readBodyBounded } from './read-body.ts';
+import { BodyTooLargeError, readBodyBounded } from '../core/read-bounds.ts';
 
 /** Most redirects followed for one request (GitHub's asset downloads take one or two). */
 export const MAX_REDIRECTS = 5;

@@ -8,7 +8,7 @@ describe('errors as data', () => {
     expect(error.toBody()).toEqual({ error: { code: 'destination_exists', message: 'exists', details: { path: '/tmp/x' } } });
     const caught: unknown = new ShelfError('registry_unreachable', 'down', { url: 'https://r.example/v1/config.json', status: 503 });
     if (isShelfError(caught, 'registry_unreachable')) {
-      expectTypeOf(caught.details).toEqualTypeOf<{ url: string; status?: number } | undefined>();
+      expectTypeOf(caught.details).toEqualTypeOf<ErrorDetails['registry_unreachable'] | undefined>();
       expect(caught.details?.status).toBe(503);
     } else expect.unreachable();
     // A code without details takes none (a type error otherwise), and its body has none.

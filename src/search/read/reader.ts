@@ -19,6 +19,7 @@
  */
 import type { SearchOptions, SearchResult } from 'minisearch';
 import { globalFetch, type FetchLike } from '../../core/fetch-json.ts';
+import { readBounds, type ReadBounds } from '../../core/read-bounds.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
@@ -70,6 +71,8 @@ export interface ShardedSearchOptions {
   expansionBudget?: number;
   /** Most catalog pages an empty query reads to fill a filtered list. Default 8. */
   maxListPages?: number;
+  /** Size and time bounds of every read. Default {@link DEFAULT_READ_BOUNDS}. */
+  bounds?: Partial<ReadBounds>;
 }
 
 /**
@@ -166,12 +169,12 @@ export class ShardedSearch {
   private readonly deltas = new Map<string, DeltaView>();
 
   private constructor(
-    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget'>> & { fetch: FetchLike; expansionBudget: number | null },
+    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget' | 'bounds'>> & { fetch: FetchLike; expansionBudget: number | null; bounds: ReadBounds },
     root: ShardedRoot,
     etag: string | null,
   ) {
     this.kind = opts.kind;
-    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind);
+    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind, opts.bounds);
     this.stats = this.transport.stats;
     this.budget = opts.expansionBudget;
     this.maxListPages = opts.maxListPages;
@@ -209,7 +212,7 @@ export class ShardedSearch {
     }
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
-    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages }, undefined as unknown as ShardedRoot, null);
+    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages, bounds: readBounds(o.bounds) }, undefined as unknown as ShardedRoot, null);
     let read: { root: ShardedRoot | null; etag: string | null };
     try {
       read = await client.transport.fetchRoot(null);

@@ -8,6 +8,7 @@
  * @module
  */
 import { fetchJson, type FetchLike } from '../../core/fetch-json.ts';
+import type { ReadBounds } from '../../core/read-bounds.ts';
 import { ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import { displayKey, shardedRootKey, shardKey } from '../../core/paths.ts';
@@ -64,6 +65,7 @@ export class Transport {
     private readonly fetchFn: FetchLike,
     private readonly base: string,
     private readonly kind: Kind,
+    private readonly bounds: ReadBounds,
   ) {}
 
   /** An immutable file by name (cached for the life of the client). */
@@ -106,7 +108,7 @@ export class Transport {
   /** One file through the shared JSON fetch, counted in {@link Transport.stats}. */
   private async fetchJson(key: string, etag: string | null, isRoot = false): Promise<{ json: unknown; etag: string | null }> {
     const url = `${this.base}/${key}`;
-    const result = await fetchJson(url, { fetch: this.fetchFn, etag, ...(isRoot ? { notFound: NO_ROOT } : {}) });
+    const result = await fetchJson(url, { fetch: this.fetchFn, etag, bounds: this.bounds, ...(isRoot ? { notFound: NO_ROOT } : {}) });
     this.stats.requests++;
     if (result.notModified) return { json: undefined, etag: result.etag };
     this.stats.bytes += result.bytes;
