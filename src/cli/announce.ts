@@ -25,15 +25,21 @@ import { ShelfError } from '../core/errors.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
-import { COMMON_OPTIONS, DEFAULT_REGISTRY, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
+import { COMMON_OPTIONS, DEFAULT_REGISTRY, integerOption, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
 
 /**
  * What `shelf announce` says in a job that may not request an OIDC token. `action.yml` checks the
  * same before it packs or uploads anything, and says the same, word for word (tested).
  */
-export const OIDC_UNAVAILABLE_MESSAGE =
-  'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "shelf announce" runs in a GitHub Actions job ' +
-  'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).';
+export const OIDC_UNAVAILABLE_MESSAGE = oidcUnavailableMessage('shelf announce');
+
+/** What a command that needs an OIDC token says in a job that may not request one. */
+export function oidcUnavailableMessage(command: string): string {
+  return (
+    `ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "${command}" runs in a GitHub Actions job ` +
+    'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).'
+  );
+}
 
 /** Help text of `shelf announce`. */
 export function announceHelp(): string {
@@ -215,12 +221,6 @@ function parseKind(command: string, value: string | undefined, file: string): Ki
   throw usageError(command, `cannot tell whether ${basename(file)} is a bundle or a skill from its extension; pass --kind`);
 }
 
-function integerOption(command: string, flag: string, value: string | undefined, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw usageError(command, `${flag} must be an integer of at least ${min}; got "${value}"`);
-  return n;
-}
 
 function packageName(explicit: string | undefined, metadata: Record<string, unknown>, owner: string | undefined): string {
   if (explicit !== undefined) return parsePackageName(explicit).full;

@@ -80,6 +80,7 @@ export const ERRORS = {
   oidc_unavailable: { status: 401, message: 'No GitHub Actions OIDC token available: the job needs "permissions: id-token: write".' },
   oidc_request_failed: { status: 502, message: 'The GitHub Actions OIDC token request failed.' },
   announce_failed: { status: 502, message: 'The registry refused or did not answer the announce.' },
+  status_change_failed: { status: 502, message: 'The registry refused or did not answer the status change.' },
   // Operator side: publishing the web pages into the bucket.
   web_assets_unavailable: { status: 500, message: 'The web pages could not be built (esbuild missing) and no prebuilt assets were found; run npm run build:web.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -48,6 +48,11 @@ export function packageKey(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
 }
 
+/** Folder of everything a package has besides its document: its versions and lifecycle record. */
+export function packageFolder(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/`;
+}
+
 /** Folder holding one version document per version; listing it finds a package's versions. */
 export function versionsPrefix(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/versions/`;
@@ -182,6 +187,12 @@ export function usedTokenExpiry(key: string): number | null {
   const m = /^private\/used-tokens\/(\d{12})-[0-9a-f]{64}\.json$/.exec(key);
   return m ? Number(m[1]) : null;
 }
+
+/**
+ * Where the registry's CDN is recorded (`{"cloudfront_distribution_id"}`), for `shelf takedown`
+ * to purge it: written by `npm run deploy` from the stack's outputs.
+ */
+export const cdnKey = (): string => `${PRIVATE_PREFIX}cdn.json`;
 
 /** The static web pages at the bucket root (served for `/` and by name). */
 export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;

@@ -146,6 +146,11 @@ export const PUBLISHER_STATUSES = ['active', 'deprecated', 'yanked'] as const;
 export type PublisherStatus = (typeof PUBLISHER_STATUSES)[number];
 /** Longest status message (publisher) or takedown reason (operator), in characters. */
 export const MAX_STATUS_MESSAGE_LENGTH = 500;
+/**
+ * Plain text, as status messages and takedown reasons must be: no control characters but tab
+ * and newline, and no bidirectional overrides (which could make a message read other than it is).
+ */
+export const PLAIN_TEXT_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]*$/;
 
 /**
  * The mutable part of a package or version, shown in every document that names it. It is
@@ -455,7 +460,7 @@ export const StatusRequestSchema = z
       .string()
       .min(1)
       .max(MAX_STATUS_MESSAGE_LENGTH)
-      .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]*$/, 'must be plain text (no control or bidirectional-override characters)')
+      .regex(PLAIN_TEXT_RE, 'must be plain text (no control or bidirectional-override characters)')
       .optional()
       .describe(`Plain text, at most ${MAX_STATUS_MESSAGE_LENGTH} characters: why, and what to use instead`),
   })
