@@ -81,6 +81,8 @@ export const ERRORS = {
   oidc_request_failed: { status: 502, message: 'The GitHub Actions OIDC token request failed.' },
   announce_failed: { status: 502, message: 'The registry refused or did not answer the announce.' },
   status_change_failed: { status: 502, message: 'The registry refused or did not answer the status change.' },
+  // Operator side: a takedown's CDN invalidation.
+  cdn_invalidation_failed: { status: 502, message: 'The CDN invalidation failed; the takedown itself is done. Run it again, or invalidate the printed paths yourself.' },
   // Operator side: publishing the web pages into the bucket.
   web_assets_unavailable: { status: 500, message: 'The web pages could not be built (esbuild missing) and no prebuilt assets were found; run npm run build:web.' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -124,6 +126,7 @@ export interface ErrorDetails {
   store_unsupported: { missing: string };
   no_matching_artifact: { wanted: string; available: string[] };
   package_removed: { reason: string; removed_at?: string };
+  cdn_invalidation_failed: { paths: string[]; cause: string };
   version_removed: { reason: string; removed_at?: string };
 }
 

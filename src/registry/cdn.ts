@@ -64,9 +64,10 @@ function checkId(source: string, value: string): string {
 }
 
 /**
- * An invalidator of one CloudFront distribution. The SDK finds credentials its usual way
- * (environment, shared files, role); `AWS_ENDPOINT_URL_CLOUDFRONT` points it elsewhere (tests use
- * a loopback fake of the API).
+ * An invalidator of one CloudFront distribution, with the credentials `AWS_ACCESS_KEY_ID` /
+ * `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`) of `env`, else the SDK's own chain (shared
+ * files, SSO, a role); `AWS_ENDPOINT_URL_CLOUDFRONT` points it elsewhere (tests use a loopback
+ * fake of the API).
  *
  * @throws ConfigError when `@aws-sdk/client-cloudfront` is not installed, or the endpoint is not a URL
  */
@@ -84,7 +85,11 @@ export async function cloudFrontInvalidator(distributionId: string, env: Record<
   if (endpoint && (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint))) {
     throw new ConfigError(`AWS_ENDPOINT_URL_CLOUDFRONT must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
   }
-  const client = new sdk.CloudFrontClient({ region: 'us-east-1', ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+  const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+  const client = new sdk.CloudFrontClient({ region: 'us-east-1', ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}), maxAttempts: 3 });
   return async (paths) => {
     const out = await client.send(
       new sdk.CreateInvalidationCommand({

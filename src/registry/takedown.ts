@@ -76,7 +76,8 @@ export interface TakedownResult {
  * Takes a version or a package down, or lifts a takedown.
  *
  * @throws ShelfError `invalid_argument` (no or bad reason), `not_found` (no such package or
- *   version), `write_contention`; the invalidator's error after everything else is done
+ *   version), `write_contention`; `cdn_invalidation_failed` when everything but the CDN's
+ *   invalidation is done (its details name the paths)
  */
 export async function takedown(store: ObjectStore, options: TakedownOptions): Promise<TakedownResult> {
   const { kind, pkg, version, afterStep } = options;
@@ -124,7 +125,17 @@ export async function takedown(store: ObjectStore, options: TakedownOptions): Pr
 
   // 5. cdn
   const paths = takedownPaths(kind, pkg, version);
-  const invalidation = options.invalidate ? await options.invalidate(paths) : null;
+  let invalidation: TakedownResult['invalidation'] = null;
+  try {
+    if (options.invalidate) invalidation = await options.invalidate(paths);
+  } catch (err) {
+    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new ShelfError(
+      'cdn_invalidation_failed',
+      `${label} is ${options.undo ? 'restored' : 'taken down'} in the bucket, but the CDN invalidation failed (${cause}). Run the command again, or invalidate these paths yourself: ${paths.join(' ')}`,
+      { paths, cause },
+    );
+  }
   return { action: options.undo ? 'restore' : 'takedown', package: pkg.full, version, changed, deleted: [...new Set(deleted)], cdn_paths: paths, invalidation };
 }
 
