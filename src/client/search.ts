@@ -11,7 +11,7 @@ import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { PackageSummarySchema, type PackageSummary, type SearchIndexDocument } from '../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, STORE_FIELDS, indexOptions, type SearchDocument } from '../core/search-options.ts';
-import { hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../search/query.ts';
+import { hitFacts, orderHits, rankScore, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
 /**
  * A loaded search index. Construct it from a {@link SearchIndexDocument} (usually through
@@ -96,7 +96,10 @@ export class SearchEngine {
       }
     }
     const ranked = orderHits(
-      results.map((r) => ({ ...this.facts.get(String(r.id))!, score: r.score })),
+      results.map((r) => {
+        const facts = this.facts.get(String(r.id))!;
+        return { ...facts, score: query.trim() === '' ? r.score : rankScore(r.score, facts.deprecated) };
+      }),
       o,
     );
     return ranked.map((f) => ({ ...this.summaries.get(f.id)!, score: f.score }));

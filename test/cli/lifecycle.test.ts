@@ -142,6 +142,10 @@ describe('a publisher deprecates', () => {
     const outdated = await shelf(['bundle', 'outdated'], { env: readerEnv() });
     expect(outdated.stderr).toMatch(/warning: @acme\/echo is deprecated: Moved to @acme\/echo-v2\./);
 
+    const search = await shelf(['search', 'echo'], { env: readerEnv() });
+    expect(search.stdout).toMatch(/@acme\/echo\s.*1\.2\.0 deprecated/);
+    expect((await json(['search', 'echo'])).json.results[0]).toMatchObject({ name: '@acme/echo', status: 'deprecated', status_message: 'Moved to @acme/echo-v2.' });
+
     const undo = await publisher(['undeprecate', '@acme/echo', '--json']);
     expect(JSON.parse(undo.body)).toMatchObject({ package: '@acme/echo', status: 'active', changed: true });
     const clean = await shelf(['bundle', 'show', '@acme/echo'], { env: readerEnv() });
