@@ -133,7 +133,7 @@ describe('a status change that crashes after each step', () => {
 
 describe.each([
   ['filesystem store', () => undefined],
-  ['S3 store', () => s3.makeStore(`status-${randomUUID()}/`)],
+  ['S3 store', () => s3!.makeStore(`status-${randomUUID()}/`)],
 ] as Array<[string, () => S3Store | undefined]>)('status changes racing announces on the %s', (_label, makeStore) => {
   let reg: TestRegistry;
   beforeAll(async () => {
