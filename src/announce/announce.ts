@@ -46,7 +46,7 @@ import {
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
 import { readLifecycle, refreshPackage, type StepHook } from '../registry/refresh.ts';
 import { versionStatusOf } from '../indexer/lifecycle.ts';
-import { bearerToken, checkNotRemoved, checkPins, checkScope, provenanceOf } from './authorize.ts';
+import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import type { ReleaseAssetFetcher } from './release-asset.ts';
@@ -253,11 +253,7 @@ function recordedMetadataOf(doc: VersionDocument): Record<string, unknown> | und
 function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   const schema = kind === 'bundle' ? BundleAnnounceSchema : SkillAnnounceSchema;
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new ShelfError('invalid_body', `Invalid announce body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
-  }
+  if (!parsed.success) throw invalidBody('announce', parsed.error);
   const data = parsed.data;
   const pkg = parsePackageName(data.name);
   const version = parseVersion(data.version);

@@ -89,6 +89,18 @@ export function checkNotRemoved(record: LifecycleRecord | null, pkg: PackageName
   }
 }
 
+/**
+ * The `400 invalid_body` of a request body its schema refused: the first issue in the message,
+ * up to 20 in `details.issues`.
+ *
+ * @param what - What the body is, for the message: `announce`, `status`.
+ */
+export function invalidBody(what: string, error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): ShelfError {
+  const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const first = issues[0];
+  return new ShelfError('invalid_body', `Invalid ${what} body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
+}
+
 /** Trust rule 5: what the registry records about the workflow run behind a verified token. */
 export function provenanceOf(claims: TokenClaims): Provenance {
   const p: Provenance = {

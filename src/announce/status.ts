@@ -32,7 +32,7 @@ import { applyStatus, type StatusChange } from '../indexer/lifecycle.ts';
 import { DERIVED_STEPS, readLifecycle, refreshPackage } from '../registry/refresh.ts';
 import { updateJson } from '../store/json-documents.ts';
 import type { AnnounceDeps } from './announce.ts';
-import { bearerToken, checkNotRemoved, checkPins, checkScope, provenanceOf } from './authorize.ts';
+import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type StatusUse } from './token-use.ts';
 import type { TokenClaims } from './verify-token.ts';
 
@@ -119,11 +119,7 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
 /** Step 2, without I/O: the body, the name and the version. */
 function accept(kind: Kind, body: unknown): Accepted {
   const parsed = StatusRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new ShelfError('invalid_body', `Invalid status body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
-  }
+  if (!parsed.success) throw invalidBody('status', parsed.error);
   const data = parsed.data;
   const pkg = parsePackageName(data.name);
   const version = data.version === undefined || data.version === null ? null : parseVersion(data.version);

@@ -20,12 +20,12 @@
  *
  * @module
  */
-import { ShelfError, isShelfError } from '../core/errors.ts';
+import { isShelfError } from '../core/errors.ts';
 import { parseVersion, type Kind, type PackageName } from '../core/names.ts';
 import { DEFAULT_MAX_ATTEMPTS, postStatus, type StatusBody } from '../client/announce.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
-import { oidcUnavailableMessage, requestOidcToken } from './announce.ts';
-import { COMMON_OPTIONS, DEFAULT_REGISTRY, integerOption, onlyKind, parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { oidcRequestOf, requestOidcToken, retryOptions, WRITE_OPTIONS } from './announce.ts';
+import { COMMON_OPTIONS, DEFAULT_REGISTRY, onlyKind, parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
 import { parseKind } from './rebuild.ts';
 
 /** The four verbs, and what each sets. */
@@ -77,9 +77,7 @@ export async function statusCommand(verb: StatusVerb, args: string[], ctx: Comma
       help: COMMON_OPTIONS.help,
       message: { type: 'string' },
       kind: { type: 'string' },
-      'max-attempts': { type: 'string' },
-      'retry-delay': { type: 'string' },
-      json: { type: 'boolean' },
+      ...WRITE_OPTIONS,
     },
   });
   if (values.help) {
@@ -94,11 +92,8 @@ export async function statusCommand(verb: StatusVerb, args: string[], ctx: Comma
   if (verb === 'deprecate' && !values.message) throw usageError(command, '--message is required: say why, and what to use instead');
   if (rule.status === 'active' && values.message !== undefined) throw usageError(command, '--message applies to yank and deprecate');
   const explicitKind = parseKind(command, values.kind);
-  const maxAttempts = integerOption(command, '--max-attempts', values['max-attempts'], 1, DEFAULT_MAX_ATTEMPTS);
-  const retryDelayMs = integerOption(command, '--retry-delay', values['retry-delay'], 0, 3000);
-  const requestUrl = ctx.env.ACTIONS_ID_TOKEN_REQUEST_URL;
-  const requestToken = ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!requestUrl || !requestToken) throw new ShelfError('oidc_unavailable', oidcUnavailableMessage(command));
+  const { maxAttempts, retryDelayMs } = retryOptions(command, values);
+  const { requestUrl, requestToken } = oidcRequestOf(command, ctx.env);
 
   const client = ctx.client(values.registry);
   const config = await client.config();

@@ -22,6 +22,7 @@ import { readJson } from '../../src/store/json-documents.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { storeFetch } from '../helpers/store-fetch.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 
 const ECHO = parsePackageName('@acme/echo');
@@ -186,12 +187,3 @@ let s3: TestS3Server | undefined;
 afterAll(async () => {
   await s3?.close();
 });
-
-/** A fetch that answers from a store, as the CDN would. */
-function storeFetch(store: ObjectStore): typeof fetch {
-  return (async (input: RequestInfo | URL) => {
-    const key = decodeURIComponent(new URL(String(input)).pathname.slice(1));
-    const obj = await store.get(key);
-    return obj ? new Response(obj.body as Uint8Array<ArrayBuffer>, { status: 200, headers: { etag: obj.etag, 'content-type': obj.contentType } }) : new Response('', { status: 404 });
-  }) as typeof fetch;
-}

@@ -19,14 +19,12 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceDepsFromConfig } from '../../src/announce/from-config.ts';
-import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from '../../src/announce/handler.ts';
-import { loadAnnounceConfig } from '../../src/config.ts';
+import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
 import { AnnounceResponseSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
 import { check } from '../../src/registry/check.ts';
 import { AUDIENCE, announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
-import { CountingStore, errorProblem, type Outcome } from './helpers.ts';
+import { CountingStore, errorProblem, productionHandler, type Outcome } from './helpers.ts';
 import { createRng, type Rng } from './prng.ts';
 
 const SEED = Number(process.env.SHELF_FUZZ_SEED ?? 0x5eed);
@@ -64,14 +62,7 @@ beforeAll(async () => {
   // request would dominate the run (the file store has its own contract tests).
   reg = await startTestRegistry({ store: new MemoryStore() });
   store = new CountingStore(reg.store);
-  const config = loadAnnounceConfig({
-    SHELF_AUDIENCE: AUDIENCE,
-    SHELF_OIDC_ISSUER: reg.github.issuer,
-    SHELF_OIDC_JWKS_URL: reg.github.jwksUrl,
-    SHELF_GITHUB_API_URL: reg.github.url,
-    SHELF_ASSET_TIMEOUT_MS: '5000',
-  });
-  handler = createAnnounceHandler(announceDepsFromConfig(config, store));
+  handler = productionHandler(reg, store);
 
   const echo = await prepareBundle(reg, { version: '1.0.0' });
   const echoLinux = await prepareBundle(reg, { version: '1.0.0', os: 'linux', arch: 'x64' });

@@ -2,11 +2,31 @@
  * Pieces shared by the fuzz suites: a store that counts write attempts, and the check of an error
  * answer against the table of codes.
  */
+import { announceDepsFromConfig } from '../../src/announce/from-config.ts';
+import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from '../../src/announce/handler.ts';
+import { loadAnnounceConfig } from '../../src/config.ts';
 import { ERRORS, type ErrorCode } from '../../src/core/errors.ts';
+import { AUDIENCE, type TestRegistry } from '../helpers/test-registry.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from '../../src/store/object-store.ts';
 
 /** The only 5xx answers the README documents: each means "retry later", and writes nothing. */
 export const DOCUMENTED_5XX: ReadonlySet<string> = new Set(['upstream_unavailable', 'write_contention', 'store_unavailable']);
+
+/**
+ * The function's handler with the production wiring (`announceDepsFromConfig`: the real token
+ * verifier against the fake issuer's JWKS, the real release fetcher against the fake GitHub)
+ * over `store`.
+ */
+export function productionHandler(reg: TestRegistry, store: ObjectStore): (event: FunctionUrlEvent) => Promise<FunctionUrlResult> {
+  const config = loadAnnounceConfig({
+    SHELF_AUDIENCE: AUDIENCE,
+    SHELF_OIDC_ISSUER: reg.github.issuer,
+    SHELF_OIDC_JWKS_URL: reg.github.jwksUrl,
+    SHELF_GITHUB_API_URL: reg.github.url,
+    SHELF_ASSET_TIMEOUT_MS: '5000',
+  });
+  return createAnnounceHandler(announceDepsFromConfig(config, store));
+}
 
 /** An answer: its status and its body. */
 export interface Outcome {

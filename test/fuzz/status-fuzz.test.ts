@@ -10,9 +10,7 @@
  * Afterwards the registry's consistency check must find nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceDepsFromConfig } from '../../src/announce/from-config.ts';
-import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from '../../src/announce/handler.ts';
-import { loadAnnounceConfig } from '../../src/config.ts';
+import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
 import { parsePackageName } from '../../src/core/names.ts';
 import { packageKey } from '../../src/core/paths.ts';
 import { PackageDocumentSchema, StatusResponseSchema } from '../../src/core/schemas.ts';
@@ -20,8 +18,8 @@ import { check } from '../../src/registry/check.ts';
 import { readJson } from '../../src/store/json-documents.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { Claims } from '../fakes/fake-github.ts';
-import { AUDIENCE, announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
-import { CountingStore, errorProblem } from './helpers.ts';
+import { announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { CountingStore, errorProblem, productionHandler } from './helpers.ts';
 import { createRng, type Rng } from './prng.ts';
 
 const SEED = Number(process.env.SHELF_FUZZ_SEED ?? 0x5eed);
@@ -40,13 +38,7 @@ const PACKAGES: Record<string, { kind: 'bundle' | 'skill'; repository: string; v
 beforeAll(async () => {
   reg = await startTestRegistry({ store: new MemoryStore() });
   store = new CountingStore(reg.store);
-  const config = loadAnnounceConfig({
-    SHELF_AUDIENCE: AUDIENCE,
-    SHELF_OIDC_ISSUER: reg.github.issuer,
-    SHELF_OIDC_JWKS_URL: reg.github.jwksUrl,
-    SHELF_GITHUB_API_URL: reg.github.url,
-  });
-  handler = createAnnounceHandler(announceDepsFromConfig(config, store));
+  handler = productionHandler(reg, store);
   for (const version of PACKAGES['@acme/echo']!.versions) expect((await announcePrepared(reg, await prepareBundle(reg, { version }))).status).toBe(201);
   expect((await announcePrepared(reg, await prepareSkill(reg))).status).toBe(201);
 }, 60_000);

@@ -24,6 +24,7 @@ import { expectRefused } from '../attack/helpers.ts';
 import { shelf } from '../cli/helpers.ts';
 import { startFakeCloudFront, type FakeCloudFront } from '../fakes/fake-cloudfront.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { storeFetch } from '../helpers/store-fetch.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 
 const TOOL = parsePackageName('@acme/tool');
@@ -232,13 +233,4 @@ describe('a takedown that crashes after each step', () => {
 
 function thrown(step: string): never {
   throw new Error(`crash after ${step}`);
-}
-
-/** A fetch that answers from a store, as the CDN would. */
-function storeFetch(store: ObjectStore): typeof fetch {
-  return (async (input: RequestInfo | URL) => {
-    const key = decodeURIComponent(new URL(String(input)).pathname.slice(1));
-    const obj = await store.get(key);
-    return obj ? new Response(obj.body as Uint8Array<ArrayBuffer>, { status: 200, headers: { etag: obj.etag, 'content-type': obj.contentType } }) : new Response('', { status: 404 });
-  }) as typeof fetch;
 }
