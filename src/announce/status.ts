@@ -56,7 +56,7 @@ interface Accepted {
 
 /**
  * Runs one status change. Its dependencies are the announce's (`verifyToken`, `store`, the
- * layout, the clock and the test hook); it fetches nothing.
+ * clock and the test hook); it fetches nothing.
  *
  * @param authorization the `Authorization` header value
  * @param body the parsed JSON body
@@ -87,7 +87,7 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
   const change = changeOf(req, claims, now);
   if (!applyStatus(record, kind, req.pkg.full, change).changed) {
     await recordTokenUse(store, claims, use, now);
-    await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout });
+    await refreshPackage(store, kind, req.pkg);
     await sweepUsedTokensNow(store, clock());
     return respond(req, false);
   }
@@ -111,7 +111,7 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
   await deps.afterStep?.('lifecycle');
 
   // 6. derived
-  await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep });
+  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep });
   await sweepUsedTokensNow(store, clock());
   return respond(req, changed);
 }

@@ -5,8 +5,7 @@
  * checked wherever they show: the version documents mirror the lifecycle records, and every
  * derived file is compared with what the records, statuses and tombstones included, give.
  *
- * In the sharded layout, the index's root is the derived file compared: its entries are the
- * packages of its catalog, and the immutable files the records call for that the bucket lacks are
+ * A kind's sharded search index is compared through its root: its entries are the packages of its catalog, and the immutable files the records call for that the bucket lacks are
  * listed as missing `file …` entries.
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
@@ -16,7 +15,7 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { catalogKey, parseVersionKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { parseVersionKey, recentKey, scopesPrefix, shardedRootKey } from '../core/paths.ts';
 import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
@@ -37,8 +36,8 @@ export interface CheckIssue {
   key: string;
   /**
    * `missing`: the records call for the file and there is none; `stale`: its content differs;
-   * `removed`: a takedown says it must not exist (a removed version's artifact, README or
-   * document that is still in the bucket).
+   * `removed`: the file must not exist (a file a takedown removed that is still in the bucket:
+   * a removed version's artifact, README or document; or a file of the retired search layout).
    */
   problem: 'missing' | 'stale' | 'removed';
   /** Entries the records call for that the file lacks. */
@@ -132,12 +131,7 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
   };
   if (!doc || typeof doc !== 'object') return map;
   if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
-  else if (key === catalogKey('bundle') || key === catalogKey('skill')) add(doc.packages, (p) => p.name);
-  else if (key === searchIndexKey('bundle') || key === searchIndexKey('skill')) {
-    const ids = (doc.index?.documentIds ?? {}) as Record<string, string>;
-    const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
-    for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
-  } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
+  else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
   else if (parseVersionKey(key)) {
     // A version document: only its status fields are derived (from the lifecycle record).
     map.set('status', JSON.stringify([doc.status ?? 'active', doc.status_message ?? null, doc.status_changed_at ?? null]));

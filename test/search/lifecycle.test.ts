@@ -1,14 +1,12 @@
 /**
  * Search and the lifecycle: a deprecated package is marked in its result and ranks below an
- * otherwise equal active package, in the sharded reader and the whole-index engine alike; its
+ * otherwise equal active package, in the sharded reader and the bench's whole-index reference alike; its
  * flag in the document entries does not disturb the platform filters. (Yanked versions and
  * removed packages never reach the index: see `summarize` in `test/announce/status.test.ts`.)
  */
 import { describe, expect, it } from 'vitest';
-import { SearchEngine } from '../../src/client/search.ts';
+import { referenceSearch } from '../../bench/lib/reference.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { indexDocument } from '../../src/search/format/indexed-document.ts';
 import { DocEntry } from '../../src/search/format/wire.ts';
 import { DEPRECATED_RELEVANCE } from '../../src/search/query.ts';
@@ -41,10 +39,10 @@ const corpus = [pkg('@a/echo', 'Echoes text back.', true), pkg('@b/echo', 'Echoe
 for (let i = 0; i < 40; i++) corpus.push(pkg(`@f${i}/filler-${i}`, `filler words ${i}`));
 
 describe('a deprecated package in search', () => {
-  it('ranks below an otherwise equal active package, marked, in the sharded reader and the whole index', async () => {
+  it('ranks below an otherwise equal active package, marked, in the sharded reader and the whole-index reference', async () => {
     const bucket = await bucketWith(corpus, { policy: SMALL_POLICY });
     const sharded = await ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch });
-    const whole = new SearchEngine(buildSearchIndex('bundle', buildCatalog('bundle', corpus)));
+    const whole = referenceSearch(corpus);
     for (const hits of [await sharded.search('echo'), whole.search('echo')]) {
       expect(hits.map((h) => h.name)).toEqual(['@b/echo', '@a/echo']);
       expect(hits[1]).toMatchObject({ status: 'deprecated', status_message: 'Moved to @b/echo.' });
