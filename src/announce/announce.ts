@@ -42,7 +42,9 @@ import {
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
-import { DERIVED_STEPS, readLifecycle, refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { readLifecycle } from '../registry/records.ts';
 import { versionStatusOf } from '../indexer/lifecycle.ts';
 import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';

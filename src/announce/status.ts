@@ -29,7 +29,9 @@ import { parsePackageName, parseVersion, type Kind, type PackageName, type Versi
 import { lifecycleKey, versionKey } from '../core/paths.ts';
 import { LifecycleRecordSchema, StatusRequestSchema, type PublisherStatus, type StatusResponse } from '../core/schemas.ts';
 import { applyStatus, type StatusChange } from '../indexer/lifecycle.ts';
-import { DERIVED_STEPS, readLifecycle, refreshPackage } from '../registry/refresh.ts';
+import { refreshPackage } from '../registry/refresh.ts';
+import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { readLifecycle } from '../registry/records.ts';
 import { updateJson } from '../store/json-documents.ts';
 import type { AnnounceDeps } from './announce.ts';
 import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';

@@ -5,8 +5,9 @@
  * checked wherever they show: the version documents mirror the lifecycle records, and every
  * derived file is compared with what the records, statuses and tombstones included, give.
  *
- * A kind's sharded search index is compared through its root: its entries are the packages of its catalog, and the immutable files the records call for that the bucket lacks are
- * listed as missing `file …` entries.
+ * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
+ * index is compared through its root, whose entries are the packages of its catalog, and the
+ * immutable files the records call for that the bucket lacks are listed as missing `file …` entries.
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
@@ -15,11 +16,10 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { parseVersionKey, recentKey, scopesPrefix, shardedRootKey } from '../core/paths.ts';
-import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
-import { safeJson } from '../store/json-documents.ts';
+import { shardedRootKey } from '../core/paths.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { PRODUCERS } from './derived-files.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
 
 /** Options of {@link check}. */
@@ -73,8 +73,9 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
-    const want = sharded ? await shardedEntries(overlay, sharded) : entries(key, expected?.body);
-    const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, stored.body);
+    // The producer's own entries (none for a file no producer owns: the config, a retired file).
+    const producer = PRODUCERS.find((p) => p.owns(key));
+    const [want, have] = producer ? await Promise.all([producer.entries(overlay, key), producer.entries(store, key)]) : [new Map<string, string>(), new Map<string, string>()];
     const issue: CheckIssue = {
       key,
       problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
@@ -99,42 +100,4 @@ function shardedKind(key: string): Kind | null {
 /** Where a kind's sharded files live (the folder of its root). */
 function shardedPrefix(kind: Kind): string {
   return shardedRootKey(kind).replace(/root\.json$/, '');
-}
-
-/**
- * The packages of a kind's sharded catalog, by name, with their summaries; an unreadable index
- * (a file it names is missing or malformed) reads as one entry naming the problem.
- */
-async function shardedEntries(store: ObjectStore, kind: Kind): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
-  try {
-    const current = await readShardedRoot(store, kind);
-    if (current) for (const s of await readShardedCatalog(store, kind, current.root)) map.set(s.name, JSON.stringify(s));
-  } catch (error) {
-    map.set(`unreadable: ${error instanceof Error ? error.message : String(error)}`, '');
-  }
-  return map;
-}
-
-/** The entries of a derived file, by id, with their content for comparison. */
-function entries(key: string, body: Uint8Array | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  // A badge has one entry: what it says.
-  if (key.endsWith('.svg')) {
-    const title = body ? /<title>([^<]*)<\/title>/.exec(new TextDecoder().decode(body))?.[1] : undefined;
-    if (title !== undefined) map.set('badge', title);
-    return map;
-  }
-  const doc = (body ? safeJson(body) : null) as any;
-  const add = (items: unknown, id: (item: any) => string) => {
-    if (Array.isArray(items)) for (const item of items) map.set(id(item), JSON.stringify(item));
-  };
-  if (!doc || typeof doc !== 'object') return map;
-  if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
-  else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
-  else if (parseVersionKey(key)) {
-    // A version document: only its status fields are derived (from the lifecycle record).
-    map.set('status', JSON.stringify([doc.status ?? 'active', doc.status_message ?? null, doc.status_changed_at ?? null]));
-  } else add(doc.versions, (v) => v.version); // a package document
-  return map;
 }

@@ -33,7 +33,9 @@ import { applyRestore, applyTakedown } from '../indexer/lifecycle.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { takedownPaths, type Invalidator } from './cdn.ts';
-import { DERIVED_STEPS, readLifecycle, readVersions, refreshPackage, type StepHook } from './refresh.ts';
+import { refreshPackage, type StepHook } from './refresh.ts';
+import { DERIVED_STEPS } from './derived-files.ts';
+import { readLifecycle, readVersions } from './records.ts';
 import { deleteRemovedFiles } from './removal.ts';
 
 /** The steps that write, in order; a test-only hook can stop the takedown after any of them. */
