@@ -9,7 +9,8 @@
  *   hop less to configure. The CDN serves reads only (GET/HEAD/OPTIONS).
  * - Stale CDN copies are bounded by the objects' own Cache-Control, which the cache policy
  *   honours (min TTL 0): documents carry `max-age=60`, so an edge serves a replaced document for
- *   at most about a minute; artifacts are immutable and cached for a year. No invalidations.
+ *   at most about a minute; artifacts are immutable and cached for a year. The only invalidation
+ *   is an operator's takedown (`shelf takedown`, with the `TakedownOperatorPolicy` output).
  *
  * @module
  */
@@ -54,6 +55,8 @@ export class ShelfStack extends Stack {
   readonly bucket: s3.Bucket;
   /** The CDN every read goes through. */
   readonly distribution: cloudfront.Distribution;
+  /** What the operator running `shelf takedown` needs (attach it to their role or user). */
+  readonly takedownPolicy: iam.ManagedPolicy;
   /** The announce function. */
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
@@ -307,13 +310,39 @@ export class ShelfStack extends Stack {
       targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
+    // What the registry operator needs for `shelf takedown`: the registry's objects (read, write,
+    // list, delete, with their stored versions, which a takedown purges) and an invalidation of
+    // this distribution, nothing else. Attach it to the operator's role or user.
+    this.takedownPolicy = new iam.ManagedPolicy(this, 'TakedownOperator', {
+      description: 'Shelf operator: shelf takedown (and rebuild) on this registry, with a CloudFront invalidation',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'RegistryObjects',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
+          resources: [objects],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListRegistryKeys',
+          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvalidateTheCdn',
+          actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+          resources: [`arn:${this.partition}:cloudfront::${this.account}:distribution/${this.distribution.distributionId}`],
+        }),
+      ],
+    });
+
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('CdnUrl', `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
     out('AnnounceUrl', this.announceUrl.url, 'Base URL of the announce function: POST {AnnounceUrl}v1/bundles/announce');
     out('Audience', s.audience, 'The aud announce tokens must carry');
     out('BucketName', this.bucket.bucketName, 'The registry bucket');
     out('StoreUrl', env.SHELF_STORE!, 'SHELF_STORE for shelf rebuild and scripts/upload-assets.ts');
-    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id (for an optional invalidation)');
+    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id: shelf takedown invalidates it (npm run deploy records it in private/cdn.json)');
+    out('TakedownOperatorPolicy', this.takedownPolicy.managedPolicyArn, 'Managed policy for the operator running shelf takedown: registry objects and an invalidation of this distribution');
     out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
     out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
     out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');

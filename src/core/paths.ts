@@ -48,6 +48,11 @@ export function packageKey(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
 }
 
+/** Folder of everything a package has besides its document: its versions and lifecycle record. */
+export function packageFolder(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/`;
+}
+
 /** Folder holding one version document per version; listing it finds a package's versions. */
 export function versionsPrefix(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/versions/`;
@@ -64,6 +69,14 @@ export function versionKey(kind: Kind, pkg: PackageName, version: Version): stri
  */
 export function readmeKey(kind: Kind, pkg: PackageName, version: Version): string {
   return `${versionsPrefix(kind, pkg)}${version}/README.md`;
+}
+
+/**
+ * The lifecycle record of a package: the statuses its publisher set, the operator's tombstones,
+ * and their history (written by a status change or a takedown, never by an announce).
+ */
+export function lifecycleKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/lifecycle.json`;
 }
 
 /** File extension of each kind's artifacts. */
@@ -241,6 +254,12 @@ export function usedTokenExpiry(key: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * Where the registry's CDN is recorded (`{"cloudfront_distribution_id"}`), for `shelf takedown`
+ * to purge it: written by `npm run deploy` from the stack's outputs.
+ */
+export const cdnKey = (): string => `${PRIVATE_PREFIX}cdn.json`;
+
 /** The static web pages at the bucket root (served for `/` and by name). */
 export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;
 
@@ -279,6 +298,9 @@ export const SCHEMA_FILES = {
   'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',
+  'lifecycle.schema.json': 'v1/{bundles,skills}/@scope/name/lifecycle.json',
+  'status-request.schema.json': 'POST /v1/{bundles,skills}/status (request body)',
+  'status-response.schema.json': 'status change response (200)',
   'error.schema.json': 'every error response',
   'mcp-server-list.schema.json': 'v0.1/pages/{all,latest}/{cursor}.json (GET /v0.1/servers[?version=latest][&cursor=N]) and v0.1/servers/io.github.{scope}/{name}/versions.json',
   'mcp-server-response.schema.json': 'v0.1/servers/io.github.{scope}/{name}/versions/{version,latest}.json',

@@ -1,5 +1,5 @@
 /**
- * `v1/config.json`: how a client finds everything else (announce URLs, audience, index
+ * `v1/config.json`: how a client finds everything else (announce and status URLs, audience, index
  * locations, key templates). Written at start-up.
  *
  * A stored config naming the retired `single` search layout marks a registry whose files predate
@@ -22,6 +22,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
     schema_version: SCHEMA_VERSION,
     registry: 'shelf',
     announce: { bundles: `${base}/v1/bundles/announce`, skills: `${base}/v1/skills/announce` },
+    status: { bundles: `${base}/v1/bundles/status`, skills: `${base}/v1/skills/status` },
     audience: config.audience,
     oidc_issuer: config.issuer,
     search: searchKeys(),
@@ -31,6 +32,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
       package: 'v1/{kind}/@{scope}/{name}.json',
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',
       scope: 'v1/scopes/@{scope}.json',
+      lifecycle: 'v1/{kind}/@{scope}/{name}/lifecycle.json',
     },
   };
   if (config.publicUrl) doc.public_url = config.publicUrl;

@@ -26,7 +26,7 @@ const INTEROP_SCHEMAS = {
 } as const;
 
 /** Schemas of request bodies describe what a client sends (zod's input side). */
-const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json']);
+const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json', 'status-request.schema.json']);
 
 /** Every schema file's text, by file name. */
 export function generateSchemas(): Record<string, string> {

@@ -1,7 +1,7 @@
 /**
- * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: package
- * documents, badges, scope package lists, the sharded search indexes with their catalogs, the
- * recent list) from the records (version documents and pins), for the whole registry, one kind,
+ * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: version
+ * statuses, with what a takedown left in the bucket deleted; package documents, badges, scope package lists, the sharded search indexes with their catalogs, the
+ * recent list) from the records (version documents, lifecycle records and pins), for the whole registry, one kind,
  * or one package. The producers are the announce's refresh's, so a rebuild of a consistent
  * registry writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
  *

@@ -258,8 +258,27 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'StoreUrl',
+      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'StoreUrl', 'TakedownOperatorPolicy',
     ]);
+  });
+
+  it("documents the takedown operator's permission: the registry's objects and an invalidation of this distribution only", () => {
+    const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
+    const [policyId, policy] = only(template, 'AWS::IAM::ManagedPolicy');
+    expect(template.findOutputs('*').TakedownOperatorPolicy!.Value).toEqual({ Ref: policyId });
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    const bySid = new Map(statements.map((s) => [s.Sid as string, s]));
+    expect([...bySid.keys()].sort()).toEqual(['InvalidateTheCdn', 'ListRegistryKeys', 'RegistryObjects']);
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Resource).not.toBe('*');
+      for (const action of asArray<string>(s.Action)) expect(action).not.toContain('*');
+    }
+    expect(asArray(bySid.get('InvalidateTheCdn')!.Action).sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    expect(JSON.stringify(bySid.get('InvalidateTheCdn')!.Resource)).toContain(`{"Ref":"${distributionId}"}`);
+    expect(asArray(bySid.get('RegistryObjects')!.Action)).toContain('s3:DeleteObjectVersion');
+    expect(bySid.get('RegistryObjects')!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] });
+    expect(bySid.get('ListRegistryKeys')!.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
   });
 });
 
