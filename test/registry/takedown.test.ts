@@ -222,7 +222,7 @@ describe('a takedown that crashes after each step', () => {
   it.each(TAKEDOWN_STEPS.map((s) => [s]))('after "%s": running it again, or shelf rebuild, converges to what a clean takedown leaves', async (step) => {
     const crashed = await copy();
     await expect(takedown(crashed, { ...options, afterStep: (s) => void (s === step && thrown(s)) })).rejects.toThrow(`crash after ${step}`);
-    if (step !== 'recent') expect((await check(crashed)).clean).toBe(false);
+    if (step !== TAKEDOWN_STEPS.at(-1)) expect((await check(crashed)).clean).toBe(false); // the last step's crash leaves nothing stale
     // Half of the steps repair by running the takedown again, half by a rebuild.
     if (TAKEDOWN_STEPS.indexOf(step) % 2 === 0) await takedown(crashed, options);
     else await rebuild(crashed);
