@@ -104,7 +104,12 @@ export async function uploadAssets(env: Env): Promise<UploadedAssets> {
   // Where `shelf takedown` finds the CDN to invalidate (private: never served).
   const distribution = env.SHELF_CLOUDFRONT_DISTRIBUTION_ID?.trim();
   if (distribution) {
-    await store.put(cdnKey(), encodeJson({ cloudfront_distribution_id: distribution }), { contentType: 'application/json', cacheControl: 'no-store' });
+    // Written only when it changes, so that a re-run writes nothing.
+    const body = encodeJson({ cloudfront_distribution_id: distribution });
+    const stored = await store.get(cdnKey());
+    if (!stored || !Buffer.from(stored.body).equals(Buffer.from(body))) {
+      await store.put(cdnKey(), body, { contentType: 'application/json', cacheControl: 'no-store' });
+    }
   }
   return { store: store.description, config: configKey(), web, ...(distribution ? { cdn: cdnKey() } : {}) };
 }
