@@ -104,11 +104,11 @@ export async function uploadAssets(env: Env): Promise<UploadedAssets> {
   // Where `shelf takedown` finds the CDN to invalidate (private: never served).
   const distribution = env.SHELF_CLOUDFRONT_DISTRIBUTION_ID?.trim();
   if (distribution) {
-    // Written only when missing or different: a deploy that changes nothing leaves the bucket alone.
-    const record = encodeJson({ cloudfront_distribution_id: distribution });
+    // Written only when it changes, so that a re-run writes nothing.
+    const body = encodeJson({ cloudfront_distribution_id: distribution });
     const stored = await store.get(cdnKey());
-    if (!stored || !Buffer.from(stored.body).equals(Buffer.from(record))) {
-      await store.put(cdnKey(), record, { contentType: 'application/json', cacheControl: 'no-store' });
+    if (!stored || !Buffer.from(stored.body).equals(Buffer.from(body))) {
+      await store.put(cdnKey(), body, { contentType: 'application/json', cacheControl: 'no-store' });
     }
   }
   return { store: store.description, config: configKey(), web, ...(distribution ? { cdn: cdnKey() } : {}) };
