@@ -31,7 +31,7 @@ import { addScopePackage, buildPackageDocument, pinnedScope, recentEntriesOf, re
 import { removedVersion, versionStatusOf, type StatusFields } from '../indexer/lifecycle.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedCatalog, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { readJson, retryOnConflict, safeJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
+import { readJson, retryOnConflict, safeJson, updateDerived, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { isPackageDocumentKey, readLifecycle, readPackageDocuments, readVersions, type Target, type VersionCache } from './records.ts';
 import { deleteRemovedFiles } from './removal.ts';
@@ -366,8 +366,6 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
   );
 }
 
-/** Thrown inside a compute to leave an absent file absent. */
-class NothingToWrite extends Error {}
 
 /**
  * Compare-and-swap of one derived file in a rebuild, reported through `run.record`; `compute`
@@ -380,23 +378,7 @@ async function writeDerived<T>(
   schema: z.ZodType<T>,
   compute: (current: T | null) => Promise<T | null>,
 ): Promise<void> {
-  try {
-    const { changed } = await updateJson(
-      run.store,
-      key,
-      schema,
-      async (current) => {
-        const next = await compute(current);
-        if (next === null) throw new NothingToWrite();
-        return next;
-      },
-      { retry: run.retry },
-    );
-    run.record(key, changed);
-  } catch (err) {
-    if (!(err instanceof NothingToWrite)) throw err;
-    run.record(key, false);
-  }
+  run.record(key, await updateDerived(run.store, key, schema, compute, { retry: run.retry }));
 }
 
 /**
