@@ -1,8 +1,9 @@
 /**
  * `npm run build:web [-- --out DIR] [--registry-url URL]`: bundles the web pages (`src/web/`)
- * with esbuild into a folder, `dist/www/` by default: `assets/app.<hash>.js`,
- * `assets/style.<hash>.css`, the three HTML pages, and `assets.json` naming the current script
- * and style sheet. `publishWebAssets` reads that folder where esbuild is not installed.
+ * with esbuild into a folder, `dist/www/` by default: a script per page
+ * (`assets/{home,package,scope}.<hash>.js`), their chunks (`assets/chunk.<hash>.js`),
+ * `assets/style.<hash>.css`, the three HTML pages, and `assets.json` naming the current scripts,
+ * chunks and style sheet. `publishWebAssets` reads that folder where esbuild is not installed.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';

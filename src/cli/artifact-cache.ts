@@ -21,6 +21,7 @@ import { effectiveStatus, type EffectiveStatus } from '../core/lifecycle.ts';
 import type { Artifact, PackageDocument, VersionDocument } from '../core/schemas.ts';
 import { selectArtifact } from '../client/platform.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
+import { resolveVersion } from '../client/resolve-version.ts';
 import { downloadVerified } from './download.ts';
 import { createProgressBar } from './progress.ts';
 import { extractZipSafely } from './unzip-safe.ts';
@@ -98,7 +99,7 @@ export interface ObtainOptions {
 export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedArtifact> {
   const { client, cacheDir, kind, name, range, want, offline } = options;
   const pkg = await client.getPackage(kind, name);
-  const version = await client.getVersion(kind, name, client.resolveVersion(pkg, range));
+  const version = await client.getVersion(kind, name, resolveVersion(pkg, range));
   const artifact = selectArtifact(version.artifacts, want);
   const status = effectiveStatus(pkg, version.version);
   const file = cachedArtifactPath(cacheDir, kind, artifact.sha256);

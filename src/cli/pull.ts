@@ -32,6 +32,7 @@ import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
+import { resolveVersion } from '../client/resolve-version.ts';
 import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
 import { writeBundleRecord } from './bundle-records.ts';
 import {
@@ -148,7 +149,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, ...statusJson(status) };
   } else {
     const pkg = await client.getPackage(kind, spec.name);
-    const version = client.resolveVersion(pkg, spec.range);
+    const version = resolveVersion(pkg, spec.range);
     const doc = await client.getVersion(kind, spec.name, version);
     const artifact = selectArtifact(doc.artifacts, want);
     const status = warnStatus(ctx, pkg, doc.version);

@@ -29,6 +29,7 @@ import {
 } from './common.ts';
 import { warnStatus } from './status-notice.ts';
 import type { Style } from './style.ts';
+import { resolveVersion } from '../client/resolve-version.ts';
 
 /** Help text of the show command for a kind. */
 export function showHelp(kind: Kind): string {
@@ -67,7 +68,7 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
   const pkg = await client.getPackage(kind, spec.name);
   let version: VersionDocument | null = null;
   try {
-    if (pkg.versions.length > 0 || spec.range !== undefined) version = await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
+    if (pkg.versions.length > 0 || spec.range !== undefined) version = await client.getVersion(kind, spec.name, resolveVersion(pkg, spec.range));
   } catch (error) {
     // A package or version the operator took down is still shown: what it was, and why it went.
     if (!isShelfError(error, 'package_removed') && !isShelfError(error, 'version_removed')) throw error;

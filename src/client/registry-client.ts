@@ -1,35 +1,28 @@
 /**
  * Reads a Shelf registry. Every read is a static JSON file at `{baseUrl}/{key}` (keys from
- * `core/paths.ts`), parsed with its zod schema, so callers only ever see well-formed documents.
- * Shared by the CLI and the web page.
+ * `core/paths.ts`), validated, so callers only ever see well-formed documents: the config and the
+ * search index by hand (`search/format/validate.ts`), the package, version and scope documents
+ * with their zod schemas (loaded on first use). Shared by the CLI and the web page.
  *
  * Pure module: `fetch` only, no Node APIs.
  *
  * @module
  */
-import semver from 'semver';
-import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
 import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
-import {
-  ConfigDocumentSchema,
-  PackageDocumentSchema,
-  ScopeDocumentSchema,
-  VersionDocumentSchema,
-  type Artifact,
-  type ConfigDocument,
-  type PackageDocument,
-  type PackageSummary,
-  type ScopeDocument,
-  type VersionDocument,
-} from '../core/schemas.ts';
-import { summarize } from '../indexer/documents.ts';
-import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
+import type { Artifact, ConfigDocument, PackageDocument, PackageSummary, ScopeDocument, VersionDocument } from '../core/schemas.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
+import { checkConfig, valid } from '../search/format/validate.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
+
+/**
+ * The zod schemas of the package, version and scope documents, loaded when one is first read: a
+ * search reads none of them, so neither the web page's search nor `shelf search` loads zod.
+ */
+const documentSchemas = (): Promise<typeof import('../core/schemas.ts')> => import('../core/schemas.ts');
 
 /** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
 interface Searcher {
@@ -61,7 +54,7 @@ export interface RegistryClientOptions {
  * ```ts
  * const client = new RegistryClient({ baseUrl: 'http://127.0.0.1:8787' });
  * const pkg = await client.getPackage('bundle', '@acme/echo');
- * const doc = await client.getVersion('bundle', pkg.name, client.resolveVersion(pkg, '^1'));
+ * const doc = await client.getVersion('bundle', pkg.name, resolveVersion(pkg, '^1')); // client/resolve-version.ts
  * ```
  */
 export class RegistryClient {
@@ -110,7 +103,7 @@ export class RegistryClient {
    */
   config(): Promise<ConfigDocument> {
     if (!this.configPromise) {
-      this.configPromise = this.getJson(configKey(), ConfigDocumentSchema, 'config', (url) =>
+      this.configPromise = this.getJson(configKey(), (json) => valid(checkConfig(json)), 'config', (url) =>
         new ShelfError('registry_unreachable', `${url} was not found; is ${this.baseUrl} a Shelf registry?`),
       );
       // A failure is not cached: the next call retries.
@@ -127,7 +120,8 @@ export class RegistryClient {
    */
   async getPackage(kind: Kind, name: string | PackageName): Promise<PackageDocument> {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
-    const doc = await this.getJson(packageKey(kind, pkg), PackageDocumentSchema, 'package', () =>
+    const { PackageDocumentSchema } = await documentSchemas();
+    const doc = await this.getJson(packageKey(kind, pkg), (json) => PackageDocumentSchema.parse(json), 'package', () =>
       new ShelfError('not_found', `${kind} ${pkg.full} was not found`),
     );
     checkIdentity(this.url(packageKey(kind, pkg)), doc, kind, pkg.full);
@@ -144,7 +138,8 @@ export class RegistryClient {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
     const v = parseVersion(version);
     const key = versionKey(kind, pkg, v);
-    const doc = await this.getJson(key, VersionDocumentSchema, 'version', () =>
+    const { VersionDocumentSchema } = await documentSchemas();
+    const doc = await this.getJson(key, (json) => VersionDocumentSchema.parse(json), 'version', () =>
       new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`),
     );
     checkIdentity(this.url(key), doc, kind, pkg.full);
@@ -164,18 +159,10 @@ export class RegistryClient {
   async getScope(scope: string): Promise<ScopeDocument> {
     const s = parseScope(scope);
     const key = scopeKey(s);
-    const doc = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
+    const { ScopeDocumentSchema } = await documentSchemas();
+    const doc = await this.getJson(key, (json) => ScopeDocumentSchema.parse(json), 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
     if (doc.scope !== s) throw new ShelfError('registry_unreachable', `${this.url(key)} is not the scope record of @${s}.`, { url: this.url(key) });
     return doc;
-  }
-
-  /**
-   * Picks a version of a package; see {@link resolveVersion}.
-   *
-   * @throws ShelfError `not_found`, `invalid_version`
-   */
-  resolveVersion(pkg: PackageDocument, requested?: string): string {
-    return resolveVersion(pkg, requested);
   }
 
   /**
@@ -196,6 +183,7 @@ export class RegistryClient {
    */
   async packageSummaries(kind: Kind, names: readonly string[]): Promise<Map<string, PackageSummary>> {
     const found = new Map<string, PackageSummary>();
+    const { summarize } = await import('../indexer/documents.ts');
     // Each package's own document (a scope lists tens of packages, not the registry).
     await Promise.all(
       names.map(async (name) => {
@@ -234,85 +222,15 @@ export class RegistryClient {
   }
 
   /**
-   * GETs `key` through the shared JSON fetch and parses it with `schema`. A 404 or 410 becomes
-   * `notFound(url)`; anything else that is not a matching document becomes `registry_unreachable`
-   * naming the URL.
+   * GETs `key` through the shared JSON fetch and validates it with `parse` (which throws). A 404
+   * or 410 becomes `notFound(url)`; anything else that is not a matching document becomes
+   * `registry_unreachable` naming the URL.
    */
-  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<z.output<S>> {
-    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound, bounds: this.bounds });
+  private async getJson<T>(key: string, parse: (json: unknown) => T, what: string, notFound: (url: string) => ShelfError): Promise<T> {
+    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse, what, notFound, bounds: this.bounds });
     if (read.notModified) throw new ShelfError('internal_error', `${this.url(key)} answered 304 to a request without an ETag.`);
     return read.value;
   }
-}
-
-/**
- * Picks a version of a package:
- * - `undefined` or `latest`: `pkg.latest`, or the highest version when there are only prereleases;
- * - an exact version (`1.2.0`, `2.0.0-beta.1`): that version, if published, yanked or not (a
- *   lockfile keeps working; the caller warns);
- * - a semver range (`^1.2`, `~1.2.3`, `>=1 <3`, `1.x`): the highest published version in the
- *   range; prereleases only when the range itself names a prerelease of the same
- *   major.minor.patch (semver's usual rule, e.g. `^2.0.0-beta.0`).
- *
- * `latest` and ranges never choose a yanked version; nothing chooses a removed one.
- *
- * @returns The exact version string.
- * @throws ShelfError `package_removed` or `version_removed` (taken down by the operator),
- *   `not_found` when nothing matches, `invalid_version` when `requested` is neither a version
- *   nor a range.
- */
-export function resolveVersion(pkg: PackageDocument, requested?: string): string {
-  if (pkg.status === 'removed') {
-    throw new ShelfError('package_removed', `${pkg.kind} ${pkg.name} was ${REMOVED_BY_OPERATOR}${pkg.status_message ? `: ${pkg.status_message}` : '.'}`, {
-      reason: pkg.status_message ?? '',
-      ...(pkg.status_changed_at ? { removed_at: pkg.status_changed_at } : {}),
-    });
-  }
-  const listed = pkg.versions.filter((v) => semver.valid(v.version) !== null);
-  const published = listed.filter((v) => v.status !== 'removed').map((v) => v.version);
-  const selectable = listed.filter(isSelectable).map((v) => v.version);
-  const yanked = listed.filter((v) => v.status === 'yanked').map((v) => v.version);
-  const spec = requested?.trim();
-  if (spec === undefined || spec === '' || spec === 'latest') {
-    if (pkg.latest !== null && selectable.includes(pkg.latest)) return pkg.latest;
-    // `latest` is null when every version is a prerelease (or yanked): then the newest prerelease will do.
-    const sorted = [...selectable].sort(semver.rcompare);
-    const newest = sorted.find((v) => semver.prerelease(v) === null) ?? sorted[0];
-    if (newest === undefined) {
-      throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version to choose${yanked.length > 0 ? ` (yanked: ${yanked.join(', ')}; name one exactly to use it)` : ''}`);
-    }
-    return newest;
-  }
-  const exact = semver.valid(spec);
-  if (exact !== null) {
-    const entry = listed.find((v) => v.version === exact);
-    if (entry?.status === 'removed') {
-      throw new ShelfError('version_removed', `${pkg.kind} ${pkg.name}@${exact} was ${REMOVED_BY_OPERATOR}${entry.status_message ? `: ${entry.status_message}` : '.'}`, {
-        reason: entry.status_message ?? '',
-        ...(entry.status_changed_at ? { removed_at: entry.status_changed_at } : {}),
-      });
-    }
-    if (entry) return exact;
-    throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version ${exact}${available(published)}`);
-  }
-  if (semver.validRange(spec) === null) {
-    throw new ShelfError('invalid_version', `"${spec}" is neither a version nor a semver range.`);
-  }
-  const best = semver.maxSatisfying(selectable, spec);
-  if (best === null) {
-    const onlyYanked = semver.maxSatisfying(yanked, spec);
-    throw new ShelfError(
-      'not_found',
-      `${pkg.kind} ${pkg.name} has no version matching ${spec}${onlyYanked ? ` that is not yanked (${onlyYanked} is; name it exactly to use it)` : available(selectable)}`,
-    );
-  }
-  return best;
-}
-
-function available(versions: string[]): string {
-  const shown = [...versions].sort(semver.rcompare).slice(0, 10);
-  if (shown.length === 0) return '';
-  return ` (available: ${shown.join(', ')}${versions.length > shown.length ? ', ...' : ''})`;
 }
 
 /** A document under a key must describe what the key names; anything else is a broken registry. */

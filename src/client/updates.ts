@@ -7,7 +7,7 @@ import semver from 'semver';
 import { isShelfError } from '../core/errors.ts';
 import { effectiveStatus, type EffectiveStatus } from '../core/lifecycle.ts';
 import type { PackageDocument } from '../core/schemas.ts';
-import { resolveVersion } from './registry-client.ts';
+import { resolveVersion } from './resolve-version.ts';
 
 /** How an installed version compares with what the registry offers. */
 export interface UpdateStatus {

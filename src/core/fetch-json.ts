@@ -14,7 +14,7 @@
  */
 import { ShelfError, isShelfError } from './errors.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readDocumentBody, type ReadBounds } from './read-bounds.ts';
-import { SCHEMA_VERSION } from './schemas.ts';
+import { SCHEMA_VERSION } from './schema-constants.ts';
 
 /** The fetch a client reads with (the global `fetch` fits). It is given an abort signal for the timeouts. */
 export type FetchLike = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal }) => Promise<Response>;

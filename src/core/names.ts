@@ -3,9 +3,12 @@
  * code handles {@link PackageName} and {@link Version} values that are known to be valid and
  * lower-cased, so storage keys built from them cannot escape their folder.
  *
+ * No library: the web pages and `shelf search` load this module, and a version is checked with
+ * the grammar semver.org publishes (the order of versions, which needs `semver`, is in
+ * `versions.ts`).
+ *
  * @module
  */
-import semver from 'semver';
 import { ShelfError } from './errors.ts';
 
 /** The two kinds of package the registry holds. */
@@ -74,9 +77,15 @@ export function parseScope(input: string): Scope {
 export type Version = string & { readonly __brand: 'Version' };
 
 /**
+ * A strict semver 2.0 version without build metadata: the grammar of semver.org (its published
+ * regular expression, build part left out). Numeric identifiers have no leading zero.
+ */
+const VERSION_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?$/;
+
+/**
  * Parses a strict semver 2.0 version. Leading `v`, build metadata (`+build`, which semver says
  * does not distinguish versions and so cannot name an immutable one) and overlong strings are
- * refused.
+ * refused, as are major, minor or patch numbers past 2^53 - 1 (which `semver` cannot order).
  *
  * @throws ShelfError `invalid_version`
  */
@@ -88,21 +97,11 @@ export function parseVersion(input: unknown): Version {
   if (input.includes('+')) {
     throw new ShelfError('invalid_version', `"${truncate(input)}" has build metadata, which cannot name a version.`);
   }
-  const valid = semver.valid(input, { loose: false });
-  if (valid === null || valid !== input) {
+  const m = VERSION_RE.exec(input);
+  if (m === null || m.slice(1, 4).some((n) => Number(n) > Number.MAX_SAFE_INTEGER)) {
     throw new ShelfError('invalid_version', `"${truncate(input)}" is not a strict semver 2.0 version.`);
   }
   return input as Version;
-}
-
-/** True when the version has a prerelease part (`1.0.0-beta.1`). */
-export function isPrerelease(version: string): boolean {
-  return semver.prerelease(version) !== null;
-}
-
-/** Semver descending order, for version lists. */
-export function compareVersionsDesc(a: string, b: string): number {
-  return semver.rcompare(a, b);
 }
 
 /** Operating systems an artifact can target. */

@@ -4,17 +4,18 @@
  * builds values of their types, clients parse documents with them, and `npm run schemas`
  * turns them into the JSON Schemas under `index-schema/`.
  *
- * Pure module: no Node APIs (the web page imports it too).
+ * Pure module: no Node APIs. The search read path and the web pages' search do not load it: they
+ * check what they read by hand (`search/format/validate.ts`, tested against these schemas).
  *
  * @module
  */
 import * as z from 'zod';
 import { ARCHES, OSES } from './names.ts';
+import { RETIRED_LAYOUT_MESSAGE, SCHEMA_VERSION } from './schema-constants.ts';
 
 /** Largest artifact the registry accepts, in bytes (mpak's upload cap is 50 MB; we allow 100 MiB). */
 export const MAX_ARTIFACT_SIZE = 100 * 1024 * 1024;
-/** Schema version of every static document. Bumped only on incompatible changes. */
-export const SCHEMA_VERSION = 1 as const;
+export { RETIRED_LAYOUT_MESSAGE, SCHEMA_VERSION } from './schema-constants.ts';
 
 const sha256Hex = z
   .string()
@@ -344,13 +345,6 @@ export const UsedTokenSchema = z.object({
 }).refine((r) => (r.announce === undefined) !== (r.status === undefined), 'names exactly one use: an announce or a status change');
 /** See {@link UsedTokenSchema}. */
 export type UsedToken = z.infer<typeof UsedTokenSchema>;
-
-/**
- * The retired whole-index search layout, which a registry's `v1/config.json` may still name: its
- * operator migrates it with one `shelf rebuild` (README, "Search layout").
- */
-export const RETIRED_LAYOUT_MESSAGE =
-  'this registry still publishes the retired "single" search layout, which Shelf no longer reads; its operator migrates it with one `shelf rebuild`';
 
 /** `v1/config.json`: what a client needs to discover everything else. */
 export const ConfigDocumentSchema = z

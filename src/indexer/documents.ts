@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { compareVersionsDesc, isPrerelease, KIND_PLURAL, platformId, type Kind, type PackageName } from '../core/names.ts';
+import { KIND_PLURAL, platformId, type Kind, type PackageName } from '../core/names.ts';
+import { compareVersionsDesc, isPrerelease } from '../core/versions.ts';
 import { isSelectable } from '../core/lifecycle.ts';
 import {
   SCHEMA_VERSION,

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { compareVersionsDesc, type Kind } from '../core/names.ts';
+import type { Kind } from '../core/names.ts';
+import { compareVersionsDesc } from '../core/versions.ts';
 import {
   MAX_LIFECYCLE_HISTORY,
   SCHEMA_VERSION,

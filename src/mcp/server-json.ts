@@ -21,7 +21,8 @@
  *
  * @module
  */
-import { compareVersionsDesc, type PackageName, type Version } from '../core/names.ts';
+import type { PackageName, Version } from '../core/names.ts';
+import { compareVersionsDesc } from '../core/versions.ts';
 import { artifactKey, mcpServerName, packageKey, versionKey } from '../core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 

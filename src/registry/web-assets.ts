@@ -1,6 +1,7 @@
 /**
  * The web pages as bucket objects: `index.html`, `package.html`, `scope.html` (short cache, like
- * every mutable document) and the content-hashed `assets/app.<hash>.js` and
+ * every mutable document) and the content-hashed `assets/{home,package,scope}.<hash>.js` (one
+ * script per page), `assets/chunk.<hash>.js` (what they import on demand) and
  * `assets/style.<hash>.css` (immutable, written create-only). The pages are static: the local
  * server and the CDN serve them like any other key.
  *
@@ -14,12 +15,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { IMMUTABLE_CACHE, MUTABLE_CACHE, contentTypeFor, webAssetKey } from '../core/paths.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
-import { renderPages } from '../web/pages.ts';
+import { renderPages, type PageName } from '../web/pages.ts';
 
 /** One file of the web pages, ready to put into the bucket. */
 export interface WebAsset {
@@ -46,14 +47,37 @@ export interface WebAssetOptions {
 
 /** Where `npm run build:web` writes the assets, and where they are read from without esbuild. */
 export const PREBUILT_DIR = fileURLToPath(new URL('../../dist/www/', import.meta.url));
-/** The prebuilt folder's index of which files are the current script and style sheet. */
+/** The prebuilt folder's index of which files are the current script, its chunks and the style sheet. */
 export const PREBUILT_MANIFEST = 'assets.json';
 
 const WEB_SOURCE_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 const HASH_LENGTH = 16;
 
+/** The pages' scripts (with their chunks) and style sheet. */
+interface WebCode {
+  /** Each page's script (home, package, scope), their chunks (sorted by key), then the style sheet. */
+  assets: WebAsset[];
+  /** The key of each page's script. */
+  scripts: Record<PageName, string>;
+  /** The chunks each page preloads. */
+  preload: Record<PageName, string[]>;
+}
+
+const PAGES: readonly PageName[] = ['home', 'package', 'scope'];
+
+/**
+ * The modules (under `src/`) a page imports on demand as soon as it starts, whose chunks it
+ * preloads: the package and scope pages read their documents at once (zod schemas), the scope
+ * page then summarises its packages. The home page's search imports nothing on demand.
+ */
+const READ_AT_START: Record<PageName, readonly string[]> = {
+  home: [],
+  package: ['core/schemas.ts'],
+  scope: ['core/schemas.ts', 'indexer/documents.ts'],
+};
+
 /** Script and style sheet by content, built once per process (they depend on nothing but the sources). */
-let builtCode: Promise<WebAsset[]> | undefined;
+let builtCode: Promise<WebCode> | undefined;
 
 /**
  * Builds every file of the web pages in memory: the bundled script and style sheet (content-hashed
@@ -64,11 +88,15 @@ let builtCode: Promise<WebAsset[]> | undefined;
  */
 export async function buildWebAssets(options: Pick<WebAssetOptions, 'registryUrl'> = {}): Promise<WebAsset[]> {
   checkOptions(options);
+  return withPages(await builtWebCode(), options.registryUrl);
+}
+
+function builtWebCode(): Promise<WebCode> {
   if (!builtCode) {
     builtCode = bundle();
     builtCode.catch(() => (builtCode = undefined));
   }
-  return withPages(await builtCode, options.registryUrl);
+  return builtCode;
 }
 
 /**
@@ -117,7 +145,9 @@ export async function publishWebAssets(store: ObjectStore, options: WebAssetOpti
  */
 export async function writePrebuiltAssets(dir: string = PREBUILT_DIR, options: Pick<WebAssetOptions, 'registryUrl'> = {}): Promise<string[]> {
   if (typeof dir !== 'string' || dir === '') throw new ShelfError('invalid_argument', 'The "dir" argument must be a folder path.');
-  const assets = await buildWebAssets(options);
+  checkOptions(options);
+  const code = await builtWebCode();
+  const assets = withPages(code, options.registryUrl);
   await rm(dir, { recursive: true, force: true });
   const written: string[] = [];
   for (const asset of assets) {
@@ -125,7 +155,13 @@ export async function writePrebuiltAssets(dir: string = PREBUILT_DIR, options: P
     await writeFile(join(dir, asset.key), asset.body);
     written.push(asset.key);
   }
-  const manifest = { script: assets.find((a) => a.key.endsWith('.js'))!.key, style: assets.find((a) => a.key.endsWith('.css'))!.key };
+  const pageScripts = new Set(Object.values(code.scripts));
+  const manifest: PrebuiltManifest = {
+    scripts: code.scripts,
+    chunks: code.assets.filter((a) => a.key.endsWith('.js') && !pageScripts.has(a.key)).map((a) => a.key),
+    style: code.assets.find((a) => a.key.endsWith('.css'))!.key,
+    preload: code.preload,
+  };
   await writeFile(join(dir, PREBUILT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   written.push(PREBUILT_MANIFEST);
   return written;
@@ -172,39 +208,102 @@ async function importEsbuild(): Promise<Esbuild | null> {
   }
 }
 
-/** Bundles `src/web/app.ts` and `src/web/style.css` for browsers, in memory. */
-async function bundle(): Promise<WebAsset[]> {
+/**
+ * Bundles each page's script (`src/web/entries/`) and `src/web/style.css` for browsers, in memory.
+ * Each page loads one script: its own code whole (so the home page's search carries nothing of
+ * the other pages), split only where the code imports on demand (the documents' zod schemas,
+ * which the package and scope pages preload and the home page never loads). Every file is named
+ * by the SHA-256 of its bytes: chunks first, then the files that import them, whose bytes carry
+ * their chunks' names, so one name always means one set of bytes, imports included.
+ */
+async function bundle(): Promise<WebCode> {
   const esbuild = await importEsbuild();
   if (!esbuild) {
     throw new ShelfError('web_assets_unavailable', 'esbuild is not installed, so the web pages cannot be built here; run npm run build:web where it is, or pass prebuiltDir.');
   }
-  const entries = { app: join(WEB_SOURCE_DIR, 'app.ts'), style: join(WEB_SOURCE_DIR, 'style.css') };
-  for (const file of Object.values(entries)) {
+  const sources = [...PAGES.map((page) => join(WEB_SOURCE_DIR, 'entries', `${page}.ts`)), join(WEB_SOURCE_DIR, 'style.css')];
+  for (const file of sources) {
     if (!existsSync(file)) throw new ShelfError('web_assets_unavailable', `The web page source ${file} is missing.`);
   }
-  const result = await esbuild.build({
-    entryPoints: entries,
-    outdir: 'out',
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022', 'chrome100', 'firefox100', 'safari15'],
-    minify: true,
-    legalComments: 'eof',
-    logLevel: 'silent',
-  });
-  const assets: WebAsset[] = [];
-  for (const file of result.outputFiles) {
-    const extension = file.path.endsWith('.css') ? '.css' : file.path.endsWith('.js') ? '.js' : null;
-    if (!extension) continue;
-    const name = extension === '.js' ? 'app' : 'style';
-    assets.push(hashed(name, extension, file.contents));
+  const build = (entryPoints: Record<string, string>) =>
+    esbuild.build({
+      entryPoints,
+      absWorkingDir: WEB_SOURCE_DIR,
+      outdir: 'out',
+      bundle: true,
+      splitting: true,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      platform: 'browser',
+      target: ['es2022', 'chrome100', 'firefox100', 'safari15'],
+      minify: true,
+      legalComments: 'eof',
+      entryNames: '[name]',
+      chunkNames: 'chunk-[hash]',
+      logLevel: 'silent',
+    });
+  const chunks = new Map<string, WebAsset>();
+  const scripts = {} as Record<PageName, string>;
+  const preload = {} as Record<PageName, string[]>;
+  const pageScripts: WebAsset[] = [];
+  for (const [i, page] of PAGES.entries()) {
+    const result = await build({ [page]: sources[i]! });
+    const named = hashedScripts(result, `${page}.js`);
+    const own = named.get(`${page}.js`)!;
+    scripts[page] = own.key;
+    pageScripts.push(own);
+    for (const [file, asset] of named) if (file !== `${page}.js`) chunks.set(asset.key, asset);
+    preload[page] = startChunks(result, named, READ_AT_START[page]);
   }
-  if (!assets.some((a) => a.key.endsWith('.js')) || !assets.some((a) => a.key.endsWith('.css'))) {
-    throw new ShelfError('web_assets_unavailable', 'esbuild produced no script or no style sheet for the web pages.');
+  const css = (await build({ style: sources[PAGES.length]! })).outputFiles.find((f) => f.path.endsWith('.css'));
+  if (!css) throw new ShelfError('web_assets_unavailable', 'esbuild produced no style sheet for the web pages.');
+  const sorted = [...chunks.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  return { assets: [...pageScripts, ...sorted, hashed('style', '.css', css.contents)], scripts, preload };
+}
+
+/** The keys of the chunks of `modules` and of the chunks those import, sorted. */
+function startChunks(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, named: Map<string, WebAsset>, modules: readonly string[]): string[] {
+  const outputs = Object.entries(result.metafile.outputs).map(([path, o]) => ({ file: basename(path), ...o }));
+  const keys = new Set<string>();
+  const add = (file: string): void => {
+    const key = named.get(file)!.key;
+    if (keys.has(key)) return;
+    keys.add(key);
+    for (const i of outputs.find((o) => o.file === file)?.imports ?? []) if (i.kind === 'import-statement') add(basename(i.path));
+  };
+  for (const module of modules) {
+    const output = outputs.find((o) => o.entryPoint !== undefined && resolve(WEB_SOURCE_DIR, o.entryPoint) === resolve(WEB_SOURCE_DIR, '..', module));
+    if (!output) throw new ShelfError('web_assets_unavailable', `esbuild made no chunk of ${module} for the web pages.`);
+    add(output.file);
   }
-  return assets;
+  return [...keys].sort();
+}
+
+/**
+ * The scripts of one build, by esbuild's file name, renamed by content: each chunk's name is put
+ * into the files importing it before those are hashed.
+ */
+function hashedScripts(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, entry: string): Map<string, WebAsset> {
+  const bytes = new Map(result.outputFiles.map((f) => [basename(f.path), f.contents]));
+  const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [basename(path), o.imports.map((i) => basename(i.path))]));
+  if (!bytes.has(entry)) throw new ShelfError('web_assets_unavailable', `esbuild produced no ${entry} for the web pages.`);
+  const named = new Map<string, WebAsset>();
+  const name = (file: string): WebAsset => {
+    let asset = named.get(file);
+    if (asset) return asset;
+    let text = new TextDecoder().decode(bytes.get(file));
+    for (const dependency of imports.get(file) ?? []) {
+      const before = `"./${dependency}"`;
+      if (!text.includes(before)) throw new ShelfError('web_assets_unavailable', `esbuild's ${file} does not import ${dependency} as expected.`);
+      text = text.replaceAll(before, `"./${basename(name(dependency).key)}"`);
+    }
+    asset = hashed(file === entry ? entry.replace(/\.js$/, '') : 'chunk', '.js', new TextEncoder().encode(text));
+    named.set(file, asset);
+    return asset;
+  };
+  for (const file of bytes.keys()) if (file.endsWith('.js')) name(file);
+  return named;
 }
 
 function hashed(name: string, extension: '.js' | '.css', body: Uint8Array): WebAsset {
@@ -213,19 +312,36 @@ function hashed(name: string, extension: '.js' | '.css', body: Uint8Array): WebA
   return { key, body, contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE };
 }
 
-/** Reads the script and style sheet named by a prebuilt folder's manifest; their keys are checked against their bytes. */
-async function readPrebuilt(dir: string): Promise<WebAsset[]> {
-  let manifest: { script?: unknown; style?: unknown };
+/** What {@link PREBUILT_MANIFEST} records. */
+interface PrebuiltManifest {
+  /** Each page's script. */
+  scripts: Record<PageName, string>;
+  /** Their chunks. */
+  chunks: string[];
+  style: string;
+  /** The chunks each page preloads (all of them in `chunks`). */
+  preload: Record<PageName, string[]>;
+}
+
+/** Reads the files named by a prebuilt folder's manifest; each key is checked against its bytes. */
+async function readPrebuilt(dir: string): Promise<WebCode> {
+  let manifest: Partial<PrebuiltManifest>;
   try {
     manifest = JSON.parse(await readFile(join(dir, PREBUILT_MANIFEST), 'utf8'));
   } catch (error) {
     throw new ShelfError('web_assets_unavailable', `No prebuilt web assets in ${dir} (${(error as Error).message}); run npm run build:web.`);
   }
+  const where = join(dir, PREBUILT_MANIFEST);
+  const chunks: unknown[] = Array.isArray(manifest.chunks) ? manifest.chunks : [];
+  const files: Array<[string, unknown, string, '.js' | '.css']> = [
+    ...PAGES.map((page): [string, unknown, string, '.js'] => [`${page} script`, manifest.scripts?.[page], page, '.js']),
+    ...chunks.map((key): [string, unknown, string, '.js'] => ['chunk', key, 'chunk', '.js']),
+    ['style', manifest.style, 'style', '.css'],
+  ];
   const assets: WebAsset[] = [];
-  for (const [field, name, extension] of [['script', 'app', '.js'], ['style', 'style', '.css']] as const) {
-    const key = manifest[field];
+  for (const [field, key, name, extension] of files) {
     if (typeof key !== 'string' || !new RegExp(`^assets/${name}\\.[0-9a-f]{${HASH_LENGTH}}\\${extension}$`).test(key)) {
-      throw new ShelfError('web_assets_unavailable', `${join(dir, PREBUILT_MANIFEST)} does not name a ${field} (got ${JSON.stringify(key)}).`);
+      throw new ShelfError('web_assets_unavailable', `${where} does not name a ${field} (got ${JSON.stringify(key)}).`);
     }
     let body: Uint8Array;
     try {
@@ -238,16 +354,22 @@ async function readPrebuilt(dir: string): Promise<WebAsset[]> {
     if (asset.key !== key) throw new ShelfError('web_assets_unavailable', `The prebuilt ${field} ${key} does not match its content hash; rebuild with npm run build:web.`);
     assets.push(asset);
   }
-  return assets;
+  const preload = {} as Record<PageName, string[]>;
+  for (const page of PAGES) {
+    const list: unknown = manifest.preload?.[page];
+    if (!Array.isArray(list) || !list.every((k) => chunks.includes(k))) throw new ShelfError('web_assets_unavailable', `${where} names no valid preloads of the ${page} page.`);
+    preload[page] = list as string[];
+  }
+  return { assets, scripts: manifest.scripts as Record<PageName, string>, preload };
 }
 
-function withPages(code: WebAsset[], registryUrl: string | undefined): WebAsset[] {
-  const script = code.find((a) => a.key.endsWith('.js'))!.key;
-  const style = code.find((a) => a.key.endsWith('.css'))!.key;
-  const pages = renderPages(registryUrl === undefined ? { script, style } : { script, style, registryUrl });
+function withPages(code: WebCode, registryUrl: string | undefined): WebAsset[] {
+  const style = code.assets.find((a) => a.key.endsWith('.css'))!.key;
+  const options = { scripts: code.scripts, style, preload: code.preload };
+  const pages = renderPages(registryUrl === undefined ? options : { ...options, registryUrl });
   const encoder = new TextEncoder();
   const html = Object.entries(pages).map(([key, text]) => ({ key, body: encoder.encode(text), contentType: contentTypeFor(key), cacheControl: MUTABLE_CACHE }));
-  return [...html, ...code];
+  return [...html, ...code.assets];
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

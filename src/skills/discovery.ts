@@ -15,7 +15,8 @@
  * @module
  */
 import * as z from 'zod';
-import { compareVersionsDesc, type PackageName } from '../core/names.ts';
+import type { PackageName } from '../core/names.ts';
+import { compareVersionsDesc } from '../core/versions.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 
 /** The discovery schema the entries follow. */

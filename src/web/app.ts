@@ -1,22 +1,25 @@
 /**
- * The web pages' one script (bundled by esbuild into `assets/app.<hash>.js`). Each page says which
- * it is with `<body data-page="home|package|scope">`; all three read the registry through the
- * shared client library, as the CLI does.
+ * What every page's script does first: find the registry (the page's own folder, or the one its
+ * `<meta name="shelf-registry">` names), make the one client the page reads it with (the shared
+ * client library, as the CLI's), and start the page. Each page has a script of its own
+ * (`entries/`), so the home page's search loads neither the package page's Markdown renderer nor
+ * the documents' zod schemas.
  *
- * Browser entry point.
+ * Browser module.
  *
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
 import { RegistryClient } from '../client/registry-client.ts';
 import { byId, replaceChildren } from './dom.ts';
-import { startHomePage } from './home.ts';
-import { startPackagePage } from './package-page.ts';
 import { REGISTRY_META, registryBaseUrl } from './registry.ts';
-import { startScopePage } from './scope-page.ts';
 import { errorPanel } from './states.ts';
 
-function start(): void {
+/**
+ * Starts a page with the registry's client; a page published with a broken registry URL shows
+ * why instead.
+ */
+export function startPage(start: (client: RegistryClient) => void): void {
   const configured = document.querySelector<HTMLMetaElement>(`meta[name="${REGISTRY_META}"]`)?.content ?? null;
   let client: RegistryClient;
   try {
@@ -30,10 +33,5 @@ function start(): void {
   }
   // The "use this registry elsewhere" settings name the registry's own address.
   document.querySelectorAll('[data-registry-url]').forEach((el) => void (el.textContent = client.baseUrl));
-  const page = document.body.dataset.page;
-  if (page === 'home') startHomePage(client);
-  else if (page === 'package') startPackagePage(client);
-  else if (page === 'scope') startScopePage(client);
+  start(client);
 }
-
-start();

@@ -19,6 +19,7 @@ import { effectiveStatus, statusNotice, REMOVED_BY_OPERATOR } from '../core/life
 import { renderReadme } from './readme.ts';
 import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
+import { resolveVersion } from '../client/resolve-version.ts';
 import { byId, externalLink, h, replaceChildren, type Child } from './dom.ts';
 import {
   externalUrl,
@@ -91,7 +92,7 @@ async function loadPackage(client: RegistryClient, params: PackagePageParams): P
   }
   let wanted: string;
   try {
-    wanted = params.version ?? client.resolveVersion(pkg);
+    wanted = params.version ?? resolveVersion(pkg);
   } catch (error) {
     // Every version is yanked or removed: nothing is shown first, the versions are still listed.
     if (isShelfError(error, 'not_found')) return { pkg, version: null, readme: null };

@@ -15,10 +15,16 @@ import { REGISTRY_META } from './registry.ts';
 
 /** Options of {@link renderPages}. */
 export interface PageOptions {
-  /** Key of the script, e.g. `assets/app.0123abcd.js` (relative to the pages). */
-  script: string;
+  /** Key of each page's script, e.g. `assets/home.0123abcd.js` (relative to the pages). */
+  scripts: Record<PageName, string>;
   /** Key of the style sheet, e.g. `assets/app.0123abcd.css`. */
   style: string;
+  /**
+   * Keys of the script chunks a page loads as it starts besides its script, announced with
+   * `<link rel="modulepreload">` so they load alongside the script rather than after it. Default
+   * none.
+   */
+  preload?: Partial<Record<PageName, readonly string[]>>;
   /** The registry's base URL when it is not the pages' own folder (another origin). */
   registryUrl?: string;
 }
@@ -43,8 +49,11 @@ export function contentSecurityPolicy(registryUrl?: string): string {
   ].join('; ');
 }
 
+/** The three pages, as their `data-page` names them. */
+export type PageName = 'home' | 'package' | 'scope';
+
 interface Shell {
-  page: 'home' | 'package' | 'scope';
+  page: PageName;
   title: string;
   description: string;
   main: string;
@@ -53,6 +62,7 @@ interface Shell {
 function shell(options: PageOptions, { page, title, description, main }: Shell): string {
   const registryMeta = options.registryUrl ? `\n<meta name="${REGISTRY_META}" content="${escapeHtml(options.registryUrl)}">` : '';
   const configUrl = options.registryUrl ? `${options.registryUrl.replace(/\/+$/, '')}/v1/config.json` : 'v1/config.json';
+  const preload = (options.preload?.[page] ?? []).map((key) => `\n<link rel="modulepreload" href="${escapeHtml(key)}">`).join('');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -65,7 +75,7 @@ function shell(options: PageOptions, { page, title, description, main }: Shell):
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(options.style)}">
-<script type="module" src="${escapeHtml(options.script)}"></script>
+<script type="module" src="${escapeHtml(options.scripts[page])}"></script>${preload}
 </head>
 <body data-page="${page}">
 <a class="skip-link" href="#main">Skip to content</a>

@@ -3,7 +3,7 @@ import { isShelfError } from '../../src/core/errors.ts';
 import type { PackageDocument } from '../../src/core/schemas.ts';
 import { hostPlatform, selectArtifact } from '../../src/client/platform.ts';
 import { parsePlatformId } from '../../src/search/platforms.ts';
-import { resolveVersion } from '../../src/client/registry-client.ts';
+import { resolveVersion } from '../../src/client/resolve-version.ts';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

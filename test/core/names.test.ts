@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
-import { parsePackageName, parseVersion } from '../../src/core/names.ts';
+import semver from 'semver';
+import { MAX_VERSION_LENGTH, parsePackageName, parseVersion } from '../../src/core/names.ts';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -51,4 +52,30 @@ describe('parseVersion', () => {
       expect(codeOf(() => parseVersion(v))).toBe('invalid_version');
     },
   );
+
+  it('accepts exactly what semver accepts as a strict version, without build metadata (generated strings)', () => {
+    // parseVersion checks the grammar itself (the web pages and `shelf search` load no semver):
+    // it must agree with semver.valid on versions and near misses of them.
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const numbers = ['0', '1', '7', '10', '01', '00', '123', '9007199254740991', '9007199254740992', '99999999999999999999', ''];
+    const identifiers = ['alpha', 'beta', '1', '0', '01', 'x-y', '-', 'a.b', '', 'RC', 'rc-1', '0a', '00a', 'é', ' '];
+    const build = () => {
+      const core = [pick(numbers), pick(numbers), pick(numbers)].slice(0, random() < 0.1 ? 2 : 3).join('.');
+      let v = `${random() < 0.05 ? pick(['v', '=', ' ']) : ''}${core}`;
+      if (random() < 0.6) v += `-${Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(identifiers)).join('.')}`;
+      if (random() < 0.1) v += `+${pick(identifiers)}`;
+      if (random() < 0.05) v += pick([' ', '.', '-', '\n']);
+      return v;
+    };
+    let accepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const v = build();
+      const expected = v.length <= MAX_VERSION_LENGTH && !v.includes('+') && semver.valid(v, { loose: false }) === v;
+      expect(codeOf(() => parseVersion(v)), JSON.stringify(v)).toBe(expected ? 'no error' : 'invalid_version');
+      if (expected) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(250);
+  });
 });

@@ -1,19 +1,16 @@
 /**
  * The update's fast paths must give exactly what the slow ones they replace give: sizes counted
- * without serialising, files accepted without zod, term entries re-encoded from the text read.
+ * without serialising, term entries re-encoded from the text read. (Files are checked without
+ * zod everywhere: `validate.test.ts` holds the validators to the schemas.)
  */
 import { describe, expect, it } from 'vitest';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { encodeId } from '../../src/search/format/ids.ts';
-import { DictFileSchema, RefsFileSchema, SuffixesFileSchema, type DocEntryJson } from '../../src/search/format/wire.ts';
+import type { DocEntryJson } from '../../src/search/format/wire.ts';
 import { docCost } from '../../src/search/format/sizes.ts';
 import { decodeTermsFile, termTreeSpec } from '../../src/search/format/term-tree.ts';
-import { parseDictEntries, parseRefsEntries, parseSuffixesEntries, parseSummary } from '../../src/search/format/validate.ts';
-import { PackageSummarySchema } from '../../src/core/schemas.ts';
 import type { RawJson } from '../../src/search/format/raw-json.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
-
-const FILE = '0123456789abcdef0123';
 
 describe('sizes counted without serialising', () => {
   it('docCost is the JSON length of the entry plus its comma, whatever the name holds', () => {
@@ -26,57 +23,6 @@ describe('sizes counted without serialising', () => {
           expect(docCost(doc), JSON.stringify(doc)).toBe(JSON.stringify(doc).length + 1);
         }
       }
-    }
-  });
-});
-
-describe('files accepted without zod give what zod gives', () => {
-  it('on every file of a build', async () => {
-    const gen = await buildShardedIndex('bundle', makeCorpus({ count: 120, seed: 17 }), { policy: SMALL_POLICY });
-    const seen = new Set<string>();
-    for (const [key, content] of gen.files) {
-      if (key.includes('/docs/')) continue;
-      const json = JSON.parse(content) as { t: string };
-      const pairs: Record<string, [(j: unknown) => unknown, (j: unknown) => unknown]> = {
-        refs: [parseRefsEntries, (j) => RefsFileSchema.parse(j).e],
-        dict: [parseDictEntries, (j) => DictFileSchema.parse(j).e],
-        suffixes: [parseSuffixesEntries, (j) => SuffixesFileSchema.parse(j).e],
-      };
-      const pair = pairs[json.t];
-      if (!pair) continue;
-      seen.add(json.t);
-      const fast = pair[0](json);
-      const slow = pair[1](json);
-      expect(fast).toEqual(slow);
-      expect(JSON.stringify(fast)).toBe(JSON.stringify(slow));
-    }
-    expect([...seen].sort()).toEqual(['dict', 'refs', 'suffixes']);
-  });
-
-  it('malformed files fail with the schema error', () => {
-    const ref = ['a', FILE, 1, 2];
-    const bad: [(j: unknown) => unknown, (j: unknown) => unknown, unknown][] = [
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 1, t: 'refs', e: [['a', FILE, 1]] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 1, t: 'refs', e: [['a', FILE.toUpperCase(), 1, 2]] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 1, t: 'refs', e: [['a', FILE, -1, 2]] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 1, t: 'refs', e: [['a', FILE, 2 ** 60, 2]] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 2, t: 'refs', e: [ref] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), { v: 1, t: 'dict', e: [ref] }],
-      [parseDictEntries, (j) => DictFileSchema.parse(j), { v: 1, t: 'dict', e: [[FILE, 3, []]] }],
-      [parseDictEntries, (j) => DictFileSchema.parse(j), { v: 1, t: 'dict', e: [[FILE, 3, [['x', { a: [1, FILE, 2] }]]]] }],
-      [parseDictEntries, (j) => DictFileSchema.parse(j), { v: 1, t: 'dict', e: [[FILE, 3, [['x', { '0': [1, FILE] }]]]] }],
-      [parseSuffixesEntries, (j) => SuffixesFileSchema.parse(j), { v: 1, t: 'suffixes', e: ['a', 1] }],
-      [parseRefsEntries, (j) => RefsFileSchema.parse(j), null],
-    ];
-    for (const [fast, slow, json] of bad) {
-      let expected: unknown;
-      try {
-        slow(json);
-      } catch (error) {
-        expected = (error as Error).message;
-      }
-      expect(expected, JSON.stringify(json)).toBeDefined();
-      expect(() => fast(json), JSON.stringify(json)).toThrow(expected as string);
     }
   });
 });
@@ -121,47 +67,5 @@ describe('term entries re-encoded from a terms file', () => {
     ]);
     // Documents by id; the alias "0a" of id 10 is the last spelling of it "z" references.
     expect(JSON.parse(text).docs).toEqual([['0a', '@a/a-alias', '0123456789', 1, null, 0], b]);
-  });
-});
-
-describe('display files accepted without zod give what zod gives', () => {
-  it('on every display file of a build, with and without optional fields or unknown keys', async () => {
-    const gen = await buildShardedIndex('bundle', makeCorpus({ count: 60, seed: 5 }), { policy: SMALL_POLICY });
-    let count = 0;
-    for (const [key, content] of gen.files) {
-      if (!key.includes('/docs/')) continue;
-      const json = JSON.parse(content) as Record<string, unknown>;
-      const { display_name: _d, server_type: _s, author: _a, ...bare } = json;
-      for (const variant of [json, bare, { ...json, extra: 1 }, { extra: [1], ...json }]) {
-        const fast = parseSummary(variant);
-        const slow = PackageSummarySchema.parse(variant);
-        expect(JSON.stringify(fast)).toBe(JSON.stringify(slow));
-        expect(fast).toEqual(slow);
-      }
-      count++;
-    }
-    expect(count).toBeGreaterThan(0);
-  });
-
-  it('malformed display files fail with the schema error', () => {
-    const good = {
-      kind: 'bundle', name: '@a/b', description: 'd', latest: null, newest: '1.0.0', platforms: [], tools: ['t'], keywords: [],
-      published_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', verified: false,
-    };
-    expect(parseSummary(good)).toEqual(PackageSummarySchema.parse(good));
-    const bad: unknown[] = [
-      null, [], 'x', { ...good, kind: 'tool' }, { ...good, name: 1 }, { ...good, display_name: null }, { ...good, latest: undefined },
-      { ...good, platforms: ['a', 2] }, { ...good, tools: 't' }, { ...good, author: 3 }, { ...good, verified: 'yes' }, { ...good, published_at: 0 },
-    ];
-    for (const json of bad) {
-      let expected: unknown;
-      try {
-        PackageSummarySchema.parse(json);
-      } catch (error) {
-        expected = (error as Error).message;
-      }
-      expect(expected, JSON.stringify(json)).toBeDefined();
-      expect(() => parseSummary(json), JSON.stringify(json)).toThrow(expected as string);
-    }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { DisplayFileSchema, SHARDED_SCHEMAS, ShardedRootSchema, ShardFileSchema, TermsFileSchema, PageFileSchema, HeadsFileSchema } from '../../src/search/format/wire.ts';
-import { parseHeadsFile, parsePageFile, parseTermsFile } from '../../src/search/format/validate.ts';
+import { checkHeadsFile, checkPageFile, checkTermsFile, valid } from '../../src/search/format/validate.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
 describe('the published format', () => {
@@ -18,9 +18,9 @@ describe('the published format', () => {
       }
       expect(ShardFileSchema.safeParse(json).success, key).toBe(true);
       seen.add(json.t!);
-      if (json.t === 'terms') expect(parseTermsFile(json)).toEqual(TermsFileSchema.parse(json));
-      if (json.t === 'page') expect(parsePageFile(json)).toEqual(PageFileSchema.parse(json));
-      if (json.t === 'heads') expect(parseHeadsFile(json)).toEqual(HeadsFileSchema.parse(json));
+      if (json.t === 'terms') expect(valid(checkTermsFile(json))).toEqual(TermsFileSchema.parse(json));
+      if (json.t === 'page') expect(valid(checkPageFile(json))).toEqual(PageFileSchema.parse(json));
+      if (json.t === 'heads') expect(valid(checkHeadsFile(json))).toEqual(HeadsFileSchema.parse(json));
     }
     expect([...seen].sort()).toEqual(['catalog', 'dict', 'heads', 'page', 'refs', 'suffixes', 'terms']);
   });
@@ -37,18 +37,18 @@ describe('the published format', () => {
     ];
     for (const json of bad) {
       expect(TermsFileSchema.safeParse(json).success, JSON.stringify(json)).toBe(false);
-      expect(() => parseTermsFile(json), JSON.stringify(json)).toThrow();
+      expect(checkTermsFile(json).ok, JSON.stringify(json)).toBe(false);
     }
     const badPage = { v: 1, t: 'page', e: [['1a2b', 1, 1]], docs: [doc] };
     expect(PageFileSchema.safeParse(badPage).success).toBe(false);
-    expect(() => parsePageFile(badPage)).toThrow();
+    expect(checkPageFile(badPage).ok).toBe(false);
     for (const badHeads of [
       { v: 1, t: 'heads', e: [[0, [['1a2b', 1, 1]]]], docs: [doc] },
       { v: 1, t: 'heads', e: [['0', [['1a2b', 1, 1, 5]]]], docs: [doc] },
       { v: 1, t: 'heads', e: [[0]], docs: [doc] },
     ]) {
       expect(HeadsFileSchema.safeParse(badHeads).success, JSON.stringify(badHeads)).toBe(false);
-      expect(() => parseHeadsFile(badHeads), JSON.stringify(badHeads)).toThrow();
+      expect(checkHeadsFile(badHeads).ok, JSON.stringify(badHeads)).toBe(false);
     }
   });
 

@@ -3,6 +3,7 @@
  * served by the registry server, and the pure helpers behind the pages: URL state, links, safe
  * URLs, GitHub links, the pull command.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,31 +43,41 @@ const codeOf = async (promise: Promise<unknown>) => ((await promise.then(() => n
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 describe('publishWebAssets', () => {
-  it('puts three pages and two content-hashed assets into the bucket, with their types and caching', async () => {
+  it('puts three pages, a script per page, their chunks and a style sheet into the bucket, content-hashed, with their types and caching', async () => {
     const store = new FsStore(join(dir, 'publish'));
     const keys = await publishWebAssets(store);
     expect(keys.slice(0, 3)).toEqual(['index.html', 'package.html', 'scope.html']);
-    const script = keys.find((k) => k.endsWith('.js'))!;
+    const scripts = keys.filter((k) => /^assets\/(home|package|scope)\./.test(k));
+    const chunks = keys.filter((k) => k.startsWith('assets/chunk.'));
     const style = keys.find((k) => k.endsWith('.css'))!;
-    expect(script).toMatch(/^assets\/app\.[0-9a-f]{16}\.js$/);
+    expect(scripts.map((k) => k.split('.')[0])).toEqual(['assets/home', 'assets/package', 'assets/scope']);
+    for (const key of [...scripts, ...chunks]) {
+      expect(key).toMatch(/^assets\/(home|package|scope|chunk)\.[0-9a-f]{16}\.js$/);
+      // Named by content: the bytes (which carry the names of the chunks they import) hash to the name.
+      const js = (await store.get(key))!;
+      expect(key).toContain(createHash('sha256').update(js.body).digest('hex').slice(0, 16));
+      expect(js.contentType).toBe('text/javascript; charset=utf-8');
+      expect(js.cacheControl).toBe(IMMUTABLE_CACHE);
+      for (const [, imported] of text(js.body).matchAll(/"\.\/(chunk\.[0-9a-f]{16}\.js)"/g)) expect(keys).toContain(`assets/${imported}`);
+    }
+    expect(chunks.length).toBeGreaterThan(0);
     expect(style).toMatch(/^assets\/style\.[0-9a-f]{16}\.css$/);
-    expect(keys).toHaveLength(5);
-
-    const js = (await store.get(script))!;
-    expect(js.contentType).toBe('text/javascript; charset=utf-8');
-    expect(js.cacheControl).toBe(IMMUTABLE_CACHE);
+    expect(keys).toHaveLength(3 + scripts.length + chunks.length + 1);
     expect((await store.get(style))!.contentType).toBe('text/css; charset=utf-8');
-    for (const page of ['index.html', 'package.html', 'scope.html']) {
+    for (const [page, script] of [['index.html', scripts[0]], ['package.html', scripts[1]], ['scope.html', scripts[2]]] as const) {
       const html = (await store.get(page))!;
       expect(html.contentType).toBe('text/html; charset=utf-8');
       expect(html.cacheControl).toBe(MUTABLE_CACHE);
       const source = text(html.body);
-      expect(source).toContain(`<script type="module" src="${script}"></script>`);
       expect(source).toContain(`<link rel="stylesheet" href="${style}">`);
-      // No inline script anywhere: the CSP allows only the page's own files.
+      // One script, no inline script anywhere: the CSP allows only the page's own files.
       expect(source.match(/<script[^>]*>/g)).toEqual([`<script type="module" src="${script}">`]);
       expect(source).toContain(`content="${contentSecurityPolicy().replaceAll("'", '&#39;')}"`);
+      for (const [, preloaded] of source.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)) expect(chunks).toContain(preloaded);
     }
+    // The home page's search loads its one script: the documents' schemas are the other pages' (preloaded there).
+    expect(text((await store.get('index.html'))!.body)).not.toContain('modulepreload');
+    expect(text((await store.get('package.html'))!.body)).toContain('modulepreload');
     expect(contentSecurityPolicy()).not.toContain('unsafe');
     expect(text((await store.get('index.html'))!.body)).toContain('data-page="home"');
   });
@@ -124,10 +135,16 @@ describe('publishWebAssets', () => {
     const prebuilt = join(dir, 'tampered');
     await writePrebuiltAssets(prebuilt);
     const manifest = JSON.parse(await readFile(join(prebuilt, PREBUILT_MANIFEST), 'utf8'));
-    await writeFile(join(prebuilt, manifest.script), 'window.__tampered = 1;');
-    const error = await publishWebAssets(store, { prebuiltDir: prebuilt }).catch((e: unknown) => e);
-    expect((error as ShelfError).code).toBe('web_assets_unavailable');
-    expect((error as ShelfError).message).toContain('content hash');
+    for (const key of [manifest.scripts.home, manifest.chunks[0]]) {
+      const original = await readFile(join(prebuilt, key));
+      await writeFile(join(prebuilt, key), 'window.__tampered = 1;');
+      const error = await publishWebAssets(store, { prebuiltDir: prebuilt }).catch((e: unknown) => e);
+      expect((error as ShelfError).code).toBe('web_assets_unavailable');
+      expect((error as ShelfError).message).toContain('content hash');
+      await writeFile(join(prebuilt, key), original);
+    }
+    await writeFile(join(prebuilt, PREBUILT_MANIFEST), JSON.stringify({ ...manifest, preload: { ...manifest.preload, package: ['assets/chunk.0000000000000000.js'] } }));
+    expect(await codeOf(publishWebAssets(store, { prebuiltDir: prebuilt }))).toBe('web_assets_unavailable');
     expect(await store.list('')).toEqual([]);
   });
 });

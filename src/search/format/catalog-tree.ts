@@ -10,7 +10,7 @@ import type { PackageSummary } from '../../core/schemas.ts';
 import type { ChunkPolicy } from './chunker.ts';
 import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
-import { parseCatalogEntries } from './validate.ts';
+import { checkCatalogFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
 import { OVERHEAD, PlainAccumulator } from './sizes.ts';
@@ -37,7 +37,7 @@ export function catalogLevel(salt: string, key: (s: PackageSummary) => string, p
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'catalog', e: entries }),
-    decode: (file) => parseCatalogEntries(file),
+    decode: (file) => valid(checkCatalogFile(file)).e,
     ref: (entries, file, bytes): RefJson => [key(entries[0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: notAReference,
     childWeight: notAReference,

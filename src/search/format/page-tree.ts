@@ -13,7 +13,7 @@ import { decodeId } from './ids.ts';
 import { RawJson } from './raw-json.ts';
 import { SHARDED_FORMAT_VERSION, type DocEntryJson, type RefJson } from './wire.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
-import { parsePageFile } from './validate.ts';
+import { checkPageFile, valid } from './validate.ts';
 import { DEFAULT_POLICY, type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
 import { DocAccumulator, OVERHEAD, digits, docCost, postingCost } from './sizes.ts';
@@ -51,7 +51,7 @@ export function pagesLevel(head: ChunkPolicy, later: ChunkPolicy): LevelSpec<Pag
           docsTail(new Map(entries.map((e) => [e.id, e.doc]))),
       ),
     decode: (file) => {
-      const parsed = parsePageFile(file);
+      const parsed = valid(checkPageFile(file));
       const docs = new Map(parsed.docs.map((d) => [d[0], d]));
       return parsed.e.map(([key, tf, len, q]) => {
         const doc = docs.get(key);

@@ -10,7 +10,7 @@ import { ShelfError } from '../../core/errors.ts';
 import type { ChunkPolicy } from './chunker.ts';
 import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';
 import type { LevelSpec } from './tree.ts';
-import { parseRefsEntries } from './validate.ts';
+import { checkRefsFile, valid } from './validate.ts';
 import { OVERHEAD, PlainAccumulator, jsonStringLength, numberLength } from './sizes.ts';
 
 /** Level ≥ 1 (catalog, pages) or ≥ 2 (terms): `[first_key, file, bytes, weight]`. */
@@ -23,7 +23,7 @@ export function refsLevel(salt: string, policy: ChunkPolicy): LevelSpec<RefJson>
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'refs', e: entries }),
-    decode: (file) => parseRefsEntries(file),
+    decode: (file) => valid(checkRefsFile(file)).e,
     ref: (entries, file, bytes) => [entries[0]![0], file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: (e) => e[1],
     childWeight: (e) => e[3],

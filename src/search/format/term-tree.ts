@@ -13,7 +13,7 @@ import { decodeId, encodeId } from './ids.ts';
 import { RawJson } from './raw-json.ts';
 import { SHARDED_FORMAT_VERSION, type DocEntryJson, type PagedFieldJson, type PostingsJson, type RefJson, type TermEntryJson, type TermInfoJson } from './wire.ts';
 import type { LevelSpec, TreeSpec } from './tree.ts';
-import { parseDictEntries, parseSuffixesEntries, parseTermsFile } from './validate.ts';
+import { checkDictFile, checkSuffixesFile, checkTermsFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
 import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength } from './sizes.ts';
@@ -279,7 +279,7 @@ export function isCanonicalIndex(key: string): boolean {
 
 /** Decodes a `terms` file into term entries (each with the documents its inline postings reference). */
 export function decodeTermsFile(file: unknown): TermEntry[] {
-  const parsed = parseTermsFile(file);
+  const parsed = valid(checkTermsFile(file));
   const docs = new Map<string, FileDoc>();
   for (const doc of parsed.docs) docs.set(doc[0], { id: -1, doc, cost: -1, mark: -1 });
   // Two spellings of one id ("a" and "0a") make an entry's documents a map decision (the last
@@ -341,7 +341,7 @@ export function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'dict', e: entries }),
-    decode: (file) => parseDictEntries(file) as DictEntry[],
+    decode: (file) => valid(checkDictFile(file)).e as DictEntry[],
     ref: (entries, file, bytes): RefJson => [infoTerm(entries[0]![2][0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: (e) => e[0],
     childWeight: notAReference,
@@ -383,7 +383,7 @@ export function suffixTreeSpec(policy: ShardingPolicy): TreeSpec {
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
     encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'suffixes', e: entries }),
-    decode: (file) => parseSuffixesEntries(file),
+    decode: (file) => valid(checkSuffixesFile(file)).e,
     ref: (entries, file, bytes): RefJson => [entries[0]!, file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: notAReference,
     childWeight: notAReference,

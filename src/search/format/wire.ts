@@ -8,15 +8,16 @@
  * Every file is compact JSON: entries are arrays, not objects, because they repeat hundreds of
  * thousands of times and the first query's download is the quantity this format optimises.
  *
- * Pure module: no Node APIs (the client imports it).
+ * Pure module: no Node APIs. The readers do not load it (only its types): they check files by hand
+ * (`validate.ts`) and read entries through `wire-fields.ts`.
  *
  * @module
  */
 import * as z from 'zod';
 import { PackageSummarySchema } from '../../core/schemas.ts';
+import { SHARDED_FORMAT_VERSION } from './wire-fields.ts';
 
-/** Version of the sharded format; in the root and in every file (`v`). Bumped on incompatible changes. */
-export const SHARDED_FORMAT_VERSION = 1 as const;
+export { DEPRECATED_FLAG, DictEntry, DocEntry, Ref, SHARDED_FORMAT_VERSION, TermEntry } from './wire-fields.ts';
 
 /** Name of an immutable file: the first 20 hex digits (80 bits) of the SHA-256 of its bytes. */
 export const FileNameSchema = z
@@ -33,13 +34,6 @@ const tf = z.number().int().positive().describe('Term frequency in the field');
 const fieldLength = count.describe("The document's length of the field (MiniSearch's fieldLength)");
 
 /**
- * A flag above the platform bits of a document entry's mask: the package is deprecated (as a
- * whole, or the version its result shows), and search ranks it lower. Readers that predate it
- * ignore it (no platform filter names that bit).
- */
-export const DEPRECATED_FLAG = 1 << 24;
-
-/**
  * What filtering, sorting and display need of one document, repeated in every file whose
  * postings reference it: `[id, name, display, updated_ms, server_type, platform_mask]`.
  */
@@ -54,19 +48,6 @@ export const DocEntrySchema = z
   ])
   .describe('A document as filters, sorts and display need it');
 export type DocEntryJson = z.infer<typeof DocEntrySchema>;
-
-/** The fields of a {@link DocEntryJson}, by name. */
-export const DocEntry = {
-  id: (d: DocEntryJson): string => d[0],
-  name: (d: DocEntryJson): string => d[1],
-  /** Its display file, `<id>-<display hash>` (`docs/<file>.json`). */
-  displayFile: (d: DocEntryJson): string => `${d[0]}-${d[2]}`,
-  updatedMs: (d: DocEntryJson): number => d[3],
-  serverType: (d: DocEntryJson): string | null => d[4],
-  platformMask: (d: DocEntryJson): number => d[5] & (DEPRECATED_FLAG - 1),
-  /** Whether the package is deprecated (see {@link DEPRECATED_FLAG}). */
-  deprecated: (d: DocEntryJson): boolean => (d[5] & DEPRECATED_FLAG) !== 0,
-} as const;
 
 /** The documents a file's postings reference, sorted by id. */
 const DocsSchema = z.array(DocEntrySchema);
@@ -105,13 +86,6 @@ export const RefSchema = z.tuple([
 ]);
 export type RefJson = z.infer<typeof RefSchema>;
 
-/** The fields of a {@link RefJson}, by name. */
-export const Ref = {
-  firstKey: (r: RefJson): string => r[0],
-  file: (r: RefJson): string => r[1],
-  bytes: (r: RefJson): number => r[2],
-} as const;
-
 /**
  * A field of a term whose postings are too large to be inline: paged by impact (best first)
  * in a tree of `page` files; a client reads only the head page.
@@ -133,13 +107,6 @@ export const TermEntrySchema = z.union([
 ]);
 export type TermEntryJson = z.infer<typeof TermEntrySchema>;
 
-/** The fields of a {@link TermEntryJson}, by name. */
-export const TermEntry = {
-  term: (e: TermEntryJson): string => e[0],
-  /** Inline postings: field id → flat `[id, tf, field_length, ...]`. */
-  postings: (e: TermEntryJson): PostingsJson => e[1],
-} as const;
-
 /** How the dictionary lists a term: the term, or `[term, {field id: [df, head_file, head_bytes]}]` when paged. */
 export const TermInfoSchema = z.union([
   z.string(),
@@ -150,16 +117,6 @@ export type TermInfoJson = z.infer<typeof TermInfoSchema>;
 /** A dictionary entry: one `terms` file and every term in it, `[file, bytes, terms]`. */
 export const DictEntrySchema = z.tuple([FileNameSchema, count, z.array(TermInfoSchema).min(1)]);
 export type DictEntryJson = z.infer<typeof DictEntrySchema>;
-
-/** The fields of a {@link TermInfoJson} and a {@link DictEntryJson}, by name. */
-export const DictEntry = {
-  file: (e: DictEntryJson): string => e[0],
-  terms: (e: DictEntryJson): TermInfoJson[] => e[2],
-  /** A term as the dictionary lists it. */
-  term: (info: TermInfoJson): string => (typeof info === 'string' ? info : info[0]),
-  /** A paged term's fields: field id → `[df, head_file, head_bytes]`; none for a term not paged. */
-  paged: (info: TermInfoJson): Record<string, [number, string, number]> => (typeof info === 'string' ? {} : info[1]),
-} as const;
 
 /** `shards/<hash>.json`, type `terms`: term entries (sorted) and the documents they reference. */
 export const TermsFileSchema = z.object({

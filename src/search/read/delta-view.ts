@@ -13,7 +13,8 @@ import type { PackageSummary } from '../../core/schemas.ts';
 import { summaryIndex } from './engine.ts';
 import { decodeId } from '../format/ids.ts';
 import { match } from '../format/matching.ts';
-import { DocEntry, type DeltaFileJson, type DocEntryJson } from '../format/wire.ts';
+import { DocEntry } from '../format/wire-fields.ts';
+import type { DeltaFileJson, DocEntryJson } from '../format/wire.ts';
 
 /** Postings of one term in the delta: field id → (MiniSearch short id → term frequency). */
 export type DeltaPostings = Map<number, Map<string, number>>;

@@ -7,10 +7,11 @@
  */
 import type { PackageSummary } from '../../core/schemas.ts';
 import { compareHits, hitFacts, searchFilter, type SearchHit, type ValidSearchOptions } from '../query.ts';
-import { parseRefsEntries } from '../format/validate.ts';
-import { CatalogFileSchema, Ref, type RefJson, type ShardedRoot } from '../format/wire.ts';
+import { checkCatalogFile, checkRefsFile } from '../format/validate.ts';
+import { Ref } from '../format/wire-fields.ts';
+import type { RefJson, ShardedRoot } from '../format/wire.ts';
 import type { DeltaView } from './delta-view.ts';
-import { parseOr, parseWith, type Transport } from './transport.ts';
+import { parseWith, type Transport } from './transport.ts';
 
 /**
  * Lists packages from the sharded catalog (an empty query): by name, or by recency, with the
@@ -46,7 +47,7 @@ maxListPages: number,
       if (height === 1) {
         if (pages >= maxListPages) return true;
         pages++;
-        const page = parseOr(CatalogFileSchema, await transport.file(Ref.file(ref)), Ref.file(ref));
+        const page = parseWith(checkCatalogFile, await transport.file(Ref.file(ref)), Ref.file(ref));
         for (const s of page.e) {
           if (delta?.hiddenNames.has(s.name)) continue;
           const facts = hitFacts(s, 1);
@@ -54,7 +55,7 @@ maxListPages: number,
           if (passes(facts) && take(s)) return true;
         }
       } else {
-        if (await visit(parseWith(parseRefsEntries, await transport.file(Ref.file(ref)), Ref.file(ref)), height - 1)) return true;
+        if (await visit(parseWith(checkRefsFile, await transport.file(Ref.file(ref)), Ref.file(ref)).e, height - 1)) return true;
       }
     }
     return false;

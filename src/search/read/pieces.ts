@@ -10,8 +10,9 @@
 import { ShelfError } from '../../core/errors.ts';
 import { indexOptions, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { match } from '../format/matching.ts';
-import { parseHeadsFile, parsePageFile, parseTermsFile } from '../format/validate.ts';
-import { DictEntry, DocEntry, TermEntry, type DictEntryJson, type DocEntryJson, type TermEntryJson } from '../format/wire.ts';
+import { checkHeadsFile, checkPageFile, checkTermsFile } from '../format/validate.ts';
+import { DictEntry, DocEntry, TermEntry } from '../format/wire-fields.ts';
+import type { DictEntryJson, DocEntryJson, TermEntryJson } from '../format/wire.ts';
 import { parseWith } from './transport.ts';
 
 /** Terms found in the names of documents read, looked up in the dictionary per query. */
@@ -112,7 +113,7 @@ export function termsFile(files: Map<string, unknown>, file: string): ParsedTerm
   const json = files.get(file) as object;
   let parsed = parsedTerms.get(json);
   if (!parsed) {
-    const raw = parseWith(parseTermsFile, json, file);
+    const raw = parseWith(checkTermsFile, json, file);
     parsed = { e: new Map(raw.e.map((e) => [TermEntry.term(e), e])), docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     parsedTerms.set(json, parsed);
   }
@@ -135,10 +136,10 @@ export function pageFile(files: Map<string, unknown>, file: string, fid?: number
   let parsed = parsedPages.get(json);
   if (!parsed) {
     if ((json as { t?: unknown }).t === 'heads') {
-      const raw = parseWith(parseHeadsFile, json, file);
+      const raw = parseWith(checkHeadsFile, json, file);
       parsed = { fields: new Map(raw.e), docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     } else {
-      const raw = parseWith(parsePageFile, json, file);
+      const raw = parseWith(checkPageFile, json, file);
       parsed = { e: raw.e, docs: new Map(raw.docs.map((d) => [DocEntry.id(d), d])) };
     }
     parsedPages.set(json, parsed);

@@ -28,8 +28,9 @@ import { shardedRootKey } from '../../core/paths.ts';
 import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { match, maxDistance } from '../format/matching.ts';
 import { reverseTerm } from '../format/reverse.ts';
-import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
-import { DeltaFileSchema, DictEntry, DocEntry, Ref, TermEntry, type DictEntryJson, type DocEntryJson, type RefJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
+import { checkDeltaFile, checkDictFile, checkRefsFile, checkSuffixesFile, pagedOf } from '../format/validate.ts';
+import { DictEntry, DocEntry, Ref, TermEntry } from '../format/wire-fields.ts';
+import type { DictEntryJson, DocEntryJson, RefJson, ShardedRoot, TreeJson } from '../format/wire.ts';
 import { deltaTermsMatching, deltaView, type DeltaView } from './delta-view.ts';
 import { listCatalog } from './listing.ts';
 import { assemble } from './merge.ts';
@@ -50,7 +51,7 @@ import {
   type Range,
 } from './pieces.ts';
 import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked } from './scoring.ts';
-import { isGone, parseOr, parseWith, Transport, type TransferStats } from './transport.ts';
+import { isGone, parseWith, Transport, type TransferStats } from './transport.ts';
 
 export type { FetchLike, TransferStats };
 export { nameFieldTerms, prefixEnd, tokenize } from './pieces.ts';
@@ -589,7 +590,7 @@ export class ShardedSearch {
       await Promise.all(
         next.map(async (d) => {
           const file = Ref.file(d.refs[0]!);
-          d.refs = parseWith(parseRefsEntries, await this.transport.file(file), file);
+          d.refs = parseWith(checkRefsFile, await this.transport.file(file), file).e;
           d.height--;
         }),
       );
@@ -627,7 +628,7 @@ export class ShardedSearch {
     const first = refs[0];
     if (height <= 1 || !first || Ref.bytes(first) > budget) return;
     this.transport.file(Ref.file(first))
-      .then((json) => this.prefetchDescent(parseWith(parseRefsEntries, json, Ref.file(first)), height - 1, budget - Ref.bytes(first)))
+      .then((json) => this.prefetchDescent(parseWith(checkRefsFile, json, Ref.file(first)).e, height - 1, budget - Ref.bytes(first)))
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
@@ -683,7 +684,7 @@ export class ShardedSearch {
    */
   private async dictionary(ranges: Range[], partial: Set<string>, tree: TreeJson = this.root.search.terms): Promise<DictEntryJson[]> {
     const entries = await this.collect(tree, ranges, 1, (level, e) => (level === 1 ? infoTerm(DictEntry.terms(e as DictEntryJson)[0]!) : Ref.firstKey(e as RefJson)), (level, json) =>
-      level === 1 ? parseWith(parseDictEntries, json, 'dictionary') : parseWith(parseRefsEntries, json, 'dictionary'),
+      level === 1 ? parseWith(checkDictFile, json, 'dictionary').e : parseWith(checkRefsFile, json, 'dictionary').e,
       partial,
     );
     return entries as DictEntryJson[];
@@ -697,7 +698,7 @@ export class ShardedSearch {
       ranges,
       0,
       (level, e) => (level === 0 ? (e as string) : Ref.firstKey(e as RefJson)),
-      (level, json) => (level === 0 ? parseWith(parseSuffixesEntries, json, 'suffixes') : parseWith(parseRefsEntries, json, 'suffixes')),
+      (level, json) => (level === 0 ? parseWith(checkSuffixesFile, json, 'suffixes').e : parseWith(checkRefsFile, json, 'suffixes').e),
       new Set(),
     );
     return (entries as string[]).filter((t) => ranges.some((r) => t >= r.from && t < r.to));
@@ -765,7 +766,7 @@ export class ShardedSearch {
     const file = root.delta.file;
     let view = this.deltas.get(file);
     if (!view) {
-      view = deltaView(parseOr(DeltaFileSchema, await this.transport.file(file), file));
+      view = deltaView(parseWith(checkDeltaFile, await this.transport.file(file), file));
       for (const [display, summary] of view.displays) this.transport.inline.set(display, summary);
       this.deltas.set(file, view);
     }

@@ -14,8 +14,8 @@ import type { Kind } from '../../core/names.ts';
 import { displayKey, shardedRootKey, shardKey } from '../../core/paths.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { SEARCH_FIELDS } from '../../core/search-options.ts';
-import { parseSummary } from '../format/validate.ts';
-import { ShardedRootSchema, type ShardedRoot } from '../format/wire.ts';
+import { checkRoot, checkSummary, describeIssue, type Checked } from '../format/validate.ts';
+import type { ShardedRoot } from '../format/wire.ts';
 
 /** What a client has downloaded so far. */
 export interface TransferStats {
@@ -36,20 +36,11 @@ export function isGone(details: unknown): boolean {
 /** A missing root: the kind has no generation yet (refresh() of a client that had one reports it). */
 export const NO_ROOT = (url: string): ShelfError => new ShelfError('not_found', `${url} was not found: no index of this kind yet.`, { url });
 
-export /** `parse(json)`, its error as `registry_unreachable` naming the file. */
-function parseWith<T>(parse: (json: unknown) => T, json: unknown, what: string): T {
-  try {
-    return parse(json);
-  } catch (error) {
-    throw new ShelfError('registry_unreachable', `The index file ${what} is malformed (${(error as Error).message}).`);
-  }
-}
-
-export /** A zod schema's parse, its failure as `registry_unreachable` naming the file. */
-function parseOr<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, json: unknown, what: string): T {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ShelfError('registry_unreachable', `The index file ${what} is malformed.`);
-  return parsed.data;
+/** `check(json)`'s value, or its issue as `registry_unreachable` naming the file. */
+export function parseWith<T>(check: (json: unknown) => Checked<T>, json: unknown, what: string): T {
+  const checked = check(json);
+  if (!checked.ok) throw new ShelfError('registry_unreachable', `The index file ${what} is malformed (${describeIssue(checked.issue)}).`);
+  return checked.value;
 }
 
 /** The files of one kind's index at one base URL. */
@@ -78,7 +69,7 @@ export class Transport {
     // A package of the delta: its summary came with the delta file.
     const inline = this.inline.get(file);
     if (inline) return inline;
-    return parseWith(parseSummary, await this.getJson(displayKey(this.kind, file)), file);
+    return parseWith(checkSummary, await this.getJson(displayKey(this.kind, file)), file);
   }
 
   private getJson(key: string): Promise<unknown> {
@@ -97,7 +88,7 @@ export class Transport {
     const key = shardedRootKey(this.kind);
     const { json, etag: newEtag } = await this.fetchJson(key, etag, true);
     if (json === undefined) return { root: null, etag };
-    const root = parseOr(ShardedRootSchema, json, key);
+    const root = parseWith(checkRoot, json, key);
     if (root.kind !== this.kind) throw new ShelfError('registry_unreachable', `${key} is the root of ${root.kind}s, not ${this.kind}s.`);
     if (root.search.fields.join() !== SEARCH_FIELDS.join()) {
       throw new ShelfError('registry_unreachable', `${key} indexes fields ${root.search.fields.join(', ')}; this client searches ${SEARCH_FIELDS.join(', ')}.`);
