@@ -6,7 +6,8 @@
 import type { SearchStorageReport } from './storage.ts';
 import type { AnnounceReport } from './announce.ts';
 import type { ColdStartReport } from './cold-start.ts';
-import { STARTUP_COMMANDS, STARTUP_GOALS_MS, type StartupCommand, type StartupReport } from './startup.ts';
+import { BASELINE_COMMANDS, STARTUP_COMMANDS, STARTUP_GOALS_MS, type BaselineCommand, type StartupCommand, type StartupReport } from './startup.ts';
+import type { PageCode } from './lib/page-code.ts';
 import type { EngineResult } from './engine-worker.ts';
 import type { GrowthReport, PairedSamples } from './growth.ts';
 import type { LoadReport } from './load.ts';
@@ -605,13 +606,29 @@ function renderStartup(startup: StartupReport | Failed, line: (s?: string) => vo
   line('|---|---|---|---|');
   for (const g of startupGoalRows(startup)) line(`| ${g.goal} | ${g.target} | ${g.measured} | ${g.holds ? '**yes**' : '**no**'} |`);
   line();
-  line('| Node.js | rounds | bare `node -e ""` | `shelf --help` | `shelf search` | `shelf search --offline` | load at start / end |');
-  line('|---|---:|---:|---:|---:|---:|---|');
+  line('| Node.js | build | rounds | bare `node -e ""` | `shelf --help` | `shelf search` | `shelf search --offline` | load at start / end |');
+  line('|---|---|---:|---:|---:|---:|---:|---|');
   for (const run of startup.runs) {
     const cell = (c: StartupCommand) => `${ms(run.ms[c].p50)} (p95 ${ms(run.ms[c].p95)})${c === 'bare' ? '' : `, +${round(run.over_bare_ms[c])} ms`}`;
-    line(`| ${run.version} | ${run.rounds} | ${STARTUP_COMMANDS.map(cell).join(' | ')} | ${run.load_average.start[0]} / ${run.load_average.end[0]} |`);
+    const load = `${run.load_average.start.join(', ')} / ${run.load_average.end.join(', ')}`;
+    line(`| ${run.version} | this | ${run.rounds} | ${STARTUP_COMMANDS.map(cell).join(' | ')} | ${load} |`);
+    if (run.baseline) {
+      const b = run.baseline;
+      const baseCell = (c: BaselineCommand) => `${ms(b.ms[c].p50)} (p95 ${ms(b.ms[c].p95)}), +${round(b.over_bare_ms[c])} ms`;
+      line(`| ${run.version} | baseline | ${run.rounds} | (same rounds) | ${BASELINE_COMMANDS.map(baseCell).join(' | ')} | ${load} |`);
+    }
   }
   line();
+  if (startup.baseline) {
+    line(`Baseline: \`${startup.baseline.tarball}\` (tarball ${size(startup.baseline.tarball_bytes)}, installed ${size(startup.baseline.installed_bytes)}), installed beside this build; its commands ran in the same interleaved rounds.`);
+    line();
+  }
+  const code = (c: PageCode | undefined) =>
+    c ? `${kB(c.brotli_bytes)} brotli (${kB(c.raw_bytes)} raw; ${c.scripts.length} file${c.scripts.length === 1 ? '' : 's'}); zod ${c.has_zod ? 'in it' : 'absent'}, semver ${c.has_semver ? 'in it' : 'absent'}` : 'no web pages';
+  if (startup.page_code) {
+    line(`The code the web search page loads (issue 28, goal 2: ≤ 60 kB brotli, no zod or semver; its script and preloads as \`dist/www/index.html\` names them): this build ${code(startup.page_code)}${startup.baseline ? `; baseline ${code(startup.baseline.page_code)}` : ''}.`);
+    line();
+  }
 }
 
 /** The start-up section alone, as Markdown (`npx tsx bench/startup.ts`). */

@@ -11,18 +11,30 @@
  * then). The same rounds are repeated with every extra Node.js binary given, e.g. Node.js 22:
  * `SHELF_BENCH_NODES=/path/to/node22 npm run bench`.
  *
+ * Before and after, in one run: given another build's tarball (`--baseline <tarball>` when this
+ * section runs alone, `SHELF_BENCH_BASELINE=<tarball>` in the full bench), that build is
+ * installed beside this one and its three commands join the same interleaved rounds. The section
+ * also reports the code the web search page loads (its script and preloads, brotli) of each
+ * installed build (`dist/www/index.html`), for issue 28's goal 2.
+ *
  * @module
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { pageCode, type PageCode } from './lib/page-code.ts';
 import { percentiles, round, type Percentiles } from './lib/stats.ts';
 
 /** The commands timed, by name. */
 export const STARTUP_COMMANDS = ['bare', 'help', 'search', 'offline'] as const;
 export type StartupCommand = (typeof STARTUP_COMMANDS)[number];
+
+/** The commands of a baseline build timed in the same rounds (`--baseline`). */
+export const BASELINE_COMMANDS = ['help', 'search', 'offline'] as const;
+export type BaselineCommand = (typeof BASELINE_COMMANDS)[number];
 
 /** The goals: a command's median may exceed bare Node's by at most this many ms. */
 export const STARTUP_GOALS_MS: Partial<Record<StartupCommand, number>> = { help: 80, search: 150 };
@@ -37,7 +49,17 @@ export interface StartupRun {
   ms: Record<StartupCommand, Percentiles>;
   /** Median minus bare Node's median, ms, per command. */
   over_bare_ms: Record<StartupCommand, number>;
+  /** The baseline build's commands, timed in the same rounds. */
+  baseline?: { ms: Record<BaselineCommand, Percentiles>; over_bare_ms: Record<BaselineCommand, number> };
   load_average: { start: number[]; end: number[] };
+}
+
+/** An installed build as the report describes it. */
+export interface StartupBuild {
+  tarball_bytes: number;
+  installed_bytes: number;
+  /** The code its web search page loads (`dist/www/index.html`); absent when it has none. */
+  page_code?: PageCode;
 }
 
 /** The start-up report. */
@@ -49,6 +71,10 @@ export interface StartupReport {
   installed_bytes: number;
   /** Folders `npm install -g` put in `lib/node_modules` (the package alone: it has no dependencies). */
   installed: string[];
+  /** The code this build's web search page loads. */
+  page_code?: PageCode;
+  /** The build compared with (`--baseline`): its tarball's name and sizes. */
+  baseline?: StartupBuild & { tarball: string };
   runs: StartupRun[];
 }
 
@@ -67,6 +93,8 @@ export interface StartupOptions {
   rounds: number;
   /** Node.js binaries; default this process's. */
   nodes?: string[];
+  /** Another installed build's JavaScript entry, timed in the same rounds. */
+  baselineBin?: string;
   log?: (message: string) => void;
 }
 
@@ -86,19 +114,33 @@ export async function measureStartup(options: StartupOptions): Promise<StartupRe
       search: [options.bin, 'search', options.query],
       offline: [options.bin, 'search', options.query, '--offline'],
     };
+    const base = options.baselineBin;
+    const baseArgs: Record<BaselineCommand, string[]> | null = base
+      ? { help: [base, '--help'], search: [base, 'search', options.query], offline: [base, 'search', options.query, '--offline'] }
+      : null;
+    // Every command of a round, this build's and the baseline's interleaved.
+    const timedCommands: Array<{ name: string; args: string[] }> = [
+      ...STARTUP_COMMANDS.map((c) => ({ name: c, args: args[c] })),
+      ...(baseArgs ? BASELINE_COMMANDS.map((c) => ({ name: `baseline ${c}`, args: baseArgs[c] })) : []),
+    ];
     const runs: StartupRun[] = [];
     for (const node of nodes) {
       const version = (await timed(node, ['-p', 'process.version'], env)).stdout.trim();
-      options.log?.(`start-up with Node.js ${version}: ${options.rounds} rounds`);
+      options.log?.(`start-up with Node.js ${version}: ${options.rounds} rounds${base ? ', this build and the baseline' : ''}`);
       const start = loadavg().map(round);
-      for (const command of STARTUP_COMMANDS) await timed(node, args[command], env); // warm-up: caches filled
-      const samples = Object.fromEntries(STARTUP_COMMANDS.map((c) => [c, [] as number[]])) as Record<StartupCommand, number[]>;
+      for (const command of timedCommands) await timed(node, command.args, env); // warm-up: caches filled
+      const samples = new Map(timedCommands.map((c) => [c.name, [] as number[]]));
       for (let i = 0; i < options.rounds; i++) {
-        for (const command of STARTUP_COMMANDS) samples[command].push((await timed(node, args[command], env)).ms);
+        for (const command of timedCommands) samples.get(command.name)!.push((await timed(node, command.args, env)).ms);
       }
-      const ms = Object.fromEntries(STARTUP_COMMANDS.map((c) => [c, percentiles(samples[c])])) as Record<StartupCommand, Percentiles>;
+      const ms = Object.fromEntries(STARTUP_COMMANDS.map((c) => [c, percentiles(samples.get(c)!)])) as Record<StartupCommand, Percentiles>;
       const over = Object.fromEntries(STARTUP_COMMANDS.map((c) => [c, round(ms[c].p50 - ms.bare.p50)])) as Record<StartupCommand, number>;
-      runs.push({ node, version, rounds: options.rounds, ms, over_bare_ms: over, load_average: { start, end: loadavg().map(round) } });
+      const run: StartupRun = { node, version, rounds: options.rounds, ms, over_bare_ms: over, load_average: { start, end: loadavg().map(round) } };
+      if (baseArgs) {
+        const baseMs = Object.fromEntries(BASELINE_COMMANDS.map((c) => [c, percentiles(samples.get(`baseline ${c}`)!)])) as Record<BaselineCommand, Percentiles>;
+        run.baseline = { ms: baseMs, over_bare_ms: Object.fromEntries(BASELINE_COMMANDS.map((c) => [c, round(baseMs[c].p50 - ms.bare.p50)])) as Record<BaselineCommand, number> };
+      }
+      runs.push(run);
     }
     return { query: options.query, tarball_bytes: options.tarballBytes, installed_bytes: options.installedBytes, installed: options.installed, runs };
   } finally {
@@ -131,19 +173,23 @@ function timed(node: string, args: string[], env: Record<string, string>): Promi
  * (`scripts/install-package.ts`), starts a registry as `npm start` does (development mode, the
  * examples seeded through the announce path), and times the installed command against it.
  */
-export async function benchStartup(options: { quick: boolean; log: (message: string) => void }): Promise<StartupReport> {
-  const { packAndInstall } = await import('../scripts/install-package.ts');
+export async function benchStartup(options: { quick: boolean; log: (message: string) => void; baseline?: string }): Promise<StartupReport> {
+  const { installTarball, packAndInstall } = await import('../scripts/install-package.ts');
   const { startRegistryServer } = await import('../src/server/registry-server.ts');
   const { seedExamples } = await import('../src/dev/seed.ts');
   const { FsStore } = await import('../src/store/fs-store.ts');
+  const baselineTarball = options.baseline ?? (process.env.SHELF_BENCH_BASELINE || undefined);
   const work = mkdtempSync(join(tmpdir(), 'shelf-bench-package-'));
   const server = await startRegistryServer({ store: new FsStore(join(work, 'data')), dev: true, port: 0 });
   try {
     options.log('  npm pack, npm install -g into a temporary prefix; a registry seeded as npm start seeds it');
     const [installed] = await Promise.all([packAndInstall(work), seedExamples(server.url, server.dev!, server.config.audience)]);
+    const baseline = baselineTarball ? await installTarball(resolve(baselineTarball), join(work, 'baseline')) : null;
+    if (baseline) options.log(`  baseline: ${baselineTarball} installed beside it`);
     const extra = (process.env.SHELF_BENCH_NODES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    return await measureStartup({
+    const report = await measureStartup({
       bin: join(installed.packageDir, 'bin', 'shelf.js'),
+      ...(baseline ? { baselineBin: join(baseline.packageDir, 'bin', 'shelf.js') } : {}),
       registryUrl: server.url,
       query: 'echo',
       tarballBytes: installed.tarballBytes,
@@ -153,18 +199,36 @@ export async function benchStartup(options: { quick: boolean; log: (message: str
       nodes: [process.execPath, ...extra],
       log: (m) => options.log(`  ${m}`),
     });
+    const code = await installedPageCode(installed.packageDir);
+    if (code) report.page_code = code;
+    if (baseline) {
+      const baseCode = await installedPageCode(baseline.packageDir);
+      report.baseline = { tarball: basename(baselineTarball!), tarball_bytes: baseline.tarballBytes, installed_bytes: baseline.installedBytes, ...(baseCode ? { page_code: baseCode } : {}) };
+    }
+    return report;
   } finally {
     await server.close();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-// `npx tsx bench/startup.ts [--quick]`: this section alone, printed as Markdown (the full bench
-// runs it as one of its sections). Not a top-level await: report.ts imports this module.
+/** The code the web search page of an installed package loads (its `dist/www/index.html`), or null when it has none. */
+async function installedPageCode(packageDir: string): Promise<PageCode | null> {
+  const www = join(packageDir, 'dist', 'www');
+  const html = await readFile(join(www, 'index.html'), 'utf8').catch(() => null);
+  return html === null ? null : pageCode(html, (key) => readFile(join(www, key)));
+}
+
+// `npx tsx bench/startup.ts [--quick] [--baseline <tarball>] [--json <file>]`: this section alone,
+// printed as Markdown (the full bench runs it as one of its sections); `--json` also writes the
+// report. Not a top-level await: report.ts imports this module.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   void (async () => {
+    const { parseArgs } = await import('node:util');
+    const { values } = parseArgs({ options: { quick: { type: 'boolean' }, baseline: { type: 'string' }, json: { type: 'string' } }, strict: true });
     const { renderStartupSection } = await import('./report.ts');
-    const report = await benchStartup({ quick: process.argv.includes('--quick'), log: (m) => console.error(m) });
+    const report = await benchStartup({ quick: values.quick === true, log: (m) => console.error(m), ...(values.baseline ? { baseline: values.baseline } : {}) });
+    if (values.json) (await import('node:fs')).writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(renderStartupSection(report));
   })();
 }

@@ -77,19 +77,26 @@ export async function packPackage(dir: string, root: string = ROOT): Promise<Pac
  */
 export async function packAndInstall(dir: string): Promise<InstalledPackage> {
   const packed = await packPackage(join(dir, 'pack'));
-  const prefix = join(dir, 'prefix');
-  await run(npm, ['install', '-g', '--prefix', prefix, '--offline', ...QUIET, packed.tarball], { cwd: dir });
+  return { ...(await installTarball(packed.tarball, join(dir, 'prefix'))), files: packed.files };
+}
+
+/**
+ * `npm install -g --prefix <prefix> --offline <tarball>` of a tarball `npm pack` wrote (this
+ * checkout's, or another build's, as the bench's start-up section compares them).
+ */
+export async function installTarball(tarball: string, prefix: string): Promise<Omit<InstalledPackage, 'files'>> {
+  await mkdir(prefix, { recursive: true });
+  await run(npm, ['install', '-g', '--prefix', prefix, '--offline', ...QUIET, tarball], { cwd: prefix });
   const modules = join(prefix, 'lib', 'node_modules');
   const installed = readdirSync(modules).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d]));
   return {
-    tarball: packed.tarball,
-    files: packed.files,
+    tarball,
     prefix,
     bin: join(prefix, 'bin', 'shelf'),
     packageDir: join(modules, PACKAGE_NAME),
     installed: installed.sort(),
     installedBytes: folderBytes(modules),
-    tarballBytes: packed.bytes,
+    tarballBytes: statSync(tarball).size,
   };
 }
 

@@ -47,6 +47,11 @@ export interface BenchCdn {
   close(): Promise<void>;
 }
 
+/** A file's bytes as the site sends them: brotli, quality {@link BROTLI_QUALITY}. */
+export function brotliAsServed(body: Uint8Array): Buffer {
+  return brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength } });
+}
+
 /** Starts a site over `source` on a free loopback port. */
 export async function startBenchCdn(source: SiteSource): Promise<BenchCdn> {
   const compressed = new Map<string, { file: SiteFile; br: Buffer }>();
@@ -60,8 +65,7 @@ export async function startBenchCdn(source: SiteSource): Promise<BenchCdn> {
       if (!entry) {
         const file = await source(path.endsWith('/') ? `${path}index.html` : path);
         if (file) {
-          const br = brotliCompressSync(file.body, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: file.body.byteLength } });
-          entry = { file, br };
+          entry = { file, br: brotliAsServed(file.body) };
           compressed.set(path, entry);
         }
       }

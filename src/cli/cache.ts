@@ -25,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import { globalFetch, memoryAnswer, type FetchLike, type HttpAnswer } from '../core/http-answer.ts';
 import { contentAddressOf, DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, verifyContentAddress, type ReadBounds } from '../core/read-bounds.ts';
 
 /**
@@ -66,8 +67,8 @@ export interface CachingFetchOptions {
   dir: string;
   /** Answer from the cache alone; a document not in it fails with `not_cached`. */
   offline?: boolean;
-  /** The network fetch; defaults to the global `fetch`. */
-  fetch?: typeof fetch;
+  /** The network GET (the CLI's transport, `net/http-transport.ts`); defaults to the global `fetch`. */
+  fetch?: FetchLike;
   /** Counters updated as requests are answered. */
   stats?: CacheStats;
   /** Size and time bounds of every network read. Default {@link DEFAULT_READ_BOUNDS}. */
@@ -94,31 +95,29 @@ interface Entry {
 }
 
 /**
- * A `fetch` that caches JSON documents on disk with their ETags and revalidates them. Only
- * `GET` requests of `.json` URLs are cached; anything else goes straight to the network. Errors
- * writing the cache are ignored (the cache is an optimisation, never a reason to fail).
+ * A GET that caches JSON documents on disk with their ETags and revalidates them. Only `.json`
+ * URLs are cached; anything else goes straight to the network. Errors writing the cache are
+ * ignored (the cache is an optimisation, never a reason to fail).
  *
  * @example
  * ```ts
  * const client = new RegistryClient({ baseUrl, fetch: createCachingFetch({ dir: resolveCacheDir(process.env)! }) });
  * ```
- * @throws ShelfError `invalid_argument` (bad options). The returned fetch throws `not_cached`
+ * @throws ShelfError `invalid_argument` (bad options). The returned GET throws `not_cached`
  *   offline when a document is not in the cache (or is corrupt).
  */
-export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
+export function createCachingFetch(options: CachingFetchOptions): FetchLike {
   const { dir, offline = false, stats } = options;
   if (typeof dir !== 'string' || dir === '') throw new ShelfError('invalid_argument', 'The "dir" option must be a directory path.');
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new ShelfError('invalid_argument', 'The "fetch" option must be a function.');
   }
-  const network = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const network = options.fetch ?? globalFetch;
   const bounds = readBounds(options.bounds);
   const documents = join(dir, 'documents');
 
-  const cachingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-    if (method !== 'GET' || !new URL(url).pathname.endsWith('.json')) return network(input, init);
+  return async (url, init = {}): Promise<HttpAnswer> => {
+    if (!new URL(url).pathname.endsWith('.json')) return network(url, init);
 
     const file = join(documents, `${sha256(url)}.json`);
     const entry = await readEntry(file, url, stats);
@@ -127,23 +126,19 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
         throw new ShelfError('not_cached', `${url} is not in the cache (${dir}); run the command once without --offline.`, { url });
       }
       if (stats) stats.offline++;
-      return cachedResponse(entry, 'offline');
+      return cachedAnswer(entry, 'offline');
     }
     if (entry?.immutable && isStillContentAddressed(entry)) {
       if (stats) stats.immutable++;
-      return cachedResponse(entry, 'immutable');
+      return cachedAnswer(entry, 'immutable');
     }
-    const headers = new Headers(init?.headers);
-    if (entry) headers.set('if-none-match', entry.etag);
-    const response = await fetchWithTimeouts(
-      (u, i) => network(u, { ...init, ...i }),
-      url,
-      { headers: headerRecord(headers), ...(init?.signal ? { signal: init.signal } : {}) },
-      bounds,
-    );
+    const headers = lowerCased(init.headers);
+    if (entry) headers['if-none-match'] = entry.etag;
+    const response = await fetchWithTimeouts(network, url, { headers, ...(init.signal ? { signal: init.signal } : {}) }, bounds);
     if (response.status === 304 && entry) {
+      await response.body?.cancel().catch(() => {});
       if (stats) stats.revalidated++;
-      return cachedResponse(entry, 'revalidated');
+      return cachedAnswer(entry, 'revalidated');
     }
     if (response.status === 404 || response.status === 410) {
       // Deleted upstream: offline mode must not keep answering with it.
@@ -162,12 +157,8 @@ export function createCachingFetch(options: CachingFetchOptions): typeof fetch {
     const body = new TextDecoder().decode(bytes);
     const stored = await writeEntry(documents, file, { url, etag, sha256: sha256(body), stored_at: new Date().toISOString(), body, ...(immutable ? { immutable } : {}) });
     if (stored && stats) stats.stored++;
-    return new Response(body, {
-      status: 200,
-      headers: { 'content-type': response.headers.get('content-type') ?? 'application/json', etag, 'x-shelf-cache': 'stored' },
-    });
+    return memoryAnswer(200, { 'content-type': response.headers.get('content-type') ?? 'application/json', etag, 'x-shelf-cache': 'stored' }, bytes);
   };
-  return cachingFetch as typeof fetch;
 }
 
 /** Reads an entry; anything that does not check out is deleted and treated as absent. */
@@ -213,9 +204,10 @@ async function writeEntry(dir: string, file: string, entry: Entry): Promise<bool
   }
 }
 
-function headerRecord(headers: Headers): Record<string, string> {
+/** Request headers by lower-case name. */
+function lowerCased(headers: Record<string, string> | undefined): Record<string, string> {
   const record: Record<string, string> = {};
-  headers.forEach((value, name) => (record[name] = value));
+  for (const [name, value] of Object.entries(headers ?? {})) record[name.toLowerCase()] = value;
   return record;
 }
 
@@ -225,11 +217,8 @@ function isStillContentAddressed(entry: Entry): boolean {
   return address !== null && entry.sha256.startsWith(address);
 }
 
-function cachedResponse(entry: Entry, how: 'offline' | 'revalidated' | 'immutable'): Response {
-  return new Response(entry.body, {
-    status: 200,
-    headers: { 'content-type': 'application/json', etag: entry.etag, 'x-shelf-cache': how },
-  });
+function cachedAnswer(entry: Entry, how: 'offline' | 'revalidated' | 'immutable'): HttpAnswer {
+  return memoryAnswer(200, { 'content-type': 'application/json', etag: entry.etag, 'x-shelf-cache': how }, new TextEncoder().encode(entry.body));
 }
 
 function sha256(text: string): string {

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import { globalFetch, type BodyChunk, type BodyReader, type FetchLike, type HttpAnswer } from '../core/http-answer.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, type ReadBounds } from '../core/read-bounds.ts';
 
 /** Options of {@link downloadVerified}. */
@@ -24,8 +25,8 @@ export interface DownloadOptions {
   size: number;
   /** Expected SHA-256, 64 lower-case hex characters, from the version document. */
   sha256: string;
-  /** The fetch implementation; defaults to the global `fetch`. */
-  fetch?: typeof fetch;
+  /** The GET to send; defaults to the global `fetch`. */
+  fetch?: FetchLike;
   /** Called as bytes arrive (e.g. to draw a progress bar), with the bytes so far and the expected size. */
   onProgress?: (received: number, total: number) => void;
   /** Connect and idle timeouts (the size is the recorded one). Default {@link DEFAULT_READ_BOUNDS}. */
@@ -67,7 +68,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new ShelfError('invalid_argument', 'The "onProgress" option must be a function.');
   }
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const fetchImpl = options.fetch ?? globalFetch;
 
   const dir = dirname(dest);
   // Checked before downloading anything, so a typo in -o fails fast.
@@ -77,10 +78,10 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
   // Same directory as the destination, so the final rename is atomic (never across filesystems).
   const temp = join(dir, `.${basename(dest)}.${randomBytes(6).toString('hex')}.partial`);
   let handle: FileHandle | undefined;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let reader: BodyReader | undefined;
   let renamed = false;
   try {
-    let response: Response;
+    let response: HttpAnswer;
     try {
       response = await fetchWithTimeouts(fetchImpl, url, {}, options.bounds ?? DEFAULT_READ_BOUNDS);
     } catch (error) {
@@ -111,14 +112,14 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
     let received = 0;
     reader = response.body?.getReader();
     while (reader) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: BodyChunk;
       try {
         chunk = await reader.read();
       } catch (error) {
         if (error instanceof ShelfError) throw error; // stalled past the idle timeout
         throw new ShelfError('registry_unreachable', `The download of ${url} was interrupted: ${describe(error)}.`, { url });
       }
-      if (chunk.done) break;
+      if (chunk.done || chunk.value === undefined) break;
       received += chunk.value.byteLength;
       if (received > size) {
         throw new ShelfError('integrity_mismatch', `${url} sent more than the ${size} bytes the registry recorded.`, {

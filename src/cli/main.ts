@@ -15,6 +15,7 @@ import { hostPlatform } from '../client/platform.ts';
 import { DEFAULT_REGISTRY, usageError, type CliIo, type CommandContext } from './common.ts';
 import { readBoundsFromEnv } from '../core/read-bounds.ts';
 import { createCachingFetch, resolveCacheDir } from './cache.ts';
+import { createHttpTransport } from '../net/http-transport.ts';
 import { colorEnabled, createStyle } from './style.ts';
 
 export type { CliIo } from './common.ts';
@@ -165,11 +166,15 @@ async function loadClient(ctx: CommandContext): Promise<void> {
     const offline = options.offline === true || ctx.globalOffline;
     // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
     const bounds = readBoundsFromEnv(ctx.env);
+    // node:http rather than fetch (whose start-up costs more than a command's few small reads);
+    // redirects only within the registry's own host. A base URL that is no URL is refused by the
+    // client itself, before any request.
+    const network = createHttpTransport({ allowedHosts: URL.canParse(baseUrl) ? [new URL(baseUrl).host] : [] });
     if (ctx.cacheDir === null) {
       if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-      return new Client({ baseUrl, bounds });
+      return new Client({ baseUrl, bounds, fetch: network });
     }
-    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
+    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds, fetch: network }) });
   };
 }
 

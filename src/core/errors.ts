@@ -95,8 +95,12 @@ export type ErrorCode = keyof typeof ERRORS;
  * without parsing the message. Never secrets.
  */
 export interface ErrorDetails {
-  /** `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request. */
-  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' };
+  /**
+   * `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request;
+   * `untrusted_redirect` when a hop led off the hosts the client reads from (the CLI's transport
+   * refuses it before connecting), `too_many_redirects`.
+   */
+  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' | 'untrusted_redirect' | 'too_many_redirects' };
   document_too_large: { url: string; limit: number };
   /** `url`: what was missing; `packageFound`: the package exists, the version does not (web pages). */
   not_found: { url?: string; packageFound?: boolean };

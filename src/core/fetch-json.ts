@@ -8,23 +8,20 @@
  * Every read is bounded (`read-bounds.ts`): in size (`document_too_large`) and in time (a
  * response that does not start, or a body that stalls, is `registry_unreachable`).
  *
- * Pure module: `fetch` only, no Node APIs (the web pages import it).
+ * Pure module: no Node APIs (the web pages import it); the GET is passed in (`http-answer.ts`).
  *
  * @module
  */
 import { ShelfError, isShelfError } from './errors.ts';
+import type { FetchLike, HttpAnswer } from './http-answer.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readDocumentBody, type ReadBounds } from './read-bounds.ts';
 import { SCHEMA_VERSION } from './schema-constants.ts';
 
-/** The fetch a client reads with (the global `fetch` fits). It is given an abort signal for the timeouts. */
-export type FetchLike = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
-
-/** The global fetch, called through a wrapper: browsers throw "Illegal invocation" for a detached `window.fetch`. */
-export const globalFetch: FetchLike = (url, init) => globalThis.fetch(url, init);
+export { globalFetch, type FetchLike } from './http-answer.ts';
 
 /** Options of {@link fetchJson}. */
 export interface FetchJsonOptions<T> {
-  /** The fetch to call. */
+  /** The GET to send (the global `fetch`, or the CLI's transport and cache). */
   fetch: FetchLike;
   /**
    * Validates the parsed JSON and returns the document, or throws (a zod schema's `parse` fits;
@@ -56,7 +53,7 @@ export async function fetchJson<T = unknown>(url: string, options: FetchJsonOpti
   const { etag } = options;
   const bounds = options.bounds ?? DEFAULT_READ_BOUNDS;
   const send: FetchLike = (u, init) => fetchWithTimeouts(options.fetch, u, init ?? {}, bounds);
-  let response: Response;
+  let response: HttpAnswer;
   let body: Uint8Array;
   try {
     response = await fetchOnceMore(send, url, { headers: etag ? { accept: 'application/json', 'if-none-match': etag } : { accept: 'application/json' } });
@@ -103,7 +100,7 @@ export async function fetchJson<T = unknown>(url: string, options: FetchJsonOpti
  * browsers resend idempotent requests in that case too. HTTP errors are responses, never resent;
  * nor is a request that timed out (a {@link ShelfError}): waiting twice helps nobody.
  */
-export async function fetchOnceMore<I>(fetchFn: (url: string, init?: I) => Promise<Response>, url: string, init?: I): Promise<Response> {
+export async function fetchOnceMore<I, R>(fetchFn: (url: string, init?: I) => Promise<R>, url: string, init?: I): Promise<R> {
   try {
     return await fetchFn(url, init);
   } catch (error) {

@@ -15,11 +15,12 @@
  *   which the client checks — may be kept without revalidation, whatever `Cache-Control` says
  *   (see {@link contentAddressOf} and {@link verifyContentAddress}).
  *
- * Pure module: `fetch`, web streams and Web Crypto only (the web pages import it).
+ * Pure module: no Node APIs; Web Crypto for content addresses (the web pages import it).
  *
  * @module
  */
 import { ShelfError } from './errors.ts';
+import type { FetchLike, HttpAnswer, HttpBody, HttpGetInit } from './http-answer.ts';
 
 /** Bounds on client reads. */
 export interface ReadBounds {
@@ -76,22 +77,14 @@ export function readBounds(partial: Partial<ReadBounds> = {}): ReadBounds {
   return bounds;
 }
 
-/** A fetch that takes an abort signal (the global `fetch` fits). */
-export type SignalFetch = (url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal; method?: string }) => Promise<Response>;
-
 /**
- * Sends a request with the connect and idle timeouts: the response must start within
+ * Sends a request with the connect and idle timeouts: the answer must start within
  * `connectTimeoutMs`, and its body (wrapped here) must never stall for `idleTimeoutMs`.
  *
- * @throws ShelfError `registry_unreachable` when the response does not start in time (the body's
+ * @throws ShelfError `registry_unreachable` when the answer does not start in time (the body's
  *   reader throws the same when the body stalls); whatever `fetch` throws otherwise.
  */
-export async function fetchWithTimeouts(
-  fetchFn: SignalFetch,
-  url: string,
-  init: { headers?: Record<string, string>; method?: string; signal?: AbortSignal | null },
-  bounds: ReadBounds,
-): Promise<Response> {
+export async function fetchWithTimeouts(fetchFn: FetchLike, url: string, init: HttpGetInit, bounds: ReadBounds): Promise<HttpAnswer> {
   const controller = new AbortController();
   let timedOut: ShelfError | null = null;
   const expire = (error: ShelfError) => {
@@ -102,7 +95,7 @@ export async function fetchWithTimeouts(
     () => expire(new ShelfError('registry_unreachable', `${url} did not answer within ${bounds.connectTimeoutMs} ms (SHELF_CONNECT_TIMEOUT_MS).`, { url, reason: 'connect_timeout' })),
     bounds.connectTimeoutMs,
   );
-  let response: Response;
+  let response: HttpAnswer;
   try {
     // A caller's own signal (an outer deadline) still applies.
     const signal = init.signal ? AbortSignal.any([controller.signal, init.signal]) : controller.signal;
@@ -112,29 +105,44 @@ export async function fetchWithTimeouts(
   } finally {
     clearTimeout(connect);
   }
-  if (!response.body || [101, 204, 205, 304].includes(response.status)) return response;
-  const reader = response.body.getReader();
+  const inner = response.body;
+  if (!inner || [101, 204, 205, 304].includes(response.status)) return response;
   const stalled = () =>
     new ShelfError('registry_unreachable', `${url} sent no data for ${bounds.idleTimeoutMs} ms (SHELF_IDLE_TIMEOUT_MS).`, { url, reason: 'idle_timeout' });
-  const body = new ReadableStream<Uint8Array>({
-    async pull(stream) {
-      const idle = setTimeout(() => expire(stalled()), bounds.idleTimeoutMs);
-      try {
-        const { done, value } = await reader.read();
-        if (done) stream.close();
-        else stream.enqueue(value);
-      } catch (error) {
-        stream.error(timedOut ?? error);
-      } finally {
-        clearTimeout(idle);
-      }
+  const cancel = (reason?: unknown): Promise<void> => {
+    controller.abort(reason);
+    return inner.cancel(reason);
+  };
+  const body: HttpBody = {
+    getReader: () => {
+      const reader = inner.getReader();
+      return {
+        read: async () => {
+          let idle: ReturnType<typeof setTimeout> | undefined;
+          // The read is raced against the idle timer: a body that ignores the abort still ends.
+          const expired = new Promise<never>((_, reject) => {
+            idle = setTimeout(() => {
+              expire(stalled());
+              reject(timedOut);
+            }, bounds.idleTimeoutMs);
+          });
+          try {
+            return await Promise.race([reader.read(), expired]);
+          } catch (error) {
+            throw timedOut ?? error;
+          } finally {
+            clearTimeout(idle);
+          }
+        },
+        cancel: (reason) => {
+          controller.abort(reason);
+          return reader.cancel(reason);
+        },
+      };
     },
-    cancel(reason) {
-      controller.abort(reason);
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    cancel,
+  };
+  return { status: response.status, ok: response.ok, headers: response.headers, body };
 }
 
 /** Thrown by {@link readBodyBounded} when the body passes the cap; callers turn it into their own code. */
@@ -153,7 +161,7 @@ export class BodyTooLargeError extends Error {
  * @param onChunk - Optional: called with each chunk as it arrives (e.g. to hash it).
  * @throws BodyTooLargeError when the body passes `maxBytes`; whatever the stream throws otherwise.
  */
-export async function readBodyBounded(response: Response, maxBytes: number, onChunk?: (chunk: Uint8Array) => void): Promise<Uint8Array> {
+export async function readBodyBounded(response: Pick<HttpAnswer, 'headers' | 'body'>, maxBytes: number, onChunk?: (chunk: Uint8Array) => void): Promise<Uint8Array> {
   // A declared length over the cap is refused before reading anything.
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes && !response.headers.get('content-encoding')) {
@@ -166,7 +174,7 @@ export async function readBodyBounded(response: Response, maxBytes: number, onCh
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done || value === undefined) break;
     received += value.byteLength;
     if (received > maxBytes) {
       await reader.cancel().catch(() => {});
@@ -191,7 +199,7 @@ export async function readBodyBounded(response: Response, maxBytes: number, onCh
  * @throws ShelfError `document_too_large` naming the URL and the bound; `registry_unreachable`
  *   when the body stalls or breaks off.
  */
-export async function readDocumentBody(response: Response, url: string, bounds: ReadBounds): Promise<Uint8Array> {
+export async function readDocumentBody(response: HttpAnswer, url: string, bounds: ReadBounds): Promise<Uint8Array> {
   try {
     return await readBodyBounded(response, bounds.maxDocumentBytes);
   } catch (error) {
