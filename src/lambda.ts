@@ -17,6 +17,7 @@ import { announceDepsFromConfig } from './announce/from-config.ts';
 import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from './announce/handler.ts';
 import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
+import { jsonLines } from './core/log.ts';
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
 
 /** A function-URL handler, as the Lambda runtime calls it. */
@@ -41,22 +42,8 @@ export async function createLambdaHandler(env: Record<string, string | undefined
     );
   }
   const store = await storeFromEnv(env);
-  const announce = createAnnounceHandler(announceDepsFromConfig(config, store));
-  return async (event) => {
-    const started = Date.now();
-    const result = await announce(event);
-    // One line per request for CloudWatch; never the token or the body.
-    console.log(
-      JSON.stringify({
-        path: event.rawPath,
-        method: event.requestContext.http.method,
-        status: result.statusCode,
-        ms: Date.now() - started,
-        requestId: event.requestContext.requestId,
-      }),
-    );
-    return result;
-  };
+  // One JSON line per request on standard output, read by the stack's metric filters.
+  return createAnnounceHandler(announceDepsFromConfig(config, store), { log: jsonLines() });
 }
 
 /**
@@ -82,7 +69,7 @@ export async function createGcHandler(env: Record<string, string | undefined>): 
   const store = await storeFromEnv(env, { probe: false });
   return async () => {
     const report = await gc(store, { graceMs, writerWindowMs });
-    console.log(JSON.stringify({ gc: report.kinds.map(({ deleted: { keys: _keys, ...deleted }, ...k }) => ({ ...k, deleted })), freed: report.freed }));
+    jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'gc', gc: report.kinds.map(({ deleted: { keys: _keys, ...deleted }, ...k }) => ({ ...k, deleted })), freed: report.freed });
     return { freed: report.freed };
   };
 }

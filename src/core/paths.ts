@@ -147,6 +147,28 @@ export function parseVersionKey(key: string): { kind: Kind; full: string; versio
 }
 
 /**
+ * Recognises an artifact key (`v1/{kind}s/@scope/name/versions/{version}/{os}-{arch}.{mcpb,skill}`)
+ * and returns its parts, or null: what download counting counts.
+ */
+export function parseArtifactKey(key: string): { kind: Kind; full: string; version: string; platform: string } | null {
+  const m = /^v1\/(bundles|skills)\/(@[a-z0-9-]+\/[a-z0-9-]+)\/versions\/([^/]+)\/([a-z0-9]+-[a-z0-9]+)\.(mcpb|skill)$/.exec(key);
+  if (!m || (m[1] === 'bundles') !== (m[5] === 'mcpb')) return null;
+  return { kind: m[1] === 'bundles' ? 'bundle' : 'skill', full: m[2]!, version: m[3]!, platform: m[4]! };
+}
+
+/**
+ * A package's download counts (total, last 30 days, per version, per day): written by the counts
+ * job (`src/downloads/`), read by package pages, `shelf show` and ranking. Bounded: 30 days and
+ * one entry per version.
+ */
+export function downloadsKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/downloads/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
+}
+
+/** Prefix of every package's download counts. */
+export const downloadsPrefix = (): string => `${ROOT}/downloads/`;
+
+/**
  * The private area: registry-internal records (used tokens today; later the signing key and the
  * like) that readers never see. The local server answers 404 for every key under it, and on AWS
  * the CDN refuses it (`infra/shelf-stack.ts`); no public layout key starts with it.
@@ -174,6 +196,17 @@ export function usedTokenExpiry(key: string): number | null {
   const m = /^private\/used-tokens\/(\d{12})-[0-9a-f]{64}\.json$/.exec(key);
   return m ? Number(m[1]) : null;
 }
+
+/** Folder of the download tallies (private: per day, per version; see `src/downloads/tally.ts`). */
+export const downloadTalliesPrefix = (): string => `${PRIVATE_PREFIX}downloads/`;
+
+/** The tally of one UTC day (`YYYY-MM-DD`): downloads per artifact version, and the sources counted into it. */
+export function downloadDayKey(day: string): string {
+  return `${downloadTalliesPrefix()}days/${day}.json`;
+}
+
+/** The day tallies folded into running totals (days older than the tally window). */
+export const downloadTotalsKey = (): string => `${downloadTalliesPrefix()}totals.json`;
 
 /** The static web pages at the bucket root (served for `/` and by name). */
 export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;

@@ -125,8 +125,21 @@ describe('the built function, driven with function-URL events', () => {
     expect(artifact!.body.byteLength).toBe((announceBody.artifact as any).size);
     const doc = PackageDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
     expect(doc.latest).toBe(VERSION);
-    // The function logged one line for the request, without the token.
-    expect(fn.logs.some((l) => l.includes('"status":201'))).toBe(true);
+    // The function logged one JSON line for the request (the line `shelf serve` writes), without the token.
+    const lines = fn.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'request')).toEqual([
+      expect.objectContaining({
+        status: 201,
+        outcome: 'accepted',
+        result: 'created',
+        kind: 'bundle',
+        package: NAME,
+        version: VERSION,
+        platform: 'any-any',
+        repository: REPOSITORY,
+        bytes_fetched: (announceBody.artifact as any).size,
+      }),
+    ]);
     expect(fn.logs.join('\n')).not.toContain(token);
   });
 
