@@ -55,7 +55,22 @@ export interface AnnounceConfig {
    * `single` (see {@link SearchLayout}). Default `sharded`.
    */
   searchLayout: SearchLayout;
+  /**
+   * Each scope's daily quotas, unless its scope record says otherwise (`shelf quota`):
+   * `SHELF_QUOTA_ANNOUNCES_PER_DAY` (default {@link DEFAULT_QUOTA}'s 100 new artifacts) and
+   * `SHELF_QUOTA_BYTES_PER_DAY` (default 1 GiB of new artifacts); `unlimited` lifts one.
+   */
+  quota: QuotaLimits;
 }
+
+/** Daily limits of one scope; null is no limit. */
+export interface QuotaLimits {
+  announcesPerDay: number | null;
+  bytesPerDay: number | null;
+}
+
+/** The registry-wide default quotas of a scope. */
+export const DEFAULT_QUOTA: QuotaLimits = { announcesPerDay: 100, bytesPerDay: 1024 * 1024 * 1024 };
 
 /** A configuration variable is missing or invalid. The message names the variable. */
 export class ConfigError extends Error {
@@ -97,6 +112,10 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
     searchLayout: searchLayout(env),
+    quota: {
+      announcesPerDay: limit(env, 'SHELF_QUOTA_ANNOUNCES_PER_DAY', DEFAULT_QUOTA.announcesPerDay),
+      bytesPerDay: limit(env, 'SHELF_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTA.bytesPerDay),
+    },
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
@@ -125,6 +144,16 @@ function searchLayout(env: Env): SearchLayout {
     throw new ConfigError(`SHELF_SEARCH_LAYOUT must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(raw)}`);
   }
   return raw as SearchLayout;
+}
+
+/** A daily limit: a non-negative integer, or `unlimited` (null). */
+function limit(env: Env, name: string, fallback: number | null): number | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'unlimited') return null;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a whole number or "unlimited", got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function int(env: Env, name: string, fallback: number): number {

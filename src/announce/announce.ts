@@ -6,12 +6,14 @@
  *    body's manifest or skill front matter (cross-checked only), the pins already recorded (trust
  *    rules 2 and 3), and the token's earlier use: one token, one announce.
  * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
+ *    A new artifact must fit its scope's daily quota (`quota.ts`), else 429.
  * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
  *    must name the announced package and version, and agree with the version's other artifacts.
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
- * 7. **pins** (create-only): the scope's owner id and the package's repository id.
+ * 7. **pins** (create-only): the scope's owner id and the package's repository id; then the
+ *    announce is counted in the scope's quota of the day (checked before the fetch, in step 3).
  * 8. **artifact** (create-only): the registry's own copy of the bytes.
  * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
  * 10. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
@@ -51,12 +53,14 @@ import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
+import { checkQuota, countQuota, sweepQuotaNow, type QuotaUse } from './quota.ts';
+import type { QuotaLimits } from '../config.ts';
 
 /**
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
  * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
  */
-export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'readme', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
+export const ANNOUNCE_STEPS = ['token', 'pins', 'quota', 'artifact', 'readme', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
 
 /** What the pipeline needs from the outside world. */
@@ -70,6 +74,8 @@ export interface AnnounceDeps {
   searchLayout?: SearchLayout;
   /** Bounds on the artifact's archive. Default the CLI's (`archive/zip-entries.ts`). */
   archiveLimits?: ArchiveLimits;
+  /** Each scope's daily quotas (`announce/quota.ts`), unless its scope record says otherwise. Default: none. */
+  quota?: QuotaLimits;
   /** Clock, for `published_at`. Default `() => new Date()`. */
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
@@ -135,6 +141,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
 
+  // 3b. quota: a new artifact must fit its scope's day (checked before anything is fetched).
+  const quotaUse: QuotaUse = { scope: req.pkg.scope, artifact: `${kind}:${req.pkg.full}@${req.version}:${platformId(req.platform)}`, bytes: req.artifact.size };
+  if (deps.quota) await checkQuota(store, quotaUse, deps.quota, clock());
+
   // 4. fetch
   const asset = await deps.fetchAsset({
     repository: claims.repository,
@@ -156,6 +166,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // 7. pins
   await pin(store, req, now);
   await deps.afterStep?.('pins');
+
+  // 7b. quota: this announce is counted in its scope's usage of the day (once, never refused here).
+  if (deps.quota) await countQuota(store, quotaUse, clock());
+  await deps.afterStep?.('quota');
 
   // 8. artifact
   const aKey = artifactKey(kind, req.pkg, req.version, req.platform);
@@ -226,6 +240,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // 10. derived files
   await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep });
   await sweepUsedTokensNow(store, clock());
+  await sweepQuotaNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
 }
 

@@ -17,6 +17,7 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
     store,
     searchLayout: config.searchLayout,
     archiveLimits: config.archiveLimits,
+    quota: config.quota,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({
       apiUrl: config.githubApiUrl,

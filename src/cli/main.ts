@@ -41,6 +41,7 @@ Commands:
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
+  quota @scope                        Show or set a scope's daily announce quotas
   help [command...]                   Show help for a command
 
 Global options (before or after the command):
@@ -235,6 +236,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { checkCommand } = await import('./check.ts');
       return checkCommand(rest, ctx);
     }
+    case 'quota': {
+      const { quotaCommand } = await import('./quota.ts');
+      return quotaCommand(rest, ctx);
+    }
     case 'gc': {
       const { gcCommand } = await import('./gc.ts');
       return gcCommand(rest, ctx);
@@ -260,7 +265,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
-  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc') return `Run "shelf ${first} --help".`;
+  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }
 

@@ -208,6 +208,29 @@ export function downloadDayKey(day: string): string {
 /** The day tallies folded into running totals (days older than the tally window). */
 export const downloadTotalsKey = (): string => `${downloadTalliesPrefix()}totals.json`;
 
+/** Folder of the quota bookkeeping: one small create-only object per counted announce, by day. */
+export const quotaPrefix = (): string => `${PRIVATE_PREFIX}quota/`;
+
+/** The announces a scope has counted on one UTC day (`YYYY-MM-DD`): list this folder to add them up. */
+export function quotaScopePrefix(day: string, scope: string): string {
+  return `${quotaPrefix()}${day}/@${scope}/`;
+}
+
+/**
+ * The record that one announce was counted in its scope's quota of a day: its artifact's bytes and
+ * a hash of the artifact's identity are the name, so a listing adds the day up without reading
+ * anything, and the same artifact can be counted only once (the write is create-only).
+ */
+export function quotaUseKey(day: string, scope: string, bytes: number, artifactHash: string): string {
+  return `${quotaScopePrefix(day, scope)}${bytes}-${artifactHash}.json`;
+}
+
+/** The day and bytes a quota record's key names, or null for any other key. */
+export function parseQuotaUseKey(key: string): { day: string; scope: string; bytes: number; hash: string } | null {
+  const m = /^private\/quota\/(\d{4}-\d{2}-\d{2})\/@([a-z0-9-]+)\/(\d+)-([0-9a-f]{32})\.json$/.exec(key);
+  return m ? { day: m[1]!, scope: m[2]!, bytes: Number(m[3]), hash: m[4]! } : null;
+}
+
 /** The static web pages at the bucket root (served for `/` and by name). */
 export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;
 

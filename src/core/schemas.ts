@@ -198,6 +198,16 @@ export const PackageDocumentSchema = z
   .meta({ title: 'Package document' });
 export type PackageDocument = z.infer<typeof PackageDocumentSchema>;
 
+const dailyLimit = z.number().int().nonnegative().nullable().describe('Per UTC day; null: no limit');
+
+/** A scope's own daily limits, set by the operator; a limit left out is the registry's default. */
+export const ScopeQuotaSchema = z.object({
+  announces_per_day: dailyLimit.optional().describe('New artifacts announced per UTC day; null: no limit'),
+  bytes_per_day: dailyLimit.optional().describe('Bytes of new artifacts per UTC day; null: no limit'),
+});
+export type ScopeQuota = z.infer<typeof ScopeQuotaSchema>;
+
+
 /** `v1/scopes/@scope.json`: the owner a scope is pinned to, and its packages. */
 export const ScopeDocumentSchema = z
   .object({
@@ -207,6 +217,7 @@ export const ScopeDocumentSchema = z
     owner_id: z.string().describe('GitHub repository_owner_id, pinned at first publish'),
     pinned_at: isoDate,
     packages: z.array(z.object({ kind, name: z.string() })).describe('Sorted by kind, then name'),
+    quota: ScopeQuotaSchema.optional().describe("The operator's daily limits for this scope, over the registry's defaults (`shelf quota`)"),
   })
   .meta({ title: 'Scope record' });
 export type ScopeDocument = z.infer<typeof ScopeDocumentSchema>;
