@@ -4,7 +4,7 @@
  * configuration or pages missing or damaged (3): an artifact deleted, truncated, or altered in
  * place (found by --artifacts), a version record garbled, config.json or a page asset gone.
  */
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,9 +69,8 @@ describe('shelf check', () => {
     expect(truncated.code).toBe(3);
     expect(truncated.stdout).toContain(`size_mismatch    ${echoArtifact()}`);
     const flip = async (dir: string) => {
-      const { readFile } = await import('node:fs/promises');
       const bytes = await readFile(join(dir, echoArtifact()));
-      bytes[bytes.length - 30] ^= 0xff;
+      bytes[bytes.length - 30] = bytes[bytes.length - 30]! ^ 0xff;
       await writeFile(join(dir, echoArtifact()), bytes);
     };
     expect((await checkCopy('altered-size-only', flip)).code).toBe(0); // same size: only hashing can tell
