@@ -52,6 +52,12 @@ export interface ShelfSettings {
    * reserve from).
    */
   reservedConcurrency?: number;
+  /**
+   * `quotaAnnouncesPerDay`, `quotaBytesPerDay`: each scope's daily quotas of new artifacts and
+   * their bytes (`SHELF_QUOTA_*`: a number or `unlimited`). Default the function's own, 100 and 1 GiB.
+   */
+  quotaAnnouncesPerDay?: string;
+  quotaBytesPerDay?: string;
   /** `alarmEmail`: optional address subscribed to the alarm topic (it must confirm the subscription). */
   alarmEmail?: string;
   /** `refusedAlarmThreshold`: refused announces (4xx) in 5 minutes that raise the "refused spike" alarm. Default 50. */
@@ -94,6 +100,8 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'reservedConcurrency',
   'priceClass',
+  'quotaAnnouncesPerDay',
+  'quotaBytesPerDay',
   'alarmEmail',
   'refusedAlarmThreshold',
   'accessLogDays',
@@ -187,6 +195,12 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
   }
   const reserved = text(get, 'reservedConcurrency');
   if (reserved !== 'none') settings.reservedConcurrency = int(get, 'reservedConcurrency', DEFAULT_RESERVED_CONCURRENCY, 1, 10000);
+  for (const key of ['quotaAnnouncesPerDay', 'quotaBytesPerDay'] as const) {
+    const value = text(get, key);
+    if (!value) continue;
+    if (value !== 'unlimited' && !/^[1-9]\d{0,15}$/.test(value)) throw new ConfigError(`Context "${key}" must be a positive integer or "unlimited", got ${JSON.stringify(value)}.`);
+    settings[key] = value;
+  }
   const email = text(get, 'alarmEmail');
   if (email) {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new ConfigError(`Context "alarmEmail" must be an email address, got ${JSON.stringify(email)}.`);

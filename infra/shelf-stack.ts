@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -178,6 +178,9 @@ export class ShelfStack extends Stack {
       // forwards no query string, so it can never be used to list the bucket.
       originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
     });
+    // The CDK warns of LIST on any origin; its advice (a default root object, so "/" never lists)
+    // is followed below, and no query string is forwarded. Acknowledged so new warnings stand out.
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk', 'defaultRootObject is index.html and no query string is forwarded');
     // The private area (used-token records, later keys) is never served: the CDN answers 404 for
     // it without asking the bucket, and the bucket refuses it to the CDN all the same.
     const notServed = new cloudfront.Function(this, 'PrivateNotServed', {
@@ -318,6 +321,8 @@ export class ShelfStack extends Stack {
     if (s.githubApiUrl) env.SHELF_GITHUB_API_URL = s.githubApiUrl;
     if (s.trustedDownloadHosts) env.SHELF_TRUSTED_DOWNLOAD_HOSTS = s.trustedDownloadHosts;
     if (githubTokenSecret) env.SHELF_GITHUB_TOKEN_SECRET = githubTokenSecret.secretArn;
+    if (s.quotaAnnouncesPerDay) env.SHELF_QUOTA_ANNOUNCES_PER_DAY = s.quotaAnnouncesPerDay;
+    if (s.quotaBytesPerDay) env.SHELF_QUOTA_BYTES_PER_DAY = s.quotaBytesPerDay;
 
     this.announceFunction = new lambda.Function(this, 'Announce', {
       description: 'Shelf announce: verifies a GitHub Actions OIDC token and publishes to the registry bucket',

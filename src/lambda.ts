@@ -14,6 +14,7 @@
  * @module
  */
 import { announceDepsFromConfig } from './announce/from-config.ts';
+import { withGithubTokenFromSecret } from './announce/github-token-secret.ts';
 import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from './announce/handler.ts';
 import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
@@ -25,7 +26,8 @@ export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResu
 
 /**
  * Builds the handler from environment variables: configuration first (so a missing audience
- * never touches the bucket), then the store, then the announce dependencies.
+ * never touches the bucket; the GitHub token read from `SHELF_GITHUB_TOKEN_SECRET` if set), then
+ * the store, then the announce dependencies.
  *
  * On Lambda the store must be `s3://...`: the function's own filesystem is neither shared nor
  * durable, so a filesystem store there would silently lose every announce.
@@ -34,7 +36,8 @@ export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResu
  * @throws ConfigError naming the variable at fault; the store's own errors when it cannot start.
  */
 export async function createLambdaHandler(env: Record<string, string | undefined>): Promise<LambdaHandler> {
-  const config = loadAnnounceConfig(env);
+  // The GitHub token, when the stack keeps it in Secrets Manager (never in the template).
+  const config = loadAnnounceConfig(await withGithubTokenFromSecret(env));
   const storeUrl = env.SHELF_STORE?.trim() ?? '';
   if (!storeUrl.startsWith('s3://')) {
     throw new ConfigError(

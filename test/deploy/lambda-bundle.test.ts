@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +22,7 @@ import { PackageDocumentSchema, VersionDocumentSchema } from '../../src/core/sch
 import { listExamples, packBundle } from '../../src/dev/pack.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
+import { startFakeSecretsManager } from '../fakes/fake-secrets-manager.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -190,6 +191,37 @@ describe('start-up of the built function', () => {
   });
 });
 
+describe('the GitHub token from Secrets Manager (SHELF_GITHUB_TOKEN_SECRET)', () => {
+  it('is read once at INIT and sent to the releases API; an unreadable or malformed secret fails INIT without showing it', async () => {
+    const secrets = await startFakeSecretsManager();
+    const TOKEN = 'github_pat_fromSecretsManager0123';
+    secrets.secrets.set('shelf/github-token', TOKEN);
+    secrets.secrets.set('shelf/not-a-token', 'two words');
+    const env = (secret: string) => functionEnv({ SHELF_GITHUB_TOKEN_SECRET: secret, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url, AWS_REGION: 'us-east-1' });
+    const withToken = await LambdaProcess.start(bundle, env('shelf/github-token'));
+    try {
+      const seen = github.apiAuthorizations.length;
+      // A release GitHub does not have: the announce asks the API (with the token) and is refused.
+      const res = await withToken.invoke(urlEvent('/v1/bundles/announce', { token: await github.mint(CLAIMS), body: { ...announceBody, version: '9.9.8', release_tag: 'v9.9.8', manifest: { ...(announceBody.manifest as object), version: '9.9.8' } } }));
+      expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+      const sent = github.apiAuthorizations.slice(seen);
+      expect(sent.length, `${res.body} ${github.requests.slice(-5).join(", ")}`).toBeGreaterThan(0);
+      expect(new Set(sent)).toEqual(new Set([`Bearer ${TOKEN}`]));
+      expect(secrets.reads).toEqual(['shelf/github-token']);
+      expect(withToken.logs.join('\n')).not.toContain(TOKEN);
+      const missing = await LambdaProcess.startFailure(bundle, env('shelf/nothing'));
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('SHELF_GITHUB_TOKEN_SECRET: cannot read the secret "shelf/nothing" from Secrets Manager (ResourceNotFoundException)');
+      const malformed = await LambdaProcess.startFailure(bundle, env('shelf/not-a-token'));
+      expect(malformed.stderr).toContain('must hold a GitHub token');
+      expect(malformed.stderr).not.toContain('two words');
+    } finally {
+      withToken.stop();
+      await secrets.close();
+    }
+  });
+});
+
 describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', () => {
   it('collects the search files no root reaches, keeps what the root reaches, and logs what it freed', async () => {
     // An unreachable file of the index, old enough for a collector with no grace period.
@@ -221,6 +253,22 @@ describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', ()
 });
 
 describe('the bundle', () => {
+  it('builds the same from a checkout whose node_modules is a symlink (a shared install, a worktree)', async () => {
+    const checkout = join(work, 'linked-checkout');
+    mkdirSync(checkout);
+    for (const part of ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']) cpSync(join(ROOT, part), join(checkout, part), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+    const run = await new Promise<{ code: number | null; out: string }>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/build-lambda.ts', '--out-dir', join(work, 'linked-build')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => done({ code, out }));
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(readFileSync(join(work, 'linked-build', 'index.mjs')).equals(readFileSync(built.bundleFile))).toBe(true);
+  }, 60_000);
+
   it('is one ES module in a zip of 0644 files, without source map, with no development-only input', () => {
     const entries = unzipSync(readFileSync(built.zipFile));
     expect(Object.keys(entries)).toEqual(['index.mjs']);

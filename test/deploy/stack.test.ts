@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { Annotations, App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
+import { synthMessages } from '../../infra/deploy.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
@@ -403,6 +404,13 @@ describe('logs and alarms', () => {
 });
 
 describe('abuse limits and secrets', () => {
+  it("passes each scope's daily quotas to the function (its defaults otherwise)", () => {
+    expect(fnOf(template, 'announce')[1].Properties.Environment.Variables.SHELF_QUOTA_ANNOUNCES_PER_DAY).toBeUndefined();
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, quotaAnnouncesPerDay: '20', quotaBytesPerDay: 'unlimited' });
+    expect(fnOf(t, 'announce')[1].Properties.Environment.Variables).toMatchObject({ SHELF_QUOTA_ANNOUNCES_PER_DAY: '20', SHELF_QUOTA_BYTES_PER_DAY: 'unlimited' });
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, quotaBytesPerDay: '1 GiB' })[k], ROOT)).toThrow(/"quotaBytesPerDay"/);
+  });
+
   it('reserves 10 concurrent announces by default; configurable, or none', () => {
     expect(fnOf(template, 'announce')[1].Properties.ReservedConcurrentExecutions).toBe(10);
     expect(fnOf(synth({ audience: AUDIENCE, lambdaCode: code, reservedConcurrency: '3' }), 'announce')[1].Properties.ReservedConcurrentExecutions).toBe(3);
@@ -514,10 +522,23 @@ describe('infra/app.ts (what cdk synth and cdk deploy run)', () => {
     expect(Object.values<Json>(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')[0].Properties.Environment.Variables.SHELF_AUDIENCE).toBe(
       AUDIENCE,
     );
+    // No warning left unread: the one the CDK gives for LIST on the origin is acknowledged with its reason.
+    expect(synthMessages(outdir)).toEqual([]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('error[invalid_config]: Context "audience" is required');
     expect(refused.stderr.includes('    at ')).toBe(false); // one clear line, no stack trace
   }, 120_000); // two Node processes loading aws-cdk-lib: slow on a busy machine
+});
+
+describe('npm run synth', () => {
+  it('surfaces the warnings synthesis recorded, which a synth without the CDK CLI would hide', () => {
+    const outdir = mkdtempSync(join(work, 'warned-'));
+    const app = new App({ outdir });
+    Annotations.of(new Stack(app, 'Warned')).addWarningV2('test:warning', 'minimumProtocolVersion is ignored');
+    app.synth();
+    expect(synthMessages(outdir)).toEqual([expect.stringMatching(/^\[warning\] \/Warned: minimumProtocolVersion is ignored/)]);
+    expect(synthMessages(join(outdir, 'none'))).toEqual([]);
+  });
 });
 
 function catchError(fn: () => unknown): unknown {
