@@ -42,6 +42,7 @@ Commands:
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
   quota @scope                        Show or set a scope's daily announce quotas
+  downloads                           Count downloads (from CDN logs) and publish the counts
   help [command...]                   Show help for a command
 
 Global options (before or after the command):
@@ -244,6 +245,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { gcCommand } = await import('./gc.ts');
       return gcCommand(rest, ctx);
     }
+    case 'downloads': {
+      const { downloadsCommand } = await import('./downloads.ts');
+      return downloadsCommand(rest, ctx);
+    }
     default:
       throw usageError('shelf', `unknown command "${command}"`);
   }
@@ -265,7 +270,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
-  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota') return `Run "shelf ${first} --help".`;
+  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }
 

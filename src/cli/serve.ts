@@ -30,7 +30,8 @@ Options:
 Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev;
 SHELF_PUBLIC_URL when --host binds every interface). Announce and status requests are logged as one
 JSON line each on standard output, and so are reads unless SHELF_ACCESS_LOG=0. GET /healthz answers
-200 once the server takes requests (503 with Retry-After while it starts).
+200 once the server takes requests (503 with Retry-After while it starts). Artifacts sent whole are
+counted and the counts published every minute and at exit (SHELF_DOWNLOAD_COUNTS=0: not counted).
 The bucket is the folder SHELF_DATA_DIR (default ./.shelf), or SHELF_STORE=s3://bucket/prefix.`;
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */
@@ -75,6 +76,11 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     console.error(`error[invalid_config]: SHELF_MAX_CONCURRENT_DOWNLOADS must be a positive integer, got ${JSON.stringify(downloads)}`);
     return 1;
   }
+  const counts = env.SHELF_DOWNLOAD_COUNTS?.trim() ?? '1';
+  if (!['0', '1', 'false', 'true'].includes(counts)) {
+    console.error(`error[invalid_config]: SHELF_DOWNLOAD_COUNTS must be 1 or 0, got ${JSON.stringify(env.SHELF_DOWNLOAD_COUNTS)}`);
+    return 1;
+  }
   const log = jsonLines();
   let server;
   try {
@@ -87,6 +93,7 @@ export async function serveCommand(args: string[], env: Record<string, string | 
       log,
       ...(accessLog === '1' || accessLog === 'true' ? { accessLog: log } : {}),
       ...(downloads ? { maxConcurrentDownloads: Number(downloads) } : {}),
+      ...(counts === '1' || counts === 'true' ? { downloadCounts: {} } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError) {

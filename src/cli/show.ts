@@ -3,16 +3,17 @@
  *
  * `--json` output (stable; fields are only ever added):
  * ```json
- * { "package": PackageDocument, "version": VersionDocument }
+ * { "package": PackageDocument, "version": VersionDocument, "downloads": PackageDownloads | null }
  * ```
- * Both as the registry serves them (see core/schemas.ts). `version` is the shown version: the
+ * As the registry serves them (see core/schemas.ts); `downloads` is null when the registry has
+ * counted none for the package. `version` is the shown version: the
  * one named on the command line, else the latest (or newest prerelease when there is no
  * release); it is null only for a package without versions.
  *
  * @module
  */
 import type { Kind } from '../core/names.ts';
-import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
+import type { Artifact, PackageDocument, PackageDownloads, Provenance, VersionDocument } from '../core/schemas.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -57,21 +58,21 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
   const spec = parsePackageSpec(command, positionals);
   const client = ctx.client(values.registry, { offline: values.offline });
 
-  const pkg = await client.getPackage(kind, spec.name);
+  const [pkg, downloads] = await Promise.all([client.getPackage(kind, spec.name), client.getDownloads(kind, spec.name)]);
   const version =
     pkg.versions.length === 0 && spec.range === undefined
       ? null
       : await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
 
   if (values.json) {
-    ctx.out(JSON.stringify({ package: pkg, version }, null, 2));
+    ctx.out(JSON.stringify({ package: pkg, version, downloads }, null, 2));
     return 0;
   }
-  ctx.out(renderPackage(pkg, version, ctx.style));
+  ctx.out(renderPackage(pkg, version, downloads, ctx.style));
   return 0;
 }
 
-function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s: Style): string {
+function renderPackage(pkg: PackageDocument, version: VersionDocument | null, downloads: PackageDownloads | null, s: Style): string {
   const sections: string[] = [];
   const title =
     pkg.display_name && pkg.display_name !== pkg.name ? `${s.bold(pkg.display_name)} (${s.cyan(pkg.name)})` : s.bold(s.cyan(pkg.name));
@@ -90,6 +91,10 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s:
   if (pkg.server_type) facts.push(['Server type:', pkg.server_type]);
   facts.push(['Repository:', `https://github.com/${pkg.repository.name}`]);
   if (pkg.keywords.length > 0) facts.push(['Keywords:', pkg.keywords.join(', ')]);
+  if (downloads) {
+    const shown = version ? downloads.versions[version.version] : undefined;
+    facts.push(['Downloads:', `${downloads.total} (${downloads.last_30_days} in the last 30 days${shown !== undefined ? `; ${shown} of ${version!.version}` : ''})`]);
+  }
   sections.push(formatTable(facts.map(([label, value]) => [s.dim(label!), value!])));
 
   if (pkg.versions.length > 0) {

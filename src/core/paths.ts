@@ -158,8 +158,7 @@ export function parseArtifactKey(key: string): { kind: Kind; full: string; versi
 
 /**
  * A package's download counts (total, last 30 days, per version, per day): written by the counts
- * job (`src/downloads/`), read by package pages, `shelf show` and ranking. Bounded: 30 days and
- * one entry per version.
+ * job (`src/downloads/publish.ts`), read by `shelf show`. Bounded: 30 days and one entry per version.
  */
 export function downloadsKey(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/downloads/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
@@ -167,6 +166,11 @@ export function downloadsKey(kind: Kind, pkg: PackageName): string {
 
 /** Prefix of every package's download counts. */
 export const downloadsPrefix = (): string => `${ROOT}/downloads/`;
+
+/** Every package of a kind with its total and last-30-days downloads: what `--sort downloads` reads. */
+export function downloadsIndexKey(kind: Kind): string {
+  return `${ROOT}/downloads/${KIND_PLURAL[kind]}.json`;
+}
 
 /**
  * The private area: registry-internal records (used tokens today; later the signing key and the
@@ -197,7 +201,7 @@ export function usedTokenExpiry(key: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Folder of the download tallies (private: per day, per version; see `src/downloads/tally.ts`). */
+/** Folder of the download tallies (private: per day, per artifact; see `src/downloads/tally.ts`). */
 export const downloadTalliesPrefix = (): string => `${PRIVATE_PREFIX}downloads/`;
 
 /** The tally of one UTC day (`YYYY-MM-DD`): downloads per artifact version, and the sources counted into it. */

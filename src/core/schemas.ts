@@ -362,3 +362,27 @@ export const PUBLISHED_SCHEMAS = {
   'announce-response.schema.json': AnnounceResponseSchema,
   'error.schema.json': ErrorResponseSchema,
 } as const;
+
+/** The public download counts of one package. */
+export const PackageDownloadsSchema = z.object({
+  package: z.string(),
+  kind: z.enum(['bundle', 'skill']),
+  /** Every complete download ever counted. */
+  total: z.number().int().nonnegative(),
+  /** Downloads in the last 30 UTC days, today included. */
+  last_30_days: z.number().int().nonnegative(),
+  /** Total per version. */
+  versions: z.record(z.string(), z.number().int().nonnegative()),
+  /** One entry per day of the window, oldest first. */
+  days: z.array(z.object({ day: z.string(), downloads: z.number().int().nonnegative() })),
+  /** The last day counted (today when published). */
+  through: z.string(),
+});
+export type PackageDownloads = z.infer<typeof PackageDownloadsSchema>;
+
+/** A kind's index of totals, for sorting. */
+export const DownloadsIndexSchema = z.object({
+  through: z.string(),
+  packages: z.record(z.string(), z.object({ total: z.number().int().nonnegative(), last_30_days: z.number().int().nonnegative() })),
+});
+export type DownloadsIndex = z.infer<typeof DownloadsIndexSchema>;

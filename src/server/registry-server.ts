@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DownloadCounter } from '../downloads/counter.ts';
 import { ConfigError, loadAnnounceConfig, type AnnounceConfig } from '../config.ts';
 import { announceDepsFromConfig } from '../announce/from-config.ts';
 import { createAnnounceHandler } from '../announce/handler.ts';
@@ -52,6 +53,11 @@ export interface RegistryServerOptions {
   accessLog?: LogSink;
   /** Artifacts sent at once (`SHELF_MAX_CONCURRENT_DOWNLOADS`). Default 8. */
   maxConcurrentDownloads?: number;
+  /**
+   * Count the artifacts this server sends whole and publish the counts
+   * (`src/downloads/counter.ts`): every `flushMs` (default one minute) and when it stops. Default off.
+   */
+  downloadCounts?: { flushMs?: number };
 }
 
 /** A running registry. */
@@ -77,12 +83,14 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
   const host = options.host ?? '127.0.0.1';
   checkAdvertisedHost(host, env);
   const log = options.log ?? silentLog;
+  const counter = options.downloadCounts ? new DownloadCounter(options.store, options.downloadCounts) : undefined;
   const local = await startLocalServer({
     store: options.store,
     host,
     port: options.port ?? 8787,
     ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     ...(options.maxConcurrentDownloads !== undefined ? { maxConcurrentDownloads: options.maxConcurrentDownloads } : {}),
+    ...(counter ? { onDownload: (key: string) => counter.count(key) } : {}),
   });
   try {
     let dev: DevServices | undefined;
@@ -107,11 +115,17 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     });
     const deps = announceDepsFromConfig(config, options.store);
     local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps, { log }));
-    const server: RegistryServer = { url: local.url, config, store: options.store, local, close: () => local.close() };
+    const close = async () => {
+      await local.close();
+      // What was counted since the last flush is published before the server is gone.
+      await counter?.close();
+    };
+    const server: RegistryServer = { url: local.url, config, store: options.store, local, close };
     if (dev) server.dev = dev;
     return server;
   } catch (err) {
     await local.close();
+    await counter?.close().catch(() => undefined);
     throw err;
   }
 }

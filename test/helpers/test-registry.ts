@@ -48,7 +48,7 @@ export function numericId(name: string): string {
 }
 
 export async function startTestRegistry(
-  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads'> = {},
+  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts'> = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shelf-test-'));
   const github = await startFakeGitHub(AUDIENCE);
@@ -68,6 +68,7 @@ export async function startTestRegistry(
     ...(options.log ? { log: options.log } : {}),
     ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     ...(options.maxConcurrentDownloads ? { maxConcurrentDownloads: options.maxConcurrentDownloads } : {}),
+    ...(options.downloadCounts ? { downloadCounts: options.downloadCounts } : {}),
   });
   const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });
