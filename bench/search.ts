@@ -151,7 +151,7 @@ export async function measureShelfSearch(store: ObjectStore, options: ShelfSearc
   const layouts = options.layouts ?? ['single', 'sharded'];
   const log = options.log ?? (() => {});
   const report: ShelfSearchReport = { single: { error: 'not run' }, sharded: { error: 'not run' }, agreement: { error: 'not run' } };
-  const server = await startLocalServer({ store, port: 0 });
+  const server = await startLocalServer({ store, port: 0, readsOnly: true });
   try {
     const useLayout = (layout: SearchLayout) => writeBenchConfig(store, server.url, layout);
     // The sharded layout first: its first queries are timed in a heap that does not yet hold the

@@ -11,11 +11,12 @@ import semver from 'semver';
 import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { KIND_PLURAL, parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
-import { configKey, downloadsKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import { configKey, downloadsIndexKey, downloadsKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
   PackageDocumentSchema,
   PackageDownloadsSchema,
+  DownloadsIndexSchema,
   ScopeDocumentSchema,
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
@@ -23,6 +24,7 @@ import {
   type ConfigDocument,
   type PackageDocument,
   type PackageDownloads,
+  type DownloadsIndex,
   type PackageSummary,
   type ScopeDocument,
   type VersionDocument,
@@ -150,6 +152,21 @@ export class RegistryClient {
       return await this.getJson(downloadsKey(kind, pkg), PackageDownloadsSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${pkg.full}`));
     } catch (err) {
       // Counts are an extra: none counted, or none cached offline, is no count.
+      if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Every package of a kind with its download totals (`v1/downloads/{kind}.json`), or null when
+   * the registry has published none.
+   *
+   * @throws ShelfError `registry_unreachable`
+   */
+  async getDownloadsIndex(kind: Kind): Promise<DownloadsIndex | null> {
+    try {
+      return await this.getJson(downloadsIndexKey(kind), DownloadsIndexSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${kind}s`));
+    } catch (err) {
       if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
       throw err;
     }

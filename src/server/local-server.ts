@@ -43,6 +43,11 @@ export interface LocalServerOptions {
   maxConcurrentDownloads?: number;
   /** Called once per artifact sent whole (a `GET` answered 200, to its last byte): the download counter. */
   onDownload?: (key: string) => void;
+  /**
+   * A server of reads only (a static copy of a bucket, a bench): ready at once, with no announce
+   * handler to wait for; anything but a read answers `404 route_not_found`. Default false.
+   */
+  readsOnly?: boolean;
 }
 
 /** Default of {@link LocalServerOptions.maxConcurrentDownloads}. */
@@ -75,7 +80,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const compression = new CompressionCache();
   let handler: ((event: FunctionUrlEvent) => Promise<FunctionUrlResult>) | undefined;
   let extraRoutes: ((req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>) | undefined;
-  let state: 'starting' | 'ready' | 'stopping' = 'starting';
+  let state: 'starting' | 'ready' | 'stopping' = options.readsOnly ? 'ready' : 'starting';
 
   const server = createServer((req, res) => {
     const requestId = randomUUID();
@@ -108,12 +113,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         // 3. readiness
         const path = new URL(req.url ?? '/', 'http://localhost').pathname;
         if (isRead && path === HEALTH_PATH) return health(res, state);
-        if (state !== 'ready' || !handler) {
+        if (state !== 'ready' || (!handler && !options.readsOnly)) {
           throw new ShelfError('not_ready', state === 'stopping' ? 'The registry is stopping.' : undefined, { retry_after_seconds: NOT_READY_RETRY_AFTER_SECONDS });
         }
         // 4. reads
         if (isRead) return await serveObject({ store, slots, compression, onDownload: options.onDownload }, req, res);
         // 5. writes
+        if (!handler) throw new ShelfError('route_not_found', 'This server answers reads only.');
         const result = await handler(toEvent(req, body, requestId));
         res.writeHead(result.statusCode, result.headers).end(result.body);
       } catch (err) {

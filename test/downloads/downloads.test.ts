@@ -91,6 +91,8 @@ describe('counting in the embedded server', () => {
   beforeAll(async () => {
     reg = await startTestRegistry({ downloadCounts: { flushMs: 50 } });
     expect((await announcePrepared(reg, await prepareBundle(reg, { version: '1.2.0' }))).status).toBe(201);
+    // A second package, named to sort before echo, that nobody downloads.
+    expect((await announcePrepared(reg, await prepareBundle(reg, { name: '@acme/aardvark', version: '0.1.0', repository: 'acme/aardvark' }))).status).toBe(201);
   });
   afterAll(() => reg?.close());
 
@@ -119,6 +121,20 @@ describe('counting in the embedded server', () => {
     expect(JSON.parse(json.stdout).downloads).toMatchObject({ total: 3, last_30_days: 3 });
     const text = await shelf(['bundle', 'show', '@acme/echo'], { env });
     expect(text.stdout).toMatch(/Downloads:\s+3 \(3 in the last 30 days; 3 of 1\.2\.0\)/);
+
+    // Sorted by downloads: echo first; by name: aardvark first.
+    const byName = JSON.parse((await shelf(['search', '--sort', 'name', '--json'], { env })).stdout).results.map((h: { name: string }) => h.name);
+    expect(byName).toEqual(['@acme/aardvark', '@acme/echo']);
+    const byDownloads = await shelf(['search', '--sort', 'downloads', '--json'], { env });
+    expect(byDownloads.code, byDownloads.stderr).toBe(0);
+    expect(JSON.parse(byDownloads.stdout).results.map((h: { name: string; downloads: unknown }) => [h.name, h.downloads])).toEqual([
+      ['@acme/echo', { total: 3, last_30_days: 3 }],
+      ['@acme/aardvark', { total: 0, last_30_days: 0 }],
+    ]);
+    const table = await shelf(['search', '--sort', 'downloads', '--limit', '1'], { env });
+    expect(table.stdout).toMatch(/DOWNLOADS/);
+    expect(table.stdout).toMatch(/@acme\/echo.*\b3\b/);
+    expect(table.stdout).not.toContain('aardvark');
   });
 
   it('shelf downloads on a store without tallies publishes empty indexes only', async () => {

@@ -150,6 +150,21 @@ describe('logs', () => {
 });
 
 describe('readiness', () => {
+  it('a server of reads only is ready at once and refuses writes with route_not_found', async () => {
+    const store = new MemoryStore();
+    await store.put(configKey(), new TextEncoder().encode('{}'), { contentType: 'application/json', cacheControl: 'no-cache' });
+    const local = await startLocalServer({ store, port: 0, readsOnly: true });
+    try {
+      expect((await fetch(`${local.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${local.url}/${configKey()}`)).status).toBe(200);
+      const post = await fetch(`${local.url}/v1/bundles/announce`, { method: 'POST', body: '{}' });
+      expect(post.status).toBe(404);
+      expect(((await post.json()) as { error: { code: string } }).error.code).toBe('route_not_found');
+    } finally {
+      await local.close();
+    }
+  });
+
   it('answers 503 with Retry-After, and /healthz "starting", until the handler is installed', async () => {
     const store = new MemoryStore();
     await store.put(configKey(), new TextEncoder().encode('{}'), { contentType: 'application/json', cacheControl: 'no-cache' });
