@@ -6,7 +6,6 @@
  * @module
  */
 import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES, type ArchiveLimits } from './archive/zip-entries.ts';
-import { SEARCH_LAYOUTS, type SearchLayout } from './core/schemas.ts';
 
 /** GitHub Actions' OIDC issuer. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -51,11 +50,6 @@ export interface AnnounceConfig {
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
   announceUrl?: string;
   /**
-   * `SHELF_SEARCH_LAYOUT`: how the search index and catalog are published, `sharded` or
-   * `single` (see {@link SearchLayout}). Default `sharded`.
-   */
-  searchLayout: SearchLayout;
-  /**
    * Each scope's daily quotas, unless its scope record says otherwise (`shelf quota`):
    * `SHELF_QUOTA_ANNOUNCES_PER_DAY` (default {@link DEFAULT_QUOTA}'s 100 new artifacts) and
    * `SHELF_QUOTA_BYTES_PER_DAY` (default 1 GiB of new artifacts); `unlimited` lifts one.
@@ -98,6 +92,7 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
   const trustedDownloadHosts = env.SHELF_TRUSTED_DOWNLOAD_HOSTS
     ? env.SHELF_TRUSTED_DOWNLOAD_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)
     : [...GITHUB_DOWNLOAD_HOSTS, new URL(githubApiUrl).host];
+  retiredSearchLayout(env);
   const config: AnnounceConfig = {
     audience,
     issuer,
@@ -111,7 +106,6 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxEntries: int(env, 'SHELF_MAX_ARCHIVE_ENTRIES', DEFAULT_MAX_ENTRIES),
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
-    searchLayout: searchLayout(env),
     quota: {
       announcesPerDay: limit(env, 'SHELF_QUOTA_ANNOUNCES_PER_DAY', DEFAULT_QUOTA.announcesPerDay),
       bytesPerDay: limit(env, 'SHELF_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTA.bytesPerDay),
@@ -138,12 +132,19 @@ function url(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function searchLayout(env: Env): SearchLayout {
+/**
+ * `SHELF_SEARCH_LAYOUT` is retired: the sharded layout is the only one. `sharded` is still
+ * accepted, so existing deployments keep starting; `single` names the retired layout.
+ */
+function retiredSearchLayout(env: Env): void {
   const raw = env.SHELF_SEARCH_LAYOUT?.trim() || 'sharded';
-  if (!(SEARCH_LAYOUTS as readonly string[]).includes(raw)) {
-    throw new ConfigError(`SHELF_SEARCH_LAYOUT must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (raw === 'single') {
+    throw new ConfigError(
+      'SHELF_SEARCH_LAYOUT=single names the retired whole-index layout: Shelf publishes only the sharded one. ' +
+        'Unset SHELF_SEARCH_LAYOUT, then run `shelf rebuild` once to migrate the registry\'s files.',
+    );
   }
-  return raw as SearchLayout;
+  if (raw !== 'sharded') throw new ConfigError(`SHELF_SEARCH_LAYOUT is retired (the only layout is sharded); unset it, got ${JSON.stringify(raw)}`);
 }
 
 /** A daily limit: a non-negative integer, or `unlimited` (null). */

@@ -15,7 +15,6 @@ import { createTokenVerifier } from './verify-token.ts';
 export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStore): AnnounceDeps {
   return {
     store,
-    searchLayout: config.searchLayout,
     archiveLimits: config.archiveLimits,
     quota: config.quota,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),

@@ -12,8 +12,7 @@
  *    with the entries (versions, packages, recent items, indexed documents) it lacks, has in
  *    excess, or has out of date. `shelf rebuild` repairs these.
  *
- * In the sharded layout, the index's root is the derived file compared: its entries are the
- * packages of its catalog, and the immutable files the records call for that the bucket lacks are
+ * A kind's sharded search index is compared through its root: its entries are the packages of its catalog, and the immutable files the records call for that the bucket lacks are
  * listed as missing `file …` entries.
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
@@ -26,13 +25,14 @@ import { createHash } from 'node:crypto';
 import { eachLimited } from '../core/concurrency.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
-import { catalogKey, configKey, kindPrefix, parseVersionKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
+import { configKey, kindPrefix, parseVersionKey, recentKey, scopesPrefix, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
 import { ConfigDocumentSchema, VersionDocumentSchema } from '../core/schemas.ts';
 import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
+import { namesRetiredLayout } from './config-document.ts';
 
 /** Options of {@link check}. */
 export interface CheckOptions {
@@ -53,10 +53,11 @@ export interface CheckIssue {
   key: string;
   /**
    * `missing`: the file should be there and is not; `stale`: a derived file's content differs
-   * from what the records give; `invalid`: the file does not match its schema; `size_mismatch`,
-   * `digest_mismatch`: an artifact is not the bytes its version records.
+   * from what the records give; `removed`: the file must not exist (a file of the retired search
+   * layout); `invalid`: the file does not match its schema; `size_mismatch`, `digest_mismatch`:
+   * an artifact is not the bytes its version records.
    */
-  problem: 'missing' | 'stale' | 'invalid' | 'size_mismatch' | 'digest_mismatch';
+  problem: 'missing' | 'stale' | 'removed' | 'invalid' | 'size_mismatch' | 'digest_mismatch';
   /** `rebuild`: `shelf rebuild` recomputes it; `restore`: only restoring the object (or re-publishing) can. */
   repair: 'rebuild' | 'restore';
   /** What is wrong, for people (a record's or artifact's issue). */
@@ -122,7 +123,10 @@ async function checkConfigAndPages(store: ObjectStore): Promise<CheckIssue[]> {
   const issues: CheckIssue[] = [];
   const config = await store.get(configKey());
   if (!config) issues.push(damaged(configKey(), 'missing', 'clients find everything through it: shelf serve writes it at start, scripts/upload-assets.ts on AWS'));
-  else if (!ConfigDocumentSchema.safeParse(safeJson(config.body)).success) issues.push(damaged(configKey(), 'invalid', 'it does not match index-schema/config.schema.json'));
+  // A config of the retired search layout is not damaged: the rebuild migrates it (step 4 lists it).
+  else if (!ConfigDocumentSchema.safeParse(safeJson(config.body)).success && !(await namesRetiredLayout(store))) {
+    issues.push(damaged(configKey(), 'invalid', 'it does not match index-schema/config.schema.json'));
+  }
   const assets = new Set<string>();
   for (const page of Object.values(WEB_PAGES)) {
     const html = await store.get(page);
@@ -193,7 +197,7 @@ async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<
     const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, stored.body);
     const issue: CheckIssue = {
       key,
-      problem: stored ? 'stale' : 'missing',
+      problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
       repair: 'rebuild',
       missing: [...want.keys()].filter((id) => !have.has(id)),
       extra: [...have.keys()].filter((id) => !want.has(id)),
@@ -248,12 +252,7 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
   };
   if (!doc || typeof doc !== 'object') return map;
   if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
-  else if (key === catalogKey('bundle') || key === catalogKey('skill')) add(doc.packages, (p) => p.name);
-  else if (key === searchIndexKey('bundle') || key === searchIndexKey('skill')) {
-    const ids = (doc.index?.documentIds ?? {}) as Record<string, string>;
-    const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
-    for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
-  } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
+  else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
   else add(doc.versions, (v) => v.version); // a package document
   return map;
 }

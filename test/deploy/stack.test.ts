@@ -16,7 +16,7 @@ import { synthMessages } from '../../infra/deploy.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { artifactKey, configKey, packageKey, PRIVATE_PREFIX, quotaPrefix, readmeKey, scopeKey, searchIndexKey, usedTokensPrefix, versionKey } from '../../src/core/paths.ts';
+import { artifactKey, configKey, packageKey, PRIVATE_PREFIX, quotaPrefix, readmeKey, scopeKey, shardedRootKey, usedTokensPrefix, versionKey } from '../../src/core/paths.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'https://registry.example.test';
@@ -256,7 +256,7 @@ describe('the announce function', () => {
     expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const puts = granted.get('s3:PutObject')!;
     expect(puts).toEqual(ANNOUNCE_WRITES.map((k) => objectsArn(`/${k}`)));
-    for (const key of [artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }), versionKey('skill', alpha, v1), scopeKey('acme'), searchIndexKey('bundle'), configKey(), `${usedTokensPrefix()}x.json`, `${quotaPrefix()}2026-01-01/@acme/1-x.json`]) {
+    for (const key of [artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }), versionKey('skill', alpha, v1), scopeKey('acme'), shardedRootKey('bundle'), configKey(), `${usedTokensPrefix()}x.json`, `${quotaPrefix()}2026-01-01/@acme/1-x.json`]) {
       expect(grantsKey(puts, key), key).toBe(true);
     }
     // The site is the deploy's: a compromised function can neither deface nor script it.
@@ -336,7 +336,7 @@ describe('conditional writes enforced by the bucket', () => {
       expect(grantsKey(arns, key), key).toBe(true);
     }
     // Documents are rewritten (by compare-and-swap): not create-only.
-    for (const key of [packageKey('bundle', alpha), versionKey('bundle', alpha, v1), scopeKey('acme'), searchIndexKey('skill'), 'index.html']) expect(grantsKey(arns, key), key).toBe(false);
+    for (const key of [packageKey('bundle', alpha), versionKey('bundle', alpha, v1), scopeKey('acme'), shardedRootKey('skill'), 'index.html']) expect(grantsKey(arns, key), key).toBe(false);
   });
 
   it("refuses the functions' blind overwrites of records and pins: create-only or compare-and-swap only", () => {
