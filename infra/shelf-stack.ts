@@ -9,7 +9,8 @@
  *   hop less to configure. The CDN serves reads only (GET/HEAD/OPTIONS).
  * - Stale CDN copies are bounded by the objects' own Cache-Control, which the cache policy
  *   honours (min TTL 0): documents carry `max-age=60`, so an edge serves a replaced document for
- *   at most about a minute; artifacts are immutable and cached for a year. No invalidations.
+ *   at most about a minute; artifacts are immutable and cached for a year. The only invalidation
+ *   is an operator's takedown (`shelf takedown`, with the `TakedownOperatorPolicy` output).
  *
  * @module
  */
@@ -30,7 +31,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { ARTIFACT_EXTENSION, PRIVATE_PREFIX, quotaPrefix, ROOT, scopesPrefix, usedTokensPrefix } from '../src/core/paths.ts';
+import { ARTIFACT_EXTENSION, MCP_ROOT, notFoundKey, PRIVATE_PREFIX, quotaPrefix, ROOT, scopesPrefix, usedTokensPrefix } from '../src/core/paths.ts';
+import { viewerRequestFunctionCode } from './edge-function.ts';
 import type { ShelfSettings } from './settings.ts';
 
 /** Properties of {@link ShelfStack}. */
@@ -49,11 +51,13 @@ export const SEARCH_PREFIX = `${ROOT}/search/`;
 
 /**
  * Every key the functions write (relative to the registry's prefix), and why: the registry's
- * files live under `v1/`; the web pages at the root are the deploy's (`scripts/upload-assets.ts`),
- * so a compromised function cannot deface or script the site.
+ * files live under `v1/` and the MCP registry read API's under `v0.1/`; the web pages at the root
+ * are the deploy's (`scripts/upload-assets.ts`), so a compromised function cannot deface or script
+ * the site.
  */
 export const ANNOUNCE_WRITES = [
-  `${ROOT}/*`, // records, artifacts, derived files: the announce itself
+  `${ROOT}/*`, // records (lifecycle records included), artifacts, derived files (agent-skills discovery included)
+  `${MCP_ROOT}/*`, // the MCP registry API's files, derived from the records like the rest
   `${usedTokensPrefix()}*`, // one record per used token (replay protection)
   `${quotaPrefix()}*`, // one record per counted announce (per-scope daily quotas)
   `${PROBE_PREFIX}*`, // the store's start-up check of conditional writes
@@ -71,6 +75,8 @@ export class ShelfStack extends Stack {
   readonly bucket: s3.Bucket;
   /** The CDN every read goes through. */
   readonly distribution: cloudfront.Distribution;
+  /** What the operator running `shelf takedown` needs (attach it to their role or user). */
+  readonly takedownPolicy: iam.ManagedPolicy;
   /** The announce function. */
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
@@ -181,13 +187,17 @@ export class ShelfStack extends Stack {
     // The CDK warns of LIST on any origin; its advice (a default root object, so "/" never lists)
     // is followed below, and no query string is forwarded. Acknowledged so new warnings stand out.
     Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk', 'defaultRootObject is index.html and no query string is forwarded');
-    // The private area (used-token records, later keys) is never served: the CDN answers 404 for
-    // it without asking the bucket, and the bucket refuses it to the CDN all the same.
-    const notServed = new cloudfront.Function(this, 'PrivateNotServed', {
-      comment: 'Shelf: the private area is never served',
+    // One viewer-request function, generated from the mapping the local server runs too
+    // (src/edge/viewer-request.ts): the MCP registry API's query parameters and encoded names and
+    // the agent-skills discovery paths become object keys (before the cache, whose key is the
+    // path alone), and the private area (used-token records, later keys) is answered 404 without
+    // asking the bucket, which refuses it to the CDN all the same.
+    const viewerRequest = new cloudfront.Function(this, 'ViewerRequest', {
+      comment: 'Shelf: MCP registry API and agent-skills paths to keys; the private area is never served',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline('function handler(event) { return { statusCode: 404, statusDescription: "Not Found" }; }'),
+      code: cloudfront.FunctionCode.fromInline(viewerRequestFunctionCode()),
     });
+    const viewerRequestAssociation = [{ function: viewerRequest, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
 
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: `Shelf registry (${s.audience})`,
@@ -197,7 +207,7 @@ export class ShelfStack extends Stack {
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-          functionAssociations: [{ function: notServed, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+          functionAssociations: viewerRequestAssociation,
         },
       },
       defaultBehavior: {
@@ -208,7 +218,11 @@ export class ShelfStack extends Stack {
         compress: true,
         cachePolicy,
         responseHeadersPolicy: responseHeaders,
+        functionAssociations: viewerRequestAssociation,
       },
+      // A missing object answers the MCP registry API's error shape, `{"error": "Not found"}`
+      // (v1/not-found.json, written with config.json), briefly cached so a new package shows soon.
+      errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: `/${notFoundKey()}`, ttl: Duration.seconds(10) }],
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       // A minimum TLS version applies to a custom domain only: CloudFront's own *.cloudfront.net
@@ -276,9 +290,9 @@ export class ShelfStack extends Stack {
         }),
       );
     };
-    // The announce reads and writes the registry under v1/ and its own bookkeeping, never the web
-    // pages at the root (the deploy uploads those).
-    read(role, [`${ROOT}/*`, `${PRIVATE_PREFIX}*`, `${PROBE_PREFIX}*`]);
+    // The announce (and the status change) reads and writes the registry under v1/ and v0.1/ and
+    // its own bookkeeping, never the web pages at the root (the deploy uploads those).
+    read(role, [`${ROOT}/*`, `${MCP_ROOT}/*`, `${PRIVATE_PREFIX}*`, `${PROBE_PREFIX}*`]);
     role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistryAndBookkeeping', actions: ['s3:PutObject'], resources: ANNOUNCE_WRITES.map(at) }));
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -371,9 +385,11 @@ export class ShelfStack extends Stack {
       description: 'Shelf search garbage collector: read and write under v1/, delete only under v1/search/',
     });
     gcLogGroup.grantWrite(gcRole);
-    read(gcRole, [`${ROOT}/*`]);
-    // A rebuild after a concurrent commit may rewrite any derived file under v1/.
-    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistry', actions: ['s3:PutObject'], resources: [at(`${ROOT}/*`)] }));
+    read(gcRole, [`${ROOT}/*`, `${MCP_ROOT}/*`]);
+    // A rebuild after a concurrent commit may rewrite any derived file under v1/ or v0.1/ (the
+    // MCP registry API's files are derived too). It deletes nothing else: the files a crashed
+    // takedown left are the operator's to delete (shelf takedown again, or shelf rebuild).
+    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistry', actions: ['s3:PutObject'], resources: [at(`${ROOT}/*`), at(`${MCP_ROOT}/*`)] }));
     gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [at(`${SEARCH_PREFIX}*`)] }));
     recordsDeny(gcRole, 'GcRecordWritesAreConditional');
     this.gcFunction = new lambda.Function(this, 'Gc', {
@@ -406,13 +422,39 @@ export class ShelfStack extends Stack {
     if (s.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(s.alarmEmail));
     this.addAlarms(logGroup, gcLogGroup, s.timeoutSeconds, s.refusedAlarmThreshold);
 
+    // What the registry operator needs for `shelf takedown`: the registry's objects (read, write,
+    // list, delete, with their stored versions, which a takedown purges) and an invalidation of
+    // this distribution, nothing else. Attach it to the operator's role or user.
+    this.takedownPolicy = new iam.ManagedPolicy(this, 'TakedownOperator', {
+      description: 'Shelf operator: shelf takedown (and rebuild) on this registry, with a CloudFront invalidation',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'RegistryObjects',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
+          resources: [at('*')],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListRegistryKeys',
+          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvalidateTheCdn',
+          actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+          resources: [`arn:${this.partition}:cloudfront::${this.account}:distribution/${this.distribution.distributionId}`],
+        }),
+      ],
+    });
+
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('CdnUrl', s.domainName ? `https://${s.domainName}` : `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
     out('AnnounceUrl', this.announceUrl.url, 'Base URL of the announce function: POST {AnnounceUrl}v1/bundles/announce');
     out('Audience', s.audience, 'The aud announce tokens must carry');
     out('BucketName', this.bucket.bucketName, 'The registry bucket');
     out('StoreUrl', env.SHELF_STORE!, 'SHELF_STORE for shelf rebuild and scripts/upload-assets.ts');
-    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id (for an optional invalidation)');
+    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id: shelf takedown invalidates it (npm run deploy records it in private/cdn.json)');
+    out('TakedownOperatorPolicy', this.takedownPolicy.managedPolicyArn, 'Managed policy for the operator running shelf takedown: registry objects and an invalidation of this distribution');
     out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
     out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
     out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');
@@ -476,13 +518,15 @@ export const METRIC_NAMESPACE = 'Shelf';
 
 /**
  * Keys (under the registry's prefix) S3 accepts only with `If-None-Match: *`, from anyone: every
- * artifact and every version's README. Published files are immutable.
+ * artifact, every version's README and every skill's derived archive for the skills CLI.
+ * Published files are immutable.
  */
 export const CREATE_ONLY_KEYS = [
   `${ROOT}/bundles/*${ARTIFACT_EXTENSION.bundle}`,
   `${ROOT}/skills/*${ARTIFACT_EXTENSION.skill}`,
   `${ROOT}/bundles/*/versions/*/README.md`,
   `${ROOT}/skills/*/versions/*/README.md`,
+  `${ROOT}/skills/*/versions/*/skills-cli.*.zip`, // a skill's archive for the skills CLI (content-addressed)
 ] as const;
 
 /**

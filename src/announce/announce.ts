@@ -4,9 +4,11 @@
  * 1. **verify**: the bearer token (issuer, audience, RS256, expiry, lifetime, required claims).
  * 2. **validate**: the body, the name and version, the scope against the token's owner, the
  *    body's manifest or skill front matter (cross-checked only), the pins already recorded (trust
- *    rules 2 and 3), and the token's earlier use: one token, one announce.
- * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
- *    A new artifact must fit its scope's daily quota (`quota.ts`), else 429.
+ *    rules 2 and 3, `authorize.ts`), the package's lifecycle (a name the operator took down is
+ *    `410`), and the token's earlier use: one token, one write.
+ * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409,
+ *    and so is a new platform for a yanked version. A new artifact must fit its scope's daily quota
+ *    (`quota.ts`), else 429.
  * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
@@ -14,10 +16,14 @@
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
  * 7. **pins** (create-only): the scope's owner id and the package's repository id; then the
  *    announce is counted in the scope's quota of the day (checked before the fetch, in step 3).
- * 8. **artifact** (create-only): the registry's own copy of the bytes.
- * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
- * 10. **derived** (compare-and-swap each): package, badge, scope, search index and catalog (one
- *    root swap), recent list. Then expired token records are swept.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes; for a skill, also the
+ *    archive derived from them for the skills CLI (`SKILL.md` at its root, content-addressed).
+ * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance
+ *    (the lifecycle is checked again, read after the record's ETag).
+ * 10. **derived** (compare-and-swap each): version statuses, package, badge, scope, search index
+ *    and catalog (one root swap), recent list, and the files of the read APIs of other clients
+ *    (the MCP registry API for a bundle, agent-skills discovery for a skill). Then expired token
+ *    and quota records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -37,15 +43,18 @@ import {
   VersionDocumentSchema,
   type AnnounceResponse,
   type Artifact,
-  type Provenance,
+  type LifecycleRecord,
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
 import { refreshPackage, type StepHook } from '../registry/refresh.ts';
 import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { readLifecycle } from '../registry/records.ts';
+import { versionStatusOf } from '../indexer/lifecycle.ts';
+import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
-import type { ReleaseAssetFetcher } from './release-asset.ts';
+import { tooLarge, type ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
@@ -54,6 +63,7 @@ import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
 import { checkQuota, countQuota, sweepQuotaNow, type QuotaUse } from './quota.ts';
 import type { QuotaLimits } from '../config.ts';
+import { writeSkillsArchive } from '../skills/publish.ts';
 
 /** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
 export const ANNOUNCE_STEPS = ['token', 'pins', 'quota', 'artifact', 'readme', 'version', ...DERIVED_STEPS] as const;
@@ -70,6 +80,11 @@ export interface AnnounceDeps {
   archiveLimits?: ArchiveLimits;
   /** Each scope's daily quotas (`announce/quota.ts`), unless its scope record says otherwise. Default: none. */
   quota?: QuotaLimits;
+  /**
+   * Largest artifact accepted, bytes: a larger one is `asset_too_large` before the quota is
+   * consulted (the fetcher refuses it too). Default: the fetcher's limit alone.
+   */
+  maxArtifactBytes?: number;
   /** Clock, for `published_at`. Default `() => new Date()`. */
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
@@ -111,8 +126,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
 
   // 2. validate
   const req = accept(kind, body, claims);
-  await checkPins(store, req);
-  const use: TokenUse = { kind, pkg: req.pkg, version: req.version, platform: req.platform, sha256: req.artifact.sha256 };
+  await checkPins(store, kind, req.pkg, claims);
+  const lifecycle = await readLifecycle(store, kind, req.pkg);
+  checkNotRemoved(lifecycle, req.pkg, req.version);
+  const use: TokenUse = { op: 'announce', kind, pkg: req.pkg, version: req.version, platform: req.platform, sha256: req.artifact.sha256 };
   await checkTokenUse(store, claims, use);
 
   // 3. idempotency: a retried announce of the same bytes is answered from the record.
@@ -127,6 +144,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       actual: req.artifact.size,
     });
   }
+  // A yanked version keeps its platforms (an identical retry stays idempotent) but gains none.
+  if (!recorded) checkNotYanked(lifecycle, req);
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
@@ -135,7 +154,9 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
 
-  // 3b. quota: a new artifact must fit its scope's day (checked before anything is fetched).
+  // 3b. quota: a new artifact must fit its scope's day (checked before anything is fetched). An
+  // artifact no day could hold is too large, not over quota.
+  if (deps.maxArtifactBytes !== undefined && req.artifact.size > deps.maxArtifactBytes) throw tooLarge(req.artifact.size, deps.maxArtifactBytes);
   const quotaUse: QuotaUse = { scope: req.pkg.scope, artifact: `${kind}:${req.pkg.full}@${req.version}:${platformId(req.platform)}`, bytes: req.artifact.size };
   if (deps.quota) await checkQuota(store, quotaUse, deps.quota, clock());
 
@@ -176,6 +197,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     const storedSha = stored ? createHash('sha256').update(stored.body).digest('hex') : '';
     if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
   }
+  // A skill's archive for the skills CLI, derived from the bytes just stored (content-addressed, create-only).
+  const skillsArchive = kind === 'skill' ? await writeSkillsArchive(store, req.pkg, req.version, asset.bytes, deps.archiveLimits ?? {}) : undefined;
   await deps.afterStep?.('artifact');
 
   // 8b. readme: the artifact's own, else the repository's at the released commit (create-only,
@@ -202,11 +225,12 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     path: aKey,
     source_url: asset.sourceUrl,
     published_at: now,
-    provenance: provenance(claims),
+    provenance: provenanceOf(claims),
+    ...(skillsArchive ? { skills_archive: skillsArchive } : {}),
   };
   let status: 'created' | 'unchanged' = 'created';
   let recordArtifact = artifact;
-  const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, (current) => {
+  const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, async (current) => {
     status = 'created';
     recordArtifact = artifact;
     const same = current?.artifacts.find((a) => platformId(a) === platformId(req.platform));
@@ -216,6 +240,11 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       recordArtifact = same;
       return current!;
     }
+    // A takedown or a yank may have happened since step 2 (the record is read after this
+    // document's ETag): the version is not recreated, nor does it gain a platform.
+    const fresh = await readLifecycle(store, kind, req.pkg);
+    checkNotRemoved(fresh, req.pkg, req.version);
+    checkNotYanked(fresh, req);
     // A concurrent first announce of another platform may have recorded the version meanwhile.
     const alreadyRecorded = current && recordedMetadataOf(current);
     if (alreadyRecorded) checkSameVersionMetadata(alreadyRecorded, metadata);
@@ -244,30 +273,15 @@ function recordedMetadataOf(doc: VersionDocument): Record<string, unknown> | und
   return (doc.manifest ?? doc.skill) as Record<string, unknown> | undefined;
 }
 
-/** Extracts the token from `Bearer <token>`. */
-function bearerToken(authorization: string | undefined): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match) throw new ShelfError('missing_token');
-  return match[1]!;
-}
-
 /** Step 2, without I/O: the body, names, scope and metadata. */
 function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   const schema = kind === 'bundle' ? BundleAnnounceSchema : SkillAnnounceSchema;
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new ShelfError('invalid_body', `Invalid announce body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
-  }
+  if (!parsed.success) throw invalidBody('announce', parsed.error);
   const data = parsed.data;
   const pkg = parsePackageName(data.name);
   const version = parseVersion(data.version);
-  // Trust rule 2: the scope is the token's repository owner, compared lower-cased. No exceptions.
-  const owner = claims.repository_owner.toLowerCase();
-  if (pkg.scope !== owner) {
-    throw new ShelfError('scope_mismatch', `The scope @${pkg.scope} does not match the token's repository_owner "${claims.repository_owner}".`);
-  }
+  checkScope(pkg, claims);
   // The body's manifest (or front matter) is only cross-checked: what is recorded is the artifact's own (step 5).
   let platform: Platform;
   if ('manifest' in data) {
@@ -289,26 +303,6 @@ function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   };
 }
 
-/** Trust rule 3, read side: refuse early when a recorded pin disagrees with the token. */
-async function checkPins(store: ObjectStore, req: Accepted): Promise<void> {
-  const [scope, pkg] = await Promise.all([
-    readJson(store, scopeKey(req.pkg.scope), ScopeDocumentSchema),
-    readJson(store, packageKey(req.kind, req.pkg), PackageDocumentSchema),
-  ]);
-  if (scope && scope.value.owner_id !== req.claims.repository_owner_id) {
-    throw new ShelfError(
-      'scope_owner_mismatch',
-      `@${req.pkg.scope} is pinned to GitHub owner id ${scope.value.owner_id}; the token's repository_owner_id is ${req.claims.repository_owner_id}.`,
-    );
-  }
-  if (pkg && pkg.value.repository.id !== req.claims.repository_id) {
-    throw new ShelfError(
-      'package_repository_mismatch',
-      `${req.pkg.full} is pinned to ${pkg.value.repository.name} (id ${pkg.value.repository.id}); the token is from ${req.claims.repository} (id ${req.claims.repository_id}).`,
-    );
-  }
-}
-
 /** Trust rule 3, write side: the first announce pins; a concurrent first announce that loses re-checks. */
 async function pin(store: ObjectStore, req: Accepted, now: string): Promise<void> {
   const { claims } = req;
@@ -318,25 +312,16 @@ async function pin(store: ObjectStore, req: Accepted, now: string): Promise<void
     packageKey(req.kind, req.pkg),
     pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now),
   );
-  if (!scopeCreated || !pkgCreated) await checkPins(store, req);
+  if (!scopeCreated || !pkgCreated) await checkPins(store, req.kind, req.pkg, claims);
 }
 
-function provenance(claims: TokenClaims): Provenance {
-  const p: Provenance = {
-    provider: 'github-actions',
-    verified: true,
-    issuer: claims.issuer,
-    repository: claims.repository,
-    repository_id: claims.repository_id,
-    owner: claims.repository_owner,
-    owner_id: claims.repository_owner_id,
-    sha: claims.sha,
-    issued_at: claims.issued_at,
-  };
-  for (const key of ['workflow_ref', 'job_workflow_ref', 'ref', 'event_name', 'run_id', 'run_attempt'] as const) {
-    if (claims[key] !== undefined) p[key] = claims[key];
-  }
-  return p;
+/** A yanked version gains no platform. @throws ShelfError `version_yanked` */
+function checkNotYanked(record: LifecycleRecord | null, req: Accepted): void {
+  if (versionStatusOf(record, req.version).status !== 'yanked') return;
+  throw new ShelfError(
+    'version_yanked',
+    `${req.pkg.full}@${req.version} is yanked: no ${platformId(req.platform)} artifact can be added to it. Publish a new version (or unyank this one first).`,
+  );
 }
 
 function immutable(req: Accepted, storedSha: string): ShelfError {

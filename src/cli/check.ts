@@ -17,9 +17,11 @@ Checks the registry in a bucket, writing nothing:
   - v1/config.json and the web pages (with every asset they load) are there and valid;
   - every version record parses, and every artifact it records is in the bucket with its size
     (with --artifacts, also read whole and its sha256 compared);
-  - every derived file (package documents, badges, scope package lists, search indexes, the
-    recent list) agrees with the records; the files that are missing or stale are listed with the
-    entries they lack, have in excess, or have out of date.
+  - every derived file (the statuses in version documents, package documents, badges, scope
+    package lists, catalogs, search indexes, the recent list, the read APIs' files) agrees with
+    the records (version documents, pins, lifecycle records with their statuses and tombstones);
+    the files that are missing or stale are listed with the entries they lack, have in excess, or
+    have out of date, and so are the files of removed versions still in the bucket.
 
 Exit codes:
   0   everything is present and agrees

@@ -15,8 +15,11 @@
  * `--json` output (stable; fields are only ever added):
  * ```json
  * { "name": "@acme/release-notes", "version": "1.0.0", "dir": "/home/me/.claude/skills/release-notes",
- *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"] }
+ *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"],
+ *   "version_status": "active" }
  * ```
+ * `version_status` is the installed version's lifecycle status (`active`, `deprecated`, `yanked`),
+ * with `status_message` when the publisher gave one (`status` is the install's outcome).
  *
  * @module
  */
@@ -25,6 +28,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join, resolve } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
 import { obtainArtifact } from './artifact-cache.ts';
+import { statusJson, warnStatus } from './status-notice.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -53,7 +57,7 @@ is given.
 Options:
   --dir D          Skills directory (default: ~/.claude/skills)
   --force          Replace an existing folder even if it holds another or a modified skill
-  --json           Print {name, version, dir, status, files} as JSON
+  --json           Print {name, version, dir, status, files, version_status} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -99,6 +103,7 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
     offline,
     progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
   });
+  const versionStatus = warnStatus(ctx, got.pkg, got.version.version);
   const zip = await readFile(got.file);
   const root = skillRoot(zip, spec.name.name);
   const target = join(skillsDir, root);
@@ -129,7 +134,8 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
     });
   }
 
-  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files };
+  const { status: vs, status_message } = statusJson(versionStatus);
+  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files, version_status: vs, ...(status_message !== undefined ? { status_message } : {}) };
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
     return 0;

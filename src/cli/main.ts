@@ -37,8 +37,13 @@ Commands:
   skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
   skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
+  yank <@scope/name@v>                Yank a version from GitHub Actions: ranges skip it (OIDC)
+  unyank <@scope/name@v>              Undo a yank
+  deprecate <@scope/name[@v]>         Deprecate a version or a package, with a message (OIDC)
+  undeprecate <@scope/name[@v]>       Undo a deprecation
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
+  takedown <@scope/name[@v]>          Operator: remove a version or package, purge the CDN
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
   quota @scope                        Show or set a scope's daily announce quotas
@@ -222,6 +227,14 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { announceCommand } = await import('./announce.ts');
       return announceCommand(rest, ctx);
     }
+    case 'yank':
+    case 'unyank':
+    case 'deprecate':
+    case 'undeprecate': {
+      await loadClient(ctx);
+      const { statusCommand } = await import('./status.ts');
+      return statusCommand(command, rest, ctx);
+    }
     case 'serve': {
       // The global --registry means nothing to the server; it gets everything after "serve",
       // and the injected environment.
@@ -249,6 +262,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { downloadsCommand } = await import('./downloads.ts');
       return downloadsCommand(rest, ctx);
     }
+    case 'takedown': {
+      const { takedownCommand } = await import('./takedown.ts');
+      return takedownCommand(rest, ctx);
+    }
     default:
       throw usageError('shelf', `unknown command "${command}"`);
   }
@@ -270,6 +287,8 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
+  if (first === 'yank' || first === 'unyank' || first === 'deprecate' || first === 'undeprecate') return (await import('./status.ts')).statusHelp(first);
+  if (first === 'takedown') return (await import('./takedown.ts')).TAKEDOWN_HELP;
   if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }

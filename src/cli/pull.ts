@@ -12,9 +12,12 @@
  *   "arch": "x64",
  *   "sha256": "<64 hex>",
  *   "size": 12345,
- *   "cached": false
+ *   "cached": false,
+ *   "status": "active"
  * }
  * ```
+ * `status` is the version's (`active`, `deprecated`, `yanked`; `deprecated` also when its package
+ * is), with `status_message` when the publisher gave one; a warning says the same on stderr.
  * `file` is absolute; `os`/`arch` are the downloaded artifact's (e.g. `any`/`any` for a
  * universal build), not necessarily the requested platform. `cached` is true with `--cache`:
  * `file` is then the verified copy in the cache, which `shelf bundle run`, `outdated` and
@@ -44,6 +47,7 @@ import {
   type CommandContext,
 } from './common.ts';
 import { downloadVerified } from './download.ts';
+import { statusJson, warnStatus } from './status-notice.ts';
 import { createProgressBar } from './progress.ts';
 
 /** Help text of the pull command for a kind. */
@@ -62,7 +66,8 @@ export function pullHelp(kind: Kind, host: { os: string; arch: string }): string
 Downloads a ${kind} and verifies its size and sha256 against the registry while streaming.
 The file appears only once verified; a failed download leaves nothing behind and leaves
 an existing file at the destination untouched. The version may be exact (@1.2.0) or a semver
-range (@^1.2); without one, the latest release is pulled. A progress bar is drawn on stderr
+range (@^1.2); without one, the latest release is pulled. Ranges and "latest" skip yanked
+versions; an exact one (@1.2.0) is pulled with a warning. A progress bar is drawn on stderr
 when it is a terminal. With --offline, a verified copy in the cache is used.
 
 The artifact is chosen for the platform: exact os-arch, else os-any, else any-arch, else
@@ -73,7 +78,7 @@ Options:
   --arch ARCH      Target architecture: x64, arm64, any (default: ${archDefault})
   -o, --output P   File to write, or an existing directory to write into
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
-${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached} as JSON
+${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached, status} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -112,7 +117,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
   const offline = values.offline === true || ctx.globalOffline;
   const client = ctx.client(values.registry, { offline });
 
-  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean };
+  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean; status: string; status_message?: string };
   if (values.cache) {
     const cacheDir = requireCacheDir(ctx);
     const got = await obtainArtifact({
@@ -139,12 +144,14 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       cached_at: new Date().toISOString(),
     });
     const { artifact } = got;
-    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true };
+    const status = warnStatus(ctx, got.pkg, got.version.version);
+    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, ...statusJson(status) };
   } else {
     const pkg = await client.getPackage(kind, spec.name);
     const version = client.resolveVersion(pkg, spec.range);
     const doc = await client.getVersion(kind, spec.name, version);
     const artifact = selectArtifact(doc.artifacts, want);
+    const status = warnStatus(ctx, pkg, doc.version);
 
     const fileName = `${spec.name.scope}-${spec.name.name}-${doc.version}-${artifact.os}-${artifact.arch}${ARTIFACT_EXTENSION[kind]}`;
     let dest = resolve(ctx.cwd, fileName);
@@ -171,7 +178,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
         bar.finish();
       }
     }
-    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false };
+    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status) };
   }
 
   if (values.json) {

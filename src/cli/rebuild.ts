@@ -17,9 +17,11 @@ import { parseCommandArgs, parsePackageSpec, usageError, type CommandContext } f
 /** Help of `shelf rebuild`. */
 export const REBUILD_HELP = `Usage: shelf rebuild [@scope/name] [--kind bundle|skill] [--json]
 
-Recomputes every derived file (package documents, scope package lists, catalogs, search indexes,
-the recent list) from the records (version documents and pins), and writes only the files whose
-content changed. Idempotent: a second run changes nothing. Safe while announces run.
+Recomputes every derived file (the statuses in version documents, package documents, badges,
+scope package lists, catalogs, search indexes, the recent list) from the records (version
+documents, pins, lifecycle records), and writes only the files whose content changed; deletes
+what a takedown left of a removed version. Idempotent: a second run changes nothing. Safe while
+announces run.
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
 the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).

@@ -11,6 +11,9 @@
  * ```
  * `results` is in the requested order and holds at most `--limit` entries. With `--sort downloads`,
  * each result also has `downloads: {total, last_30_days}` (zeros for a package never counted).
+ * A deprecated package carries `status: "deprecated"` (and `status_message`), is marked in the
+ * text output, and ranks below an otherwise equal active package; yanked versions and removed
+ * packages are never shown.
  *
  * @module
  */
@@ -132,7 +135,9 @@ function renderHits(kind: Kind, hits: Array<SearchHit & { downloads?: { total: n
   const counts = hits.some((h) => h.downloads !== undefined);
   const header = [...(kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS'] : ['NAME', 'VERSION']), ...(counts ? ['DOWNLOADS'] : []), 'DESCRIPTION'].map((h) => s.bold(h));
   const rows = hits.map((h) => {
-    const version = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
+    const shown = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
+    // Marked, and ranked lower by the search itself; `show` prints the message.
+    const version = h.status === 'deprecated' ? `${shown} ${s.yellow('deprecated')}` : shown;
     const name = h.verified ? `${s.bold(s.cyan(h.name))} ${s.green('✓')}` : s.bold(s.cyan(h.name));
     const downloads = counts ? [String(h.downloads?.total ?? 0)] : [];
     return kind === 'bundle'

@@ -109,6 +109,8 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   console.log(`  web:      ${shown}/`);
   console.log(`  config:   ${shown}/v1/config.json`);
   console.log(`  announce: ${announce}/v1/bundles/announce, ${announce}/v1/skills/announce`);
+  console.log(`  VS Code:  "chat.mcp.gallery.serviceUrl": "${shown}"  (the MCP registry API, ${shown}/v0.1/servers)`);
+  console.log(`  skills:   npx skills add ${shown}/@<scope>  (agent-skills discovery)`);
   console.log(`  health:   ${server.url}/healthz`);
   if (server.dev) {
     const seeded = (await store.head(shardedRootKey('bundle'))) !== null;

@@ -5,12 +5,17 @@
  *    the wrong prefix) is no registry: `no_registry`, not "0 files agree".
  * 2. **config and pages**: `v1/config.json` must be there and valid, and so must the web pages and
  *    every asset they load (written by `shelf serve` or `scripts/upload-assets.ts`).
- * 3. **records**: every version document must parse, and every artifact it records must be in
- *    the bucket with its recorded size (and, with `artifacts: 'sha256'`, its recorded sha256).
- *    A rebuild cannot repair these: restore the object from the bucket's versions.
+ * 3. **records**: every version document must parse, and every artifact it records (and a skill's
+ *    derived archive for the skills CLI) must be in the bucket with its recorded size (and, with
+ *    `artifacts: 'sha256'`, its recorded sha256). A rebuild cannot repair these: restore the
+ *    object from the bucket's versions. A version the operator took down is not checked here:
+ *    its files must be gone (step 4 lists what a takedown left).
  * 4. **derived files**: every derived file that disagrees with the records — missing, or stale,
  *    with the entries (versions, packages, recent items, indexed documents) it lacks, has in
- *    excess, or has out of date. `shelf rebuild` repairs these.
+ *    excess, or has out of date — and every file a takedown says must be gone. Statuses are
+ *    checked wherever they show: the version documents mirror the lifecycle records, and every
+ *    derived file (the read APIs' files of other clients included) is compared with what the
+ *    records, statuses and tombstones included, give. `shelf rebuild` repairs these.
  *
  * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
  * index is compared through its root, whose entries are the packages of its catalog, and the
@@ -27,13 +32,15 @@ import { eachLimited } from '../core/concurrency.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
 import { configKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
-import { ConfigDocumentSchema, VersionDocumentSchema } from '../core/schemas.ts';
+import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord } from '../core/schemas.ts';
+import { removedVersion } from '../indexer/lifecycle.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
 import { PRODUCERS } from './derived-files.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
 import { namesRetiredLayout } from './config-document.ts';
+import { readLifecycle, safeName } from './records.ts';
 
 /** Options of {@link check}. */
 export interface CheckOptions {
@@ -54,9 +61,10 @@ export interface CheckIssue {
   key: string;
   /**
    * `missing`: the file should be there and is not; `stale`: a derived file's content differs
-   * from what the records give; `removed`: the file must not exist (a file of the retired search
-   * layout); `invalid`: the file does not match its schema; `size_mismatch`, `digest_mismatch`:
-   * an artifact is not the bytes its version records.
+   * from what the records give; `removed`: the file must not exist (a file a takedown removed
+   * that is still in the bucket: a removed version's artifact, README or document; or a file of
+   * the retired search layout); `invalid`: the file does not match its schema; `size_mismatch`,
+   * `digest_mismatch`: an artifact is not the bytes its version records.
    */
   problem: 'missing' | 'stale' | 'removed' | 'invalid' | 'size_mismatch' | 'digest_mismatch';
   /** `rebuild`: `shelf rebuild` recomputes it; `restore`: only restoring the object (or re-publishing) can. */
@@ -158,24 +166,39 @@ async function checkRecords(
     return parsed !== null && kinds.includes(parsed.kind);
   });
   let artifacts = 0;
+  // A version taken down is the rebuild's to finish deleting (a crash mid-takedown), not damage.
+  const lifecycles = new Map<string, Promise<LifecycleRecord | null>>();
+  const takenDown = async (kind: Kind, full: string, version: string): Promise<boolean> => {
+    const pkg = safeName(full);
+    if (!pkg) return false;
+    const id = `${kind}:${full}`;
+    if (!lifecycles.has(id)) lifecycles.set(id, readLifecycle(store, kind, pkg).catch(() => null));
+    return removedVersion(await lifecycles.get(id)!, version) !== undefined;
+  };
   await eachLimited(versionKeys, 16, async (key) => {
+    const parsed = parseVersionKey(key)!;
+    if (await takenDown(parsed.kind, parsed.full, parsed.version)) return;
     const stored = await store.get(key);
     const doc = stored ? VersionDocumentSchema.safeParse(safeJson(stored.body)) : null;
     if (!doc?.success) {
       issues.push(damaged(key, stored ? 'invalid' : 'missing', 'a version record that does not match index-schema/version.schema.json'));
       return;
     }
+    const of = `${doc.data.name}@${doc.data.version}`;
     for (const artifact of doc.data.artifacts) {
       artifacts++;
-      const size = sizes.get(artifact.path);
-      if (size === undefined) {
-        issues.push(damaged(artifact.path, 'missing', `${doc.data.name}@${doc.data.version} records it (${artifact.size} bytes, sha256 ${artifact.sha256})`));
-      } else if (size !== artifact.size) {
-        issues.push(damaged(artifact.path, 'size_mismatch', `${size} bytes; ${doc.data.name}@${doc.data.version} records ${artifact.size}`));
-      } else if (verified === 'sha256') {
-        const bytes = await store.get(artifact.path);
-        const digest = bytes ? createHash('sha256').update(bytes.body).digest('hex') : 'missing';
-        if (digest !== artifact.sha256) issues.push(damaged(artifact.path, 'digest_mismatch', `sha256 ${digest}; ${doc.data.name}@${doc.data.version} records ${artifact.sha256}`));
+      const files = [{ ...artifact, what: '' }, ...(artifact.skills_archive ? [{ ...artifact.skills_archive, what: ' (its archive for the skills CLI)' }] : [])];
+      for (const file of files) {
+        const size = sizes.get(file.path);
+        if (size === undefined) {
+          issues.push(damaged(file.path, 'missing', `${of} records it${file.what} (${file.size} bytes, sha256 ${file.sha256})`));
+        } else if (size !== file.size) {
+          issues.push(damaged(file.path, 'size_mismatch', `${size} bytes; ${of} records ${file.size}${file.what}`));
+        } else if (verified === 'sha256') {
+          const bytes = await store.get(file.path);
+          const digest = bytes ? createHash('sha256').update(bytes.body).digest('hex') : 'missing';
+          if (digest !== file.sha256) issues.push(damaged(file.path, 'digest_mismatch', `sha256 ${digest}; ${of} records ${file.sha256}${file.what}`));
+        }
       }
     }
   });

@@ -1,7 +1,7 @@
 /**
- * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: package
- * documents, badges, scope package lists, the sharded search indexes with their catalogs, the
- * recent list) from the records (version documents and pins), for the whole registry, one kind,
+ * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: version
+ * statuses, with what a takedown left in the bucket deleted; package documents, badges, scope package lists, the sharded search indexes with their catalogs, the
+ * recent list) from the records (version documents, lifecycle records and pins), for the whole registry, one kind,
  * or one package. The producers are the announce's refresh's, so a rebuild of a consistent
  * registry writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
  *
@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { migrateRetiredLayout, namesRetiredLayout } from './config-document.ts';
 import { PRODUCERS, type RebuildRun } from './derived-files.ts';
+import { deriveMissingSkillsArchives } from './interop.ts';
 import { discoverPackages, discoverScopes, packageTargets, safeName } from './records.ts';
 
 /** Options of {@link rebuild}. */
@@ -99,10 +100,14 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     concurrency,
     record: (key, changed) => {
       (changed ? result.changed : result.unchanged).push(key);
-      onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
+      const done = result.changed.length + result.unchanged.length;
+      // The read APIs' files are counted as they come (a server has one per version).
+      onProgress?.({ done, total: Math.max(total, done), key, changed });
     },
   };
   const total = PRODUCERS.reduce((sum, p) => sum + p.count(run), 0);
+  // Records written before skills had a derived archive get one (derived from the stored artifact).
+  await deriveMissingSkillsArchives(run);
   // In order: each producer reads what those before it wrote (package documents first).
   for (const producer of PRODUCERS) await producer.rebuild(run);
   // Last, once the sharded roots exist: the config names them, and the retired files go.

@@ -25,7 +25,9 @@ import { ShelfError } from '../core/errors.ts';
 import { loggable, silentLog, type LogSink } from '../core/log.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../announce/handler.ts';
 import { MAX_BODY_BYTES } from '../announce/handler.ts';
-import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES, parseArtifactKey } from '../core/paths.ts';
+import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES, MCP_ROOT, parseArtifactKey } from '../core/paths.ts';
+import { mapViewerRequest } from '../edge/viewer-request.ts';
+import { NOT_FOUND_DOCUMENT } from '../registry/config-document.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { CompressionCache, ifNoneMatchHits, isCompressible, MIN_COMPRESSED_BYTES, negotiateEncoding, weakEtag } from './compression.ts';
 import { DownloadSlots } from './download-slots.ts';
@@ -117,7 +119,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           throw new ShelfError('not_ready', state === 'stopping' ? 'The registry is stopping.' : undefined, { retry_after_seconds: NOT_READY_RETRY_AFTER_SECONDS });
         }
         // 4. reads
-        if (isRead) return await serveObject({ store, slots, compression, onDownload: options.onDownload }, req, res);
+        if (isRead) return await serveMapped({ store, slots, compression, onDownload: options.onDownload }, req, res);
         // 5. writes
         if (!handler) throw new ShelfError('route_not_found', 'This server answers reads only.');
         const result = await handler(toEvent(req, body, requestId));
@@ -199,9 +201,34 @@ interface ReadContext {
   onDownload: ((key: string) => void) | undefined;
 }
 
+/**
+ * Maps the request as the CDN's viewer-request function does (`edge/viewer-request.ts`: the MCP
+ * registry API's query parameters and encoded names, agent-skills discovery paths, the private
+ * area), then serves the object it names. The MCP API's misses answer `{"error": "..."}`, as the
+ * CDN's 404 page does.
+ */
+async function serveMapped(ctx: ReadContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
+  const mapped = mapViewerRequest(url.pathname, query);
+  if ('statusCode' in mapped) {
+    // Outside the MCP API (the private area), errors keep Shelf's own shape with its stable code.
+    if (!url.pathname.startsWith(`/${MCP_ROOT}/`)) throw new ShelfError('not_found', 'Not found.');
+    res.writeHead(mapped.statusCode, { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*' }).end(mapped.body);
+    return;
+  }
+  const key = decodeURIComponent(mapped.uri).replace(/^\/+/, '');
+  if (key.startsWith(`${MCP_ROOT}/`) && !(await ctx.store.head(key))) {
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*' }).end(JSON.stringify(NOT_FOUND_DOCUMENT));
+    return;
+  }
+  await serveObject(ctx, key, req, res);
+}
+
 /** Serves one bucket object, like a CDN in front of it would. */
-async function serveObject(ctx: ReadContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let key = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname).replace(/^\/+/, '');
+async function serveObject(ctx: ReadContext, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let key = path;
   if (key === '' || key.endsWith('/')) key += 'index.html';
   // Keys never contain "." or ".." segments or hidden files, and the private area is never served:
   // refuse them before touching the store.

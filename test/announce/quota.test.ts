@@ -11,7 +11,7 @@ import { scopeKey } from '../../src/core/paths.ts';
 import { ScopeDocumentSchema } from '../../src/core/schemas.ts';
 import { readJson } from '../../src/store/json-documents.ts';
 import { shelf } from '../cli/helpers.ts';
-import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 
 let reg: TestRegistry;
 const lines: LogLine[] = [];
@@ -58,6 +58,18 @@ describe('the daily announce quota', () => {
     expect(json.error.details).toEqual({ quota: 'announces_per_day', limit: 2, used: 2, retry_after_seconds: 7200 });
     expect(await reg.snapshot()).toEqual(before);
     expect(lines.at(-1)).toMatchObject({ type: 'request', status: 429, outcome: 'refused', code: 'quota_exceeded', package: '@quota/two' });
+  });
+
+  it('lets a status change through when the day is used up, and counts nothing: a yank is not an upload', async () => {
+    const quotaRecords = async () => (await reg.store.list('private/quota/')).map((o) => o.key);
+    const recorded = await quotaRecords();
+    const yank = await reg.status('bundle', { name: first.body.name, version: first.body.version, status: 'yanked', message: 'Broken on Windows.' }, claimsFor(first.repository));
+    expect(yank.status, JSON.stringify(yank.json)).toBe(200);
+    expect(lines.at(-1)).toMatchObject({ type: 'request', path: '/v1/bundles/status', status: 200, outcome: 'accepted', package: first.body.name, version: first.body.version });
+    const undo = await reg.status('bundle', { name: first.body.name, version: first.body.version, status: 'active' }, claimsFor(first.repository));
+    expect(undo.status, JSON.stringify(undo.json)).toBe(200);
+    expect(await quotaRecords()).toEqual(recorded);
+    expect((await usageOf('quota'))?.announces).toBe(2);
   });
 
   it('lets a retry of a published artifact through (200 unchanged): only new artifacts count', async () => {

@@ -2,7 +2,9 @@
  * `shelf check` fails on each broken case, with an exit code that says what repairs it: a missing
  * or empty store (4), a derived file out of date (1, `shelf rebuild`), and records, artifacts,
  * configuration or pages missing or damaged (3): an artifact deleted, truncated, or altered in
- * place (found by --artifacts), a version record garbled, config.json or a page asset gone.
+ * place (found by --artifacts), a skill's archive for the skills CLI gone, a version record
+ * garbled, config.json or a page asset gone. A version the operator took down is not damage: what
+ * a crashed takedown left is the rebuild's to delete (1).
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,6 +93,31 @@ describe('shelf check', () => {
     const asset = await checkCopy('no-asset', (dir) => rm(join(dir, script)));
     expect(asset.code).toBe(3);
     expect(asset.stdout).toContain(`missing          ${script}`);
+  });
+
+  it("finds a skill's deleted archive for the skills CLI (3): it is recorded like the artifact", async () => {
+    const archive = (await reg.store.list('v1/skills/')).find((o) => /\/skills-cli\.[0-9a-f]{64}\.zip$/.test(o.key))!.key;
+    const r = await checkCopy('no-skills-archive', (dir) => rm(join(dir, archive)));
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`missing          ${archive}`);
+    expect(r.stdout).toContain('its archive for the skills CLI');
+  });
+
+  it('takes what a crashed takedown left for the rebuild to finish (1), not for damage (3)', async () => {
+    const doc = versionKey('bundle', echo, parseVersion('1.2.0'));
+    const r = await checkCopy('crashed-takedown', async (dir) => {
+      const kept = await readFile(join(dir, doc));
+      const down = await shelf(['takedown', '@acme/echo@1.2.0', '--reason', 'Malware report #7'], { env: { SHELF_DATA_DIR: dir } });
+      expect(down.code, down.stderr).toBe(0);
+      // The crash between deleting the artifacts and the version document: the document is left.
+      await writeFile(join(dir, doc), kept);
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toContain(`removed  ${doc}`);
+    expect(r.stdout).not.toContain(echoArtifact());
+    const dir = join(work, 'crashed-takedown');
+    expect((await shelf(['rebuild'], { env: { SHELF_DATA_DIR: dir } })).code).toBe(0);
+    expect((await shelf(['check'], { env: { SHELF_DATA_DIR: dir } })).code).toBe(0);
   });
 
   it('finds a derived file out of date (1): a rebuild repairs it', async () => {

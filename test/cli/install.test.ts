@@ -32,7 +32,7 @@ describe('shelf skill install', () => {
     expect(r.stderr).toBe('');
     const result = JSON.parse(r.stdout);
     const dir = join(home, '.claude', 'skills', 'release-notes');
-    expect(result).toEqual({ name: '@acme/release-notes', version: '1.0.0', dir, status: 'installed', files: ['SKILL.md', 'template.md'] });
+    expect(result).toEqual({ name: '@acme/release-notes', version: '1.0.0', dir, status: 'installed', files: ['SKILL.md', 'template.md'], version_status: 'active' });
     expect(await readFile(join(dir, 'SKILL.md'), 'utf8')).toMatch(/^---\nname: release-notes/);
     expect(JSON.parse(await readFile(join(dir, INSTALL_RECORD), 'utf8'))).toMatchObject({ name: '@acme/release-notes', version: '1.0.0' });
     // Nothing else was left in the skills folder (no staging or backup folders).

@@ -16,7 +16,26 @@ import { synthMessages } from '../../infra/deploy.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { artifactKey, configKey, packageKey, PRIVATE_PREFIX, quotaPrefix, readmeKey, scopeKey, shardedRootKey, usedTokensPrefix, versionKey } from '../../src/core/paths.ts';
+import {
+  artifactKey,
+  configKey,
+  lifecycleKey,
+  MCP_ROOT,
+  mcpPageKey,
+  mcpVersionKey,
+  notFoundKey,
+  packageKey,
+  PRIVATE_PREFIX,
+  quotaPrefix,
+  readmeKey,
+  scopeKey,
+  shardedRootKey,
+  skillsArchiveKey,
+  skillsDiscoveryScopeKey,
+  usedTokensPrefix,
+  versionKey,
+} from '../../src/core/paths.ts';
+import { viewerRequestFunctionCode } from '../../infra/edge-function.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'https://registry.example.test';
@@ -178,8 +197,16 @@ describe('the CDN', () => {
       PathPattern: `${PRIVATE_PREFIX}*`,
       FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
     });
-    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number };
+    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number; uri: string };
     expect(handler({ request: { uri: `/${usedTokensPrefix()}x.json` } }).statusCode).toBe(404);
+    // The same function maps the MCP registry API and agent-skills discovery on every other path
+    // (test/edge/viewer-request.test.ts runs it over the mapping's whole table of cases).
+    expect(fn.Properties.FunctionCode).toBe(viewerRequestFunctionCode());
+    expect(fn.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    expect(behavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }]);
+    expect(handler({ request: { uri: '/v0.1/servers', querystring: { version: { value: 'latest' } } } }).uri).toBe('/v0.1/pages/latest/0.json');
+    // A missing object answers {"error": ...}, as the MCP registry API's spec has it.
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ResponseCode: 404, ResponsePagePath: `/${notFoundKey()}`, ErrorCachingMinTTL: 10 }]);
     expect(config.DefaultRootObject).toBe('index.html');
   });
 
@@ -244,7 +271,7 @@ describe('the announce function', () => {
     }
   });
 
-  it('has a role that writes only under v1/ and its bookkeeping, never the web pages (and deletes only its probe and expired bookkeeping)', () => {
+  it('has a role that writes only under v1/, v0.1/ and its bookkeeping, never the web pages (and deletes only its probe and expired bookkeeping)', () => {
     const [, fn] = fnOf(template, 'announce');
     const { role, statements, logId, granted } = grantsOf(template, fn);
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -256,12 +283,27 @@ describe('the announce function', () => {
     expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const puts = granted.get('s3:PutObject')!;
     expect(puts).toEqual(ANNOUNCE_WRITES.map((k) => objectsArn(`/${k}`)));
-    for (const key of [artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }), versionKey('skill', alpha, v1), scopeKey('acme'), shardedRootKey('bundle'), configKey(), `${usedTokensPrefix()}x.json`, `${quotaPrefix()}2026-01-01/@acme/1-x.json`]) {
+    // The records and derived files of every format the registry publishes: lifecycle records, the
+    // MCP registry API (v0.1/), agent-skills discovery and the skills CLI's archives included.
+    const published = [
+      artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }),
+      versionKey('skill', alpha, v1),
+      lifecycleKey('bundle', alpha),
+      scopeKey('acme'),
+      shardedRootKey('bundle'),
+      configKey(),
+      mcpVersionKey(alpha, v1),
+      mcpPageKey('latest', 1),
+      skillsDiscoveryScopeKey('acme'),
+      skillsArchiveKey(alpha, v1, 'a'.repeat(64)),
+    ];
+    for (const key of [...published, `${usedTokensPrefix()}x.json`, `${quotaPrefix()}2026-01-01/@acme/1-x.json`]) {
       expect(grantsKey(puts, key), key).toBe(true);
     }
     // The site is the deploy's: a compromised function can neither deface nor script it.
     for (const key of ['index.html', 'package.html', 'assets/app-0123abcd.js', 'private/signing/key.json']) expect(grantsKey(puts, key), key).toBe(false);
-    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${PRIVATE_PREFIX}*`), objectsArn(`/${PROBE_PREFIX}*`)]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`), objectsArn(`/${PRIVATE_PREFIX}*`), objectsArn(`/${PROBE_PREFIX}*`)]);
+    for (const key of published) expect(grantsKey(granted.get('s3:GetObject')!, key), key).toBe(true);
     expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
     expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`), objectsArn(`/${quotaPrefix()}*`)]);
     // Every grant says why.
@@ -278,8 +320,27 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AlarmTopicArn', 'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'LogBucketName', 'OidcIssuer', 'Region', 'StoreUrl',
+      'AlarmTopicArn', 'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'LogBucketName', 'OidcIssuer', 'Region', 'StoreUrl', 'TakedownOperatorPolicy',
     ]);
+  });
+
+  it("documents the takedown operator's permission: the registry's objects and an invalidation of this distribution only", () => {
+    const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
+    const [policyId, policy] = only(template, 'AWS::IAM::ManagedPolicy');
+    expect(template.findOutputs('*').TakedownOperatorPolicy!.Value).toEqual({ Ref: policyId });
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    const bySid = new Map(statements.map((s) => [s.Sid as string, s]));
+    expect([...bySid.keys()].sort()).toEqual(['InvalidateTheCdn', 'ListRegistryKeys', 'RegistryObjects']);
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Resource).not.toBe('*');
+      for (const action of asArray<string>(s.Action)) expect(action).not.toContain('*');
+    }
+    expect(asArray(bySid.get('InvalidateTheCdn')!.Action).sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    expect(JSON.stringify(bySid.get('InvalidateTheCdn')!.Resource)).toContain(`{"Ref":"${distributionId}"}`);
+    expect(asArray(bySid.get('RegistryObjects')!.Action)).toContain('s3:DeleteObjectVersion');
+    expect(bySid.get('RegistryObjects')!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] });
+    expect(bySid.get('ListRegistryKeys')!.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
   });
 });
 
@@ -313,8 +374,9 @@ describe('the search garbage collector', () => {
     expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
     expect(SEARCH_PREFIX).toBe('v1/search/');
-    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/v1/*')]);
-    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*')]);
+    // A rebuild that restores a file writes every derived file of the kind: the MCP API's too.
+    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`)]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`)]);
     expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
   });
 
@@ -332,11 +394,19 @@ describe('conditional writes enforced by the bucket', () => {
     expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true' } } });
     const arns = asArray<Json>(deny.Resource);
     expect(arns).toEqual(CREATE_ONLY_KEYS.map((k) => objectsArn(`/${k}`)));
-    for (const key of [artifactKey('bundle', alpha, v1, { os: 'linux', arch: 'x64' }), artifactKey('skill', alpha, v1, { os: 'any', arch: 'any' }), readmeKey('bundle', alpha, v1), readmeKey('skill', alpha, v1)]) {
+    for (const key of [
+      artifactKey('bundle', alpha, v1, { os: 'linux', arch: 'x64' }),
+      artifactKey('skill', alpha, v1, { os: 'any', arch: 'any' }),
+      readmeKey('bundle', alpha, v1),
+      readmeKey('skill', alpha, v1),
+      skillsArchiveKey(alpha, v1, 'a'.repeat(64)),
+    ]) {
       expect(grantsKey(arns, key), key).toBe(true);
     }
     // Documents are rewritten (by compare-and-swap): not create-only.
-    for (const key of [packageKey('bundle', alpha), versionKey('bundle', alpha, v1), scopeKey('acme'), shardedRootKey('skill'), 'index.html']) expect(grantsKey(arns, key), key).toBe(false);
+    for (const key of [packageKey('bundle', alpha), versionKey('bundle', alpha, v1), lifecycleKey('skill', alpha), scopeKey('acme'), shardedRootKey('skill'), mcpVersionKey(alpha, v1), 'index.html']) {
+      expect(grantsKey(arns, key), key).toBe(false);
+    }
   });
 
   it("refuses the functions' blind overwrites of records and pins: create-only or compare-and-swap only", () => {
@@ -349,7 +419,8 @@ describe('conditional writes enforced by the bucket', () => {
       expect(deny).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } } });
       const arns = asArray<Json>(deny.Resource);
       expect(arns).toEqual(RECORD_KEYS.map((k) => objectsArn(`/${k}`)));
-      for (const key of [scopeKey('acme'), packageKey('bundle', alpha), packageKey('skill', alpha), versionKey('bundle', alpha, v1)]) expect(grantsKey(arns, key), key).toBe(true);
+      // A status change writes the lifecycle record by compare-and-swap too.
+      for (const key of [scopeKey('acme'), packageKey('bundle', alpha), packageKey('skill', alpha), versionKey('bundle', alpha, v1), lifecycleKey('bundle', alpha)]) expect(grantsKey(arns, key), key).toBe(true);
     }
   });
 });
