@@ -236,6 +236,18 @@ export function parseArtifactKey(key: string): { kind: Kind; full: string; versi
 }
 
 /**
+ * Recognises a key whose whole GET is a download of a version, or returns null: an artifact, or
+ * a skill's derived archive for the skills CLI (what `npx skills add` fetches), which counts as a
+ * download of its skill version like the artifact does.
+ */
+export function parseDownloadKey(key: string): { kind: Kind; full: string; version: string } | null {
+  const artifact = parseArtifactKey(key);
+  if (artifact) return artifact;
+  const m = /^v1\/skills\/(@[a-z0-9-]+\/[a-z0-9-]+)\/versions\/([^/]+)\/skills-cli\.[0-9a-f]{64}\.zip$/.exec(key);
+  return m ? { kind: 'skill', full: m[1]!, version: m[2]! } : null;
+}
+
+/**
  * A package's download counts (total, last 30 days, per version, per day): written by the counts
  * job (`src/downloads/publish.ts`), read by `shelf show`. Bounded: 30 days and one entry per version.
  */

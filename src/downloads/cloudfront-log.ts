@@ -2,8 +2,8 @@
  * Counting downloads from CloudFront's standard logs (the `cdn/` folder of the stack's log
  * bucket). CloudFront writes one line per viewer request, **cache hits included**, so these are
  * the downloads clients made, not the reads that reached the bucket. A download is a `GET` of an
- * artifact key answered `200` (whole); `HEAD`, errors, partial (`206`) and `304` answers are not
- * counted, nor anything that is not an artifact.
+ * artifact key (or of a skill's archive for the skills CLI) answered `200` (whole); `HEAD`,
+ * errors, partial (`206`) and `304` answers are not counted, nor anything else.
  *
  * Log files are gzip, tab-separated, with a `#Fields:` header naming the columns. Each file is
  * counted into the days of its lines once (its key is the source; see `tally.ts`), and only files
@@ -13,7 +13,7 @@
  * @module
  */
 import { gunzipSync } from 'node:zlib';
-import { parseArtifactKey } from '../core/paths.ts';
+import { parseDownloadKey } from '../core/paths.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { addDownloads, utcDayOf } from './tally.ts';
 
@@ -43,7 +43,7 @@ export function parseCloudFrontLog(text: string): Map<string, Map<string, number
     } catch {
       continue;
     }
-    if (!parseArtifactKey(path)) continue;
+    if (!parseDownloadKey(path)) continue;
     const day = get('date') ?? '';
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) continue;
     const counts = days.get(day) ?? new Map<string, number>();

@@ -15,7 +15,7 @@
  */
 import * as z from 'zod';
 import { KINDS, type Kind } from '../core/names.ts';
-import { downloadDayKey, downloadsIndexKey, downloadsKey, downloadTalliesPrefix, downloadTotalsKey, parseArtifactKey } from '../core/paths.ts';
+import { downloadDayKey, downloadsIndexKey, downloadsKey, downloadTalliesPrefix, downloadTotalsKey, parseDownloadKey } from '../core/paths.ts';
 import { parsePackageName } from '../core/names.ts';
 import { DownloadsIndexSchema, PackageDownloadsSchema, type DownloadsIndex, type PackageDownloads } from '../core/schemas.ts';
 import { encodeJson, readJson, updateJson, updateObject } from '../store/json-documents.ts';
@@ -74,7 +74,7 @@ export async function publishDownloads(store: ObjectStore, now: Date = new Date(
   }
   const docs = new Map<string, PackageDownloads>();
   const add = (key: string, n: number, day: string | null) => {
-    const artifact = parseArtifactKey(key);
+    const artifact = parseDownloadKey(key);
     if (!artifact) return;
     const id = `${artifact.kind}:${artifact.full}`;
     let doc = docs.get(id);

@@ -25,7 +25,7 @@ import { ShelfError } from '../core/errors.ts';
 import { loggable, silentLog, type LogSink } from '../core/log.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../announce/handler.ts';
 import { MAX_BODY_BYTES } from '../announce/handler.ts';
-import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES, MCP_ROOT, parseArtifactKey } from '../core/paths.ts';
+import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES, MCP_ROOT, parseDownloadKey } from '../core/paths.ts';
 import { mapViewerRequest } from '../edge/viewer-request.ts';
 import { NOT_FOUND_DOCUMENT } from '../registry/config-document.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -43,7 +43,10 @@ export interface LocalServerOptions {
   accessLog?: LogSink;
   /** Artifacts read and sent at once; more wait, then get `503 server_busy`. Default {@link DEFAULT_MAX_DOWNLOADS}. */
   maxConcurrentDownloads?: number;
-  /** Called once per artifact sent whole (a `GET` answered 200, to its last byte): the download counter. */
+  /**
+   * Called once per artifact (or skill archive for the skills CLI) sent whole (a `GET` answered
+   * 200, to its last byte): the download counter.
+   */
   onDownload?: (key: string) => void;
   /**
    * A server of reads only (a static copy of a bucket, a bench): ready at once, with no announce
@@ -233,8 +236,9 @@ async function serveObject(ctx: ReadContext, path: string, req: IncomingMessage,
   // Keys never contain "." or ".." segments or hidden files, and the private area is never served:
   // refuse them before touching the store.
   if (keyProblem(key) !== null || isPrivateKey(key)) throw new ShelfError('not_found', `No object at /${key}.`);
-  // An artifact is held in memory whole while it is sent: only so many at once.
-  const artifact = parseArtifactKey(key) !== null;
+  // An artifact (or a skill's archive for the skills CLI) is held in memory whole while it is
+  // sent: only so many at once. Each one sent whole is a download.
+  const artifact = parseDownloadKey(key) !== null;
   const release = artifact ? await ctx.slots.acquire() : null;
   if (release) res.once('close', release);
   const obj = await ctx.store.get(key);

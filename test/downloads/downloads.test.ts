@@ -1,23 +1,26 @@
 /**
  * Download counts, from both sources: CloudFront's standard logs (parsed, each file counted once,
  * cache hits included, HEAD/304/206/errors and non-artifacts excluded) and the embedded server's
- * own artifact GETs through HTTP; then the published, bounded documents (total, last 30 days, per
+ * own artifact GETs through HTTP (a skill's archive for the skills CLI counts as its version's); then the published, bounded documents (total, last 30 days, per
  * version, per day), folding old days into the totals, and `shelf show` / `--json`.
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackageName, parseVersion, type Platform } from '../../src/core/names.ts';
-import { artifactKey, downloadDayKey, downloadsIndexKey, downloadsKey, downloadTotalsKey } from '../../src/core/paths.ts';
+import { artifactKey, downloadDayKey, downloadsIndexKey, downloadsKey, downloadTotalsKey, skillsArchiveKey } from '../../src/core/paths.ts';
 import { PackageDownloadsSchema } from '../../src/core/schemas.ts';
 import { ingestCloudFrontLogs, parseCloudFrontLog } from '../../src/downloads/cloudfront-log.ts';
 import { publishDownloads, WINDOW_DAYS } from '../../src/downloads/publish.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
-import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { shelf } from '../cli/helpers.ts';
 
 const echo = parsePackageName('@acme/echo');
 const art = (version: string, platform: Platform = { os: 'any', arch: 'any' }) => artifactKey('bundle', echo, parseVersion(version), platform);
+const notes = parsePackageName('@acme/release-notes');
+/** A skill's archive for the skills CLI: what `npx skills add` downloads. */
+const skillsArchive = skillsArchiveKey(notes, parseVersion('1.0.0'), 'ab'.repeat(32));
 const FIELDS =
   '#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken';
 const line = (date: string, method: string, path: string, status: number, result = 'Hit') =>
@@ -43,11 +46,13 @@ describe('counting from CloudFront standard logs', () => {
         line('2026-12-05', 'GET', '/v1/bundles/@acme/echo.json', 200),
         line('2026-12-05', 'GET', '/index.html', 200),
         line('2026-12-04', 'GET', `/${art('1.1.0')}`, 200),
+        line('2026-12-04', 'GET', `/${skillsArchive}`, 200),
+        line('2026-12-04', 'GET', `/${skillsArchive.replace('skills-cli.', 'other.')}`, 200),
       ].join('\n'),
     );
     expect([...days.keys()].sort()).toEqual(['2026-12-04', '2026-12-05']);
     expect(Object.fromEntries(days.get('2026-12-05')!)).toEqual({ [art('1.2.0')]: 3 });
-    expect(Object.fromEntries(days.get('2026-12-04')!)).toEqual({ [art('1.1.0')]: 1 });
+    expect(Object.fromEntries(days.get('2026-12-04')!)).toEqual({ [art('1.1.0')]: 1, [skillsArchive]: 1 });
   });
 
   it('counts each log file once, skips files named for older days, and publishes bounded per-package counts', async () => {
@@ -135,6 +140,22 @@ describe('counting in the embedded server', () => {
     expect(table.stdout).toMatch(/DOWNLOADS/);
     expect(table.stdout).toMatch(/@acme\/echo.*\b3\b/);
     expect(table.stdout).not.toContain('aardvark');
+  });
+
+  it("counts a skill's archive for the skills CLI sent whole as a download of its skill version", async () => {
+    const skill = await prepareSkill(reg);
+    expect((await announcePrepared(reg, skill)).status).toBe(201);
+    const version = (await (await fetch(`${reg.url}/v1/skills/@acme/release-notes/versions/${skill.body.version}.json`)).json()) as { artifacts: Array<{ skills_archive: { path: string } }> };
+    const archive = version.artifacts[0]!.skills_archive.path;
+    expect((await fetch(`${reg.url}/${archive}`, { method: 'HEAD' })).status).toBe(200);
+    expect((await (await fetch(`${reg.url}/${archive}`)).arrayBuffer()).byteLength).toBeGreaterThan(0);
+    let doc = null;
+    for (let i = 0; i < 200 && doc?.total !== 1; i++) {
+      const res = await fetch(`${reg.url}/${downloadsKey('skill', notes)}`);
+      doc = res.ok ? PackageDownloadsSchema.parse(await res.json()) : null;
+      if (doc?.total !== 1) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(doc).toMatchObject({ kind: 'skill', total: 1, versions: { [skill.body.version]: 1 } });
   });
 
   it('shelf downloads on a store without tallies publishes empty indexes only', async () => {
