@@ -77,6 +77,8 @@ export interface ShelfSettings {
    * (clients hold a root for its 60 s max-age, and the collector must outlast them).
    */
   gcGraceHours: number;
+  /** `downloadsIntervalHours`: how often the download counts are made from the CDN's logs. Default 1. */
+  downloadsIntervalHours: number;
 }
 
 /** Context keys the app reads (`stackName` in `infra/app.ts`, the rest here). */
@@ -91,6 +93,7 @@ export const CONTEXT_KEYS = [
   'maxArtifactBytes',
   'gcIntervalHours',
   'gcGraceHours',
+  'downloadsIntervalHours',
   'issuer',
   'githubApiUrl',
   'trustedDownloadHosts',
@@ -171,6 +174,7 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
     priceClass,
     gcIntervalHours: int(get, 'gcIntervalHours', 24, 1, 24 * 7),
     gcGraceHours: int(get, 'gcGraceHours', 24, 1, 24 * 30),
+    downloadsIntervalHours: int(get, 'downloadsIntervalHours', 1, 1, 24),
     refusedAlarmThreshold: int(get, 'refusedAlarmThreshold', 50, 1, 1_000_000),
     accessLogDays: int(get, 'accessLogDays', 90, 1, 3653),
   };

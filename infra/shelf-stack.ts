@@ -31,7 +31,18 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { ARTIFACT_EXTENSION, MCP_ROOT, notFoundKey, PRIVATE_PREFIX, quotaPrefix, ROOT, scopesPrefix, usedTokensPrefix } from '../src/core/paths.ts';
+import {
+  ARTIFACT_EXTENSION,
+  downloadsPrefix,
+  downloadTalliesPrefix,
+  MCP_ROOT,
+  notFoundKey,
+  PRIVATE_PREFIX,
+  quotaPrefix,
+  ROOT,
+  scopesPrefix,
+  usedTokensPrefix,
+} from '../src/core/paths.ts';
 import { viewerRequestFunctionCode } from './edge-function.ts';
 import type { ShelfSettings } from './settings.ts';
 
@@ -81,6 +92,8 @@ export class ShelfStack extends Stack {
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
   readonly gcFunction: lambda.Function;
+  /** The scheduled download counts, from the CDN's standard logs. */
+  readonly downloadsFunction: lambda.Function;
   /** The alias the URL invokes: each deploy publishes a version and moves `live` to it. */
   readonly liveAlias: lambda.Alias;
   /** The announce function's URL. */
@@ -418,6 +431,54 @@ export class ShelfStack extends Stack {
       targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
+    // The download counts (`shelf downloads --logs`): the same bundle, on a schedule. It counts
+    // the new CloudFront standard logs into the private day tallies and publishes the counts. Its
+    // role reads the CDN's logs and writes the tallies and the published counts, nothing else; it
+    // deletes only the day tallies it folds into the totals.
+    const downloadsLogGroup = new logs.LogGroup(this, 'DownloadsLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const downloadsRole = new iam.Role(this, 'DownloadsRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Shelf download counts: read the CDN logs, write the tallies and v1/downloads/ only, delete only folded day tallies',
+    });
+    downloadsLogGroup.grantWrite(downloadsRole);
+    read(downloadsRole, [`${downloadTalliesPrefix()}*`, `${downloadsPrefix()}*`]);
+    downloadsRole.addToPolicy(
+      new iam.PolicyStatement({ sid: 'WriteTalliesAndCounts', actions: ['s3:PutObject'], resources: [at(`${downloadTalliesPrefix()}*`), at(`${downloadsPrefix()}*`)] }),
+    );
+    downloadsRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteFoldedDayTallies', actions: ['s3:DeleteObject'], resources: [at(`${downloadTalliesPrefix()}days/*`)] }));
+    downloadsRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadCdnLogs', actions: ['s3:GetObject'], resources: [this.logBucket.arnForObjects(`${ACCESS_LOG_PREFIX.cdn}*`)] }));
+    downloadsRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListCdnLogs',
+        actions: ['s3:ListBucket'],
+        resources: [this.logBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${ACCESS_LOG_PREFIX.cdn}*`] } },
+      }),
+    );
+    this.downloadsFunction = new lambda.Function(this, 'Downloads', {
+      description: 'Shelf downloads: counts the CDN standard logs and publishes the download counts',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(s.lambdaCode),
+      memorySize: 512,
+      timeout: Duration.minutes(15),
+      role: downloadsRole,
+      logGroup: downloadsLogGroup,
+      // One run at a time: two would only contend for the same day tallies.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        SHELF_FUNCTION: 'downloads',
+        SHELF_STORE: env.SHELF_STORE!,
+        SHELF_DOWNLOAD_LOGS: `s3://${this.logBucket.bucketName}/${ACCESS_LOG_PREFIX.cdn.replace(/\/$/, '')}`,
+      },
+    });
+    new events.Rule(this, 'DownloadsSchedule', {
+      description: 'Shelf: count downloads from the CDN logs and publish the counts',
+      schedule: events.Schedule.rate(Duration.hours(s.downloadsIntervalHours)),
+      targets: [new targets.LambdaFunction(this.downloadsFunction, { retryAttempts: 0 })],
+    });
+
     this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: `Shelf alarms (${s.audience})` });
     if (s.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(s.alarmEmail));
     this.addAlarms(logGroup, gcLogGroup, s.timeoutSeconds, s.refusedAlarmThreshold);
@@ -468,7 +529,8 @@ export class ShelfStack extends Stack {
    * The alarms, each notifying the topic: from the request log (one JSON line per request, see
    * `src/announce/request-log.ts`), failed announces (5xx) and internal errors, and a spike of
    * refused ones (4xx: abuse or a broken publisher); from Lambda's metrics, crashes, throttles
-   * (the reserved concurrency reached) and a duration near the timeout; and a collector that fails.
+   * (the reserved concurrency reached) and a duration near the timeout; and a collector or a
+   * download count that fails.
    */
   private addAlarms(logGroup: logs.LogGroup, gcLogGroup: logs.LogGroup, timeoutSeconds: number, refusedThreshold: number): void {
     const action = new cwActions.SnsAction(this.alarmTopic);
@@ -506,6 +568,7 @@ export class ShelfStack extends Stack {
       `an announce ran past 80% of its ${timeoutSeconds} s timeout (slow GitHub downloads or a large registry)`,
     );
     alarm('GcFailed', this.gcFunction.metricErrors({ period: Duration.hours(1) }), 1, 'the search garbage collector failed');
+    alarm('DownloadsFailed', this.downloadsFunction.metricErrors({ period: Duration.hours(1) }), 1, 'counting downloads from the CDN logs failed');
     void gcLogGroup;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * `shelf downloads [--logs s3://log-bucket/cdn/ | FOLDER] [--json]`: counts downloads from
  * CloudFront's standard logs into the registry's tallies (each log file once), then publishes
- * every package's counts (`src/downloads/`). On AWS, run it on a schedule (hourly is plenty); under
- * `shelf serve` the server counts and publishes by itself.
+ * every package's counts (`src/downloads/`). On AWS the stack runs it hourly
+ * (`SHELF_FUNCTION=downloads`); under `shelf serve` the server counts and publishes by itself.
  *
  * @module
  */

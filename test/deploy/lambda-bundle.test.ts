@@ -12,13 +12,14 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlink
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, checkBundleInputs, type BuiltLambda } from '../../scripts/build-lambda.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { artifactKey, IMMUTABLE_CACHE, packageKey, versionKey } from '../../src/core/paths.ts';
-import { PackageDocumentSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
+import { artifactKey, downloadsKey, IMMUTABLE_CACHE, packageKey, versionKey } from '../../src/core/paths.ts';
+import { PackageDocumentSchema, PackageDownloadsSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
 import { listExamples, packBundle } from '../../src/dev/pack.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
@@ -248,7 +249,39 @@ describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', ()
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('SHELF_GC_GRACE_MS must be a whole number');
     const other = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'cron' }));
-    expect(other.stderr).toContain('SHELF_FUNCTION must be announce or gc');
+    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc or downloads');
+  });
+});
+
+describe('the built function as the scheduled download counts (SHELF_FUNCTION=downloads)', () => {
+  it('counts the CloudFront logs in the log bucket once, publishes the counts, and logs what it counted', async () => {
+    // A CloudFront standard log as the distribution writes it into the log bucket's cdn/ folder.
+    const today = new Date().toISOString().slice(0, 10);
+    const path = `/${artifactKey('bundle', parsePackageName(NAME), parseVersion(VERSION), { os: 'any', arch: 'any' })}`;
+    const fields = ['date', 'time', 'x-edge-location', 'sc-bytes', 'c-ip', 'cs-method', 'cs(Host)', 'cs-uri-stem', 'sc-status'];
+    const row = (method: string, status: number) => [today, '10:00:00', 'FRA56-C1', '1000', '192.0.2.1', method, 'd111.cloudfront.net', path, String(status)].join('\t');
+    const log = gzipSync(`#Version: 1.0\n#Fields: ${fields.join(' ')}\n${[row('GET', 200), row('GET', 200), row('HEAD', 200)].join('\n')}\n`);
+    const logs = s3.makeStore('lambda-logs/cdn/');
+    await logs.put(`E2ABC.${today}-10.aaaa.gz`, log, { contentType: 'application/gzip', cacheControl: 'no-cache' });
+    const logsUrl = `s3://${s3.bucket}/lambda-logs/cdn`;
+    // Neither an audience nor the probe: this function announces nothing.
+    const counter = await LambdaProcess.start(bundle, functionEnv({ SHELF_FUNCTION: 'downloads', SHELF_AUDIENCE: undefined, SHELF_DOWNLOAD_LOGS: logsUrl }));
+    try {
+      const first = (await counter.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never)) as unknown as { logs: { files: number; downloads: number } };
+      expect(first.logs).toEqual({ files: 1, downloads: 2 });
+      // Each log file once.
+      const again = (await counter.invoke({ source: 'aws.events' } as never)) as unknown as { logs: { files: number; downloads: number } };
+      expect(again.logs).toEqual({ files: 0, downloads: 0 });
+      expect(counter.logs.map((l) => JSON.parse(l) as { event?: string }).filter((l) => l.event === 'downloads')).toHaveLength(2);
+    } finally {
+      counter.stop();
+    }
+    const counts = PackageDownloadsSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(downloadsKey('bundle', parsePackageName(NAME))))!.body)));
+    expect(counts).toMatchObject({ package: NAME, total: 2, last_30_days: 2, versions: { [VERSION]: 2 } });
+    // Without where the logs are, it does not start.
+    const missing = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'downloads' }));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('SHELF_DOWNLOAD_LOGS must be an s3://bucket/prefix URL');
   });
 });
 

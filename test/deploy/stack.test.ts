@@ -19,6 +19,12 @@ import { parsePackageName, parseVersion } from '../../src/core/names.ts';
 import {
   artifactKey,
   configKey,
+  downloadDayKey,
+  downloadsIndexKey,
+  downloadsKey,
+  downloadsPrefix,
+  downloadTalliesPrefix,
+  downloadTotalsKey,
   lifecycleKey,
   MCP_ROOT,
   mcpPageKey,
@@ -77,11 +83,20 @@ const keyPattern = (arn: Json): RegExp => {
 const grantsKey = (arns: Json[], key: string): boolean => arns.some((a) => keyPattern(a).test(key));
 const alpha = parsePackageName('@acme/alpha');
 const v1 = parseVersion('1.0.0');
-/** The announce function or the scheduled collector (`SHELF_FUNCTION=gc`): two functions of one bundle. */
-const fnOf = (t: Template, which: 'announce' | 'gc'): [string, Json] => {
-  const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION === 'gc') === (which === 'gc'));
+/**
+ * The announce function, the scheduled collector (`SHELF_FUNCTION=gc`) or the scheduled download
+ * counts (`SHELF_FUNCTION=downloads`): three functions of one bundle.
+ */
+const fnOf = (t: Template, which: 'announce' | 'gc' | 'downloads'): [string, Json] => {
+  const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION ?? 'announce') === which);
   expect(found, which).toHaveLength(1);
   return found[0]!;
+};
+/** The schedule that invokes a function. */
+const ruleOf = (t: Template, fnId: string): Json => {
+  const found = resources(t, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.Targets).includes(`"${fnId}"`));
+  expect(found).toHaveLength(1);
+  return found[0]![1];
 };
 /** A function's role, log group and every statement its role's policies grant. */
 function grantsOf(t: Template, fn: Json): { roleId: string; role: Json; logId: string; statements: Json[]; granted: Map<string, Json[]> } {
@@ -260,9 +275,9 @@ describe('the announce function', () => {
     expect(alias.Properties).toMatchObject({ Name: LIVE_ALIAS, FunctionName: { Ref: fnId }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
     expect(url.Properties.Cors).toMatchObject({ AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], AllowOrigins: ['*'], AllowCredentials: false });
     // Anyone may call the URL, but only through the URL: no other public invoke path (the
-    // collector's one permission, for EventBridge, is checked below).
-    const [gcId] = fnOf(template, 'gc');
-    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !JSON.stringify(p.Properties.FunctionName).includes(gcId));
+    // scheduled functions' one permission each, for EventBridge, is checked below).
+    const scheduled = [fnOf(template, 'gc')[0], fnOf(template, 'downloads')[0]];
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !scheduled.some((id) => JSON.stringify(p.Properties.FunctionName).includes(id)));
     expect(permissions.length).toBeGreaterThan(0);
     for (const [, p] of permissions) {
       expect(p.Properties.Principal).toBe('*');
@@ -356,7 +371,7 @@ describe('the search garbage collector', () => {
       SHELF_GC_GRACE_MS: String(24 * 3_600_000),
       SHELF_GC_WRITER_WINDOW_MS: '60000',
     });
-    const [, rule] = only(template, 'AWS::Events::Rule');
+    const rule = ruleOf(template, gcId);
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 day)');
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [gcId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
@@ -382,9 +397,57 @@ describe('the search garbage collector', () => {
 
   it('takes its interval and grace period from context, within bounds', () => {
     const t = synth({ audience: AUDIENCE, lambdaCode: code, gcIntervalHours: '6', gcGraceHours: '48' });
-    expect(only(t, 'AWS::Events::Rule')[1].Properties.ScheduleExpression).toBe('rate(6 hours)');
+    expect(ruleOf(t, fnOf(t, 'gc')[0]).Properties.ScheduleExpression).toBe('rate(6 hours)');
     expect(fnOf(t, 'gc')[1].Properties.Environment.Variables.SHELF_GC_GRACE_MS).toBe(String(48 * 3_600_000));
     expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, gcGraceHours: '0' })[k], ROOT)).toThrow(/gcGraceHours/);
+  });
+});
+
+describe('the download counts', () => {
+  it('counts the CDN logs hourly from the same bundle, one run at a time, in a function of its own', () => {
+    const [id, fn] = fnOf(template, 'downloads');
+    const [, announce] = fnOf(template, 'announce');
+    const [logBucketId] = bucketOf(template, 'logs');
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 900, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Code).toEqual(announce.Properties.Code);
+    expect(fn.Properties.Environment.Variables).toEqual({
+      SHELF_FUNCTION: 'downloads',
+      SHELF_STORE: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] },
+      // Where CloudFront writes its standard logs.
+      SHELF_DOWNLOAD_LOGS: { 'Fn::Join': ['', ['s3://', { Ref: logBucketId }, `/${ACCESS_LOG_PREFIX.cdn.replace(/\/$/, '')}`]] },
+    });
+    expect(only(template, 'AWS::CloudFront::Distribution')[1].Properties.DistributionConfig.Logging.Prefix).toBe(ACCESS_LOG_PREFIX.cdn);
+    const rule = ruleOf(template, id);
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(id));
+    expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+    expect(ruleOf(synth({ audience: AUDIENCE, lambdaCode: code, downloadsIntervalHours: '6' }), fnOf(template, 'downloads')[0]).Properties.ScheduleExpression).toBe('rate(6 hours)');
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, downloadsIntervalHours: '0' })[k], ROOT)).toThrow(/downloadsIntervalHours/);
+    const alarm = resources(template, 'AWS::CloudWatch::Alarm').find(([alarmId]) => alarmId.startsWith('DownloadsFailed'))![1];
+    expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 1, Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }] });
+  });
+
+  it('reads the CDN logs and writes only the tallies and the published counts, deleting only folded day tallies', () => {
+    const [, fn] = fnOf(template, 'downloads');
+    const { roleId, role, logId, granted } = grantsOf(template, fn);
+    expect(roleId).not.toBe(grantsOf(template, fnOf(template, 'announce')[1]).roleId);
+    expect(roleId).not.toBe(grantsOf(template, fnOf(template, 'gc')[1]).roleId);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const [logBucketId] = bucketOf(template, 'logs');
+    const logObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logBucketId, 'Arn'] }, `/${ACCESS_LOG_PREFIX.cdn}*`]] };
+    const puts = granted.get('s3:PutObject')!;
+    expect(puts).toEqual([objectsArn(`/${downloadTalliesPrefix()}*`), objectsArn(`/${downloadsPrefix()}*`)]);
+    for (const key of [downloadDayKey('2026-12-05'), downloadTotalsKey(), downloadsKey('bundle', alpha), downloadsIndexKey('skill')]) expect(grantsKey(puts, key), key).toBe(true);
+    // Nothing else of the registry: not its records, derived files, pages or bookkeeping.
+    for (const key of [versionKey('bundle', alpha, v1), packageKey('bundle', alpha), shardedRootKey('bundle'), configKey(), 'index.html', `${usedTokensPrefix()}x.json`]) {
+      expect(grantsKey(puts, key), key).toBe(false);
+    }
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${downloadTalliesPrefix()}days/*`)]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn(`/${downloadTalliesPrefix()}*`), objectsArn(`/${downloadsPrefix()}*`), logObjects]);
+    expect(granted.get('s3:ListBucket')).toEqual([bucketArn(), { 'Fn::GetAtt': [logBucketId, 'Arn'] }]);
+    expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
   });
 });
 
@@ -453,7 +516,7 @@ describe('logs and alarms', () => {
     expect(filters.AnnounceInternalError.FilterPattern).toBe('{ $.type = "request" && $.code = "internal_error" }');
     expect(filters.AnnounceRefusedSpike.FilterPattern).toBe('{ $.type = "request" && $.outcome = "refused" }');
     const alarms = Object.fromEntries(resources(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id.replace(/Alarm[0-9A-F]{8}$/, ''), a.Properties]));
-    expect(Object.keys(alarms).sort()).toEqual(['AnnounceCrashed', 'AnnounceFailed', 'AnnounceInternalError', 'AnnounceNearTimeout', 'AnnounceRefusedSpike', 'AnnounceThrottled', 'GcFailed']);
+    expect(Object.keys(alarms).sort()).toEqual(['AnnounceCrashed', 'AnnounceFailed', 'AnnounceInternalError', 'AnnounceNearTimeout', 'AnnounceRefusedSpike', 'AnnounceThrottled', 'DownloadsFailed', 'GcFailed']);
     for (const a of Object.values<Json>(alarms)) {
       expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
