@@ -10,7 +10,7 @@ import type { PackageName, Version } from '../core/names.ts';
 import { contentTypeFor, IMMUTABLE_CACHE, skillsArchiveKey, skillsDiscoveryPackageKey, skillsDiscoveryScopeKey } from '../core/paths.ts';
 import type { Artifact, PackageDocument, VersionDocument } from '../core/schemas.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
-import { updateDerived, type RetryPolicy } from '../store/json-documents.ts';
+import { syncDerived, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import { discoveryEntry, discoveryIndex, discoveryVersion, PACKAGE_INDEX_DEPTH, SCOPE_INDEX_DEPTH, withSkill, type DiscoveryIndex } from './discovery.ts';
 import { deriveSkillsArchive } from './skills-archive.ts';
@@ -47,17 +47,18 @@ function offered({ doc, versions }: Awaited<ReturnType<SkillRecords>>): VersionD
 
 /**
  * Writes a skill's own discovery index and its entry in its scope's. A skill without a version to
- * offer keeps (or gets) no entry.
+ * offer (every version yanked, or taken down) has no index of its own (404) and no entry in its
+ * scope's.
  */
 export async function publishDiscovery(store: ObjectStore, pkg: PackageName, records: SkillRecords, options: { retry?: RetryPolicy; onWrite?: (key: string, changed: boolean) => void } = {}): Promise<void> {
   const note = options.onWrite ?? (() => undefined);
   const own = skillsDiscoveryPackageKey(pkg);
   note(
     own,
-    await updateDerived(store, own, DiscoveryIndexSchema, async (current) => {
+    await syncDerived(store, own, DiscoveryIndexSchema, async () => {
       const version = offered(await records());
       const entry = version && discoveryEntry(pkg, version, PACKAGE_INDEX_DEPTH);
-      return entry || current ? discoveryIndex(entry ? [entry] : []) : null;
+      return entry ? discoveryIndex([entry]) : null;
     }, { retry: options.retry }),
   );
   const scope = skillsDiscoveryScopeKey(pkg.scope);

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
 import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
-import { PreconditionFailedError, type ObjectStore } from './object-store.ts';
+import { PreconditionFailedError, purge, type ObjectStore } from './object-store.ts';
 
 /** A document and the ETag it was read with. */
 export interface Versioned<T> {
@@ -192,6 +192,38 @@ export async function updateDerived<T>(
     if (err instanceof NothingToWrite) return false;
     throw err;
   }
+}
+
+/**
+ * {@link updateDerived} for a derived document that may have to go: `compute` returns null for
+ * "absent". A document that exists is then deleted ({@link purge}d, so a versioned bucket keeps
+ * no earlier copy), and `compute` runs once more on the records as they are after the delete: a
+ * concurrent writer whose records were stored before that read is not undone, since its document
+ * is written back. True when the document was written or deleted.
+ */
+export async function syncDerived<T>(
+  store: ObjectStore,
+  key: string,
+  schema: z.ZodType<T>,
+  compute: (current: T | null) => T | null | Promise<T | null>,
+  options: UpdateOptions = {},
+): Promise<boolean> {
+  let remove = false;
+  const written = await updateDerived(
+    store,
+    key,
+    schema,
+    async (current) => {
+      const next = await compute(current);
+      remove = next === null && current !== null;
+      return next;
+    },
+    options,
+  );
+  if (!remove) return written;
+  await purge(store, key);
+  await updateDerived(store, key, schema, compute, options);
+  return true;
 }
 
 /**
