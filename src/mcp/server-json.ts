@@ -23,7 +23,7 @@
  * @module
  */
 import { compareVersionsDesc, type PackageName, type Version } from '../core/names.ts';
-import { effectiveStatus, isSelectable } from '../core/lifecycle.ts';
+import { effectiveStatus, isSelectable, type EffectiveStatus } from '../core/lifecycle.ts';
 import { artifactKey, lifecycleKey, mcpServerName, packageKey, versionKey } from '../core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 
@@ -98,13 +98,14 @@ export interface OfficialStatus {
  *   is in no listing (the spec's `deleted`, which listings leave out by default, with the bytes
  *   gone).
  *
- * `statusChangedAt` is when the status applying to the version was set (absent if never).
+ * `statusChangedAt` is when the status applying to the version was set (for an active one, when
+ * it was last made active again; absent if never).
  */
 export function officialStatus(doc: PackageDocument, version: string): OfficialStatus | null {
-  const s = effectiveStatus(doc, version);
+  const s = statusOf(doc, version);
   if (s.status === 'removed') return null;
   const changed = s.changed_at ? { statusChangedAt: s.changed_at } : {};
-  if (s.status === 'active') return { status: 'active', ...changed };
+  if (s.status !== 'deprecated' && s.status !== 'yanked') return { status: 'active', ...changed };
   const message = s.status === 'yanked' ? (s.message ? `yanked: ${s.message}` : 'yanked') : s.message;
   return { status: 'deprecated', ...(message ? { statusMessage: cut(message, MAX_STATUS_MESSAGE) } : {}), ...changed };
 }
@@ -207,13 +208,25 @@ function serverResponse(pkg: PackageName, doc: PackageDocument, v: VersionDocume
  * say yanked), where it comes from (`version` or `package`), its message and when it was set.
  */
 function shelfStatus(doc: PackageDocument, version: string): Record<string, string> {
-  const s = effectiveStatus(doc, version);
+  const s = statusOf(doc, version);
   return {
     status: s.status,
     ...(s.status === 'active' ? {} : { status_source: s.source }),
     ...(s.message ? { status_message: s.message } : {}),
     ...(s.changed_at ? { status_changed_at: s.changed_at } : {}),
   };
+}
+
+/**
+ * The status that applies to a version (`core/lifecycle.ts`), with, for an active version whose
+ * status or whose package's was changed back to active (unyank, undeprecate), the time of that
+ * change: a client that watches `statusChangedAt` or `updatedAt` sees the reactivation too.
+ */
+function statusOf(doc: PackageDocument, version: string): EffectiveStatus {
+  const s = effectiveStatus(doc, version);
+  if (s.status !== 'active') return s;
+  const changed = [doc.versions.find((v) => v.version === version)?.status_changed_at, doc.status_changed_at].filter((t): t is string => t !== undefined).sort().at(-1);
+  return changed ? { ...s, changed_at: changed } : s;
 }
 
 /** Whether the package has a lifecycle record (a status was ever set on it or a version). */
