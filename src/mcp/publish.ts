@@ -15,7 +15,7 @@ import type { PackageName, Version } from '../core/names.ts';
 import { mcpPageKey, mcpPagesPrefix, mcpServerName, mcpVersionKey, mcpVersionsKey, type McpListing } from '../core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
-import { readStoredJson, syncDerived, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
+import { readStoredJson, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import { purge, type ObjectStore } from '../store/object-store.ts';
 import { bucketCount, bucketOf, buildPage, splitBucket, withServer, type ServerListPage } from './pages.ts';
 import { hasServerName, listingEntry, OFFICIAL_META, serverResponses, type ServerResponse } from './server-json.ts';
@@ -59,11 +59,11 @@ export async function publishServer(store: ObjectStore, pkg: PackageName, record
     const key = mcpVersionsKey(pkg);
     note(
       key,
-      await syncDerived(store, key, ServerListSchema, async () => {
+      await updateDerived(store, key, ServerListSchema, async () => {
         const { doc, versions } = await records();
         const servers = doc ? serverResponses(pkg, doc, versions, publicUrl) : [];
         return servers.length > 0 ? { servers, metadata: { count: servers.length } } : null;
-      }, { retry }),
+      }, { retry, whenNull: 'delete' }),
     );
     // Each version's file is a copy of the list's entry; `latest` of the one marked `isLatest`,
     // absent when none is (every version yanked or taken down).
@@ -72,7 +72,7 @@ export async function publishServer(store: ObjectStore, pkg: PackageName, record
       note(k, await updateDerived(store, k, ServerResponseSchema, () => entry, { retry }));
     });
     const latestKey = mcpVersionKey(pkg, 'latest');
-    note(latestKey, await syncDerived(store, latestKey, ServerResponseSchema, async () => latestOf(await readEntries(store, pkg))[0] ?? null, { retry }));
+    note(latestKey, await updateDerived(store, latestKey, ServerResponseSchema, async () => latestOf(await readEntries(store, pkg))[0] ?? null, { retry, whenNull: 'delete' }));
     // A version taken down loses its file (the lifecycle record blocks its announce, so nothing
     // writes it back meanwhile).
     const { doc } = await records();

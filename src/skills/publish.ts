@@ -10,7 +10,7 @@ import type { PackageName, Version } from '../core/names.ts';
 import { contentTypeFor, IMMUTABLE_CACHE, skillsArchiveKey, skillsDiscoveryPackageKey, skillsDiscoveryScopeKey } from '../core/paths.ts';
 import type { Artifact, PackageDocument, VersionDocument } from '../core/schemas.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
-import { syncDerived, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
+import { updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import { discoveryEntry, discoveryIndex, discoveryVersion, PACKAGE_INDEX_DEPTH, SCOPE_INDEX_DEPTH, withSkill, type DiscoveryIndex } from './discovery.ts';
 import { deriveSkillsArchive } from './skills-archive.ts';
@@ -55,11 +55,11 @@ export async function publishDiscovery(store: ObjectStore, pkg: PackageName, rec
   const own = skillsDiscoveryPackageKey(pkg);
   note(
     own,
-    await syncDerived(store, own, DiscoveryIndexSchema, async () => {
+    await updateDerived(store, own, DiscoveryIndexSchema, async () => {
       const version = offered(await records());
       const entry = version && discoveryEntry(pkg, version, PACKAGE_INDEX_DEPTH);
       return entry ? discoveryIndex([entry]) : null;
-    }, { retry: options.retry }),
+    }, { retry: options.retry, whenNull: 'delete' }),
   );
   const scope = skillsDiscoveryScopeKey(pkg.scope);
   note(
