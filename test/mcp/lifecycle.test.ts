@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
+import { ServerListDocumentSchema, ServerResponseDocumentSchema } from '../../src/mcp/schemas.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { takedown } from '../../src/registry/takedown.ts';
@@ -195,7 +196,12 @@ describe('agent-skills discovery follows the lifecycle', () => {
   });
 });
 
-it('leaves exactly what a rebuild derives from the records: shelf check is clean, a rebuild writes nothing', async () => {
+it('leaves exactly what a rebuild derives from the records: shelf check is clean, a rebuild writes nothing; every file matches index-schema/', async () => {
+  for (const { key } of await reg.store.list('v0.1/')) {
+    const json = JSON.parse(new TextDecoder().decode((await reg.store.get(key))!.body));
+    const schema = key.startsWith('v0.1/pages/') || key.endsWith('/versions.json') ? ServerListDocumentSchema : ServerResponseDocumentSchema;
+    expect(schema.safeParse(json).error, key).toBeUndefined();
+  }
   expect((await check(reg.store)).issues).toEqual([]);
   expect((await rebuild(reg.store)).changed).toEqual([]);
 }, 60_000);
