@@ -10,12 +10,21 @@
  */
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
-import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
-import type { Artifact, ConfigDocument, PackageDocument, PackageSummary, ScopeDocument, VersionDocument } from '../core/schemas.ts';
+import { configKey, downloadsIndexKey, downloadsKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import type {
+  Artifact,
+  ConfigDocument,
+  DownloadsIndex,
+  PackageDocument,
+  PackageDownloads,
+  PackageSummary,
+  ScopeDocument,
+  VersionDocument,
+} from '../core/schemas.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
-import { checkConfig, valid } from '../search/format/validate.ts';
+import { checkConfig, checkDownloadsIndex, valid } from '../search/format/validate.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
 /**
@@ -129,9 +138,43 @@ export class RegistryClient {
   }
 
   /**
+   * A package's download counts (`v1/downloads/...`), or null when the registry has counted none
+   * for it (or counts nothing).
+   *
+   * @throws ShelfError `invalid_name`, `registry_unreachable`
+   */
+  async getDownloads(kind: Kind, name: string | PackageName): Promise<PackageDownloads | null> {
+    const pkg = typeof name === 'string' ? parsePackageName(name) : name;
+    try {
+      const { PackageDownloadsSchema } = await documentSchemas();
+      return await this.getJson(downloadsKey(kind, pkg), (json) => PackageDownloadsSchema.parse(json), 'downloads', () => new ShelfError('not_found', `no download counts for ${pkg.full}`));
+    } catch (err) {
+      // Counts are an extra: none counted, or none cached offline, is no count.
+      if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Every package of a kind with its download totals (`v1/downloads/{kind}.json`), or null when
+   * the registry has published none.
+   *
+   * @throws ShelfError `registry_unreachable`
+   */
+  async getDownloadsIndex(kind: Kind): Promise<DownloadsIndex | null> {
+    try {
+      // Read by `shelf search --sort downloads`: checked by hand, as everything a search reads.
+      return await this.getJson(downloadsIndexKey(kind), (json) => valid(checkDownloadsIndex(json)), 'downloads', () => new ShelfError('not_found', `no download counts for ${kind}s`));
+    } catch (err) {
+      if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
+      throw err;
+    }
+  }
+
+  /**
    * A version document: manifest or skill front matter, release, artifacts with provenance.
    *
-   * @param version - An exact version (use {@link RegistryClient.resolveVersion} for ranges).
+   * @param version - An exact version (use `resolveVersion`, `client/resolve-version.ts`, for ranges).
    * @throws ShelfError `invalid_name`, `invalid_version`, `not_found`, `registry_unreachable`
    */
   async getVersion(kind: Kind, name: string | PackageName, version: string): Promise<VersionDocument> {

@@ -1,7 +1,7 @@
 /**
  * The validators of the search read path: every document `shelf search` and the web pages'
  * search read (the registry's `config.json`, each kind's root, every index file, the display
- * data of a result), checked by hand. The zod schemas (`wire.ts`, `core/schemas.ts`) stay the
+ * data of a result, the download totals `--sort downloads` orders by), checked by hand. The zod schemas (`wire.ts`, `core/schemas.ts`) stay the
  * published format and what the writers check; these accept exactly what they accept (a test
  * holds them together on every file of a build and on mutations of them), so a page or a search
  * loads neither zod nor a schema it does not need.
@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type { ConfigDocument, PackageSummary } from '../../core/schemas.ts';
+import type { ConfigDocument, DownloadsIndex, PackageSummary } from '../../core/schemas.ts';
 import { RETIRED_LAYOUT_MESSAGE, SCHEMA_VERSION } from '../../core/schema-constants.ts';
 import { SHARDED_FORMAT_VERSION } from './wire-fields.ts';
 import type { DeltaFileJson, DictEntryJson, DocEntryJson, PagedFieldJson, RefJson, ShardedRoot, TermEntryJson } from './wire.ts';
@@ -356,6 +356,21 @@ export function checkConfig(json: unknown): Checked<ConfigDocument> {
     for (const key of ['package', 'version', 'scope']) string(layout[key], at('layout', key));
     optionalString(layout.lifecycle, 'layout.lifecycle');
     return o as unknown as ConfigDocument;
+  });
+}
+
+/** A kind's download totals (`v1/downloads/{kind}.json`), as `DownloadsIndexSchema`. */
+export function checkDownloadsIndex(json: unknown): Checked<DownloadsIndex> {
+  return checking(json, (j) => {
+    const o = object(j, '');
+    string(o.through, 'through');
+    const packages = object(o.packages, 'packages');
+    for (const name of Object.keys(packages)) {
+      const p = object(packages[name], at('packages', name));
+      count(p.total, at(at('packages', name), 'total'));
+      count(p.last_30_days, at(at('packages', name), 'last_30_days'));
+    }
+    return o as unknown as DownloadsIndex;
   });
 }
 
