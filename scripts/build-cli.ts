@@ -24,7 +24,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { PREBUILT_DIR, writePrebuiltAssets } from '../src/registry/web-assets.ts';
 import { formatBytes } from './build-lambda.ts';
 import { nonRuntimeInputs, packagePath, type Lockfile } from './runtime-packages.ts';
@@ -68,6 +68,59 @@ export interface BuiltCli {
   packages: string[];
   /** The files `dist/www/` holds now. */
   web: string[];
+  /** esbuild's account of the build: every chunk, its inputs and imports (paths relative to the repository). */
+  metafile: Metafile;
+}
+
+/**
+ * The modules a command imports when it runs (beyond `src/cli/main.ts`, which every command
+ * loads): `shelf search` loads the client and its command. Each is reached by a dynamic import
+ * in `main.ts`.
+ */
+export const COMMAND_MODULES = { search: ['src/client/registry-client.ts', 'src/cli/search.ts'] } as const;
+
+/** One chunk a command loads. */
+export interface LoadedChunk {
+  /** File name in `dist/cli/`. */
+  file: string;
+  bytes: number;
+  /** Packages inlined in it (`zod`, `minisearch`...), by bytes, largest first. */
+  packages: Array<{ name: string; bytes: number }>;
+}
+
+/**
+ * The chunks a command loads: `main.js`, the chunks of its modules (see {@link COMMAND_MODULES}),
+ * and every chunk those import statically. Chunks a command imports only on demand (the document
+ * schemas a search never reads) are not among them.
+ *
+ * @throws Error when a module is in no chunk of the build.
+ */
+export function commandChunks(metafile: Metafile, modules: readonly string[]): LoadedChunk[] {
+  const outputs = metafile.outputs;
+  const chunkOf = (module: string): string => {
+    const found = Object.keys(outputs).find((o) => outputs[o]!.entryPoint === module) ?? Object.keys(outputs).find((o) => module in outputs[o]!.inputs);
+    if (!found) throw new Error(`${module} is in no chunk of the command line's build`);
+    return found;
+  };
+  const loaded = new Set<string>();
+  const visit = (output: string): void => {
+    if (loaded.has(output)) return;
+    loaded.add(output);
+    for (const i of outputs[output]!.imports) if (!i.external && i.kind === 'import-statement') visit(i.path);
+  };
+  for (const module of ['src/cli/main.ts', ...modules]) visit(chunkOf(module));
+  return [...loaded].map((output) => {
+    const packages = new Map<string, number>();
+    for (const [input, { bytesInOutput }] of Object.entries(outputs[output]!.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+      if (name) packages.set(name, (packages.get(name) ?? 0) + bytesInOutput);
+    }
+    return {
+      file: output.split('/').pop()!,
+      bytes: outputs[output]!.bytes,
+      packages: [...packages].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes),
+    };
+  });
 }
 
 /** Options of {@link buildCli}. */
@@ -135,7 +188,7 @@ export async function buildCli(options: BuildCliOptions = {}): Promise<BuiltCli>
   const web = options.web === false ? [] : await writePrebuiltAssets(PREBUILT_DIR);
   const files = readdirSync(outDir).sort();
   const bytes = result.outputFiles.reduce((sum, f) => sum + f.contents.byteLength, 0);
-  return { dir: outDir, files, bytes, packages: packages.map((p) => `${p.name}@${p.version}`), web };
+  return { dir: outDir, files, bytes, packages: packages.map((p) => `${p.name}@${p.version}`), web, metafile: result.metafile };
 }
 
 /** Marks {@link EXTERNAL} imports external by their exact specifier (esbuild's own option would take every subpath too). */
@@ -184,6 +237,11 @@ async function cli(argv: string[]): Promise<number> {
   }
   const built = await buildCli();
   console.log(`Wrote ${built.files.length} files to ${built.dir} (${formatBytes(built.bytes)} of JavaScript), inlining ${built.packages.join(', ')}.`);
+  const search = commandChunks(built.metafile, COMMAND_MODULES.search);
+  const inlined = [...new Set(search.flatMap((c) => c.packages.map((p) => p.name)))].sort();
+  console.log(
+    `shelf search loads ${search.length} files, ${formatBytes(search.reduce((n, c) => n + c.bytes, 0))} (${search.map((c) => `${c.file} ${formatBytes(c.bytes)}`).join(', ')}), inlining ${inlined.join(', ') || 'no package'}.`,
+  );
   console.log(`Wrote ${built.web.length} files to ${PREBUILT_DIR}.`);
   return 0;
 }

@@ -28,6 +28,10 @@ import { headerGetter, type BodyReader, type FetchLike, type HttpAnswer, type Ht
 /** Most redirects followed for one request. */
 export const MAX_REDIRECTS = 5;
 
+const REDIRECTS = [301, 302, 303, 307, 308];
+/** Bytes of a redirect's body read to keep its connection; a longer one is cut off. */
+const SMALL_BODY = 64 * 1024;
+
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
   /**
@@ -58,10 +62,8 @@ export function createHttpTransport(options: HttpTransportOptions): FetchLike {
     let current = new URL(url);
     checkHop(current, allowed, url, null);
     for (let hop = 0; ; hop++) {
-      const answer = await get(current, init);
-      const location = answer.status >= 300 && answer.status < 400 && answer.status !== 304 ? answer.location : null;
-      if (location === null) return answer.answer;
-      await answer.answer.body?.cancel();
+      const { location, answer } = await get(current, init);
+      if (location === null) return answer;
       if (hop >= MAX_REDIRECTS) {
         throw new ShelfError('registry_unreachable', `${url} redirected more than ${MAX_REDIRECTS} times.`, { url, reason: 'too_many_redirects' });
       }
@@ -117,10 +119,19 @@ async function get(url: URL, init: HttpGetInit): Promise<{ status: number; locat
   const status = response.statusCode ?? 0;
   const location = typeof response.headers.location === 'string' ? response.headers.location : null;
   const answer = { status, ok: status >= 200 && status < 300, headers: headerGetter(response.headers) };
-  if (status === 204 || status === 205 || status === 304) {
-    // No body (as fetch answers them): drained at once, so the connection is free again.
-    response.resume();
-    return { status, location, answer: { ...answer, body: null } };
+  const redirect = location !== null && REDIRECTS.includes(status);
+  if (status === 204 || status === 205 || status === 304 || redirect) {
+    // No body (as fetch answers them), or a redirect's: drained now, when it is known to be small,
+    // so the connection serves the next request; cut off otherwise.
+    const length = Number(response.headers['content-length'] ?? (status === 304 || status === 204 || status === 205 ? 0 : NaN));
+    if (!(length <= SMALL_BODY) || response.headers['content-encoding'] !== undefined) response.destroy();
+    else {
+      await new Promise<void>((resolve) => {
+        response.once('end', resolve).once('close', resolve);
+        response.resume();
+      });
+    }
+    return { status, location: redirect ? location : null, answer: { ...answer, body: null } };
   }
   const body = await decoded(response);
   return { status, location, answer: { ...answer, body: { getReader: () => reader(body, response), cancel: async () => release(body, response) } } };
