@@ -21,7 +21,7 @@ export interface PageCode {
 
 /** Marks of the two libraries in minified code (class names and constants that survive minifying). */
 export const ZOD_MARK = /\bZodError\b|\$ZodType/;
-export const SEMVER_MARK = /\bSemVer\b|SEMVER_SPEC_VERSION/;
+export const SEMVER_MARK = /SEMVER_SPEC_VERSION|\bmaxSatisfying\b|\bvalidRange\b|\bSemVer\b/;
 
 /**
  * Measures the scripts `html` loads.

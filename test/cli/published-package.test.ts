@@ -140,17 +140,18 @@ describe('the published package', () => {
     expect(url, served.stdout + served.stderr).toBeDefined();
     expect(served.stderr).not.toContain('error');
     expect(existsSync(join(work, 'served', 'index.html'))).toBe(true);
-    expect(readFileSync(join(work, 'served', 'index.html'), 'utf8')).toMatch(/assets\/app\.[0-9a-f]{16}\.js/);
+    expect(readFileSync(join(work, 'served', 'index.html'), 'utf8')).toMatch(/<script type="module" src="assets\/home\.[0-9a-f]{16}\.js">/);
     const check = await shelf(['check'], { SHELF_DATA_DIR: join(work, 'data') });
     expect(check.stdout + check.stderr).toContain('agree with the records');
     expect(check.code).toBe(0);
   }, 60_000);
 
-  it('is what the bench times: every start-up command runs, and the report judges the goals', async () => {
+  it('is what the bench times: every start-up command runs (a baseline build\'s too), and the report judges the goals', async () => {
     const { measureStartup } = await import('../../bench/startup.ts');
     const { renderStartupSection, startupGoalRows } = await import('../../bench/report.ts');
     const report = await measureStartup({
       bin: join(pkg.packageDir, 'bin', 'shelf.js'),
+      baselineBin: join(pkg.packageDir, 'bin', 'shelf.js'),
       registryUrl: server.url,
       query: 'echo',
       tarballBytes: pkg.tarballBytes,
@@ -160,8 +161,10 @@ describe('the published package', () => {
     });
     expect(report.runs).toHaveLength(1);
     expect(Object.keys(report.runs[0]!.ms).sort()).toEqual(['bare', 'help', 'offline', 'search']);
+    expect(Object.keys(report.runs[0]!.baseline!.ms).sort()).toEqual(['help', 'offline', 'search']);
     expect(startupGoalRows(report).map((r) => r.target)).toEqual(['≤ bare Node + 80 ms', '≤ bare Node + 150 ms']);
     expect(renderStartupSection(report)).toContain(`installed **`);
+    expect(renderStartupSection(report)).toMatch(/\| baseline \| 1 \|/);
   }, 60_000);
 
   it('says what to install for an S3 bucket and for development mode', async () => {

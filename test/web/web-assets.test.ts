@@ -30,6 +30,7 @@ import {
 import { DEFAULT_HOME_STATE, historyAction, homeStateToSearch, parseHomeState, type HomeState } from '../../src/web/home-state.ts';
 import { packageHref, parsePackageParams, parseScopeParams, scopeHref } from '../../src/web/links.ts';
 import { contentSecurityPolicy } from '../../src/web/pages.ts';
+import { pageCode } from '../../bench/lib/page-code.ts';
 import { registryBaseUrl } from '../../src/web/registry.ts';
 
 let dir: string;
@@ -75,9 +76,12 @@ describe('publishWebAssets', () => {
       expect(source).toContain(`content="${contentSecurityPolicy().replaceAll("'", '&#39;')}"`);
       for (const [, preloaded] of source.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)) expect(chunks).toContain(preloaded);
     }
-    // The home page's search loads its one script: the documents' schemas are the other pages' (preloaded there).
-    expect(text((await store.get('index.html'))!.body)).not.toContain('modulepreload');
-    expect(text((await store.get('package.html'))!.body)).toContain('modulepreload');
+    // The home page's search loads its one script, without zod or semver: the documents' schemas
+    // are the other pages' (preloaded there).
+    const code = async (page: string) => pageCode(text((await store.get(page))!.body), async (key) => (await store.get(key))!.body);
+    expect(await code('index.html')).toMatchObject({ scripts: [scripts[0]], has_zod: false, has_semver: false });
+    expect(await code('package.html')).toMatchObject({ has_zod: true, has_semver: true });
+    expect((await code('package.html')).scripts.length).toBeGreaterThan(1);
     expect(contentSecurityPolicy()).not.toContain('unsafe');
     expect(text((await store.get('index.html'))!.body)).toContain('data-page="home"');
   });
