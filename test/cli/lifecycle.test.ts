@@ -7,7 +7,6 @@
  * consumer has cached: `run` refuses it once it revalidates, runs the cached copy offline with a
  * note, and `outdated` lists it.
  */
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_NAME } from '../../src/core/package.ts';
 import { startFakeActionsToken, type FakeActionsToken } from '../fakes/actions-token.ts';
 import { announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
-import { BIN, shelf } from './helpers.ts';
+import { BIN, runProgram, shelf } from './helpers.ts';
 
 let reg: TestRegistry;
 let cacheDir: string;
@@ -194,18 +193,7 @@ describe("the README's workflow_dispatch workflow", () => {
     await chmod(join(bin, 'npx'), 0o755);
     const script = step.run.replace('https://registry.example.com', reg.url);
     try {
-      return await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('bash', ['-e', '-c', script], {
-          env: { PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: bin, ...jobEnv(job), ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      return await runProgram('bash', ['-e', '-c', script], { PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: bin, ...jobEnv(job), ...env });
     } finally {
       await rm(bin, { recursive: true, force: true });
     }
