@@ -11,13 +11,14 @@
 
 /**
  * The libraries `src/` imports at run time. Everything else in `package.json` is tooling: tests,
- * bench, builds, infrastructure. (`markdown-it` renders READMEs in the web pages' bundle only.) `esbuild` is not one of them although `src/registry/web-assets.ts`
+ * bench, builds, infrastructure. (`markdown-it` renders READMEs in the web pages' bundle only; `@aws-sdk/client-secrets-manager` reads the GitHub token in the announce function only.) `esbuild` is not one of them although `src/registry/web-assets.ts`
  * imports it: it is loaded when present (a checkout) and never bundled.
  */
 export const RUNTIME_PACKAGES: readonly string[] = [
   '@anthropic-ai/mcpb',
   '@aws-sdk/client-cloudfront',
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-secrets-manager',
   'fflate',
   'jose',
   'markdown-it',

@@ -49,7 +49,22 @@ export interface AnnounceConfig {
   publicUrl?: string;
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
   announceUrl?: string;
+  /**
+   * Each scope's daily quotas, unless its scope record says otherwise (`shelf quota`):
+   * `SHELF_QUOTA_ANNOUNCES_PER_DAY` (default {@link DEFAULT_QUOTA}'s 100 new artifacts) and
+   * `SHELF_QUOTA_BYTES_PER_DAY` (default 1 GiB of new artifacts); `unlimited` lifts one.
+   */
+  quota: QuotaLimits;
 }
+
+/** Daily limits of one scope; null is no limit. */
+export interface QuotaLimits {
+  announcesPerDay: number | null;
+  bytesPerDay: number | null;
+}
+
+/** The registry-wide default quotas of a scope. */
+export const DEFAULT_QUOTA: QuotaLimits = { announcesPerDay: 100, bytesPerDay: 1024 * 1024 * 1024 };
 
 /** A configuration variable is missing or invalid. The message names the variable. */
 export class ConfigError extends Error {
@@ -91,6 +106,10 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxEntries: int(env, 'SHELF_MAX_ARCHIVE_ENTRIES', DEFAULT_MAX_ENTRIES),
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
+    quota: {
+      announcesPerDay: limit(env, 'SHELF_QUOTA_ANNOUNCES_PER_DAY', DEFAULT_QUOTA.announcesPerDay),
+      bytesPerDay: limit(env, 'SHELF_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTA.bytesPerDay),
+    },
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
@@ -126,6 +145,16 @@ function retiredSearchLayout(env: Env): void {
     );
   }
   if (raw !== 'sharded') throw new ConfigError(`SHELF_SEARCH_LAYOUT is retired (the only layout is sharded); unset it, got ${JSON.stringify(raw)}`);
+}
+
+/** A daily limit: a non-negative integer, or `unlimited` (null). */
+function limit(env: Env, name: string, fallback: number | null): number | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'unlimited') return null;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a whole number or "unlimited", got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function int(env: Env, name: string, fallback: number): number {

@@ -16,6 +16,8 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
   return {
     store,
     archiveLimits: config.archiveLimits,
+    quota: config.quota,
+    maxArtifactBytes: config.maxArtifactBytes,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({
       apiUrl: config.githubApiUrl,

@@ -90,6 +90,8 @@ export interface FakeGitHub {
   /** Bytes written so far by downloads of one asset. */
   served(repository: string, tag: string, name: string): number;
   requests: string[];
+  /** The `Authorization` header of each request to the API (`/repos/...`), `''` when absent. */
+  apiAuthorizations: string[];
   close(): Promise<void>;
 }
 
@@ -124,10 +126,12 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   const releasePadding = new Map<string, number>();
   const readmes = new Map<string, string | { status: number } | { redirectTo: string }>();
   const requests: string[] = [];
+  const apiAuthorizations: string[] = [];
 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push(`${req.method} ${path}`);
+    if (path.startsWith('/repos/')) apiAuthorizations.push(req.headers.authorization ?? '');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -287,6 +291,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     jwks: () => [key.jwk],
     served: (repository, tag, name) => servedBytes.get(`${repository}@${tag}/${name}`) ?? 0,
     requests,
+    apiAuthorizations,
     async mint(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
       const payload: Record<string, unknown> = {
