@@ -22,8 +22,16 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { ShelfError } from '../core/errors.ts';
 import { headerGetter, type BodyReader, type FetchLike, type HttpAnswer, type HttpGetInit } from '../core/http-answer.ts';
+
+/**
+ * Node's HTTP modules, required rather than imported: importing `node:http` as an ES module reads
+ * every export, and on Node.js 22 three of them (`WebSocket`, `CloseEvent`, `MessageEvent`) load
+ * undici, the very stack this transport avoids.
+ */
+const builtin = createRequire(import.meta.url) as <T>(id: string) => T;
 
 /** Most redirects followed for one request. */
 export const MAX_REDIRECTS = 5;
@@ -94,7 +102,7 @@ function checkHop(next: URL, allowed: Set<string>, url: string, from: URL | null
 
 /** One GET, its body unread. */
 async function get(url: URL, init: HttpGetInit): Promise<{ status: number; location: string | null; answer: HttpAnswer }> {
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const { request } = url.protocol === 'https:' ? builtin<typeof import('node:https')>('node:https') : builtin<typeof import('node:http')>('node:http');
   const { signal } = init;
   signal?.throwIfAborted();
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -133,15 +141,15 @@ async function get(url: URL, init: HttpGetInit): Promise<{ status: number; locat
     }
     return { status, location: redirect ? location : null, answer: { ...answer, body: null } };
   }
-  const body = await decoded(response);
+  const body = decoded(response);
   return { status, location, answer: { ...answer, body: { getReader: () => reader(body, response), cancel: async () => release(body, response) } } };
 }
 
 /** The body as sent, or decoded when it is compressed. */
-async function decoded(response: IncomingMessage): Promise<AsyncIterable<Uint8Array> & NodeJS.ReadableStream> {
+function decoded(response: IncomingMessage): AsyncIterable<Uint8Array> & NodeJS.ReadableStream {
   const encoding = response.headers['content-encoding']?.trim().toLowerCase();
   if (encoding === undefined || encoding === '' || encoding === 'identity') return response;
-  const zlib = await import('node:zlib');
+  const zlib = builtin<typeof import('node:zlib')>('node:zlib');
   const decoder =
     encoding === 'gzip' || encoding === 'x-gzip'
       ? zlib.createGunzip()

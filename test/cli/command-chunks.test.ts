@@ -2,13 +2,19 @@
  * What `shelf search` loads of the built command line, read from esbuild's metafile (sizes and
  * inputs, not timings): the chunks `main.js` and the search command import, none of which holds
  * zod or semver (the search read path checks its documents by hand), nor the code the search
- * never runs (the packers, the server, the S3 store).
+ * never runs (the packers, the server, the S3 store); and that, run, it reads the registry over
+ * node:http without loading Node's fetch (undici).
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, commandChunks, COMMAND_MODULES, type BuiltCli } from '../../scripts/build-cli.ts';
+import { buildConfigDocument } from '../../src/registry/config-document.ts';
 
 let dir: string;
 let built: BuiltCli;
@@ -48,5 +54,43 @@ describe('the chunks shelf search loads', () => {
 
   it('name a module a command loads that is in no chunk', () => {
     expect(() => commandChunks(built.metafile, ['src/no/such-module.ts'])).toThrow(/src\/no\/such-module\.ts is in no chunk/);
+  });
+});
+
+describe('the built command line, run', () => {
+  it('searches over node:http: Node\'s fetch stack (undici) is never loaded', async () => {
+    // A registry with a config and no index yet: the search reads config.json and the bundles' root (404).
+    const config = JSON.stringify(buildConfigDocument({ audience: 'https://shelf.test', issuer: 'https://issuer.test' } as never, 'http://127.0.0.1'));
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      if (req.url === '/v1/config.json') res.writeHead(200, { 'content-type': 'application/json', etag: '"c"' }).end(config);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const script = [
+      `import { main } from ${JSON.stringify(pathToFileURL(join(dir, 'cli', 'main.js')).href)};`,
+      `process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(process.moduleLoadList.filter((m) => /undici|NativeModule https?$/.test(m)))));`,
+      `process.exitCode = await main(['search', 'echo', '--registry', ${JSON.stringify(url)}]);`,
+    ].join('\n');
+    try {
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', SHELF_CACHE_DIR: join(dir, 'cache') } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('No bundles match "echo"');
+      expect(paths).toEqual(['/v1/config.json', '/v1/search/bundles/root.json']);
+      const loaded = JSON.parse(/LOADED (.*)$/.exec(run.stderr)![1]!) as string[];
+      expect(loaded).toEqual(['NativeModule http']);
+    } finally {
+      server.close();
+    }
   });
 });
