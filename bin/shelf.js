@@ -14,10 +14,6 @@ if (existsSync(new URL('../src/cli/main.ts', import.meta.url))) {
   // Node.js 22.1+ keeps the compiled code between runs (in the OS's temporary folder): agent
   // hosts start `shelf bundle run` for every server they launch.
   module.enableCompileCache?.();
-  // Node.js 20's fetch parses HTTP with WebAssembly whose optimising compile, started in the
-  // background, holds the process ~200 ms at exit after any request. Baseline code is plenty
-  // for the few small responses of a command (measured by the bench's start-up section).
-  if (process.versions.node.startsWith('20.')) (await import('node:v8')).setFlagsFromString('--liftoff-only');
   ({ main } = await import('../dist/cli/main.js'));
 }
 process.exitCode = await main(process.argv.slice(2));

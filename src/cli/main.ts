@@ -180,6 +180,26 @@ async function loadClient(ctx: CommandContext): Promise<void> {
   };
 }
 
+/**
+ * Whether a command may send requests with `fetch`: downloads, announces, the server's outbound
+ * requests. Help, searches and `show` read over `node:http` only (`net/http-transport.ts`).
+ */
+function usesFetch(command: string | undefined, sub: string | undefined): boolean {
+  if (command === undefined || command === 'help' || command === 'search') return false;
+  if (command === 'bundle' || command === 'skill') return sub !== undefined && sub !== 'search' && sub !== 'show' && !sub.startsWith('-');
+  return true;
+}
+
+/**
+ * Node.js 20's fetch parses HTTP with WebAssembly whose optimising compile, started in the
+ * background, holds the process ~200 ms at exit after any request. Baseline code is plenty for
+ * the few responses of a command (measured by the bench's start-up section). Set only before a
+ * command that may fetch: loading `node:v8` costs the others their start-up.
+ */
+async function tuneFetch(): Promise<void> {
+  if (process.versions.node.startsWith('20.')) (await import('node:v8')).setFlagsFromString('--liftoff-only');
+}
+
 async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
   // Options before the command word: only the global ones are allowed there.
   let i = 0;
@@ -204,6 +224,7 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     }
   }
   const [command, ...rest] = argv.slice(i);
+  if (usesFetch(command, rest[0])) await tuneFetch();
 
   switch (command) {
     case undefined:
