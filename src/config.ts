@@ -55,6 +55,59 @@ export interface AnnounceConfig {
    * `single` (see {@link SearchLayout}). Default `sharded`.
    */
   searchLayout: SearchLayout;
+  /** How the registry signs (see {@link SigningSettings}). */
+  signing: SigningSettings;
+}
+
+/**
+ * Where the registry's signing key is (`signing/`). On AWS a KMS key; embedded a key file,
+ * created on first start.
+ */
+export interface SigningSettings {
+  /** `SHELF_SIGNING_KMS_KEY_ID`: sign with this KMS key (id, ARN or alias). Wins over the key file. */
+  kmsKeyId?: string;
+  /**
+   * `SHELF_SIGNING_KEY_FILE`: the PEM key file of the embedded registry. Default
+   * `{SHELF_DATA_DIR}/.signing/registry-key.pem` (outside the bucket's key space: never served).
+   */
+  keyFile: string;
+  /**
+   * `SHELF_SIGNING_PREVIOUS_KMS_KEY_ID` / `SHELF_SIGNING_PREVIOUS_KEY_FILE`: while rotating, the key
+   * being replaced, which endorses the new one in `v1/keys.json`.
+   */
+  previousKmsKeyId?: string;
+  previousKeyFile?: string;
+  /** `SHELF_SIGNING_KEY_OVERLAP_DAYS`: how long a replaced key's signatures stay valid. Default 90. */
+  overlapMs: number;
+  /** The KMS client's endpoint (`AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`), region and keys, when given. */
+  kms: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+}
+
+/** Reads the signing settings (also used by `shelf rebuild`). @throws ConfigError */
+export function loadSigningSettings(env: Env = process.env): SigningSettings {
+  const dataDir = env.SHELF_DATA_DIR?.trim() || '.shelf';
+  const settings: SigningSettings = {
+    keyFile: env.SHELF_SIGNING_KEY_FILE?.trim() || `${dataDir.replace(/\/+$/, '')}/.signing/registry-key.pem`,
+    overlapMs: int(env, 'SHELF_SIGNING_KEY_OVERLAP_DAYS', 90) * 24 * 3600 * 1000,
+    kms: {},
+  };
+  const kms = env.SHELF_SIGNING_KMS_KEY_ID?.trim();
+  if (kms) settings.kmsKeyId = kms;
+  const previousKms = env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID?.trim();
+  if (previousKms) settings.previousKmsKeyId = previousKms;
+  const previousFile = env.SHELF_SIGNING_PREVIOUS_KEY_FILE?.trim();
+  if (previousFile) settings.previousKeyFile = previousFile;
+  const endpoint = env.AWS_ENDPOINT_URL_KMS?.trim() || env.AWS_ENDPOINT_URL?.trim();
+  if (endpoint) settings.kms.endpoint = url(env, env.AWS_ENDPOINT_URL_KMS?.trim() ? 'AWS_ENDPOINT_URL_KMS' : 'AWS_ENDPOINT_URL', '');
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || (endpoint ? 'us-east-1' : undefined);
+  if (region) settings.kms.region = region;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  if (accessKeyId && secretAccessKey) {
+    const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+    settings.kms.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
+  return settings;
 }
 
 /** A configuration variable is missing or invalid. The message names the variable. */
@@ -97,6 +150,7 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
     searchLayout: searchLayout(env),
+    signing: loadSigningSettings(env),
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');

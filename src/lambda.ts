@@ -18,6 +18,31 @@ import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } 
 import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
+import { signersFromSettings } from './signing/from-config.ts';
+import { publishSigningKey } from './signing/key-list.ts';
+import type { Signer } from './signing/signer.ts';
+import type { ObjectStore } from './store/object-store.ts';
+import { rebuild } from './registry/rebuild.ts';
+import { parsePackageName } from './core/names.ts';
+
+/** What an operator sends to re-sign and rebuild on AWS: `aws lambda invoke --payload '{"shelf":"rebuild"}'`. */
+export interface RebuildRequest {
+  shelf: 'rebuild';
+  /** Only this package (`@scope/name`). */
+  package?: string;
+}
+
+function isRebuildRequest(event: unknown): boolean {
+  const e = event as { shelf?: unknown; requestContext?: { http?: unknown } } | null;
+  return e !== null && typeof e === 'object' && e.requestContext?.http === undefined && e.shelf === 'rebuild';
+}
+
+/** Runs `shelf rebuild` inside the function, with its signer, and answers what changed. */
+async function runRebuild(store: ObjectStore, signer: Signer, request: RebuildRequest): Promise<{ changed: string[]; unchanged: number; packages: number }> {
+  const result = await rebuild(store, { signer, ...(typeof request.package === 'string' ? { package: parsePackageName(request.package) } : {}) });
+  console.log(JSON.stringify({ rebuild: { changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages } }));
+  return { changed: result.changed, unchanged: result.unchanged.length, packages: result.packages };
+}
 
 /** A function-URL handler, as the Lambda runtime calls it. */
 export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
@@ -40,9 +65,17 @@ export async function createLambdaHandler(env: Record<string, string | undefined
       `SHELF_STORE must be an s3://bucket/prefix URL on Lambda (the function's filesystem is not durable), got ${JSON.stringify(env.SHELF_STORE ?? null)}.`,
     );
   }
+  if (!config.signing.kmsKeyId) {
+    throw new ConfigError('SHELF_SIGNING_KMS_KEY_ID is required on Lambda: the registry signs with a KMS key (the stack creates one); a key file would not survive the container.');
+  }
   const store = await storeFromEnv(env);
-  const announce = createAnnounceHandler(announceDepsFromConfig(config, store));
+  const { signer, previous } = await signersFromSettings(config.signing);
+  await publishSigningKey(store, signer, { ...(previous ? { previous } : {}), overlapMs: config.signing.overlapMs });
+  const announce = createAnnounceHandler(announceDepsFromConfig(config, store, signer));
   return async (event) => {
+    // A direct invocation (IAM-authenticated; never a function URL request, which always carries
+    // requestContext.http) may ask for a rebuild: on AWS only this function may sign.
+    if (isRebuildRequest(event)) return runRebuild(store, signer, event as unknown as RebuildRequest) as unknown as FunctionUrlResult;
     const started = Date.now();
     const result = await announce(event);
     // One line per request for CloudWatch; never the token or the body.

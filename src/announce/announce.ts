@@ -51,6 +51,7 @@ import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
+import { signArtifact, signDocument, type Signer } from '../signing/signer.ts';
 
 /**
  * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
@@ -74,6 +75,12 @@ export interface AnnounceDeps {
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
   afterStep?: StepHook;
+  /**
+   * The registry's signer: signs each artifact's statement and the package document. Always
+   * given by the server and the function; a registry without one publishes unsigned documents,
+   * which clients that pinned its keys refuse.
+   */
+  signer?: Signer;
 }
 
 /** A successful announce. */
@@ -130,7 +137,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
-    await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout });
+    await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, signer: deps.signer });
     await sweepUsedTokensNow(store, clock());
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
@@ -154,7 +161,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   await deps.afterStep?.('token');
 
   // 7. pins
-  await pin(store, req, now);
+  await pin(store, req, now, deps.signer);
   await deps.afterStep?.('pins');
 
   // 8. artifact
@@ -184,8 +191,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   });
   await deps.afterStep?.('readme');
 
-  // 9. version record
-  const artifact: Artifact = {
+  // 9. version record, with the artifact's statement signed (its immutable facts only)
+  const facts: Artifact = {
     os: req.platform.os,
     arch: req.platform.arch,
     filename: req.artifact.filename,
@@ -196,6 +203,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     published_at: now,
     provenance: provenance(claims),
   };
+  const artifact = deps.signer ? await signArtifact(deps.signer, { kind, name: req.pkg.full, version: req.version }, facts) : facts;
   let status: 'created' | 'unchanged' = 'created';
   let recordArtifact = artifact;
   const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, (current) => {
@@ -224,7 +232,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   await deps.afterStep?.('version');
 
   // 10. derived files
-  await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep });
+  await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
 }
@@ -301,14 +309,11 @@ async function checkPins(store: ObjectStore, req: Accepted): Promise<void> {
 }
 
 /** Trust rule 3, write side: the first announce pins; a concurrent first announce that loses re-checks. */
-async function pin(store: ObjectStore, req: Accepted, now: string): Promise<void> {
+async function pin(store: ObjectStore, req: Accepted, now: string, signer: Signer | undefined): Promise<void> {
   const { claims } = req;
   const scopeCreated = await createJson(store, scopeKey(req.pkg.scope), pinnedScope(req.pkg.scope, claims.repository_owner, claims.repository_owner_id, now));
-  const pkgCreated = await createJson(
-    store,
-    packageKey(req.kind, req.pkg),
-    pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now),
-  );
+  const pinned = pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now);
+  const pkgCreated = await createJson(store, packageKey(req.kind, req.pkg), signer ? await signDocument(signer, pinned, null) : pinned);
   if (!scopeCreated || !pkgCreated) await checkPins(store, req);
 }
 

@@ -10,11 +10,13 @@ import type { AnnounceDeps } from './announce.ts';
 import { createRepositoryReadmeFetcher } from './readme.ts';
 import { createReleaseAssetFetcher } from './release-asset.ts';
 import { createTokenVerifier } from './verify-token.ts';
+import type { Signer } from '../signing/signer.ts';
 
-/** The production dependencies of {@link announce} for a store and a configuration. */
-export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStore): AnnounceDeps {
+/** The production dependencies of {@link announce} for a store, a configuration and the registry's signer. */
+export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStore, signer?: Signer): AnnounceDeps {
   return {
     store,
+    ...(signer ? { signer } : {}),
     searchLayout: config.searchLayout,
     archiveLimits: config.archiveLimits,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),

@@ -13,6 +13,9 @@ import { rebuild, type RebuildProgress } from '../registry/rebuild.ts';
 import { storeFromEnv } from '../store/from-env.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
+import { readKeyList } from '../signing/key-list.ts';
+import type { Signer } from '../signing/signer.ts';
 
 /** Help of `shelf rebuild`. */
 export const REBUILD_HELP = `Usage: shelf rebuild [@scope/name] [--kind bundle|skill] [--json]
@@ -23,6 +26,12 @@ content changed. Idempotent: a second run changes nothing. Safe while announces 
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
 the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
+
+Signs with the registry's current key (the first of v1/keys.json), found like "shelf serve" finds
+it: SHELF_SIGNING_KMS_KEY_ID, else SHELF_SIGNING_KEY_FILE (default {data folder}/.signing/
+registry-key.pem). Every artifact statement it has not validly signed is re-signed (after a key
+rotation, or on a registry from before signing), and package documents are signed. On AWS, where
+only the announce function may sign, invoke the function instead (infra/README.md).
 
 Arguments:
   @scope/name       Only this package (and its entries in the shared files)
@@ -49,6 +58,7 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
   if (spec?.range !== undefined) throw usageError('shelf rebuild', 'a rebuild is per package, not per version; drop the "@version"');
 
   const store = await openStore(ctx);
+  const signer = await openSigner(ctx, store);
   const progress = progressLine(ctx, values.json !== true);
   let result;
   try {
@@ -56,6 +66,7 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
       ...(spec ? { package: spec.name } : {}),
       ...(kind ? { kind } : {}),
       onProgress: progress.update,
+      signer,
     });
   } finally {
     progress.finish();
@@ -83,6 +94,24 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
 export async function openStore(ctx: CommandContext): Promise<ObjectStore> {
   try {
     return await storeFromEnv(ctx.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
+    throw err;
+  }
+}
+
+/**
+ * The registry's signer, as `shelf serve` finds it (`SHELF_SIGNING_KMS_KEY_ID`, else the key
+ * file). A key file is created only for a registry that has never signed: otherwise a missing file
+ * is an error, never a new key.
+ *
+ * @throws ShelfError `invalid_config`
+ */
+async function openSigner(ctx: CommandContext, store: ObjectStore): Promise<Signer> {
+  try {
+    const settings = signingSettingsFor(store, ctx.env);
+    const create = (await readKeyList(store)) === null;
+    return (await signersFromSettings(settings, { create })).signer;
   } catch (err) {
     if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
     throw err;

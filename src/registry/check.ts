@@ -7,6 +7,12 @@
  * packages of its catalog, and the immutable files the records call for that the bucket lacks are
  * listed as missing `file …` entries.
  *
+ * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
+ * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
+ * artifact statement or package document that is unsigned, signed by another key, or does not
+ * match its signature is one the rebuild would (re-)sign: it is listed, with the artifacts at
+ * fault. A key list entry whose key id is not its key's hash is listed too.
+ *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
  * would write it", and the checker and the rebuild can never drift apart.
@@ -14,7 +20,11 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { catalogKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { catalogKey, keysKey, parseVersionKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import type { RegistryKey } from '../core/schemas.ts';
+import { readKeyList } from '../signing/key-list.ts';
+import { listedKeys } from '../signing/trust.ts';
+import type { Signer } from '../signing/signer.ts';
 import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
@@ -60,11 +70,19 @@ export interface CheckReport {
  */
 export async function check(store: ObjectStore, options: CheckOptions = {}): Promise<CheckReport> {
   const overlay = new MemoryStore({ over: store });
+  const keys = await readKeyList(store);
+  const current = keys?.keys[0];
   const result = await rebuild(overlay, {
     ...(options.kind ? { kind: options.kind } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(current ? { signer: verifyOnlySigner(current) } : {}),
   });
   const issues: CheckIssue[] = [];
+  if (keys) {
+    const valid = await listedKeys(keys);
+    const broken = keys.keys.filter((k) => valid.get(k.keyid) !== k).map((k) => `key ${k.keyid.slice(0, 16)}`);
+    if (broken.length > 0) issues.push({ key: keysKey(), problem: 'stale', missing: [], extra: [], outdated: broken });
+  }
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
@@ -77,6 +95,8 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
     };
+    // A document that changed needs a new signature anyway: the signature is named only when it is all that differs.
+    if (issue.missing.length + issue.extra.length + issue.outdated.length > 1) issue.outdated = issue.outdated.filter((e) => e !== 'signature');
     // The right generation, but immutable files of it that the bucket lacks (a stale generation
     // lists its outdated packages instead: every file of the expected one would be new).
     const sameRoot = stored && expected && Buffer.from(stored.body).equals(Buffer.from(expected.body));
@@ -84,6 +104,14 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     issues.push(issue);
   }
   return { clean: issues.length === 0, checked: result.changed.length + result.unchanged.length, issues };
+}
+
+/**
+ * The registry's current key as a signer that cannot sign: what it "signs" verifies for no key,
+ * so anything the rebuild (re-)signs differs from what is stored, and is reported.
+ */
+function verifyOnlySigner(key: RegistryKey): Signer {
+  return { keyId: key.keyid, algorithm: key.algorithm, publicKey: key.public_key, description: 'check (verify only)', sign: async () => 'A'.repeat(86) + '==' };
 }
 
 /** The kind whose sharded root `key` is, or null. */
@@ -132,6 +160,9 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
     const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
     for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
   } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
-  else add(doc.versions, (v) => v.version); // a package document
+  else {
+    add(doc.versions, (v) => v.version); // a package document; its signature is an entry too
+    map.set('signature', JSON.stringify(doc.signature ?? null));
+  }
   return map;
 }

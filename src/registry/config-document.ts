@@ -6,7 +6,7 @@
  */
 import type { AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { catalogKey, configKey, contentTypeFor, MUTABLE_CACHE, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { catalogKey, configKey, contentTypeFor, keysKey, MUTABLE_CACHE, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
 import { SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
 import { encodeJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -32,6 +32,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',
       scope: 'v1/scopes/@{scope}.json',
     },
+    keys: keysKey(),
   };
   if (config.publicUrl) doc.public_url = config.publicUrl;
   return doc;

@@ -55,7 +55,10 @@ import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy 
 import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { derivePackageDocument, readVersions, recentEntriesOf, refreshBadge } from './refresh.ts';
+import { derivePackageDocument, readVersions, recentEntriesOf, refreshBadge, signed } from './refresh.ts';
+import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
+import { publishSigningKey, readKeyList } from '../signing/key-list.ts';
+import { parseVersion } from '../core/names.ts';
 import { eachLimited } from '../core/concurrency.ts';
 
 /** Options of {@link rebuild}. */
@@ -78,6 +81,13 @@ export interface RebuildOptions {
    * `v1/config.json` names, else `sharded`.
    */
   layout?: SearchLayout;
+  /**
+   * The registry's signer: artifacts whose statement it has not validly signed are re-signed (in
+   * their version records), and package documents are signed. It must be the key `v1/keys.json`
+   * lists first (a registry without a key list gets one naming it). Without a signer nothing is
+   * signed, and documents are written unsigned.
+   */
+  signer?: Signer;
 }
 
 /** Progress of a rebuild, reported after each derived file. */
@@ -134,6 +144,9 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const targetKinds = [...new Set(targets.map((t) => t.kind))];
   const sharedKinds = onePackage ? targetKinds : kinds;
 
+  const { signer } = options;
+  if (signer) await checkSigner(store, signer);
+
   const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
   const total = 2 * targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
   const record = (key: string, changed: boolean) => {
@@ -143,11 +156,16 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const write = async <T>(key: string, schema: z.ZodType<T>, compute: (current: T | null) => Promise<T | null>) =>
     record(key, await writeDerived(store, key, schema, compute, retry));
 
+  // Signatures of the records: every artifact statement signed by the current key.
+  if (signer) await eachLimited(targets, concurrency, async ({ kind: k, pkg }) => {
+    for (const key of await resignVersions(store, k, pkg, signer, retry)) record(key, true);
+  });
+
   // Package documents first: everything after is derived from them.
   await eachLimited(targets, concurrency, ({ kind: k, pkg }) =>
     write(packageKey(k, pkg), PackageDocumentSchema, async (current) => {
       const versions = await readVersions(store, k, pkg);
-      return current || versions.length > 0 ? derivePackageDocument(k, pkg, versions, current) : null;
+      return current || versions.length > 0 ? signed(signer, derivePackageDocument(k, pkg, versions, current), current) : null;
     }),
   );
 
@@ -201,6 +219,58 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     return current || entries.length > 0 ? upsertRecent(null, entries) : null;
   });
   return result;
+}
+
+/**
+ * A rebuild signs only with the registry's current key, the first of `v1/keys.json`; a registry
+ * that has never signed gets a key list naming the signer.
+ *
+ * @throws ShelfError `invalid_config` when the signer is not the current key
+ */
+async function checkSigner(store: ObjectStore, signer: Signer): Promise<void> {
+  const keys = await readKeyList(store);
+  if (!keys || keys.keys.length === 0) {
+    await publishSigningKey(store, signer);
+    return;
+  }
+  if (keys.keys[0]!.keyid !== signer.keyId) {
+    throw new ShelfError(
+      'invalid_config',
+      `The signing key ${signer.keyId.slice(0, 16)} (${signer.description}) is not the registry's current key ${keys.keys[0]!.keyid.slice(0, 16)} (v1/keys.json). Rebuild with the registry's own key: SHELF_SIGNING_KEY_FILE, SHELF_SIGNING_KMS_KEY_ID, or on AWS through the function (see infra/README.md).`,
+    );
+  }
+}
+
+/**
+ * Re-signs the artifacts of a package's version records that lack a valid signature by `signer`
+ * (a registry from before signing, or a rotated key), by compare-and-swap. The statements are the
+ * same facts: only the signature changes.
+ *
+ * @returns The version documents written.
+ */
+async function resignVersions(store: ObjectStore, kind: Kind, pkg: PackageName, signer: Signer, retry: RetryPolicy): Promise<string[]> {
+  const written: string[] = [];
+  for (const { key } of await store.list(versionsPrefix(kind, pkg))) {
+    const parsed = parseVersionKey(key);
+    if (!parsed) continue;
+    const owner = { kind, name: pkg.full, version: parseVersion(parsed.version) };
+    const { changed } = await updateJson(
+      store,
+      key,
+      VersionDocumentSchema,
+      async (current) => {
+        if (!current) throw new NothingToWrite();
+        const artifacts = await Promise.all(current.artifacts.map(async (a) => ((await isSignedBy(signer, owner, a)) ? a : signArtifact(signer, owner, a))));
+        return { ...current, artifacts };
+      },
+      { retry, strict: true },
+    ).catch((error: unknown) => {
+      if (error instanceof NothingToWrite) return { changed: false };
+      throw error;
+    });
+    if (changed) written.push(key);
+  }
+  return written;
 }
 
 /** The layout the stored config document names; `sharded` without one. */

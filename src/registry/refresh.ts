@@ -30,6 +30,8 @@ import { applyToStore } from '../search/write/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import { packageBadge, renderBadge } from '../indexer/badge.ts';
+import { signDocument, type Signer } from '../signing/signer.ts';
+import { canonicalJson } from '../signing/canonical.ts';
 
 /**
  * The derived files, in the order an announce writes them (after the records), in the default
@@ -71,15 +73,17 @@ export interface RefreshOptions {
   layout?: SearchLayout;
   /** Called after each step (tests simulate crashes here). */
   afterStep?: StepHook;
+  /** Signs the package document. Without one it is written unsigned. */
+  signer?: Signer;
 }
 
 /** Refreshes every derived file of one package. */
 export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, options: RefreshOptions = {}): Promise<PackageDocument> {
-  const { layout = 'sharded', afterStep } = options;
+  const { layout = 'sharded', afterStep, signer } = options;
   const pkgKey = packageKey(kind, pkg);
   const versionCache: VersionCache = new Map();
   const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
-    derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current),
+    signed(signer, derivePackageDocument(kind, pkg, await readVersions(store, kind, pkg, versionCache), current), current),
   );
   await afterStep?.('package');
 
@@ -133,6 +137,19 @@ export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageN
     retry,
   );
   return changed;
+}
+
+/**
+ * The document signed by `signer` (the stored copy when it already is). Without a signer, the
+ * stored copy when its content is the same (so its signature is kept), else the document unsigned.
+ */
+export async function signed(signer: Signer | undefined, doc: PackageDocument, current: PackageDocument | null): Promise<PackageDocument> {
+  if (signer) return signDocument(signer, doc, current);
+  if (current) {
+    const { signature: _stored, ...stored } = current;
+    if (canonicalJson(stored) === canonicalJson(doc)) return current;
+  }
+  return doc;
 }
 
 /** The recent-list entries of a package's versions. */

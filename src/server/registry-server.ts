@@ -15,6 +15,9 @@ import { publishWebAssets } from '../registry/web-assets.ts';
 import { isShelfError } from '../core/errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { startLocalServer, type LocalServer } from './local-server.ts';
+import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
+import { publishSigningKey } from '../signing/key-list.ts';
+import type { Signer } from '../signing/signer.ts';
 
 /** Options of {@link startRegistryServer}. */
 export interface RegistryServerOptions {
@@ -39,6 +42,8 @@ export interface RegistryServer {
   /** Present in development mode only. */
   dev?: DevServices;
   local: LocalServer;
+  /** The key the registry signs with. */
+  signer: Signer;
   close(): Promise<void>;
 }
 
@@ -67,15 +72,17 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     }
     env.SHELF_PUBLIC_URL ||= local.url;
     const config = loadAnnounceConfig(env);
+    const { signer, previous } = await signersFromSettings(signingSettingsFor(options.store, env));
+    await publishSigningKey(options.store, signer, { ...(previous ? { previous } : {}), overlapMs: config.signing.overlapMs });
     await writeConfigDocument(options.store, buildConfigDocument(config, config.announceUrl ?? local.url));
     // The web pages are static files in the same bucket; a registry without them still serves every read and announce.
     await publishWebAssets(options.store).catch((err: unknown) => {
       if (!isShelfError(err, 'web_assets_unavailable')) throw err;
       console.warn(`Shelf: no web pages at ${local.url}/ (${err.message})`);
     });
-    const deps = announceDepsFromConfig(config, options.store);
+    const deps = announceDepsFromConfig(config, options.store, signer);
     local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps));
-    const server: RegistryServer = { url: local.url, config, store: options.store, local, close: () => local.close() };
+    const server: RegistryServer = { url: local.url, config, store: options.store, local, signer, close: () => local.close() };
     if (dev) server.dev = dev;
     return server;
   } catch (err) {

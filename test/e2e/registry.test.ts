@@ -14,6 +14,7 @@ import { parseVersionKey } from '../../src/core/paths.ts';
 import {
   CatalogDocumentSchema,
   ConfigDocumentSchema,
+  KeysDocumentSchema,
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
@@ -99,6 +100,7 @@ describe('announce', () => {
     const keys = (await reg.store.list('v1/')).map((o) => o.key).filter((k) => k.endsWith('.json'));
     const schemaFor = (key: string) => {
       if (key === 'v1/config.json') return ConfigDocumentSchema;
+      if (key === 'v1/keys.json') return KeysDocumentSchema;
       if (key.startsWith('v1/scopes/')) return ScopeDocumentSchema;
       if (/^v1\/search\/(bundles|skills)\/root\.json$/.test(key)) return ShardedRootSchema;
       if (/^v1\/search\/(bundles|skills)\/shards\//.test(key)) return ShardFileSchema;

@@ -13,6 +13,13 @@ import { startRegistryServer, type RegistryServer, type RegistryServerOptions } 
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { startFakeGitHub, type Claims, type FakeGitHub, type MintOptions } from '../fakes/fake-github.ts';
+import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
+import type { Signer } from '../../src/signing/signer.ts';
+
+/** The signer of a folder bucket's registry (its key file, `.signing/registry-key.pem` in the folder). */
+export function signerOf(store: FsStore): Promise<Signer> {
+  return loadOrCreateKeyFile(join(store.root, '.signing', 'registry-key.pem'), { create: false });
+}
 
 export const AUDIENCE = 'https://shelf.test';
 

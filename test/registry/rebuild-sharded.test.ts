@@ -96,7 +96,7 @@ describe('rebuild and check, sharded layout', () => {
 
   it('of a consistent registry writes nothing: the announces built what a rebuild builds', async () => {
     const before = await etags();
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([]);
     expect([...result.unchanged].sort()).toEqual([...DERIVED].sort());
     expect(await etags()).toEqual(before);
@@ -110,7 +110,7 @@ describe('rebuild and check, sharded layout', () => {
     // A client of a registry without a root finds nothing rather than failing.
     expect(await new RegistryClient({ baseUrl: reg.url }).search('bundle', 'alpha')).toEqual([]);
 
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginalRebuiltWithDefaultPolicy(shardedRootKey('bundle'));
     expect((await check(reg.store)).clean).toBe(true);
@@ -129,7 +129,7 @@ describe('rebuild and check, sharded layout', () => {
     expect(report.issues[0]!.key).toBe(shardedRootKey('bundle'));
     expect(report.issues[0]!.missing).toContain(`file ${lost}`);
 
-    expect((await rebuild(reg.store)).changed).toEqual([shardedRootKey('bundle')]);
+    expect((await rebuild(reg.store, { signer: reg.server.signer })).changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginal();
     expect((await check(reg.store)).clean).toBe(true);
   });
@@ -142,7 +142,7 @@ describe('rebuild and check, sharded layout', () => {
     const report = await check(reg.store);
     expect(report.issues).toEqual([{ key: shardedRootKey('bundle'), problem: 'stale', missing: [], extra: [], outdated: ['@globex/gamma'] }]);
     const before = new Map((await reg.store.list('v1/')).map((o) => [o.key, o.etag]));
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     for (const { key, etag } of await reg.store.list('v1/')) {
       if (key !== shardedRootKey('bundle') && before.has(key)) expect(etag, key).toBe(before.get(key));
@@ -154,14 +154,14 @@ describe('rebuild and check, sharded layout', () => {
 
   it('of one package applies its summary to the index and leaves other packages alone', async () => {
     await reg.store.put(shardedRootKey('bundle'), staleRoot, { contentType: 'application/json', cacheControl: 'no-cache' });
-    expect((await rebuild(reg.store, { package: alpha })).changed).toEqual([]);
-    const result = await rebuild(reg.store, { package: gamma });
+    expect((await rebuild(reg.store, { signer: reg.server.signer, package: alpha })).changed).toEqual([]);
+    const result = await rebuild(reg.store, { signer: reg.server.signer, package: gamma });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginal();
   });
 
   it('rejects a bad layout option, naming it', async () => {
-    await expect(rebuild(reg.store, { layout: 'flat' as never })).rejects.toThrow(/"layout"/);
+    await expect(rebuild(reg.store, { signer: reg.server.signer, layout: 'flat' as never })).rejects.toThrow(/"layout"/);
   });
 
   it('shelf check exits 1 naming the root; shelf rebuild repairs it; shelf check then exits 0', async () => {
