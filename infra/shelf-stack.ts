@@ -19,6 +19,7 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -53,6 +54,8 @@ export class ShelfStack extends Stack {
   readonly bucket: s3.Bucket;
   /** The CDN every read goes through. */
   readonly distribution: cloudfront.Distribution;
+  /** The KMS key the registry signs with now (see `src/signing/`). */
+  readonly signingKey: kms.Key;
   /** The announce function. */
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
@@ -212,12 +215,31 @@ export class ShelfStack extends Stack {
       }),
     );
 
+    // The registry's signing key: asymmetric, in KMS; the function may sign with it and read its
+    // public key, nothing else. One key per generation; the previous one stays (to endorse the
+    // new one and keep its signatures valid for the overlap) and no key is ever deleted by a deploy.
+    const signingKeyOf = (generation: number): kms.Key => {
+      const key = new kms.Key(this, generation === 1 ? 'SigningKey' : `SigningKey${generation}`, {
+        keySpec: kms.KeySpec.ECC_NIST_P256,
+        keyUsage: kms.KeyUsage.SIGN_VERIFY,
+        description: `Shelf registry signing key, generation ${generation}: signs artifact statements and package documents`,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      role.addToPolicy(new iam.PolicyStatement({ sid: `SignWithRegistryKey${generation}`, actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [key.keyArn] }));
+      return key;
+    };
+    this.signingKey = signingKeyOf(s.signingKeyGeneration);
+    const previousKey = s.signingKeyGeneration > 1 ? signingKeyOf(s.signingKeyGeneration - 1) : undefined;
+
     const env: Record<string, string> = {
+      SHELF_SIGNING_KMS_KEY_ID: this.signingKey.keyArn,
+      SHELF_SIGNING_KEY_OVERLAP_DAYS: String(s.signingKeyOverlapDays),
       SHELF_STORE: `s3://${this.bucket.bucketName}${s.prefix ? `/${s.prefix}` : ''}`,
       SHELF_AUDIENCE: s.audience,
       SHELF_ASSET_TIMEOUT_MS: String(s.assetTimeoutSeconds * 1000),
       SHELF_MAX_ARTIFACT_BYTES: String(s.maxArtifactBytes),
     };
+    if (previousKey) env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID = previousKey.keyArn;
     if (s.issuer) env.SHELF_OIDC_ISSUER = s.issuer;
     if (s.githubApiUrl) env.SHELF_GITHUB_API_URL = s.githubApiUrl;
     if (s.trustedDownloadHosts) env.SHELF_TRUSTED_DOWNLOAD_HOSTS = s.trustedDownloadHosts;
@@ -307,6 +329,7 @@ export class ShelfStack extends Stack {
     out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id (for an optional invalidation)');
     out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
     out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
+    out('SigningKeyArn', this.signingKey.keyArn, 'The KMS key the registry signs with (its public key is in v1/keys.json)');
     out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');
     out('Region', this.region, 'The region of the bucket and the function');
   }

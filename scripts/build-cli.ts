@@ -8,7 +8,7 @@
  *   Every library the code uses is inlined (minisearch, semver, zod, yaml, fflate, jose, the mcpb
  *   manifest schemas), so the package has no dependencies to download. Two are left out and loaded
  *   only when asked for, from next to the package: `@aws-sdk/client-s3` (a bucket named by
- *   `SHELF_STORE=s3://...`) and `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
+ *   `SHELF_STORE=s3://...`; `@aws-sdk/client-kms` likewise, for a KMS signing key) and `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
  *   runs it when there are no sources beside it.
  * - `dist/cli/THIRD-PARTY-LICENSES.md`: the name, version, licence and licence text of every
  *   package inlined.
@@ -43,7 +43,7 @@ const BANNER = "import { createRequire as __shelfCreateRequire } from 'node:modu
  * the mcpb packer (its manifest schemas, `@anthropic-ai/mcpb/schemas`, are inlined), and esbuild
  * (the web pages are prebuilt in `dist/www/`).
  */
-const EXTERNAL = /^(@aws-sdk\/client-s3(\/.*)?|@anthropic-ai\/mcpb|esbuild)$/;
+const EXTERNAL = /^(@aws-sdk\/client-(s3|kms)(\/.*)?|@anthropic-ai\/mcpb|esbuild)$/;
 
 /** A module that must never be inlined into the command line, and why. */
 const FORBIDDEN: Array<{ test: (input: string) => boolean; why: string }> = [

@@ -16,6 +16,7 @@
  */
 export const RUNTIME_PACKAGES: readonly string[] = [
   '@anthropic-ai/mcpb',
+  '@aws-sdk/client-kms',
   '@aws-sdk/client-s3',
   'fflate',
   'jose',

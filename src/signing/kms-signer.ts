@@ -31,7 +31,11 @@ export interface KmsSignerOptions {
  *   when KMS cannot be reached or refuses
  */
 export async function createKmsSigner(options: KmsSignerOptions): Promise<Signer> {
-  const { KMSClient, GetPublicKeyCommand, SignCommand } = await import('@aws-sdk/client-kms');
+  const { KMSClient, GetPublicKeyCommand, SignCommand } = await import('@aws-sdk/client-kms').catch((err: unknown) => {
+    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    // The installed command line does not bring the AWS SDK along.
+    throw new ShelfError('invalid_config', 'SHELF_SIGNING_KMS_KEY_ID names a KMS key, which needs @aws-sdk/client-kms: install it next to shelf (npm install -g shelf-cli @aws-sdk/client-kms).');
+  });
   const client = new KMSClient(options.clientConfig ?? {});
   const description = `kms:${options.keyId}`;
   let answer;

@@ -189,7 +189,8 @@ describe('the runtime libraries both bundles may inline', () => {
         else if (entry.name.endsWith('.ts')) {
           const text = readFileSync(path, 'utf8');
           // Value imports only: `import type` brings nothing into a bundle.
-          for (const [, spec] of text.matchAll(/^import (?!type )[^'"]*?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+          for (const [, staticSpec, dynamicSpec] of text.matchAll(/^import (?!type )[^'"]*?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+            const spec = staticSpec ?? dynamicSpec;
             if (spec && !spec.startsWith('.') && !spec.startsWith('node:')) imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
           }
         }

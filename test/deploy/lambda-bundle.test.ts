@@ -22,6 +22,9 @@ import { PackageDocumentSchema, VersionDocumentSchema } from '../../src/core/sch
 import { listExamples, packBundle } from '../../src/dev/pack.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
+import { startFakeKms, type FakeKms } from '../fakes/fake-kms.ts';
+import { readKeyList } from '../../src/signing/key-list.ts';
+import { listedKeys, verifyArtifact, verifyDocument } from '../../src/signing/trust.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,13 +41,16 @@ let built: BuiltLambda;
 let bundle: string;
 let s3: TestS3Server;
 let github: FakeGitHub;
+let kms: FakeKms;
+let kmsKey: string;
 let store: S3Store;
 let fn: LambdaProcess;
 let announceBody: Record<string, unknown>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'shelf-lambda-'));
-  [built, s3, github] = await Promise.all([buildLambda({ outDir: join(work, 'build') }), startS3Server(), startFakeGitHub(AUDIENCE)]);
+  [built, s3, github, kms] = await Promise.all([buildLambda({ outDir: join(work, 'build') }), startS3Server(), startFakeGitHub(AUDIENCE), startFakeKms()]);
+  kmsKey = kms.createKey();
   // Run what would be uploaded: the zip's contents, far from the repository's node_modules.
   const unzipped = join(work, 'function');
   mkdirSync(unzipped);
@@ -70,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   fn?.stop();
-  await Promise.all([s3?.close(), github?.close()]);
+  await Promise.all([s3?.close(), github?.close(), kms?.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -83,6 +89,9 @@ function functionEnv(overrides: Record<string, string | undefined> = {}): Record
     SHELF_OIDC_JWKS_URL: github.jwksUrl,
     SHELF_GITHUB_API_URL: github.url,
     SHELF_ASSET_TIMEOUT_MS: '5000',
+    // The stack's KMS key; the function reaches KMS with the same credentials as S3.
+    SHELF_SIGNING_KMS_KEY_ID: kmsKey,
+    AWS_ENDPOINT_URL_KMS: kms.url,
     ...overrides,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -125,6 +134,11 @@ describe('the built function, driven with function-URL events', () => {
     expect(artifact!.body.byteLength).toBe((announceBody.artifact as any).size);
     const doc = PackageDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
     expect(doc.latest).toBe(VERSION);
+    // Signed with the KMS key, which v1/keys.json lists.
+    const keys = await listedKeys((await readKeyList(store))!);
+    expect((await verifyArtifact(keys, { kind: 'bundle', name: NAME, version: VERSION }, version.artifacts[0]!)).keyid).toBe([...keys.keys()][0]);
+    await verifyDocument(keys, JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
+    expect(kms.calls.filter((c) => c.operation === 'Sign').length).toBeGreaterThanOrEqual(2);
     // The function logged one line for the request, without the token.
     expect(fn.logs.some((l) => l.includes('"status":201'))).toBe(true);
     expect(fn.logs.join('\n')).not.toContain(token);
@@ -150,6 +164,21 @@ describe('the built function, driven with function-URL events', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('re-signs and rebuilds when invoked directly with {"shelf":"rebuild"} (on AWS only the function may sign)', async () => {
+    const key = packageKey('bundle', parsePackageName(NAME));
+    const doc = JSON.parse(new TextDecoder().decode((await store.get(key))!.body));
+    delete doc.signature;
+    await store.put(key, new TextEncoder().encode(JSON.stringify(doc)), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=60, must-revalidate' });
+    const result = (await fn.invoke({ shelf: 'rebuild' } as never)) as unknown as { changed: string[]; packages: number };
+    expect(result.changed).toContain(key);
+    expect(result.packages).toBe(1);
+    const keys = await listedKeys((await readKeyList(store))!);
+    await verifyDocument(keys, JSON.parse(new TextDecoder().decode((await store.get(key))!.body)));
+    // A function URL request never reaches the rebuild, whatever its body says.
+    const viaUrl = await fn.invoke(urlEvent('/v1/bundles/announce', { body: { shelf: 'rebuild' } }));
+    expect(viaUrl.statusCode).toBe(401);
+  });
+
   it('rejects an announce without a token with 401 missing_token, and unknown routes with 404', async () => {
     const missing = await fn.invoke(urlEvent('/v1/bundles/announce', { body: announceBody }));
     expect(missing.statusCode).toBe(401);
@@ -171,6 +200,9 @@ describe('start-up of the built function', () => {
     const fsStore = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_STORE: undefined }));
     expect(fsStore.code).not.toBe(0);
     expect(fsStore.stderr).toContain('SHELF_STORE must be an s3://');
+    const noKey = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_SIGNING_KMS_KEY_ID: undefined }));
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toContain('SHELF_SIGNING_KMS_KEY_ID is required');
     const raw = await LambdaProcess.startFailure(bundle, functionEnv({ AWS_ENDPOINT_URL_S3: s3.rawEndpoint }));
     expect(raw.code).not.toBe(0);
     expect(raw.stderr).toMatch(/does not honour If-(None-)?Match/);

@@ -195,7 +195,10 @@ describe('the announce function', () => {
     expect(env.SHELF_ASSET_TIMEOUT_MS).toBe('40000');
     expect(env.SHELF_MAX_ARTIFACT_BYTES).toBe(String(100 * 1024 * 1024));
     // Only what was asked for: no token, no issuer override, by default.
-    expect(Object.keys(env).sort()).toEqual(['SHELF_ASSET_TIMEOUT_MS', 'SHELF_AUDIENCE', 'SHELF_MAX_ARTIFACT_BYTES', 'SHELF_STORE']);
+    expect(Object.keys(env).sort()).toEqual(['SHELF_ASSET_TIMEOUT_MS', 'SHELF_AUDIENCE', 'SHELF_MAX_ARTIFACT_BYTES', 'SHELF_SIGNING_KEY_OVERLAP_DAYS', 'SHELF_SIGNING_KMS_KEY_ID', 'SHELF_STORE']);
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(env.SHELF_SIGNING_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(env.SHELF_SIGNING_KEY_OVERLAP_DAYS).toBe('90');
     expect(env.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] });
     // The asset timeout leaves time for the writes before the function's own limit.
     expect(Number(env.SHELF_ASSET_TIMEOUT_MS) / 1000).toBeLessThanOrEqual(fn.Properties.Timeout - 10);
@@ -232,7 +235,10 @@ describe('the announce function', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role.Properties.Policies).toBeUndefined();
     expect(statements.length).toBeGreaterThan(0);
-    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect([...granted.keys()].sort()).toEqual(['kms:GetPublicKey', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(granted.get('kms:Sign')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    expect(granted.get('kms:GetPublicKey')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
     expect(granted.get('s3:GetObject')).toEqual([objectsArn('/*')]);
     expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
@@ -249,8 +255,36 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'StoreUrl',
+      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl',
     ]);
+  });
+});
+
+describe('the signing key', () => {
+  it('is an asymmetric ECC P-256 signing key in KMS, kept when the stack is deleted; only the announce function may sign with it', () => {
+    const [keyId, key] = only(template, 'AWS::KMS::Key');
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
+    // The key policy delegates to IAM (the account); no other principal is named in it.
+    for (const statement of key.Properties.KeyPolicy.Statement as Json[]) expect(JSON.stringify(statement.Principal)).toContain(':root');
+    const [, gc] = fnOf(template, 'gc');
+    expect([...grantsOf(template, gc).granted.keys()].some((a) => a.startsWith('kms:'))).toBe(false);
+    expect(template.findOutputs('*').SigningKeyArn!.Value).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  it('rotates by generation: the next key signs, the previous one (still allowed to sign) endorses it', () => {
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, signingKeyGeneration: '2', signingKeyOverlapDays: '30' });
+    const keys = resources(t, 'AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    const byGeneration = (n: number) => keys.find(([id]) => (n === 1 ? /^SigningKey[0-9A-F]{8}$/ : /^SigningKey2[0-9A-F]{8}$/).test(id))![0];
+    const env = fnOf(t, 'announce')[1].Properties.Environment.Variables;
+    expect(env.SHELF_SIGNING_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [byGeneration(2), 'Arn'] });
+    expect(env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [byGeneration(1), 'Arn'] });
+    expect(env.SHELF_SIGNING_KEY_OVERLAP_DAYS).toBe('30');
+    const { granted } = grantsOf(t, fnOf(t, 'announce')[1]);
+    expect(granted.get('kms:Sign')).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [byGeneration(1), 'Arn'] }, { 'Fn::GetAtt': [byGeneration(2), 'Arn'] }]));
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, signingKeyGeneration: '0' })[k], ROOT)).toThrow(/signingKeyGeneration/);
   });
 });
 

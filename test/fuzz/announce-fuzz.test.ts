@@ -100,7 +100,7 @@ beforeAll(async () => {
     SHELF_GITHUB_API_URL: reg.github.url,
     SHELF_ASSET_TIMEOUT_MS: '5000',
   });
-  handler = createAnnounceHandler(announceDepsFromConfig(config, store));
+  handler = createAnnounceHandler(announceDepsFromConfig(config, store, reg.server.signer));
 
   const echo = await prepareBundle(reg, { version: '1.0.0' });
   const echoLinux = await prepareBundle(reg, { version: '1.0.0', os: 'linux', arch: 'x64' });

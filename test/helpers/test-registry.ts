@@ -69,6 +69,8 @@ export async function startTestRegistry(
       SHELF_OIDC_JWKS_URL: github.jwksUrl,
       SHELF_GITHUB_API_URL: github.url,
       SHELF_ASSET_TIMEOUT_MS: '5000',
+      // A folder bucket keeps its key in its own data folder; any other store gets one in the test's folder.
+      ...(options.store && !(options.store instanceof FsStore) ? { SHELF_SIGNING_KEY_FILE: join(dir, 'registry-key.pem') } : {}),
       ...options.env,
     },
     ...(options.wrapDeps ? { wrapDeps: options.wrapDeps } : {}),
