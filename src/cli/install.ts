@@ -15,8 +15,10 @@
  * `--json` output (stable; fields are only ever added):
  * ```json
  * { "name": "@acme/release-notes", "version": "1.0.0", "dir": "/home/me/.claude/skills/release-notes",
- *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"] }
+ *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"],
+ *   "verified": { "sha256", "size", "registry_signature": {"keyid", "package_signed_at"} | null, "attestation": {…} | null } }
  * ```
+ * `verified` is what was checked before the sha256 was trusted (see `pull.ts`).
  *
  * @module
  */
@@ -53,7 +55,7 @@ is given.
 Options:
   --dir D          Skills directory (default: ~/.claude/skills)
   --force          Replace an existing folder even if it holds another or a modified skill
-  --json           Print {name, version, dir, status, files} as JSON
+  --json           Print {name, version, dir, status, files, verified} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -129,7 +131,7 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
     });
   }
 
-  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files };
+  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files, verified: got.verified };
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
     return 0;

@@ -36,6 +36,7 @@ Commands:
   skill pull <@scope/name[@v]>        Download a skill, verified
   skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
   skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
+  trust                               Pin the registry's current signing keys again (after a key change)
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
@@ -155,16 +156,19 @@ function makeContext(stdout: (s: string) => void, stderr: (s: string) => void, i
 /** Gives the context its client factory; the client (and the schemas it parses with) loads here, not at start-up. */
 async function loadClient(ctx: CommandContext): Promise<void> {
   const { RegistryClient: Client } = await import('../client/registry-client.ts');
+  const { filePins } = await import('./trust-pins.ts');
   ctx.client = (commandRegistry, options = {}): RegistryClient => {
     const baseUrl = ctx.registryUrl(commandRegistry);
     const offline = options.offline === true || ctx.globalOffline;
     // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
     const bounds = readBoundsFromEnv(ctx.env);
+    // The registry's keys, pinned on first use, are kept with the cache (`trust-pins.ts`).
+    const pins = filePins(ctx.cacheDir, baseUrl);
     if (ctx.cacheDir === null) {
       if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-      return new Client({ baseUrl, bounds });
+      return new Client({ baseUrl, bounds, pins });
     }
-    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
+    return new Client({ baseUrl, bounds, pins, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
   };
 }
 
@@ -215,6 +219,11 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       await loadClient(ctx);
       return run(command, subArgs, ctx);
     }
+    case 'trust': {
+      await loadClient(ctx);
+      const { trustCommand } = await import('./trust.ts');
+      return trustCommand(rest, ctx);
+    }
     case 'announce': {
       await loadClient(ctx);
       const { announceCommand } = await import('./announce.ts');
@@ -260,6 +269,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
+  if (first === 'trust') return (await import('./trust.ts')).TRUST_HELP;
   if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }

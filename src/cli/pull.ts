@@ -12,9 +12,17 @@
  *   "arch": "x64",
  *   "sha256": "<64 hex>",
  *   "size": 12345,
- *   "cached": false
+ *   "cached": false,
+ *   "verified": {
+ *     "sha256": "<64 hex>", "size": 12345,
+ *     "registry_signature": { "keyid": "<64 hex>", "package_signed_at": "2026-…" },
+ *     "attestation": null
+ *   }
  * }
  * ```
+ * `verified` says what was checked before the sha256 was trusted (`client/trust.ts`,
+ * {@link Verification}): `registry_signature` is null for a registry that does not sign,
+ * `attestation` null for an artifact without a Sigstore attestation.
  * `file` is absolute; `os`/`arch` are the downloaded artifact's (e.g. `any`/`any` for a
  * universal build), not necessarily the requested platform. `cached` is true with `--cache`:
  * `file` is then the verified copy in the cache, which `shelf bundle run`, `outdated` and
@@ -29,6 +37,7 @@ import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
+import { describeVerification, type Verification } from '../client/trust.ts';
 import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
 import { writeBundleRecord } from './bundle-records.ts';
 import {
@@ -73,7 +82,7 @@ Options:
   --arch ARCH      Target architecture: x64, arm64, any (default: ${archDefault})
   -o, --output P   File to write, or an existing directory to write into
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
-${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached} as JSON
+${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached, verified} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -112,7 +121,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
   const offline = values.offline === true || ctx.globalOffline;
   const client = ctx.client(values.registry, { offline });
 
-  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean };
+  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean; verified: Verification };
   if (values.cache) {
     const cacheDir = requireCacheDir(ctx);
     const got = await obtainArtifact({
@@ -139,7 +148,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       cached_at: new Date().toISOString(),
     });
     const { artifact } = got;
-    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true };
+    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, verified: got.verified };
   } else {
     const pkg = await client.getPackage(kind, spec.name);
     const version = client.resolveVersion(pkg, spec.range);
@@ -171,7 +180,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
         bar.finish();
       }
     }
-    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false };
+    const verified = client.verification(pkg, doc, artifact);
+    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, verified };
   }
 
   if (values.json) {
@@ -187,6 +197,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
           ['File:', summary.file],
           ['Size:', `${summary.size} bytes`],
           ['SHA-256:', `${summary.sha256} ${s.green('(verified)')}`],
+          ['Trust:', describeVerification(summary.verified)],
         ],
         '  ',
       ),

@@ -14,12 +14,14 @@ import { KIND_PLURAL, parsePackageName, parseScope, parseVersion, type Kind, typ
 import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
+  KeysDocumentSchema,
   PackageDocumentSchema,
   ScopeDocumentSchema,
   SearchIndexDocumentSchema,
   VersionDocumentSchema,
   type Artifact,
   type ConfigDocument,
+  type DocumentSignature,
   type PackageDocument,
   type PackageSummary,
   type ScopeDocument,
@@ -29,6 +31,8 @@ import { summarize } from '../indexer/documents.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
+import { memoryPins, RegistryTrust, verificationOf, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
+import { platformId } from '../core/names.ts';
 import { SearchEngine } from './search.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
@@ -52,6 +56,12 @@ export interface RegistryClientOptions {
    * `SHELF_CONNECT_TIMEOUT_MS` and `SHELF_IDLE_TIMEOUT_MS`.
    */
   bounds?: Partial<ReadBounds>;
+  /**
+   * Where this client keeps what it pinned of the registry: its keys (trusted on first use) and
+   * the latest signing time of each document it verified (see `trust.ts`). Default: in memory,
+   * for the life of the client. The CLI keeps them with its cache.
+   */
+  pins?: PinStore;
 }
 
 /**
@@ -74,6 +84,12 @@ export class RegistryClient {
   private configPromise: Promise<ConfigDocument> | undefined;
   private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
   private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
+  /** What this client trusts of the registry: every package and version document is checked with it. */
+  readonly trust: RegistryTrust;
+  /** The latest verified package document of each package, by `kind:name`. */
+  private readonly verifiedPackages = new Map<string, PackageDocument>();
+  private readonly packageSignatures = new WeakMap<PackageDocument, DocumentSignature | null>();
+  private readonly artifactChecks = new WeakMap<VersionDocument, Map<string, ArtifactVerification>>();
 
   /** @throws ShelfError `invalid_argument` when `baseUrl` is not an http(s) URL. */
   constructor(options: RegistryClientOptions) {
@@ -98,6 +114,18 @@ export class RegistryClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? globalFetch;
     this.bounds = readBounds(options.bounds);
+    this.trust = new RegistryTrust({
+      pins: options.pins ?? memoryPins(),
+      readKeys: async () => {
+        const config = await this.config();
+        if (!config.keys) return null;
+        const read = await this.getJson(config.keys, KeysDocumentSchema, 'key list', () => new ShelfError('not_found', `${this.url(config.keys!)} was not found.`)).catch((error: unknown) => {
+          if (isShelfError(error, 'not_found')) return null;
+          throw error;
+        });
+        return read ? { doc: read.value, url: this.url(config.keys) } : null;
+      },
+    });
   }
 
   /** The URL of a key. */
@@ -114,7 +142,7 @@ export class RegistryClient {
     if (!this.configPromise) {
       this.configPromise = this.getJson(configKey(), ConfigDocumentSchema, 'config', (url) =>
         new ShelfError('registry_unreachable', `${url} was not found; is ${this.baseUrl} a Shelf registry?`),
-      );
+      ).then((read) => read.value);
       // A failure is not cached: the next call retries.
       this.configPromise.catch(() => (this.configPromise = undefined));
     }
@@ -129,11 +157,37 @@ export class RegistryClient {
    */
   async getPackage(kind: Kind, name: string | PackageName): Promise<PackageDocument> {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
-    const doc = await this.getJson(packageKey(kind, pkg), PackageDocumentSchema, 'package', () =>
-      new ShelfError('not_found', `${kind} ${pkg.full} was not found`),
-    );
-    checkIdentity(this.url(packageKey(kind, pkg)), doc, kind, pkg.full);
+    const key = packageKey(kind, pkg);
+    const { value: doc, raw } = await this.getJson(key, PackageDocumentSchema, 'package', () => new ShelfError('not_found', `${kind} ${pkg.full} was not found`));
+    checkIdentity(this.url(key), doc, kind, pkg.full);
+    this.packageSignatures.set(doc, await this.trust.verifyDocument(key, this.url(key), raw));
+    this.verifiedPackages.set(`${kind}:${pkg.full}`, doc);
     return doc;
+  }
+
+  /**
+   * The registry's signature of a package document this client read (verified), or null when the
+   * registry does not sign; undefined for a document this client did not read.
+   */
+  packageSignature(doc: PackageDocument): DocumentSignature | null | undefined {
+    return this.packageSignatures.get(doc);
+  }
+
+  /**
+   * What was verified about an artifact of a version document this client read: the key that
+   * signed its statement (null when the registry does not sign). Undefined for a document this
+   * client did not read.
+   */
+  artifactVerification(doc: VersionDocument, artifact: Pick<Artifact, 'os' | 'arch'>): ArtifactVerification | undefined {
+    return this.artifactChecks.get(doc)?.get(platformId(artifact));
+  }
+
+  /**
+   * What was verified of an artifact of a version document this client read (and the package
+   * document it was reached from): see {@link Verification}.
+   */
+  verification(pkg: PackageDocument | undefined, doc: VersionDocument, artifact: Artifact): Verification {
+    return verificationOf(artifact, this.artifactVerification(doc, artifact), pkg ? this.packageSignature(pkg) : undefined);
   }
 
   /**
@@ -146,13 +200,13 @@ export class RegistryClient {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
     const v = parseVersion(version);
     const key = versionKey(kind, pkg, v);
-    const doc = await this.getJson(key, VersionDocumentSchema, 'version', () =>
-      new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`),
-    );
+    const { value: doc } = await this.getJson(key, VersionDocumentSchema, 'version', () => new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`));
     checkIdentity(this.url(key), doc, kind, pkg.full);
     if (doc.version !== v) {
       throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${doc.version}, not ${v}.`);
     }
+    // Every artifact's statement signed; every platform the verified package document lists present.
+    this.artifactChecks.set(doc, await this.trust.verifyVersion(this.url(key), doc, this.verifiedPackages.get(`${kind}:${pkg.full}`)));
     return doc;
   }
 
@@ -166,7 +220,7 @@ export class RegistryClient {
   async getScope(scope: string): Promise<ScopeDocument> {
     const s = parseScope(scope);
     const key = scopeKey(s);
-    const doc = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
+    const { value: doc } = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
     if (doc.scope !== s) throw new ShelfError('registry_unreachable', `${this.url(key)} is not the scope record of @${s}.`, { url: this.url(key) });
     return doc;
   }
@@ -197,7 +251,7 @@ export class RegistryClient {
           throw new ShelfError('invalid_argument', `${this.baseUrl} publishes the ${config.search.layout} search layout, which has no whole index to load; use search().`);
         }
         const key = config.search[KIND_PLURAL[kind]];
-        const doc = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
+        const { value: doc } = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
           new ShelfError('not_found', `The ${kind} search index ${url} was not found: nothing of this kind has been published.`),
         );
         if (doc.kind !== kind) {
@@ -288,12 +342,22 @@ export class RegistryClient {
   /**
    * GETs `key` through the shared JSON fetch and parses it with `schema`. A 404 or 410 becomes
    * `notFound(url)`; anything else that is not a matching document becomes `registry_unreachable`
-   * naming the URL.
+   * naming the URL. `raw` is the JSON as served (what signatures are over).
    */
-  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<z.output<S>> {
-    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound, bounds: this.bounds });
+  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<{ value: z.output<S>; raw: unknown }> {
+    let raw: unknown;
+    const read = await fetchJson(this.url(key), {
+      fetch: this.fetchImpl,
+      parse: (json) => {
+        raw = json;
+        return schema.parse(json) as z.output<S>;
+      },
+      what,
+      notFound,
+      bounds: this.bounds,
+    });
     if (read.notModified) throw new ShelfError('internal_error', `${this.url(key)} answered 304 to a request without an ETag.`);
-    return read.value;
+    return { value: read.value, raw };
   }
 }
 

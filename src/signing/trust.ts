@@ -47,7 +47,7 @@ export async function isEndorsedBy(key: RegistryKey, endorser: RegistryKey): Pro
 /** The trusted key a signature names, refused when unknown or expired. */
 function signingKey(keys: KeyMap, keyid: string, now: Date, url: string | undefined): RegistryKey {
   const key = keys.get(keyid);
-  if (!key) throw new ShelfError('key_untrusted', `${url ?? 'A document'} is signed by the key ${short(keyid)}, which this client does not trust for the registry.`, { ...(url ? { url } : {}), keyid });
+  if (!key) throw new ShelfError('key_untrusted', `${url ?? 'A document'} is signed by the key ${short(keyid)}, which this client does not trust for the registry. If the registry changed its keys for a reason you know, re-trust it with "shelf trust".`, { ...(url ? { url } : {}), keyid });
   if (key.expires && Date.parse(key.expires) <= now.getTime()) {
     throw new ShelfError('key_untrusted', `${url ?? 'A document'} is signed by the key ${short(keyid)}, which expired on ${key.expires}.`, { ...(url ? { url } : {}), keyid });
   }

@@ -390,6 +390,36 @@ describe('package page', () => {
   });
 });
 
+describe('what the page verified', () => {
+  it("says the registry's signatures over the package and each file were verified in the browser, and that there is no attestation", async () => {
+    const page = await open('/package.html?bundle=@acme/sysinfo');
+    await page.locator('article.pkg').waitFor();
+    const keyid = reg.server.signer.keyId;
+    expect(await page.locator('#signature-status').getAttribute('data-verified')).toBe('true');
+    expect(await page.locator('#signature-status').textContent()).toContain(`signed by the registry's key ${keyid.slice(0, 16)}`);
+    expect(await page.locator('#files .file-signature').evaluateAll((ps) => ps.map((p) => p.getAttribute('data-keyid')))).toEqual([keyid, keyid, keyid]);
+    expect(await page.locator('#attestation-status').getAttribute('data-attested')).toBe('false');
+  });
+
+  it('shows nothing of a version whose file no longer matches its signature, and says why', async () => {
+    const key = 'v1/bundles/@globex/weather/versions/1.9.0.json';
+    const saved = (await reg.store.get(key))!;
+    const doc = JSON.parse(new TextDecoder().decode(saved.body));
+    doc.artifacts[0].sha256 = 'f'.repeat(64);
+    await reg.store.put(key, new TextEncoder().encode(JSON.stringify(doc)), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=0, must-revalidate' });
+    try {
+      const page = await open('/package.html?bundle=@globex/weather&version=1.9.0');
+      const panel = page.locator('[data-state="untrusted"]');
+      await panel.waitFor();
+      expect(await panel.textContent()).toContain('signature_invalid');
+      expect(await page.locator('#files').count()).toBe(0);
+      expect(await page.locator('.sha256').count()).toBe(0);
+    } finally {
+      await reg.store.put(key, saved.body, { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=0, must-revalidate' });
+    }
+  });
+});
+
 describe('scope page', () => {
   it("lists a publisher's packages of both kinds with the GitHub owner it is pinned to", async () => {
     const page = await open('/package.html?bundle=@acme/echo');
