@@ -155,12 +155,21 @@ interface InlinedPackage {
 /** Every package whose files are inputs, with its licence text (the LICENSE file beside its package.json). */
 function inlinedPackages(inputs: string[]): InlinedPackage[] {
   const dirs = new Set(inputs.map(packagePath).filter((p): p is string => p !== null));
+  type Meta = { name: string; version: string; license?: string; repository?: string | { url?: string } };
+  const metas = [...dirs].map((dir) => ({ dir, meta: JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Meta }));
+  const licenseFile = (dir: string) => readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+  const repositoryOf = (meta: Meta) => (typeof meta.repository === 'string' ? meta.repository : meta.repository?.url);
   const packages: InlinedPackage[] = [];
-  for (const dir of dirs) {
-    const meta = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
-    const file = readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+  for (const { dir, meta } of metas) {
+    let file = licenseFile(dir);
+    let from = dir;
+    // A package of a monorepo may ship without the repository's LICENSE that its siblings carry (@sigstore/verify).
+    if (!file && repositoryOf(meta)) {
+      const sibling = metas.find((m) => m.dir !== dir && repositoryOf(m.meta) === repositoryOf(meta) && m.meta.license === meta.license && licenseFile(m.dir));
+      if (sibling) [file, from] = [licenseFile(sibling.dir), sibling.dir];
+    }
     if (!file) throw new Error(`${meta.name} is inlined into the command line but has no LICENSE file to include.`);
-    packages.push({ name: meta.name, version: meta.version, license: meta.license ?? 'see text', text: readFileSync(join(ROOT, dir, file), 'utf8').trim() });
+    packages.push({ name: meta.name, version: meta.version, license: meta.license ?? 'see text', text: readFileSync(join(ROOT, from, file), 'utf8').trim() });
   }
   return packages.sort((a, b) => (a.name < b.name ? -1 : 1));
 }

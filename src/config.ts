@@ -57,6 +57,12 @@ export interface AnnounceConfig {
   searchLayout: SearchLayout;
   /** How the registry signs (see {@link SigningSettings}). */
   signing: SigningSettings;
+  /**
+   * `SHELF_SIGSTORE_TRUSTED_ROOT`: a `trusted_root.json` file to verify artifact attestations
+   * against instead of Sigstore's public-good instance (GitHub's own instance for private
+   * repositories, GitHub Enterprise, tests).
+   */
+  sigstoreTrustedRoot?: string;
 }
 
 /**
@@ -153,6 +159,7 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
     signing: loadSigningSettings(env),
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
+  if (env.SHELF_SIGSTORE_TRUSTED_ROOT?.trim()) config.sigstoreTrustedRoot = env.SHELF_SIGSTORE_TRUSTED_ROOT.trim();
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
   const announceUrl = env.SHELF_ANNOUNCE_URL ? url(env, 'SHELF_ANNOUNCE_URL', '') : config.publicUrl;
   if (announceUrl) config.announceUrl = announceUrl.replace(/\/$/, '');

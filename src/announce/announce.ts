@@ -10,9 +10,11 @@
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
  *    must name the announced package and version, and agree with the version's other artifacts.
+ *    **attestation**: GitHub's artifact attestation of these bytes, if the repository made one,
+ *    verified against Sigstore's trust root and the token's identity (`attestation.ts`).
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
  * 7. **pins** (create-only): the scope's owner id and the package's repository id.
- * 8. **artifact** (create-only): the registry's own copy of the bytes.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's bundle.
  * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
  * 10. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
  *    in the sharded layout; catalog then index in the single one), recent list. Then expired
@@ -27,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { ShelfError } from '../core/errors.ts';
 import { parsePackageName, parseVersion, platformId, type Kind, type PackageName, type Platform, type Version } from '../core/names.ts';
-import { artifactKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import { artifactKey, attestationKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   BundleAnnounceSchema,
   PackageDocumentSchema,
@@ -37,6 +39,7 @@ import {
   type SearchLayout,
   type AnnounceResponse,
   type Artifact,
+  type AttestationRef,
   type Provenance,
   type VersionDocument,
 } from '../core/schemas.ts';
@@ -47,6 +50,9 @@ import { PreconditionFailedError, type ObjectStore } from '../store/object-store
 import type { ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
+import type { TrustMaterial } from '@sigstore/verify';
+import { findAttestation, type AttestationLister, type FoundAttestation } from './attestation.ts';
+import { verifyAttestation } from '../attestation/verify-attestation.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
@@ -75,6 +81,10 @@ export interface AnnounceDeps {
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
   afterStep?: StepHook;
+  /** GitHub's attestations of a digest (`attestation.ts`). Without one, no attestation is looked for. */
+  listAttestations?: AttestationLister;
+  /** The Sigstore trust root attestations are verified against. Default: Sigstore's public-good instance. */
+  attestationTrust?: TrustMaterial;
   /**
    * The registry's signer: signs each artifact's statement and the package document. Always
    * given by the server and the function; a registry without one publishes unsigned documents,
@@ -156,6 +166,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   const recordedMetadata = existing && recordedMetadataOf(existing);
   if (recordedMetadata) checkSameVersionMetadata(recordedMetadata, metadata);
 
+  // 5b. attestation: none is fine; one that does not verify refuses the announce (nothing written yet).
+  const expected = { repository: claims.repository, repository_id: claims.repository_id, sha: claims.sha, workflow_ref: claims.workflow_ref, job_workflow_ref: claims.job_workflow_ref };
+  const attestation = deps.listAttestations ? await findAttestation(deps.listAttestations, req.artifact.sha256, expected, deps.attestationTrust) : null;
+
   // 6. token
   await recordTokenUse(store, claims, use, now);
   await deps.afterStep?.('token');
@@ -175,6 +189,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     const storedSha = stored ? createHash('sha256').update(stored.body).digest('hex') : '';
     if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
   }
+  const attestationRef = attestation ? await storeAttestation(store, attestationKey(kind, req.pkg, req.version, req.platform), attestation, req.artifact.sha256, expected, deps.attestationTrust, now) : undefined;
   await deps.afterStep?.('artifact');
 
   // 8b. readme: the artifact's own, else the repository's at the released commit (create-only,
@@ -202,6 +217,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     source_url: asset.sourceUrl,
     published_at: now,
     provenance: provenance(claims),
+    ...(attestationRef ? { attestation: attestationRef } : {}),
   };
   const artifact = deps.signer ? await signArtifact(deps.signer, { kind, name: req.pkg.full, version: req.version }, facts) : facts;
   let status: 'created' | 'unchanged' = 'created';
@@ -333,6 +349,42 @@ function provenance(claims: TokenClaims): Provenance {
     if (claims[key] !== undefined) p[key] = claims[key];
   }
   return p;
+}
+
+/**
+ * Step 8, the attestation: its bundle stored beside the artifact, create-only. A crashed earlier
+ * attempt may have stored one already (the same digest, the same workflow run): it is kept if it
+ * still verifies, so the record always describes the file that is there.
+ */
+async function storeAttestation(
+  store: ObjectStore,
+  key: string,
+  found: FoundAttestation,
+  sha256: string,
+  expected: Parameters<typeof verifyAttestation>[1]['expected'],
+  trustMaterial: TrustMaterial | undefined,
+  now: string,
+): Promise<AttestationRef> {
+  let bytes = found.bundle;
+  let verified = found.verified;
+  try {
+    await store.put(key, bytes, { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const stored = await store.get(key);
+    if (!stored) throw err;
+    bytes = stored.body;
+    verified = verifyAttestation(JSON.parse(new TextDecoder().decode(bytes)), { sha256, expected, ...(trustMaterial ? { trustMaterial } : {}) });
+  }
+  return {
+    path: key,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    predicate_type: verified.predicate_type,
+    certificate_identity: verified.certificate_identity,
+    certificate_issuer: verified.certificate_issuer,
+    verified_at: now,
+  };
 }
 
 function immutable(req: Accepted, storedSha: string): ShelfError {
