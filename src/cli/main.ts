@@ -31,6 +31,7 @@ Commands:
   bundle run <@scope/name[@v]>        Start a bundle's MCP server over stdio (cached, verified)
   bundle outdated                     List cached bundles the registry has newer versions of
   bundle update [@scope/name[@v]]     Update cached bundles to the newest version in their range
+  bundle verify <@scope/name[@v]>     Verify a bundle's Sigstore attestation (GitHub), offline
   skill search [words...]             Search skills
   skill show <@scope/name[@v]>        Show a skill
   skill pull <@scope/name[@v]>        Download a skill, verified
@@ -58,7 +59,7 @@ Exit codes: 0 success, 1 error, 2 usage error (a bundle run exits with its serve
 
 const KIND_HELP = (kind: Kind): string =>
   kind === 'bundle'
-    ? `Usage: shelf bundle <search|show|pull|run|outdated|update> [options]
+    ? `Usage: shelf bundle <search|show|pull|run|outdated|update|verify> [options]
 
 Commands:
   search [words...]               Search bundles
@@ -67,6 +68,7 @@ Commands:
   run <@scope/name[@v]>           Start a bundle's MCP server over stdio
   outdated                        List cached bundles that have newer versions
   update [@scope/name[@v]]        Update cached bundles
+  verify <@scope/name[@v]>        Verify a bundle's Sigstore attestation, independently of the registry
 
 Run "shelf bundle <command> --help" for a command's options.`
     : `Usage: shelf skill <search|show|pull|install|pack> [options]
@@ -93,6 +95,7 @@ const KIND_COMMANDS: Record<Kind, Record<string, Command>> = {
     run: async (_kind, args, ctx) => (await import('./run.ts')).runCommand(args, ctx),
     outdated: async (_kind, args, ctx) => (await import('./outdated.ts')).outdatedCommand(args, ctx),
     update: async (_kind, args, ctx) => (await import('./outdated.ts')).updateCommand(args, ctx),
+    verify: async (_kind, args, ctx) => (await import('./verify.ts')).verifyCommand(args, ctx),
   },
   skill: {
     search: async (kind, args, ctx) => (await import('./search.ts')).searchCommand(kind, args, ctx),
@@ -266,6 +269,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'bundle' && second === 'run') return (await import('./run.ts')).runHelp(ctx.host);
   if (kind === 'bundle' && second === 'outdated') return (await import('./outdated.ts')).outdatedHelp();
   if (kind === 'bundle' && second === 'update') return (await import('./outdated.ts')).updateHelp();
+  if (kind === 'bundle' && second === 'verify') return (await import('./verify.ts')).verifyHelp(ctx.host);
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();

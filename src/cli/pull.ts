@@ -34,6 +34,7 @@ import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import type { Artifact } from '../core/schemas.ts';
 import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
@@ -82,7 +83,10 @@ Options:
   --arch ARCH      Target architecture: x64, arm64, any (default: ${archDefault})
   -o, --output P   File to write, or an existing directory to write into
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
-${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached, verified} as JSON
+${cacheHelp}  --verify         Also verify its Sigstore attestation on this machine, before downloading
+                   (see "shelf bundle verify"); --repository R and --workflow PATH pin it
+  --json           Print {file, name, version, os, arch, sha256, size, cached, verified} as JSON
+                   (and "attestation" with --verify)
 ${COMMON_HELP}`;
 }
 
@@ -102,6 +106,9 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       arch: { type: 'string' },
       output: { type: 'string', short: 'o' },
       cache: { type: 'boolean' },
+      verify: { type: 'boolean' },
+      repository: { type: 'string' },
+      workflow: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -120,6 +127,20 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
   };
   const offline = values.offline === true || ctx.globalOffline;
   const client = ctx.client(values.registry, { offline });
+  if (!values.verify && (values.repository !== undefined || values.workflow !== undefined)) throw usageError(command, '--repository and --workflow pin what --verify checks; add --verify');
+  // --verify: the artifact's Sigstore attestation, checked on this machine (`verify.ts`).
+  const attest = values.verify
+    ? await (async () => {
+        const { parsePins, trustMaterialOf, verifyArtifactAttestation } = await import('./verify.ts');
+        const pins = parsePins(command, values);
+        const trust = await trustMaterialOf(ctx.env);
+        return async (artifact: Artifact) => {
+          const { verified, expected } = await verifyArtifactAttestation(client, artifact, pins, trust);
+          return { path: artifact.attestation!.path, ...verified, expected };
+        };
+      })()
+    : null;
+  let attestation: Record<string, unknown> | undefined;
 
   let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean; verified: Verification };
   if (values.cache) {
@@ -134,6 +155,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       offline,
       progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
     });
+    // Verified before it is recorded for run/outdated/update (the cached file is content-addressed, never used unverified).
+    if (attest) attestation = await attest(got.artifact);
     await writeBundleRecord(cacheDir, spec.name, {
       registry: ctx.registryUrl(values.registry),
       name: got.pkg.name,
@@ -154,6 +177,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     const version = client.resolveVersion(pkg, spec.range);
     const doc = await client.getVersion(kind, spec.name, version);
     const artifact = selectArtifact(doc.artifacts, want);
+    // Before anything is downloaded: the download then checks the bytes against the attested sha256.
+    if (attest) attestation = await attest(artifact);
 
     const fileName = `${spec.name.scope}-${spec.name.name}-${doc.version}-${artifact.os}-${artifact.arch}${ARTIFACT_EXTENSION[kind]}`;
     let dest = resolve(ctx.cwd, fileName);
@@ -185,7 +210,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
   }
 
   if (values.json) {
-    ctx.out(JSON.stringify(summary, null, 2));
+    ctx.out(JSON.stringify(attestation ? { ...summary, attestation } : summary, null, 2));
     return 0;
   }
   const s = ctx.style;
@@ -198,6 +223,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
           ['Size:', `${summary.size} bytes`],
           ['SHA-256:', `${summary.sha256} ${s.green('(verified)')}`],
           ['Trust:', describeVerification(summary.verified)],
+          ...(attestation ? [['Attestation:', `${s.green('verified')} (Sigstore), signed by ${String(attestation.certificate_identity)}`]] : []),
         ],
         '  ',
       ),

@@ -29,7 +29,7 @@ import {
 } from '../core/schemas.ts';
 import { summarize } from '../indexer/documents.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
-import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
+import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
 import { memoryPins, RegistryTrust, verificationOf, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
 import { platformId } from '../core/names.ts';
@@ -337,6 +337,38 @@ export class RegistryClient {
   /** The download URL of an artifact. */
   artifactUrl(artifact: Pick<Artifact, 'path'>): string {
     return this.url(artifact.path);
+  }
+
+  /**
+   * The Sigstore bundle the registry stored for an artifact (its attestation), JSON-parsed, once
+   * its bytes matched the sha256 the (signed) statement records. Verifying it is the caller's
+   * (`attestation/verify-attestation.ts`).
+   *
+   * @throws ShelfError `attestation_missing`, `integrity_mismatch`, `not_found`, `registry_unreachable`, `document_too_large`
+   */
+  async getAttestationBundle(artifact: Pick<Artifact, 'attestation' | 'os' | 'arch'>): Promise<unknown> {
+    const ref = artifact.attestation;
+    if (!ref) throw new ShelfError('attestation_missing', `The ${artifact.os}-${artifact.arch} artifact has no Sigstore attestation: its publisher did not attest it on GitHub.`);
+    const url = this.url(ref.path);
+    let response: Response;
+    try {
+      response = await fetchWithTimeouts(this.fetchImpl, url, {}, this.bounds);
+    } catch (error) {
+      if (error instanceof ShelfError) throw error;
+      throw new ShelfError('registry_unreachable', `Could not read ${url}: ${(error as Error).message}`, { url });
+    }
+    if (response.status === 404 || response.status === 410) throw new ShelfError('not_found', `${url} was not found.`, { url });
+    if (!response.ok) throw new ShelfError('registry_unreachable', `GET ${url} failed with HTTP ${response.status}.`, { url, status: response.status });
+    const bytes = await readDocumentBody(response, url, this.bounds);
+    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    if (digest !== ref.sha256) {
+      throw new ShelfError('integrity_mismatch', `The attestation ${url} is not the one the registry recorded (sha256 ${digest}, recorded ${ref.sha256}).`, { url, expected: ref.sha256, actual: digest });
+    }
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new ShelfError('registry_unreachable', `${url} is not JSON.`, { url });
+    }
   }
 
   /**

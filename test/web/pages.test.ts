@@ -5,7 +5,7 @@
  * empty, not-found and unreachable states, hostile package text, and a phone-sized screen.
  */
 import { mkdirSync } from 'node:fs';
-import { rm, mkdtemp } from 'node:fs/promises';
+import { rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import { FsStore } from '../../src/store/fs-store.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { SCREENSHOT_DIR, XSS, launchChromium, publishHostileBundle } from './helpers.ts';
 import { bundleFolder, publishFolder } from '../cli/helpers.ts';
+import { startFakeSigstore, type FakeSigstore } from '../fakes/fake-sigstore.ts';
+import { claimsFor } from '../helpers/test-registry.ts';
 
 /** A README that tries everything: raw HTML, script, event attributes, script and data links, plain-http and data images. */
 const HOSTILE_README = [
@@ -39,6 +41,7 @@ const HOSTILE_README = [
 const HUGE_README = `# Huge\n\n${'A long line of *emphasis* and `code` and [links](https://example.com/).\n\n'.repeat(7000)}`;
 
 let reg: TestRegistry;
+let sigstore: FakeSigstore;
 let browser: Browser;
 /** One context for the file: pages share its HTTP cache (the script is immutable), each has its own history. */
 let context: BrowserContext;
@@ -62,7 +65,10 @@ async function deadPort(): Promise<number> {
 
 beforeAll(async () => {
   const launching = launchChromium();
-  reg = await startTestRegistry();
+  sigstore = await startFakeSigstore();
+  const rootFile = join(await mkdtemp(join(tmpdir(), 'shelf-pages-root-')), 'trusted_root.json');
+  await writeFile(rootFile, JSON.stringify(sigstore.trustedRoot));
+  reg = await startTestRegistry({ env: { SHELF_SIGSTORE_TRUSTED_ROOT: rootFile } });
   const jobs: Array<[string, () => Promise<PreparedArtifact>]> = [
     ['echo', () => prepareBundle(reg, { example: '@acme/echo' })],
     ['sysinfo-linux', () => prepareBundle(reg, { example: '@acme/sysinfo', os: 'linux', arch: 'x64' })],
@@ -99,6 +105,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await sigstore?.close();
   await browser?.close();
   await deadPages?.close();
   await emptyRegistry?.close();
@@ -399,6 +406,17 @@ describe('what the page verified', () => {
     expect(await page.locator('#signature-status').textContent()).toContain(`signed by the registry's key ${keyid.slice(0, 16)}`);
     expect(await page.locator('#files .file-signature').evaluateAll((ps) => ps.map((p) => p.getAttribute('data-keyid')))).toEqual([keyid, keyid, keyid]);
     expect(await page.locator('#attestation-status').getAttribute('data-attested')).toBe('false');
+  });
+
+  it('says that a version is Sigstore-attested, by which workflow', async () => {
+    const p = await prepareBundle(reg, { example: '@acme/echo', name: '@initech/attested', version: '1.0.0' });
+    const workflow = `${p.repository}/.github/workflows/release.yml@refs/tags/v1`;
+    reg.github.addAttestation(p.repository, p.sha256, await sigstore.attest(p.sha256, { repository: p.repository, repository_id: claimsFor(p.repository).repository_id, sha: 'a'.repeat(40), workflow_ref: workflow, job_workflow_ref: workflow }));
+    expect((await announcePrepared(reg, p)).status).toBe(201);
+    const page = await open('/package.html?bundle=@initech/attested');
+    await page.locator('article.pkg').waitFor();
+    expect(await page.locator('#attestation-status').getAttribute('data-attested')).toBe('true');
+    expect(await page.locator('#attestation-status').textContent()).toContain(`GitHub attested every file with Sigstore (https://github.com/${workflow})`);
   });
 
   it('shows nothing of a version whose file no longer matches its signature, and says why', async () => {
