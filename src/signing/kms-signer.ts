@@ -11,9 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { KMSClientConfig } from '@aws-sdk/client-kms';
 import { ShelfError } from '../core/errors.ts';
-import { SIGNING_ALGORITHM } from './payloads.ts';
-import type { Signer } from './signer.ts';
-import { keyIdOf, toBase64 } from './verify.ts';
+import { makeSigner, type Signer } from './signer.ts';
+import { toBase64 } from './verify.ts';
 
 /** Options of {@link createKmsSigner}. */
 export interface KmsSignerOptions {
@@ -47,25 +46,17 @@ export async function createKmsSigner(options: KmsSignerOptions): Promise<Signer
   if (answer.KeySpec !== 'ECC_NIST_P256' || answer.KeyUsage !== 'SIGN_VERIFY' || !answer.PublicKey) {
     throw new ShelfError('invalid_config', `The KMS key ${options.keyId} (SHELF_SIGNING_KMS_KEY_ID) must be an ECC_NIST_P256 SIGN_VERIFY key; it is ${answer.KeySpec} ${answer.KeyUsage}.`);
   }
-  const publicKey = toBase64(answer.PublicKey);
-  const keyId = (await keyIdOf(publicKey))!;
-  return {
-    keyId,
-    algorithm: SIGNING_ALGORITHM,
-    publicKey,
-    description,
-    async sign(data) {
-      const digest = createHash('sha256').update(data).digest();
-      let signed;
-      try {
-        signed = await client.send(new SignCommand({ KeyId: options.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
-      } catch (error) {
-        throw new ShelfError('upstream_unavailable', `Signing with the KMS key ${options.keyId} failed: ${(error as Error).message}`);
-      }
-      if (!signed.Signature) throw new ShelfError('upstream_unavailable', `KMS returned no signature for ${options.keyId}.`);
-      return toBase64(derToP1363(signed.Signature));
-    },
-  };
+  return makeSigner(answer.PublicKey, description, async (data) => {
+    const digest = createHash('sha256').update(data).digest();
+    let signed;
+    try {
+      signed = await client.send(new SignCommand({ KeyId: options.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    } catch (error) {
+      throw new ShelfError('upstream_unavailable', `Signing with the KMS key ${options.keyId} failed: ${(error as Error).message}`);
+    }
+    if (!signed.Signature) throw new ShelfError('upstream_unavailable', `KMS returned no signature for ${options.keyId}.`);
+    return toBase64(derToP1363(signed.Signature));
+  });
 }
 
 /**

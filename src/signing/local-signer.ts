@@ -15,24 +15,17 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSig
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
-import { SIGNING_ALGORITHM } from './payloads.ts';
-import type { Signer } from './signer.ts';
-import { keyIdOf, toBase64 } from './verify.ts';
+import { makeSigner, type Signer } from './signer.ts';
+import { toBase64 } from './verify.ts';
 
 /** The signer of a private key already loaded. */
 export async function signerFromPrivateKey(privateKey: KeyObject, description: string): Promise<Signer> {
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new ShelfError('invalid_config', `${description} is not an ECDSA P-256 private key.`);
   }
-  const publicKey = toBase64(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }));
-  const keyId = (await keyIdOf(publicKey))!;
-  return {
-    keyId,
-    algorithm: SIGNING_ALGORITHM,
-    publicKey,
-    description,
-    sign: async (data) => toBase64(nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })),
-  };
+  return makeSigner(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), description, async (data) =>
+    toBase64(nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })),
+  );
 }
 
 /**

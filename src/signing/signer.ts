@@ -9,7 +9,7 @@
 import type { Artifact, DocumentSignature, RegistryKey } from '../core/schemas.ts';
 import { canonicalJson } from './canonical.ts';
 import { artifactPayload, documentPayload, keyPayload, SIGNING_ALGORITHM, type ArtifactOwner } from './payloads.ts';
-import { verifySignature } from './verify.ts';
+import { keyIdOf, toBase64, verifySignature } from './verify.ts';
 
 /** A key that signs. */
 export interface Signer {
@@ -22,6 +22,12 @@ export interface Signer {
   readonly description: string;
   /** Signs `data`; the signature is r||s (64 bytes), base64. */
   sign(data: Uint8Array): Promise<string>;
+}
+
+/** A signer of a public key (SPKI DER) and a way to sign with its private half: what both implementations build. */
+export async function makeSigner(spki: Uint8Array, description: string, sign: (data: Uint8Array) => Promise<string>): Promise<Signer> {
+  const publicKey = toBase64(spki);
+  return { keyId: (await keyIdOf(publicKey))!, algorithm: SIGNING_ALGORITHM, publicKey, description, sign };
 }
 
 /** Whether `artifact` carries a valid signature by `signer`'s key (then it needs no new one). */
