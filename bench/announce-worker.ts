@@ -13,7 +13,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AnnounceDeps } from '../src/announce/announce.ts';
-import type { SearchLayout } from '../src/core/schemas.ts';
 import { announceDepsFromConfig } from '../src/announce/from-config.ts';
 import { createAnnounceHandler } from '../src/announce/handler.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
@@ -33,8 +32,6 @@ export type WorkerStore =
 /** What the parent asks of the worker. */
 export interface AnnounceJob {
   store: WorkerStore;
-  /** `SHELF_SEARCH_LAYOUT` of the handler. */
-  layout: SearchLayout;
   /** Announces made first and reported apart (cold JWKS cache, unoptimised code). */
   warmup: number;
   announces: PlannedAnnounce[];
@@ -123,7 +120,6 @@ async function main(jobFile: string, outFile: string): Promise<void> {
   try {
     const store = new RecordingStore(await openStore(job.store));
     const config = loadAnnounceConfig({
-      SHELF_SEARCH_LAYOUT: job.layout,
       SHELF_AUDIENCE: AUDIENCE,
       SHELF_OIDC_ISSUER: github.issuer,
       SHELF_OIDC_JWKS_URL: github.jwksUrl,

@@ -1,7 +1,7 @@
 /**
  * Announce latency, memory and writes: runs `announce-worker.ts` in a fresh child process
- * against a registry (a folder, or a bucket on the local S3-compatible server) in one search
- * layout, and summarises what it measured. {@link uploadWorkingSet} gives an S3 bucket the objects
+ * against a registry (a folder, or a bucket on the local S3-compatible server), and summarises
+ * what it measured. {@link uploadWorkingSet} gives an S3 bucket the objects
  * a filesystem run of the same plan read (see bench/README.md).
  *
  * @module
@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SearchLayout } from '../src/core/schemas.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
 import type { AnnounceJob, AnnounceTiming, AnnounceWorkerResult, WorkerStore } from './announce-worker.ts';
@@ -20,8 +19,6 @@ import { percentiles, pool, round, type Percentiles } from './lib/stats.ts';
 /** The summary of one announce run. */
 export interface AnnounceReport {
   store: 'fs' | 's3';
-  /** The handler's `SHELF_SEARCH_LAYOUT`. */
-  layout: SearchLayout;
   /** Timed announces (warm-up excluded). */
   n: number;
   /** Announces that did not answer 2xx (should be 0), with their codes. */
@@ -33,7 +30,7 @@ export interface AnnounceReport {
   by_kind: Record<string, Percentiles>;
   /**
    * Timed announces that rewrote the base trees of the sharded index (every one without a delta;
-   * with one, those that compacted it). 0 in the single layout.
+   * with one, those that compacted it).
    */
   base_updates: number;
   /** Median of each phase, ms, in pipeline order. */
@@ -75,8 +72,6 @@ export interface AnnounceRun {
 /** Options of {@link measureAnnounces}. */
 export interface MeasureAnnouncesOptions {
   store: WorkerStore;
-  /** The handler's search layout. Default `sharded`. */
-  layout?: SearchLayout;
   plan: PlannedAnnounce[];
   /** How many of `plan` are warm-up (not timed). Default 1. */
   warmup?: number;
@@ -101,26 +96,25 @@ export async function measureAnnounces(options: MeasureAnnouncesOptions): Promis
   }
   const dir = mkdtempSync(join(tmpdir(), 'shelf-bench-announce-'));
   try {
-    const layout = options.layout ?? 'sharded';
-    const job: AnnounceJob = { store: options.store, layout, warmup, announces: options.plan };
+    const job: AnnounceJob = { store: options.store, warmup, announces: options.plan };
     if (options.budgetMs !== undefined) job.budgetMs = options.budgetMs;
     const jobFile = join(dir, 'job.json');
     const outFile = join(dir, 'out.json');
     writeFileSync(jobFile, JSON.stringify(job));
     await runWorker([jobFile, outFile], options.timeoutMs ?? 30 * 60_000);
     const raw = JSON.parse(readFileSync(outFile, 'utf8')) as AnnounceWorkerResult;
-    const samples = raw.timed.filter((t) => t.status < 300).map((t) => ({ ms: t.total, cpu_ms: t.cpu, base_update: isBaseUpdate(layout, t) }));
-    return { report: summarise(options.store.type, layout, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses, samples };
+    const samples = raw.timed.filter((t) => t.status < 300).map((t) => ({ ms: t.total, cpu_ms: t.cpu, base_update: isBaseUpdate(t) }));
+    return { report: summarise(options.store.type, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses, samples };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Whether an announce rewrote the sharded index's base trees (more index files than the delta). */
-const isBaseUpdate = (layout: SearchLayout, t: AnnounceTiming): boolean => layout === 'sharded' && (t.writes.index_files ?? 0) > 1;
+const isBaseUpdate = (t: AnnounceTiming): boolean => (t.writes.index_files ?? 0) > 1;
 
 /** Summarises a worker's raw timings. */
-export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: AnnounceWorkerResult): AnnounceReport {
+export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): AnnounceReport {
   const ok = raw.timed.filter((t) => t.status < 300);
   const byKind: Record<string, Percentiles> = {};
   for (const kind of new Set(ok.map((t) => t.kind))) byKind[kind] = percentiles(ok.filter((t) => t.kind === kind).map((t) => t.total));
@@ -133,13 +127,12 @@ export function summarise(store: 'fs' | 's3', layout: SearchLayout, raw: Announc
   const [maxRewritten, maxRewrittenKey] = largest((t) => [t.writes.rewritten_max_bytes, t.writes.rewritten_max_key]);
   return {
     store,
-    layout,
     n: ok.length,
     errors: [...raw.warmup, ...raw.timed].filter((t: AnnounceTiming) => t.status >= 300).map((t) => `${t.status} ${t.error ?? ''}`.trim()),
     latency_ms: percentiles(ok.map((t) => t.total)),
     cpu_ms: percentiles(ok.map((t) => t.cpu)),
     by_kind: byKind,
-    base_updates: ok.filter((t) => isBaseUpdate(layout, t)).length,
+    base_updates: ok.filter(isBaseUpdate).length,
     phases_p50_ms: phases,
     first_ms: raw.warmup[0] ? round(raw.warmup[0].total) : null,
     memory: {

@@ -2,7 +2,8 @@
  * Child process of the engine comparison: one engine at one registry size, alone in its process
  * so its memory is its own and an engine that runs out of memory or time fails alone.
  *
- * Builds the engine's index from the catalog as stored, serialises it, measures its bytes (raw
+ * Builds the engine's index from the registry's catalog (the packages of its sharded index, in name
+ * order, as one catalog document), serialises it, measures its bytes (raw
  * and gzip), loads it from those bytes (median of a few loads), then runs the latency workload
  * and the labelled queries within a time budget, interleaving classes so a slow engine still
  * gets a few of each.
@@ -13,9 +14,10 @@
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CatalogDocumentSchema } from '../src/core/schemas.ts';
-import { catalogKey } from '../src/core/paths.ts';
+import { readShardedCatalog, readShardedRoot } from '../src/search/write/publish.ts';
+import { encodeJson } from '../src/store/json-documents.ts';
 import { FsStore } from '../src/store/fs-store.ts';
+import { buildCatalog } from './lib/reference.ts';
 import { ENGINES, loadMinisearchBare, type EnginePayload, type LoadedEngine } from './engines.ts';
 import { compressedSizes, cpuMs, now, peakRss, percentiles, round, type Percentiles } from './lib/stats.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
@@ -82,14 +84,16 @@ async function main(jobFile: string, outFile: string): Promise<void> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as EngineJob;
   const adapter = ENGINES.find((e) => e.name === job.engine);
   if (!adapter) throw new Error(`unknown engine ${job.engine}`);
-  const stored = await new FsStore(job.root).get(catalogKey('bundle'));
-  if (!stored) throw new Error(`no catalog in ${job.root}`);
-  const catalogJson = new TextDecoder().decode(stored.body);
+  const store = new FsStore(job.root);
+  const root = await readShardedRoot(store, 'bundle');
+  if (!root) throw new Error(`no sharded index in ${job.root}`);
+  const catalog = buildCatalog('bundle', await readShardedCatalog(store, 'bundle', root.root));
+  const catalogJson = new TextDecoder().decode(encodeJson(catalog));
 
   phase('build');
   let t = now();
   let c = cpuMs();
-  let payload: EnginePayload | null = adapter.build(CatalogDocumentSchema.parse(JSON.parse(catalogJson)), catalogJson);
+  let payload: EnginePayload | null = adapter.build(catalog, catalogJson);
   const buildMs = now() - t;
   const buildCpuMs = cpuMs() - c;
   const files = payload.index.length + (payload.display ? 1 : 0);

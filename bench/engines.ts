@@ -9,9 +9,10 @@
  * search box would configure it — prefix matching and one typo forgiven where the engine
  * offers them — with defaults elsewhere:
  *
- * - `minisearch`: Shelf itself. Built by `buildSearchIndex`, loaded and queried through the real
- *   client (`SearchEngine`, which validates every stored summary at load; AND, then OR when AND
- *   finds nothing).
+ * - `minisearch`: one whole MiniSearch index with Shelf's options, the ranking reference of
+ *   `lib/reference.ts` (what the retired `single` layout published; it validates every stored
+ *   summary at load; AND, then OR when AND finds nothing). Shelf's own sharded index is measured
+ *   through the real client in `search.ts`.
  * - `lunr`: each term as exact (boost 10) + trailing wildcard + edit distance 1 (5+ letters); OR.
  *   Stores no documents, so a result list also needs the catalog.
  * - `flexsearch`: a Document index, `tokenize: "forward"` (prefixes), the `LatinBalance` encoder
@@ -33,12 +34,10 @@ import { Charset, Document } from 'flexsearch';
 import Fuse from 'fuse.js';
 import lunr from 'lunr';
 import MiniSearch, { type AsPlainObject } from 'minisearch';
-import { SearchEngine } from '../src/client/search.ts';
-import { CatalogDocumentSchema, SearchIndexDocumentSchema, type CatalogDocument, type PackageSummary } from '../src/core/schemas.ts';
-import { indexOptions } from '../src/core/search-options.ts';
-import { buildSearchIndex } from '../src/indexer/search-index.ts';
-import { searchDocument } from '../src/core/search-options.ts';
+import type { PackageSummary } from '../src/core/schemas.ts';
+import { indexOptions, searchDocument } from '../src/core/search-options.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
+import { buildReferenceIndex, CatalogSchema, ReferenceIndexSchema, ReferenceSearch, type Catalog } from './lib/reference.ts';
 
 /** Field weights, Shelf's (`DEFAULT_SEARCH_OPTIONS.boost`), given to every engine that takes weights. */
 export const WEIGHTS = { name: 4, display_name: 3, tool_text: 2, keyword_text: 1.5, scope: 1.5, description: 1 } as const;
@@ -98,17 +97,17 @@ export interface EnginePayload {
 export interface EngineAdapter {
   name: string;
   /** Builds and serialises the index. */
-  build(catalog: CatalogDocument, catalogJson: string): EnginePayload;
+  build(catalog: Catalog, catalogJson: string): EnginePayload;
   /** Parses and loads what `build` produced (and the catalog, when needed), ready to query. */
   load(payload: EnginePayload): LoadedEngine;
 }
 
-/** Shelf: the stored search-index document, loaded through the real client code. */
+/** One whole MiniSearch index with Shelf's options: the ranking reference (`lib/reference.ts`). */
 export const minisearchEngine: EngineAdapter = {
   name: 'minisearch',
-  build: (catalog) => ({ index: [new TextDecoder().decode(encodeJson(SearchIndexDocumentSchema.parse(buildSearchIndex('bundle', catalog))))] }),
+  build: (catalog) => ({ index: [new TextDecoder().decode(encodeJson(ReferenceIndexSchema.parse(buildReferenceIndex('bundle', catalog))))] }),
   load: ({ index }) => {
-    const engine = new SearchEngine(SearchIndexDocumentSchema.parse(JSON.parse(index[0]!)));
+    const engine = new ReferenceSearch(ReferenceIndexSchema.parse(JSON.parse(index[0]!)));
     return { search: (q, limit) => engine.search(q, { limit }).map((h) => h.name) };
   },
 };
@@ -215,7 +214,7 @@ export const fuseEngine: EngineAdapter = {
     return { index: [JSON.stringify(Fuse.createIndex(FUSE_OPTIONS.keys, docs).toJSON())], display: catalogJson };
   },
   load: ({ index, display }) => {
-    const catalog = CatalogDocumentSchema.parse(JSON.parse(display!));
+    const catalog = CatalogSchema.parse(JSON.parse(display!));
     const docs = catalog.packages.map(plainDocument);
     const fuse = new Fuse(docs, FUSE_OPTIONS, Fuse.parseIndex(JSON.parse(index[0]!)));
     const summaries = new Map(catalog.packages.map((p) => [p.name, p]));
@@ -266,7 +265,7 @@ export const substringEngine: EngineAdapter = {
   name: 'substring',
   build: (_catalog, catalogJson) => ({ index: [catalogJson] }),
   load: ({ index }) => {
-    const catalog = CatalogDocumentSchema.parse(JSON.parse(index[0]!));
+    const catalog = CatalogSchema.parse(JSON.parse(index[0]!));
     const rows = catalog.packages.map((p) => {
       const d = searchDocument(p);
       return { name: p.name, fields: FIELDS.map((f) => [(d[f] ?? '').toLowerCase(), WEIGHTS[f]] as const) };
@@ -296,12 +295,12 @@ export const substringEngine: EngineAdapter = {
   },
 };
 
-/** Every engine, Shelf's first. */
+/** Every engine, the whole-index reference first. */
 export const ENGINES: readonly EngineAdapter[] = [minisearchEngine, lunrEngine, flexsearchEngine, fuseEngine, oramaEngine, substringEngine];
 
 /** The summaries a result list shows, by package name. */
 function summariesOf(catalogJson: string | undefined): Map<string, PackageSummary> {
-  const catalog = CatalogDocumentSchema.parse(JSON.parse(catalogJson ?? 'null'));
+  const catalog = CatalogSchema.parse(JSON.parse(catalogJson ?? 'null'));
   return new Map(catalog.packages.map((p) => [p.name, p]));
 }
 

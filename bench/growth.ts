@@ -15,7 +15,7 @@
  * What is timed is what the per-size measurements time, with the same code:
  * - first queries: fresh clients in a visitor process (`firstQueriesInVisitor`) against the local
  *   server over the size's registry (its full delta, as in the search measurement);
- * - announces (sharded layout): the real handler in a child process (`measureAnnounces`), first on
+ * - announces: the real handler in a child process (`measureAnnounces`), first on
  *   a hard-link copy of the size's registry, then on S3 with the working set those announces read
  *   (as in `run.ts`); each block's first announce is its warm-up.
  *
@@ -131,7 +131,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthRepor
       const store = new FsStore(side.root);
       const server = await startLocalServer({ store, port: 0 });
       servers.push(server);
-      await writeBenchConfig(store, server.url, 'sharded');
+      await writeBenchConfig(store, server.url);
       urls.set(side, server.url);
     }
     const runs: { packages: number; samples: number[] }[] = [];
@@ -158,7 +158,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthRepor
     for (const side of order) {
       const index = made.get(side)!;
       made.set(side, index + 1);
-      const run = await measureAnnounces({ store: store(side), layout: 'sharded', plan: slice(side, index) });
+      const run = await measureAnnounces({ store: store(side), plan: slice(side, index) });
       onRun?.(side, run);
       errors.push(...run.report.errors);
       runs.push({ packages: side.packages, samples: run.samples });

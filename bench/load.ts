@@ -4,34 +4,24 @@
  * encoded with `encodeJson`, exactly as `updateJson` writes it, so the files are byte-for-byte
  * what announces would have produced).
  *
- * Announcing 100,000 packages one by one would take days (in the `single` layout every announce
- * rewrites the whole catalog and index). So the loader derives the shared files once, from every
- * summary, with the same pure functions — for both search layouts side by side, so one bucket
- * serves the measurements of either: the `single` layout's catalog and index
- * (`v1/catalog/bundles.json`, `v1/search/bundles.json`), and the `sharded` layout's root and
- * content-addressed pieces, written by the real `rebuildToStore` of `src/search/store.ts`.
+ * Announcing 100,000 packages one by one would take hours. So the loader derives the shared files
+ * once, from every summary, with the same pure functions: the recent list, and the sharded search
+ * index's root and content-addressed pieces, written by the real `rebuildToStore` of
+ * `src/search/write/publish.ts`.
  *
  * @module
  */
 import type { z } from 'zod';
-import { badgeKey, catalogKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, searchIndexKey, versionKey } from '../src/core/paths.ts';
+import { badgeKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, versionKey } from '../src/core/paths.ts';
 import { parseVersion } from '../src/core/names.ts';
-import {
-  CatalogDocumentSchema,
-  PackageDocumentSchema,
-  RecentDocumentSchema,
-  ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
-  VersionDocumentSchema,
-} from '../src/core/schemas.ts';
-import type { SearchLayout } from '../src/core/schemas.ts';
+import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema } from '../src/core/schemas.ts';
 import { rebuildToStore } from '../src/search/write/publish.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
 import { packageBadge, renderBadge } from '../src/indexer/badge.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { Corpus } from './corpus.ts';
 import { cpuMs, now, pool } from './lib/stats.ts';
-import { packageFiles, scopeDocuments, sharedDocuments, type SummaryWithVersions } from './records.ts';
+import { packageFiles, recentDocument, scopeDocuments, type SummaryWithVersions } from './records.ts';
 
 /** Options of {@link loadRegistry}. */
 export interface LoadOptions {
@@ -42,16 +32,14 @@ export interface LoadOptions {
   /** Called after each batch with the number of packages written so far. */
   progress?: (done: number) => void;
   /**
-   * Also write the derived files (package documents, scope records, catalog, search index,
-   * recent list), built here with the pure builders. Default true. `false` writes the version
+   * Also write the derived files (package documents, badges, scope records, the sharded search
+   * index, the recent list), built here with the pure builders. Default true. `false` writes the version
    * records alone, for the real rebuild (`src/registry/rebuild.ts`) to derive the rest, which
    * reconstructs the pins from the records' provenance.
    */
   derived?: boolean;
   /** Write the version records. Default true; `false` (with `derived`) completes a bucket that has them. */
   records?: boolean;
-  /** The search layouts whose files `derived` writes. Default both. */
-  layouts?: readonly SearchLayout[];
 }
 
 /** What a bulk load wrote and where its time went. */
@@ -63,7 +51,7 @@ export interface LoadReport {
   bytes: number;
   /** Pure derivation of per-package files (version records, package documents). */
   build_packages_ms: number;
-  /** Pure derivation of scope records, catalog, search index and recent list. */
+  /** Pure derivation of scope records and the recent list. */
   build_shared_ms: number;
   /** Serialisation (schema parse + encode) of every document. */
   encode_ms: number;
@@ -71,8 +59,8 @@ export interface LoadReport {
   total_ms: number;
   /** CPU time of this process during the load, ms. */
   cpu_ms: number;
-  /** Sizes of the shared derived files as written (0: layout not written). */
-  shared_bytes: { catalog: number; search: number; recent: number };
+  /** Size of the recent list as written. */
+  shared_bytes: { recent: number };
   /** The sharded index (build + create-only writes by `rebuildToStore`), when written. */
   sharded: { files_written: number; ms: number; cpu_ms: number } | null;
 }
@@ -96,8 +84,6 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   const records = options.records ?? true;
   if (typeof records !== 'boolean') throw new TypeError('"records" option must be a boolean');
   if (!records && !derived) throw new TypeError('"records" and "derived" options cannot both be false');
-  const layouts = options.layouts ?? ['single', 'sharded'];
-  if (!Array.isArray(layouts) || layouts.some((l) => l !== 'single' && l !== 'sharded')) throw new TypeError('"layouts" option must be an array of "single" and "sharded"');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`"concurrency" option must be a positive integer, got ${String(concurrency)}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`"batch" option must be a positive integer, got ${String(batchSize)}`);
 
@@ -114,7 +100,7 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
     encode_ms: 0,
     total_ms: 0,
     cpu_ms: 0,
-    shared_bytes: { catalog: 0, search: 0, recent: 0 },
+    shared_bytes: { recent: 0 },
     sharded: null,
   };
   const encode = <T>(key: string, schema: z.ZodType<T>, value: T): Pending => {
@@ -166,24 +152,15 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   }
 
   t = now();
-  const shared = sharedDocuments(summaries, { single: layouts.includes('single') });
+  const recentDoc = recentDocument(summaries);
   report.build_shared_ms += now() - t;
-  const recent = encode(recentKey(), RecentDocumentSchema, shared.recent);
+  const recent = encode(recentKey(), RecentDocumentSchema, recentDoc);
   await write([recent]);
   report.shared_bytes.recent = recent.body.byteLength;
-  if (shared.catalog && shared.search) {
-    const catalog = encode(catalogKey('bundle'), CatalogDocumentSchema, shared.catalog);
-    const search = encode(searchIndexKey('bundle'), SearchIndexDocumentSchema, shared.search);
-    await write([catalog, search]);
-    report.shared_bytes.catalog = catalog.body.byteLength;
-    report.shared_bytes.search = search.body.byteLength;
-  }
-  if (layouts.includes('sharded')) {
-    t = now();
-    const c = cpuMs();
-    const files = await rebuildToStore(store, 'bundle', summaries.map((s) => s.summary));
-    report.sharded = { files_written: files, ms: now() - t, cpu_ms: cpuMs() - c };
-  }
+  t = now();
+  const c = cpuMs();
+  const files = await rebuildToStore(store, 'bundle', summaries.map((s) => s.summary));
+  report.sharded = { files_written: files, ms: now() - t, cpu_ms: cpuMs() - c };
   report.total_ms = now() - start;
   report.cpu_ms = cpuMs() - cpuStart;
   return report;

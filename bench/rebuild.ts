@@ -1,8 +1,8 @@
 /**
  * Full-rebuild throughput: runs the real rebuild (`src/registry/rebuild.ts`) in a fresh child
  * process over a bucket that holds only the records (version documents), so it derives and
- * writes every package document, scope record, the search index (and catalog) of the chosen
- * layout and the recent list, as after a disaster. The rebuild's own `concurrency` option says
+ * writes every package document, badge, scope record, the sharded search index and the recent
+ * list, as after a disaster. The rebuild's own `concurrency` option says
  * how many files it writes at once. A fresh process also means the filesystem store starts with no cached ETags,
  * as a `rebuild` command would.
  *
@@ -12,19 +12,17 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import type { SearchLayout } from '../src/core/schemas.ts';
 import { FsStore } from '../src/store/fs-store.ts';
-import { rebuild, type RebuildOptions } from '../src/registry/rebuild.ts';
+import { rebuild } from '../src/registry/rebuild.ts';
 import { TSX_IMPORT } from './lib/node.ts';
 import { peakRss, round } from './lib/stats.ts';
 
 /** Phases of a rebuild, in order, by the key of the file written. */
-export const REBUILD_PHASES = ['packages', 'scopes', 'catalog', 'search', 'recent'] as const;
+export const REBUILD_PHASES = ['packages', 'scopes', 'search', 'recent'] as const;
 
 /** The rebuild report. */
 export interface RebuildReport {
-  /** The layout rebuilt, and the rebuild's `concurrency` option. */
-  layout: SearchLayout;
+  /** The rebuild's `concurrency` option. */
   concurrency: number;
   /** True when the rebuild ran to the end within the time limit. */
   completed: boolean;
@@ -49,30 +47,25 @@ export interface RebuildReport {
 export function phaseOf(key: string): (typeof REBUILD_PHASES)[number] {
   if (key.startsWith('v1/scopes/')) return 'scopes';
   if (key.startsWith('v1/catalog/recent')) return 'recent';
-  if (key.startsWith('v1/catalog/')) return 'catalog';
   if (key.startsWith('v1/search/')) return 'search';
   return 'packages';
 }
 
 /** Options of {@link measureRebuild}. */
 export interface MeasureRebuildOptions {
-  /** The layout to rebuild. Default `sharded`. */
-  layout?: SearchLayout;
   /** The rebuild's `concurrency` option. Default 32. */
   concurrency?: number;
 }
 
 /** Runs the rebuild of the bucket at `root` in a child process, stopping it after `timeoutMs`. */
 export function measureRebuild(root: string, packages: number, timeoutMs: number, options: MeasureRebuildOptions = {}): Promise<RebuildReport> {
-  const layout = options.layout ?? 'sharded';
   const concurrency = options.concurrency ?? 32;
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--max-old-space-size=8192', ...TSX_IMPORT, new URL(import.meta.url).pathname, root, layout, String(concurrency)], {
+    const child = spawn(process.execPath, ['--max-old-space-size=8192', ...TSX_IMPORT, new URL(import.meta.url).pathname, root, String(concurrency)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const report: RebuildReport = {
-      layout,
       concurrency,
       completed: false,
       packages,
@@ -86,8 +79,8 @@ export function measureRebuild(root: string, packages: number, timeoutMs: number
       max_rss_mib: null,
       cpu_ms: null,
     };
-    // Each file's time since the previous one is its phase's: phases interleave (catalog and search
-    // alternate per kind), so durations are summed, not taken from first and last timestamps.
+    // Each file's time since the previous one is its phase's: phases may interleave, so durations
+    // are summed, not taken from first and last timestamps.
     const phaseTimes = new Map<string, number>();
     let lastAt = 0;
     let packagePhaseEnd = 0;
@@ -140,16 +133,14 @@ export function measureRebuild(root: string, packages: number, timeoutMs: number
 }
 
 /**
- * The worker: `rebuild.ts <root> <layout> <concurrency>`, printing
+ * The worker: `rebuild.ts <root> <concurrency>`, printing
  * `progress <done> <total> <changed> <ms> <key>` lines and `done <ms> <maxRSS bytes> <cpu ms>`.
  */
-async function worker(root: string, layout: SearchLayout, concurrency: number): Promise<void> {
+async function worker(root: string, concurrency: number): Promise<void> {
   const t0 = performance.now();
   const write = (line: string) => process.stdout.write(`${line}\n`);
-  // `layout` is the rebuild's option from the sharded-search change (src/registry/rebuild.ts).
-  const options = { layout, concurrency } as RebuildOptions;
   await rebuild(new FsStore(root), {
-    ...options,
+    concurrency,
     onProgress: (p) => write(`progress ${p.done} ${p.total} ${p.changed ? 1 : 0} ${Math.round(performance.now() - t0)} ${p.key}`),
   });
   const usage = process.resourceUsage();
@@ -157,7 +148,7 @@ async function worker(root: string, layout: SearchLayout, concurrency: number): 
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname && process.argv[2]) {
-  worker(process.argv[2], (process.argv[3] ?? 'sharded') as SearchLayout, Number(process.argv[4] ?? 8)).then(
+  worker(process.argv[2], Number(process.argv[3] ?? 8)).then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err);

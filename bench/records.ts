@@ -1,8 +1,8 @@
 /**
  * Turns a synthetic corpus into the registry's files with the real, pure builders of
  * `src/indexer`: version records through `addArtifact` (one call per platform, as announces
- * make them), package documents, scope records, the catalog, the search index and the recent
- * list. Nothing here re-implements a format.
+ * make them), package documents, scope records and the recent list (the sharded search index is
+ * built by `src/search/write`, see `load.ts`). Nothing here re-implements a format.
  *
  * Artifacts of the generated history are described (sha256, size, path, provenance) but their
  * bytes are not written: they are immutable blobs no announce, rebuild or search ever reads, and
@@ -14,11 +14,10 @@
 import { createHash } from 'node:crypto';
 import { parsePackageName, parseVersion, platformId, type Arch, type Os, type PackageName } from '../src/core/names.ts';
 import { artifactKey, ARTIFACT_EXTENSION } from '../src/core/paths.ts';
-import type { Artifact, CatalogDocument, PackageDocument, PackageSummary, RecentDocument, ScopeDocument, SearchIndexDocument, VersionDocument } from '../src/core/schemas.ts';
+import type { Artifact, PackageDocument, PackageSummary, RecentDocument, ScopeDocument, VersionDocument } from '../src/core/schemas.ts';
 import {
   addArtifact,
   addScopePackage,
-  buildCatalog,
   buildPackageDocument,
   pinnedScope,
   releaseUrl,
@@ -26,7 +25,6 @@ import {
   upsertRecent,
   type RecentEntry,
 } from '../src/indexer/documents.ts';
-import { buildSearchIndex } from '../src/indexer/search-index.ts';
 import { manifestFor, type SyntheticPackage } from './corpus.ts';
 
 /** The issuer recorded in generated provenance (GitHub Actions'). */
@@ -88,29 +86,14 @@ export interface SummaryWithVersions {
   versions: readonly Pick<VersionDocument, 'name' | 'version' | 'published_at'>[];
 }
 
-/**
- * The shared derived files from every package's summary: the recent list and, for the `single`
- * layout, the catalog and the search index (null when `single` is false: building a 100,000-package
- * index takes most of a minute).
- */
-export function sharedDocuments(
-  files: readonly SummaryWithVersions[],
-  options: { single?: boolean } = {},
-): {
-  catalog: CatalogDocument | null;
-  search: SearchIndexDocument | null;
-  recent: RecentDocument;
-} {
-  const single = options.single ?? true;
-  const catalog = single ? buildCatalog('bundle', files.map((f) => f.summary)) : null;
-  const search = catalog && buildSearchIndex('bundle', catalog);
+/** The recent list, from every package's versions. */
+export function recentDocument(files: readonly SummaryWithVersions[]): RecentDocument {
   const entries: RecentEntry[] = files.flatMap((f) =>
     f.versions.map((v) => ({ kind: 'bundle' as const, name: v.name, version: v.version, published_at: v.published_at })),
   );
   // upsertRecent sorts everything it is given; pre-select the newest so it sorts hundreds, not 10^5.
   entries.sort((a, b) => (a.published_at < b.published_at ? 1 : a.published_at > b.published_at ? -1 : 0));
-  const recent = upsertRecent(null, entries.slice(0, 500));
-  return { catalog, search, recent };
+  return upsertRecent(null, entries.slice(0, 500));
 }
 
 /** A described (not stored) artifact with provenance as an announce would record it. */

@@ -4,7 +4,6 @@
  * @module
  */
 import type { SearchStorageReport } from './storage.ts';
-import type { SearchLayout } from '../src/core/schemas.ts';
 import type { AnnounceReport } from './announce.ts';
 import type { ColdStartReport } from './cold-start.ts';
 import { STARTUP_COMMANDS, STARTUP_GOALS_MS, type StartupCommand, type StartupReport } from './startup.ts';
@@ -28,7 +27,7 @@ export interface SizeResult {
   scopes: number;
   /** Bulk load of the records (see `load.ts`). */
   load: LoadReport;
-  /** Bulk derivation of every derived file of both layouts (package documents, scopes, single catalog and index, sharded index, recent list). */
+  /** Bulk derivation of every derived file (package documents, badges, scopes, the sharded index, the recent list). */
   derive: LoadReport;
   /** Hard-link copies of the registry (`cp -al`): records → registry, registry → the announce runs' copy, ms. */
   snapshots_ms: number[];
@@ -40,13 +39,13 @@ export interface SizeResult {
   labelled: LabelledQuery[];
   /** Top 5 of each engine (and `shelf-sharded`) for each labelled query (aligned with `labelled`; null: not run). */
   rankings: Record<string, (string[] | null)[]>;
-  /** Announce runs per search layout and store. */
-  announce: Record<SearchLayout, { fs: AnnounceReport | Failed; s3: AnnounceReport | Failed }>;
+  /** Announce runs per store. */
+  announce: { fs: AnnounceReport | Failed; s3: AnnounceReport | Failed };
   /**
-   * Per layout, what the S3 bucket was given (the folder run's reads that existed before it), and
+   * What the S3 bucket was given (the folder run's reads that existed before it), and
    * `extra_misses`: keys the S3 run looked for in vain although the folder run found them (should be empty).
    */
-  s3_working_set: Partial<Record<SearchLayout, { objects: number; bytes: number; extra_misses: string[] }>>;
+  s3_working_set: { objects: number; bytes: number; extra_misses: string[] } | null;
   /** The sharded index's storage after the announces, after `shelf gc`, and a fresh rebuild's (absent in runs before issue 27). */
   search_storage?: SearchStorageReport | Failed;
   load_average: { start: number[]; end: number[] };
@@ -55,7 +54,8 @@ export interface SizeResult {
 
 /** The whole result document. */
 export interface BenchResult {
-  schema_version: 2;
+  /** 3 since the `single` layout was retired (issue 27): one announce run per store, no per-layout keys. */
+  schema_version: 3;
   mode: 'quick' | 'full';
   started_at: string;
   finished_at: string;
@@ -94,10 +94,9 @@ const size = (bytes: number) => (bytes >= 1048576 ? `${mib(bytes)} MiB` : bytes 
 const kB = (bytes: number) => (bytes >= 1e6 ? `${round(bytes / 1e6)} MB` : `${round(bytes / 1000)} kB`);
 const pct = (k: number, total: number) => (total === 0 ? '–' : `${Math.round((100 * k) / total)}%`);
 const share = (x: number) => `${Math.round(100 * x)}%`;
-const LAYOUTS = ['sharded', 'single'] as const;
 const STORES = ['fs', 's3'] as const;
 /** Announce phases in pipeline order; the first four are the request's checks. */
-const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'catalog', 'search', 'recent'] as const;
+const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
 
 /** One row of issue 9's goals: what is compared, the values, and whether the goal holds in this run. */
 export interface GoalRow {
@@ -107,21 +106,19 @@ export interface GoalRow {
   holds: boolean | null;
 }
 
-function announceOf(s: SizeResult, layout: SearchLayout, store: 'fs' | 's3'): AnnounceReport | null {
-  const a = s.announce?.[layout]?.[store];
+function announceOf(s: SizeResult, store: 'fs' | 's3'): AnnounceReport | null {
+  const a = s.announce?.[store];
   return a && !failed(a) ? a : null;
 }
 
-function layoutSearch(s: SizeResult, layout: SearchLayout): FirstQueryReport | null {
+function shardedSearch(s: SizeResult): ShardedSearchReport | null {
   if (failed(s.search)) return null;
-  const l = s.search[layout];
-  return failed(l) ? null : l;
+  return failed(s.search.sharded) ? null : s.search.sharded;
 }
 
 /**
- * Issue 9's goals, evaluated on this run's numbers (sharded layout; the single layout's values
- * are given for comparison). A goal whose sizes were not all measured says so and counts as
- * not shown (`null`).
+ * Issue 9's goals, evaluated on this run's numbers. A goal whose sizes were not all measured
+ * says so and counts as not shown (`null`).
  */
 export function goalRows(r: BenchResult): GoalRow[] {
   const rows: GoalRow[] = [];
@@ -146,15 +143,13 @@ export function goalRows(r: BenchResult): GoalRow[] {
   // 1a. Files an announce writes: bounded independently of N.
   const goal1a = 'Every file an announce writes is bounded independently of N';
   if (span) {
-    const maxOf = (s: SizeResult, layout: SearchLayout) => Math.max(...STORES.map((st) => announceOf(s, layout, st)?.writes.max_file_bytes ?? 0));
-    const a = maxOf(small!, 'sharded');
-    const b = maxOf(large!, 'sharded');
-    const sa = maxOf(small!, 'single');
-    const sb = maxOf(large!, 'single');
+    const maxOf = (s: SizeResult) => Math.max(...STORES.map((st) => announceOf(s, st)?.writes.max_file_bytes ?? 0));
+    const a = maxOf(small!);
+    const b = maxOf(large!);
     rows.push({
       goal: goal1a,
       target: 'largest file written at the largest size ≤ 2× that at the smallest',
-      measured: `sharded: ${size(a)} → ${size(b)} (×${round(b / a)}) over ${span}; single: ${size(sa)} → ${size(sb)} (×${round(sb / sa)})`,
+      measured: `${size(a)} → ${size(b)} (×${round(b / a)}) over ${span}`,
       holds: a > 0 && b > 0 && large!.packages >= 100_000 && small!.packages <= 1_000 ? b <= 2 * a : null,
     });
   } else noSpan(goal1a, '');
@@ -166,11 +161,8 @@ export function goalRows(r: BenchResult): GoalRow[] {
       noSpan(goal, '≤ 1.5×');
       continue;
     }
-    const a = announceOf(small!, 'sharded', store);
-    const b = announceOf(large!, 'sharded', store);
-    const sa = announceOf(small!, 'single', store);
-    const sb = announceOf(large!, 'single', store);
-    const single = sa && sb ? `; single: ${ms(sa.latency_ms.p50)} → ${ms(sb.latency_ms.p50)} (×${round(sb.latency_ms.p50 / sa.latency_ms.p50)})` : '';
+    const a = announceOf(small!, store);
+    const b = announceOf(large!, store);
     const perSize = (label: string) =>
       a && b
         ? `${label}${ms(a.latency_ms.p50)} → ${ms(b.latency_ms.p50)} (×${round(b.latency_ms.p50 / a.latency_ms.p50)}; CPU ×${round(b.cpu_ms.p50 / a.cpu_ms.p50)})` +
@@ -182,10 +174,10 @@ export function goalRows(r: BenchResult): GoalRow[] {
       goal,
       target: '≤ 1.5×',
       measured: p
-        ? `sharded, side by side: ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}; CPU ×${p.cpu.ratio}) over ${span}, ${blocksOf(p)}; mean ${ms(p.small.mean)} → ${ms(p.large.mean)} (×${round(p.large.mean / p.small.mean)}), announces rewriting the base trees ${p.base_updates.small}/${p.small.n} → ${p.base_updates.large}/${p.large.n}` +
-          `${a && b ? perSize('; each size in its own part of the run: ') : ''}${single}${partial(large!.packages)}`
+        ? `side by side: ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}; CPU ×${p.cpu.ratio}) over ${span}, ${blocksOf(p)}; mean ${ms(p.small.mean)} → ${ms(p.large.mean)} (×${round(p.large.mean / p.small.mean)}), announces rewriting the base trees ${p.base_updates.small}/${p.small.n} → ${p.base_updates.large}/${p.large.n}` +
+          `${a && b ? perSize('; each size in its own part of the run: ') : ''}${partial(large!.packages)}`
         : a && b
-          ? `${perSize('sharded: ')} over ${span}${single}${partial(large!.packages)}`
+          ? `${perSize('')} over ${span}${partial(large!.packages)}`
           : 'not measured',
       holds: !fits ? null : p ? (p.errors.length === 0 ? p.ratio <= 1.5 : null) : a && b ? b.latency_ms.p50 <= 1.5 * a.latency_ms.p50 : null,
     });
@@ -195,38 +187,34 @@ export function goalRows(r: BenchResult): GoalRow[] {
   for (const [packages, limit] of [[10_000, 150_000], [100_000, 300_000]] as const) {
     const s = sizes.find((x) => x.packages === packages);
     const goal = `First query at ${n(packages)} downloads ≤ ${limit / 1000} kB compressed`;
-    const q = s && layoutSearch(s, 'sharded');
+    const q = s && shardedSearch(s);
     if (!q) {
       rows.push({ goal, target: `≤ ${limit / 1000} kB`, measured: s ? 'not measured' : `no ${n(packages)} size in this run`, holds: null });
       continue;
     }
-    const single = s && layoutSearch(s, 'single');
     rows.push({
       goal,
       target: `max over the first queries ≤ ${limit / 1000} kB (brotli)`,
-      measured: `sharded brotli p50 ${kB(q.all.brotli.p50)}, p95 ${kB(q.all.brotli.p95)}, max ${kB(q.all.brotli.max)} (gzip max ${kB(q.all.gzip.max)}; ${q.all.n} queries)${single ? `; single: ${kB(single.all.brotli.max)}` : ''}`,
+      measured: `brotli p50 ${kB(q.all.brotli.p50)}, p95 ${kB(q.all.brotli.p95)}, max ${kB(q.all.brotli.max)} (gzip max ${kB(q.all.gzip.max)}; ${q.all.n} queries)`,
       holds: q.all.brotli.max <= limit,
     });
   }
 
   // 2b. First-query time growth.
   const goal2b = 'First query at 100,000 costs ≤ 2× the time at 1,000';
-  const qa = small && layoutSearch(small, 'sharded');
-  const qb = large && layoutSearch(large, 'sharded');
+  const qa = small && shardedSearch(small);
+  const qb = large && shardedSearch(large);
   if (span && qa && qb) {
-    const sa = layoutSearch(small!, 'single');
-    const sb = layoutSearch(large!, 'single');
     const ratio = qb.all.ms.p50 / qa.all.ms.p50;
     const p = paired(growth?.first_query);
-    const perSize = `sharded p50: ${ms(qa.all.ms.p50)} → ${ms(qb.all.ms.p50)} (×${round(ratio)})`;
-    const single = sa && sb ? `; single: ${ms(sa.all.ms.p50)} → ${ms(sb.all.ms.p50)}` : '';
+    const perSize = `p50: ${ms(qa.all.ms.p50)} → ${ms(qb.all.ms.p50)} (×${round(ratio)})`;
     const fits = large!.packages >= 100_000 && small!.packages <= 1_000;
     rows.push({
       goal: goal2b,
       target: 'p50 ≤ 2×',
       measured: p
-        ? `sharded, side by side: p50 ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}) over ${span}, from visitor processes, ${blocksOf(p)}; each size in its own part of the run: ${perSize.replace('sharded p50: ', 'p50 ')}${single}${inProcess(qa, qb)}${partial(large!.packages)}`
-        : `${perSize} over ${span}, from a visitor process${single}${inProcess(qa, qb)}${partial(large!.packages)}`,
+        ? `side by side: p50 ${ms(p.small.p50)} → ${ms(p.large.p50)} (×${p.ratio}) over ${span}, from visitor processes, ${blocksOf(p)}; each size in its own part of the run: ${perSize.replace('p50: ', 'p50 ')}${inProcess(qa, qb)}${partial(large!.packages)}`
+        : `${perSize} over ${span}, from a visitor process${inProcess(qa, qb)}${partial(large!.packages)}`,
       holds: fits ? (p ? p.ratio : ratio) <= 2 : null,
     });
   } else noSpan(goal2b, 'p50 ≤ 2×');
@@ -238,7 +226,7 @@ export function goalRows(r: BenchResult): GoalRow[] {
     rows.push({
       goal: goal2c,
       target: 'p50 ≤ 2×',
-      measured: `sharded p50: ${ms(fa.all.p50)} → ${ms(fb.all.p50)} (×${round(fb.all.p50 / fa.all.p50)}) over ${span}; the loopback row above is the one the issue states${partial(large!.packages)}`,
+      measured: `p50: ${ms(fa.all.p50)} → ${ms(fb.all.p50)} (×${round(fb.all.p50 / fa.all.p50)}) over ${span}; the loopback row above is the one the issue states${partial(large!.packages)}`,
       holds: large!.packages >= 100_000 && small!.packages <= 1_000 ? fb.all.p50 <= 2 * fa.all.p50 : null,
     });
   } else noSpan(goal2c, 'p50 ≤ 2×');
@@ -246,7 +234,7 @@ export function goalRows(r: BenchResult): GoalRow[] {
   // 3. Ranking agreement.
   const agreements = sizes.flatMap((s) => (failed(s.search) || failed(s.search.agreement) ? [] : [{ packages: s.packages, a: s.search.agreement }]));
   rows.push({
-    goal: 'Ranking equals the single index: top 1 agrees in ≥ 95% of labelled queries, top 5 overlap ≥ 90%',
+    goal: 'Ranking equals one whole index (the reference): top 1 agrees in ≥ 95% of labelled queries, top 5 overlap ≥ 90%',
     target: '≥ 95% / ≥ 90% at every size',
     measured: agreements.length
       ? agreements.map(({ packages, a }) => `${n(packages)}: ${share(a.labelled.top1)} / ${share(a.labelled.top5)} (${a.labelled.n} labelled; shard-benchmark queries ${share(a.shard_queries.top1)} / ${share(a.shard_queries.top5)})`).join('; ')
@@ -257,7 +245,7 @@ export function goalRows(r: BenchResult): GoalRow[] {
   // 4. Mutable pointers tiny; everything else immutable.
   const ALLOWED = new Set(['/v1/config.json', '/v1/search/bundles/root.json']);
   const mutable = sizes.flatMap((s) => {
-    const q = layoutSearch(s, 'sharded');
+    const q = shardedSearch(s);
     return q ? [{ packages: s.packages, q }] : [];
   });
   rows.push({
@@ -294,11 +282,11 @@ export function renderMarkdown(r: BenchResult): string {
   line();
   line(`**Machine**: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.total_memory_gib} GiB, Node ${r.machine.node} (${r.machine.platform}). Load average at start ${r.machine.load_average_start.join(' / ')}, at end ${r.machine.load_average_end.join(' / ')} (1/5/15 min).`);
   line();
-  line('Absolute times are machine-dependent, and this machine was shared with other test runs (see the load averages per size): read times as orders of magnitude. Ratios between layouts and between engines come from the same run, one measurement after another on the same data.');
+  line('Absolute times are machine-dependent, and this machine was shared with other test runs (see the load averages per size): read times as orders of magnitude. Ratios between sizes and between engines come from the same run, one measurement after another on the same data.');
   for (const note of r.notes) line(`\n- ${note}`);
   line();
 
-  line('## Issue 9 goals (sharded layout), from this run');
+  line('## Issue 9 goals, from this run');
   line();
   line('| goal | target | measured | holds |');
   line('|---|---|---|---|');
@@ -330,7 +318,7 @@ export function renderMarkdown(r: BenchResult): string {
       row('first query (visitor process, loopback)', g.first_query);
       for (const store of STORES) {
         const p = g.announce[store];
-        row(`announce, sharded, ${store}`, p, failed(p) ? '' : ` (CPU ×${p.cpu.ratio}; base rewrites ${p.base_updates.small} / ${p.base_updates.large}${p.errors.length ? `; errors: ${p.errors.join(', ')}` : ''})`);
+        row(`announce, ${store}`, p, failed(p) ? '' : ` (CPU ×${p.cpu.ratio}; base rewrites ${p.base_updates.small} / ${p.base_updates.large}${p.errors.length ? `; errors: ${p.errors.join(', ')}` : ''})`);
       }
       line();
       line(`Blocks in bold are the ${n(b)}-package ones. Each announce block is a fresh child process whose first announce is its warm-up (not timed); the first block's warm-up compacts the full delta, later compactions fall among the timed announces of both sizes alike.`);
@@ -340,7 +328,7 @@ export function renderMarkdown(r: BenchResult): string {
 
   line('## Registries');
   line();
-  line('| packages | versions | scopes | records written (fsync off) | derived files of both layouts | of which the sharded index (CPU) | hard-link copies | load avg during |');
+  line('| packages | versions | scopes | records written (fsync off) | derived files | of which the sharded index (CPU) | hard-link copies | load avg during |');
   line('|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of r.sizes) {
     const sh = s.derive.sharded;
@@ -348,80 +336,72 @@ export function renderMarkdown(r: BenchResult): string {
   }
   line();
 
-  line('## 1. Announce latency (through the handler, warm), per search layout');
+  line('## 1. Announce latency (through the handler, warm)');
   line();
-  line('| packages | layout | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | errors |');
-  line('|---:|---|---|---:|---:|---:|---:|---:|---:|---|---|');
+  line('| packages | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | errors |');
+  line('|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const s of r.sizes) {
-    for (const layout of LAYOUTS) {
-      for (const store of STORES) {
-        const a = s.announce?.[layout]?.[store];
-        if (!a) continue;
-        if (failed(a)) {
-          line(`| ${n(s.packages)} | ${layout} | ${store} | – | – | – | – | – | – | failed: ${a.error.slice(0, 120)} | |`);
-          continue;
-        }
-        const top = Object.entries(a.phases_p50_ms).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
-        line(`| ${n(s.packages)} | ${layout} | ${store} | ${a.n} | ${ms(a.latency_ms.p50)} | ${ms(a.latency_ms.p95)} | ${ms(a.latency_ms.max)} | ${ms(a.cpu_ms.p50)} | ${a.first_ms === null ? '–' : ms(a.first_ms)} | ${top} | ${a.errors.length ? a.errors.join(', ') : '0'} |`);
+    for (const store of STORES) {
+      const a = s.announce?.[store];
+      if (!a) continue;
+      if (failed(a)) {
+        line(`| ${n(s.packages)} | ${store} | – | – | – | – | – | – | failed: ${a.error.slice(0, 120)} | |`);
+        continue;
       }
+      const top = Object.entries(a.phases_p50_ms).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
+      line(`| ${n(s.packages)} | ${store} | ${a.n} | ${ms(a.latency_ms.p50)} | ${ms(a.latency_ms.p95)} | ${ms(a.latency_ms.max)} | ${ms(a.cpu_ms.p50)} | ${a.first_ms === null ? '–' : ms(a.first_ms)} | ${top} | ${a.errors.length ? a.errors.join(', ') : '0'} |`);
     }
   }
   line();
-  for (const layout of LAYOUTS) {
-    for (const store of STORES) {
-      const ok = r.sizes.flatMap((s) => {
-        const a = announceOf(s, layout, store);
-        return a ? [{ packages: s.packages, a }] : [];
-      });
-      if (ok.length >= 2) {
-        const first = ok[0]!;
-        const last = ok.at(-1)!;
-        line(`- Growth (${layout}, ${store}): p50 ×${round(last.a.latency_ms.p50 / first.a.latency_ms.p50)}, CPU p50 ×${round(last.a.cpu_ms.p50 / first.a.cpu_ms.p50)} from ${n(first.packages)} to ${n(last.packages)} packages (×${round(last.packages / first.packages)} packages).`);
-      }
+  for (const store of STORES) {
+    const ok = r.sizes.flatMap((s) => {
+      const a = announceOf(s, store);
+      return a ? [{ packages: s.packages, a }] : [];
+    });
+    if (ok.length >= 2) {
+      const first = ok[0]!;
+      const last = ok.at(-1)!;
+      line(`- Growth (${store}): p50 ×${round(last.a.latency_ms.p50 / first.a.latency_ms.p50)}, CPU p50 ×${round(last.a.cpu_ms.p50 / first.a.cpu_ms.p50)} from ${n(first.packages)} to ${n(last.packages)} packages (×${round(last.packages / first.packages)} packages).`);
     }
   }
   line();
   line('Phases (p50 of each, ms):');
   line();
-  line(`| packages | layout | store | ${PHASES.join(' | ')} |`);
-  line(`|---:|---|---|${PHASES.map(() => '---:').join('|')}|`);
+  line(`| packages | store | ${PHASES.join(' | ')} |`);
+  line(`|---:|---|${PHASES.map(() => '---:').join('|')}|`);
   for (const s of r.sizes) {
-    for (const layout of LAYOUTS) {
-      for (const store of STORES) {
-        const a = announceOf(s, layout, store);
-        if (!a) continue;
-        line(`| ${n(s.packages)} | ${layout} | ${store} | ${PHASES.map((p) => (a.phases_p50_ms[p] === undefined ? '–' : String(round(a.phases_p50_ms[p]!)))).join(' | ')} |`);
-      }
+    for (const store of STORES) {
+      const a = announceOf(s, store);
+      if (!a) continue;
+      line(`| ${n(s.packages)} | ${store} | ${PHASES.map((p) => (a.phases_p50_ms[p] === undefined ? '–' : String(round(a.phases_p50_ms[p]!)))).join(' | ')} |`);
     }
   }
   line();
   line('CPU p50 is the process\'s CPU time during the call: the work itself, without the time spent waiting for a core on this shared machine (it excludes waiting on the store and the network, too).');
   line();
-  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `scope`, then the search index: in the `sharded` layout one `search` step (read the root, update the few pieces the package touches, write them create-only, swap the root), in the `single` layout `catalog` (the whole catalog rewritten) then `search` (the whole index rebuilt from the catalog and rewritten); `recent` last.');
+  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `badge`, `scope`, then the search index in one `search` step (read the root, update the few pieces the package touches, write them create-only, swap the root); `recent` last.');
   line();
 
   line('### What an announce writes');
   line();
-  line('Per announce, artifacts left out (their size is the publisher\'s): files and bytes written (p50), and the largest single file any announce wrote — and the largest it rewrote in place (a mutable file: package document, scope record, root, catalog, index, recent list) — with its key. Same plan on both stores; the filesystem run is shown.');
+  line('Per announce, artifacts left out (their size is the publisher\'s): files and bytes written (p50), and the largest single file any announce wrote — and the largest it rewrote in place (a mutable file: package document, scope record, root, recent list) — with its key. Same plan on both stores; the filesystem run is shown.');
   line();
-  line('| packages | layout | files p50 | bytes p50 (max) | of which rewritten in place p50 | largest file written | largest file rewritten |');
-  line('|---:|---|---:|---:|---:|---|---|');
+  line('| packages | files p50 | bytes p50 (max) | of which rewritten in place p50 | largest file written | largest file rewritten |');
+  line('|---:|---:|---:|---:|---|---|');
   for (const s of r.sizes) {
-    for (const layout of LAYOUTS) {
-      const a = announceOf(s, layout, 'fs') ?? announceOf(s, layout, 's3');
-      if (!a) continue;
-      const w = a.writes;
-      line(`| ${n(s.packages)} | ${layout} | ${w.files.p50} | ${size(w.bytes.p50)} (${size(w.bytes.max)}) | ${size(w.rewritten_bytes.p50)} | ${size(w.max_file_bytes)} \`${w.max_file_key}\` | ${size(w.rewritten_max_bytes)} \`${w.rewritten_max_key}\` |`);
-    }
+    const a = announceOf(s, 'fs') ?? announceOf(s, 's3');
+    if (!a) continue;
+    const w = a.writes;
+    line(`| ${n(s.packages)} | ${w.files.p50} | ${size(w.bytes.p50)} (${size(w.bytes.max)}) | ${size(w.rewritten_bytes.p50)} | ${size(w.max_file_bytes)} \`${w.max_file_key}\` | ${size(w.rewritten_max_bytes)} \`${w.rewritten_max_key}\` |`);
   }
   line();
-  const ws = r.sizes.flatMap((s) => LAYOUTS.flatMap((l) => (s.s3_working_set?.[l] ? [`${n(s.packages)} ${l}: ${n(s.s3_working_set[l]!.objects)} objects (${size(s.s3_working_set[l]!.bytes)})${s.s3_working_set[l]!.extra_misses.length ? `, **${s.s3_working_set[l]!.extra_misses.length} keys missed**` : ''}`] : [])));
+  const ws = r.sizes.flatMap((s) => (s.s3_working_set ? [`${n(s.packages)}: ${n(s.s3_working_set.objects)} objects (${size(s.s3_working_set.bytes)})${s.s3_working_set.extra_misses.length ? `, **${s.s3_working_set.extra_misses.length} keys missed**` : ''}`] : []));
   if (ws.length) line(`S3 working sets uploaded: ${ws.join('; ')}.`);
   line();
 
   line('## 2. Full rebuild (from the records alone)');
   line();
-  line('| packages | layout, concurrency | packages/s (whole rebuild) | package documents/s | elapsed | CPU | completed | files written | phases |');
+  line('| packages | concurrency | packages/s (whole rebuild) | package documents/s | elapsed | CPU | completed | files written | phases |');
   line('|---:|---|---:|---:|---:|---:|---|---:|---|');
   for (const s of r.sizes) {
     const b = s.rebuild;
@@ -430,100 +410,89 @@ export function renderMarkdown(r: BenchResult): string {
       continue;
     }
     const phases = Object.entries(b.phases_ms).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
-    line(`| ${n(s.packages)} | ${b.layout}, ${b.concurrency} | ${b.packages_per_s ?? '–'} | ${b.package_phase_per_s} | ${ms(b.elapsed_ms)} | ${b.cpu_ms === null ? '–' : ms(b.cpu_ms)} | ${b.completed ? 'yes' : `**stopped** at ${n(b.files_done)}/${n(b.files_total)} files`} | ${n(b.files_changed)} | ${phases} |`);
+    line(`| ${n(s.packages)} | ${b.concurrency} | ${b.packages_per_s ?? '–'} | ${b.package_phase_per_s} | ${ms(b.elapsed_ms)} | ${b.cpu_ms === null ? '–' : ms(b.cpu_ms)} | ${b.completed ? 'yes' : `**stopped** at ${n(b.files_done)}/${n(b.files_total)} files`} | ${n(b.files_changed)} | ${phases} |`);
   }
   line();
   line('The rebuild runs last at each size, on the records alone, with a durable store (fsync per file) and whatever time the run has left, up to its limit. Where it was stopped, the rate of its package phase is measured but the whole rebuild is not: the sharded index\'s share is then the "sharded index" column of the Registries table (the same `rebuildToStore`, with fsync off, so a lower bound).');
   line();
 
-  line('## 3. Search: Shelf through the real client, both layouts');
+  line('## 3. Search: Shelf through the real client');
   line();
   line('### First query of a fresh client');
   line();
-  line('Each query by a new `RegistryClient` in a visitor process of its own (a child of the bench, as a browser or the CLI is a process apart from the CDN), against the local server over the registry: config, then whatever the layout needs (the whole index; or the root, the index pieces and the display data of the hits shown), parse, load and query, timed from the client\'s construction to its results. Bytes are every response of the query, as stored (raw) and as gzip (level 6) / brotli (quality ' + String(BROTLI_QUALITY) + ') would send them. Queries: the first of each latency-workload class.');
+  line('Each query by a new `RegistryClient` in a visitor process of its own (a child of the bench, as a browser or the CLI is a process apart from the CDN), against the local server over the registry: config, then the root, the index pieces and the display data of the hits shown, parse, load and query, timed from the client\'s construction to its results. Bytes are every response of the query, as stored (raw) and as gzip (level 6) / brotli (quality ' + String(BROTLI_QUALITY) + ') would send them. Queries: the first of each latency-workload class.');
   line();
-  line('| packages | layout | class | n | brotli p50 / p95 / max | gzip p50 / p95 / max | raw p50 / max | time p50 / p95 | requests p50 / max |');
-  line('|---:|---|---|---:|---|---|---|---|---|');
+  line('| packages | class | n | brotli p50 / p95 / max | gzip p50 / p95 / max | raw p50 / max | time p50 / p95 | requests p50 / max |');
+  line('|---:|---|---:|---|---|---|---|---|');
   for (const s of r.sizes) {
-    for (const layout of LAYOUTS) {
-      const q = layoutSearch(s, layout);
-      if (!q) {
-        const why = failed(s.search) ? s.search.error : (s.search[layout] as Failed).error;
-        line(`| ${n(s.packages)} | ${layout} | failed: ${why.slice(0, 120)} ||||||||`);
-        continue;
-      }
-      for (const [c, st] of [...Object.entries(q.by_class), ['all', q.all] as const]) {
-        line(`| ${n(s.packages)} | ${layout} | ${c} | ${st.n} | ${kB(st.brotli.p50)} / ${kB(st.brotli.p95)} / ${kB(st.brotli.max)} | ${kB(st.gzip.p50)} / ${kB(st.gzip.p95)} / ${kB(st.gzip.max)} | ${kB(st.raw.p50)} / ${kB(st.raw.max)} | ${ms(st.ms.p50)} / ${ms(st.ms.p95)} | ${st.requests.p50} / ${st.requests.max} |`);
-      }
+    const q = shardedSearch(s);
+    if (!q) {
+      const why = failed(s.search) ? s.search.error : (s.search.sharded as Failed).error;
+      line(`| ${n(s.packages)} | failed: ${why.slice(0, 120)} |||||||`);
+      continue;
+    }
+    for (const [c, st] of [...Object.entries(q.by_class), ['all', q.all] as const]) {
+      line(`| ${n(s.packages)} | ${c} | ${st.n} | ${kB(st.brotli.p50)} / ${kB(st.brotli.p95)} / ${kB(st.brotli.max)} | ${kB(st.gzip.p50)} / ${kB(st.gzip.p95)} / ${kB(st.gzip.max)} | ${kB(st.raw.p50)} / ${kB(st.raw.max)} | ${ms(st.ms.p50)} / ${ms(st.ms.p95)} | ${st.requests.p50} / ${st.requests.max} |`);
     }
   }
   line();
-  line('### First query over a modelled network (sharded)');
+  line('### First query over a modelled network');
   line();
   line('The same first queries again, each request delayed before it is sent, as if the server were a CDN edge that far away: time then counts the sequential rounds of requests a query needs (the client fetches each level\'s pieces in parallel) more than the local server\'s CPU.');
   line();
   line('| packages | round trip | one-word p50 / p95 | two-word | prefix | misspelled | all p50 / p95 |');
   line('|---:|---:|---|---|---|---|---|');
   for (const s of r.sizes) {
-    const q = layoutSearch(s, 'sharded') as Partial<ShardedSearchReport> | null;
-    const m = q?.modelled_network;
+    const m = shardedSearch(s)?.modelled_network;
     if (!m) continue;
     const cell = (p: { p50: number; p95: number } | undefined) => (p ? `${ms(p.p50)} / ${ms(p.p95)}` : '–');
     line(`| ${n(s.packages)} | ${m.round_trip_ms} ms | ${QUERY_CLASSES.map((c) => cell(m.by_class[c])).join(' | ')} | ${cell(m.all)} |`);
   }
   line();
-  line('### First query in the bench\'s own process (sharded, for comparison)');
+  line('### First query in the bench\'s own process (for comparison)');
   line();
   line('The same first queries by clients in the process that serves the registry and holds the synthetic corpus, as runs before the visitor process measured them: that process\'s garbage collection and serving count as the client\'s time.');
   line();
   line('| packages | one-word p50 / p95 | two-word | prefix | misspelled | all p50 / p95 |');
   line('|---:|---|---|---|---|---|');
   for (const s of r.sizes) {
-    const h = (layoutSearch(s, 'sharded') as Partial<ShardedSearchReport> | null)?.in_process;
+    const h = shardedSearch(s)?.in_process;
     if (!h) continue;
     const cell = (p: { p50: number; p95: number } | undefined) => (p ? `${ms(p.p50)} / ${ms(p.p95)}` : '–');
     line(`| ${n(s.packages)} | ${QUERY_CLASSES.map((c) => cell(h.by_class[c])).join(' | ')} | ${cell(h.all)} |`);
   }
   line();
-  line('### The indexes as stored');
+  line('### The index as stored');
   line();
-  line('| packages | single: terms | index raw / gzip / brotli | load: parse + validate + load (CPU) | sharded: files | bytes | root |');
-  line('|---:|---:|---|---:|---:|---:|---:|');
+  line('| packages | files | bytes | root |');
+  line('|---:|---:|---:|---:|');
   for (const s of r.sizes) {
-    if (failed(s.search)) continue;
-    const single = s.search.single;
-    const sharded = s.search.sharded;
-    const a = failed(single) ? '– | – | –' : `${n(single.terms)} | ${size(single.index_bytes.raw)} / ${size(single.index_bytes.gzip)} / ${size(single.index_bytes.brotli ?? 0)} | ${ms(single.load_ms)} (${ms(single.load_cpu_ms)})`;
-    const b = failed(sharded) ? '– | – | –' : `${n(sharded.generation.files)} | ${size(sharded.generation.bytes)} | ${size(sharded.generation.root_bytes)}`;
-    line(`| ${n(s.packages)} | ${a} | ${b} |`);
+    const q = shardedSearch(s);
+    if (q) line(`| ${n(s.packages)} | ${n(q.generation.files)} | ${size(q.generation.bytes)} | ${size(q.generation.root_bytes)} |`);
   }
   line();
-  line('### Ranking agreement of the sharded index with the single index');
+  line('### Ranking agreement of the sharded index with one whole index');
   line();
-  line('Top 1: the same first result; top 5: share of the single index\'s top 5 also in the sharded top 5 (as `bench/shard/measure.ts` counts them). On the benchmark\'s labelled queries (by type) and on the shard benchmark\'s queries (`bench/shard/queries.ts`, same seed). Relevance: the intended package first / in the top 5.');
+  line('The reference is one whole MiniSearch index over the same packages, built in the bench\'s process (`bench/lib/reference.ts`; what the retired `single` layout published). Top 1: the same first result; top 5: share of the reference\'s top 5 also in the sharded top 5 (as `bench/shard/measure.ts` counts them). On the benchmark\'s labelled queries (by type) and on the shard benchmark\'s queries (`bench/shard/queries.ts`, same seed). Relevance: the intended package first / in the top 5.');
   line();
-  line(`| packages | labelled: top 1 / top 5 (n) | ${LABEL_TYPES.join(' | ')} | shard queries: top 1 / top 5 (n) | relevance single: top 1 / top 5 | relevance sharded |`);
+  line(`| packages | labelled: top 1 / top 5 (n) | ${LABEL_TYPES.join(' | ')} | shard queries: top 1 / top 5 (n) | relevance of the reference: top 1 / top 5 | relevance sharded |`);
   line(`|---:|---|${LABEL_TYPES.map(() => '---').join('|')}|---|---|---|`);
   for (const s of r.sizes) {
     if (failed(s.search) || failed(s.search.agreement)) continue;
     const a = s.search.agreement;
     const rel = (x: { n: number; top1: number; top5: number }) => `${pct(x.top1, x.n)} / ${pct(x.top5, x.n)}`;
-    line(`| ${n(s.packages)} | ${share(a.labelled.top1)} / ${share(a.labelled.top5)} (${a.labelled.n}) | ${LABEL_TYPES.map((t) => (a.labelled.by_type[t]?.n ? `${share(a.labelled.by_type[t]!.top1)} / ${share(a.labelled.by_type[t]!.top5)}` : '–')).join(' | ')} | ${share(a.shard_queries.top1)} / ${share(a.shard_queries.top5)} (${a.shard_queries.n}) | ${rel(a.relevance.single)} | ${rel(a.relevance.sharded)} |`);
+    line(`| ${n(s.packages)} | ${share(a.labelled.top1)} / ${share(a.labelled.top5)} (${a.labelled.n}) | ${LABEL_TYPES.map((t) => (a.labelled.by_type[t]?.n ? `${share(a.labelled.by_type[t]!.top1)} / ${share(a.labelled.by_type[t]!.top5)}` : '–')).join(' | ')} | ${share(a.shard_queries.top1)} / ${share(a.shard_queries.top5)} (${a.shard_queries.n}) | ${rel(a.relevance.reference)} | ${rel(a.relevance.sharded)} |`);
   }
   line();
   line('### Query latency of a warm client (p50 / p95)');
   line();
-  line('Single: the loaded index, in memory. Sharded: one client after its first query; a query still fetches (over loopback) the pieces it needs that the client has not seen yet.');
+  line('One client after its first query; a query still fetches (over loopback) the pieces it needs that the client has not seen yet.');
   line();
-  line(`| packages | layout | ${QUERY_CLASSES.join(' | ')} |`);
-  line(`|---:|---|${QUERY_CLASSES.map(() => '---:').join('|')}|`);
+  line(`| packages | ${QUERY_CLASSES.join(' | ')} |`);
+  line(`|---:|${QUERY_CLASSES.map(() => '---:').join('|')}|`);
   for (const s of r.sizes) {
-    if (failed(s.search)) continue;
-    for (const layout of LAYOUTS) {
-      const q = s.search[layout];
-      if (failed(q)) continue;
-      line(`| ${n(s.packages)} | ${layout} | ${QUERY_CLASSES.map((c) => `${ms(q.latency_ms[c]!.p50)} / ${ms(q.latency_ms[c]!.p95)}`).join(' | ')} |`);
-    }
+    const q = shardedSearch(s);
+    if (q) line(`| ${n(s.packages)} | ${QUERY_CLASSES.map((c) => `${ms(q.latency_ms[c]!.p50)} / ${ms(q.latency_ms[c]!.p95)}`).join(' | ')} |`);
   }
   line();
 
@@ -573,15 +542,13 @@ export function renderMarkdown(r: BenchResult): string {
 
   line('## 6. Memory of the announce handler');
   line();
-  line('| packages | layout | store | before first announce (max RSS) | peak max RSS | heap used right after an announce | heap kept after GC |');
-  line('|---:|---|---|---:|---:|---:|---:|');
+  line('| packages | store | before first announce (max RSS) | peak max RSS | heap used right after an announce | heap kept after GC |');
+  line('|---:|---|---:|---:|---:|---:|');
   for (const s of r.sizes) {
-    for (const layout of LAYOUTS) {
-      for (const store of STORES) {
-        const a = announceOf(s, layout, store);
-        if (!a) continue;
-        line(`| ${n(s.packages)} | ${layout} | ${store} | ${a.memory.max_rss_mib_before} MiB | ${a.memory.max_rss_mib} MiB | ${a.memory.heap_used_peak_mib} MiB | ${a.memory.live_heap_peak_mib ?? '–'} MiB |`);
-      }
+    for (const store of STORES) {
+      const a = announceOf(s, store);
+      if (!a) continue;
+      line(`| ${n(s.packages)} | ${store} | ${a.memory.max_rss_mib_before} MiB | ${a.memory.max_rss_mib} MiB | ${a.memory.heap_used_peak_mib} MiB | ${a.memory.live_heap_peak_mib ?? '–'} MiB |`);
     }
   }
   line();

@@ -2,11 +2,11 @@
  * `npm run bench [-- --quick] [-- --sizes 1000,10000] [-- --out DIR] [-- --work-dir DIR] [-- --keep]`
  *
  * Generates synthetic registries (see `corpus.ts`) at each size, writes them through the real
- * code into the embedded filesystem store, with the derived files of both search layouts
- * (`sharded` and `single`), and measures, per layout side by side: announce latency, memory and
- * the files an announce writes through the handler on the filesystem store and on S3 (a local
- * S3-compatible server); what a fresh client downloads for its first query and how long it takes,
- * through the real client; the sharded index's ranking agreement with the single one. And:
+ * code into the embedded filesystem store, with every derived file, and measures: announce
+ * latency, memory and the files an announce writes through the handler on the filesystem store
+ * and on S3 (a local S3-compatible server); what a fresh client downloads for its first query and
+ * how long it takes, through the real client; the sharded index's ranking agreement with one
+ * whole MiniSearch index over the same packages (the ranking reference, `lib/reference.ts`). And:
  * full-rebuild throughput, the same corpus and queries with other engines, and the announce
  * function's cold start. Writes `bench/results/latest.{json,md}` (full run) or
  * `quick-latest.{json,md}` (`--quick`), opening with issue 9's goals and whether each holds.
@@ -43,10 +43,8 @@ import { round } from './lib/stats.ts';
 
 /** Settings of one size. */
 interface SizeSettings {
-  /** Announces per store in the sharded layout (the first is a warm-up). */
+  /** Announces per store (the first is a warm-up). */
   announces: number;
-  /** Announces per store in the single layout (the first is a warm-up): ~30 s each at 100,000 packages. */
-  singleAnnounces: number;
   announceBudgetMs: number;
   rebuildTimeoutMs: number;
   /** The rebuild's `concurrency` option (files written at once). */
@@ -57,22 +55,19 @@ interface SizeSettings {
   /** Queries per kind of `shard/queries.ts` for the ranking agreement. */
   shardQueriesPerKind: number;
   workloadPerClass: number;
-  /** First queries per class, each by a fresh client, per layout. */
-  firstQueries: { sharded: number; single: number };
+  /** First queries per class, each by a fresh client. */
+  firstQueries: number;
   loadRepeats: number;
 }
 
 const MIN = 60_000;
 
-/**
- * Per-size settings of a full run: bigger registries get fewer repetitions. The single layout
- * gets fewer announces and first queries: each costs the whole index (~30 s and ~12 s at 100,000).
- */
+/** Per-size settings of a full run: bigger registries get fewer repetitions. */
 function fullSettings(packages: number): SizeSettings {
   const common = { rebuildConcurrency: 32, labelledPerType: 50, shardQueriesPerKind: 50, workloadPerClass: 100, engineTimeoutMs: 5 * MIN };
-  if (packages <= 2_000) return { ...common, announces: 30, singleAnnounces: 15, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 5 * MIN, queryBudgetMs: 20_000, firstQueries: { sharded: 25, single: 5 }, loadRepeats: 3 };
-  if (packages <= 20_000) return { ...common, announces: 24, singleAnnounces: 8, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 15_000, firstQueries: { sharded: 25, single: 2 }, loadRepeats: 3 };
-  return { ...common, announces: 12, singleAnnounces: 4, announceBudgetMs: 2.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 10_000, labelledPerType: 30, shardQueriesPerKind: 30, workloadPerClass: 50, firstQueries: { sharded: 15, single: 1 }, loadRepeats: 1 };
+  if (packages <= 2_000) return { ...common, announces: 30, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 5 * MIN, queryBudgetMs: 20_000, firstQueries: 25, loadRepeats: 3 };
+  if (packages <= 20_000) return { ...common, announces: 24, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 15_000, firstQueries: 25, loadRepeats: 3 };
+  return { ...common, announces: 12, announceBudgetMs: 2.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 10_000, labelledPerType: 30, shardQueriesPerKind: 30, workloadPerClass: 50, firstQueries: 15, loadRepeats: 1 };
 }
 
 /**
@@ -86,8 +81,8 @@ const QUICK_GROWTH = { blocks: 2, firstQueriesPerClass: 3, announcesPerBlock: 3,
 /** Per-size settings of `--quick`: a few minutes in all on two busy cores. */
 function quickSettings(packages: number): SizeSettings {
   const common = { rebuildConcurrency: 32, labelledPerType: 10, shardQueriesPerKind: 10, workloadPerClass: 10, queryBudgetMs: 1_000, engineTimeoutMs: MIN, announceBudgetMs: 30_000, loadRepeats: 1 };
-  if (packages <= 2_000) return { ...common, announces: 6, singleAnnounces: 4, rebuildTimeoutMs: 45_000, firstQueries: { sharded: 5, single: 2 } };
-  return { ...common, announces: 4, singleAnnounces: 3, rebuildTimeoutMs: 25_000, firstQueries: { sharded: 5, single: 1 } };
+  if (packages <= 2_000) return { ...common, announces: 6, rebuildTimeoutMs: 45_000, firstQueries: 5 };
+  return { ...common, announces: 4, rebuildTimeoutMs: 25_000, firstQueries: 5 };
 }
 
 interface Args {
@@ -111,7 +106,7 @@ const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] 
  * compaction would, without changing what the registry holds: each of that many packages is
  * removed and announced again with the same summary through the real `applyToStore`. First
  * queries then read a full delta (the most a client ever downloads of it) and results stay
- * comparable with the single index built from the same summaries. Returns the delta's size.
+ * comparable with the whole-index reference built from the same summaries. Returns the delta's size.
  */
 async function fillDelta(store: FsStore, names: readonly string[]): Promise<number> {
   const current = await readShardedRoot(store, 'bundle');
@@ -198,7 +193,7 @@ async function runSize(
   log(`${packages} packages: generating`);
   const corpus = generateCorpus({ packages });
   // `records`: the version records alone, kept for the rebuild (measured last); `root`: a hard-link
-  // copy completed with every derived file of both layouts, where everything else is measured.
+  // copy completed with every derived file, where everything else is measured.
   const records = join(work, `records-${packages}`);
   const root = join(work, `fs-${packages}`);
   rmSync(records, { recursive: true, force: true });
@@ -211,21 +206,20 @@ async function runSize(
   log(`  ${load.objects} records written in ${Math.round(load.total_ms / 1000)} s`);
   const snapshots_ms: number[] = [await hardLinkCopy(records, root)];
 
-  // 2. The derived files of both layouts, with the real builders (the sharded index by the real
-  //    rebuildToStore); the real rebuild is measured at the end, on the records alone.
-  log('  deriving package documents, scopes, the single index and the sharded index');
+  // 2. The derived files, with the real builders (the sharded index by the real rebuildToStore);
+  //    the real rebuild is measured at the end, on the records alone.
+  log('  deriving package documents, badges, scopes, the recent list and the sharded index');
   const derive = await loadRegistry(new FsStore(root, { durable: false }), corpus, { records: false, derived: true });
   log(`  derived files written in ${Math.round(derive.total_ms / 1000)} s (sharded index ${Math.round((derive.sharded?.ms ?? 0) / 1000)} s)`);
   const delta = await fillDelta(new FsStore(root, { durable: false }), corpus.packages.map((p) => p.name));
   if (delta > 0) log(`  the sharded index's delta filled with ${delta} packages`);
 
-  // 3. Search: both layouts through the client, and their agreement.
+  // 3. Search through the client, and its agreement with the whole-index reference.
   const workload = workloads(corpus, s.workloadPerClass);
   const labelled = labelledQueries(corpus, s.labelledPerType);
   const search = await step('search', left, () =>
     measureShelfSearch(new FsStore(root), {
       workload,
-      loadRepeats: s.loadRepeats,
       firstQueries: s.firstQueries,
       labelled,
       corpus: corpus.packages,
@@ -234,55 +228,40 @@ async function runSize(
       log: (m) => log(`  ${m}`),
     }),
   );
-  // 4. Announces, per layout, on one hard-link copy of the folder (recording every key read),
-  //    then on S3, whose bucket gets exactly the objects the folder run read that existed before
-  //    it (copied from the untouched folder). The layouts take disjoint slices of one plan, each
-  //    starting a cycle of the three kinds, so both make the same mix of announces and the copy
-  //    serves both (at 100,000 packages a copy is a million directory entries).
-  const singleStart = Math.ceil(s.announces / 3) * 3;
-  const plan = planAnnounces(corpus, singleStart + s.singleAnnounces);
+  // 4. Announces on a hard-link copy of the folder (recording every key read), then on S3, whose
+  //    bucket gets exactly the objects the folder run read that existed before it (copied from
+  //    the untouched folder).
+  const plan = planAnnounces(corpus, s.announces);
   const runRoot = join(work, `run-${packages}`);
-  let copied = false;
-  const announce = {} as SizeResult['announce'];
-  const workingSet = {} as SizeResult['s3_working_set'];
-  let searchStorage: SizeResult['search_storage'] = { error: 'not run: the sharded announces on the filesystem failed' };
-  for (const layout of ['sharded', 'single'] as const) {
-    const layoutPlan = layout === 'sharded' ? plan.slice(0, s.announces) : plan.slice(singleStart);
-    const prefix = `size-${packages}-${layout}/`;
-    const budgetMs = () => Math.min(s.announceBudgetMs, left() / 4);
-    log(`  ${layout} layout: announces on fs (${layoutPlan.length} planned)`);
-    const fsRun = await step(`announces (${layout}, fs)`, left, async () => {
-      if (!copied) snapshots_ms.push(await hardLinkCopy(root, runRoot));
-      copied = true;
-      return measureAnnounces({ store: { type: 'fs', root: runRoot }, layout, plan: layoutPlan, budgetMs: budgetMs() });
-    });
-    let s3Result: AnnounceReport | Failed;
-    if ('error' in fsRun) s3Result = { error: `not run: the filesystem run (whose reads make the S3 working set) ${fsRun.error}` };
+  const prefix = `size-${packages}/`;
+  let searchStorage: SizeResult['search_storage'] = { error: 'not run: the announces on the filesystem failed' };
+  let workingSet: SizeResult['s3_working_set'] = null;
+  log(`  announces on fs (${plan.length} planned)`);
+  const fsRun = await step('announces (fs)', left, async () => {
+    snapshots_ms.push(await hardLinkCopy(root, runRoot));
+    return measureAnnounces({ store: { type: 'fs', root: runRoot }, plan, budgetMs: Math.min(s.announceBudgetMs, left() / 4) });
+  });
+  let s3Result: AnnounceReport | Failed;
+  if ('error' in fsRun) s3Result = { error: `not run: the filesystem run (whose reads make the S3 working set) ${fsRun.error}` };
+  else {
+    // The S3 run makes as many announces as the folder run did, so its working set covers them.
+    const timed = plan.slice(0, fsRun.made);
+    log('  uploading the working set to S3');
+    const uploaded = await attempt('S3 working set', () => uploadWorkingSet(new FsStore(root), s3.makeStore(prefix), fsRun.reads));
+    if ('error' in uploaded) s3Result = uploaded;
     else {
-      // The S3 run makes as many announces as the folder run did, so its working set covers them.
-      const timed = layoutPlan.slice(0, fsRun.made);
-      log(`  ${layout} layout: uploading the working set to S3`);
-      const uploaded = await attempt('S3 working set', () => uploadWorkingSet(new FsStore(root), s3.makeStore(prefix), fsRun.reads));
-      if ('error' in uploaded) s3Result = uploaded;
-      else {
-        log(`  ${layout} layout: announces on s3 (${uploaded.objects} objects, ${Math.round(uploaded.bytes / 1024)} KiB)`);
-        const s3Run = await step(`announces (${layout}, s3)`, left, () =>
-          measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix, ...S3RVER_CREDENTIALS }, layout, plan: timed }),
-        );
-        s3Result = 'error' in s3Run ? s3Run : s3Run.report;
-        const fsMisses = new Set(fsRun.misses);
-        const extra = 'error' in s3Run ? [] : s3Run.misses.filter((k) => !fsMisses.has(k));
-        workingSet[layout] = { ...uploaded, extra_misses: extra };
-        if (extra.length > 0) log(`  warning: the S3 run missed ${extra.length} keys the folder run found, e.g. ${extra[0]}`);
-      }
+      log(`  announces on s3 (${uploaded.objects} objects, ${Math.round(uploaded.bytes / 1024)} KiB)`);
+      const s3Run = await step('announces (s3)', left, () => measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix, ...S3RVER_CREDENTIALS }, plan: timed }));
+      s3Result = 'error' in s3Run ? s3Run : s3Run.report;
+      const fsMisses = new Set(fsRun.misses);
+      const extra = 'error' in s3Run ? [] : s3Run.misses.filter((k) => !fsMisses.has(k));
+      workingSet = { ...uploaded, extra_misses: extra };
+      if (extra.length > 0) log(`  warning: the S3 run missed ${extra.length} keys the folder run found, e.g. ${extra[0]}`);
     }
-    announce[layout] = { fs: 'error' in fsRun ? fsRun : fsRun.report, s3: s3Result };
-    // The sharded copy's storage, before the single layout's announces touch the same folder.
-    if (layout === 'sharded' && !('error' in fsRun)) {
-      log('  sharded layout: storage after the announces, shelf gc, and a fresh rebuild');
-      searchStorage = await step('search storage', left, () => measureSearchStorage(new FsStore(runRoot)));
-    }
+    log('  storage after the announces, shelf gc, and a fresh rebuild');
+    searchStorage = await step('search storage', left, () => measureSearchStorage(new FsStore(runRoot)));
   }
+  const announce: SizeResult['announce'] = { fs: 'error' in fsRun ? fsRun : fsRun.report, s3: s3Result };
 
   // 5. Every other engine on the same catalog (after the announces, which matter more to the run
   //    if time runs short; they worked on copies, so the catalog is the loaded one).
@@ -306,8 +285,8 @@ async function runSize(
     rebuildLimit < 15_000
       ? ({ error: 'skipped: too little of the run\'s time was left for it' } as Failed)
       : await step('rebuild', left, () => {
-          log(`  rebuild (sharded layout, concurrency ${s.rebuildConcurrency}, limit ${Math.round(rebuildLimit / 1000)} s)`);
-          return measureRebuild(records, packages, rebuildLimit, { layout: 'sharded', concurrency: s.rebuildConcurrency });
+          log(`  rebuild (concurrency ${s.rebuildConcurrency}, limit ${Math.round(rebuildLimit / 1000)} s)`);
+          return measureRebuild(records, packages, rebuildLimit, { concurrency: s.rebuildConcurrency });
         });
   if (!('error' in rebuild)) log(`  rebuild: ${rebuild.completed ? `${rebuild.packages_per_s} packages/s` : `stopped at ${rebuild.files_done}/${rebuild.files_total} files, ${rebuild.package_phase_per_s} package documents/s`}`);
 
@@ -351,7 +330,7 @@ async function main(argv: string[]): Promise<number> {
   const s3 = await startS3Server();
   const github = await startFakeGitHub('https://shelf.bench');
   const result: BenchResult = {
-    schema_version: 2,
+    schema_version: 3,
     mode: args.quick ? 'quick' : 'full',
     started_at: started.toISOString(),
     finished_at: '',
@@ -368,9 +347,9 @@ async function main(argv: string[]): Promise<number> {
     settings: Object.fromEntries(args.sizes.map((n) => [n, settings(n)])),
     notes: [
       'Registries are bundles only (skills go through the same code). Generated history has version records with artifact metadata but no artifact bytes; the timed announces fetch and store real (small) artifacts.',
-      'Both search layouts are measured on the same registry in the same run: `sharded` (the default: a small root naming immutable, content-addressed pieces) and `single` (one whole catalog and one whole MiniSearch index per kind, rewritten by every announce). The single layout gets fewer announces and first queries at large sizes: each costs the whole index.',
+      'Shelf publishes one search layout, the sharded index (a small root naming immutable, content-addressed pieces). Its rankings are compared with one whole MiniSearch index over the same packages (`lib/reference.ts`, what the retired `single` layout published), built in the bench\'s process.',
       'S3 is s3rver behind the test conditional-write proxy on loopback: it shows how the costs scale, not AWS latencies. Its bucket holds the announces\' working set: every object the same announces read on the filesystem run that existed before it, copied from the untouched registry (see bench/README.md). `extra_misses` in the JSON lists any key the S3 run looked for and did not find although the filesystem run found it (should be empty).',
-      'Announces run in a child process per size, layout and store, one after another (never concurrently), with the real handler and a durable filesystem store; bulk loading alone skips fsync.',
+      'Announces run in a child process per size and store, one after another (never concurrently), with the real handler and a durable filesystem store; bulk loading alone skips fsync.',
       'The growth goals (announce p50 and first-query time, 1,000 → 100,000 packages) are judged on the smallest and the largest size measured side by side at the end of the run, in alternating blocks (see "Growth, side by side"); each size\'s own measurements, minutes apart, are given beside.',
       "The sharded index's delta segment is full when search is measured (`policy.delta_max` packages removed and announced again with the same summaries, through the real update), so every first query reads the largest delta a client can meet; the announce runs start from that state, so their first announce compacts it. An announce that compacts rewrites the base trees; the goal table counts them beside p50, with the mean.",
     ],

@@ -1,11 +1,12 @@
 /**
  * Search measurements:
  *
- * - {@link measureShelfSearch}: Shelf's own search in both layouts over one bucket that holds
- *   both (see `load.ts`). For each layout, `v1/config.json` is written naming it, and fresh
- *   clients make their first query against the local server over the bucket, from a visitor
- *   process of their own (`first-queries.ts`): what a visitor's first search costs. Then one warm client times the latency workload, and the sharded client's rankings are
- *   compared with the single index's on the labelled queries (issue 9's goal 3).
+ * - {@link measureShelfSearch}: Shelf's own search over a bucket (see `load.ts`): `v1/config.json`
+ *   is written, and fresh clients make their first query against the local server over the
+ *   bucket, from a visitor process of their own (`first-queries.ts`): what a visitor's first
+ *   search costs. Then one warm client times the latency workload, and the sharded client's
+ *   rankings are compared with the ranking reference's, one whole MiniSearch index over the same
+ *   packages (`lib/reference.ts`), on the labelled queries (issue 9's goal 3).
  * - {@link measureEngines}: the same corpus and queries with every engine of `engines.ts`, each
  *   in its own child process (`engine-worker.ts`).
  *
@@ -17,11 +18,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../src/client/registry-client.ts';
-import { SearchEngine } from '../src/client/search.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
-import { catalogKey, searchIndexKey, shardedRootKey } from '../src/core/paths.ts';
-import { SearchIndexDocumentSchema, type SearchLayout } from '../src/core/schemas.ts';
+import { shardedRootKey } from '../src/core/paths.ts';
 import { buildConfigDocument, writeConfigDocument } from '../src/registry/config-document.ts';
+import { readShardedCatalog, readShardedRoot } from '../src/search/write/publish.ts';
 import { startLocalServer } from '../src/server/local-server.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { SyntheticPackage } from './corpus.ts';
@@ -31,32 +31,13 @@ import { ENGINES } from './engines.ts';
 import { firstQueries, firstQueriesInVisitor, warmUp, type FirstQueryReport } from './first-queries.ts';
 import { TSX_IMPORT } from './lib/node.ts';
 import { agreement } from './lib/agreement.ts';
-import { compressedSizes, cpuMs, now, percentiles, round, type CompressedSizes, type Percentiles } from './lib/stats.ts';
+import { referenceSearch, type ReferenceSearch } from './lib/reference.ts';
+import { now, percentiles, round, type Percentiles } from './lib/stats.ts';
 import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery, type Workload } from './queries.ts';
 import { KINDS as SHARD_QUERY_KINDS, makeQueries } from './shard/queries.ts';
 
-/** The `single` layout: the whole index of a kind in one file. */
-export interface SingleSearchReport extends FirstQueryReport {
-  layout: 'single';
-  documents: number;
-  /** Distinct terms in the index. */
-  terms: number;
-  /** `v1/search/bundles.json` as stored, and compressed. */
-  index_bytes: CompressedSizes;
-  /** `v1/catalog/bundles.json`, for comparison (raw and gzip). */
-  catalog_bytes: CompressedSizes;
-  /** Parse + validate + load into the client's `SearchEngine`, ms (median of runs). */
-  load_ms: number;
-  load_runs: number[];
-  /** CPU time of a load, ms (median). */
-  load_cpu_ms: number;
-  /** Query latency of the loaded client engine, by class. */
-  latency_ms: Record<string, Percentiles>;
-}
-
-/** The `sharded` layout: a root naming immutable, content-addressed pieces. */
+/** The sharded index: a root naming immutable, content-addressed pieces. */
 export interface ShardedSearchReport extends FirstQueryReport {
-  layout: 'sharded';
   /** The whole generation as stored: files and bytes (root included), and the root alone. */
   generation: { files: number; bytes: number; root_bytes: number };
   /**
@@ -81,30 +62,29 @@ export interface ShardedSearchReport extends FirstQueryReport {
 /** Delay added to every request of the modelled-network first queries, ms. */
 export const MODELLED_ROUND_TRIP_MS = 20;
 
-/** Top-1 agreement and top-5 overlap of the sharded client with the single index. */
+/** Top-1 agreement and top-5 overlap of the sharded client with the whole-index reference. */
 export interface AgreementStats {
   n: number;
   /** Share of queries whose first result is the same. */
   top1: number;
-  /** Mean share of the single index's top 5 that the sharded top 5 also has. */
+  /** Mean share of the reference's top 5 that the sharded top 5 also has. */
   top5: number;
 }
 
-/** Ranking agreement (issue 9, goal 3) and each layout's relevance on the labelled queries. */
+/** Ranking agreement (issue 9, goal 3) and the relevance of each on the labelled queries. */
 export interface AgreementReport {
   /** The benchmark's labelled queries (`queries.ts`), all types, and by type. */
   labelled: AgreementStats & { by_type: Record<string, AgreementStats> };
   /** The queries of `bench/shard/measure.ts` (`shard/queries.ts`), all kinds, and by kind. */
   shard_queries: AgreementStats & { by_kind: Record<string, AgreementStats> };
-  /** Does the intended package rank first / in the top 5, per layout, on the labelled queries. */
-  relevance: Record<SearchLayout, { n: number; top1: number; top5: number }>;
+  /** Does the intended package rank first / in the top 5, for the sharded client and the reference, on the labelled queries. */
+  relevance: Record<'sharded' | 'reference', { n: number; top1: number; top5: number }>;
   /** Every labelled query's sharded top 5 (aligned with the labelled queries). */
   sharded_top5: string[][];
 }
 
-/** Shelf's search at one size, in both layouts. */
+/** Shelf's search at one size. */
 export interface ShelfSearchReport {
-  single: SingleSearchReport | { error: string };
   sharded: ShardedSearchReport | { error: string };
   agreement: AgreementReport | { error: string };
 }
@@ -112,10 +92,8 @@ export interface ShelfSearchReport {
 /** Options of {@link measureShelfSearch}. */
 export interface ShelfSearchOptions {
   workload: Workload;
-  /** Loads of the single index to time. Default 3. */
-  loadRepeats?: number;
-  /** First queries per class and layout (fresh client each). Default 10 sharded, 2 single. */
-  firstQueries?: Partial<Record<SearchLayout, number>>;
+  /** First queries per class (fresh client each). Default 10. */
+  firstQueries?: number;
   /** Labelled queries for the agreement (default none), and the corpus for the shard queries. */
   labelled?: LabelledQuery[];
   corpus?: readonly SyntheticPackage[];
@@ -123,87 +101,59 @@ export interface ShelfSearchOptions {
   shardQueriesPerKind?: number;
   /** The registry's folder, when it is a filesystem store (a faster count of the sharded generation). */
   root?: string;
-  /** Layouts to measure. Default both. */
-  layouts?: readonly SearchLayout[];
   /** Called as each part starts. */
   log?: (message: string) => void;
 }
 
-/**
- * Writes the registry's `v1/config.json` for a server at `url`, naming `layout`, as `shelf serve`
- * does at start-up: clients discover the layout and the index from it.
- */
-export async function writeBenchConfig(store: ObjectStore, url: string, layout: SearchLayout): Promise<void> {
-  const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: url, SHELF_SEARCH_LAYOUT: layout });
+/** Writes the registry's `v1/config.json` for a server at `url`, as `shelf serve` does at start-up. */
+export async function writeBenchConfig(store: ObjectStore, url: string): Promise<void> {
+  const config = loadAnnounceConfig({ SHELF_AUDIENCE: 'https://shelf.bench', SHELF_PUBLIC_URL: url });
   await writeConfigDocument(store, buildConfigDocument(config, url));
 }
 
 const failedPart = (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) });
 
 /**
- * Measures Shelf's own search over a registry in `store`, in each layout it holds. Writes
- * `v1/config.json` (the client discovers the layout and the index from it), as `shelf serve`
- * does at start-up; afterwards it names `sharded` when that layout was measured.
+ * Measures Shelf's own search over a registry in `store`. Writes `v1/config.json`, as `shelf
+ * serve` does at start-up.
  */
 export async function measureShelfSearch(store: ObjectStore, options: ShelfSearchOptions): Promise<ShelfSearchReport> {
-  const loadRepeats = options.loadRepeats ?? 3;
-  if (!Number.isInteger(loadRepeats) || loadRepeats < 1) throw new TypeError(`"loadRepeats" option must be a positive integer, got ${String(loadRepeats)}`);
-  const layouts = options.layouts ?? ['single', 'sharded'];
   const log = options.log ?? (() => {});
-  const report: ShelfSearchReport = { single: { error: 'not run' }, sharded: { error: 'not run' }, agreement: { error: 'not run' } };
+  const report: ShelfSearchReport = { sharded: { error: 'not run' }, agreement: { error: 'not run' } };
   const server = await startLocalServer({ store, port: 0 });
   try {
-    const useLayout = (layout: SearchLayout) => writeBenchConfig(store, server.url, layout);
-    // The sharded layout first: its first queries are timed in a heap that does not yet hold the
-    // single index (at 100,000 packages, two copies of a 107 MiB index made them ~3× slower by GC).
     let shardedClient: RegistryClient | null = null;
-    if (layouts.includes('sharded')) {
-      log('search: sharded layout');
-      try {
-        const generation = await generationSize(store, options.root);
-        await useLayout('sharded');
-        const perClass = options.firstQueries?.sharded ?? 10;
-        const first = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: 0 });
-        const far = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: MODELLED_ROUND_TRIP_MS });
-        await warmUp(server.url, options.workload);
-        const here = await firstQueries(server.url, options.workload, perClass);
-        const inProcess = { by_class: Object.fromEntries(Object.entries(here.by_class).map(([c, st]) => [c, st.ms])), all: here.all.ms };
-        const modelled = {
-          round_trip_ms: MODELLED_ROUND_TRIP_MS,
-          by_class: Object.fromEntries(Object.entries(far.by_class).map(([c, st]) => [c, st.ms])),
-          all: far.all.ms,
-        };
-        const client = new RegistryClient({ baseUrl: server.url });
-        await client.search('bundle', options.workload['one-word'][0] ?? 'server');
-        const latency = await workloadLatency(options.workload, (q) => client.search('bundle', q, { limit: 20 }));
-        report.sharded = { layout: 'sharded', generation, ...first, in_process: inProcess, latency_ms: latency, modelled_network: modelled };
-        shardedClient = client;
-      } catch (err) {
-        report.sharded = failedPart(err);
-      }
+    log('search: sharded index');
+    try {
+      const generation = await generationSize(store, options.root);
+      await writeBenchConfig(store, server.url);
+      const perClass = options.firstQueries ?? 10;
+      const first = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: 0 });
+      const far = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass, roundTripMs: MODELLED_ROUND_TRIP_MS });
+      await warmUp(server.url, options.workload);
+      const here = await firstQueries(server.url, options.workload, perClass);
+      const inProcess = { by_class: Object.fromEntries(Object.entries(here.by_class).map(([c, st]) => [c, st.ms])), all: here.all.ms };
+      const modelled = {
+        round_trip_ms: MODELLED_ROUND_TRIP_MS,
+        by_class: Object.fromEntries(Object.entries(far.by_class).map(([c, st]) => [c, st.ms])),
+        all: far.all.ms,
+      };
+      const client = new RegistryClient({ baseUrl: server.url });
+      await client.search('bundle', options.workload['one-word'][0] ?? 'server');
+      const latency = await workloadLatency(options.workload, (q) => client.search('bundle', q, { limit: 20 }));
+      report.sharded = { generation, ...first, in_process: inProcess, latency_ms: latency, modelled_network: modelled };
+      shardedClient = client;
+    } catch (err) {
+      report.sharded = failedPart(err);
     }
-    let single: SearchEngine | null = null;
-    if (layouts.includes('single')) {
-      log('search: single layout');
-      try {
-        const measured = await measureSingle(store, loadRepeats);
-        single = measured.engine;
-        await useLayout('single');
-        const first = await firstQueriesInVisitor({ baseUrl: server.url, workload: options.workload, perClass: options.firstQueries?.single ?? 2, roundTripMs: 0 });
-        const client = new RegistryClient({ baseUrl: server.url });
-        const engine = await client.loadSearch('bundle');
-        const latency = await workloadLatency(options.workload, (q) => engine.search(q, { limit: 20 }));
-        report.single = { layout: 'single', ...measured.report, ...first, latency_ms: latency };
-      } catch (err) {
-        report.single = failedPart(err);
-      }
+    if (shardedClient && (options.labelled?.length || options.shardQueriesPerKind)) {
+      log('search: ranking agreement with the whole-index reference');
+      report.agreement = await (async () => {
+        const root = await readShardedRoot(store, 'bundle');
+        if (!root) throw new Error(`${store.description} has no sharded index`);
+        return measureAgreement(shardedClient, referenceSearch(await readShardedCatalog(store, 'bundle', root.root)), options);
+      })().catch(failedPart);
     }
-    if (shardedClient && single && (options.labelled?.length || options.shardQueriesPerKind)) {
-      log('search: ranking agreement');
-      report.agreement = await measureAgreement(shardedClient, single, options).catch(failedPart);
-    }
-    // The registry is left naming the default layout.
-    if (layouts.includes('sharded')) await useLayout('sharded');
     return report;
   } finally {
     await server.close();
@@ -235,39 +185,6 @@ async function generationSize(store: ObjectStore, folder: string | undefined): P
   return { files, bytes, root_bytes: root.size };
 }
 
-/** The single index as stored: sizes, and its load into the client's engine, timed. */
-async function measureSingle(store: ObjectStore, loadRepeats: number): Promise<{ engine: SearchEngine; report: Omit<SingleSearchReport, 'layout' | 'latency_ms' | keyof FirstQueryReport> }> {
-  const stored = await store.get(searchIndexKey('bundle'));
-  const catalog = await store.get(catalogKey('bundle'));
-  if (!stored || !catalog) throw new Error(`${store.description} has no single-layout search index or catalog`);
-  const text = new TextDecoder().decode(stored.body);
-  const loadRuns: number[] = [];
-  const loadCpuRuns: number[] = [];
-  let engine: SearchEngine | null = null;
-  let terms = 0;
-  for (let i = 0; i < loadRepeats; i++) {
-    const t = now();
-    const c = cpuMs();
-    const doc = SearchIndexDocumentSchema.parse(JSON.parse(text));
-    engine = new SearchEngine(doc);
-    loadRuns.push(now() - t);
-    loadCpuRuns.push(cpuMs() - c);
-    terms = Array.isArray(doc.index.index) ? doc.index.index.length : 0;
-  }
-  return {
-    engine: engine!,
-    report: {
-      documents: engine!.size,
-      terms,
-      index_bytes: compressedSizes(stored.body),
-      catalog_bytes: compressedSizes(catalog.body, { brotli: false }),
-      load_ms: percentiles(loadRuns).p50,
-      load_runs: loadRuns.map(round),
-      load_cpu_ms: percentiles(loadCpuRuns).p50,
-    },
-  };
-}
-
 /** Latency of each workload query on a loaded (warm) searcher, by class. */
 async function workloadLatency(workload: Workload, search: (q: string) => unknown): Promise<Record<string, Percentiles>> {
   for (const q of workload['one-word'].slice(0, 5)) await search(q); // warm-up, untimed
@@ -292,22 +209,22 @@ function agreementStats(rows: readonly { top1: boolean; top5: number }[]): Agree
   return { n, top1: n ? round(rows.filter((r) => r.top1).length / n) : 0, top5: n ? round(rows.reduce((a, r) => a + r.top5, 0) / n) : 0 };
 }
 
-/** The sharded client against the single index on the labelled queries and the shard benchmark's queries. */
-async function measureAgreement(client: RegistryClient, single: SearchEngine, options: ShelfSearchOptions): Promise<AgreementReport> {
+/** The sharded client against the whole-index reference on the labelled queries and the shard benchmark's queries. */
+async function measureAgreement(client: RegistryClient, whole: ReferenceSearch, options: ShelfSearchOptions): Promise<AgreementReport> {
   const labelled = options.labelled ?? [];
   const rows: { type: string; top1: boolean; top5: number }[] = [];
-  const relevance = { single: { n: 0, top1: 0, top5: 0 }, sharded: { n: 0, top1: 0, top5: 0 } };
+  const relevance = { reference: { n: 0, top1: 0, top5: 0 }, sharded: { n: 0, top1: 0, top5: 0 } };
   const shardedTop5: string[][] = [];
   for (const q of labelled) {
     const sharded = await client.search('bundle', q.query, { limit: 20 });
-    const reference = single.search(q.query, { limit: 20 });
+    const reference = whole.search(q.query, { limit: 20 });
     rows.push({ type: q.type, ...agreement(sharded, reference) });
     shardedTop5.push(sharded.slice(0, 5).map((h) => h.name));
-    for (const [layout, hits] of [['sharded', sharded], ['single', reference]] as const) {
+    for (const [which, hits] of [['sharded', sharded], ['reference', reference]] as const) {
       const top = hits.slice(0, 5).map((h) => h.name);
-      relevance[layout].n++;
-      if (top[0] === q.target) relevance[layout].top1++;
-      if (top.includes(q.target)) relevance[layout].top5++;
+      relevance[which].n++;
+      if (top[0] === q.target) relevance[which].top1++;
+      if (top.includes(q.target)) relevance[which].top5++;
     }
   }
   const byType: Record<string, AgreementStats> = {};
@@ -318,7 +235,7 @@ async function measureAgreement(client: RegistryClient, single: SearchEngine, op
     // The same queries, seed included, as bench/shard/measure.ts.
     for (const q of makeQueries([...options.corpus], options.shardQueriesPerKind, 7)) {
       const sharded = await client.search('bundle', q.text, { limit: 20 });
-      shardRows.push({ kind: q.kind, ...agreement(sharded, single.search(q.text, { limit: 20 })) });
+      shardRows.push({ kind: q.kind, ...agreement(sharded, whole.search(q.text, { limit: 20 })) });
     }
   }
   const byKind: Record<string, AgreementStats> = {};

@@ -6,7 +6,6 @@
  * @module
  */
 import { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TOTAL_BYTES, type ArchiveLimits } from './archive/zip-entries.ts';
-import { SEARCH_LAYOUTS, type SearchLayout } from './core/schemas.ts';
 
 /** GitHub Actions' OIDC issuer. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -50,11 +49,6 @@ export interface AnnounceConfig {
   publicUrl?: string;
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
   announceUrl?: string;
-  /**
-   * `SHELF_SEARCH_LAYOUT`: how the search index and catalog are published, `sharded` or
-   * `single` (see {@link SearchLayout}). Default `sharded`.
-   */
-  searchLayout: SearchLayout;
   /** How the registry signs (see {@link SigningSettings}). */
   signing: SigningSettings;
   /**
@@ -142,6 +136,7 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
   const trustedDownloadHosts = env.SHELF_TRUSTED_DOWNLOAD_HOSTS
     ? env.SHELF_TRUSTED_DOWNLOAD_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)
     : [...GITHUB_DOWNLOAD_HOSTS, new URL(githubApiUrl).host];
+  retiredSearchLayout(env);
   const config: AnnounceConfig = {
     audience,
     issuer,
@@ -155,7 +150,6 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxEntries: int(env, 'SHELF_MAX_ARCHIVE_ENTRIES', DEFAULT_MAX_ENTRIES),
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
-    searchLayout: searchLayout(env),
     signing: loadSigningSettings(env),
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
@@ -180,12 +174,19 @@ function url(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function searchLayout(env: Env): SearchLayout {
+/**
+ * `SHELF_SEARCH_LAYOUT` is retired: the sharded layout is the only one. `sharded` is still
+ * accepted, so existing deployments keep starting; `single` names the retired layout.
+ */
+function retiredSearchLayout(env: Env): void {
   const raw = env.SHELF_SEARCH_LAYOUT?.trim() || 'sharded';
-  if (!(SEARCH_LAYOUTS as readonly string[]).includes(raw)) {
-    throw new ConfigError(`SHELF_SEARCH_LAYOUT must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (raw === 'single') {
+    throw new ConfigError(
+      'SHELF_SEARCH_LAYOUT=single names the retired whole-index layout: Shelf publishes only the sharded one. ' +
+        'Unset SHELF_SEARCH_LAYOUT, then run `shelf rebuild` once to migrate the registry\'s files.',
+    );
   }
-  return raw as SearchLayout;
+  if (raw !== 'sharded') throw new ConfigError(`SHELF_SEARCH_LAYOUT is retired (the only layout is sharded); unset it, got ${JSON.stringify(raw)}`);
 }
 
 function int(env: Env, name: string, fallback: number): number {

@@ -19,10 +19,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import MiniSearch from 'minisearch';
-import { SearchEngine } from '../../src/client/search.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
+import { buildCatalog, buildReferenceIndex, ReferenceSearch } from '../lib/reference.ts';
 import { indexOptions } from '../../src/core/search-options.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
@@ -81,11 +79,11 @@ async function measure(n: number): Promise<Record<string, unknown>> {
   log(`sharded build ${buildMs.toFixed(0)} ms, ${store.size} files, ${(genBytes / 1e6).toFixed(1)} MB`);
 
   t = performance.now();
-  const singleDoc = buildSearchIndex('bundle', buildCatalog('bundle', summaries));
+  const singleDoc = buildReferenceIndex('bundle', buildCatalog('bundle', summaries));
   const singleJson = JSON.stringify(singleDoc);
   const singleBuildMs = performance.now() - t;
   t = performance.now();
-  const single = new SearchEngine(JSON.parse(singleJson));
+  const single = new ReferenceSearch(JSON.parse(singleJson));
   const singleLoadMs = performance.now() - t;
   const singleSizes = {
     raw: Buffer.byteLength(singleJson),

@@ -17,10 +17,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { brotliCompressSync, constants } from 'node:zlib';
-import { SearchEngine } from '../../src/client/search.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
+import { buildCatalog, buildReferenceIndex, ReferenceSearch } from '../lib/reference.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { DEFAULT_POLICY, type ShardingPolicy } from '../../src/search/format/policy.ts';
@@ -74,7 +72,7 @@ let refs: string[][];
 if (existsSync(refFile)) refs = JSON.parse(readFileSync(refFile, 'utf8'));
 else {
   const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
-  const single = new SearchEngine(JSON.parse(JSON.stringify(buildSearchIndex('bundle', buildCatalog('bundle', summaries)))));
+  const single = new ReferenceSearch(JSON.parse(JSON.stringify(buildReferenceIndex('bundle', buildCatalog('bundle', summaries)))));
   refs = queries.map((q) => single.search(q.text, { limit: q.limit }).map((h) => h.name));
   writeFileSync(refFile, JSON.stringify(refs));
 }

@@ -16,9 +16,8 @@
  * 7. **pins** (create-only): the scope's owner id and the package's repository id.
  * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's bundle.
  * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
- * 10. **derived** (compare-and-swap each): package, scope, search index and catalog (one root swap
- *    in the sharded layout; catalog then index in the single one), recent list. Then expired
- *    token records are swept.
+ * 10. **derived** (compare-and-swap each): package, badge, scope, search index and catalog (one
+ *    root swap), recent list. Then expired token records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -36,7 +35,6 @@ import {
   ScopeDocumentSchema,
   SkillAnnounceSchema,
   VersionDocumentSchema,
-  type SearchLayout,
   type AnnounceResponse,
   type Artifact,
   type AttestationRef,
@@ -44,7 +42,7 @@ import {
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
-import { refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { DERIVED_STEPS, refreshPackage, type StepHook } from '../registry/refresh.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import type { ReleaseAssetFetcher } from './release-asset.ts';
@@ -59,12 +57,9 @@ import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
 import { signArtifact, signDocument, type Signer } from '../signing/signer.ts';
 
-/**
- * The steps that write, in order, in the default (`sharded`) layout; a test-only hook can stop the
- * pipeline after any of them. The `single` layout has a `catalog` step before `search`.
- */
-export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'readme', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
-export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number] | 'catalog';
+/** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
+export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'readme', 'version', ...DERIVED_STEPS] as const;
+export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number];
 
 /** What the pipeline needs from the outside world. */
 export interface AnnounceDeps {
@@ -73,8 +68,6 @@ export interface AnnounceDeps {
   fetchAsset: ReleaseAssetFetcher;
   /** Reads a repository's README at a commit, for versions whose artifact has none. Optional. */
   fetchReadme?: RepositoryReadmeFetcher;
-  /** How the search index and catalog are published. Default `sharded`. */
-  searchLayout?: SearchLayout;
   /** Bounds on the artifact's archive. Default the CLI's (`archive/zip-entries.ts`). */
   archiveLimits?: ArchiveLimits;
   /** Clock, for `published_at`. Default `() => new Date()`. */
@@ -147,7 +140,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
-    await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, signer: deps.signer });
+    await refreshPackage(store, kind, req.pkg, { signer: deps.signer });
     await sweepUsedTokensNow(store, clock());
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
@@ -248,7 +241,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   await deps.afterStep?.('version');
 
   // 10. derived files
-  await refreshPackage(store, kind, req.pkg, { layout: deps.searchLayout, afterStep: deps.afterStep, signer: deps.signer });
+  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
 }

@@ -21,7 +21,6 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
   return {
     store,
     ...(signer ? { signer } : {}),
-    searchLayout: config.searchLayout,
     archiveLimits: config.archiveLimits,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({

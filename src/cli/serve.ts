@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
-import { catalogKey, shardedRootKey } from '../core/paths.ts';
+import { shardedRootKey } from '../core/paths.ts';
 import { PACKAGE_NAME } from '../core/package.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
@@ -76,7 +76,7 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   console.log(`  config:   ${server.url}/v1/config.json`);
   console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
   if (server.dev) {
-    const seeded = (await store.head(server.config.searchLayout === 'single' ? catalogKey('bundle') : shardedRootKey('bundle'))) !== null;
+    const seeded = (await store.head(shardedRootKey('bundle'))) !== null;
     if (!seeded) {
       console.log('Seeding the examples through the announce path...');
       for (const s of await seeding!.seedExamples(server.url, server.dev, server.config.audience)) {

@@ -10,14 +10,13 @@
 import semver from 'semver';
 import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
-import { KIND_PLURAL, parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
+import { parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
 import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
   KeysDocumentSchema,
   PackageDocumentSchema,
   ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
   VersionDocumentSchema,
   type Artifact,
   type ConfigDocument,
@@ -33,10 +32,9 @@ import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, t
 import { ShardedSearch } from '../search/read/reader.ts';
 import { memoryPins, RegistryTrust, verificationOf, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
 import { platformId } from '../core/names.ts';
-import { SearchEngine } from './search.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
-/** What {@link RegistryClient.search} answers from: either layout's loaded index. */
+/** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
 interface Searcher {
   search(query: string, options: SearchQueryOptions): SearchHit[] | Promise<SearchHit[]>;
 }
@@ -82,7 +80,6 @@ export class RegistryClient {
   /** The bounds every read of this client applies. */
   readonly bounds: ReadBounds;
   private configPromise: Promise<ConfigDocument> | undefined;
-  private readonly searchPromises = new Map<Kind, Promise<SearchEngine>>();
   private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
   /** What this client trusts of the registry: every package and version document is checked with it. */
   readonly trust: RegistryTrust;
@@ -235,39 +232,8 @@ export class RegistryClient {
   }
 
   /**
-   * Downloads the whole search index of a kind (its key comes from the config) and loads it, for
-   * a registry of the `single` layout (`config.search.layout`). The engine is cached per kind.
-   * Use {@link RegistryClient.search} to search either layout.
-   *
-   * @throws ShelfError `not_found` when the kind has no index yet; `registry_unreachable`;
-   *   `invalid_argument` when the registry publishes the sharded layout (it has no whole index)
-   */
-  loadSearch(kind: Kind): Promise<SearchEngine> {
-    let promise = this.searchPromises.get(kind);
-    if (!promise) {
-      promise = (async () => {
-        const config = await this.config();
-        if (config.search.layout !== 'single') {
-          throw new ShelfError('invalid_argument', `${this.baseUrl} publishes the ${config.search.layout} search layout, which has no whole index to load; use search().`);
-        }
-        const key = config.search[KIND_PLURAL[kind]];
-        const { value: doc } = await this.getJson(key, SearchIndexDocumentSchema, 'search index', (url) =>
-          new ShelfError('not_found', `The ${kind} search index ${url} was not found: nothing of this kind has been published.`),
-        );
-        if (doc.kind !== kind) {
-          throw new ShelfError('registry_unreachable', `${this.url(key)} is the ${doc.kind} index, not the ${kind} index.`);
-        }
-        return new SearchEngine(doc);
-      })();
-      this.searchPromises.set(kind, promise);
-      promise.catch(() => this.searchPromises.delete(kind));
-    }
-    return promise;
-  }
-
-  /**
-   * Searches a kind's packages. This is the entry point the CLI and the web page use: it loads
-   * whatever index layout the registry publishes (once, then cached) and answers locally.
+   * Searches a kind's packages. This is the entry point the CLI and the web page use: it reads
+   * the kind's sharded index, downloading only the pieces each query needs (cached).
    *
    * @throws ShelfError `registry_unreachable`, `invalid_argument`
    */
@@ -283,19 +249,7 @@ export class RegistryClient {
    */
   async packageSummaries(kind: Kind, names: readonly string[]): Promise<Map<string, PackageSummary>> {
     const found = new Map<string, PackageSummary>();
-    const config = await this.config();
-    if (config.search.layout === 'single') {
-      const engine = await this.loadSearch(kind);
-      const wanted = new Set(names);
-      for (const hit of engine.search('', { limit: Math.max(1, engine.size) })) {
-        if (wanted.has(hit.name)) {
-          const { score: _score, ...summary } = hit;
-          found.set(hit.name, summary);
-        }
-      }
-      return found;
-    }
-    // Sharded: each package's own document (a scope lists tens of packages, not the registry).
+    // Each package's own document (a scope lists tens of packages, not the registry).
     await Promise.all(
       names.map(async (name) => {
         try {
@@ -310,22 +264,15 @@ export class RegistryClient {
   }
 
   /**
-   * The search index of a kind in the layout the config names: the sharded client (which
-   * downloads only what each query needs), or the whole index. Cached per kind. A kind with no
-   * index yet (nothing of it was ever published) answers with the empty searcher, a value rather
+   * The sharded reader of a kind's index (which downloads only what each query needs). Cached
+   * per kind. A kind with no index yet (nothing of it was ever published) answers with the empty searcher, a value rather
    * than an error, so pages show "nothing published" without probing keys of their own.
    */
   private searcher(kind: Kind): Promise<Searcher> {
     let promise = this.searcherPromises.get(kind);
     if (!promise) {
       promise = (async (): Promise<Searcher> => {
-        const config = await this.config();
-        if (config.search.layout === 'single') {
-          return this.loadSearch(kind).catch((error: unknown) => {
-            if (isShelfError(error, 'not_found')) return EMPTY_SEARCHER;
-            throw error;
-          });
-        }
+        await this.config(); // a registry that is not (or no longer) readable says so first
         return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds })) ?? EMPTY_SEARCHER;
       })();
       this.searcherPromises.set(kind, promise);

@@ -106,11 +106,6 @@ export function badgeKey(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/badges/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.svg`;
 }
 
-/** The prebuilt MiniSearch index of a kind (the `single` layout). */
-export function searchIndexKey(kind: Kind): string {
-  return `${ROOT}/search/${KIND_PLURAL[kind]}.json`;
-}
-
 /**
  * The sharded search index and catalog of a kind (the default layout, docs/sharded-search.md):
  * its root is the generation pointer, small and mutable; everything it names is immutable.
@@ -139,9 +134,12 @@ export function gcStateKey(kind: Kind): string {
   return `${ROOT}/search/${KIND_PLURAL[kind]}/gc.json`;
 }
 
-/** All packages of a kind, sorted by name (the `single` layout). */
-export function catalogKey(kind: Kind): string {
-  return `${ROOT}/catalog/${KIND_PLURAL[kind]}.json`;
+/**
+ * The files of a kind in the retired `single` layout (its whole catalog and whole MiniSearch
+ * index): a whole `shelf rebuild` deletes them when it migrates a registry.
+ */
+export function retiredLayoutKeys(kind: Kind): string[] {
+  return [`${ROOT}/catalog/${KIND_PLURAL[kind]}.json`, `${ROOT}/search/${KIND_PLURAL[kind]}.json`];
 }
 
 /** The most recently published versions, both kinds. */
@@ -218,10 +216,8 @@ export const SCHEMA_FILES = {
   'package.schema.json': 'v1/{bundles,skills}/@scope/name.json',
   'version.schema.json': 'v1/{bundles,skills}/@scope/name/versions/{version}.json',
   'scope.schema.json': 'v1/scopes/@scope.json',
-  'catalog.schema.json': 'v1/catalog/{bundles,skills}.json (single layout)',
   'recent.schema.json': 'v1/catalog/recent.json',
   'keys.schema.json': 'v1/keys.json',
-  'search-index.schema.json': 'v1/search/{bundles,skills}.json (single layout)',
   'sharded-root.schema.json': 'v1/search/{bundles,skills}/root.json',
   'sharded-file.schema.json': 'v1/search/{bundles,skills}/shards/{hash}.json',
   'sharded-display.schema.json': 'v1/search/{bundles,skills}/docs/{id}-{hash}.json',

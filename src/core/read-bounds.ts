@@ -33,7 +33,7 @@ export interface ReadBounds {
 
 /**
  * The defaults. 16 MiB is far above any package or version document and every piece of the
- * sharded index (tens of kilobytes); a `single`-layout index passes it past ~15,000 packages.
+ * sharded index (tens of kilobytes).
  */
 export const DEFAULT_READ_BOUNDS: Readonly<ReadBounds> = Object.freeze({
   maxDocumentBytes: 16 * 1024 * 1024,

@@ -266,16 +266,6 @@ export const PackageSummarySchema = z.object({
 });
 export type PackageSummary = z.infer<typeof PackageSummarySchema>;
 
-/** `v1/catalog/{kind}s.json`: all packages of a kind, sorted by name. */
-export const CatalogDocumentSchema = z
-  .object({
-    schema_version: z.literal(SCHEMA_VERSION),
-    kind,
-    packages: z.array(PackageSummarySchema),
-  })
-  .meta({ title: 'Catalog of all packages of a kind' });
-export type CatalogDocument = z.infer<typeof CatalogDocumentSchema>;
-
 /** `v1/catalog/recent.json`: the most recently published versions of both kinds, newest first. */
 export const RecentDocumentSchema = z
   .object({
@@ -285,29 +275,6 @@ export const RecentDocumentSchema = z
   .meta({ title: 'Recently published versions' });
 export type RecentDocument = z.infer<typeof RecentDocumentSchema>;
 
-/** `v1/search/{kind}s.json`: a prebuilt MiniSearch index plus the options to load it with. */
-export const SearchIndexDocumentSchema = z
-  .object({
-    schema_version: z.literal(SCHEMA_VERSION),
-    kind,
-    engine: z.literal('minisearch@7').describe('Load with MiniSearch.loadJS(index, options)'),
-    fields: z.array(z.string()).describe('Indexed fields'),
-    store_fields: z.array(z.string()).describe('Fields stored with each hit (a PackageSummary)'),
-    document_count: z.number().int().nonnegative(),
-    index: z.record(z.string(), z.unknown()).describe("MiniSearch's serialized index (serializationVersion 2)"),
-  })
-  .meta({ title: 'Prebuilt search index' });
-export type SearchIndexDocument = z.infer<typeof SearchIndexDocumentSchema>;
-
-/**
- * How a registry publishes its search index and catalog (`SHELF_SEARCH_LAYOUT`):
- * - `sharded` (default): per kind, a small root naming immutable, content-addressed pieces
- *   (docs/sharded-search.md); an announce rewrites a bounded number of small files, and a
- *   client downloads only the pieces its query needs.
- * - `single`: per kind, one catalog and one prebuilt MiniSearch index, rewritten whole by every
- *   announce; a client downloads the whole index once and then answers every query offline.
- *   Simple, and fine for a few thousand packages.
- */
 /**
  * A used announce token (`private/used-tokens/...`, never served): the one announce it may
  * repeat. An identical retry with the same token is idempotent; anything else is `token_replayed`.
@@ -329,8 +296,12 @@ export const UsedTokenSchema = z.object({
 /** See {@link UsedTokenSchema}. */
 export type UsedToken = z.infer<typeof UsedTokenSchema>;
 
-export const SEARCH_LAYOUTS = ['sharded', 'single'] as const;
-export type SearchLayout = (typeof SEARCH_LAYOUTS)[number];
+/**
+ * The retired whole-index search layout, which a registry's `v1/config.json` may still name: its
+ * operator migrates it with one `shelf rebuild` (README, "Search layout").
+ */
+export const RETIRED_LAYOUT_MESSAGE =
+  'this registry still publishes the retired "single" search layout, which Shelf no longer reads; its operator migrates it with one `shelf rebuild`';
 
 /** `v1/config.json`: what a client needs to discover everything else. */
 export const ConfigDocumentSchema = z
@@ -342,11 +313,13 @@ export const ConfigDocumentSchema = z
     audience: z.string().describe('The OIDC audience publishers must request'),
     oidc_issuer: z.string(),
     search: z
-      .object({ layout: z.enum(SEARCH_LAYOUTS).describe('sharded: bundles/skills are roots (sharded-root schema); single: whole indexes (search-index schema)'), bundles: z.string(), skills: z.string() })
+      .object({
+        layout: z.literal('sharded', { error: RETIRED_LAYOUT_MESSAGE }).describe('bundles/skills are the roots of the sharded index (sharded-root schema)'),
+        bundles: z.string(),
+        skills: z.string(),
+      })
       .describe('Keys of the search indexes'),
-    catalog: z
-      .object({ bundles: z.string().optional().describe('Whole catalog (single layout only; the sharded root holds the catalog)'), skills: z.string().optional(), recent: z.string() })
-      .describe('Keys of the listings'),
+    catalog: z.object({ recent: z.string() }).describe('Keys of the listings (each kind\'s whole catalog is in its sharded root)'),
     layout: z
       .object({ package: z.string(), version: z.string(), scope: z.string() })
       .describe('Key templates: {kind} is bundles|skills; {scope} has no @'),
@@ -400,10 +373,8 @@ export const PUBLISHED_SCHEMAS = {
   'package.schema.json': PackageDocumentSchema,
   'version.schema.json': VersionDocumentSchema,
   'scope.schema.json': ScopeDocumentSchema,
-  'catalog.schema.json': CatalogDocumentSchema,
   'recent.schema.json': RecentDocumentSchema,
   'keys.schema.json': KeysDocumentSchema,
-  'search-index.schema.json': SearchIndexDocumentSchema,
   'bundle-announce.schema.json': BundleAnnounceSchema,
   'skill-announce.schema.json': SkillAnnounceSchema,
   'announce-response.schema.json': AnnounceResponseSchema,

@@ -9,7 +9,6 @@ import { compareVersionsDesc, isPrerelease, KIND_PLURAL, platformId, type Kind, 
 import {
   SCHEMA_VERSION,
   type Artifact,
-  type CatalogDocument,
   type PackageDocument,
   type PackageSummary,
   type RecentDocument,
@@ -164,19 +163,6 @@ export function addScopePackage(scope: ScopeDocument, kind: Kind, name: string):
   if (scope.packages.some((p) => p.kind === kind && p.name === name)) return scope;
   const packages = [...scope.packages, { kind, name }].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   return { ...scope, packages };
-}
-
-/** Replaces (or adds, or with `null` removes) one package's entry in a catalog; sorted by name. */
-export function upsertCatalog(catalog: CatalogDocument | null, kind: Kind, name: string, summary: PackageSummary | null): CatalogDocument {
-  const packages = (catalog?.packages ?? []).filter((p) => p.name !== name);
-  if (summary) packages.push(summary);
-  packages.sort((a, b) => a.name.localeCompare(b.name));
-  return { schema_version: SCHEMA_VERSION, kind, packages };
-}
-
-/** Builds a catalog from summaries. */
-export function buildCatalog(kind: Kind, summaries: readonly PackageSummary[]): CatalogDocument {
-  return { schema_version: SCHEMA_VERSION, kind, packages: [...summaries].sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
 /** An entry of the recent list. */

@@ -3,8 +3,7 @@
  * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
  * in excess, or has out of date.
  *
- * In the sharded layout, the index's root is the derived file compared: its entries are the
- * packages of its catalog, and the immutable files the records call for that the bucket lacks are
+ * A kind's sharded search index is compared through its root: its entries are the packages of its catalog, and the immutable files the records call for that the bucket lacks are
  * listed as missing `file …` entries.
  *
  * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
@@ -20,7 +19,7 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { catalogKey, keysKey, parseVersionKey, recentKey, scopesPrefix, searchIndexKey, shardedRootKey } from '../core/paths.ts';
+import { keysKey, recentKey, scopesPrefix, shardedRootKey } from '../core/paths.ts';
 import type { RegistryKey } from '../core/schemas.ts';
 import { readKeyList } from '../signing/key-list.ts';
 import { listedKeys } from '../signing/trust.ts';
@@ -43,8 +42,11 @@ export interface CheckOptions {
 export interface CheckIssue {
   /** The file's key. */
   key: string;
-  /** `missing`: the records call for the file and there is none; `stale`: its content differs. */
-  problem: 'missing' | 'stale';
+  /**
+   * `missing`: the records call for the file and there is none; `stale`: its content differs;
+   * `removed`: the file must not exist (a file of the retired search layout).
+   */
+  problem: 'missing' | 'stale' | 'removed';
   /** Entries the records call for that the file lacks. */
   missing: string[];
   /** Entries the file has that the records do not. */
@@ -90,7 +92,7 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, stored.body);
     const issue: CheckIssue = {
       key,
-      problem: stored ? 'stale' : 'missing',
+      problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
       missing: [...want.keys()].filter((id) => !have.has(id)),
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
@@ -154,12 +156,7 @@ function entries(key: string, body: Uint8Array | undefined): Map<string, string>
   };
   if (!doc || typeof doc !== 'object') return map;
   if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
-  else if (key === catalogKey('bundle') || key === catalogKey('skill')) add(doc.packages, (p) => p.name);
-  else if (key === searchIndexKey('bundle') || key === searchIndexKey('skill')) {
-    const ids = (doc.index?.documentIds ?? {}) as Record<string, string>;
-    const stored = (doc.index?.storedFields ?? {}) as Record<string, unknown>;
-    for (const [short, id] of Object.entries(ids)) map.set(String(id), JSON.stringify(stored[short] ?? null));
-  } else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
+  else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
   else {
     add(doc.versions, (v) => v.version); // a package document; its signature is an entry too
     map.set('signature', JSON.stringify(doc.signature ?? null));

@@ -2,31 +2,31 @@
  * `v1/config.json`: how a client finds everything else (announce URLs, audience, index
  * locations, key templates). Written at start-up.
  *
+ * A stored config naming the retired `single` search layout marks a registry whose files predate
+ * the sharded index: nothing overwrites it but a whole `shelf rebuild`, which migrates the
+ * registry ({@link migrateRetiredLayout}), so an operator cannot start a server that would hide it.
+ *
  * @module
  */
-import type { AnnounceConfig } from '../config.ts';
+import { ConfigError, type AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { catalogKey, configKey, contentTypeFor, keysKey, MUTABLE_CACHE, recentKey, searchIndexKey, shardedRootKey } from '../core/paths.ts';
-import { SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
-import { encodeJson } from '../store/json-documents.ts';
+import { configKey, contentTypeFor, keysKey, MUTABLE_CACHE, recentKey, retiredLayoutKeys, shardedRootKey } from '../core/paths.ts';
+import { ConfigDocumentSchema, SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
+import { encodeJson, readStoredJson, safeJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
 /** Builds the config document. `announceBase` is the function URL's base. */
 export function buildConfigDocument(config: AnnounceConfig, announceBase: string): ConfigDocument {
   const base = announceBase.replace(/\/$/, '');
-  const [bundle, skill] = KINDS as ['bundle', 'skill'];
   const doc: ConfigDocument = {
     schema_version: SCHEMA_VERSION,
     registry: 'shelf',
     announce: { bundles: `${base}/v1/bundles/announce`, skills: `${base}/v1/skills/announce` },
     audience: config.audience,
     oidc_issuer: config.issuer,
-    search:
-      config.searchLayout === 'single'
-        ? { layout: 'single', bundles: searchIndexKey(bundle), skills: searchIndexKey(skill) }
-        : { layout: 'sharded', bundles: shardedRootKey(bundle), skills: shardedRootKey(skill) },
-    // The sharded root holds the catalog (by name and by recency); the single layout has whole files.
-    catalog: config.searchLayout === 'single' ? { bundles: catalogKey(bundle), skills: catalogKey(skill), recent: recentKey() } : { recent: recentKey() },
+    search: searchKeys(),
+    // The sharded root holds the kind's catalog (by name and by recency).
+    catalog: { recent: recentKey() },
     layout: {
       package: 'v1/{kind}/@{scope}/{name}.json',
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',
@@ -38,7 +38,53 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
   return doc;
 }
 
-/** Writes the config document (unconditionally: it is a pure function of the configuration). */
+/**
+ * Writes the config document (unconditionally: it is a pure function of the configuration).
+ *
+ * @throws ConfigError when the stored config names the retired layout (run `shelf rebuild` first)
+ */
 export async function writeConfigDocument(store: ObjectStore, doc: ConfigDocument): Promise<void> {
+  if (await namesRetiredLayout(store)) {
+    throw new ConfigError(
+      `${store.description} holds a registry of the retired "single" search layout, which Shelf no longer publishes or reads. ` +
+        'Run `shelf rebuild` on it once (it writes the sharded index and points v1/config.json at it), then start again.',
+    );
+  }
   await store.put(configKey(), encodeJson(doc), { contentType: contentTypeFor(configKey()), cacheControl: MUTABLE_CACHE });
 }
+
+/** True when the stored config names the retired `single` search layout. */
+export async function namesRetiredLayout(store: ObjectStore): Promise<boolean> {
+  const stored = await readStoredJson(store, configKey()).catch(() => null);
+  return isRetired(stored?.json);
+}
+
+/**
+ * Migrates a registry of the retired layout, once its sharded roots are written: the stored
+ * config names the roots instead (everything else in it kept), then the whole catalogs and
+ * indexes are deleted. Returns the keys written or deleted.
+ */
+export async function migrateRetiredLayout(store: ObjectStore, retry?: RetryPolicy): Promise<string[]> {
+  const { changed } = await updateObject(
+    store,
+    configKey(),
+    (current) => {
+      const json = current && safeJson(current);
+      if (!isRetired(json)) return current; // migrated meanwhile
+      return encodeJson(ConfigDocumentSchema.parse({ ...(json as object), search: searchKeys(), catalog: { recent: recentKey() } }));
+    },
+    retry,
+  );
+  const removed: string[] = [];
+  for (const key of KINDS.flatMap(retiredLayoutKeys)) {
+    if (await store.head(key)) {
+      await store.delete(key);
+      removed.push(key);
+    }
+  }
+  return [...(changed ? [configKey()] : []), ...removed];
+}
+
+const searchKeys = (): ConfigDocument['search'] => ({ layout: 'sharded', bundles: shardedRootKey('bundle'), skills: shardedRootKey('skill') });
+
+const isRetired = (json: unknown): boolean => (json as { search?: { layout?: unknown } } | null | undefined)?.search?.layout === 'single';

@@ -1,6 +1,6 @@
 /**
  * The full rebuild: recomputes every derived file (package documents, badges, scope package lists,
- * catalogs, search indexes, the recent list) from the records (version documents and pins), for
+ * the sharded search indexes with their catalogs, the recent list) from the records (version documents and pins), for
  * the whole registry, one kind, or one package. It calls the same builders as the announce's
  * refresh ({@link derivePackageDocument} and the indexer), so a rebuild of a consistent registry
  * writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
@@ -15,42 +15,9 @@
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
 import { KINDS, parsePackageName, type Kind, type PackageName, type Scope } from '../core/names.ts';
-import {
-  badgeKey,
-  catalogKey,
-  configKey,
-  kindPrefix,
-  packageKey,
-  parseVersionKey,
-  recentKey,
-  scopeKey,
-  scopesPrefix,
-  searchIndexKey,
-  shardedRootKey,
-  versionsPrefix,
-} from '../core/paths.ts';
-import {
-  CatalogDocumentSchema,
-  ConfigDocumentSchema,
-  PackageDocumentSchema,
-  RecentDocumentSchema,
-  ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
-  VersionDocumentSchema,
-  type PackageDocument,
-  type ScopeDocument,
-  type SearchLayout,
-  SEARCH_LAYOUTS,
-} from '../core/schemas.ts';
-import {
-  addScopePackage,
-  buildCatalog,
-  pinnedScope,
-  summarize,
-  upsertCatalog,
-  upsertRecent,
-} from '../indexer/documents.ts';
-import { buildSearchIndex } from '../indexer/search-index.ts';
+import { badgeKey, kindPrefix, packageKey, parseVersionKey, recentKey, scopeKey, scopesPrefix, shardedRootKey, versionsPrefix } from '../core/paths.ts';
+import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema, type PackageDocument, type ScopeDocument } from '../core/schemas.ts';
+import { addScopePackage, pinnedScope, summarize, upsertRecent } from '../indexer/documents.ts';
 import { DEFAULT_RETRY, readJson, retryOnConflict, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
@@ -60,6 +27,7 @@ import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
 import { publishSigningKey, readKeyList } from '../signing/key-list.ts';
 import { parseVersion } from '../core/names.ts';
 import { eachLimited } from '../core/concurrency.ts';
+import { migrateRetiredLayout, namesRetiredLayout } from './config-document.ts';
 
 /** Options of {@link rebuild}. */
 export interface RebuildOptions {
@@ -76,11 +44,6 @@ export interface RebuildOptions {
   retry?: RetryPolicy;
   /** How many packages or scopes are rebuilt at once. Default 32. */
   concurrency?: number;
-  /**
-   * How the search index and catalog are published. Default: the layout the stored
-   * `v1/config.json` names, else `sharded`.
-   */
-  layout?: SearchLayout;
   /**
    * The registry's signer: artifacts whose statement it has not validly signed are re-signed (in
    * their version records), and package documents are signed. It must be the key `v1/keys.json`
@@ -132,7 +95,11 @@ interface Target {
  */
 export async function rebuild(store: ObjectStore, options: RebuildOptions = {}): Promise<RebuildResult> {
   const { kind, onProgress, retry = DEFAULT_RETRY, concurrency = 32 } = checkOptions(options);
-  const layout = options.layout ?? (await storedLayout(store));
+  // A registry of the retired `single` layout is migrated by a whole rebuild (config-document.ts).
+  const retired = await namesRetiredLayout(store);
+  if (retired && (options.package || kind)) {
+    throw new ShelfError('invalid_argument', 'This registry is in the retired "single" search layout: migrate it with a whole `shelf rebuild` (without --package or --kind) first.');
+  }
   const kinds = kind ? [kind] : [...KINDS];
   const onePackage = options.package;
   const targets = onePackage ? await packageTargets(store, kinds, onePackage) : await discoverPackages(store, kinds);
@@ -148,7 +115,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   if (signer) await checkSigner(store, signer);
 
   const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
-  const total = 2 * targets.length + scopes.size + (layout === 'single' ? 2 : 1) * sharedKinds.length + 1;
+  const total = 2 * targets.length + scopes.size + sharedKinds.length + 1;
   const record = (key: string, changed: boolean) => {
     (changed ? result.changed : result.unchanged).push(key);
     onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
@@ -180,7 +147,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     }),
   );
 
-  for (const k of layout === 'sharded' ? sharedKinds : []) {
+  for (const k of sharedKinds) {
     const freshSummary = async (pkg: PackageName) => {
       const fresh = await readJson(store, packageKey(k, pkg), PackageDocumentSchema);
       return fresh ? summarize(fresh.value) : null;
@@ -191,22 +158,6 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       record(shardedRootKey(k), await rebuildSharded(store, k, retry));
     }
   }
-  for (const k of layout === 'single' ? sharedKinds : []) {
-    await write(catalogKey(k), CatalogDocumentSchema, async (current) => {
-      if (onePackage) {
-        const fresh = await readJson(store, packageKey(k, onePackage), PackageDocumentSchema);
-        const summary = fresh ? summarize(fresh.value) : null;
-        return current || summary ? upsertCatalog(current, k, onePackage.full, summary) : null;
-      }
-      const summaries = (await readPackageDocuments(store, [k])).flatMap((d) => summarize(d) ?? []);
-      return current || summaries.length > 0 ? buildCatalog(k, summaries) : null;
-    });
-    await write(searchIndexKey(k), SearchIndexDocumentSchema, async (current) => {
-      const catalog = await readJson(store, catalogKey(k), CatalogDocumentSchema);
-      return current || catalog ? buildSearchIndex(k, catalog?.value ?? null) : null;
-    });
-  }
-
   // The recent list spans both kinds, so even a one-kind rebuild recomputes it whole.
   await write(recentKey(), RecentDocumentSchema, async (current) => {
     if (onePackage) {
@@ -218,6 +169,8 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     const entries = (await readPackageDocuments(store, KINDS)).flatMap(recentEntriesOf);
     return current || entries.length > 0 ? upsertRecent(null, entries) : null;
   });
+  // Last, once the sharded roots exist: the config names them, and the retired files go.
+  if (retired) for (const key of await migrateRetiredLayout(store, retry)) record(key, true);
   return result;
 }
 
@@ -271,12 +224,6 @@ async function resignVersions(store: ObjectStore, kind: Kind, pkg: PackageName, 
     if (changed) written.push(key);
   }
   return written;
-}
-
-/** The layout the stored config document names; `sharded` without one. */
-async function storedLayout(store: ObjectStore): Promise<SearchLayout> {
-  const config = await readJson(store, configKey(), ConfigDocumentSchema).catch(() => null);
-  return config?.value.search.layout ?? 'sharded';
 }
 
 /**
@@ -438,9 +385,6 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     throw new TypeError(`"concurrency" option must be a positive integer, got ${JSON.stringify(options.concurrency)}`);
-  }
-  if (options.layout !== undefined && !SEARCH_LAYOUTS.includes(options.layout)) {
-    throw new TypeError(`"layout" option must be one of ${SEARCH_LAYOUTS.join(', ')}, got ${JSON.stringify(options.layout)}`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;

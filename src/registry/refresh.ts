@@ -4,28 +4,16 @@
  * compare-and-swap write of a pure function of what is stored, so running this again (after a
  * crash, or concurrently with another announce) converges to the same files.
  *
- * The search index and catalog follow the registry's {@link SearchLayout}: `sharded` applies the
- * package's summary to the sharded index (a bounded number of small files, then one root swap;
- * see `src/search/store.ts`), `single` rewrites the kind's whole catalog, then its whole index.
+ * The search index and catalog are one step: the package's summary is applied to the kind's
+ * sharded index (a bounded number of small files, then one root swap; `src/search/write/publish.ts`).
  *
  * @module
  */
 import type { Kind, PackageName } from '../core/names.ts';
 import { ShelfError } from '../core/errors.ts';
-import { badgeKey, catalogKey, packageKey, recentKey, scopeKey, searchIndexKey, versionsPrefix } from '../core/paths.ts';
-import {
-  CatalogDocumentSchema,
-  PackageDocumentSchema,
-  RecentDocumentSchema,
-  ScopeDocumentSchema,
-  SearchIndexDocumentSchema,
-  VersionDocumentSchema,
-  type PackageDocument,
-  type SearchLayout,
-  type VersionDocument,
-} from '../core/schemas.ts';
-import { addScopePackage, buildPackageDocument, summarize, upsertCatalog, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
-import { buildSearchIndex } from '../indexer/search-index.ts';
+import { badgeKey, packageKey, recentKey, scopeKey, versionsPrefix } from '../core/paths.ts';
+import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
+import { addScopePackage, buildPackageDocument, summarize, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
 import { applyToStore } from '../search/write/publish.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
@@ -34,12 +22,11 @@ import { signDocument, type Signer } from '../signing/signer.ts';
 import { canonicalJson } from '../signing/canonical.ts';
 
 /**
- * The derived files, in the order an announce writes them (after the records), in the default
- * (`sharded`) layout, where one root swap commits the catalog and the index. The `single` layout
- * writes its whole catalog in a `catalog` step before `search`.
+ * The derived files, in the order an announce writes them (after the records); one root swap
+ * commits the catalog and the index (`search`).
  */
 export const DERIVED_STEPS = ['package', 'badge', 'scope', 'search', 'recent'] as const;
-export type DerivedStep = (typeof DERIVED_STEPS)[number] | 'catalog';
+export type DerivedStep = (typeof DERIVED_STEPS)[number];
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
 export type StepHook = (step: string) => void | Promise<void>;
@@ -69,8 +56,6 @@ export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageN
 
 /** Options of {@link refreshPackage}. */
 export interface RefreshOptions {
-  /** How the search index and catalog are published. Default `sharded`. */
-  layout?: SearchLayout;
   /** Called after each step (tests simulate crashes here). */
   afterStep?: StepHook;
   /** Signs the package document. Without one it is written unsigned. */
@@ -79,7 +64,7 @@ export interface RefreshOptions {
 
 /** Refreshes every derived file of one package. */
 export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, options: RefreshOptions = {}): Promise<PackageDocument> {
-  const { layout = 'sharded', afterStep, signer } = options;
+  const { afterStep, signer } = options;
   const pkgKey = packageKey(kind, pkg);
   const versionCache: VersionCache = new Map();
   const { value: pkgDoc } = await updateJson(store, pkgKey, PackageDocumentSchema, async (current) =>
@@ -102,16 +87,7 @@ export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: Packag
     const fresh = await readJson(store, pkgKey, PackageDocumentSchema);
     return fresh ? summarize(fresh.value) : null;
   };
-  if (layout === 'sharded') {
-    await applyToStore(store, kind, pkg.full, freshSummary);
-  } else {
-    await updateJson(store, catalogKey(kind), CatalogDocumentSchema, async (current) => upsertCatalog(current, kind, pkg.full, await freshSummary()));
-    await afterStep?.('catalog');
-    await updateJson(store, searchIndexKey(kind), SearchIndexDocumentSchema, async () => {
-      const catalog = await readJson(store, catalogKey(kind), CatalogDocumentSchema);
-      return buildSearchIndex(kind, catalog?.value ?? null);
-    });
-  }
+  await applyToStore(store, kind, pkg.full, freshSummary);
   await afterStep?.('search');
 
   // The package document lists every version with its publication time, so the version records

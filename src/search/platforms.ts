@@ -1,6 +1,6 @@
 /**
  * Platforms as a bit mask, so that every document entry carries them in a few digits and the
- * `os`/`arch` filters stay exactly those of the whole-index reference (`SearchEngine`): an OS and
+ * `os`/`arch` filters stay exactly those of the whole-index reference (`ReferenceSearch`, bench/lib/reference.ts): an OS and
  * an architecture match on the same platform entry, and `any` matches everything.
  *
  * Bit `o * 4 + a`, with `o` the position of the OS in {@link MASK_OSES} and `a` that of the

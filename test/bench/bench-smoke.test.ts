@@ -1,6 +1,6 @@
 /**
  * Keeps the benchmark from rotting: runs the generators and every measurement path once on a
- * tiny registry (50 packages), in both search layouts. Asserts shapes, determinism and
+ * tiny registry (50 packages). Asserts shapes, determinism and
  * consistency — never speed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../../src/announce/validate-metadata.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { catalogKey, packageKey, searchIndexKey, shardedRootKey } from '../../src/core/paths.ts';
-import { CatalogDocumentSchema } from '../../src/core/schemas.ts';
+import { packageKey, recentKey, retiredLayoutKeys, shardedRootKey } from '../../src/core/paths.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
+import { readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
+import { encodeJson } from '../../src/store/json-documents.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
 import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
@@ -20,6 +21,7 @@ import { measureAnnounces, uploadWorkingSet } from '../../bench/announce.ts';
 import { measureColdStart } from '../../bench/cold-start.ts';
 import { generateCorpus, manifestFor, type Corpus } from '../../bench/corpus.ts';
 import { ENGINES } from '../../bench/engines.ts';
+import { buildCatalog } from '../../bench/lib/reference.ts';
 import { loadRegistry } from '../../bench/load.ts';
 import { Random, Zipf } from '../../bench/lib/random.ts';
 import { labelledQueries, LABEL_TYPES, misspell, QUERY_CLASSES, workloads } from '../../bench/queries.ts';
@@ -103,6 +105,12 @@ describe('bulk load', () => {
     expect(result.packages).toBe(SIZE);
   });
 
+  it('writes no file of the retired single layout', async () => {
+    const keys = (await new FsStore(root).list('v1/')).map((o) => o.key);
+    expect(keys.filter((k) => k.startsWith('v1/catalog/'))).toEqual([recentKey()]);
+    for (const key of retiredLayoutKeys('bundle')) expect(keys).not.toContain(key);
+  });
+
   it('refuses contradictory options and an invalid durable flag', async () => {
     await expect(loadRegistry(new FsStore(join(dir, 'x')), corpus, { records: false, derived: false })).rejects.toThrow(/"records" and "derived"/);
     expect(() => new FsStore(join(dir, 'y'), { durable: 'no' as never })).toThrow(/"durable" option/);
@@ -122,9 +130,10 @@ describe('measurements on a tiny registry', () => {
   });
 
   it('every engine builds, loads from its serialised form and finds a package by its distinctive name word', async () => {
-    const stored = await new FsStore(root).get(catalogKey('bundle'));
-    const catalogJson = new TextDecoder().decode(stored!.body);
-    const catalog = CatalogDocumentSchema.parse(JSON.parse(catalogJson));
+    const store = new FsStore(root);
+    const catalog = buildCatalog('bundle', await readShardedCatalog(store, 'bundle', (await readShardedRoot(store, 'bundle'))!.root));
+    expect(catalog.packages).toHaveLength(SIZE);
+    const catalogJson = new TextDecoder().decode(encodeJson(catalog));
     const obvious = labelledQueries(corpus, 3).find((q) => q.type === 'name')!;
     for (const engine of ENGINES) {
       const loaded = engine.load(engine.build(catalog, catalogJson));
@@ -132,36 +141,25 @@ describe('measurements on a tiny registry', () => {
     }
   });
 
-  it('measures both search layouts through the real client, counting what fresh clients download, and their agreement', async () => {
+  it('measures search through the real client, counting what fresh clients download, and its agreement with the whole-index reference', async () => {
     const labelled = labelledQueries(corpus, 2);
     const report = await measureShelfSearch(new FsStore(root), {
       workload: workloads(corpus, 3),
-      loadRepeats: 1,
-      firstQueries: { single: 1, sharded: 2 },
+      firstQueries: 2,
       labelled,
       corpus: corpus.packages,
       shardQueriesPerKind: 2,
       root,
     });
-    if ('error' in report.single) throw new Error(`single: ${report.single.error}`);
     if ('error' in report.sharded) throw new Error(`sharded: ${report.sharded.error}`);
     if ('error' in report.agreement) throw new Error(`agreement: ${report.agreement.error}`);
-    const single = report.single;
-    expect(single.documents).toBe(SIZE);
-    const singlePaths = single.example.responses.map((r) => r.path);
-    expect(singlePaths).toContain('/v1/config.json');
-    expect(singlePaths).toContain(`/${searchIndexKey('bundle')}`);
-    expect(single.all.raw.p50).toBeGreaterThanOrEqual(single.index_bytes.raw);
-    expect(single.all.n).toBe(QUERY_CLASSES.length);
-
     const sharded = report.sharded;
     const shardedPaths = sharded.example.responses.map((r) => r.path);
+    expect(shardedPaths).toContain('/v1/config.json');
     expect(shardedPaths).toContain(`/${shardedRootKey('bundle')}`);
-    expect(shardedPaths).not.toContain(`/${searchIndexKey('bundle')}`);
     expect(sharded.all.n).toBe(2 * QUERY_CLASSES.length);
     // First queries run in a visitor process apart from the server; the in-process timing is kept beside.
     expect(sharded.pid).not.toBe(process.pid);
-    expect(single.pid).not.toBe(process.pid);
     expect(sharded.in_process.all.n).toBe(2 * QUERY_CLASSES.length);
     expect(Object.keys(sharded.in_process.by_class)).toEqual([...QUERY_CLASSES]);
     expect(sharded.all.gzip.max).toBeLessThan(sharded.all.raw.max);
@@ -172,10 +170,7 @@ describe('measurements on a tiny registry', () => {
     // Only the config and the root are revalidated; every other piece is immutable.
     expect(sharded.mutable.map((m) => m.path).sort()).toEqual(['/v1/config.json', `/${shardedRootKey('bundle')}`]);
     expect(sharded.immutable_responses).toBeGreaterThan(0);
-    for (const c of QUERY_CLASSES) {
-      expect(single.latency_ms[c]!.n).toBe(3);
-      expect(sharded.latency_ms[c]!.n).toBe(3);
-    }
+    for (const c of QUERY_CLASSES) expect(sharded.latency_ms[c]!.n).toBe(3);
     // The modelled network delays every request: a first query makes at least two rounds (config, root).
     expect(sharded.modelled_network.round_trip_ms).toBe(MODELLED_ROUND_TRIP_MS);
     expect(sharded.modelled_network.all.n).toBe(2 * QUERY_CLASSES.length);
@@ -185,7 +180,8 @@ describe('measurements on a tiny registry', () => {
     expect(report.agreement.shard_queries.n).toBe(8);
     expect(report.agreement.sharded_top5).toHaveLength(labelled.length);
     expect(report.agreement.relevance.sharded.n).toBe(labelled.length);
-    // On 50 packages the sharded index must rank as the single one does.
+    expect(report.agreement.relevance.reference.n).toBe(labelled.length);
+    // On 50 packages the sharded index must rank as one whole index does.
     expect(report.agreement.labelled.top1).toBeGreaterThanOrEqual(0.9);
     expect(agreement([{ name: 'a' }, { name: 'b' }], [{ name: 'a' }, { name: 'c' }])).toEqual({ top1: true, top5: 0.5 });
   });
@@ -201,12 +197,12 @@ describe('measurements on a tiny registry', () => {
     expect(engines[0]).not.toHaveProperty('top5');
   });
 
-  it('rebuilds a records-only registry in a worker, in the sharded layout, and reports its rate', async () => {
+  it('rebuilds a records-only registry in a worker and reports its rate', async () => {
     const recordsOnly = join(dir, 'records');
     await loadRegistry(new FsStore(recordsOnly, { durable: false }), corpus, { derived: false });
-    const report = await measureRebuild(recordsOnly, SIZE, 60_000, { layout: 'sharded', concurrency: 16 });
+    const report = await measureRebuild(recordsOnly, SIZE, 60_000, { concurrency: 16 });
     expect(report.completed).toBe(true);
-    expect(report).toMatchObject({ layout: 'sharded', concurrency: 16 });
+    expect(report).toMatchObject({ concurrency: 16 });
     expect(report.files_changed).toBeGreaterThanOrEqual(SIZE);
     expect(report.packages_per_s).toBeGreaterThan(0);
     expect(report.package_phase_per_s).toBeGreaterThan(0);
@@ -214,39 +210,30 @@ describe('measurements on a tiny registry', () => {
     expect(await new FsStore(recordsOnly).head(shardedRootKey('bundle'))).not.toBeNull();
   });
 
-  it('times real announces through the handler in both layouts, on a hard-link copy and on S3 with the working set it read', async () => {
+  it('times real announces through the handler, on a hard-link copy and on S3 with the working set it read', async () => {
     const plan = planAnnounces(corpus, 3);
     expect(plan.map((p) => p.kind)).toEqual(['new-version', 'new-package', 'new-scope']);
-    const layouts = ['sharded', 'single'] as const;
-    const copies = layouts.map((l) => join(dir, `run-${l}`));
-    for (const copy of copies) await hardLinkCopy(root, copy);
-    const catalogBefore = (await new FsStore(root).get(catalogKey('bundle')))!.body;
-    // Concurrently here only to keep the test short; the benchmark never overlaps them.
-    const fsRuns = await Promise.all(layouts.map((layout, i) => measureAnnounces({ store: { type: 'fs', root: copies[i]! }, layout, plan, warmup: 1 })));
-    // The copies took the writes; the registry they were copied from is untouched.
-    expect((await new FsStore(root).get(catalogKey('bundle')))!.body).toEqual(catalogBefore);
+    const copy = join(dir, 'run');
+    await hardLinkCopy(root, copy);
+    const rootBefore = (await new FsStore(root).get(shardedRootKey('bundle')))!.body;
+    const fsRun = await measureAnnounces({ store: { type: 'fs', root: copy }, plan, warmup: 1 });
+    // The copy took the writes; the registry it was copied from is untouched.
+    expect((await new FsStore(root).get(shardedRootKey('bundle')))!.body).toEqual(rootBefore);
     expect(await new FsStore(root).head(packageKey('bundle', parsePackageName(plan[2]!.name)))).toBeNull();
-    expect(await new FsStore(copies[1]!).head(packageKey('bundle', parsePackageName(plan[2]!.name)))).not.toBeNull();
-    const uploads = await Promise.all(layouts.map((layout, i) => uploadWorkingSet(new FsStore(root), s3.makeStore(`smoke-${layout}/`), fsRuns[i]!.reads)));
-    for (const u of uploads) expect(u.objects).toBeGreaterThanOrEqual(3);
-    const s3Runs = await Promise.all(
-      layouts.map((layout) => measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix: `smoke-${layout}/`, ...S3RVER_CREDENTIALS }, layout, plan, warmup: 1 })),
-    );
-    for (const [i, layout] of layouts.entries()) {
-      expect(s3Runs[i]!.misses.filter((k) => !fsRuns[i]!.misses.includes(k))).toEqual([]);
-      for (const { report } of [fsRuns[i]!, s3Runs[i]!]) {
-        expect(report.layout).toBe(layout);
-        expect(report.errors).toEqual([]);
-        expect(report.n).toBe(2);
-        expect(report.phases_p50_ms.search).toBeGreaterThan(0);
-        expect('catalog' in report.phases_p50_ms).toBe(layout === 'single');
-        expect(report.memory.max_rss_mib).toBeGreaterThan(0);
-        expect(report.writes.files.p50).toBeGreaterThan(3);
-        expect(report.writes.max_file_bytes).toBeGreaterThan(0);
-        expect(report.writes.max_file_key).not.toMatch(/\.mcpb$/);
-        if (layout === 'single') expect([searchIndexKey('bundle'), catalogKey('bundle')]).toContain(report.writes.rewritten_max_key);
-        else expect(report.writes.rewritten_max_key).not.toBe(searchIndexKey('bundle'));
-      }
+    expect(await new FsStore(copy).head(packageKey('bundle', parsePackageName(plan[2]!.name)))).not.toBeNull();
+    const upload = await uploadWorkingSet(new FsStore(root), s3.makeStore('smoke/'), fsRun.reads);
+    expect(upload.objects).toBeGreaterThanOrEqual(3);
+    const s3Run = await measureAnnounces({ store: { type: 's3', endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'smoke/', ...S3RVER_CREDENTIALS }, plan, warmup: 1 });
+    expect(s3Run.misses.filter((k) => !fsRun.misses.includes(k))).toEqual([]);
+    for (const { report } of [fsRun, s3Run]) {
+      expect(report.errors).toEqual([]);
+      expect(report.n).toBe(2);
+      expect(report.phases_p50_ms.search).toBeGreaterThan(0);
+      expect(report.memory.max_rss_mib).toBeGreaterThan(0);
+      expect(report.writes.files.p50).toBeGreaterThan(3);
+      expect(report.writes.max_file_bytes).toBeGreaterThan(0);
+      expect(report.writes.max_file_key).not.toMatch(/\.mcpb$/);
+      for (const key of retiredLayoutKeys('bundle')) expect(report.writes.rewritten_max_key).not.toBe(key);
     }
   });
 
@@ -296,7 +283,7 @@ describe('measurements on a tiny registry', () => {
 describe('report', () => {
   it('renders every section, evaluates the goals without judging sizes it lacks, and parses its command line strictly', () => {
     const result: BenchResult = {
-      schema_version: 2,
+      schema_version: 3,
       mode: 'quick',
       started_at: '2025-01-01T00:00:00Z',
       finished_at: '2025-01-01T00:05:00Z',

@@ -1,6 +1,6 @@
 /**
- * A hand-built registry folder for client tests: two bundles, one skill, their search indexes
- * and random artifacts with their real sha256. Every document is parsed with its zod schema
+ * A hand-built registry folder for client tests: two bundles, one skill, their sharded search
+ * indexes (written by the real builder) and random artifacts with their real sha256. Every document is parsed with its zod schema
  * before it is written, so the fixtures cannot drift from the schemas.
  *
  * @module
@@ -8,15 +8,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import MiniSearch from 'minisearch';
 import type { z } from 'zod';
 import { parsePackageName, parseVersion, type Arch, type Kind, type Os } from '../../src/core/names.ts';
-import { artifactKey, catalogKey, configKey, packageKey, recentKey, searchIndexKey, versionKey } from '../../src/core/paths.ts';
+import { artifactKey, configKey, packageKey, recentKey, shardedRootKey, versionKey } from '../../src/core/paths.ts';
 import {
   ConfigDocumentSchema,
   PackageDocumentSchema,
   PackageSummarySchema,
-  SearchIndexDocumentSchema,
   VersionDocumentSchema,
   type Artifact,
   type PackageDocument,
@@ -24,7 +22,8 @@ import {
   type Provenance,
   type VersionDocument,
 } from '../../src/core/schemas.ts';
-import { SEARCH_FIELDS, STORE_FIELDS, indexOptions, type SearchDocument } from '../../src/core/search-options.ts';
+import { rebuildToStore } from '../../src/search/write/publish.ts';
+import { FsStore } from '../../src/store/fs-store.ts';
 
 interface VersionSpec {
   version: string;
@@ -176,8 +175,8 @@ export async function buildRegistry(root: string): Promise<Fixture> {
     announce: { bundles: 'http://127.0.0.1/v1/bundles/announce', skills: 'http://127.0.0.1/v1/skills/announce' },
     audience: 'shelf',
     oidc_issuer: 'https://token.actions.githubusercontent.com',
-    search: { layout: 'single', bundles: searchIndexKey('bundle'), skills: searchIndexKey('skill') },
-    catalog: { bundles: catalogKey('bundle'), skills: catalogKey('skill'), recent: recentKey() },
+    search: { layout: 'sharded', bundles: shardedRootKey('bundle'), skills: shardedRootKey('skill') },
+    catalog: { recent: recentKey() },
     layout: {
       package: 'v1/{kind}/@{scope}/{name}.json',
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',
@@ -279,27 +278,7 @@ export async function buildRegistry(root: string): Promise<Fixture> {
     summaries[spec.kind].push(summary);
   }
 
-  for (const kind of ['bundle', 'skill'] as const) {
-    const mini = new MiniSearch<SearchDocument>(indexOptions());
-    mini.addAll(
-      summaries[kind].map((s) => ({
-        ...s,
-        id: s.name,
-        scope: s.name.slice(1, s.name.indexOf('/')),
-        // As the indexer does: a summary carries tool names only.
-        tool_text: s.tools.join(' '),
-        keyword_text: s.keywords.join(' '),
-      })),
-    );
-    await writeDoc(root, searchIndexKey(kind), SearchIndexDocumentSchema, {
-      schema_version: 1,
-      kind,
-      engine: 'minisearch@7',
-      fields: [...SEARCH_FIELDS],
-      store_fields: [...STORE_FIELDS],
-      document_count: mini.documentCount,
-      index: JSON.parse(JSON.stringify(mini)) as Record<string, unknown>,
-    });
-  }
+  const store = new FsStore(root, { durable: false });
+  for (const kind of ['bundle', 'skill'] as const) await rebuildToStore(store, kind, summaries[kind]);
   return fixture;
 }

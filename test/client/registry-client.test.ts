@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isShelfError, type ErrorCode } from '../../src/core/errors.ts';
 import { RegistryClient } from '../../src/client/registry-client.ts';
-import { SearchEngine } from '../../src/client/search.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
+import { shardedRootKey } from '../../src/core/paths.ts';
 import { buildRegistry, writeRaw, type Fixture } from './fixtures.ts';
 import { startStaticServer, type StaticServer } from './static-server.ts';
 
@@ -55,7 +54,7 @@ describe('RegistryClient', () => {
     const [a, b] = await Promise.all([fresh.config(), fresh.config()]);
     await fresh.config();
     expect(a).toBe(b);
-    expect(a.search.bundles).toBe('v1/search/bundles.json');
+    expect(a.search.bundles).toBe('v1/search/bundles/root.json');
     expect(server.requests.filter((r) => r === 'v1/config.json').length - before).toBe(1);
   });
 
@@ -140,93 +139,92 @@ describe('RegistryClient', () => {
   });
 });
 
-describe('SearchEngine', () => {
-  let bundles: SearchEngine;
+describe('RegistryClient.search over the sharded index', () => {
   const names = (hits: Array<{ name: string }>) => hits.map((h) => h.name);
+  const search = (query: string, options?: Parameters<RegistryClient['search']>[2]) => client.search('bundle', query, options);
 
-  beforeAll(async () => {
-    bundles = await client.loadSearch('bundle');
+  it('reads each kind\'s index once per instance', async () => {
+    const fresh = new RegistryClient({ baseUrl: server.url });
+    const roots = () => server.requests.filter((r) => r === shardedRootKey('bundle')).length;
+    const before = roots();
+    await fresh.search('bundle', 'echo');
+    await fresh.search('bundle', 'weather');
+    expect(roots() - before).toBe(1);
+    expect(names(await fresh.search('skill', ''))).toEqual(['@tools/release-notes']);
   });
 
-  it('is cached per kind', async () => {
-    expect(await client.loadSearch('bundle')).toBe(bundles);
-    const skills = await client.loadSearch('skill');
-    expect(skills).not.toBe(bundles);
-    expect(skills.kind).toBe('skill');
-    expect(names(skills.search(''))).toEqual(['@tools/release-notes']);
+  it('finds by prefix and by typo', async () => {
+    expect(names(await search('ech'))[0]).toBe('@acme/echo');
+    expect(names(await search('wether'))).toEqual(['@acme/weather']);
+    expect(names(await search('forecast'))).toEqual(['@acme/weather']);
+    expect(names(await search('revers'))).toEqual(['@acme/echo']);
   });
 
-  it('finds by prefix and by typo', () => {
-    expect(names(bundles.search('ech'))[0]).toBe('@acme/echo');
-    expect(names(bundles.search('wether'))).toEqual(['@acme/weather']);
-    expect(names(bundles.search('forecast'))).toEqual(['@acme/weather']);
-    expect(names(bundles.search('revers'))).toEqual(['@acme/echo']);
-  });
-
-  it('returns summaries with a score', () => {
-    const [hit] = bundles.search('echo');
+  it('returns summaries with a score', async () => {
+    const [hit] = await search('echo');
     expect(hit).toMatchObject({ kind: 'bundle', name: '@acme/echo', latest: '1.2.0', newest: '2.0.0-beta.1', server_type: 'node' });
     expect(hit!.score).toBeGreaterThan(0);
   });
 
-  it('falls back to OR when AND finds nothing', () => {
-    expect(names(bundles.search('echo forecast')).sort()).toEqual(['@acme/echo', '@acme/weather']);
-    expect(bundles.search('zzzzqqq')).toEqual([]);
+  it('falls back to OR when AND finds nothing', async () => {
+    expect(names(await search('echo forecast')).sort()).toEqual(['@acme/echo', '@acme/weather']);
+    expect(await search('zzzzqqq')).toEqual([]);
   });
 
-  it('lists everything for an empty query', () => {
-    expect(names(bundles.search('', { sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
-    expect(bundles.search('   ').length).toBe(2);
-    expect(bundles.size).toBe(2);
+  it('lists everything for an empty query, as the builder indexed it', async () => {
+    expect(names(await search('', { sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
+    expect((await search('   ')).length).toBe(2);
+    expect(await search('', { sort: 'name' })).toEqual(bundlesFromFixture());
   });
 
-  it('filters by type, os and arch (matched on the same platform)', () => {
-    expect(names(bundles.search('', { type: 'python' }))).toEqual(['@acme/weather']);
-    expect(names(bundles.search('', { type: 'uv' }))).toEqual([]);
-    expect(names(bundles.search('', { os: 'linux' }))).toEqual(['@acme/echo']);
-    expect(names(bundles.search('', { os: 'darwin' }))).toEqual(['@acme/weather']);
-    expect(names(bundles.search('', { arch: 'x64', sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
-    expect(names(bundles.search('', { os: 'win32', arch: 'x64' }))).toEqual(['@acme/weather']);
-    expect(names(bundles.search('', { os: 'win32', arch: 'arm64' }))).toEqual([]);
-    expect(names(bundles.search('acme', { os: 'linux', arch: 'x64' }))).toEqual(['@acme/echo']);
+  it('filters by type, os and arch (matched on the same platform)', async () => {
+    expect(names(await search('', { type: 'python' }))).toEqual(['@acme/weather']);
+    expect(names(await search('', { type: 'uv' }))).toEqual([]);
+    expect(names(await search('', { os: 'linux' }))).toEqual(['@acme/echo']);
+    expect(names(await search('', { os: 'darwin' }))).toEqual(['@acme/weather']);
+    expect(names(await search('', { arch: 'x64', sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
+    expect(names(await search('', { os: 'win32', arch: 'x64' }))).toEqual(['@acme/weather']);
+    expect(names(await search('', { os: 'win32', arch: 'arm64' }))).toEqual([]);
+    expect(names(await search('acme', { os: 'linux', arch: 'x64' }))).toEqual(['@acme/echo']);
   });
 
-  it('sorts by name and recency, and limits', () => {
-    expect(names(bundles.search('acme', { sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
-    expect(names(bundles.search('acme', { sort: 'recent' }))).toEqual(['@acme/weather', '@acme/echo']);
-    expect(bundles.search('acme', { limit: 1 })).toHaveLength(1);
-    expect(names(bundles.search('', { sort: 'recent', limit: 1 }))).toEqual(['@acme/weather']);
+  it('sorts by name and recency, and limits', async () => {
+    expect(names(await search('acme', { sort: 'name' }))).toEqual(['@acme/echo', '@acme/weather']);
+    expect(names(await search('acme', { sort: 'recent' }))).toEqual(['@acme/weather', '@acme/echo']);
+    expect(await search('acme', { limit: 1 })).toHaveLength(1);
+    expect(names(await search('', { sort: 'recent', limit: 1 }))).toEqual(['@acme/weather']);
   });
 
-  it('validates options eagerly', () => {
-    const bad = [
-      { sort: 'random' },
-      { limit: 0 },
-      { limit: 1.5 },
-      { os: 'solaris' },
-      { arch: 'ia32' },
-      { type: '' },
-    ] as const;
-    for (const opts of bad) {
-      expect(() => bundles.search('echo', opts as never)).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
-    }
-  });
-});
-
-describe('SearchEngine and the indexer', () => {
-  it('loads an index built by the indexer', () => {
-    const doc = buildSearchIndex('bundle', { schema_version: 1, kind: 'bundle', packages: fixture.summaries.bundle });
-    const engine = new SearchEngine(doc);
-    expect(engine.search('ech').map((h) => h.name)[0]).toBe('@acme/echo');
-    expect(engine.search('wether').map((h) => h.name)).toEqual(['@acme/weather']);
-    expect(engine.search('', { sort: 'name' })).toEqual(bundlesFromFixture());
+  it('validates options eagerly', async () => {
+    const bad = [{ sort: 'random' }, { limit: 0 }, { limit: 1.5 }, { os: 'solaris' }, { arch: 'ia32' }, { type: '' }] as const;
+    for (const opts of bad) expect((await codeOf(search('echo', opts as never))).code).toBe('invalid_argument');
   });
 
-  it('rejects an index it cannot load', () => {
-    const doc = buildSearchIndex('bundle', null);
-    expect(() => new SearchEngine({ ...doc, index: { ...doc.index, serializationVersion: 99 } })).toThrow(
-      expect.objectContaining({ code: 'registry_unreachable' }),
-    );
+  it('rejects an index root it cannot read, naming it', async () => {
+    const broken = new RegistryClient({
+      baseUrl: server.url,
+      fetch: async (input, init) => (String(input).endsWith(shardedRootKey('bundle')) ? new Response('{"schema_version": 1, "kind": "bundle"}', { status: 200 }) : fetch(input, init)),
+    });
+    const { code, message } = await codeOf(broken.search('bundle', 'echo'));
+    expect(code).toBe('registry_unreachable');
+    expect(message).toContain(shardedRootKey('bundle'));
+  });
+
+  it('says a registry of the retired single layout must be migrated, and reads nothing else', async () => {
+    const seen: string[] = [];
+    const retired = new RegistryClient({
+      baseUrl: server.url,
+      fetch: async (input, init) => {
+        seen.push(String(input));
+        if (!String(input).endsWith('v1/config.json')) return fetch(input, init);
+        const config = await (await fetch(input, init)).json();
+        return Response.json({ ...config, search: { layout: 'single', bundles: 'v1/search/bundles.json', skills: 'v1/search/skills.json' } });
+      },
+    });
+    const { code, message } = await codeOf(retired.search('bundle', 'echo'));
+    expect(code).toBe('registry_unreachable');
+    expect(message).toMatch(/retired "single" search layout.*shelf rebuild/);
+    expect(seen).toEqual([`${server.url}/v1/config.json`]);
   });
 });
 

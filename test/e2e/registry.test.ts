@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { parseVersionKey } from '../../src/core/paths.ts';
 import {
-  CatalogDocumentSchema,
   ConfigDocumentSchema,
   KeysDocumentSchema,
   PackageDocumentSchema,
@@ -106,7 +105,6 @@ describe('announce', () => {
       if (/^v1\/search\/(bundles|skills)\/shards\//.test(key)) return ShardFileSchema;
       if (/^v1\/search\/(bundles|skills)\/docs\//.test(key)) return DisplayFileSchema;
       if (key === 'v1/catalog/recent.json') return RecentDocumentSchema;
-      if (key.startsWith('v1/catalog/')) return CatalogDocumentSchema;
       if (parseVersionKey(key)) return VersionDocumentSchema;
       return PackageDocumentSchema;
     };

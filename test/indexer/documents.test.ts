@@ -1,18 +1,14 @@
-import MiniSearch from 'minisearch';
 import { describe, expect, it } from 'vitest';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
 import { PackageDocumentSchema, type Artifact, type VersionDocument } from '../../src/core/schemas.ts';
-import { indexOptions, DEFAULT_SEARCH_OPTIONS } from '../../src/core/search-options.ts';
 import {
   addArtifact,
   buildPackageDocument,
   latestVersion,
   summarize,
-  upsertCatalog,
   upsertRecent,
   RECENT_LIMIT,
 } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 
 const pkg = parsePackageName('@acme/echo');
 const pin = { name: 'acme/echo-mcp', id: '7' };
@@ -110,21 +106,8 @@ describe('package documents', () => {
   });
 });
 
-describe('catalogs, recent list and search index', () => {
-  const doc = buildPackageDocument('bundle', pkg, [version('1.0.0', '2026-01-01T00:00:00.000Z')], pin, '2026-01-01T00:00:00.000Z');
-  const summary = summarize(doc)!;
-
-  it('replace a package entry instead of duplicating it', () => {
-    let catalog = upsertCatalog(null, 'bundle', pkg.full, summary);
-    catalog = upsertCatalog(catalog, 'bundle', pkg.full, { ...summary, description: 'new' });
-    catalog = upsertCatalog(catalog, 'bundle', '@acme/aaa', { ...summary, name: '@acme/aaa' });
-    expect(catalog.packages.map((p) => [p.name, p.description])).toEqual([
-      ['@acme/aaa', summary.description],
-      ['@acme/echo', 'new'],
-    ]);
-  });
-
-  it('keep the recent list newest first, bounded and without duplicates', () => {
+describe('the recent list', () => {
+  it('stays newest first, bounded and without duplicates', () => {
     const entries = Array.from({ length: RECENT_LIMIT + 5 }, (_, i) => ({
       kind: 'bundle' as const,
       name: '@acme/echo',
@@ -134,20 +117,5 @@ describe('catalogs, recent list and search index', () => {
     const recent = upsertRecent(upsertRecent(null, entries), entries.slice(0, 3));
     expect(recent.entries).toHaveLength(RECENT_LIMIT);
     expect(recent.entries[0]!.version).toBe(`1.0.${RECENT_LIMIT + 4}`);
-  });
-
-  it('build a MiniSearch index that loads with the shared options and finds by prefix and typo', () => {
-    const catalog = upsertCatalog(upsertCatalog(null, 'bundle', pkg.full, summary), 'bundle', '@globex/weather', {
-      ...summary,
-      name: '@globex/weather',
-      description: 'forecasts',
-      tools: ['forecast'],
-    });
-    const doc = buildSearchIndex('bundle', catalog);
-    expect(doc.document_count).toBe(2);
-    const ms = MiniSearch.loadJS(doc.index as never, indexOptions());
-    expect(ms.search('ech', DEFAULT_SEARCH_OPTIONS)[0]?.id).toBe('@acme/echo');
-    expect(ms.search('wether', DEFAULT_SEARCH_OPTIONS)[0]?.id).toBe('@globex/weather');
-    expect(ms.search('forecast', DEFAULT_SEARCH_OPTIONS)[0]?.name).toBe('@globex/weather');
   });
 });

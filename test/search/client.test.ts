@@ -1,11 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SearchEngine } from '../../src/client/search.ts';
+import { referenceSearch } from '../../bench/lib/reference.ts';
 import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
@@ -16,7 +14,8 @@ import { bucketWith, expectError, MemoryBucket, reachable } from './helpers.ts';
 
 const BASE = 'http://registry.test';
 
-const single = (summaries: PackageSummary[]): SearchEngine => new SearchEngine(buildSearchIndex('bundle', buildCatalog('bundle', summaries)));
+/** The ranking reference: one whole index over the same summaries. */
+const wholeIndex = (summaries: PackageSummary[]) => referenceSearch(summaries);
 const open = (bucket: MemoryBucket, extra: Partial<Parameters<typeof ShardedSearch.open>[0]> = {}): Promise<ShardedSearch> =>
   ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch, ...extra });
 
@@ -106,7 +105,7 @@ describe('which files a query reads', () => {
       const fetched = termsFilesFetched(bucket, client);
       expect(fetched.has(dict[i]![0])).toBe(true);
       expect(fetched.has(dict[i + 1]![0])).toBe(true);
-      const expected = single(corpus).search(prefix, { limit: 500 });
+      const expected = wholeIndex(corpus).search(prefix, { limit: 500 });
       expect(new Set(hits.map((h) => h.name))).toEqual(new Set(expected.map((h) => h.name)));
     }
     expect(found).toBe(true);
@@ -138,19 +137,19 @@ describe('which files a query reads', () => {
     expect(file.e.map(([, e]) => e)).toEqual(firstPages.map((page) => (JSON.parse(large.files.get(`v1/search/bundles/shards/${page}.json`)!) as { e: unknown[] }).e));
     const client = await open(large);
     const hits = await client.search(term, { limit: 500 });
-    expect(hits[0]!.name).toBe(single(corpus400).search(term, { limit: 500 })[0]!.name);
+    expect(hits[0]!.name).toBe(wholeIndex(corpus400).search(term, { limit: 500 })[0]!.name);
     const fetched = client.stats.keys.filter((k) => k.includes('/shards/'));
     expect(fetched.filter((k) => k.endsWith(`/${heads}.json`))).toHaveLength(1);
     for (const page of firstPages) expect(fetched.some((k) => k.endsWith(`/${page}.json`)), page).toBe(false);
   });
 });
 
-describe('results equal the single index', () => {
+describe('results equal the whole index', () => {
   it('without paged fields every query gives the same hits, scores, filters and orders', async () => {
     const corpus = makeCorpus({ count: 500, seed: 5 });
     const unpaged = { ...DEFAULT_POLICY, terms: { min: 3_000, target: 9_000, max: 2_000_000 }, page_threshold: 1_000_000 };
     const bucket = await bucketWith(corpus, { policy: unpaged });
-    const reference = single(corpus);
+    const reference = wholeIndex(corpus);
     const r = prng(77);
     const queries: [string, SearchQueryOptions][] = [];
     for (let i = 0; i < 40; i++) {
@@ -169,7 +168,7 @@ describe('results equal the single index', () => {
     const bucket = await bucketWith(corpus);
     // Paged fields exist, so this measures the approximation, not the exact case.
     expect([...bucket.files.values()].some((v) => v.startsWith('{"v":1,"t":"page"'))).toBe(true);
-    const reference = single(corpus);
+    const reference = wholeIndex(corpus);
     const r = prng(99);
     let top1 = 0;
     let top5 = 0;
@@ -194,7 +193,7 @@ describe('results equal the single index', () => {
   it('an empty query lists packages by name, or by recency, with the filters applied', async () => {
     const corpus = makeCorpus({ count: 300, seed: 6 });
     const bucket = await bucketWith(corpus, { policy: SMALL_POLICY });
-    const reference = single(corpus);
+    const reference = wholeIndex(corpus);
     const client = await open(bucket, { maxListPages: 1_000 });
     for (const o of [{}, { sort: 'name' as const }, { sort: 'recent' as const, limit: 30 }, { type: 'python' }, { os: 'win32' as const, arch: 'arm64' as const, sort: 'recent' as const }]) {
       expectSameHits(await client.search('', o), reference.search('', o));

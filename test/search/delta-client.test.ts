@@ -1,14 +1,12 @@
 /**
- * The client over a generation with a delta: the delta's packages are found as the single index
+ * The client over a generation with a delta: the delta's packages are found as the whole index
  * over the whole registry finds them, their base versions are not, and the delta file is read
  * once per generation.
  */
 import { describe, expect, it } from 'vitest';
-import { SearchEngine } from '../../src/client/search.ts';
+import { referenceSearch } from '../../bench/lib/reference.ts';
 import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { shardKey } from '../../src/core/paths.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
@@ -16,7 +14,8 @@ import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
 import { bucketWith, expectError, MemoryBucket } from './helpers.ts';
 
 const BASE = 'http://registry.test';
-const single = (summaries: PackageSummary[]): SearchEngine => new SearchEngine(buildSearchIndex('bundle', buildCatalog('bundle', summaries)));
+/** The ranking reference: one whole index over the same summaries. */
+const wholeIndex = (summaries: PackageSummary[]) => referenceSearch(summaries);
 const open = (bucket: MemoryBucket, extra: Partial<Parameters<typeof ShardedSearch.open>[0]> = {}): Promise<ShardedSearch> =>
   ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch, ...extra });
 
@@ -85,10 +84,10 @@ describe('search over a generation with a delta', () => {
   const base = corpus.slice(0, 300);
   const added = corpus.slice(300);
 
-  it('without paged fields, every query gives the hits, scores, filters and orders of the single index over the registry now', async () => {
+  it('without paged fields, every query gives the hits, scores, filters and orders of the whole index over the registry now', async () => {
     const unpaged = { ...DEFAULT_POLICY, terms: { min: 3_000, target: 9_000, max: 2_000_000 }, page_threshold: 1_000_000, delta_max: 8 };
     const { bucket, now, steps } = await changed(base, added, unpaged);
-    const reference = single(now);
+    const reference = wholeIndex(now);
     const client = await open(bucket, { expansionBudget: 50_000_000 });
     const touched = steps.map(([name]) => [...base, ...added].find((s) => s.name === name)!);
     for (const [q, o] of queriesAbout([...touched, ...base.slice(40, 60)], 3)) {
@@ -102,10 +101,10 @@ describe('search over a generation with a delta', () => {
     expect(hits.find((h) => h.name === base[3]!.name)!.newest).toBe('1.2.0');
   });
 
-  it('with the small policy (paged fields, multi-level trees), queries about the delta agree with the single index', async () => {
+  it('with the small policy (paged fields, multi-level trees), queries about the delta agree with the whole index', async () => {
     const { bucket, now, steps } = await changed(base, added, { ...SMALL_POLICY, delta_max: 8 });
     expect([...bucket.files.values()].some((v) => v.startsWith('{"v":1,"t":"page"'))).toBe(true);
-    const reference = single(now);
+    const reference = wholeIndex(now);
     const client = await open(bucket);
     const touched = steps.map(([name]) => [...base, ...added].find((s) => s.name === name)!);
     let top1 = 0;
@@ -126,14 +125,14 @@ describe('search over a generation with a delta', () => {
 
   it('an empty query lists the registry now, by name or by recency, with the filters applied', async () => {
     const { bucket, now } = await changed(base, added, { ...SMALL_POLICY, delta_max: 8 });
-    const reference = single(now);
+    const reference = wholeIndex(now);
     const client = await open(bucket, { maxListPages: 1_000 });
     for (const o of [{}, { sort: 'name' as const, limit: 400 }, { sort: 'recent' as const, limit: 30 }, { type: 'python', limit: 400 }, { os: 'linux' as const, sort: 'recent' as const, limit: 400 }]) {
       expectSameHits(await client.search('', o), reference.search('', o), JSON.stringify(o));
     }
   });
 
-  it('after compaction (the delta full), results still equal the single index, and the root has no delta', async () => {
+  it('after compaction (the delta full), results still equal the whole index, and the root has no delta', async () => {
     const unpaged = { ...DEFAULT_POLICY, terms: { min: 3_000, target: 9_000, max: 2_000_000 }, page_threshold: 1_000_000, delta_max: 2 };
     const bucket = await bucketWith(base, { policy: unpaged });
     const now = new Map(base.map((s) => [s.name, s]));
@@ -150,7 +149,7 @@ describe('search over a generation with a delta', () => {
     }
     expect(compacted).toEqual([false, false, true]);
     expect(bucket.root().delta).toBeUndefined();
-    const reference = single([...now.values()]);
+    const reference = wholeIndex([...now.values()]);
     const client = await open(bucket, { expansionBudget: 50_000_000 });
     for (const [q, o] of queriesAbout([base[3]!, base[10]!, added[0]!], 5)) expectSameHits(await client.search(q, o), reference.search(q, o), q);
   });
@@ -183,7 +182,7 @@ describe('document frequencies with a delta', () => {
     const client = await open(bucket);
     const hits = await client.search(word, { limit: 10 });
     expect(client.stats.keys.some((k) => bucket.files.get(k)?.startsWith('{"v":1,"t":"page"'))).toBe(true);
-    const expected = single([...now.values()]).search(word, { limit: 400 });
+    const expected = wholeIndex([...now.values()]).search(word, { limit: 400 });
     const mine = hits.find((h) => h.name === fresh.name);
     expect(mine).toBeDefined();
     // BM25's idf sees the registry's document frequency now: base − removed and old versions + new ones.

@@ -21,7 +21,7 @@ const summary = (name: string, updated: string, server_type: string | undefined,
     verified: true,
   }) as PackageSummary;
 
-describe('the filter and order shared by SearchEngine and the sharded client', () => {
+describe('the filter and order shared by the whole-index reference and the sharded client', () => {
   const a = hitFacts(summary('@a/a', '2025-01-03T00:00:00.000Z', 'node', ['linux-x64']), 2);
   const b = hitFacts(summary('@b/b', '2025-01-01T00:00:00.000Z', 'python', ['any-any']), 2);
   const c = hitFacts(summary('@c/c', '2025-01-02T00:00:00.000Z', undefined, ['darwin-arm64', 'win32-any']), 5);

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { SearchEngine } from '../../src/client/search.ts';
+import { referenceSearch } from '../../bench/lib/reference.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
-import { buildCatalog } from '../../src/indexer/documents.ts';
-import { buildSearchIndex } from '../../src/indexer/search-index.ts';
 import { indexDocument } from '../../src/search/format/indexed-document.ts';
 import { nameFieldTerms, ShardedSearch } from '../../src/search/read/reader.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 import { bucketWith } from './helpers.ts';
 
 const BASE = 'http://registry.test';
-const single = (summaries: PackageSummary[]): SearchEngine => new SearchEngine(buildSearchIndex('bundle', buildCatalog('bundle', summaries)));
+/** The ranking reference: one whole index over the same summaries. */
+const wholeIndex = (summaries: PackageSummary[]) => referenceSearch(summaries);
 
 function pkg(name: string, text: string, tools: string[] = []): PackageSummary {
   return {
@@ -51,7 +50,7 @@ describe('name-derived fields', () => {
 describe('a common word read in part', () => {
   // "node" is in the name of every package; most also repeat it in their tools and description,
   // so a package whose name holds "node" and a rare typo neighbour ("lode") sits deep in the
-  // pages of "node" by impact, yet ranks first in the single index (the rare term weighs most).
+  // pages of "node" by impact, yet ranks first in the whole index (the rare term weighs most).
   const corpus: PackageSummary[] = [];
   for (let i = 0; i < 400; i++) corpus.push(pkg(`@s${i}/node-${['alpha', 'beta', 'gamma', 'delta'][i % 4]}`, `node node helper ${i}`, ['node_run', 'node_stop']));
   corpus.push(pkg('@zed/node-lode', 'plain text'));
@@ -65,13 +64,13 @@ describe('a common word read in part', () => {
     // The word is paged, and the budget reads only a little of it.
     const client = await ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch, expansionBudget: 30_000 });
     const found = await client.search('node', { limit: 10 });
-    const expected = single(corpus).search('node', { limit: 10 });
+    const expected = wholeIndex(corpus).search('node', { limit: 10 });
     const hits = found.map((h) => h.name);
     const reference = expected.map((h) => h.name);
     expect(reference[0]).toBe('@zed/node-lode');
     // Not a complete read: the word's pages were read in part.
     expect(client.stats.keys.length).toBeLessThan(bucket.files.size / 4);
-    // The first hit and its score are the single index's (the others tie, and ties may differ).
+    // The first hit and its score are the whole index's (the others tie, and ties may differ).
     expect(hits[0]).toBe(reference[0]);
     expect(found[0]!.score).toBeCloseTo(expected[0]!.score, 9);
     expect(found[1]!.score).toBeCloseTo(expected[1]!.score, 9);
@@ -96,7 +95,7 @@ describe('typo matches the dictionary ranges miss', () => {
     const bucket = await bucketWith(corpus, { policy: SMALL_POLICY });
     const client = await ShardedSearch.open({ baseUrl: BASE, kind: 'bundle', fetch: bucket.fetch });
     const notes = (hits: { name: string }[]): string[] => hits.map((h) => h.name).filter((n) => n.includes('/note-'));
-    const expected = notes(single(corpus).search('node', { limit: 200 }));
+    const expected = notes(wholeIndex(corpus).search('node', { limit: 200 }));
     expect(expected).toHaveLength(3);
     expect(notes(await client.search('node', { limit: 200 })).sort()).toEqual(expected.sort());
   });

@@ -3,7 +3,7 @@ import { parsePlatformId } from '../../src/search/platforms.ts';
 import { ARCHES, OSES } from '../../src/core/names.ts';
 import { filterMask, platformMask } from '../../src/search/platforms.ts';
 
-/** The rule of `SearchEngine.search`: OS and architecture match on the same platform entry, `any` matches all. */
+/** The rule of the whole-index reference (`ReferenceSearch`): OS and architecture match on the same platform entry, `any` matches all. */
 function reference(platforms: string[], os: string | undefined, arch: string | undefined): boolean {
   if (os === undefined && arch === undefined) return true;
   return platforms.some((id) => {
@@ -17,7 +17,7 @@ describe('platform masks', () => {
   const ids = [...OSES.flatMap((o) => ARCHES.map((a) => `${o}-${a}`)), 'freebsd-x64', 'linux-riscv64', 'bogus', '-x64'];
   const lists: string[][] = [[], ...ids.map((i) => [i]), ['linux-x64', 'darwin-arm64'], ['win32-any', 'any-arm64'], ['freebsd-x64', 'darwin-any']];
 
-  it('filter exactly as the single index does, for every os/arch filter and platform list', () => {
+  it('filter exactly as the whole index does, for every os/arch filter and platform list', () => {
     let checked = 0;
     for (const os of [undefined, ...OSES]) {
       for (const arch of [undefined, ...ARCHES]) {

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isShelfError } from '../../src/core/errors.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
-import { applyToStore, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
+import { applyToStore, readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
+import { MemoryStore } from '../../src/store/memory-store.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
@@ -104,5 +105,32 @@ describe('the sharded index on a store', () => {
     const root = (await readShardedRoot(s, 'bundle'))!.root;
     expect(root.search.document_count).toBe(13);
     expect(await s.get(shardedRootKey('skill'))).toBeNull();
+  });
+});
+
+describe('the catalog and the index an announce keeps', () => {
+  const summary = makeCorpus({ count: 1, seed: 5 })[0]!;
+  const echo = { ...summary, name: '@acme/echo', description: 'echoes text back', tools: ['echo'], keywords: [] };
+
+  it('replaces a package\'s entry instead of duplicating it, in name order', async () => {
+    const s = new MemoryStore();
+    await applyToStore(s, 'bundle', echo.name, echo);
+    await applyToStore(s, 'bundle', echo.name, { ...echo, description: 'new' });
+    await applyToStore(s, 'bundle', '@acme/aaa', { ...echo, name: '@acme/aaa' });
+    const catalog = await readShardedCatalog(s, 'bundle', (await readShardedRoot(s, 'bundle'))!.root);
+    expect(catalog.map((p) => [p.name, p.description])).toEqual([
+      ['@acme/aaa', 'echoes text back'],
+      ['@acme/echo', 'new'],
+    ]);
+  });
+
+  it('is read with the shared options, and finds by prefix and by typo', async () => {
+    const s = new MemoryStore();
+    await applyToStore(s, 'bundle', echo.name, echo);
+    await applyToStore(s, 'bundle', '@globex/weather', { ...echo, name: '@globex/weather', description: 'forecasts', tools: ['forecast'] });
+    const search = await ShardedSearch.open({ baseUrl: 'http://registry.invalid', kind: 'bundle', fetch: fetchFrom(s) });
+    expect((await search.search('ech'))[0]?.name).toBe('@acme/echo');
+    expect((await search.search('wether'))[0]?.name).toBe('@globex/weather');
+    expect((await search.search('forecast'))[0]?.name).toBe('@globex/weather');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * From package summaries to what the sharded index stores: postings and field lengths exactly as
- * MiniSearch computes them (MiniSearch itself tokenises, so the shards hold what a single index
+ * MiniSearch computes them (MiniSearch itself tokenises, so the shards hold what one whole index
  * would), the stable document id, the display file and the compact document entry.
  *
  * Builder-side module.
@@ -109,7 +109,7 @@ function describe(id: number, summary: PackageSummary, raw: unknown): Omit<Index
 }
 
 /**
- * Indexes one package with MiniSearch (the same options as the single index) and returns its
+ * Indexes one package with MiniSearch (the same options as one whole index) and returns its
  * postings and document entry.
  *
  * @throws ShelfError `invalid_argument` when the summary is invalid.

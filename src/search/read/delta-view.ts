@@ -1,7 +1,7 @@
 /**
  * The client's side of a delta segment (see `src/search/delta.ts`): what a query needs of the
  * `delta` file, read once per file. The delta's packages are indexed here with MiniSearch and the
- * shared options, exactly as the single index indexes them; their base postings are hidden; and
+ * shared options, exactly as one whole index (the ranking reference, bench/lib/reference.ts) indexes them; their base postings are hidden; and
  * each term's document frequency is corrected: base − old versions holding it + new ones holding it.
  *
  * Pure module: no Node APIs (the web page imports it through the client).
@@ -80,7 +80,7 @@ export function deltaView(file: DeltaFileJson): DeltaView {
   return { hiddenIds, hiddenNames, summaries, docs, lengths, postings, removed, displays };
 }
 
-/** Summaries indexed by MiniSearch with the shared options, as the single index indexes them, serialized. */
+/** Summaries indexed by MiniSearch with the shared options, as one whole index indexes them, serialized. */
 export function indexSummaries(summaries: readonly PackageSummary[]): AsPlainObject {
   return summaryIndex(summaries).toJSON() as AsPlainObject;
 }

@@ -25,7 +25,7 @@ o: ValidSearchOptions,
 maxListPages: number,
 ): Promise<SearchHit[]> {
   const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
-  // The single index's orders, which are the trees' (an empty query scores every package 1).
+  // A whole index's orders, which are the trees' (an empty query scores every package 1).
   const order = compareHits(o.sort);
   const passes = searchFilter(o);
   const hits: SearchHit[] = [];

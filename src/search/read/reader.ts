@@ -253,7 +253,7 @@ export class ShardedSearch {
   }
 
   /**
-   * Searches, like `SearchEngine.search`: prefix and fuzzy matching, all words must match and
+   * Searches, like the whole-index reference (`ReferenceSearch` in bench/lib/reference.ts): prefix and fuzzy matching, all words must match and
    * when that finds nothing any word may; an empty query lists packages by name (or by recency
    * with `sort: 'recent'`) from the sharded catalog.
    *
