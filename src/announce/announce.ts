@@ -42,7 +42,8 @@ import {
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
-import { DERIVED_STEPS, refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { refreshPackage, type StepHook } from '../registry/refresh.ts';
+import { DERIVED_STEPS } from '../registry/derived-files.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import type { ReleaseAssetFetcher } from './release-asset.ts';

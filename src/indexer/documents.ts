@@ -183,9 +183,6 @@ export function releaseUrl(repository: string, tag: string): string {
   return `https://github.com/${repository}/releases/tag/${encodeURIComponent(tag)}`;
 }
 
-/** `bundles` / `skills`, for messages. */
-export const kindLabel = (kind: Kind): string => KIND_PLURAL[kind].slice(0, -1);
-
 function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }

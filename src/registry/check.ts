@@ -3,14 +3,15 @@
  * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
  * in excess, or has out of date.
  *
- * A kind's sharded search index is compared through its root: its entries are the packages of its catalog, and the immutable files the records call for that the bucket lacks are
- * listed as missing `file …` entries.
+ * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
+ * index is compared through its root, whose entries are the packages of its catalog, and the
+ * immutable files the records call for that the bucket lacks are listed as missing `file …` entries.
  *
  * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
  * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
  * artifact statement or package document that is unsigned, signed by another key, or does not
- * match its signature is one the rebuild would (re-)sign: it is listed, with the artifacts at
- * fault. A key list entry whose key id is not its key's hash is listed too.
+ * match its signature is one the rebuild would (re-)sign: it is listed. A key list entry whose key
+ * id is not its key's hash is listed too.
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
@@ -19,15 +20,14 @@
  * @module
  */
 import { KINDS, type Kind } from '../core/names.ts';
-import { keysKey, recentKey, scopesPrefix, shardedRootKey } from '../core/paths.ts';
+import { keysKey, shardedRootKey } from '../core/paths.ts';
 import type { RegistryKey } from '../core/schemas.ts';
 import { readKeyList } from '../signing/key-list.ts';
 import { listedKeys } from '../signing/trust.ts';
 import type { Signer } from '../signing/signer.ts';
-import { readShardedCatalog, readShardedRoot } from '../search/write/publish.ts';
-import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { PRODUCERS } from './derived-files.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
 
 /** Options of {@link check}. */
@@ -88,8 +88,9 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
-    const want = sharded ? await shardedEntries(overlay, sharded) : entries(key, expected?.body);
-    const have = !stored ? new Map<string, string>() : sharded ? await shardedEntries(store, sharded) : entries(key, stored.body);
+    // The producer's own entries (none for a file no producer owns: the config, a retired file).
+    const producer = PRODUCERS.find((p) => p.owns(key));
+    const [want, have] = producer ? await Promise.all([producer.entries(overlay, key), producer.entries(store, key)]) : [new Map<string, string>(), new Map<string, string>()];
     const issue: CheckIssue = {
       key,
       problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
@@ -124,42 +125,4 @@ function shardedKind(key: string): Kind | null {
 /** Where a kind's sharded files live (the folder of its root). */
 function shardedPrefix(kind: Kind): string {
   return shardedRootKey(kind).replace(/root\.json$/, '');
-}
-
-/**
- * The packages of a kind's sharded catalog, by name, with their summaries; an unreadable index
- * (a file it names is missing or malformed) reads as one entry naming the problem.
- */
-async function shardedEntries(store: ObjectStore, kind: Kind): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
-  try {
-    const current = await readShardedRoot(store, kind);
-    if (current) for (const s of await readShardedCatalog(store, kind, current.root)) map.set(s.name, JSON.stringify(s));
-  } catch (error) {
-    map.set(`unreadable: ${error instanceof Error ? error.message : String(error)}`, '');
-  }
-  return map;
-}
-
-/** The entries of a derived file, by id, with their content for comparison. */
-function entries(key: string, body: Uint8Array | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  // A badge has one entry: what it says.
-  if (key.endsWith('.svg')) {
-    const title = body ? /<title>([^<]*)<\/title>/.exec(new TextDecoder().decode(body))?.[1] : undefined;
-    if (title !== undefined) map.set('badge', title);
-    return map;
-  }
-  const doc = (body ? safeJson(body) : null) as any;
-  const add = (items: unknown, id: (item: any) => string) => {
-    if (Array.isArray(items)) for (const item of items) map.set(id(item), JSON.stringify(item));
-  };
-  if (!doc || typeof doc !== 'object') return map;
-  if (key === recentKey()) add(doc.entries, (e) => `${e.kind}:${e.name}@${e.version}`);
-  else if (key.startsWith(scopesPrefix())) add(doc.packages, (p) => `${p.kind}:${p.name}`);
-  else {
-    add(doc.versions, (v) => v.version); // a package document; its signature is an entry too
-    map.set('signature', JSON.stringify(doc.signature ?? null));
-  }
-  return map;
 }

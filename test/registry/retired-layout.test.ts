@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCatalog, buildReferenceIndex } from '../../bench/lib/reference.ts';
-import { main } from '../../src/cli/main.ts';
 import { RegistryClient } from '../../src/client/registry-client.ts';
 import { ConfigError, loadAnnounceConfig } from '../../src/config.ts';
 import { KINDS, KIND_PLURAL, parsePackageName } from '../../src/core/names.ts';
@@ -18,22 +17,13 @@ import { startRegistryServer } from '../../src/server/registry-server.ts';
 import { encodeJson, readJson, readStoredJson } from '../../src/store/json-documents.ts';
 import { announcePrepared, AUDIENCE, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf } from '../helpers/saved-files.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 
 let reg: TestRegistry;
 const alpha = parsePackageName('@acme/alpha');
 const skill = parsePackageName('@acme/release-notes');
 
-async function shelf(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') },
-    isTTY: { stdout: false, stderr: false },
-  });
-  return { code, stdout, stderr };
-}
+const shelf = (argv: string[]) => runShelf(argv, { env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') }, isTTY: { stdout: false, stderr: false } });
 
 const put = (key: string, value: unknown) => reg.store.put(key, encodeJson(value), { contentType: 'application/json', cacheControl: 'no-cache' });
 

@@ -1,7 +1,7 @@
 /**
  * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
- * The announce's refresh (`src/registry/refresh.ts`) calls {@link applyToStore}; `shelf rebuild`
- * (`src/registry/rebuild.ts`) builds a generation and commits it with {@link writeShardFiles}
+ * The search producer of the derived files (`src/registry/derived-files.ts`) calls {@link applyToStore} for an announce; `shelf rebuild`
+ * (the same producer) builds a generation and commits it with {@link writeShardFiles}
  * and {@link writeShardedRoot} by compare-and-swap; {@link rebuildToStore} is the unconditional
  * bulk writer (loading a registry that nothing else writes to: benchmarks, tests).
  *
@@ -209,7 +209,7 @@ export async function filesOfSameGeneration(
 /**
  * Writes a kind's sharded index and catalog built from every package summary: the generation's
  * files create-only, then the root, unconditionally. For bulk loading a registry nothing else
- * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/rebuild.ts`).
+ * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/derived-files.ts`).
  *
  * @returns The number of files written (files already present are skipped).
  */
