@@ -85,7 +85,7 @@ export function vocabulary(): string[] {
 }
 
 /** Short function words: fine in descriptions, useless as keywords, tool nouns or name parts. */
-const STOP = new Set(
+export const STOP_WORDS: ReadonlySet<string> = new Set(
   'the and for is to of this in be with or if can an as you will that it by from on not are at your we all but do has have was which when use using also more its so one any these their there than then into out about our may each other such only some what how new see just like get set via no used make'.split(' '),
 );
 
@@ -114,7 +114,7 @@ export function generateCorpus(options: CorpusOptions): Corpus {
   if (!Number.isInteger(seed)) throw new TypeError(`"seed" option must be an integer, got ${String(seed)}`);
 
   const words = vocabulary();
-  const content = words.filter((w) => !STOP.has(w) && w.length >= 3);
+  const content = words.filter((w) => !STOP_WORDS.has(w) && w.length >= 3);
   const random = new Random(seed);
   const gen = new WordSource(random.fork(), words, content);
 

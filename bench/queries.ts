@@ -150,14 +150,20 @@ export function misspell(word: string, random: Random, singleEdit = false): stri
   return word.slice(0, at) + word[at + 1] + word[at] + word.slice(at + 2);
 }
 
-function countWithPrefix(sorted: readonly string[], prefix: string): number {
+/** The first index of `sorted` whose string is not below `key`. */
+export function lowerBound(sorted: readonly string[], key: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < prefix) lo = mid + 1;
+    if (sorted[mid]! < key) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+function countWithPrefix(sorted: readonly string[], prefix: string): number {
+  const lo = lowerBound(sorted, prefix);
   let n = 0;
   while (lo + n < sorted.length && sorted[lo + n]!.startsWith(prefix)) n++;
   return n;

@@ -14,6 +14,8 @@ import { LABEL_TYPES, QUERY_CLASSES, type LabelledQuery } from './queries.ts';
 import type { RebuildReport } from './rebuild.ts';
 import type { EngineOutcome, FirstQueryReport, ShardedSearchReport, ShelfSearchReport } from './search.ts';
 import { BROTLI_QUALITY, mib, round } from './lib/stats.ts';
+import type { ComparisonOrFailure } from './pagefind/report.ts';
+import { renderPagefind } from './pagefind/report.ts';
 
 /** A measurement that failed, and why. */
 export interface Failed {
@@ -34,6 +36,8 @@ export interface SizeResult {
   /** The real rebuild of the records alone (measured last, with what time is left). */
   rebuild: RebuildReport | Failed;
   search: ShelfSearchReport | Failed;
+  /** Shelf beside Pagefind, first queries in Chromium (issue 28; absent in runs before it). */
+  pagefind?: ComparisonOrFailure;
   /** Engine results without their rankings (those are in `rankings`). */
   engines: (Omit<EngineResult, 'top5'> | { engine: string; error: string })[];
   labelled: LabelledQuery[];
@@ -294,6 +298,8 @@ export function renderMarkdown(r: BenchResult): string {
   line();
   line('"not shown": the run lacks a size the goal names (a quick run stops at 10,000 packages), so the ratio is given but not judged. Goal 4\'s "never mixes two generations" holds by construction (a root names content-addressed files only); the row checks what a client actually revalidated.');
   line();
+
+  renderPagefind(r.sizes.map((s) => s.pagefind), r.sizes.map((s) => s.packages), line);
 
   if (r.startup) renderStartup(r.startup, line);
 

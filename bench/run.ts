@@ -36,9 +36,12 @@ import { loadRegistry } from './load.ts';
 import { labelledQueries, workloads } from './queries.ts';
 import { measureRebuild } from './rebuild.ts';
 import { renderMarkdown, splitRankings, type BenchResult, type Failed, type SizeResult } from './report.ts';
-import { measureEngines, measureShelfSearch } from './search.ts';
+import { measureEngines, measureShelfSearch, writeBenchConfig } from './search.ts';
 import { hardLinkCopy } from './lib/snapshot.ts';
 import { measureSearchStorage } from './storage.ts';
+import { comparePagefind, shelfIndexFootprint } from './pagefind/compare.ts';
+import { packageFiles } from './records.ts';
+import { relevanceQueries } from './relevance/classes.ts';
 import { round } from './lib/stats.ts';
 
 /** Settings of one size. */
@@ -57,6 +60,8 @@ interface SizeSettings {
   workloadPerClass: number;
   /** First queries per class, each by a fresh client. */
   firstQueries: number;
+  /** First queries per class (one word, two words, prefix) from fresh browser pages, per engine, beside Pagefind. */
+  pagefindPerClass: number;
   loadRepeats: number;
 }
 
@@ -65,9 +70,9 @@ const MIN = 60_000;
 /** Per-size settings of a full run: bigger registries get fewer repetitions. */
 function fullSettings(packages: number): SizeSettings {
   const common = { rebuildConcurrency: 32, labelledPerType: 50, shardQueriesPerKind: 50, workloadPerClass: 100, engineTimeoutMs: 5 * MIN };
-  if (packages <= 2_000) return { ...common, announces: 30, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 5 * MIN, queryBudgetMs: 20_000, firstQueries: 25, loadRepeats: 3 };
-  if (packages <= 20_000) return { ...common, announces: 24, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 15_000, firstQueries: 25, loadRepeats: 3 };
-  return { ...common, announces: 12, announceBudgetMs: 2.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 10_000, labelledPerType: 30, shardQueriesPerKind: 30, workloadPerClass: 50, firstQueries: 15, loadRepeats: 1 };
+  if (packages <= 2_000) return { ...common, announces: 30, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 5 * MIN, queryBudgetMs: 20_000, firstQueries: 25, pagefindPerClass: 15, loadRepeats: 3 };
+  if (packages <= 20_000) return { ...common, announces: 24, announceBudgetMs: 1.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 15_000, firstQueries: 25, pagefindPerClass: 15, loadRepeats: 3 };
+  return { ...common, announces: 12, announceBudgetMs: 2.5 * MIN, rebuildTimeoutMs: 6 * MIN, queryBudgetMs: 10_000, labelledPerType: 30, shardQueriesPerKind: 30, workloadPerClass: 50, firstQueries: 15, pagefindPerClass: 8, loadRepeats: 1 };
 }
 
 /**
@@ -80,7 +85,7 @@ const QUICK_GROWTH = { blocks: 2, firstQueriesPerClass: 3, announcesPerBlock: 3,
 
 /** Per-size settings of `--quick`: a few minutes in all on two busy cores. */
 function quickSettings(packages: number): SizeSettings {
-  const common = { rebuildConcurrency: 32, labelledPerType: 10, shardQueriesPerKind: 10, workloadPerClass: 10, queryBudgetMs: 1_000, engineTimeoutMs: MIN, announceBudgetMs: 30_000, loadRepeats: 1 };
+  const common = { rebuildConcurrency: 32, labelledPerType: 10, shardQueriesPerKind: 10, workloadPerClass: 10, pagefindPerClass: 5, queryBudgetMs: 1_000, engineTimeoutMs: MIN, announceBudgetMs: 30_000, loadRepeats: 1 };
   if (packages <= 2_000) return { ...common, announces: 6, rebuildTimeoutMs: 45_000, firstQueries: 5 };
   return { ...common, announces: 4, rebuildTimeoutMs: 25_000, firstQueries: 5 };
 }
@@ -91,15 +96,19 @@ interface Args {
   out: string;
   workDir: string | undefined;
   keep: boolean;
+  /** The run's deadline, minutes (default 14 quick, 62 full). */
+  timeLimitMin: number | undefined;
 }
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] [-- --out DIR] [-- --work-dir DIR] [-- --keep]
+const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] [-- --out DIR] [-- --work-dir DIR] [-- --keep] [-- --time-limit MIN]
 
   --quick        short run (1,000 and 10,000 packages, fewer repetitions): a few minutes
   --sizes LIST   registry sizes, comma-separated (default 1000,10000,100000; --quick 1000,10000)
   --out DIR      where results go (default bench/results)
   --work-dir DIR where registries are generated (default a temp folder, removed at the end)
-  --keep         keep the generated registries`;
+  --keep         keep the generated registries
+  --time-limit M the run's deadline in minutes (default 14 with --quick, 62 without): steps
+                 that would start too close to it are skipped; raise it on a busy machine`;
 
 /**
  * Fills the sharded index's delta segment, as `policy.delta_max` announces since the last
@@ -126,7 +135,7 @@ async function fillDelta(store: FsStore, names: readonly string[]): Promise<numb
 
 /** Parses the command line. @throws Error naming the offending option. */
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, sizes: [], out: resolve(new URL('./results', import.meta.url).pathname), workDir: undefined, keep: false };
+  const args: Args = { quick: false, sizes: [], out: resolve(new URL('./results', import.meta.url).pathname), workDir: undefined, keep: false, timeLimitMin: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -138,6 +147,10 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (a === '--keep') args.keep = true;
     else if (a === '--out') args.out = resolve(value());
     else if (a === '--work-dir') args.workDir = resolve(value());
+    else if (a === '--time-limit') {
+      args.timeLimitMin = Number(value());
+      if (!Number.isFinite(args.timeLimitMin) || args.timeLimitMin <= 0) throw new Error('option --time-limit must be a positive number of minutes');
+    }
     else if (a === '--sizes') {
       args.sizes = value().split(',').map((s) => Number(s.trim()));
       if (args.sizes.some((s) => !Number.isInteger(s) || s < 10)) throw new Error('option --sizes must be a comma-separated list of integers ≥ 10');
@@ -211,6 +224,8 @@ async function runSize(
   log('  deriving package documents, badges, scopes, the recent list and the sharded index');
   const derive = await loadRegistry(new FsStore(root, { durable: false }), corpus, { records: false, derived: true });
   log(`  derived files written in ${Math.round(derive.total_ms / 1000)} s (sharded index ${Math.round((derive.sharded?.ms ?? 0) / 1000)} s)`);
+  // What a fresh build of the sharded index stored, before the delta below adds to it (issue 28's storage goal).
+  const shelfIndexStored = await shelfIndexFootprint(new FsStore(root));
   const delta = await fillDelta(new FsStore(root, { durable: false }), corpus.packages.map((p) => p.name));
   if (delta > 0) log(`  the sharded index's delta filled with ${delta} packages`);
 
@@ -225,6 +240,20 @@ async function runSize(
       corpus: corpus.packages,
       shardQueriesPerKind: s.shardQueriesPerKind,
       root,
+      log: (m) => log(`  ${m}`),
+    }),
+  );
+  // 3b. Pagefind beside Shelf, first queries from fresh pages in Chromium (issue 28; pagefind/compare.ts).
+  const pagefind = await step('pagefind', left, () =>
+    comparePagefind({
+      store: new FsStore(root),
+      writeConfig: writeBenchConfig,
+      summaries: corpus.packages.map((p) => packageFiles(p).summary),
+      shelfBuild: { ms: derive.sharded?.ms ?? Number.NaN, stored: shelfIndexStored },
+      workload,
+      perClass: s.pagefindPerClass,
+      relevance: { labelled, classes: relevanceQueries(corpus, s.labelledPerType) },
+      work: join(work, `pagefind-${packages}`),
       log: (m) => log(`  ${m}`),
     }),
   );
@@ -300,6 +329,7 @@ async function runSize(
     snapshots_ms,
     rebuild,
     search,
+    pagefind,
     engines,
     labelled,
     rankings,
@@ -368,8 +398,8 @@ async function main(argv: string[]): Promise<number> {
     result.cold_start = await attempt('cold start', () => measureColdStart({ github, s3, announces: coldPlan.slice(0, args.quick ? 2 : 5) }));
     log('start-up of the installed command line');
     result.startup = await attempt('start-up', () => benchStartup({ quick: args.quick, log }));
-    // The issue's limits: a quick run takes a few minutes, a full one under an hour.
-    const deadline = performance.now() + (args.quick ? 9 : 57) * MIN;
+    // The issue's limits: a quick run takes a few minutes, a full one about an hour (Pagefind beside Shelf added ~5 min).
+    const deadline = performance.now() + (args.timeLimitMin ?? (args.quick ? 14 : 62)) * MIN;
     const left: Clock = () => deadline - performance.now();
     const growthSettings = args.quick ? QUICK_GROWTH : FULL_GROWTH;
     const sides: GrowthSide[] = [];
