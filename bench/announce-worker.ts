@@ -71,16 +71,26 @@ export interface WriteSummary {
   created_bytes: number;
   /** Files of the sharded index written, its root left out: 1 for an update of the delta alone, more when the base trees were rewritten. */
   index_files: number;
+  /** Files of the read APIs of other clients (the MCP registry API under `v0.1/`, agent-skills discovery and the skills CLI's archives). */
+  interop_files: number;
+  interop_bytes: number;
+  interop_max_bytes: number;
+  interop_max_key: string;
 }
 
 /** Summarises the writes of one announce (artifacts excluded). */
 export function summariseWrites(writes: readonly RecordedWrite[]): WriteSummary {
-  const out: WriteSummary = { files: 0, bytes: 0, max_file_bytes: 0, max_file_key: '', rewritten_files: 0, rewritten_bytes: 0, rewritten_max_bytes: 0, rewritten_max_key: '', created_files: 0, created_bytes: 0, index_files: 0 };
+  const out: WriteSummary = { files: 0, bytes: 0, max_file_bytes: 0, max_file_key: '', rewritten_files: 0, rewritten_bytes: 0, rewritten_max_bytes: 0, rewritten_max_key: '', created_files: 0, created_bytes: 0, index_files: 0, interop_files: 0, interop_bytes: 0, interop_max_bytes: 0, interop_max_key: '' };
   for (const w of writes) {
     if (/\.(mcpb|skill)$/.test(w.key)) continue;
     out.files++;
     out.bytes += w.bytes;
     if (/^v1\/search\/[a-z]+s\//.test(w.key) && !w.key.endsWith('/root.json')) out.index_files++;
+    if (/^(v0\.1\/|v1\/agent-skills\/)|\/skills-cli\.[0-9a-f]{64}\.zip$/.test(w.key)) {
+      out.interop_files++;
+      out.interop_bytes += w.bytes;
+      if (w.bytes > out.interop_max_bytes) [out.interop_max_bytes, out.interop_max_key] = [w.bytes, w.key];
+    }
     if (w.bytes > out.max_file_bytes) [out.max_file_bytes, out.max_file_key] = [w.bytes, w.key];
     if (w.mode === 'create') {
       out.created_files++;

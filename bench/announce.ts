@@ -55,6 +55,8 @@ export interface AnnounceReport {
     max_file_key: string;
     rewritten_max_bytes: number;
     rewritten_max_key: string;
+    /** The MCP registry API's and agent-skills discovery's files (`WriteSummary.interop_*`): per announce, and the largest. */
+    interop: { files: Percentiles; bytes: Percentiles; max_file_bytes: number; max_file_key: string };
   };
 }
 
@@ -149,6 +151,11 @@ export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): Announ
       max_file_key: maxFileKey,
       rewritten_max_bytes: maxRewritten,
       rewritten_max_key: maxRewrittenKey,
+      interop: {
+        files: percentiles(ok.map((t) => t.writes.interop_files ?? 0)),
+        bytes: percentiles(ok.map((t) => t.writes.interop_bytes ?? 0)),
+        ...((([b, k]) => ({ max_file_bytes: b, max_file_key: k }))(largest((t) => [t.writes.interop_max_bytes ?? 0, t.writes.interop_max_key ?? '']))),
+      },
     },
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Bulk loading: writes a whole synthetic registry into a store, records and derived files, with
+ * Bulk loading: writes a whole synthetic registry into a store, records and derived files (the
+ * MCP registry API's files and listing pages included), with
  * the real builders and the real serialisation (each document parsed by its zod schema and
  * encoded with `encodeJson`, exactly as `updateJson` writes it, so the files are byte-for-byte
  * what announces would have produced).
@@ -13,7 +14,11 @@
  */
 import type { z } from 'zod';
 import { badgeKey, contentTypeFor, MUTABLE_CACHE, packageKey, recentKey, scopeKey, versionKey } from '../src/core/paths.ts';
-import { parseVersion } from '../src/core/names.ts';
+import { parseVersion, type PackageName, type Version } from '../src/core/names.ts';
+import { mcpVersionKey, mcpVersionsKey } from '../src/core/paths.ts';
+import { LISTINGS, rebuildPages } from '../src/mcp/publish.ts';
+import { OFFICIAL_META, serverResponses } from '../src/mcp/server-json.ts';
+import { publicUrlOf } from '../src/registry/interop.ts';
 import { PackageDocumentSchema, RecentDocumentSchema, ScopeDocumentSchema, VersionDocumentSchema } from '../src/core/schemas.ts';
 import { rebuildToStore } from '../src/search/write/publish.ts';
 import { encodeJson } from '../src/store/json-documents.ts';
@@ -118,6 +123,8 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   };
 
   const summaries: SummaryWithVersions[] = [];
+  const servers: PackageName[] = [];
+  const publicUrl = derived ? await publicUrlOf(store) : '';
   for (let offset = 0; offset < corpus.packages.length; offset += batchSize) {
     const batch = corpus.packages.slice(offset, offset + batchSize);
     const pending: Pending[] = [];
@@ -130,6 +137,13 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
       if (derived) {
         pending.push(encode(packageKey('bundle', files.pkg), PackageDocumentSchema, files.document));
         pending.push({ key: badgeKey('bundle', files.pkg), body: renderBadge(packageBadge(files.document)) });
+        // The MCP registry API's files of the server, as the announce's refresh writes them.
+        const entries = serverResponses(files.pkg, files.document, files.versions, publicUrl);
+        pending.push({ key: mcpVersionsKey(files.pkg), body: encodeJson({ servers: entries, metadata: { count: entries.length } }) });
+        for (const e of entries) pending.push({ key: mcpVersionKey(files.pkg, e.server.version as Version), body: encodeJson(e) });
+        const latest = entries.find((e) => e._meta[OFFICIAL_META].isLatest);
+        if (latest) pending.push({ key: mcpVersionKey(files.pkg, 'latest'), body: encodeJson(latest) });
+        servers.push(files.pkg);
       }
       summaries.push({ summary: files.summary, versions: files.versions.map((v) => ({ name: v.name, version: v.version, published_at: v.published_at })) });
     }
@@ -157,6 +171,12 @@ export async function loadRegistry(store: ObjectStore, corpus: Corpus, options: 
   const recent = encode(recentKey(), RecentDocumentSchema, recentDoc);
   await write([recent]);
   report.shared_bytes.recent = recent.body.byteLength;
+  // The MCP API's listing pages, by the real rebuild's writer (it reads the servers' files back).
+  t = now();
+  let pageFiles = 0;
+  for (const listing of LISTINGS) await rebuildPages(store, listing, servers, { concurrency, onWrite: () => void pageFiles++ });
+  report.objects += pageFiles;
+  report.build_shared_ms += now() - t;
   t = now();
   const c = cpuMs();
   const files = await rebuildToStore(store, 'bundle', summaries.map((s) => s.summary));

@@ -100,7 +100,7 @@ const pct = (k: number, total: number) => (total === 0 ? '–' : `${Math.round((
 const share = (x: number) => `${Math.round(100 * x)}%`;
 const STORES = ['fs', 's3'] as const;
 /** Announce phases in pipeline order; the first four are the request's checks. */
-const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent'] as const;
+const PHASES = ['parse', 'verify', 'validate', 'fetch', 'pins', 'artifact', 'version', 'package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
 
 /** One row of issue 9's goals: what is compared, the values, and whether the goal holds in this run. */
 export interface GoalRow {
@@ -385,7 +385,7 @@ export function renderMarkdown(r: BenchResult): string {
   line();
   line('CPU p50 is the process\'s CPU time during the call: the work itself, without the time spent waiting for a core on this shared machine (it excludes waiting on the store and the network, too).');
   line();
-  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `badge`, `scope`, then the search index in one `search` step (read the root, update the few pieces the package touches, write them create-only, swap the root); `recent` last.');
+  line('Phases: `parse` body checks, `verify` token, `validate` schema + manifest + pin reads, `fetch` release asset, then the writes: `pins`, `artifact`, `version`, and the derived files `package`, `badge`, `scope`, then the search index in one `search` step (read the root, update the few pieces the package touches, write them create-only, swap the root); `recent`; and last `interop`, the MCP registry API\'s files (or a skill\'s discovery indexes).');
   line();
 
   line('### What an announce writes');
@@ -399,6 +399,19 @@ export function renderMarkdown(r: BenchResult): string {
     if (!a) continue;
     const w = a.writes;
     line(`| ${n(s.packages)} | ${w.files.p50} | ${size(w.bytes.p50)} (${size(w.bytes.max)}) | ${size(w.rewritten_bytes.p50)} | ${size(w.max_file_bytes)} \`${w.max_file_key}\` | ${size(w.rewritten_max_bytes)} \`${w.rewritten_max_key}\` |`);
+  }
+  line();
+  line('### What an announce writes for the MCP registry API and agent-skills discovery');
+  line();
+  line('The files of the read APIs other clients speak (`v0.1/…`: the server\'s version files, its `versions.json` and `latest`, its page in each listing, and the pages of a split when the listings grow; `v1/agent-skills/…` for skills), part of the totals above: files and bytes per announce (p50 and max) and the largest such file any announce wrote. Bounded: a server\'s page holds about 16 servers, whatever the registry\'s size.');
+  line();
+  line('| packages | files p50 (max) | bytes p50 (max) | largest file written |');
+  line('|---:|---:|---:|---|');
+  for (const s of r.sizes) {
+    const a = announceOf(s, 'fs') ?? announceOf(s, 's3');
+    const w = a?.writes.interop;
+    if (!w) continue;
+    line(`| ${n(s.packages)} | ${w.files.p50} (${w.files.max}) | ${size(w.bytes.p50)} (${size(w.bytes.max)}) | ${size(w.max_file_bytes)} \`${w.max_file_key}\` |`);
   }
   line();
   const ws = r.sizes.flatMap((s) => (s.s3_working_set ? [`${n(s.packages)}: ${n(s.s3_working_set.objects)} objects (${size(s.s3_working_set.bytes)})${s.s3_working_set.extra_misses.length ? `, **${s.s3_working_set.extra_misses.length} keys missed**` : ''}`] : []));

@@ -9,7 +9,8 @@
  *   hop less to configure. The CDN serves reads only (GET/HEAD/OPTIONS).
  * - Stale CDN copies are bounded by the objects' own Cache-Control, which the cache policy
  *   honours (min TTL 0): documents carry `max-age=60`, so an edge serves a replaced document for
- *   at most about a minute; artifacts are immutable and cached for a year. No invalidations.
+ *   at most about a minute; artifacts are immutable and cached for a year. The only invalidation
+ *   is an operator's takedown (`shelf takedown`, with the `TakedownOperatorPolicy` output).
  *
  * @module
  */
@@ -25,7 +26,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
+import { notFoundKey, PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
+import { viewerRequestFunctionCode } from './edge-function.ts';
 import type { ShelfSettings } from './settings.ts';
 
 /** Properties of {@link ShelfStack}. */
@@ -56,6 +58,8 @@ export class ShelfStack extends Stack {
   readonly distribution: cloudfront.Distribution;
   /** The KMS key the registry signs with now (see `src/signing/`). */
   readonly signingKey: kms.Key;
+  /** What the operator running `shelf takedown` needs (attach it to their role or user). */
+  readonly takedownPolicy: iam.ManagedPolicy;
   /** The announce function. */
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
@@ -138,13 +142,17 @@ export class ShelfStack extends Stack {
       // forwards no query string, so it can never be used to list the bucket.
       originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
     });
-    // The private area (used-token records, later keys) is never served: the CDN answers 404 for
-    // it without asking the bucket, and the bucket refuses it to the CDN all the same.
-    const notServed = new cloudfront.Function(this, 'PrivateNotServed', {
-      comment: 'Shelf: the private area is never served',
+    // One viewer-request function, generated from the mapping the local server runs too
+    // (src/edge/viewer-request.ts): the MCP registry API's query parameters and encoded names and
+    // the agent-skills discovery paths become object keys (before the cache, whose key is the
+    // path alone), and the private area (used-token records, later keys) is answered 404 without
+    // asking the bucket, which refuses it to the CDN all the same.
+    const viewerRequest = new cloudfront.Function(this, 'ViewerRequest', {
+      comment: 'Shelf: MCP registry API and agent-skills paths to keys; the private area is never served',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline('function handler(event) { return { statusCode: 404, statusDescription: "Not Found" }; }'),
+      code: cloudfront.FunctionCode.fromInline(viewerRequestFunctionCode()),
     });
+    const viewerRequestAssociation = [{ function: viewerRequest, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }];
 
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
       comment: `Shelf registry (${s.audience})`,
@@ -154,7 +162,7 @@ export class ShelfStack extends Stack {
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-          functionAssociations: [{ function: notServed, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+          functionAssociations: viewerRequestAssociation,
         },
       },
       defaultBehavior: {
@@ -165,7 +173,11 @@ export class ShelfStack extends Stack {
         compress: true,
         cachePolicy,
         responseHeadersPolicy: responseHeaders,
+        functionAssociations: viewerRequestAssociation,
       },
+      // A missing object answers the MCP registry API's error shape, `{"error": "Not found"}`
+      // (v1/not-found.json, written with config.json), briefly cached so a new package shows soon.
+      errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: `/${notFoundKey()}`, ttl: Duration.seconds(10) }],
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
@@ -320,13 +332,41 @@ export class ShelfStack extends Stack {
       targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
+    // What the registry operator needs for `shelf takedown`: the registry's objects (read, write,
+    // list, delete, with their stored versions, which a takedown purges), the registry's current
+    // signing key (the package documents a takedown rewrites are signed) and an invalidation of
+    // this distribution, nothing else. Attach it to the operator's role or user.
+    this.takedownPolicy = new iam.ManagedPolicy(this, 'TakedownOperator', {
+      description: 'Shelf operator: shelf takedown (and rebuild) on this registry, signed with its key, with a CloudFront invalidation',
+      statements: [
+        new iam.PolicyStatement({ sid: 'SignWithRegistryKey', actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
+        new iam.PolicyStatement({
+          sid: 'RegistryObjects',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
+          resources: [objects],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListRegistryKeys',
+          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          ...(s.prefix ? { conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } } } : {}),
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvalidateTheCdn',
+          actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+          resources: [`arn:${this.partition}:cloudfront::${this.account}:distribution/${this.distribution.distributionId}`],
+        }),
+      ],
+    });
+
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('CdnUrl', `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
     out('AnnounceUrl', this.announceUrl.url, 'Base URL of the announce function: POST {AnnounceUrl}v1/bundles/announce');
     out('Audience', s.audience, 'The aud announce tokens must carry');
     out('BucketName', this.bucket.bucketName, 'The registry bucket');
     out('StoreUrl', env.SHELF_STORE!, 'SHELF_STORE for shelf rebuild and scripts/upload-assets.ts');
-    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id (for an optional invalidation)');
+    out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id: shelf takedown invalidates it (npm run deploy records it in private/cdn.json)');
+    out('TakedownOperatorPolicy', this.takedownPolicy.managedPolicyArn, 'Managed policy for the operator running shelf takedown: registry objects, signing with the registry key, and an invalidation of this distribution');
     out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
     out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
     out('SigningKeyArn', this.signingKey.keyArn, 'The KMS key the registry signs with (its public key is in v1/keys.json)');

@@ -6,9 +6,11 @@
  *   code splitting, so each command loads only its own code (`shelf --help` reads a few kilobytes;
  *   `shelf search` the client and the search engine, never the packer, the server or the S3 SDK).
  *   Every library the code uses is inlined (minisearch, semver, zod, yaml, fflate, jose, the mcpb
- *   manifest schemas), so the package has no dependencies to download. Two are left out and loaded
+ *   manifest schemas), so the package has no dependencies to download. A few are left out and loaded
  *   only when asked for, from next to the package: `@aws-sdk/client-s3` (a bucket named by
- *   `SHELF_STORE=s3://...`; `@aws-sdk/client-kms` likewise, for a KMS signing key) and `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
+ *   `SHELF_STORE=s3://...`; `@aws-sdk/client-kms` likewise, for a KMS signing key),
+ *   `@aws-sdk/client-cloudfront` (the CDN invalidation of `shelf takedown`) and
+ *   `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
  *   runs it when there are no sources beside it.
  * - `dist/cli/THIRD-PARTY-LICENSES.md`: the name, version, licence and licence text of every
  *   package inlined.
@@ -43,7 +45,7 @@ const BANNER = "import { createRequire as __shelfCreateRequire } from 'node:modu
  * the mcpb packer (its manifest schemas, `@anthropic-ai/mcpb/schemas`, are inlined), and esbuild
  * (the web pages are prebuilt in `dist/www/`).
  */
-const EXTERNAL = /^(@aws-sdk\/client-(s3|kms)(\/.*)?|@anthropic-ai\/mcpb|esbuild)$/;
+const EXTERNAL = /^(@aws-sdk\/client-(s3|kms)(\/.*)?|@aws-sdk\/client-cloudfront|@anthropic-ai\/mcpb|esbuild)$/;
 
 /** A module that must never be inlined into the command line, and why. */
 const FORBIDDEN: Array<{ test: (input: string) => boolean; why: string }> = [

@@ -16,6 +16,7 @@
  */
 export const RUNTIME_PACKAGES: readonly string[] = [
   '@anthropic-ai/mcpb',
+  '@aws-sdk/client-cloudfront',
   '@aws-sdk/client-kms',
   '@aws-sdk/client-s3',
   '@sigstore/bundle',

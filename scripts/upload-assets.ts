@@ -7,7 +7,9 @@
  *
  * Where to write comes either from a `cdk deploy --outputs-file` JSON file (`--outputs`), or from
  * the environment: `SHELF_STORE` (required), `SHELF_ANNOUNCE_URL` (required), `SHELF_AUDIENCE`
- * (required), `SHELF_PUBLIC_URL`, `SHELF_OIDC_ISSUER`, and the AWS SDK's usual credentials.
+ * (required), `SHELF_PUBLIC_URL`, `SHELF_OIDC_ISSUER`, `SHELF_CLOUDFRONT_DISTRIBUTION_ID` (the
+ * `DistributionId` output: recorded in `private/cdn.json` for `shelf takedown`), and the AWS SDK's
+ * usual credentials.
  *
  * @module
  */
@@ -15,7 +17,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadAnnounceConfig } from '../src/config.ts';
-import { configKey } from '../src/core/paths.ts';
+import { cdnKey, configKey } from '../src/core/paths.ts';
+import { encodeJson } from '../src/store/json-documents.ts';
 import { buildConfigDocument, writeConfigDocument } from '../src/registry/config-document.ts';
 import { publishWebAssets } from '../src/registry/web-assets.ts';
 import { storeFromEnv } from '../src/store/from-env.ts';
@@ -30,7 +33,14 @@ export interface UploadedAssets {
   config: string;
   /** The web pages' keys. */
   web: string[];
+  /** The CDN record's key, when the distribution is known (`SHELF_CLOUDFRONT_DISTRIBUTION_ID`). */
+  cdn?: string;
 }
+
+/** Optional stack outputs → the variable each provides. */
+const OPTIONAL_OUTPUT_VARIABLES: Record<string, string> = {
+  DistributionId: 'SHELF_CLOUDFRONT_DISTRIBUTION_ID',
+};
 
 /** Stack output name → the variable it provides. */
 const OUTPUT_VARIABLES: Record<string, string> = {
@@ -65,6 +75,10 @@ export function envFromOutputs(outputs: unknown, stack: string | undefined, base
     if (typeof value !== 'string' || value === '') throw new ConfigError(`Stack ${JSON.stringify(name)} has no output ${output} in the outputs file.`);
     env[variable] = value;
   }
+  for (const [output, variable] of Object.entries(OPTIONAL_OUTPUT_VARIABLES)) {
+    const value = (values as Record<string, unknown>)[output];
+    if (typeof value === 'string' && value !== '' && !base[variable]) env[variable] = value;
+  }
   const region = (values as Record<string, unknown>).Region;
   if (typeof region === 'string' && region && !base.AWS_REGION && !base.AWS_DEFAULT_REGION) env.AWS_REGION = region;
   return env;
@@ -87,7 +101,17 @@ export async function uploadAssets(env: Env): Promise<UploadedAssets> {
   const store = await storeFromEnv(env);
   await writeConfigDocument(store, buildConfigDocument(config, config.announceUrl!));
   const web = await publishWebAssets(store);
-  return { store: store.description, config: configKey(), web };
+  // Where `shelf takedown` finds the CDN to invalidate (private: never served).
+  const distribution = env.SHELF_CLOUDFRONT_DISTRIBUTION_ID?.trim();
+  if (distribution) {
+    // Written only when it changes, so that a re-run writes nothing.
+    const body = encodeJson({ cloudfront_distribution_id: distribution });
+    const stored = await store.get(cdnKey());
+    if (!stored || !Buffer.from(stored.body).equals(Buffer.from(body))) {
+      await store.put(cdnKey(), body, { contentType: 'application/json', cacheControl: 'no-store' });
+    }
+  }
+  return { store: store.description, config: configKey(), web, ...(distribution ? { cdn: cdnKey() } : {}) };
 }
 
 async function cli(argv: string[]): Promise<number> {

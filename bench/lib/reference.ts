@@ -14,7 +14,7 @@ import { ShelfError } from '../../src/core/errors.ts';
 import type { Kind } from '../../src/core/names.ts';
 import { PackageSummarySchema, SCHEMA_VERSION, type PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, STORE_FIELDS, indexOptions, searchDocument, type SearchDocument } from '../../src/core/search-options.ts';
-import { hitFacts, orderHits, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
+import { hitFacts, orderHits, rankScore, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 
 const kind = z.enum(['bundle', 'skill']);
 
@@ -110,8 +110,12 @@ export class ReferenceSearch {
       results = this.mini.search(query, { ...DEFAULT_SEARCH_OPTIONS, filter });
       if (results.length === 0) results = this.mini.search(query, { ...DEFAULT_SEARCH_OPTIONS, combineWith: 'OR', filter });
     }
+    // A deprecated package ranks lower, as in the sharded reader (listings are not ranked).
     const ranked = orderHits(
-      results.map((r) => ({ ...this.facts.get(String(r.id))!, score: r.score })),
+      results.map((r) => {
+        const facts = this.facts.get(String(r.id))!;
+        return { ...facts, score: query.trim() === '' ? r.score : rankScore(r.score, facts.deprecated) };
+      }),
       o,
     );
     return ranked.map((f) => ({ ...this.summaries.get(f.id)!, score: f.score }));

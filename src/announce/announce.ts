@@ -4,8 +4,10 @@
  * 1. **verify**: the bearer token (issuer, audience, RS256, expiry, lifetime, required claims).
  * 2. **validate**: the body, the name and version, the scope against the token's owner, the
  *    body's manifest or skill front matter (cross-checked only), the pins already recorded (trust
- *    rules 2 and 3), and the token's earlier use: one token, one announce.
- * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409.
+ *    rules 2 and 3, `authorize.ts`), the package's lifecycle (a name the operator took down is
+ *    `410`), and the token's earlier use: one token, one write.
+ * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409,
+ *    and so is a new platform for a yanked version.
  * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
@@ -14,10 +16,16 @@
  *    verified against Sigstore's trust root and the token's identity (`attestation.ts`).
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
  * 7. **pins** (create-only): the scope's owner id and the package's repository id.
- * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's bundle.
- * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance.
- * 10. **derived** (compare-and-swap each): package, badge, scope, search index and catalog (one
- *    root swap), recent list. Then expired token records are swept.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's
+ *    bundle; for a skill, also the archive derived from them for the skills CLI (`SKILL.md` at
+ *    its root, content-addressed).
+ * 9. **version** (compare-and-swap): the version record gains the artifact, its provenance and
+ *    the registry's signature over its statement (the lifecycle is checked again, read after the
+ *    record's ETag).
+ * 10. **derived** (compare-and-swap each): version statuses, package (signed), badge, scope,
+ *    search index and catalog (one root swap), recent list, and the files of the read APIs of
+ *    other clients (the MCP registry API for a bundle, agent-skills discovery for a skill). Then
+ *    expired token records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -38,12 +46,15 @@ import {
   type AnnounceResponse,
   type Artifact,
   type AttestationRef,
-  type Provenance,
+  type LifecycleRecord,
   type VersionDocument,
 } from '../core/schemas.ts';
 import { addArtifact, pinnedPackage, pinnedScope, releaseUrl } from '../indexer/documents.ts';
 import { refreshPackage, type StepHook } from '../registry/refresh.ts';
 import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { readLifecycle } from '../registry/records.ts';
+import { versionStatusOf } from '../indexer/lifecycle.ts';
+import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
 import type { ReleaseAssetFetcher } from './release-asset.ts';
@@ -56,6 +67,7 @@ import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
+import { writeSkillsArchive } from '../skills/publish.ts';
 import { signArtifact, signDocument, type Signer } from '../signing/signer.ts';
 
 /** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
@@ -122,8 +134,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
 
   // 2. validate
   const req = accept(kind, body, claims);
-  await checkPins(store, req);
-  const use: TokenUse = { kind, pkg: req.pkg, version: req.version, platform: req.platform, sha256: req.artifact.sha256 };
+  await checkPins(store, kind, req.pkg, claims);
+  const lifecycle = await readLifecycle(store, kind, req.pkg);
+  checkNotRemoved(lifecycle, req.pkg, req.version);
+  const use: TokenUse = { op: 'announce', kind, pkg: req.pkg, version: req.version, platform: req.platform, sha256: req.artifact.sha256 };
   await checkTokenUse(store, claims, use);
 
   // 3. idempotency: a retried announce of the same bytes is answered from the record.
@@ -138,6 +152,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       actual: req.artifact.size,
     });
   }
+  // A yanked version keeps its platforms (an identical retry stays idempotent) but gains none.
+  if (!recorded) checkNotYanked(lifecycle, req);
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
@@ -184,6 +200,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
   }
   const attestationRef = attestation ? await storeAttestation(store, attestationKey(kind, req.pkg, req.version, req.platform), attestation, req.artifact.sha256, expected, deps.attestationTrust, now) : undefined;
+  // A skill's archive for the skills CLI, derived from the bytes just stored (content-addressed, create-only).
+  const skillsArchive = kind === 'skill' ? await writeSkillsArchive(store, req.pkg, req.version, asset.bytes, deps.archiveLimits ?? {}) : undefined;
   await deps.afterStep?.('artifact');
 
   // 8b. readme: the artifact's own, else the repository's at the released commit (create-only,
@@ -210,13 +228,14 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     path: aKey,
     source_url: asset.sourceUrl,
     published_at: now,
-    provenance: provenance(claims),
+    provenance: provenanceOf(claims),
     ...(attestationRef ? { attestation: attestationRef } : {}),
+    ...(skillsArchive ? { skills_archive: skillsArchive } : {}),
   };
   const artifact = deps.signer ? await signArtifact(deps.signer, { kind, name: req.pkg.full, version: req.version }, facts) : facts;
   let status: 'created' | 'unchanged' = 'created';
   let recordArtifact = artifact;
-  const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, (current) => {
+  const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, async (current) => {
     status = 'created';
     recordArtifact = artifact;
     const same = current?.artifacts.find((a) => platformId(a) === platformId(req.platform));
@@ -226,6 +245,11 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       recordArtifact = same;
       return current!;
     }
+    // A takedown or a yank may have happened since step 2 (the record is read after this
+    // document's ETag): the version is not recreated, nor does it gain a platform.
+    const fresh = await readLifecycle(store, kind, req.pkg);
+    checkNotRemoved(fresh, req.pkg, req.version);
+    checkNotYanked(fresh, req);
     // A concurrent first announce of another platform may have recorded the version meanwhile.
     const alreadyRecorded = current && recordedMetadataOf(current);
     if (alreadyRecorded) checkSameVersionMetadata(alreadyRecorded, metadata);
@@ -253,30 +277,15 @@ function recordedMetadataOf(doc: VersionDocument): Record<string, unknown> | und
   return (doc.manifest ?? doc.skill) as Record<string, unknown> | undefined;
 }
 
-/** Extracts the token from `Bearer <token>`. */
-function bearerToken(authorization: string | undefined): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match) throw new ShelfError('missing_token');
-  return match[1]!;
-}
-
 /** Step 2, without I/O: the body, names, scope and metadata. */
 function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   const schema = kind === 'bundle' ? BundleAnnounceSchema : SkillAnnounceSchema;
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    throw new ShelfError('invalid_body', `Invalid announce body: ${first?.path || '(root)'}: ${first?.message}`, { issues });
-  }
+  if (!parsed.success) throw invalidBody('announce', parsed.error);
   const data = parsed.data;
   const pkg = parsePackageName(data.name);
   const version = parseVersion(data.version);
-  // Trust rule 2: the scope is the token's repository owner, compared lower-cased. No exceptions.
-  const owner = claims.repository_owner.toLowerCase();
-  if (pkg.scope !== owner) {
-    throw new ShelfError('scope_mismatch', `The scope @${pkg.scope} does not match the token's repository_owner "${claims.repository_owner}".`);
-  }
+  checkScope(pkg, claims);
   // The body's manifest (or front matter) is only cross-checked: what is recorded is the artifact's own (step 5).
   let platform: Platform;
   if ('manifest' in data) {
@@ -298,51 +307,22 @@ function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
   };
 }
 
-/** Trust rule 3, read side: refuse early when a recorded pin disagrees with the token. */
-async function checkPins(store: ObjectStore, req: Accepted): Promise<void> {
-  const [scope, pkg] = await Promise.all([
-    readJson(store, scopeKey(req.pkg.scope), ScopeDocumentSchema),
-    readJson(store, packageKey(req.kind, req.pkg), PackageDocumentSchema),
-  ]);
-  if (scope && scope.value.owner_id !== req.claims.repository_owner_id) {
-    throw new ShelfError(
-      'scope_owner_mismatch',
-      `@${req.pkg.scope} is pinned to GitHub owner id ${scope.value.owner_id}; the token's repository_owner_id is ${req.claims.repository_owner_id}.`,
-    );
-  }
-  if (pkg && pkg.value.repository.id !== req.claims.repository_id) {
-    throw new ShelfError(
-      'package_repository_mismatch',
-      `${req.pkg.full} is pinned to ${pkg.value.repository.name} (id ${pkg.value.repository.id}); the token is from ${req.claims.repository} (id ${req.claims.repository_id}).`,
-    );
-  }
-}
-
 /** Trust rule 3, write side: the first announce pins; a concurrent first announce that loses re-checks. */
 async function pin(store: ObjectStore, req: Accepted, now: string, signer: Signer | undefined): Promise<void> {
   const { claims } = req;
   const scopeCreated = await createJson(store, scopeKey(req.pkg.scope), pinnedScope(req.pkg.scope, claims.repository_owner, claims.repository_owner_id, now));
   const pinned = pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now);
   const pkgCreated = await createJson(store, packageKey(req.kind, req.pkg), signer ? await signDocument(signer, pinned, null) : pinned);
-  if (!scopeCreated || !pkgCreated) await checkPins(store, req);
+  if (!scopeCreated || !pkgCreated) await checkPins(store, req.kind, req.pkg, claims);
 }
 
-function provenance(claims: TokenClaims): Provenance {
-  const p: Provenance = {
-    provider: 'github-actions',
-    verified: true,
-    issuer: claims.issuer,
-    repository: claims.repository,
-    repository_id: claims.repository_id,
-    owner: claims.repository_owner,
-    owner_id: claims.repository_owner_id,
-    sha: claims.sha,
-    issued_at: claims.issued_at,
-  };
-  for (const key of ['workflow_ref', 'job_workflow_ref', 'ref', 'event_name', 'run_id', 'run_attempt'] as const) {
-    if (claims[key] !== undefined) p[key] = claims[key];
-  }
-  return p;
+/** A yanked version gains no platform. @throws ShelfError `version_yanked` */
+function checkNotYanked(record: LifecycleRecord | null, req: Accepted): void {
+  if (versionStatusOf(record, req.version).status !== 'yanked') return;
+  throw new ShelfError(
+    'version_yanked',
+    `${req.pkg.full}@${req.version} is yanked: no ${platformId(req.platform)} artifact can be added to it. Publish a new version (or unyank this one first).`,
+  );
 }
 
 /**

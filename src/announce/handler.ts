@@ -2,13 +2,16 @@
  * The announce function as a standard AWS Lambda handler for a function URL (payload format 2.0).
  * The local server adapts plain HTTP requests to this same handler, so there is one code path.
  *
- * Routes: `POST /v1/bundles/announce`, `POST /v1/skills/announce`. Everything else is 404/405.
+ * Routes: `POST /v1/bundles/announce`, `POST /v1/skills/announce` (the announce pipeline,
+ * `announce.ts`), `POST /v1/bundles/status`, `POST /v1/skills/status` (the status pipeline,
+ * `status.ts`). Everything else is 404/405. Both pipelines take the same dependencies.
  *
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
 import { announce, type AnnounceDeps } from './announce.ts';
+import { changeStatus } from './status.ts';
 
 /** The parts of a function URL event (payload 2.0) the handler reads. */
 export interface FunctionUrlEvent {
@@ -37,25 +40,32 @@ export const MAX_JSON_STRING_LENGTH = 64 * 1024;
 /** Keys that could pollute prototypes if a body were ever merged into an object. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-const ROUTES: Record<string, Kind> = { '/v1/bundles/announce': 'bundle', '/v1/skills/announce': 'skill' };
+/** The routes: each path's kind and pipeline. */
+const ROUTES: Record<string, { kind: Kind; run: typeof announce | typeof changeStatus }> = {
+  '/v1/bundles/announce': { kind: 'bundle', run: announce },
+  '/v1/skills/announce': { kind: 'skill', run: announce },
+  '/v1/bundles/status': { kind: 'bundle', run: changeStatus },
+  '/v1/skills/status': { kind: 'skill', run: changeStatus },
+};
 
 /** Builds the handler around its dependencies. */
 export function createAnnounceHandler(deps: AnnounceDeps): (event: FunctionUrlEvent) => Promise<FunctionUrlResult> {
   return async (event) => {
     try {
-      const kind = ROUTES[event.rawPath.replace(/\/+$/, '')];
-      if (!kind) throw new ShelfError('route_not_found', `No route for ${event.rawPath}.`);
+      const path = event.rawPath.replace(/\/+$/, '');
+      const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+      if (!route) throw new ShelfError('route_not_found', `No route for ${event.rawPath}.`);
       const method = event.requestContext.http.method.toUpperCase();
       if (method === 'OPTIONS') return { statusCode: 204, headers: corsHeaders(), body: '' };
       if (method !== 'POST') throw new ShelfError('method_not_allowed', `Use POST for ${event.rawPath}.`);
       const headers = lowerCaseKeys(event.headers ?? {});
       const body = parseBody(event, headers['content-type']);
-      const result = await announce(kind, headers.authorization, body, deps);
+      const result = await route.run(route.kind, headers.authorization, body, deps);
       return json(result.statusCode, result.body);
     } catch (err) {
       if (err instanceof ShelfError) return json(err.status, err.toBody());
       // Unexpected: log for the operator, answer without internals.
-      console.error('announce failed', event.requestContext.requestId ?? '', err);
+      console.error('request failed', event.rawPath, event.requestContext.requestId ?? '', err);
       return json(500, new ShelfError('internal_error').toBody());
     }
   };

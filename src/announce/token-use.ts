@@ -1,13 +1,14 @@
 /**
- * One token, one announce (the replay rule). A GitHub Actions token is valid for minutes and
- * names a repository, not an artifact: without this, one token could publish any asset of that
- * repository's releases, under any platform and any version, until it expires. So the first
- * announce a token is used for is recorded, create-only, in the private area
+ * One token, one write (the replay rule). A GitHub Actions token is valid for minutes and names
+ * a repository, not an artifact: without this, one token could publish any asset of that
+ * repository's releases, under any platform and any version, or yank any version of its
+ * packages, until it expires. So the first write a token is used for — an announce, or a status
+ * change — is recorded, create-only, in the private area
  * (`private/used-tokens/{exp}-{sha256(iss, jti)}.json`), and the token may then only repeat that
- * same announce (kind, package, version, platform and sha256): an identical retry stays
- * idempotent, anything else is `401 token_replayed`. PyPI's trusted publishing refuses a reused
- * `jti` outright; Shelf allows the identical retry because `shelf announce` retries with its one
- * token while a release asset is not yet visible.
+ * same write (an announce's kind, package, version, platform and sha256; a status change's kind,
+ * package, version, status and message): an identical retry stays idempotent, anything else is
+ * `401 token_replayed`. PyPI's trusted publishing refuses a reused `jti` outright; Shelf allows
+ * the identical retry because `shelf announce` and `shelf yank` retry with their one token.
  *
  * Records are kept until their token has expired (plus the verifier's clock tolerance and a
  * margin), then deleted by a sweep after a successful announce (at most once a minute per
@@ -19,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { ShelfError } from '../core/errors.ts';
 import type { Kind, PackageName, Platform, Version } from '../core/names.ts';
 import { usedTokenExpiry, usedTokenKey, usedTokensPrefix } from '../core/paths.ts';
-import { UsedTokenSchema, type UsedToken } from '../core/schemas.ts';
+import { UsedTokenSchema, type PublisherStatus, type UsedToken } from '../core/schemas.ts';
 import { createJson, readJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { TokenClaims } from './verify-token.ts';
@@ -32,13 +33,27 @@ export const SWEEP_INTERVAL_MS = 60_000;
 /** When each store was last swept by this process (a Lambda container, a server). */
 const lastSweep = new WeakMap<ObjectStore, number>();
 
-/** The announce a token is bound to. */
-export interface TokenUse {
+/** The write a token is bound to: an announce, or a status change. */
+export type TokenUse = AnnounceUse | StatusUse;
+
+/** An announce: one artifact of one version. */
+export interface AnnounceUse {
+  op: 'announce';
   kind: Kind;
   pkg: PackageName;
   version: Version;
   platform: Platform;
   sha256: string;
+}
+
+/** A status change of a package (`version` null) or a version. */
+export interface StatusUse {
+  op: 'status';
+  kind: Kind;
+  pkg: PackageName;
+  version: Version | null;
+  status: PublisherStatus;
+  message: string | null;
 }
 
 /**
@@ -64,7 +79,9 @@ export async function recordTokenUse(store: ObjectStore, claims: TokenClaims, us
     jti: claims.jti,
     expires_at: new Date(claims.expires_at * 1000).toISOString(),
     used_at: now,
-    announce: { kind: use.kind, package: use.pkg.full, version: use.version, os: use.platform.os, arch: use.platform.arch, sha256: use.sha256 },
+    ...(use.op === 'announce'
+      ? { announce: { kind: use.kind, package: use.pkg.full, version: use.version, os: use.platform.os, arch: use.platform.arch, sha256: use.sha256 } }
+      : { status: { kind: use.kind, package: use.pkg.full, version: use.version, status: use.status, message: use.message } }),
   };
   if (await createJson(store, key, record)) return;
   const found = await readJson(store, key, UsedTokenSchema);
@@ -113,13 +130,18 @@ function keyOf(claims: TokenClaims): string {
 
 function assertSameUse(record: UsedToken, use: TokenUse): void {
   const a = record.announce;
+  const st = record.status;
   const same =
-    a.kind === use.kind && a.package === use.pkg.full && a.version === use.version && a.os === use.platform.os && a.arch === use.platform.arch && a.sha256 === use.sha256;
-  if (!same) {
-    throw new ShelfError(
-      'token_replayed',
-      `This token was already used to announce ${a.kind} ${a.package}@${a.version} (${a.os}-${a.arch}, sha256 ${a.sha256}); it may only repeat that announce. Request a new token for each announce.`,
-      { used_for: a },
-    );
-  }
+    use.op === 'announce'
+      ? a !== undefined && a.kind === use.kind && a.package === use.pkg.full && a.version === use.version && a.os === use.platform.os && a.arch === use.platform.arch && a.sha256 === use.sha256
+      : st !== undefined && st.kind === use.kind && st.package === use.pkg.full && st.version === use.version && st.status === use.status && st.message === use.message;
+  if (same) return;
+  const described = a
+    ? `announce ${a.kind} ${a.package}@${a.version} (${a.os}-${a.arch}, sha256 ${a.sha256})`
+    : `set ${st!.kind} ${st!.package}${st!.version === null ? '' : `@${st!.version}`} ${st!.status}`;
+  throw new ShelfError(
+    'token_replayed',
+    `This token was already used to ${described}; it may only repeat that. Request a new token for each announce or status change.`,
+    { used_for: (a ?? st)! },
+  );
 }

@@ -25,15 +25,52 @@ import { ShelfError } from '../core/errors.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
-import { COMMON_OPTIONS, DEFAULT_REGISTRY, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
+import { COMMON_OPTIONS, DEFAULT_REGISTRY, integerOption, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
 
 /**
  * What `shelf announce` says in a job that may not request an OIDC token. `action.yml` checks the
  * same before it packs or uploads anything, and says the same, word for word (tested).
  */
-export const OIDC_UNAVAILABLE_MESSAGE =
-  'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "shelf announce" runs in a GitHub Actions job ' +
-  'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).';
+export const OIDC_UNAVAILABLE_MESSAGE = oidcUnavailableMessage('shelf announce');
+
+/** The options every write from a job takes (`shelf announce`, `shelf yank`...): retries and `--json`. */
+export const WRITE_OPTIONS = {
+  'max-attempts': { type: 'string' },
+  'retry-delay': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * The retry options of a write, validated: `--max-attempts` (at least 1) and `--retry-delay` (ms).
+ *
+ * @throws ShelfError `invalid_argument` naming the flag
+ */
+export function retryOptions(command: string, values: { 'max-attempts'?: string | undefined; 'retry-delay'?: string | undefined }): { maxAttempts: number; retryDelayMs: number } {
+  return {
+    maxAttempts: integerOption(command, '--max-attempts', values['max-attempts'], 1, DEFAULT_MAX_ATTEMPTS),
+    retryDelayMs: integerOption(command, '--retry-delay', values['retry-delay'], 0, 3000),
+  };
+}
+
+/**
+ * Where the job requests its OIDC token (`ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`).
+ *
+ * @throws ShelfError `oidc_unavailable` outside a job with `id-token: write`
+ */
+export function oidcRequestOf(command: string, env: Record<string, string | undefined>): { requestUrl: string; requestToken: string } {
+  const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!requestUrl || !requestToken) throw new ShelfError('oidc_unavailable', oidcUnavailableMessage(command));
+  return { requestUrl, requestToken };
+}
+
+/** What a command that needs an OIDC token says in a job that may not request one. */
+export function oidcUnavailableMessage(command: string): string {
+  return (
+    `ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set. "${command}" runs in a GitHub Actions job ` +
+    'that may request an OIDC token: add "permissions: id-token: write" to the job (or workflow).'
+  );
+}
 
 /** Help text of `shelf announce`. */
 export function announceHelp(): string {
@@ -88,9 +125,7 @@ export async function announceCommand(args: string[], ctx: CommandContext): Prom
       arch: { type: 'string' },
       prerelease: { type: 'boolean' },
       kind: { type: 'string' },
-      'max-attempts': { type: 'string' },
-      'retry-delay': { type: 'string' },
-      json: { type: 'boolean' },
+      ...WRITE_OPTIONS,
     },
   });
   if (values.help) {
@@ -104,14 +139,11 @@ export async function announceCommand(args: string[], ctx: CommandContext): Prom
   const os = parseOs(command, values.os);
   const arch = parseArch(command, values.arch);
   if (kind === 'skill' && (os !== undefined || arch !== undefined)) throw usageError(command, '--os/--arch apply to bundles only (skills are universal)');
-  const maxAttempts = integerOption(command, '--max-attempts', values['max-attempts'], 1, DEFAULT_MAX_ATTEMPTS);
-  const retryDelayMs = integerOption(command, '--retry-delay', values['retry-delay'], 0, 3000);
+  const { maxAttempts, retryDelayMs } = retryOptions(command, values);
   const releaseTag = values['release-tag'] ?? ctx.env.GITHUB_REF_NAME;
   if (!releaseTag) throw usageError(command, 'no release tag: pass --release-tag or run in a GitHub Actions job for a tag (GITHUB_REF_NAME)');
   const filename = values.filename ?? basename(file);
-  const requestUrl = ctx.env.ACTIONS_ID_TOKEN_REQUEST_URL;
-  const requestToken = ctx.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!requestUrl || !requestToken) throw new ShelfError('oidc_unavailable', OIDC_UNAVAILABLE_MESSAGE);
+  const { requestUrl, requestToken } = oidcRequestOf(command, ctx.env);
 
   // The artifact: bytes, digest, and what it says about itself.
   let bytes: Uint8Array;
@@ -215,12 +247,6 @@ function parseKind(command: string, value: string | undefined, file: string): Ki
   throw usageError(command, `cannot tell whether ${basename(file)} is a bundle or a skill from its extension; pass --kind`);
 }
 
-function integerOption(command: string, flag: string, value: string | undefined, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw usageError(command, `${flag} must be an integer of at least ${min}; got "${value}"`);
-  return n;
-}
 
 function packageName(explicit: string | undefined, metadata: Record<string, unknown>, owner: string | undefined): string {
   if (explicit !== undefined) return parsePackageName(explicit).full;

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import type { Kind, PackageName } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
+import { effectiveStatus, type EffectiveStatus } from '../core/lifecycle.ts';
 import type { Artifact, PackageDocument, VersionDocument } from '../core/schemas.ts';
 import { selectArtifact } from '../client/platform.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
@@ -65,6 +66,8 @@ export interface ObtainedArtifact {
   reused: boolean;
   /** What was verified before the sha256 was trusted (signatures, attestation). */
   verified: Verification;
+  /** The version's status (deprecated, yanked: its package's deprecation too). */
+  status: EffectiveStatus;
 }
 
 /** Options of {@link obtainArtifact}. */
@@ -88,7 +91,11 @@ export interface ObtainOptions {
  * the cached file when it still matches the registry's size and sha256, else a fresh verified
  * download (which replaces a corrupt copy).
  *
- * @throws ShelfError from the client (`not_found`, `registry_unreachable`, `not_cached`...),
+ * A version the registry shows as removed (or of a removed package) is refused, also when a copy
+ * is cached: the package document is revalidated first (offline, the cached one is believed).
+ *
+ * @throws ShelfError from the client (`not_found`, `package_removed`, `version_removed`,
+ *   `registry_unreachable`, `not_cached`...),
  *   `no_matching_artifact`, `integrity_mismatch`, `not_cached` (offline, file missing).
  */
 export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedArtifact> {
@@ -98,9 +105,10 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
   const artifact = selectArtifact(version.artifacts, want);
   // The client verified the registry's signatures while reading the documents (`client/trust.ts`).
   const verified = client.verification(pkg, version, artifact);
+  const status = effectiveStatus(pkg, version.version);
   const file = cachedArtifactPath(cacheDir, kind, artifact.sha256);
   if (await fileMatches(file, artifact.size, artifact.sha256)) {
-    return { pkg, version, artifact, file, reused: true, verified };
+    return { pkg, version, artifact, file, reused: true, verified, status };
   }
   // Whatever is there does not verify: it is replaced, never used.
   await rm(file, { force: true });
@@ -121,7 +129,7 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
   } finally {
     bar.finish();
   }
-  return { pkg, version, artifact, file, reused: false, verified };
+  return { pkg, version, artifact, file, reused: false, verified, status };
 }
 
 /**

@@ -12,10 +12,12 @@ import { openStore, parseKind, progressLine } from './rebuild.ts';
 /** Help of `shelf check`. */
 export const CHECK_HELP = `Usage: shelf check [--kind bundle|skill] [--json]
 
-Compares every derived file (package documents, scope package lists, catalogs, search indexes,
-the recent list) with what the records (version documents and pins) give, and lists the files
-that are missing or stale, with the entries they lack, have in excess, or have out of date.
-Writes nothing. Exits 1 when anything disagrees; "shelf rebuild" repairs it.
+Compares every derived file (the statuses in version documents, package documents, badges,
+scope package lists, catalogs, search indexes, the recent list) with what the records (version
+documents, pins, lifecycle records with their statuses and tombstones) give, and lists the files
+that are missing or stale, with the entries they lack, have in excess, or have out of date, and
+the files of removed versions still in the bucket. Writes nothing. Exits 1 when anything
+disagrees; "shelf rebuild" repairs it.
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
 the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).

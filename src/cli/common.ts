@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShelfError } from '../core/errors.ts';
-import { ARCHES, OSES, parsePackageName, type Arch, type Os, type PackageName } from '../core/names.ts';
+import { ARCHES, KINDS, OSES, parsePackageName, type Arch, type Kind, type Os, type PackageName } from '../core/names.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { visibleLength, type Style } from './style.ts';
 
@@ -192,4 +192,31 @@ export function truncate(text: string, max: number): string {
 /** `2024-05-01T12:00:00Z` → `2024-05-01`. */
 export function day(iso: string): string {
   return iso.slice(0, 10);
+}
+
+/**
+ * An integer option of at least `min`, or `fallback` when it is not given.
+ *
+ * @throws ShelfError `invalid_argument` naming the flag
+ */
+export function integerOption(command: string, flag: string, value: string | undefined, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw usageError(command, `${flag} must be an integer of at least ${min}; got "${value}"`);
+  return n;
+}
+
+/**
+ * The kind (bundle or skill) a package name has somewhere, for commands that take a name alone:
+ * the one kind `has` finds.
+ *
+ * @param where - Where it was looked for, for messages (a registry URL, a bucket).
+ * @throws ShelfError `not_found` (neither kind), `invalid_argument` (both: the command takes `--kind`)
+ */
+export async function onlyKind(name: PackageName, where: string, has: (kind: Kind) => Promise<boolean>): Promise<Kind> {
+  const found: Kind[] = [];
+  for (const kind of KINDS) if (await has(kind)) found.push(kind);
+  if (found.length === 0) throw new ShelfError('not_found', `${name.full} is neither a bundle nor a skill of ${where}.`);
+  if (found.length > 1) throw new ShelfError('invalid_argument', `${name.full} is both a bundle and a skill of ${where}; pass --kind bundle or --kind skill.`);
+  return found[0]!;
 }

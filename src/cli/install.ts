@@ -16,8 +16,11 @@
  * ```json
  * { "name": "@acme/release-notes", "version": "1.0.0", "dir": "/home/me/.claude/skills/release-notes",
  *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"],
+ *   "version_status": "active",
  *   "verified": { "sha256", "size", "registry_signature": {"keyid", "package_signed_at"} | null, "attestation": {…} | null } }
  * ```
+ * `version_status` is the installed version's lifecycle status (`active`, `deprecated`, `yanked`),
+ * with `status_message` when the publisher gave one (`status` is the install's outcome).
  * `verified` is what was checked before the sha256 was trusted (see `pull.ts`).
  *
  * @module
@@ -27,6 +30,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join, resolve } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
 import { obtainArtifact } from './artifact-cache.ts';
+import { statusJson, warnStatus } from './status-notice.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -55,7 +59,7 @@ is given.
 Options:
   --dir D          Skills directory (default: ~/.claude/skills)
   --force          Replace an existing folder even if it holds another or a modified skill
-  --json           Print {name, version, dir, status, files, verified} as JSON
+  --json           Print {name, version, dir, status, files, version_status, verified} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -101,6 +105,7 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
     offline,
     progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
   });
+  const versionStatus = warnStatus(ctx, got.pkg, got.version.version);
   const zip = await readFile(got.file);
   const root = skillRoot(zip, spec.name.name);
   const target = join(skillsDir, root);
@@ -131,7 +136,17 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
     });
   }
 
-  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files, verified: got.verified };
+  const { status: vs, status_message } = statusJson(versionStatus);
+  const result = {
+    name: got.pkg.name,
+    version: got.version.version,
+    dir: target,
+    status,
+    files,
+    version_status: vs,
+    ...(status_message !== undefined ? { status_message } : {}),
+    verified: got.verified,
+  };
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
     return 0;

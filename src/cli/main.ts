@@ -39,8 +39,13 @@ Commands:
   skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
   trust                               Pin the registry's current signing keys again (after a key change)
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
+  yank <@scope/name@v>                Yank a version from GitHub Actions: ranges skip it (OIDC)
+  unyank <@scope/name@v>              Undo a yank
+  deprecate <@scope/name[@v]>         Deprecate a version or a package, with a message (OIDC)
+  undeprecate <@scope/name[@v]>       Undo a deprecation
   serve                               Run a registry server ("shelf serve --help")
   rebuild [@scope/name]               Recompute the bucket's derived files from its records
+  takedown <@scope/name[@v]>          Operator: remove a version or package, purge the CDN
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
   help [command...]                   Show help for a command
@@ -232,6 +237,14 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { announceCommand } = await import('./announce.ts');
       return announceCommand(rest, ctx);
     }
+    case 'yank':
+    case 'unyank':
+    case 'deprecate':
+    case 'undeprecate': {
+      await loadClient(ctx);
+      const { statusCommand } = await import('./status.ts');
+      return statusCommand(command, rest, ctx);
+    }
     case 'serve': {
       // The global --registry means nothing to the server; it gets everything after "serve",
       // and the injected environment.
@@ -250,6 +263,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
     case 'gc': {
       const { gcCommand } = await import('./gc.ts');
       return gcCommand(rest, ctx);
+    }
+    case 'takedown': {
+      const { takedownCommand } = await import('./takedown.ts');
+      return takedownCommand(rest, ctx);
     }
     default:
       throw usageError('shelf', `unknown command "${command}"`);
@@ -274,6 +291,8 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
   if (first === 'trust') return (await import('./trust.ts')).TRUST_HELP;
+  if (first === 'yank' || first === 'unyank' || first === 'deprecate' || first === 'undeprecate') return (await import('./status.ts')).statusHelp(first);
+  if (first === 'takedown') return (await import('./takedown.ts')).TAKEDOWN_HELP;
   if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }

@@ -12,10 +12,12 @@
  * ```json
  * { "registry": "https://...", "bundles": [
  *   { "name": "@acme/echo", "os": "linux", "arch": "x64", "range": "^1.2", "current": "1.2.0",
- *     "wanted": "1.3.0", "latest": "2.0.0", "outdated": true } ] }
+ *     "wanted": "1.3.0", "latest": "2.0.0", "outdated": true, "status": "active" } ] }
  * ```
  * `os`/`arch` are the platform the bundle was requested for. `wanted`/`latest` are null when the
- * registry has no matching version; an entry whose package is gone has `"error": {code, message}`.
+ * registry has no matching version (ranges skip yanked and removed versions). `status` is the
+ * cached version's (`active`, `deprecated`, `yanked`, `removed`; with `status_message` when there
+ * is one). An entry whose package is gone has `"error": {code, message}`.
  *
  * `update --json` output:
  * ```json
@@ -29,6 +31,8 @@ import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName } from '../core/names.ts';
 import { checkUpdate, type UpdateStatus } from '../client/updates.ts';
 import type { Verification } from '../client/trust.ts';
+import { statusNotice } from '../core/lifecycle.ts';
+import { statusJson } from './status-notice.ts';
 import { obtainArtifact } from './artifact-cache.ts';
 import { listBundleRecords, writeBundleRecord, type BundleRecord } from './bundle-records.ts';
 import {
@@ -48,10 +52,12 @@ export function outdatedHelp(): string {
 
 Lists the cached bundles (kept by "shelf bundle run" and "shelf bundle pull --cache") that the
 registry has newer versions of: WANTED is the highest version in the range each was asked for,
-LATEST the registry's latest release. Only bundles cached from this registry are compared.
+LATEST the registry's latest release (neither is ever a yanked version). Cached versions that
+were since deprecated, yanked or removed by the registry operator are listed too, with a
+warning on stderr saying why. Only bundles cached from this registry are compared.
 
 Options:
-  --json           Print {registry, bundles: [{name, os, arch, range, current, wanted, latest, outdated}]}
+  --json           Print {registry, bundles: [{name, os, arch, range, current, wanted, latest, outdated, status}]}
                    for every cached bundle, outdated or not
 ${COMMON_HELP}`;
 }
@@ -123,6 +129,7 @@ export async function outdatedCommand(args: string[], ctx: CommandContext): Prom
       wanted: status?.wanted ?? null,
       latest: status?.latest ?? null,
       outdated: status?.outdated ?? false,
+      ...(status ? statusJson(status.status) : {}),
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
     }));
     ctx.out(JSON.stringify({ registry, bundles }, null, 2));
@@ -133,7 +140,12 @@ export async function outdatedCommand(args: string[], ctx: CommandContext): Prom
     return 0;
   }
   const s = ctx.style;
-  const shown = rows.filter((r) => r.error || r.status?.outdated);
+  // A cached version that was yanked, deprecated or removed is listed even when nothing is newer.
+  const shown = rows.filter((r) => r.error || r.status?.outdated || (r.status && r.status.status.status !== 'active'));
+  for (const { record, status } of shown) {
+    const notice = status && statusNotice(record.name, record.version, status.status);
+    if (notice) ctx.err(`${ctx.errStyle.yellow('warning:')} ${notice}`);
+  }
   if (shown.length === 0) {
     ctx.out(`${s.green('✓')} All ${rows.length} cached ${rows.length === 1 ? 'bundle is' : 'bundles are'} up to date.`);
     return 0;
@@ -145,8 +157,9 @@ export async function outdatedCommand(args: string[], ctx: CommandContext): Prom
     record.version,
     error ? s.red(error.code) : status!.wanted === null ? s.dim('none') : status!.wanted !== record.version ? s.green(status!.wanted) : status!.wanted,
     status?.latest ? (status.latest !== record.version ? s.yellow(status.latest) : status.latest) : s.dim('-'),
+    !status || status.status.status === 'active' ? '' : status.status.status === 'deprecated' ? s.yellow('deprecated') : s.red(status.status.status),
   ]);
-  ctx.out(formatTable([['NAME', 'PLATFORM', 'RANGE', 'CURRENT', 'WANTED', 'LATEST'].map((h) => s.bold(h)), ...table]));
+  ctx.out(formatTable([['NAME', 'PLATFORM', 'RANGE', 'CURRENT', 'WANTED', 'LATEST', 'STATUS'].map((h) => s.bold(h)), ...table]));
   ctx.out(`\nRun "shelf bundle update" to move to WANTED; name a range (@^2) to go beyond it.`);
   return 0;
 }

@@ -13,6 +13,7 @@
  *   "sha256": "<64 hex>",
  *   "size": 12345,
  *   "cached": false,
+ *   "status": "active",
  *   "verified": {
  *     "sha256": "<64 hex>", "size": 12345,
  *     "registry_signature": { "keyid": "<64 hex>", "package_signed_at": "2026-…" },
@@ -20,6 +21,8 @@
  *   }
  * }
  * ```
+ * `status` is the version's (`active`, `deprecated`, `yanked`; `deprecated` also when its package
+ * is), with `status_message` when the publisher gave one; a warning says the same on stderr.
  * `verified` says what was checked before the sha256 was trusted (`client/trust.ts`,
  * {@link Verification}): `registry_signature` is null for a registry that does not sign,
  * `attestation` null for an artifact without a Sigstore attestation.
@@ -54,6 +57,7 @@ import {
   type CommandContext,
 } from './common.ts';
 import { downloadVerified } from './download.ts';
+import { statusJson, warnStatus } from './status-notice.ts';
 import { createProgressBar } from './progress.ts';
 
 /** Help text of the pull command for a kind. */
@@ -72,7 +76,8 @@ export function pullHelp(kind: Kind, host: { os: string; arch: string }): string
 Downloads a ${kind} and verifies its size and sha256 against the registry while streaming.
 The file appears only once verified; a failed download leaves nothing behind and leaves
 an existing file at the destination untouched. The version may be exact (@1.2.0) or a semver
-range (@^1.2); without one, the latest release is pulled. A progress bar is drawn on stderr
+range (@^1.2); without one, the latest release is pulled. Ranges and "latest" skip yanked
+versions; an exact one (@1.2.0) is pulled with a warning. A progress bar is drawn on stderr
 when it is a terminal. With --offline, a verified copy in the cache is used.
 
 The artifact is chosen for the platform: exact os-arch, else os-any, else any-arch, else
@@ -85,8 +90,8 @@ Options:
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
 ${cacheHelp}  --verify         Also verify its Sigstore attestation on this machine, before downloading
                    (see "shelf bundle verify"); --repository R and --workflow PATH pin it
-  --json           Print {file, name, version, os, arch, sha256, size, cached, verified} as JSON
-                   (and "attestation" with --verify)
+  --json           Print {file, name, version, os, arch, sha256, size, cached, status, verified}
+                   as JSON (and "attestation" with --verify)
 ${COMMON_HELP}`;
 }
 
@@ -142,7 +147,19 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     : null;
   let attestation: Record<string, unknown> | undefined;
 
-  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean; verified: Verification };
+  let summary: {
+    file: string;
+    name: string;
+    version: string;
+    os: string;
+    arch: string;
+    sha256: string;
+    size: number;
+    cached: boolean;
+    status: string;
+    status_message?: string;
+    verified: Verification;
+  };
   if (values.cache) {
     const cacheDir = requireCacheDir(ctx);
     const got = await obtainArtifact({
@@ -171,12 +188,14 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       cached_at: new Date().toISOString(),
     });
     const { artifact } = got;
-    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, verified: got.verified };
+    const status = warnStatus(ctx, got.pkg, got.version.version);
+    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, ...statusJson(status), verified: got.verified };
   } else {
     const pkg = await client.getPackage(kind, spec.name);
     const version = client.resolveVersion(pkg, spec.range);
     const doc = await client.getVersion(kind, spec.name, version);
     const artifact = selectArtifact(doc.artifacts, want);
+    const status = warnStatus(ctx, pkg, doc.version);
     // Before anything is downloaded: the download then checks the bytes against the attested sha256.
     if (attest) attestation = await attest(artifact);
 
@@ -206,7 +225,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       }
     }
     const verified = client.verification(pkg, doc, artifact);
-    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, verified };
+    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status), verified };
   }
 
   if (values.json) {

@@ -20,9 +20,11 @@ import type { Signer } from '../signing/signer.ts';
 /** Help of `shelf rebuild`. */
 export const REBUILD_HELP = `Usage: shelf rebuild [@scope/name] [--kind bundle|skill] [--json]
 
-Recomputes every derived file (package documents, scope package lists, catalogs, search indexes,
-the recent list) from the records (version documents and pins), and writes only the files whose
-content changed. Idempotent: a second run changes nothing. Safe while announces run.
+Recomputes every derived file (the statuses in version documents, package documents, badges,
+scope package lists, catalogs, search indexes, the recent list) from the records (version
+documents, pins, lifecycle records), and writes only the files whose content changed; deletes
+what a takedown left of a removed version. Idempotent: a second run changes nothing. Safe while
+announces run.
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
 the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
@@ -102,12 +104,12 @@ export async function openStore(ctx: CommandContext): Promise<ObjectStore> {
 
 /**
  * The registry's signer, as `shelf serve` finds it (`SHELF_SIGNING_KMS_KEY_ID`, else the key
- * file). A key file is created only for a registry that has never signed: otherwise a missing file
+ * file), for the operator commands that write derived files (`rebuild`, `takedown`). A key file is created only for a registry that has never signed: otherwise a missing file
  * is an error, never a new key.
  *
  * @throws ShelfError `invalid_config`
  */
-async function openSigner(ctx: CommandContext, store: ObjectStore): Promise<Signer> {
+export async function openSigner(ctx: CommandContext, store: ObjectStore): Promise<Signer> {
   try {
     const settings = signingSettingsFor(store, ctx.env);
     const create = (await readKeyList(store)) === null;

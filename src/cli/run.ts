@@ -10,7 +10,7 @@
  * Standard output belongs to the server (it is the MCP channel): this command writes nothing
  * there, except with `--dry-run`, which prints the command as JSON instead of starting it:
  * ```json
- * { "name": "@acme/echo", "version": "1.2.0", "os": "any", "arch": "any", "dir": "/abs/unpacked",
+ * { "name": "@acme/echo", "version": "1.2.0", "status": "active", "os": "any", "arch": "any", "dir": "/abs/unpacked",
  *   "command": "/usr/bin/node", "args": ["/abs/unpacked/server/index.js"], "env": {"KEY": "value"},
  *   "verified": { "sha256", "size", "registry_signature": {"keyid", "package_signed_at"} | null, "attestation": {…} | null } }
  * ```
@@ -26,7 +26,9 @@ import { join, resolve, sep } from 'node:path';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import type { PackageName } from '../core/names.ts';
 import { obtainArtifact, unpackBundle, type ObtainedArtifact } from './artifact-cache.ts';
-import { writeBundleRecord } from './bundle-records.ts';
+import { bundleRecordPath, readBundleRecord, writeBundleRecord } from './bundle-records.ts';
+import { statusJson, warnStatus } from './status-notice.ts';
+import { effectiveStatus, statusNotice } from '../core/lifecycle.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -52,7 +54,10 @@ the cached copy after checking it again, and revalidate the registry's documents
 It is unpacked safely (no path traversal, absolute paths, links, or oversized content) and
 started as its manifest's server.mcp_config says (\${__dirname} is the unpacked directory,
 platform_overrides apply). When the registry cannot be reached (or stalls past the timeouts, or
-sends a document over the size cap), the cached copy is used.
+sends a document over the size cap), the cached copy is used, with a note: whether it was
+removed since could not be checked. A version the registry shows as removed by its operator is
+refused, cached or not; a yanked or deprecated one runs with a warning, and ranges and "latest"
+skip yanked versions.
 
 Configuration declared in the manifest's user_config is given with --config KEY=VALUE (repeat
 it for a key that takes several values) or the environment variable SHELF_CONFIG_<KEY>
@@ -113,7 +118,9 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
       offline: off,
       progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
     });
+  const previous = await readBundleRecord(bundleRecordPath(cacheDir, registry, spec.name, want));
   let obtained: ObtainedArtifact;
+  let checked = !offline;
   try {
     obtained = await obtain(offline);
   } catch (error) {
@@ -121,9 +128,20 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
     // an oversized document: the last verified copy is better than nothing (or than hanging).
     if (offline || !(isShelfError(error, 'registry_unreachable') || isShelfError(error, 'document_too_large'))) throw error;
     ctx.err(`shelf: ${error.message} Using the cached copy.`);
+    checked = false;
     obtained = await obtain(true).catch((cacheError: unknown) => {
       throw isShelfError(cacheError, 'not_cached') ? error : cacheError;
     });
+  }
+  const label = `${obtained.pkg.name}@${obtained.version.version}`;
+  if (!checked) {
+    ctx.err(`shelf: note: ${label} runs from the cache without asking the registry whether it was yanked, deprecated or removed since.`);
+  }
+  warnStatus(ctx, obtained.pkg, obtained.version.version);
+  // The copy this bundle ran as before was taken down: say why another version runs now.
+  if (checked && previous && previous.version !== obtained.version.version) {
+    const before = effectiveStatus(obtained.pkg, previous.version);
+    if (before.status === 'removed') ctx.err(`shelf: ${statusNotice(obtained.pkg.name, previous.version, before)} Running ${obtained.version.version} instead.`);
   }
   if (!offline) await recordBundle(cacheDir, registry, spec.name, spec.range, want, obtained);
 
@@ -148,6 +166,7 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
           {
             name: obtained.pkg.name,
             version: obtained.version.version,
+            ...statusJson(obtained.status),
             os: obtained.artifact.os,
             arch: obtained.artifact.arch,
             dir,

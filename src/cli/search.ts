@@ -9,7 +9,9 @@
  *   "results": [ { ...PackageSummary (see core/schemas.ts), "score": 12.3 } ]
  * }
  * ```
- * `results` is in the requested order and holds at most `--limit` entries.
+ * `results` is in the requested order and holds at most `--limit` entries. A deprecated package
+ * carries `status: "deprecated"` (and `status_message`), is marked in the text output, and ranks
+ * below an otherwise equal active package; yanked versions and removed packages are never shown.
  *
  * @module
  */
@@ -119,7 +121,9 @@ function renderHits(kind: Kind, hits: SearchHit[], s: Style): string {
     s.bold(h),
   );
   const rows = hits.map((h) => {
-    const version = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
+    const shown = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
+    // Marked, and ranked lower by the search itself; `show` prints the message.
+    const version = h.status === 'deprecated' ? `${shown} ${s.yellow('deprecated')}` : shown;
     const name = h.verified ? `${s.bold(s.cyan(h.name))} ${s.green('✓')}` : s.bold(s.cyan(h.name));
     return kind === 'bundle'
       ? [name, version, h.server_type ?? '-', h.platforms.join(','), s.dim(truncate(h.description, 60))]

@@ -75,6 +75,8 @@ export async function serveCommand(args: string[], env: Record<string, string | 
   console.log(`  web:      ${server.url}/`);
   console.log(`  config:   ${server.url}/v1/config.json`);
   console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
+  console.log(`  VS Code:  "chat.mcp.gallery.serviceUrl": "${server.url}"  (the MCP registry API, ${server.url}/v0.1/servers)`);
+  console.log(`  skills:   npx skills add ${server.url}/@<scope>  (agent-skills discovery)`);
   if (server.dev) {
     const seeded = (await store.head(shardedRootKey('bundle'))) !== null;
     if (!seeded) {

@@ -5,12 +5,17 @@
  * ```json
  * { "package": PackageDocument, "version": VersionDocument }
  * ```
- * Both as the registry serves them (see core/schemas.ts). `version` is the shown version: the
- * one named on the command line, else the latest (or newest prerelease when there is no
- * release); it is null only for a package without versions.
+ * Both as the registry serves them (see core/schemas.ts), statuses included (`status`,
+ * `status_message`). `version` is the shown version: the one named on the command line, else the
+ * latest (or newest prerelease when there is no release); it is null for a package without
+ * versions, and for a package or version the registry operator removed (the package document
+ * then says why). A status that is not active is also printed as a warning on stderr.
  *
  * @module
  */
+import semver from 'semver';
+import { isShelfError } from '../core/errors.ts';
+import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import type { Kind } from '../core/names.ts';
 import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
 import {
@@ -22,6 +27,7 @@ import {
   parsePackageSpec,
   type CommandContext,
 } from './common.ts';
+import { warnStatus } from './status-notice.ts';
 import type { Style } from './style.ts';
 
 /** Help text of the show command for a kind. */
@@ -32,6 +38,7 @@ Shows a ${kind}: description, latest version, author, license, and every version
 its platforms and date.${kind === 'bundle' ? ' Lists the tools the bundle provides.' : ''}
 Then shows the provenance of the version's artifacts: GitHub repository, workflow and
 commit. The version is the latest unless one is named (@1.2.0, or a range like @^1).
+Deprecated, yanked and removed versions are marked; a warning on stderr says why.
 
 Options:
   --json           Print {package, version} (the registry's documents) as JSON
@@ -58,10 +65,15 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
   const client = ctx.client(values.registry, { offline: values.offline });
 
   const pkg = await client.getPackage(kind, spec.name);
-  const version =
-    pkg.versions.length === 0 && spec.range === undefined
-      ? null
-      : await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
+  let version: VersionDocument | null = null;
+  try {
+    if (pkg.versions.length > 0 || spec.range !== undefined) version = await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
+  } catch (error) {
+    // A package or version the operator took down is still shown: what it was, and why it went.
+    if (!isShelfError(error, 'package_removed') && !isShelfError(error, 'version_removed')) throw error;
+  }
+  const exact = spec.range !== undefined && semver.valid(spec.range) !== null ? semver.valid(spec.range) : null;
+  warnStatus(ctx, pkg, version?.version ?? exact);
 
   if (values.json) {
     ctx.out(JSON.stringify({ package: pkg, version }, null, 2));
@@ -77,10 +89,12 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s:
     pkg.display_name && pkg.display_name !== pkg.name ? `${s.bold(pkg.display_name)} (${s.cyan(pkg.name)})` : s.bold(s.cyan(pkg.name));
   sections.push(`${title}\n${pkg.description}`);
 
-  const newest = pkg.versions[0]?.version;
-  const facts: string[][] = [
-    ['Latest:', pkg.latest !== null ? s.green(pkg.latest) : s.yellow(newest ? `none released (newest prerelease ${newest})` : 'none')],
-  ];
+  const newest = pkg.versions.find(isSelectable)?.version;
+  const facts: string[][] = [];
+  if (pkg.status !== 'active') facts.push(['Status:', statusText(pkg.status, pkg.status_message, s)]);
+  if (pkg.status !== 'removed') {
+    facts.push(['Latest:', pkg.latest !== null ? s.green(pkg.latest) : s.yellow(newest ? `none released (newest prerelease ${newest})` : 'none')]);
+  }
   if (pkg.author) {
     const contact = pkg.author.email ? ` <${pkg.author.email}>` : pkg.author.url ? ` (${pkg.author.url})` : '';
     facts.push(['Author:', `${pkg.author.name}${contact}`]);
@@ -88,6 +102,7 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s:
   if (pkg.license) facts.push(['License:', pkg.license]);
   if (pkg.homepage) facts.push(['Homepage:', pkg.homepage]);
   if (pkg.server_type) facts.push(['Server type:', pkg.server_type]);
+  if (version && version.status !== 'active') facts.push([`${version.version}:`, statusText(version.status, version.status_message, s)]);
   facts.push(['Repository:', `https://github.com/${pkg.repository.name}`]);
   if (pkg.keywords.length > 0) facts.push(['Keywords:', pkg.keywords.join(', ')]);
   sections.push(formatTable(facts.map(([label, value]) => [s.dim(label!), value!])));
@@ -95,7 +110,7 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s:
   if (pkg.versions.length > 0) {
     const rows = pkg.versions.map((v) => [
       v.version === version?.version ? `${s.bold(v.version)} *` : v.version,
-      v.prerelease ? s.yellow('prerelease') : '',
+      [v.prerelease ? s.yellow('prerelease') : '', v.status === 'active' ? '' : v.status === 'deprecated' ? s.yellow('deprecated') : s.red(v.status)].filter(Boolean).join(' '),
       day(v.published_at),
       v.platforms.map((p) => `${p.os}-${p.arch}`).join(', '),
     ]);
@@ -148,6 +163,13 @@ function renderProvenance(version: VersionDocument, s: Style): string {
   }
   if (version.artifacts.length === 0) lines.push('  (no artifacts)');
   return lines.join('\n');
+}
+
+/** `deprecated: <message>`, `removed by the registry operator: <reason>`, coloured. */
+function statusText(status: string, message: string | undefined, s: Style): string {
+  const word = status === 'removed' ? REMOVED_BY_OPERATOR : status;
+  const text = message ? `${word}: ${message}` : word;
+  return status === 'deprecated' ? s.yellow(text) : s.red(text);
 }
 
 function platformOf(artifact: Artifact): string {

@@ -1,11 +1,12 @@
 /**
- * Publishing: building announce bodies and POSTing them to the registry's function URL, with
- * the retries publishing workflows need. Pure module: `fetch` only, no Node APIs.
+ * Publishing: building announce bodies and POSTing them (and status changes) to the registry's
+ * function URL, with the retries publishing workflows need. Pure module: `fetch` only, no Node
+ * APIs.
  *
  * @module
  */
 import { ERRORS, ShelfError, type ErrorCode } from '../core/errors.ts';
-import { AnnounceResponseSchema, type AnnounceResponse } from '../core/schemas.ts';
+import { AnnounceResponseSchema, StatusResponseSchema, type AnnounceResponse, type StatusResponse } from '../core/schemas.ts';
 
 /** The artifact part of an announce body. */
 export interface AnnounceArtifact {
@@ -94,6 +95,39 @@ export interface AnnounceResult {
  *   when it sent a known one, else `announce_failed`; `invalid_argument` for bad options.
  */
 export async function postAnnounce(options: PostAnnounceOptions): Promise<AnnounceResult> {
+  const { value, attempts } = await postToFunction(options, {
+    parse: (json) => AnnounceResponseSchema.safeParse(json),
+    what: 'an announce response',
+    failure: 'announce_failed',
+    action: 'the announce',
+    retryable: (status, message) => /not found in release/i.test(message) || status === 429 || status === 502 || status === 503 || status === 504,
+  });
+  return { response: value, attempts };
+}
+
+/** How {@link postToFunction} reads answers and decides on retries. */
+export interface WriteRules<T> {
+  /** Parses a 2xx answer. */
+  parse: (json: unknown) => { success: true; data: T } | { success: false };
+  /** What a 2xx answer should be, for the message when it is not. */
+  what: string;
+  /** The code of a failure the registry gave no known code for. */
+  failure: 'announce_failed' | 'status_change_failed';
+  /** What was refused, for messages: `the announce`. */
+  action: string;
+  /** Whether trying again may help after this refusal (network errors are always retried). */
+  retryable: (status: number, message: string) => boolean;
+}
+
+/**
+ * POSTs a write (an announce, a status change) to the registry's function with its one token,
+ * retrying with exponential backoff on network errors and on the refusals `rules` names; the
+ * identical retry is idempotent on the registry's side (one token, one write).
+ *
+ * @throws ShelfError with the registry's own code when it sent a known one, else `rules.failure`;
+ *   `invalid_argument` for bad options.
+ */
+export async function postToFunction<T>(options: PostAnnounceOptions, rules: WriteRules<T>): Promise<{ value: T; attempts: number }> {
   const { url, token, body } = options;
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new ShelfError('invalid_argument', 'The "url" option must be an http(s) URL.');
   if (typeof token !== 'string' || token === '') throw new ShelfError('invalid_argument', 'The "token" option must be a non-empty string.');
@@ -119,17 +153,17 @@ export async function postAnnounce(options: PostAnnounceOptions): Promise<Announ
       });
       const text = await response.text();
       if (response.ok) {
-        const parsed = AnnounceResponseSchema.safeParse(safeJson(text));
+        const parsed = rules.parse(safeJson(text));
         if (!parsed.success) {
-          throw new ShelfError('announce_failed', `${url} answered HTTP ${response.status} with something that is not an announce response.`);
+          throw new ShelfError(rules.failure, `${url} answered HTTP ${response.status} with something that is not ${rules.what}.`);
         }
-        return { response: parsed.data, attempts: attempt };
+        return { value: parsed.data, attempts: attempt };
       }
-      failure = refusal(response.status, text, url);
+      failure = refusal(response.status, text, url, rules);
     } catch (error) {
       if (error instanceof ShelfError) throw error;
       const cause = error instanceof Error ? error.message : String(error);
-      failure = { retry: true, error: new ShelfError('announce_failed', `Could not reach ${url}: ${cause}.`) };
+      failure = { retry: true, error: new ShelfError(rules.failure, `Could not reach ${url}: ${cause}.`) };
     }
     if (!failure.retry || attempt >= maxAttempts) {
       if (failure.retry && maxAttempts > 1) {
@@ -144,14 +178,14 @@ export async function postAnnounce(options: PostAnnounceOptions): Promise<Announ
 }
 
 /** Turns an error answer into a ShelfError, and says whether trying again may help. */
-function refusal(status: number, text: string, url: string): { retry: boolean; error: ShelfError } {
+function refusal<T>(status: number, text: string, url: string, rules: WriteRules<T>): { retry: boolean; error: ShelfError } {
   const json = safeJson(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null;
   const remote = json && typeof json === 'object' ? json.error : undefined;
   const message = typeof remote?.message === 'string' ? remote.message : `HTTP ${status}`;
   const remoteCode = typeof remote?.code === 'string' ? remote.code : undefined;
-  const code: ErrorCode = remoteCode !== undefined && Object.hasOwn(ERRORS, remoteCode) ? (remoteCode as ErrorCode) : 'announce_failed';
-  const retry = /not found in release/i.test(message) || status === 429 || status === 502 || status === 503 || status === 504;
-  const error = new ShelfError(code, `The registry refused the announce (HTTP ${status}${remoteCode ? ` ${remoteCode}` : ''}): ${message}`, {
+  const code: ErrorCode = remoteCode !== undefined && Object.hasOwn(ERRORS, remoteCode) ? (remoteCode as ErrorCode) : rules.failure;
+  const retry = rules.retryable(status, message);
+  const error = new ShelfError(code, `The registry refused ${rules.action} (HTTP ${status}${remoteCode ? ` ${remoteCode}` : ''}): ${message}`, {
     url,
     status,
     ...(remote?.details !== undefined ? { details: remote.details } : {}),
@@ -165,4 +199,37 @@ function safeJson(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/** A status change's body: `POST /v1/{bundles,skills}/status` (see `StatusRequestSchema`). */
+export interface StatusBody {
+  name: string;
+  /** Omitted for the package as a whole. */
+  version?: string;
+  status: 'active' | 'deprecated' | 'yanked';
+  message?: string;
+}
+
+/** A successful status change, and how many attempts it took. */
+export interface StatusResult {
+  response: StatusResponse;
+  attempts: number;
+}
+
+/**
+ * POSTs a status change, retrying on network errors only (a refusal is final; the identical
+ * retry with the same token is idempotent on the registry's side).
+ *
+ * @throws ShelfError with the registry's own code (`scope_mismatch`, `not_found`,
+ *   `version_removed`, ...) when it sent a known one, else `status_change_failed`
+ */
+export async function postStatus(options: Omit<PostAnnounceOptions, 'body'> & { body: StatusBody }): Promise<StatusResult> {
+  const { value, attempts } = await postToFunction({ ...options, body: { ...options.body } }, {
+    parse: (json) => StatusResponseSchema.safeParse(json),
+    what: 'a status change response',
+    failure: 'status_change_failed',
+    action: 'the status change',
+    retryable: () => false,
+  });
+  return { response: value, attempts };
 }

@@ -27,10 +27,11 @@ import {
   type VersionDocument,
 } from '../core/schemas.ts';
 import { summarize } from '../indexer/documents.ts';
+import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
-import { memoryPins, RegistryTrust, verificationOf, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
+import { memoryPins, RegistryTrust, verificationOf, withListedStatus, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
 import { platformId } from '../core/names.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
@@ -197,13 +198,16 @@ export class RegistryClient {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
     const v = parseVersion(version);
     const key = versionKey(kind, pkg, v);
-    const { value: doc } = await this.getJson(key, VersionDocumentSchema, 'version', () => new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`));
-    checkIdentity(this.url(key), doc, kind, pkg.full);
-    if (doc.version !== v) {
-      throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${doc.version}, not ${v}.`);
+    const { value: served } = await this.getJson(key, VersionDocumentSchema, 'version', () => new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`));
+    checkIdentity(this.url(key), served, kind, pkg.full);
+    if (served.version !== v) {
+      throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${served.version}, not ${v}.`);
     }
+    const listing = this.verifiedPackages.get(`${kind}:${pkg.full}`);
+    // A version's status is signed through the package document, not in the version document.
+    const doc = listing && this.packageSignature(listing) ? withListedStatus(served, listing) : served;
     // Every artifact's statement signed; every platform the verified package document lists present.
-    this.artifactChecks.set(doc, await this.trust.verifyVersion(this.url(key), doc, this.verifiedPackages.get(`${kind}:${pkg.full}`)));
+    this.artifactChecks.set(doc, await this.trust.verifyVersion(this.url(key), doc, listing));
     return doc;
   }
 
@@ -343,37 +347,63 @@ export class RegistryClient {
 /**
  * Picks a version of a package:
  * - `undefined` or `latest`: `pkg.latest`, or the highest version when there are only prereleases;
- * - an exact version (`1.2.0`, `2.0.0-beta.1`): that version, if published;
+ * - an exact version (`1.2.0`, `2.0.0-beta.1`): that version, if published, yanked or not (a
+ *   lockfile keeps working; the caller warns);
  * - a semver range (`^1.2`, `~1.2.3`, `>=1 <3`, `1.x`): the highest published version in the
  *   range; prereleases only when the range itself names a prerelease of the same
  *   major.minor.patch (semver's usual rule, e.g. `^2.0.0-beta.0`).
  *
+ * `latest` and ranges never choose a yanked version; nothing chooses a removed one.
+ *
  * @returns The exact version string.
- * @throws ShelfError `not_found` when nothing matches, `invalid_version` when `requested` is
- *   neither a version nor a range.
+ * @throws ShelfError `package_removed` or `version_removed` (taken down by the operator),
+ *   `not_found` when nothing matches, `invalid_version` when `requested` is neither a version
+ *   nor a range.
  */
 export function resolveVersion(pkg: PackageDocument, requested?: string): string {
-  const published = pkg.versions.map((v) => v.version).filter((v) => semver.valid(v) !== null);
+  if (pkg.status === 'removed') {
+    throw new ShelfError('package_removed', `${pkg.kind} ${pkg.name} was ${REMOVED_BY_OPERATOR}${pkg.status_message ? `: ${pkg.status_message}` : '.'}`, {
+      reason: pkg.status_message ?? '',
+      ...(pkg.status_changed_at ? { removed_at: pkg.status_changed_at } : {}),
+    });
+  }
+  const listed = pkg.versions.filter((v) => semver.valid(v.version) !== null);
+  const published = listed.filter((v) => v.status !== 'removed').map((v) => v.version);
+  const selectable = listed.filter(isSelectable).map((v) => v.version);
+  const yanked = listed.filter((v) => v.status === 'yanked').map((v) => v.version);
   const spec = requested?.trim();
   if (spec === undefined || spec === '' || spec === 'latest') {
-    if (pkg.latest !== null && published.includes(pkg.latest)) return pkg.latest;
-    // `latest` is null when every version is a prerelease: then the newest prerelease will do.
-    const sorted = [...published].sort(semver.rcompare);
+    if (pkg.latest !== null && selectable.includes(pkg.latest)) return pkg.latest;
+    // `latest` is null when every version is a prerelease (or yanked): then the newest prerelease will do.
+    const sorted = [...selectable].sort(semver.rcompare);
     const newest = sorted.find((v) => semver.prerelease(v) === null) ?? sorted[0];
-    if (newest === undefined) throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no published versions`);
+    if (newest === undefined) {
+      throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version to choose${yanked.length > 0 ? ` (yanked: ${yanked.join(', ')}; name one exactly to use it)` : ''}`);
+    }
     return newest;
   }
   const exact = semver.valid(spec);
   if (exact !== null) {
-    if (published.includes(exact)) return exact;
+    const entry = listed.find((v) => v.version === exact);
+    if (entry?.status === 'removed') {
+      throw new ShelfError('version_removed', `${pkg.kind} ${pkg.name}@${exact} was ${REMOVED_BY_OPERATOR}${entry.status_message ? `: ${entry.status_message}` : '.'}`, {
+        reason: entry.status_message ?? '',
+        ...(entry.status_changed_at ? { removed_at: entry.status_changed_at } : {}),
+      });
+    }
+    if (entry) return exact;
     throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version ${exact}${available(published)}`);
   }
   if (semver.validRange(spec) === null) {
     throw new ShelfError('invalid_version', `"${spec}" is neither a version nor a semver range.`);
   }
-  const best = semver.maxSatisfying(published, spec);
+  const best = semver.maxSatisfying(selectable, spec);
   if (best === null) {
-    throw new ShelfError('not_found', `${pkg.kind} ${pkg.name} has no version matching ${spec}${available(published)}`);
+    const onlyYanked = semver.maxSatisfying(yanked, spec);
+    throw new ShelfError(
+      'not_found',
+      `${pkg.kind} ${pkg.name} has no version matching ${spec}${onlyYanked ? ` that is not yanked (${onlyYanked} is; name it exactly to use it)` : available(selectable)}`,
+    );
   }
   return best;
 }

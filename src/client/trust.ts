@@ -10,6 +10,9 @@
  * - **Signatures.** Every package document must carry a valid signature by a trusted key, and
  *   every artifact of a version document a valid signature over its statement (`signing/`): an
  *   artifact and its sha256 swapped together no longer match the signature.
+ * - **Statuses from the signed document.** A version's status (deprecated, yanked, removed) is
+ *   signed through the package document; the version document's copy is replaced by it
+ *   ({@link withListedStatus}).
  * - **No rollback.** A package document's signing time only ever increases; the client remembers
  *   the latest it verified for each document and refuses an older one (`rollback_detected`). A
  *   version document must hold every platform the (verified, fresh) package document lists for
@@ -199,6 +202,22 @@ export class RegistryTrust {
     await this.pins.save(this.state);
     return { signed, keys: [...keys.values()] };
   }
+}
+
+/**
+ * A version document with the status its (verified) package document lists for it. A version's
+ * status is mutable, so it is not part of the artifact statements the version document carries
+ * signed; the registry signs it through the package document, re-signed on every change. A client
+ * of a signing registry shows that one, never the version document's unsigned copy (which may
+ * also lag or lead the package document for a CDN cache's lifetime).
+ */
+export function withListedStatus(doc: VersionDocument, pkg: PackageDocument): VersionDocument {
+  const listed = pkg.versions.find((v) => v.version === doc.version);
+  const { status: _status, status_message: _message, status_changed_at: _changed, ...rest } = doc;
+  const out: VersionDocument = { ...rest, status: listed?.status ?? 'active' };
+  if (listed?.status_message !== undefined) out.status_message = listed.status_message;
+  if (listed?.status_changed_at !== undefined) out.status_changed_at = listed.status_changed_at;
+  return out;
 }
 
 /**

@@ -24,7 +24,7 @@ export const ERRORS = {
   invalid_token: { status: 401, message: 'The token could not be verified.' },
   token_expired: { status: 401, message: 'The token has expired.' },
   token_claims_missing: { status: 401, message: 'The token lacks a claim the registry requires.' },
-  token_replayed: { status: 401, message: 'This token was already used for another announce; request a new token for each announce.' },
+  token_replayed: { status: 401, message: 'This token was already used for another announce or status change; request a new token for each.' },
   untrusted_event: { status: 401, message: 'Tokens from workflows triggered by pull requests cannot publish.' },
   // 403: who may publish what.
   scope_mismatch: { status: 403, message: "The package scope must equal the token's repository_owner." },
@@ -36,6 +36,10 @@ export const ERRORS = {
   method_not_allowed: { status: 405, message: 'Method not allowed.' },
   // 409: versions are immutable.
   artifact_exists: { status: 409, message: 'This version already has a different artifact for this platform.' },
+  version_yanked: { status: 409, message: 'This version is yanked: no new platform can be announced for it.' },
+  // 410: taken down by the registry operator.
+  package_removed: { status: 410, message: 'This package was removed by the registry operator; its name cannot be used.' },
+  version_removed: { status: 410, message: 'This version was removed by the registry operator; it cannot be published or used again.' },
   // 413
   body_too_large: { status: 413, message: 'The request body is too large.' },
   asset_too_large: { status: 413, message: 'The release asset is larger than the registry accepts.' },
@@ -82,6 +86,9 @@ export const ERRORS = {
   oidc_unavailable: { status: 401, message: 'No GitHub Actions OIDC token available: the job needs "permissions: id-token: write".' },
   oidc_request_failed: { status: 502, message: 'The GitHub Actions OIDC token request failed.' },
   announce_failed: { status: 502, message: 'The registry refused or did not answer the announce.' },
+  status_change_failed: { status: 502, message: 'The registry refused or did not answer the status change.' },
+  // Operator side: a takedown's CDN invalidation.
+  cdn_invalidation_failed: { status: 502, message: 'The CDN invalidation failed; the takedown itself is done. Run it again, or invalidate the printed paths yourself.' },
   // Operator side: publishing the web pages into the bucket.
   web_assets_unavailable: { status: 500, message: 'The web pages could not be built (esbuild missing) and no prebuilt assets were found; run npm run build:web.' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -114,7 +121,10 @@ export interface ErrorDetails {
   unsafe_archive: { entry?: string; reason: string };
   /** `field`: where a version's artifacts differ; `issues`: what the artifact's own metadata fails. */
   asset_metadata_mismatch: { field?: string; issues?: { path: string; message: string }[] };
-  token_replayed: { used_for: { kind: string; package: string; version: string; os: string; arch: string; sha256: string } };
+  /** `used_for`: the announce, or the status change, the token is bound to. */
+  token_replayed: {
+    used_for: { kind: string; package: string; version: string; os: string; arch: string; sha256: string } | { kind: string; package: string; version: string | null; status: string; message: string | null };
+  };
   upstream_untrusted_host: { host: string; protocol: string };
   upstream_too_large: { limit: number };
   destination_exists: { path: string };
@@ -128,6 +138,9 @@ export interface ErrorDetails {
   rollback_detected: { url?: string; seen: string; got: string };
   /** `reasons`: why each attestation found for the digest was refused. */
   attestation_invalid: { reasons: string[] };
+  package_removed: { reason: string; removed_at?: string };
+  cdn_invalidation_failed: { paths: string[]; cause: string };
+  version_removed: { reason: string; removed_at?: string };
 }
 
 /** The details of a code: its entry in {@link ErrorDetails}, or none. */

@@ -48,6 +48,11 @@ export function packageKey(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
 }
 
+/** Folder of everything a package has besides its document: its versions and lifecycle record. */
+export function packageFolder(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/`;
+}
+
 /** Folder holding one version document per version; listing it finds a package's versions. */
 export function versionsPrefix(kind: Kind, pkg: PackageName): string {
   return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/versions/`;
@@ -64,6 +69,14 @@ export function versionKey(kind: Kind, pkg: PackageName, version: Version): stri
  */
 export function readmeKey(kind: Kind, pkg: PackageName, version: Version): string {
   return `${versionsPrefix(kind, pkg)}${version}/README.md`;
+}
+
+/**
+ * The lifecycle record of a package: the statuses its publisher set, the operator's tombstones,
+ * and their history (written by a status change or a takedown, never by an announce).
+ */
+export function lifecycleKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}/lifecycle.json`;
 }
 
 /** File extension of each kind's artifacts. */
@@ -146,6 +159,74 @@ export function retiredLayoutKeys(kind: Kind): string[] {
 export const recentKey = (): string => `${ROOT}/catalog/recent.json`;
 
 /**
+ * The derived archive of a skill version for the `skills` CLI (agent-skills discovery): the
+ * artifact's files with `SKILL.md` at the root, content-addressed by its sha256, immutable.
+ */
+export function skillsArchiveKey(pkg: PackageName, version: Version, sha256: string): string {
+  return `${versionsPrefix('skill', pkg)}${version}/skills-cli.${sha256}.zip`;
+}
+
+/**
+ * The agent-skills discovery index (v0.2) of a scope's skills, served at
+ * `/@{scope}/.well-known/agent-skills/index.json` (`src/edge/viewer-request.ts` maps the path:
+ * a key cannot hold a `.well-known` segment).
+ */
+export function skillsDiscoveryScopeKey(scope: string): string {
+  return `${ROOT}/agent-skills/@${scope}.json`;
+}
+
+/** The discovery index of one skill, served at `/@{scope}/{name}/.well-known/agent-skills/index.json`. */
+export function skillsDiscoveryPackageKey(pkg: PackageName): string {
+  return `${ROOT}/agent-skills/@${pkg.scope}/${pkg.name}.json`;
+}
+
+/** Prefix of every discovery index. */
+export const skillsDiscoveryPrefix = (): string => `${ROOT}/agent-skills/`;
+
+/** The MCP registry read API's version prefix (`/v0.1/servers...`, see `src/mcp/`). */
+export const MCP_ROOT = 'v0.1';
+
+/** The MCP server name of a bundle: `io.github.{scope}/{name}` (the scope is the verified GitHub owner). */
+export function mcpServerName(pkg: PackageName): string {
+  return `io.github.${pkg.scope}/${pkg.name}`;
+}
+
+/** Folder of one MCP server's files: `v0.1/servers/io.github.{scope}/{name}/`. */
+export function mcpServerPrefix(pkg: PackageName): string {
+  return `${MCP_ROOT}/servers/${mcpServerName(pkg)}/`;
+}
+
+/** `GET /v0.1/servers/{name}/versions`: every version of a server, newest first. */
+export function mcpVersionsKey(pkg: PackageName): string {
+  return `${mcpServerPrefix(pkg)}versions.json`;
+}
+
+/** `GET /v0.1/servers/{name}/versions/{version}` (`latest` included: no semver version is "latest"). */
+export function mcpVersionKey(pkg: PackageName, version: Version | 'latest'): string {
+  return `${mcpServerPrefix(pkg)}versions/${version}.json`;
+}
+
+/** The two listings of `GET /v0.1/servers`: every version, or `?version=latest`. */
+export type McpListing = 'all' | 'latest';
+
+/** One page of a listing (`?cursor={page}`; the first page is 0). */
+export function mcpPageKey(listing: McpListing, page: number): string {
+  return `${MCP_ROOT}/pages/${listing}/${page}.json`;
+}
+
+/** Prefix of a listing's pages. */
+export function mcpPagesPrefix(listing: McpListing): string {
+  return `${MCP_ROOT}/pages/${listing}/`;
+}
+
+/**
+ * The body of the CDN's 404 answers (`{"error": "..."}`, as the MCP registry API's spec has it):
+ * CloudFront answers every missing object with it. Outside `v0.1/`, so that the viewer-request
+ * mapping never touches it.
+ */
+export const notFoundKey = (): string => `${ROOT}/not-found.json`;
+
+/**
  * Recognises a version-document key and returns its parts, or null. Used by rebuilds that list
  * the bucket.
  */
@@ -184,6 +265,12 @@ export function usedTokenExpiry(key: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * Where the registry's CDN is recorded (`{"cloudfront_distribution_id"}`), for `shelf takedown`
+ * to purge it: written by `npm run deploy` from the stack's outputs.
+ */
+export const cdnKey = (): string => `${PRIVATE_PREFIX}cdn.json`;
+
 /** The static web pages at the bucket root (served for `/` and by name). */
 export const WEB_PAGES = { home: 'index.html', package: 'package.html', scope: 'scope.html' } as const;
 
@@ -201,7 +288,7 @@ export const MUTABLE_CACHE = 'public, max-age=60, must-revalidate';
 export function contentTypeFor(key: string): string {
   if (key.endsWith('.sigstore.json')) return 'application/vnd.dev.sigstore.bundle.v0.3+json';
   if (key.endsWith('.json')) return 'application/json; charset=utf-8';
-  if (key.endsWith('.mcpb') || key.endsWith('.skill')) return 'application/zip';
+  if (key.endsWith('.mcpb') || key.endsWith('.skill') || key.endsWith('.zip')) return 'application/zip';
   if (key.endsWith('.html')) return 'text/html; charset=utf-8';
   if (key.endsWith('.js')) return 'text/javascript; charset=utf-8';
   if (key.endsWith('.css')) return 'text/css; charset=utf-8';
@@ -224,5 +311,11 @@ export const SCHEMA_FILES = {
   'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',
+  'lifecycle.schema.json': 'v1/{bundles,skills}/@scope/name/lifecycle.json',
+  'status-request.schema.json': 'POST /v1/{bundles,skills}/status (request body)',
+  'status-response.schema.json': 'status change response (200)',
   'error.schema.json': 'every error response',
+  'mcp-server-list.schema.json': 'v0.1/pages/{all,latest}/{cursor}.json (GET /v0.1/servers[?version=latest][&cursor=N]) and v0.1/servers/io.github.{scope}/{name}/versions.json',
+  'mcp-server-response.schema.json': 'v0.1/servers/io.github.{scope}/{name}/versions/{version,latest}.json',
+  'agent-skills-index.schema.json': 'v1/agent-skills/@scope.json and v1/agent-skills/@scope/name.json (GET /@scope[/name]/.well-known/agent-skills/index.json)',
 } as const;

@@ -125,6 +125,49 @@ export const ProvenanceSchema = z.object({
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
+/**
+ * The statuses a package can have. `active` is the default; `deprecated` is set by its publisher
+ * (with a message, e.g. "moved to @acme/echo-v2"); `removed` by the registry operator (a
+ * takedown, with a reason).
+ */
+export const PACKAGE_STATUSES = ['active', 'deprecated', 'removed'] as const;
+/** A package's status. */
+export type PackageStatus = (typeof PACKAGE_STATUSES)[number];
+/**
+ * The statuses a version can have: as a package's, plus `yanked` (never `latest`, never chosen
+ * for a range, still downloadable by its exact version).
+ */
+export const VERSION_STATUSES = ['active', 'deprecated', 'yanked', 'removed'] as const;
+/** A version's status. */
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+/** The statuses a publisher sets (`removed` is the operator's). */
+export const PUBLISHER_STATUSES = ['active', 'deprecated', 'yanked'] as const;
+/** A status a publisher sets. */
+export type PublisherStatus = (typeof PUBLISHER_STATUSES)[number];
+/** Longest status message (publisher) or takedown reason (operator), in characters. */
+export const MAX_STATUS_MESSAGE_LENGTH = 500;
+/**
+ * Plain text, as status messages and takedown reasons must be: no control characters but tab
+ * and newline, and no bidirectional overrides (which could make a message read other than it is).
+ */
+export const PLAIN_TEXT_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]*$/;
+
+/**
+ * The mutable part of a package or version, shown in every document that names it. It is
+ * derived from the package's lifecycle record; everything else about a version is immutable, so
+ * a signature over a version's other fields stays valid when its status changes.
+ */
+function statusFields<S extends readonly [string, ...string[]]>(statuses: S, what: string) {
+  return {
+    status: z.enum(statuses).default('active' as S[number]).describe(`The ${what}'s status (lifecycle record)`),
+    status_message: z
+      .string()
+      .optional()
+      .describe("The publisher's message (deprecated, yanked), or the operator's reason (removed: show as \"removed by the registry operator: <reason>\")"),
+    status_changed_at: isoDate.optional().describe('When the status was last set'),
+  };
+}
+
 const platformSchema = z.object({ os: z.enum(OSES), arch: z.enum(ARCHES) });
 
 /** A registry signature over an artifact statement (see `signing/payloads.ts`). */
@@ -173,6 +216,16 @@ export const ArtifactSchema = z.object({
   provenance: ProvenanceSchema,
   attestation: AttestationRefSchema.optional(),
   signature: SignatureSchema.optional(),
+  skills_archive: z
+    .object({
+      path: z.string().describe("The derived archive's key, relative to the registry base URL"),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      size: z.number().int().positive(),
+    })
+    .optional()
+    .describe(
+      'Skills only: the archive derived by the registry from this artifact for the skills CLI and agent-skills discovery (the same files with SKILL.md at the root; deterministic, content-addressed, immutable)',
+    ),
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
@@ -190,8 +243,9 @@ export const VersionDocumentSchema = z
     skill: z.record(z.string(), z.unknown()).optional().describe('The SKILL.md front matter (skills)'),
     release: z.object({ tag: z.string(), url: z.string() }),
     artifacts: z.array(ArtifactSchema).describe('Sorted by platform'),
+    ...statusFields(VERSION_STATUSES, 'version'),
   })
-  .meta({ title: 'Version document' });
+  .meta({ title: 'Version document', description: 'The record of one version. Every field but status, status_message and status_changed_at is immutable once written (artifacts are only added); those three mirror the lifecycle record.' });
 export type VersionDocument = z.infer<typeof VersionDocumentSchema>;
 
 const toolSummary = z.object({ name: z.string(), description: z.string().optional() });
@@ -201,8 +255,9 @@ export const VersionSummarySchema = z.object({
   version: z.string(),
   prerelease: z.boolean(),
   published_at: isoDate,
-  platforms: z.array(platformSchema),
-  path: z.string().describe("The version document's key"),
+  platforms: z.array(platformSchema).describe('Empty for a removed version'),
+  path: z.string().describe("The version document's key (absent from the bucket for a removed version)"),
+  ...statusFields(VERSION_STATUSES, 'version'),
 });
 export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 
@@ -222,13 +277,14 @@ export const PackageDocumentSchema = z
     server_type: z.string().optional().describe('node | python | binary | uv (bundles)'),
     tools: z.array(toolSummary),
     prompts: z.array(toolSummary),
-    latest: z.string().nullable().describe('Highest non-prerelease version, or null when there is none'),
+    latest: z.string().nullable().describe('Highest non-prerelease version that is neither yanked nor removed, or null when there is none'),
     repository: z
       .object({ name: z.string(), id: z.string() })
       .describe('The GitHub repository this package is pinned to (first publish)'),
     created_at: isoDate,
     updated_at: isoDate,
-    versions: z.array(VersionSummarySchema).describe('Highest semver first'),
+    versions: z.array(VersionSummarySchema).describe('Highest semver first, yanked and removed versions included (marked by their status)'),
+    ...statusFields(PACKAGE_STATUSES, 'package'),
     signature: DocumentSignatureSchema.optional(),
   })
   .meta({ title: 'Package document' });
@@ -253,10 +309,15 @@ export const PackageSummarySchema = z.object({
   name: z.string(),
   display_name: z.string().optional(),
   description: z.string(),
-  latest: z.string().nullable(),
-  newest: z.string().describe('Highest version including prereleases'),
+  latest: z.string().nullable().describe('As in the package document: never a yanked version'),
+  newest: z.string().describe('Highest version including prereleases, yanked ones excluded'),
   server_type: z.string().optional(),
   platforms: z.array(z.string()).describe('os-arch of the newest version'),
+  status: z
+    .literal('deprecated')
+    .optional()
+    .describe('Present when the package, or the version a result shows (latest, else newest), is deprecated; absent means active'),
+  status_message: z.string().optional().describe("The deprecation's message"),
   tools: z.array(z.string()),
   keywords: z.array(z.string()),
   author: z.string().optional(),
@@ -270,7 +331,18 @@ export type PackageSummary = z.infer<typeof PackageSummarySchema>;
 export const RecentDocumentSchema = z
   .object({
     schema_version: z.literal(SCHEMA_VERSION),
-    entries: z.array(z.object({ kind, name: z.string(), version: z.string(), published_at: isoDate })),
+    entries: z.array(
+      z.object({
+        kind,
+        name: z.string(),
+        version: z.string(),
+        published_at: isoDate,
+        status: z
+          .enum(['deprecated', 'yanked'])
+          .optional()
+          .describe("The version's status (deprecated also when its package is); absent means active. Removed versions are not listed"),
+      }),
+    ),
   })
   .meta({ title: 'Recently published versions' });
 export type RecentDocument = z.infer<typeof RecentDocumentSchema>;
@@ -284,15 +356,28 @@ export const UsedTokenSchema = z.object({
   jti: z.string(),
   expires_at: z.string(),
   used_at: z.string(),
-  announce: z.object({
-    kind: z.enum(['bundle', 'skill']),
-    package: z.string(),
-    version: z.string(),
-    os: z.enum(OSES),
-    arch: z.enum(ARCHES),
-    sha256: z.string(),
-  }),
-});
+  announce: z
+    .object({
+      kind: z.enum(['bundle', 'skill']),
+      package: z.string(),
+      version: z.string(),
+      os: z.enum(OSES),
+      arch: z.enum(ARCHES),
+      sha256: z.string(),
+    })
+    .optional()
+    .describe('The announce the token is bound to'),
+  status: z
+    .object({
+      kind: z.enum(['bundle', 'skill']),
+      package: z.string(),
+      version: z.string().nullable(),
+      status: z.enum(PUBLISHER_STATUSES),
+      message: z.string().nullable(),
+    })
+    .optional()
+    .describe('The status change the token is bound to'),
+}).refine((r) => (r.announce === undefined) !== (r.status === undefined), 'names exactly one use: an announce or a status change');
 /** See {@link UsedTokenSchema}. */
 export type UsedToken = z.infer<typeof UsedTokenSchema>;
 
@@ -310,6 +395,7 @@ export const ConfigDocumentSchema = z
     registry: z.literal('shelf'),
     public_url: z.string().optional().describe('Base URL of the CDN, when configured'),
     announce: z.object({ bundles: z.string(), skills: z.string() }).describe('Announce URLs'),
+    status: z.object({ bundles: z.string(), skills: z.string() }).optional().describe('Status-change URLs (yank, deprecate); the same function as the announce'),
     audience: z.string().describe('The OIDC audience publishers must request'),
     oidc_issuer: z.string(),
     search: z
@@ -321,7 +407,7 @@ export const ConfigDocumentSchema = z
       .describe('Keys of the search indexes'),
     catalog: z.object({ recent: z.string() }).describe('Keys of the listings (each kind\'s whole catalog is in its sharded root)'),
     layout: z
-      .object({ package: z.string(), version: z.string(), scope: z.string() })
+      .object({ package: z.string(), version: z.string(), scope: z.string(), lifecycle: z.string().optional() })
       .describe('Key templates: {kind} is bundles|skills; {scope} has no @'),
     keys: z.string().optional().describe("Key of the registry's public signing keys (v1/keys.json); absent on a registry that does not sign"),
   })
@@ -347,6 +433,90 @@ export const KeysDocumentSchema = z
   })
   .meta({ title: 'Registry signing keys' });
 export type KeysDocument = z.infer<typeof KeysDocumentSchema>;
+/** A status a publisher set on a package or one of its versions. */
+const StatusEntrySchema = z.object({
+  status: z.enum(PUBLISHER_STATUSES),
+  message: z.string().optional(),
+  changed_at: isoDate,
+});
+
+/** One change in a package's lifecycle, as its history keeps it. */
+export const LifecycleEventSchema = z.object({
+  at: isoDate,
+  action: z.enum(['status', 'takedown', 'restore']).describe('status: set by the publisher; takedown and restore (its undo): by the operator'),
+  version: z.string().nullable().describe('null: the package as a whole'),
+  status: z.enum(PUBLISHER_STATUSES).optional().describe('The status set (action status)'),
+  message: z.string().optional().describe("The publisher's message, or the operator's reason"),
+  provenance: ProvenanceSchema.optional().describe('The verified token of the publishing workflow that made the change (action status)'),
+});
+export type LifecycleEvent = z.infer<typeof LifecycleEventSchema>;
+
+/** A version the operator took down: what it was, and why it is gone. Its bytes are deleted. */
+export const RemovedVersionSchema = z.object({
+  version: z.string(),
+  prerelease: z.boolean(),
+  published_at: isoDate,
+  reason: z.string(),
+  removed_at: isoDate,
+  with_package: z.boolean().describe('Removed by a takedown of the whole package (lifted with it)'),
+  artifacts: z.array(z.object({ os: z.enum(OSES), arch: z.enum(ARCHES), sha256: z.string(), size: z.number() })).describe('What was deleted'),
+});
+export type RemovedVersion = z.infer<typeof RemovedVersionSchema>;
+
+/** Most history entries a lifecycle record keeps (the oldest are dropped). */
+export const MAX_LIFECYCLE_HISTORY = 200;
+
+/**
+ * `v1/{kind}s/@scope/name/lifecycle.json`: the record of a package's mutable state, written only
+ * by a status change (the publisher, through the function) or a takedown (the operator): the
+ * statuses set, the tombstones, and the history of both. Every status in the derived files is
+ * read from it. Absent: every version active, nothing removed.
+ */
+export const LifecycleRecordSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    kind,
+    name: z.string(),
+    package: StatusEntrySchema.optional().describe("The package's own status (active or deprecated)"),
+    versions: z.array(StatusEntrySchema.extend({ version: z.string() })).describe('Statuses set on versions, highest semver first'),
+    removed: z.object({ reason: z.string(), removed_at: isoDate }).optional().describe('The package is taken down: its name cannot be announced'),
+    removed_versions: z.array(RemovedVersionSchema).describe('Versions taken down (tombstones), highest semver first: none can be announced again'),
+    history: z.array(LifecycleEventSchema).describe(`Every change, oldest first (the last ${MAX_LIFECYCLE_HISTORY})`),
+  })
+  .meta({ title: 'Lifecycle record' });
+export type LifecycleRecord = z.infer<typeof LifecycleRecordSchema>;
+
+/**
+ * `POST /v1/bundles/status`, `POST /v1/skills/status`: a publisher sets the status of a version,
+ * or (without `version`, `active` or `deprecated` only) of the package as a whole.
+ */
+export const StatusRequestSchema = z
+  .object({
+    name: z.string().describe("@scope/name; the scope must equal the token's repository_owner"),
+    version: z.string().nullable().optional().describe('The version; omit (or null) for the package as a whole'),
+    status: z.enum(PUBLISHER_STATUSES),
+    message: z
+      .string()
+      .min(1)
+      .max(MAX_STATUS_MESSAGE_LENGTH)
+      .regex(PLAIN_TEXT_RE, 'must be plain text (no control or bidirectional-override characters)')
+      .optional()
+      .describe(`Plain text, at most ${MAX_STATUS_MESSAGE_LENGTH} characters: why, and what to use instead`),
+  })
+  .meta({ title: 'Status change request body' });
+export type StatusRequest = z.infer<typeof StatusRequestSchema>;
+
+/** The 200 answer to a status change. */
+export const StatusResponseSchema = z
+  .object({
+    package: z.string(),
+    version: z.string().optional(),
+    status: z.enum(PUBLISHER_STATUSES),
+    message: z.string().optional(),
+    changed: z.boolean().describe('False when the package or version already had this status and message'),
+  })
+  .meta({ title: 'Status change response' });
+export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 
 /** The 2xx answer to an announce. */
 export const AnnounceResponseSchema = z
@@ -378,5 +548,8 @@ export const PUBLISHED_SCHEMAS = {
   'bundle-announce.schema.json': BundleAnnounceSchema,
   'skill-announce.schema.json': SkillAnnounceSchema,
   'announce-response.schema.json': AnnounceResponseSchema,
+  'lifecycle.schema.json': LifecycleRecordSchema,
+  'status-request.schema.json': StatusRequestSchema,
+  'status-response.schema.json': StatusResponseSchema,
   'error.schema.json': ErrorResponseSchema,
 } as const;

@@ -41,6 +41,8 @@ export const STORE_FIELDS = [
   'published_at',
   'updated_at',
   'verified',
+  'status',
+  'status_message',
 ] as const;
 
 /** Options to construct or load the index with (MiniSearch requires the same options on load). */

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { PackageDocument } from '../core/schemas.ts';
+import { isSelectable } from '../core/lifecycle.ts';
+import type { PackageDocument, PackageStatus } from '../core/schemas.ts';
 
 /**
  * Advance widths in pixels of Verdana at 11px for the printable ASCII characters U+0020–U+007E,
@@ -58,11 +59,16 @@ export interface Badge {
 
 /**
  * What a package's badge says: its latest release in blue; with only prereleases, the highest of
- * them in orange; a deprecated package (a lifecycle `status`, when the records carry one) in red,
- * with the word.
+ * them in orange; a deprecated package (its lifecycle `status`) in red, with the word; a package
+ * the operator took down in red, saying so. The version shown is never a yanked one.
  */
-export function packageBadge(doc: Pick<PackageDocument, 'latest' | 'versions'>, status: 'active' | 'deprecated' = 'active'): Badge {
-  const version = doc.latest ?? doc.versions[0]?.version ?? null;
+export function packageBadge(
+  doc: Pick<PackageDocument, 'latest' | 'versions'> & { status?: PackageStatus },
+  status: PackageStatus = doc.status ?? 'active',
+): Badge {
+  if (status === 'removed') return { label: BADGE_LABEL, message: 'removed', color: BADGE_COLORS.deprecated };
+  // Never a yanked version: the one a range would choose, as search results show it.
+  const version = doc.latest ?? doc.versions.find((v) => isSelectable({ status: v.status ?? 'active' }))?.version ?? null;
   const shown = version === null ? 'unreleased' : `v${version}`;
   if (status === 'deprecated') return { label: BADGE_LABEL, message: `${shown} deprecated`, color: BADGE_COLORS.deprecated };
   return { label: BADGE_LABEL, message: shown, color: doc.latest ? BADGE_COLORS.release : BADGE_COLORS.prerelease };

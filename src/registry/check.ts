@@ -1,7 +1,9 @@
 /**
  * The consistency checker: reports every derived file that disagrees with the records — missing,
  * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
- * in excess, or has out of date.
+ * in excess, or has out of date — and every file a takedown says must be gone. Statuses are
+ * checked wherever they show: the version documents mirror the lifecycle records, and every
+ * derived file is compared with what the records, statuses and tombstones included, give.
  *
  * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
  * index is compared through its root, whose entries are the packages of its catalog, and the
@@ -44,7 +46,8 @@ export interface CheckIssue {
   key: string;
   /**
    * `missing`: the records call for the file and there is none; `stale`: its content differs;
-   * `removed`: the file must not exist (a file of the retired search layout).
+   * `removed`: the file must not exist (a file a takedown removed that is still in the bucket:
+   * a removed version's artifact, README or document; or a file of the retired search layout).
    */
   problem: 'missing' | 'stale' | 'removed';
   /** Entries the records call for that the file lacks. */

@@ -1,5 +1,5 @@
 /**
- * `v1/config.json`: how a client finds everything else (announce URLs, audience, index
+ * `v1/config.json`: how a client finds everything else (announce and status URLs, audience, index
  * locations, key templates). Written at start-up.
  *
  * A stored config naming the retired `single` search layout marks a registry whose files predate
@@ -10,7 +10,7 @@
  */
 import { ConfigError, type AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { configKey, contentTypeFor, keysKey, MUTABLE_CACHE, recentKey, retiredLayoutKeys, shardedRootKey } from '../core/paths.ts';
+import { configKey, contentTypeFor, keysKey, MUTABLE_CACHE, notFoundKey, recentKey, retiredLayoutKeys, shardedRootKey } from '../core/paths.ts';
 import { ConfigDocumentSchema, SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
 import { encodeJson, readStoredJson, safeJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -22,6 +22,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
     schema_version: SCHEMA_VERSION,
     registry: 'shelf',
     announce: { bundles: `${base}/v1/bundles/announce`, skills: `${base}/v1/skills/announce` },
+    status: { bundles: `${base}/v1/bundles/status`, skills: `${base}/v1/skills/status` },
     audience: config.audience,
     oidc_issuer: config.issuer,
     search: searchKeys(),
@@ -31,6 +32,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
       package: 'v1/{kind}/@{scope}/{name}.json',
       version: 'v1/{kind}/@{scope}/{name}/versions/{version}.json',
       scope: 'v1/scopes/@{scope}.json',
+      lifecycle: 'v1/{kind}/@{scope}/{name}/lifecycle.json',
     },
     keys: keysKey(),
   };
@@ -38,8 +40,13 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
   return doc;
 }
 
+/** The body of the CDN's 404 answers (`v1/not-found.json`): the MCP registry API's error shape. */
+export const NOT_FOUND_DOCUMENT = { error: 'Not found' } as const;
+
 /**
- * Writes the config document (unconditionally: it is a pure function of the configuration).
+ * Writes the config document (unconditionally: it is a pure function of the configuration), and
+ * the CDN's 404 body beside it when it is missing or differs (it never changes, so a deploy that
+ * changes nothing leaves it alone).
  *
  * @throws ConfigError when the stored config names the retired layout (run `shelf rebuild` first)
  */
@@ -51,6 +58,10 @@ export async function writeConfigDocument(store: ObjectStore, doc: ConfigDocumen
     );
   }
   await store.put(configKey(), encodeJson(doc), { contentType: contentTypeFor(configKey()), cacheControl: MUTABLE_CACHE });
+  const notFound = encodeJson(NOT_FOUND_DOCUMENT);
+  const stored = await store.get(notFoundKey());
+  if (stored && Buffer.from(stored.body).equals(Buffer.from(notFound))) return;
+  await store.put(notFoundKey(), notFound, { contentType: contentTypeFor(notFoundKey()), cacheControl: MUTABLE_CACHE });
 }
 
 /** True when the stored config names the retired `single` search layout. */

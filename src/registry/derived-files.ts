@@ -1,5 +1,6 @@
 /**
- * The derived files, as one list of producers: for each kind of file, how an announce refreshes
+ * The derived files, as one list of producers: for each kind of file (the statuses the version
+ * documents mirror from the lifecycle record included), how an announce refreshes
  * one package's part of it, how a rebuild recomputes it from every record, and how the checker
  * lists its entries. The announce's refresh (`refresh.ts`), the rebuild (`rebuild.ts`) and the
  * checker (`check.ts`) all walk {@link PRODUCERS}, so a new derived file is one entry here.
@@ -12,9 +13,10 @@
  */
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
-import { KINDS, type Kind, type PackageName, type Scope } from '../core/names.ts';
-import { badgeKey, packageKey, recentKey, scopeKey, scopesPrefix, shardedRootKey } from '../core/paths.ts';
+import { KINDS, type Kind, type PackageName, type Scope, type Version } from '../core/names.ts';
+import { badgeKey, packageKey, parseVersionKey, recentKey, scopeKey, scopesPrefix, shardedRootKey, versionKey } from '../core/paths.ts';
 import {
+  type LifecycleRecord,
   PackageDocumentSchema,
   RecentDocumentSchema,
   ScopeDocumentSchema,
@@ -25,17 +27,20 @@ import {
 } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { packageBadge, renderBadge } from '../indexer/badge.ts';
-import { addScopePackage, buildPackageDocument, pinnedScope, summarize, upsertRecent, type RecentEntry } from '../indexer/documents.ts';
+import { addScopePackage, buildPackageDocument, pinnedScope, recentEntriesOf, replaceRecent, scopeLists, setScopePackage, summarize, upsertRecent } from '../indexer/documents.ts';
+import { removedVersion, versionStatusOf, type StatusFields } from '../indexer/lifecycle.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedCatalog, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
-import { readJson, retryOnConflict, safeJson, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
+import { readJson, retryOnConflict, safeJson, updateDerived, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { isPackageDocumentKey, readPackageDocuments, readVersions, type Target, type VersionCache } from './records.ts';
+import { isPackageDocumentKey, readLifecycle, readPackageDocuments, readVersions, type Target, type VersionCache } from './records.ts';
+import { deleteRemovedFiles } from './removal.ts';
+import { interopFiles } from './interop.ts';
 import { signDocument, type Signer } from '../signing/signer.ts';
 import { canonicalJson } from '../signing/canonical.ts';
 
 /** The derived files, in the order an announce writes them (after the records). */
-export const DERIVED_STEPS = ['package', 'badge', 'scope', 'search', 'recent'] as const;
+export const DERIVED_STEPS = ['statuses', 'package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
 export type DerivedStep = (typeof DERIVED_STEPS)[number];
 
 /** One package's refresh, as each producer sees it. */
@@ -87,13 +92,37 @@ export interface Producer {
   entries(store: ObjectStore, key: string): Promise<Map<string, string>>;
 }
 
-/** Package documents: a pure function of the package's version records and pin. */
+/**
+ * Version statuses: the only mutable fields of a version document, mirrored from the package's
+ * lifecycle record. A rebuild first deletes what a takedown left in the bucket (a removed
+ * version's document, artifacts and README: the checker reports them as `removed`). Only the
+ * files it writes or deletes are reported (it counts none ahead).
+ */
+const versionStatuses: Producer = {
+  step: 'statuses',
+  count: () => 0,
+  async refresh({ store, kind, pkg, versions }) {
+    await refreshVersionStatuses(store, kind, pkg, await readVersions(store, kind, pkg, versions));
+  },
+  async rebuild(run) {
+    await eachLimited(run.targets, run.concurrency, async ({ kind, pkg }) => {
+      for (const key of await deleteRemovedFiles(run.store, kind, pkg, await readLifecycle(run.store, kind, pkg))) run.record(key, true);
+      for (const key of await refreshVersionStatuses(run.store, kind, pkg, await readVersions(run.store, kind, pkg), run.retry)) run.record(key, true);
+    });
+  },
+  owns: (key) => parseVersionKey(key) !== null,
+  // One entry: its status fields.
+  entries: (store, key) =>
+    jsonEntries(store, key, (doc) => new Map([['status', JSON.stringify([doc.status ?? 'active', doc.status_message ?? null, doc.status_changed_at ?? null])]])),
+};
+
+/** Package documents: a pure function of the package's version records, lifecycle record and pin. */
 const packageDocuments: Producer = {
   step: 'package',
   count: (run) => run.targets.length,
   async refresh(p) {
     const { value } = await updateJson(p.store, packageKey(p.kind, p.pkg), PackageDocumentSchema, async (current) =>
-      signed(p.signer, derivePackageDocument(p.kind, p.pkg, await readVersions(p.store, p.kind, p.pkg, p.versions), current), current),
+      signed(p.signer, derivePackageDocument(p.kind, p.pkg, await readVersions(p.store, p.kind, p.pkg, p.versions), current, await readLifecycle(p.store, p.kind, p.pkg)), current),
     );
     p.doc = value;
   },
@@ -101,7 +130,8 @@ const packageDocuments: Producer = {
     await eachLimited(run.targets, run.concurrency, ({ kind, pkg }) =>
       writeDerived(run, packageKey(kind, pkg), PackageDocumentSchema, async (current) => {
         const versions = await readVersions(run.store, kind, pkg);
-        return current || versions.length > 0 ? signed(run.signer, derivePackageDocument(kind, pkg, versions, current), current) : null;
+        const lifecycle = await readLifecycle(run.store, kind, pkg);
+        return current || versions.length > 0 ? signed(run.signer, derivePackageDocument(kind, pkg, versions, current, lifecycle), current) : null;
       }),
     );
   },
@@ -142,14 +172,16 @@ const badges: Producer = {
   },
 };
 
-/** Scope records' package lists: every package of the scope with a version. */
+/** Scope records' package lists: every package of the scope with a version not taken down. */
 const scopePackageLists: Producer = {
   step: 'scope',
   count: (run) => run.scopes.length,
-  async refresh({ store, kind, pkg }) {
-    await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, (current) => {
+  async refresh({ store, kind, pkg, doc }) {
+    await updateJson(store, scopeKey(pkg.scope), ScopeDocumentSchema, async (current) => {
       if (!current) throw new ShelfError('internal_error', `The scope record of @${pkg.scope} is missing.`);
-      return addScopePackage(current, kind, pkg.full);
+      // Read as stored now (after the record's ETag): a concurrent takedown or announce may have rewritten it.
+      const fresh = (await readJson(store, packageKey(kind, pkg), PackageDocumentSchema))?.value ?? doc!;
+      return setScopePackage(current, kind, pkg.full, scopeLists(fresh));
     });
   },
   async rebuild(run) {
@@ -158,7 +190,7 @@ const scopePackageLists: Producer = {
         const docs = await readPackageDocuments(run.store, KINDS, scope);
         const base = current ?? (await reconstructScopePin(run.store, scope, docs));
         if (!base) return null;
-        return docs.reduce((acc, doc) => (doc.versions.length > 0 ? addScopePackage(acc, doc.kind, doc.name) : acc), { ...base, packages: [] } as ScopeDocument);
+        return docs.reduce((acc, doc) => (scopeLists(doc) ? addScopePackage(acc, doc.kind, doc.name) : acc), { ...base, packages: [] } as ScopeDocument);
       }),
     );
   },
@@ -202,10 +234,14 @@ const searchIndexes: Producer = {
 const recentList: Producer = {
   step: 'recent',
   count: () => 1,
-  // The package document lists every version with its publication time, so the version records
-  // need not be read again; versions announced since are added to the list by their own announce.
-  async refresh({ store, doc }) {
-    await updateJson(store, recentKey(), RecentDocumentSchema, (current) => upsertRecent(current, recentEntriesOf(doc!)));
+  // The package document lists every version with its publication time and status, so the
+  // version records need not be read again. It is read as stored now (after the list's ETag), so
+  // that replacing the package's entries never drops a version a concurrent announce added.
+  async refresh({ store, kind, pkg, doc }) {
+    await updateJson(store, recentKey(), RecentDocumentSchema, async (current) => {
+      const fresh = (await readJson(store, packageKey(kind, pkg), PackageDocumentSchema))?.value ?? doc!;
+      return replaceRecent(current, kind, pkg.full, recentEntriesOf(fresh));
+    });
   },
   // The list spans both kinds, so even a one-kind rebuild recomputes it whole.
   async rebuild({ store, onePackage, targets, ...run }) {
@@ -226,7 +262,7 @@ const recentList: Producer = {
 };
 
 /** Every producer, in the order an announce and a rebuild run them: each reads what those before wrote. */
-export const PRODUCERS: readonly Producer[] = [packageDocuments, badges, scopePackageLists, searchIndexes, recentList];
+export const PRODUCERS: readonly Producer[] = [versionStatuses, packageDocuments, badges, scopePackageLists, searchIndexes, recentList, interopFiles];
 
 /**
  * Brings a package's badge up to date with its package document as stored now, so that a slower
@@ -246,23 +282,73 @@ export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageN
   return changed;
 }
 
-/** The recent-list entries of a package's versions. */
-export function recentEntriesOf(doc: PackageDocument): RecentEntry[] {
-  return doc.versions.map((v) => ({ kind: doc.kind, name: doc.name, version: v.version, published_at: v.published_at }));
+/**
+ * Mirrors the lifecycle record's statuses into the version documents, whose only mutable fields
+ * they are: each document whose status differs is rewritten by compare-and-swap, from the record
+ * as read after the document's ETag (so a slower concurrent change cannot put back an older
+ * status). Documents of versions taken down are left to the takedown, which deletes them.
+ *
+ * @param versions - The package's version documents, as just read.
+ * @returns The keys written.
+ */
+export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg: PackageName, versions: VersionDocument[], retry?: RetryPolicy): Promise<string[]> {
+  const record = await readLifecycle(store, kind, pkg);
+  const stale = versions.filter((v) => !removedVersion(record, v.version) && !sameStatus(v, versionStatusOf(record, v.version)));
+  const written: string[] = [];
+  for (const v of stale) {
+    const key = versionKey(kind, pkg, v.version as Version);
+    try {
+      const { changed } = await updateJson(
+        store,
+        key,
+        VersionDocumentSchema,
+        async (current) => {
+          const fresh = await readLifecycle(store, kind, pkg);
+          // Deleted meanwhile (a takedown), or taken down: nothing to mirror.
+          if (!current || removedVersion(fresh, v.version)) throw new LeaveAlone();
+          return withStatus(current, versionStatusOf(fresh, v.version));
+        },
+        { strict: true, ...(retry ? { retry } : {}) },
+      );
+      if (changed) written.push(key);
+    } catch (err) {
+      if (!(err instanceof LeaveAlone)) throw err;
+    }
+  }
+  return written;
+}
+
+/** Thrown inside a compute to write nothing. */
+class LeaveAlone extends Error {}
+
+/** A version document with these status fields (and no others). */
+export function withStatus(doc: VersionDocument, fields: StatusFields<VersionDocument['status']>): VersionDocument {
+  const { status_message: _m, status_changed_at: _c, ...rest } = doc;
+  return { ...rest, ...fields };
+}
+
+function sameStatus(doc: VersionDocument, fields: StatusFields<string>): boolean {
+  return doc.status === fields.status && doc.status_message === fields.status_message && doc.status_changed_at === fields.status_changed_at;
 }
 
 /**
- * The package document its records give: the version documents, and the repository pin and
- * creation time kept in the stored package document (`current`; without one, the first
- * artifact's provenance pins it).
+ * The package document its records give: the version documents, its lifecycle record, and the
+ * repository pin and creation time kept in the stored package document (`current`; without
+ * one, the first artifact's provenance pins it).
  *
  * @throws ShelfError `internal_error` when there is neither a package document nor a version
  */
-export function derivePackageDocument(kind: Kind, pkg: PackageName, versions: VersionDocument[], current: PackageDocument | null): PackageDocument {
+export function derivePackageDocument(
+  kind: Kind,
+  pkg: PackageName,
+  versions: VersionDocument[],
+  current: PackageDocument | null,
+  lifecycle: LifecycleRecord | null,
+): PackageDocument {
   const first = [...versions].sort((a, b) => a.published_at.localeCompare(b.published_at))[0]?.artifacts[0];
   const pin = current?.repository ?? (first ? { name: first.provenance.repository, id: first.provenance.repository_id } : null);
   if (!pin) throw new ShelfError('internal_error', `${pkg.full} has neither a package document nor a version record.`);
-  return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? (versions.map((v) => v.published_at).sort()[0] ?? new Date().toISOString()));
+  return buildPackageDocument(kind, pkg, versions, pin, current?.created_at ?? (versions.map((v) => v.published_at).sort()[0] ?? new Date().toISOString()), lifecycle);
 }
 
 /** A package's summary from its package document as stored now; null without one. */
@@ -300,8 +386,6 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
   );
 }
 
-/** Thrown inside a compute to leave an absent file absent. */
-class NothingToWrite extends Error {}
 
 /**
  * Compare-and-swap of one derived file in a rebuild, reported through `run.record`; `compute`
@@ -314,23 +398,7 @@ async function writeDerived<T>(
   schema: z.ZodType<T>,
   compute: (current: T | null) => Promise<T | null>,
 ): Promise<void> {
-  try {
-    const { changed } = await updateJson(
-      run.store,
-      key,
-      schema,
-      async (current) => {
-        const next = await compute(current);
-        if (next === null) throw new NothingToWrite();
-        return next;
-      },
-      { retry: run.retry },
-    );
-    run.record(key, changed);
-  } catch (err) {
-    if (!(err instanceof NothingToWrite)) throw err;
-    run.record(key, false);
-  }
+  run.record(key, await updateDerived(run.store, key, schema, compute, { retry: run.retry }));
 }
 
 /**

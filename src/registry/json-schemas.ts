@@ -8,6 +8,8 @@ import * as z from 'zod';
 import { SCHEMA_FILES } from '../core/paths.ts';
 import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/format/wire.ts';
 import { PUBLISHED_SCHEMAS } from '../core/schemas.ts';
+import { ServerListDocumentSchema, ServerResponseDocumentSchema } from '../mcp/schemas.ts';
+import { DiscoveryIndexDocumentSchema } from '../skills/discovery.ts';
 
 /** The sharded index's files (their zod schemas live with the sharded index, in `src/search/`). */
 const SHARDED_SCHEMAS = {
@@ -16,13 +18,20 @@ const SHARDED_SCHEMAS = {
   'sharded-display.schema.json': DisplayFileSchema,
 } as const;
 
+/** The read APIs of other clients: the MCP registry API (v0.1) and agent-skills discovery. */
+const INTEROP_SCHEMAS = {
+  'mcp-server-list.schema.json': ServerListDocumentSchema,
+  'mcp-server-response.schema.json': ServerResponseDocumentSchema,
+  'agent-skills-index.schema.json': DiscoveryIndexDocumentSchema,
+} as const;
+
 /** Schemas of request bodies describe what a client sends (zod's input side). */
-const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json']);
+const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json', 'status-request.schema.json']);
 
 /** Every schema file's text, by file name. */
 export function generateSchemas(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [file, schema] of Object.entries({ ...PUBLISHED_SCHEMAS, ...SHARDED_SCHEMAS })) {
+  for (const [file, schema] of Object.entries({ ...PUBLISHED_SCHEMAS, ...SHARDED_SCHEMAS, ...INTEROP_SCHEMAS })) {
     const json = z.toJSONSchema(schema, { io: REQUEST_SCHEMAS.has(file) ? 'input' : 'output', unrepresentable: 'any' });
     const described = {
       $id: `https://shelf.invalid/index-schema/${file}`,

@@ -1,7 +1,7 @@
 /**
- * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: package
- * documents, badges, scope package lists, the sharded search indexes with their catalogs, the
- * recent list) from the records (version documents and pins), for the whole registry, one kind,
+ * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: version
+ * statuses, with what a takedown left in the bucket deleted; package documents, badges, scope package lists, the sharded search indexes with their catalogs, the
+ * recent list) from the records (version documents, lifecycle records and pins), for the whole registry, one kind,
  * or one package. The producers are the announce's refresh's, so a rebuild of a consistent
  * registry writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
  *
@@ -19,10 +19,11 @@ import { VersionDocumentSchema } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { DEFAULT_RETRY, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
-import { publishSigningKey, readKeyList } from '../signing/key-list.ts';
+import { publishSigningKey, requireCurrentKey } from '../signing/key-list.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { migrateRetiredLayout, namesRetiredLayout } from './config-document.ts';
 import { PRODUCERS, type RebuildRun } from './derived-files.ts';
+import { deriveMissingSkillsArchives } from './interop.ts';
 import { discoverPackages, discoverScopes, packageTargets, safeName } from './records.ts';
 
 /** Options of {@link rebuild}. */
@@ -115,7 +116,9 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     signer,
     record: (key, changed) => {
       (changed ? result.changed : result.unchanged).push(key);
-      onProgress?.({ done: result.changed.length + result.unchanged.length, total, key, changed });
+      const done = result.changed.length + result.unchanged.length;
+      // The read APIs' files are counted as they come (a server has one per version).
+      onProgress?.({ done, total: Math.max(total, done), key, changed });
     },
   };
   const total = PRODUCERS.reduce((sum, p) => sum + p.count(run), 0);
@@ -125,6 +128,8 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
       for (const key of await resignVersions(store, k, pkg, signer, retry)) run.record(key, true);
     });
   }
+  // Records written before skills had a derived archive get one (derived from the stored artifact).
+  await deriveMissingSkillsArchives(run);
   // In order: each producer reads what those before it wrote (package documents first).
   for (const producer of PRODUCERS) await producer.rebuild(run);
   // Last, once the sharded roots exist: the config names them, and the retired files go.
@@ -139,17 +144,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
  * @throws ShelfError `invalid_config` when the signer is not the current key
  */
 async function checkSigner(store: ObjectStore, signer: Signer): Promise<void> {
-  const keys = await readKeyList(store);
-  if (!keys || keys.keys.length === 0) {
-    await publishSigningKey(store, signer);
-    return;
-  }
-  if (keys.keys[0]!.keyid !== signer.keyId) {
-    throw new ShelfError(
-      'invalid_config',
-      `The signing key ${signer.keyId.slice(0, 16)} (${signer.description}) is not the registry's current key ${keys.keys[0]!.keyid.slice(0, 16)} (v1/keys.json). Rebuild with the registry's own key: SHELF_SIGNING_KEY_FILE, SHELF_SIGNING_KMS_KEY_ID, or on AWS through the function (see infra/README.md).`,
-    );
-  }
+  if (!(await requireCurrentKey(store, signer))) await publishSigningKey(store, signer);
 }
 
 /**

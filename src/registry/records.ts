@@ -1,13 +1,14 @@
 /**
- * Reading the records a registry's derived files come from: the version documents of a package,
- * the package documents of a kind or scope, and which packages and scopes have records at all.
+ * Reading the records a registry's derived files come from: the version documents and lifecycle
+ * record of a package, the package documents of a kind or scope, and which packages and scopes
+ * have records at all.
  * Shared by the announce's refresh, the rebuild and the checker.
  *
  * @module
  */
 import { KINDS, parsePackageName, type Kind, type PackageName, type Scope } from '../core/names.ts';
-import { kindPrefix, packageKey, parseVersionKey, scopeKey, scopesPrefix, versionsPrefix } from '../core/paths.ts';
-import { PackageDocumentSchema, VersionDocumentSchema, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
+import { kindPrefix, lifecycleKey, packageKey, parseVersionKey, scopeKey, scopesPrefix, versionsPrefix } from '../core/paths.ts';
+import { LifecycleRecordSchema, PackageDocumentSchema, VersionDocumentSchema, type LifecycleRecord, type PackageDocument, type VersionDocument } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { readJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -41,6 +42,11 @@ export async function readVersions(store: ObjectStore, kind: Kind, pkg: PackageN
   return docs.flatMap((d) => (d ? [d] : []));
 }
 
+/** A package's lifecycle record (statuses, tombstones), or null when nothing happened to it. */
+export async function readLifecycle(store: ObjectStore, kind: Kind, pkg: PackageName): Promise<LifecycleRecord | null> {
+  return (await readJson(store, lifecycleKey(kind, pkg), LifecycleRecordSchema))?.value ?? null;
+}
+
 /** Package documents read at once by {@link readPackageDocuments}. */
 const READ_CONCURRENCY = 64;
 
@@ -60,23 +66,23 @@ export async function readPackageDocuments(store: ObjectStore, kinds: readonly K
   return docs.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
 }
 
-/** The kinds in which `pkg` has a package document or a version record. */
+/** The kinds in which `pkg` has a package document, a version record or a lifecycle record. */
 export async function packageTargets(store: ObjectStore, kinds: Kind[], pkg: PackageName): Promise<Target[]> {
   const found = await Promise.all(
     kinds.map(async (kind) => {
-      const [doc, versions] = await Promise.all([store.head(packageKey(kind, pkg)), store.list(versionsPrefix(kind, pkg))]);
-      return doc || versions.some((o) => parseVersionKey(o.key)) ? [{ kind, pkg }] : [];
+      const [doc, versions, lifecycle] = await Promise.all([store.head(packageKey(kind, pkg)), store.list(versionsPrefix(kind, pkg)), store.head(lifecycleKey(kind, pkg))]);
+      return doc || lifecycle || versions.some((o) => parseVersionKey(o.key)) ? [{ kind, pkg }] : [];
     }),
   );
   return found.flat();
 }
 
-/** Every package of the kinds with a package document or a version record, sorted by kind and name. */
+/** Every package of the kinds with a package document, a version record or a lifecycle record, sorted by kind and name. */
 export async function discoverPackages(store: ObjectStore, kinds: Kind[]): Promise<Target[]> {
   const targets = new Map<string, Target>();
   for (const kind of kinds) {
     for (const { key } of await store.list(kindPrefix(kind))) {
-      const pkg = packageOfVersionKey(key) ?? packageOfDocumentKey(kind, key);
+      const pkg = packageOfVersionKey(key) ?? packageOfDocumentKey(kind, key) ?? packageOfLifecycleKey(kind, key);
       if (pkg) targets.set(`${kind}:${pkg.full}`, { kind, pkg });
     }
   }
@@ -103,6 +109,15 @@ export function packageOfDocumentKey(kind: Kind, key: string): PackageName | nul
   if (!key.startsWith(prefix) || !key.endsWith('.json')) return null;
   const pkg = safeName(key.slice(prefix.length, -'.json'.length));
   return pkg && packageKey(kind, pkg) === key ? pkg : null;
+}
+
+/** The package whose lifecycle record is at `key`, or null. */
+function packageOfLifecycleKey(kind: Kind, key: string): PackageName | null {
+  const prefix = kindPrefix(kind);
+  const suffix = '/lifecycle.json';
+  if (!key.startsWith(prefix) || !key.endsWith(suffix)) return null;
+  const pkg = safeName(key.slice(prefix.length, -suffix.length));
+  return pkg && lifecycleKey(kind, pkg) === key ? pkg : null;
 }
 
 /** True when `key` is a package document of either kind. */

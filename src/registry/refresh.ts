@@ -1,7 +1,9 @@
 /**
  * Brings the derived files of one package up to date with its records, after an announce: each
- * producer of `derived-files.ts` in turn (the package document, its badge, the scope record's
- * package list, the search index and catalog, the recent list). Each is a compare-and-swap write
+ * producer of `derived-files.ts` in turn (the statuses its version documents mirror from its
+ * lifecycle record, the package document, its badge, the scope record's package list, the search
+ * index and catalog, the recent list, the files of the MCP registry API and agent-skills
+ * discovery). Each is a compare-and-swap write
  * of a pure function of what is stored, so running this again (after a crash, or concurrently
  * with another announce) converges to the same files.
  *

@@ -65,6 +65,19 @@ export interface HitFacts {
   server_type: string | null | undefined;
   /** The platforms as a mask (`platformMask` in `src/search/platforms.ts`): the `os`/`arch` filters. */
   platform_mask: number;
+  /** Deprecated (the package, or the version its result shows): its relevance is {@link rankScore}d down. */
+  deprecated: boolean;
+}
+
+/**
+ * How much of its relevance a deprecated package keeps: it ranks below an otherwise equal active
+ * package (and below one that matches half as well), yet a query naming it still finds it.
+ */
+export const DEPRECATED_RELEVANCE = 0.5;
+
+/** The relevance a hit ranks by: the engine's score, lowered for a deprecated package. */
+export function rankScore(score: number, deprecated: boolean): number {
+  return deprecated ? score * DEPRECATED_RELEVANCE : score;
 }
 
 /** The {@link HitFacts} of a summary. */
@@ -76,6 +89,7 @@ export function hitFacts(summary: PackageSummary, score: number, id: string = su
     updated_ms: Date.parse(summary.updated_at),
     server_type: summary.server_type ?? null,
     platform_mask: platformMask(summary.platforms),
+    deprecated: summary.status === 'deprecated',
   };
 }
 

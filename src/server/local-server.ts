@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { ShelfError } from '../core/errors.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../announce/handler.ts';
 import { MAX_BODY_BYTES } from '../announce/handler.ts';
-import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES } from '../core/paths.ts';
+import { isPrivateKey, keyProblem, MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES, MCP_ROOT } from '../core/paths.ts';
+import { mapViewerRequest } from '../edge/viewer-request.ts';
+import { NOT_FOUND_DOCUMENT } from '../registry/config-document.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
 /** Options of {@link startLocalServer}. */
@@ -46,7 +48,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         const body = await readBody(req);
         checkRequestPath(req.url ?? '/');
         if (extraRoutes && (await extraRoutes(req, res, body))) return;
-        if (req.method === 'GET' || req.method === 'HEAD') return await serveObject(store, req, res);
+        if (req.method === 'GET' || req.method === 'HEAD') return await serveMapped(store, req, res);
         if (!handler) throw new ShelfError('upstream_unavailable', 'The announce function is not ready yet.');
         const result = await handler(toEvent(req, body));
         res.writeHead(result.statusCode, result.headers).end(result.body);
@@ -96,9 +98,34 @@ function checkRequestPath(url: string): void {
   if (tooLong) throw new ShelfError('invalid_path', `The request path is longer than ${MAX_KEY_BYTES} bytes, or has a segment longer than ${MAX_KEY_SEGMENT_BYTES}.`);
 }
 
+/**
+ * Maps the request as the CDN's viewer-request function does (`edge/viewer-request.ts`: the MCP
+ * registry API's query parameters and encoded names, agent-skills discovery paths, the private
+ * area), then serves the object it names. The MCP API's misses answer `{"error": "..."}`, as the
+ * CDN's 404 page does.
+ */
+async function serveMapped(store: ObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) if (!(name in query)) query[name] = value;
+  const mapped = mapViewerRequest(url.pathname, query);
+  if ('statusCode' in mapped) {
+    // Outside the MCP API (the private area), errors keep Shelf's own shape with its stable code.
+    if (!url.pathname.startsWith(`/${MCP_ROOT}/`)) throw new ShelfError('not_found', 'Not found.');
+    res.writeHead(mapped.statusCode, { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*' }).end(mapped.body);
+    return;
+  }
+  const key = decodeURIComponent(mapped.uri).replace(/^\/+/, '');
+  if (key.startsWith(`${MCP_ROOT}/`) && !(await store.head(key))) {
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*' }).end(JSON.stringify(NOT_FOUND_DOCUMENT));
+    return;
+  }
+  await serveObject(store, key, req, res);
+}
+
 /** Serves one bucket object, like a CDN in front of it would. */
-async function serveObject(store: ObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let key = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname).replace(/^\/+/, '');
+async function serveObject(store: ObjectStore, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let key = path;
   if (key === '' || key.endsWith('/')) key += 'index.html';
   // Keys never contain "." or ".." segments or hidden files, and the private area is never served:
   // refuse them before touching the store.

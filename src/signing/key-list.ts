@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ShelfError } from '../core/errors.ts';
 import { keysKey } from '../core/paths.ts';
 import { KeysDocumentSchema, SCHEMA_VERSION, type KeysDocument, type RegistryKey } from '../core/schemas.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
@@ -52,4 +53,24 @@ export async function publishSigningKey(store: ObjectStore, signer: Signer, opti
 /** The stored key list, or null for a registry that never signed. */
 export async function readKeyList(store: ObjectStore): Promise<KeysDocument | null> {
   return (await readJson(store, keysKey(), KeysDocumentSchema))?.value ?? null;
+}
+
+/**
+ * Checks that an operator command (`shelf rebuild`, `shelf takedown`) signs with the registry's
+ * current key, the first of `v1/keys.json`: documents signed by any other key would be refused by
+ * clients.
+ *
+ * @returns The key list, or null for a registry that never signed.
+ * @throws ShelfError `invalid_config` when the signer is not the current key
+ */
+export async function requireCurrentKey(store: ObjectStore, signer: Signer): Promise<KeysDocument | null> {
+  const keys = await readKeyList(store);
+  if (!keys || keys.keys.length === 0) return null;
+  if (keys.keys[0]!.keyid !== signer.keyId) {
+    throw new ShelfError(
+      'invalid_config',
+      `The signing key ${signer.keyId.slice(0, 16)} (${signer.description}) is not the registry's current key ${keys.keys[0]!.keyid.slice(0, 16)} (v1/keys.json). Sign with the registry's own key: SHELF_SIGNING_KEY_FILE, or SHELF_SIGNING_KMS_KEY_ID (on AWS the stack's SigningKeyArn; see infra/README.md).`,
+    );
+  }
+  return keys;
 }

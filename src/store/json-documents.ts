@@ -161,6 +161,39 @@ export async function updateObject(
   }, retry);
 }
 
+/** Thrown inside a compute of {@link updateDerived} to leave the document as it is. */
+class NothingToWrite extends Error {}
+
+/**
+ * {@link updateJson} for a derived document that may have nothing to say: `compute` returns null
+ * to leave the document as it is (an absent one absent). True when it was written.
+ */
+export async function updateDerived<T>(
+  store: ObjectStore,
+  key: string,
+  schema: z.ZodType<T>,
+  compute: (current: T | null) => T | null | Promise<T | null>,
+  options: UpdateOptions = {},
+): Promise<boolean> {
+  try {
+    const { changed } = await updateJson(
+      store,
+      key,
+      schema,
+      async (current) => {
+        const next = await compute(current);
+        if (next === null) throw new NothingToWrite();
+        return next;
+      },
+      options,
+    );
+    return changed;
+  } catch (err) {
+    if (err instanceof NothingToWrite) return false;
+    throw err;
+  }
+}
+
 /**
  * The compare-and-swap loop every writer of a shared object runs: `attempt` reads the object
  * with its ETag, computes, and writes on that condition; when the write loses the race

@@ -19,6 +19,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -154,6 +155,39 @@ export class S3Store implements ObjectStore {
   async delete(key: string): Promise<void> {
     checkPutOptions(key, KEY_ONLY);
     await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+  }
+
+  /**
+   * Deletes the object and every stored version of it: on a versioned bucket (the AWS stack's
+   * is, so that an overwritten document can be restored) a plain delete only hides the bytes
+   * behind a delete marker. Lists the key's versions and deletes each by its id (the delete
+   * markers too). A server without versioning, which refuses to list versions
+   * (`NotImplemented`, `MethodNotAllowed`), keeps no earlier versions: the plain delete is all.
+   * Needs `s3:ListBucketVersions` and `s3:DeleteObjectVersion` on a versioned bucket.
+   */
+  async purge(key: string): Promise<void> {
+    checkPutOptions(key, KEY_ONLY);
+    const fullKey = this.prefix + key;
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.#client.send(
+          new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: fullKey, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }),
+        );
+      } catch (err) {
+        const name = (err as { name?: string })?.name;
+        if (name === 'NotImplemented' || name === 'MethodNotAllowed' || status(err) === 501 || status(err) === 405) return;
+        throw err;
+      }
+      const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].filter((v) => v.Key === fullKey && v.VersionId).map((v) => v.VersionId!);
+      for (const id of ids) await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey, VersionId: id }));
+      if (!page.IsTruncated) return;
+      keyMarker = page.NextKeyMarker;
+      versionMarker = page.NextVersionIdMarker;
+    }
   }
 
   /**

@@ -28,6 +28,8 @@ function start(): void {
     replaceChildren(target, errorPanel(new ShelfError('registry_unreachable', `This page points at no usable registry: ${message}`), { home: false }));
     return;
   }
+  // The "use this registry elsewhere" settings name the registry's own address.
+  document.querySelectorAll('[data-registry-url]').forEach((el) => void (el.textContent = client.baseUrl));
   const page = document.body.dataset.page;
   if (page === 'home') startHomePage(client);
   else if (page === 'package') startPackagePage(client);

@@ -17,6 +17,7 @@
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName, parseVersion, type Kind, type PackageName } from '../core/names.ts';
 import { badgeKey, readmeKey } from '../core/paths.ts';
+import { effectiveStatus, statusNotice, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import { renderReadme } from './readme.ts';
 import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
@@ -79,12 +80,26 @@ interface PackageView {
   pkg: PackageDocument;
   version: VersionDocument | null;
   readme: string | null;
+  /** The version asked for, when the operator took it (or the package) down. */
+  removed?: string | null;
 }
 
 async function loadPackage(client: RegistryClient, params: PackagePageParams): Promise<PackageView> {
   const pkg = await client.getPackage(params.kind, params.name);
   if (pkg.versions.length === 0 && params.version === undefined) return { pkg, version: null, readme: null };
-  const wanted = params.version ?? client.resolveVersion(pkg);
+  // A package or version the operator took down has no document left: the page shows its tombstone.
+  if (pkg.status === 'removed') return { pkg, version: null, readme: null, removed: params.version ?? null };
+  if (params.version !== undefined && pkg.versions.some((v) => v.version === params.version && v.status === 'removed')) {
+    return { pkg, version: null, readme: null, removed: params.version };
+  }
+  let wanted: string;
+  try {
+    wanted = params.version ?? client.resolveVersion(pkg);
+  } catch (error) {
+    // Every version is yanked or removed: nothing is shown first, the versions are still listed.
+    if (isShelfError(error, 'not_found')) return { pkg, version: null, readme: null };
+    throw error;
+  }
   try {
     const [version, readme] = await Promise.all([client.getVersion(params.kind, params.name, wanted), loadReadme(client, params.kind, params.name, wanted)]);
     return { pkg, version, readme };
@@ -106,7 +121,7 @@ async function loadReadme(client: RegistryClient, kind: Kind, name: PackageName,
   }
 }
 
-function renderPackage(client: RegistryClient, { pkg, version, readme }: PackageView): HTMLElement {
+function renderPackage(client: RegistryClient, { pkg, version, readme, removed }: PackageView): HTMLElement {
   const title = pkg.display_name && pkg.display_name !== pkg.name ? pkg.display_name : pkg.name;
   const metadata = (version?.manifest ?? version?.skill ?? {}) as Record<string, unknown>;
   const verified = version !== null && version.artifacts.length > 0 && version.artifacts.every((a) => isVerified(a.provenance));
@@ -143,7 +158,7 @@ function renderPackage(client: RegistryClient, { pkg, version, readme }: Package
       : null,
   );
 
-  const notices: Child[] = [];
+  const notices: Child[] = statusBanners(pkg, version, removed);
   if (version && version.version !== pkg.latest) {
     const latestLink = pkg.latest ? h('a', { href: packageHref(pkg.kind, pkg.name) }, `the latest release, ${pkg.latest}`) : null;
     notices.push(
@@ -160,7 +175,13 @@ function renderPackage(client: RegistryClient, { pkg, version, readme }: Package
     'div',
     { class: 'pkg-main' },
     notices,
-    version ? installSection(client, pkg, version) : statePanel('empty', 'No versions yet', 'This package has been registered, but no version has been published.'),
+    version
+      ? installSection(client, pkg, version)
+      : pkg.status === 'removed' || removed
+        ? null
+        : pkg.versions.length > 0
+          ? statePanel('empty', 'No version to install', 'Every version of this package is yanked or removed; a yanked one still downloads by its exact version.')
+          : statePanel('empty', 'No versions yet', 'This package has been registered, but no version has been published.'),
     readme !== null && version ? readmeSection(readme, version) : aboutSection(pkg.kind, metadata),
     itemsSection('tools', 'Tools', version ? namedItems(metadata.tools) : pkg.tools, 'tool'),
     itemsSection('prompts', 'Prompts', version ? namedItems(metadata.prompts) : pkg.prompts, 'prompt'),
@@ -172,6 +193,35 @@ function renderPackage(client: RegistryClient, { pkg, version, readme }: Package
   );
 
   return h('article', { class: 'pkg', 'data-kind': pkg.kind, 'data-name': pkg.name }, header, h('div', { class: 'pkg-layout' }, main, factsAside(pkg, version)));
+}
+
+/**
+ * The banners a status puts at the top of the page: the package's removal or deprecation, and
+ * the shown version's yank, deprecation or removal, each with the publisher's message or the
+ * operator's reason. Removals are alerts; the others are notes.
+ */
+function statusBanners(pkg: PackageDocument, version: VersionDocument | null, removed: string | null | undefined): HTMLElement[] {
+  const banner = (status: string, text: string) =>
+    h('p', { class: `status-banner status-${status}`, role: status === 'removed' ? 'alert' : 'note', 'data-status': status }, text);
+  const out: HTMLElement[] = [];
+  if (pkg.status !== 'active') {
+    const notice = statusNotice(pkg.name, null, { status: pkg.status, source: 'package', ...(pkg.status_message !== undefined ? { message: pkg.status_message } : {}) });
+    out.push(banner(pkg.status, `${notice}${pkg.status === 'removed' ? ' Its files are gone and its name cannot be published again.' : ''}`));
+  }
+  const shown = version?.version ?? removed ?? null;
+  if (shown !== null && pkg.status !== 'removed') {
+    const s = effectiveStatus(pkg, shown);
+    if (s.source === 'version' && s.status !== 'active') {
+      const extra =
+        s.status === 'yanked'
+          ? ' It is still downloadable by its exact version, so lockfiles keep working; "latest" and ranges skip it.'
+          : s.status === 'removed'
+            ? ' Its files are gone; only this record of it is kept.'
+            : '';
+      out.push(banner(s.status, `${statusNotice(pkg.name, shown, s)}${extra}`));
+    }
+  }
+  return out;
 }
 
 function isVerified(p: Provenance): boolean {
@@ -286,6 +336,7 @@ function versionsSection(pkg: PackageDocument, shown: VersionDocument | null): H
         h('a', { href: packageHref(pkg.kind, pkg.name, v.version), 'aria-current': current ? 'page' : null }, v.version),
         v.version === pkg.latest ? h('span', { class: 'badge badge-latest' }, 'latest') : null,
         v.prerelease ? h('span', { class: 'badge badge-prerelease' }, 'prerelease') : null,
+        v.status !== 'active' ? h('span', { class: `badge badge-status badge-${v.status}`, title: v.status_message ?? '' }, v.status === 'removed' ? 'removed' : v.status) : null,
       ),
       h('td', {}, h('time', { datetime: v.published_at }, formatDate(v.published_at))),
       h('td', {}, v.platforms.map((p) => h('span', { class: 'badge badge-platform' }, platformLabel(p.os, p.arch)))),

@@ -122,7 +122,26 @@ function homeMain(): string {
 <p id="result-count" class="result-count" role="status" aria-live="polite"></p>
 <div id="results" class="results-region" aria-busy="true">
 <div class="state state-loading" data-state="loading" role="status"><p class="state-title">Loading the index…</p></div>
-</div>`;
+</div>
+${useElsewhere()}`;
+}
+
+/**
+ * "Use this registry in VS Code / with npx skills": the settings other clients need (the README
+ * has the same section). The registry's address is filled in by the script (`[data-registry-url]`).
+ */
+function useElsewhere(): string {
+  const url = '<span data-registry-url>https://this-registry</span>';
+  return `<section id="use-elsewhere" class="use-elsewhere" aria-labelledby="use-elsewhere-title">
+<h2 id="use-elsewhere-title">Use this registry in VS Code / with npx skills</h2>
+<p><strong>VS Code</strong> (its MCP server gallery reads the MCP registry API, v0.1): add to your user <code>settings.json</code>, then run <em>MCP: Browse Servers</em>.</p>
+<pre><code>"chat.mcp.gallery.enabled": true,
+"chat.mcp.gallery.serviceUrl": "${url}"</code></pre>
+<p><strong>Agent skills</strong> (the <code>skills</code> CLI, for Claude Code and ~40 other agents): every skill of a publisher, or one skill.</p>
+<pre><code>npx skills add ${url}/@scope
+npx skills add ${url}/@scope/name</code></pre>
+<p class="hint">Listings ignore <code>search</code> (a static registry answers every server); the registry's root lists no skills, since names are unique only within a scope.</p>
+</section>`;
 }
 
 const LOADING_APP = `<div id="app" class="app-region" aria-busy="true">

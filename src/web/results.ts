@@ -1,6 +1,6 @@
 /**
  * A package in a list (search results, a scope's packages): title linking to its page, name,
- * description, version, server type, platforms, verified mark, last update. Shared by the home
+ * description, version, server type, platforms, a deprecation mark, verified mark, last update. Shared by the home
  * and scope pages.
  *
  * Browser module.
@@ -47,6 +47,9 @@ export function packageListItem(summary: PackageSummary): HTMLLIElement {
       version,
       summary.server_type ? h('span', { class: 'badge' }, summary.server_type) : null,
       ...summary.platforms.map((id) => h('span', { class: 'badge badge-platform' }, platformIdLabel(id))),
+      summary.status === 'deprecated'
+        ? h('span', { class: 'badge badge-status badge-deprecated', title: summary.status_message ?? 'Deprecated by its publisher' }, 'deprecated')
+        : null,
       summary.verified ? h('span', { class: 'badge badge-verified', title: 'Published from GitHub Actions with a verified OIDC token' }, '✓ verified') : null,
       h('span', { class: 'result-date' }, 'updated ', h('time', { datetime: summary.updated_at }, formatDate(summary.updated_at))),
     ),

@@ -8,7 +8,9 @@
  * - a version document replaced by an older one (a platform missing), a package document
  *   replaced by an older one: `rollback_detected`;
  * - the key list replaced by the attacker's, documents re-signed with the attacker's key:
- *   `key_untrusted`; the key list removed and documents served unsigned: `signature_invalid`.
+ *   `key_untrusted`; the key list removed and documents served unsigned: `signature_invalid`;
+ * - a version's status (a yank) undone in the package document: `signature_invalid`; in the
+ *   version document's unsigned copy: ignored, the client shows the signed status.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ import { artifactKey, configKey, keysKey, packageKey, versionKey } from '../../s
 import type { PackageDocument, VersionDocument } from '../../src/core/schemas.ts';
 import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 import { keyEntry, signArtifact, signDocument } from '../../src/signing/signer.ts';
-import { announcePrepared, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { startHostileRegistry, type HostileRegistry } from './hostile-registry.ts';
 
 const echo = parsePackageName('@acme/echo');
@@ -157,5 +159,41 @@ describe('the key list replaced', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error\[signature_invalid\]/);
     expect(await written()).toEqual([]);
+  });
+});
+
+describe('statuses: signed through the package document', () => {
+  // Last in this file: the yank stays.
+  beforeAll(async () => {
+    const res = await reg.status('bundle', { name: '@acme/echo', version: '1.0.0', status: 'yanked', message: 'Corrupts files; use 1.1.0.' }, claimsFor('acme/echo-mcp'));
+    expect(res.status).toBe(200);
+  });
+
+  it("a yanked version's documents verify: pulled by its exact version with its status and what was verified", async () => {
+    const r = await shelf(...PULL);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/is yanked: Corrupts files; use 1\.1\.0\./);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'yanked', status_message: 'Corrupts files; use 1.1.0.', verified: { registry_signature: { keyid: reg.server.signer.keyId } } });
+  });
+
+  it('a status changed in the package document (the yank undone without the key): signature_invalid, nothing written', async () => {
+    const pkg = await stored<PackageDocument>(packageKey('bundle', echo));
+    const entry = pkg.versions.find((e) => e.version === '1.0.0')!;
+    expect(entry.status).toBe('yanked');
+    entry.status = 'active';
+    delete entry.status_message;
+    proxy.serve(exact(packageKey('bundle', echo)), { kind: 'replace', body: JSON.stringify(pkg) });
+    const r = await shelf(...PULL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[signature_invalid\]/);
+    expect(await written()).toEqual([]);
+  });
+
+  it("a status changed in the version document (its unsigned copy): the client shows the package document's signed status", async () => {
+    const { status: _s, status_message: _m, status_changed_at: _c, ...version } = await stored<VersionDocument>(versionKey('bundle', echo, v('1.0.0')));
+    proxy.serve(exact(versionKey('bundle', echo, v('1.0.0'))), { kind: 'replace', body: JSON.stringify({ ...version, status: 'active' }) });
+    const r = await shelf('bundle', 'show', '@acme/echo@1.0.0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).version).toMatchObject({ version: '1.0.0', status: 'yanked', status_message: 'Corrupts files; use 1.1.0.' });
   });
 });

@@ -234,6 +234,9 @@ describe('measurements on a tiny registry', () => {
       expect(report.writes.max_file_bytes).toBeGreaterThan(0);
       expect(report.writes.max_file_key).not.toMatch(/\.mcpb$/);
       for (const key of retiredLayoutKeys('bundle')) expect(report.writes.rewritten_max_key).not.toBe(key);
+      // The MCP API's files: the server's own and its page in each listing.
+      expect(report.writes.interop.files.p50).toBeGreaterThanOrEqual(4);
+      expect(report.writes.interop.max_file_key).toMatch(/^v0\.1\//);
     }
   });
 

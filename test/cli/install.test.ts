@@ -38,6 +38,7 @@ describe('shelf skill install', () => {
       dir,
       status: 'installed',
       files: ['SKILL.md', 'template.md'],
+      version_status: 'active',
       verified: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: expect.any(Number), registry_signature: { keyid: reg.server.signer.keyId, package_signed_at: expect.any(String) }, attestation: null },
     });
     expect(await readFile(join(dir, 'SKILL.md'), 'utf8')).toMatch(/^---\nname: release-notes/);

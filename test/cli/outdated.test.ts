@@ -69,10 +69,10 @@ describe('shelf bundle outdated / update', () => {
     const json = JSON.parse((await shelf(['bundle', 'outdated', '--json'], { env: env() })).stdout);
     expect(json).toEqual({
       registry: reg.url,
-      bundles: [{ name: '@acme/echo', os: 'linux', arch: 'x64', range: '^1', current: '1.2.0', wanted: '1.3.0', latest: '2.0.0', outdated: true }],
+      bundles: [{ name: '@acme/echo', os: 'linux', arch: 'x64', range: '^1', current: '1.2.0', wanted: '1.3.0', latest: '2.0.0', outdated: true, status: 'active' }],
     });
     const text = await shelf(['bundle', 'outdated'], { env: env() });
-    expect(text.stdout).toMatch(/^NAME\s+PLATFORM\s+RANGE\s+CURRENT\s+WANTED\s+LATEST\n@acme\/echo\s+linux-x64\s+\^1\s+1\.2\.0\s+1\.3\.0\s+2\.0\.0/);
+    expect(text.stdout).toMatch(/^NAME\s+PLATFORM\s+RANGE\s+CURRENT\s+WANTED\s+LATEST\s+STATUS\n@acme\/echo\s+linux-x64\s+\^1\s+1\.2\.0\s+1\.3\.0\s+2\.0\.0/);
 
     const update = JSON.parse((await shelf(['bundle', 'update', '--json'], { env: env() })).stdout);
     expect(update.updated).toMatchObject([{ name: '@acme/echo', from: '1.2.0', to: '1.3.0', range: '^1' }]);

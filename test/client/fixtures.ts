@@ -223,6 +223,7 @@ export async function buildRegistry(root: string): Promise<Fixture> {
           : { skill: { name: name.name, description: spec.description } }),
         release: { tag: `v${v.version}`, url: `https://github.com/${spec.repository}/releases/tag/v${v.version}` },
         artifacts,
+        status: 'active',
       };
       await writeDoc(root, versionKey(spec.kind, name, version), VersionDocumentSchema, doc);
       fixture.versions.set(`${spec.name}@${v.version}`, doc);
@@ -232,6 +233,7 @@ export async function buildRegistry(root: string): Promise<Fixture> {
         published_at: v.published_at,
         platforms: v.platforms.map(([os, arch]) => ({ os, arch })),
         path: versionKey(spec.kind, name, version),
+        status: 'active',
       });
     }
     const pkg: PackageDocument = {
@@ -253,6 +255,7 @@ export async function buildRegistry(root: string): Promise<Fixture> {
       created_at: spec.created_at,
       updated_at: spec.updated_at,
       versions: versionSummaries,
+      status: 'active',
     };
     await writeDoc(root, packageKey(spec.kind, name), PackageDocumentSchema, pkg);
     fixture.packages.set(spec.name, pkg);

@@ -86,7 +86,9 @@ function pkg(versions: string[], latest: string | null): PackageDocument {
       published_at: '2024-01-01T00:00:00Z',
       platforms: [{ os: 'any', arch: 'any' }],
       path: `v1/bundles/@acme/echo/versions/${version}.json`,
+      status: 'active' as const,
     })),
+    status: 'active',
   };
 }
 

@@ -63,6 +63,8 @@ async function startRegistry(
   }
   const reg = await startTestRegistry({
     ...(bucket ? { store: new FsStore(bucket) } : {}),
+    // One public URL for every registry of this file: the MCP API's files name it.
+    env: { SHELF_PUBLIC_URL: 'https://registry.test' },
     wrapDeps: (deps) => ({
       ...deps,
       now: () => new Date(clock),
@@ -87,7 +89,7 @@ async function startRegistry(
 }
 
 /**
- * Every object under v1/, key → content. Two registries differ in what the test harness cannot
+ * Every object under v1/ and v0.1/, key → content. Two registries differ in what the test harness cannot
  * fix, so that is masked: the loopback port of each one's fake GitHub (in provenance issuer and
  * source URL), and the wall-clock `iat` of the tokens minted for the announces. config.json,
  * which names the server's URL, is left out. Everything else must be byte-identical.
@@ -100,10 +102,10 @@ async function contents(store: ObjectStore, options: { artifacts?: boolean; sear
       map.set(`(${kind}s held by the sharded index)`, current ? JSON.stringify(await readShardedCatalog(store, kind, current.root)) : 'none');
     }
   }
-  for (const { key } of await store.list('v1/')) {
+  for (const { key } of [...(await store.list('v1/')), ...(await store.list('v0.1/'))]) {
     if (key === configKey() || key === keysKey()) continue;
     if (options.search === 'held' && key.startsWith('v1/search/')) continue;
-    const artifact = /\.(mcpb|skill)$/.test(key);
+    const artifact = /\.(mcpb|skill|zip)$/.test(key);
     if (options.artifacts === false && artifact) continue;
     const body = Buffer.from((await store.get(key))!.body);
     map.set(
@@ -211,7 +213,7 @@ describe.each(ANNOUNCE_STEPS.map((s) => [s]))('a crash after the "%s" step', (st
       expect(crashed.status).toBe(500);
       if (step !== 'token' && step !== 'pins' && step !== 'artifact') {
         // Stale until repaired, and the checker sees it (a crash after the last step leaves nothing stale).
-        expect((await check(reg.store)).clean).toBe(step === 'recent');
+        expect((await check(reg.store)).clean).toBe(step === ANNOUNCE_STEPS.at(-1));
       }
       if (recorded) {
         const rebuilt = await rebuildCopy(bucket);

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { LIVE_ALIAS, PROBE_PREFIX, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
-import { PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
+import { notFoundKey, PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
+import { viewerRequestFunctionCode } from '../../infra/edge-function.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'https://registry.example.test';
@@ -157,8 +158,16 @@ describe('the CDN', () => {
       PathPattern: `${PRIVATE_PREFIX}*`,
       FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
     });
-    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number };
+    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { statusCode: number; uri: string };
     expect(handler({ request: { uri: `/${usedTokensPrefix()}x.json` } }).statusCode).toBe(404);
+    // The same function maps the MCP registry API and agent-skills discovery on every other path
+    // (test/edge/viewer-request.test.ts runs it over the mapping's whole table of cases).
+    expect(fn.Properties.FunctionCode).toBe(viewerRequestFunctionCode());
+    expect(fn.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    expect(behavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }]);
+    expect(handler({ request: { uri: '/v0.1/servers', querystring: { version: { value: 'latest' } } } }).uri).toBe('/v0.1/pages/latest/0.json');
+    // A missing object answers {"error": ...}, as the MCP registry API's spec has it.
+    expect(config.CustomErrorResponses).toEqual([{ ErrorCode: 404, ResponseCode: 404, ResponsePagePath: `/${notFoundKey()}`, ErrorCachingMinTTL: 10 }]);
     expect(config.DefaultRootObject).toBe('index.html');
   });
 
@@ -255,8 +264,31 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl',
+      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl', 'TakedownOperatorPolicy',
     ]);
+  });
+
+  it("documents the takedown operator's permission: the registry's objects, signing with the registry's key and an invalidation of this distribution only", () => {
+    const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
+    const [policyId, policy] = only(template, 'AWS::IAM::ManagedPolicy');
+    expect(template.findOutputs('*').TakedownOperatorPolicy!.Value).toEqual({ Ref: policyId });
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    const bySid = new Map(statements.map((s) => [s.Sid as string, s]));
+    expect([...bySid.keys()].sort()).toEqual(['InvalidateTheCdn', 'ListRegistryKeys', 'RegistryObjects', 'SignWithRegistryKey']);
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Resource).not.toBe('*');
+      for (const action of asArray<string>(s.Action)) expect(action).not.toContain('*');
+    }
+    expect(asArray(bySid.get('InvalidateTheCdn')!.Action).sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    expect(JSON.stringify(bySid.get('InvalidateTheCdn')!.Resource)).toContain(`{"Ref":"${distributionId}"}`);
+    expect(asArray(bySid.get('RegistryObjects')!.Action)).toContain('s3:DeleteObjectVersion');
+    expect(bySid.get('RegistryObjects')!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] });
+    expect(bySid.get('ListRegistryKeys')!.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+    // A takedown rewrites package documents, signed with the registry's current key (and nothing else of KMS).
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(asArray(bySid.get('SignWithRegistryKey')!.Action).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(bySid.get('SignWithRegistryKey')!.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
   });
 });
 

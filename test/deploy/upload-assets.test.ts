@@ -4,6 +4,8 @@
  * deploy command (the CDK CLI arguments, `-c` parsing for the offline synth).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cdnKey } from '../../src/core/paths.ts';
+import { findDistribution } from '../../src/registry/cdn.ts';
 import { cdkDeployArgs, CDK_CLI, parseContextArgs } from '../../infra/deploy.ts';
 import { envFromOutputs, uploadAssets } from '../../scripts/upload-assets.ts';
 import { ConfigError } from '../../src/config.ts';
@@ -25,6 +27,7 @@ const outputs = () => ({
     BucketName: s3.bucket,
     StoreUrl: `s3://${s3.bucket}/${PREFIX}`,
     OidcIssuer: 'https://token.actions.githubusercontent.com',
+    DistributionId: 'E2EXAMPLE0CDN',
     Region: 'eu-west-1',
   },
 });
@@ -78,6 +81,10 @@ describe('uploading the deployed registry files', () => {
     expect(config.public_url).toBe('https://d111111abcdef8.cloudfront.net');
     const page = await store.get('index.html');
     expect(page!.contentType).toMatch(/^text\/html/);
+    // The distribution, for shelf takedown's invalidation: private, never served.
+    expect(uploaded.cdn).toBe(cdnKey());
+    expect(JSON.parse(new TextDecoder().decode((await store.get(cdnKey()))!.body))).toEqual({ cloudfront_distribution_id: 'E2EXAMPLE0CDN' });
+    expect(await findDistribution({ env: {}, store })).toBe('E2EXAMPLE0CDN');
     // Idempotent: a second run changes nothing but may rewrite config.json with the same bytes.
     const before = (await store.list('')).filter((o) => o.key !== 'v1/config.json');
     await uploadAssets(envFromOutputs(outputs(), undefined, operatorEnv()));

@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as z from 'zod';
+import { notFoundKey } from '../../src/core/paths.ts';
+import { ServerListDocumentSchema, ServerResponseDocumentSchema } from '../../src/mcp/schemas.ts';
+import { DiscoveryIndexDocumentSchema } from '../../src/skills/discovery.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { parseVersionKey } from '../../src/core/paths.ts';
@@ -96,10 +100,14 @@ describe('announce', () => {
   });
 
   it('writes only files that match their schema', async () => {
-    const keys = (await reg.store.list('v1/')).map((o) => o.key).filter((k) => k.endsWith('.json'));
+    const keys = [...(await reg.store.list('v1/')), ...(await reg.store.list('v0.1/'))].map((o) => o.key).filter((k) => k.endsWith('.json'));
     const schemaFor = (key: string) => {
       if (key === 'v1/config.json') return ConfigDocumentSchema;
       if (key === 'v1/keys.json') return KeysDocumentSchema;
+      if (key === notFoundKey()) return z.strictObject({ error: z.string() });
+      if (key.startsWith('v1/agent-skills/')) return DiscoveryIndexDocumentSchema;
+      if (key.startsWith('v0.1/pages/') || key.endsWith('/versions.json')) return ServerListDocumentSchema;
+      if (key.startsWith('v0.1/servers/')) return ServerResponseDocumentSchema;
       if (key.startsWith('v1/scopes/')) return ScopeDocumentSchema;
       if (/^v1\/search\/(bundles|skills)\/root\.json$/.test(key)) return ShardedRootSchema;
       if (/^v1\/search\/(bundles|skills)\/shards\//.test(key)) return ShardFileSchema;

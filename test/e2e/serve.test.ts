@@ -1,19 +1,25 @@
 /**
  * `shelf serve`: configuration is refused without an audience; `--dev` seeds the examples through
  * the announce path and trusts only its own development issuer; a server outside development
- * mode never trusts that issuer.
+ * mode never trusts that issuer. The seeded registry is what `npm start` serves: VS Code's walk of
+ * the MCP registry API finds every demo bundle and installs one with its sha256 checked, and the
+ * real `skills` CLI installs the demo skill from `/@acme`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { RegistryClient } from '../../src/client/registry-client.ts';
 import { startRegistryServer } from '../../src/server/registry-server.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { filesOf, skillsAdd, type SkillsRun } from '../helpers/skills-cli.ts';
+import { getJson, walkList } from '../mcp/helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/shelf.js', import.meta.url));
 let dir: string;
@@ -58,6 +64,10 @@ describe('shelf serve', () => {
   it('--dev warns loudly, seeds the examples through the announce path, and serves them', async () => {
     const data = join(dir, 'dev');
     let catalogs: Record<string, string[]> = {};
+    let servers: string[] = [];
+    let installed: { server: string; identifier: string; sha256: string; fileSha256: string } | undefined;
+    let skills: SkillsRun | undefined;
+    let failure: unknown;
     const r = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn(process.execPath, [BIN, 'serve', '--dev', '--port', '0'], {
         env: { PATH: process.env.PATH ?? '', SHELF_DATA_DIR: data },
@@ -72,8 +82,20 @@ describe('shelf serve', () => {
           catalogs = { bundles: [], skills: [] };
           // Listed through the shared client, as the web page and `shelf search` list them.
           const client = new RegistryClient({ baseUrl: url });
-          for (const kind of ['bundle', 'skill'] as const) {
-            catalogs[`${kind}s`] = (await client.search(kind, '', { sort: 'name' })).map((p) => p.name);
+          try {
+            for (const kind of ['bundle', 'skill'] as const) {
+              catalogs[`${kind}s`] = (await client.search(kind, '', { sort: 'name' })).map((p) => p.name);
+            }
+            // What VS Code does with the registry's URL: probe, list, one server, install.
+            expect((await getJson(`${url}/v0.1/servers?limit=1`)).status).toBe(200);
+            servers = (await walkList(url)).servers.map((s) => s.server.name).sort();
+            const { json } = await getJson(`${url}/v0.1/servers/${encodeURIComponent('io.github.acme/echo')}/versions/latest`);
+            const mcpb = json.server.packages[0];
+            const bytes = new Uint8Array(await (await fetch(mcpb.identifier)).arrayBuffer());
+            installed = { server: json.server.name, identifier: mcpb.identifier, sha256: createHash('sha256').update(bytes).digest('hex'), fileSha256: mcpb.fileSha256 };
+            skills = await skillsAdd(`${url}/@acme`, dir);
+          } catch (err) {
+            failure = err;
           }
           child.kill('SIGTERM');
         }
@@ -87,6 +109,18 @@ describe('shelf serve', () => {
     expect(catalogs.bundles).toEqual(['@acme/echo', '@acme/sysinfo', '@globex/weather']);
     expect(catalogs.skills).toEqual(['@acme/release-notes']);
     expect(r.code).toBe(0);
+    if (failure) throw failure;
+    // serve advertises both read APIs with the exact settings.
+    expect(r.output).toMatch(/"chat\.mcp\.gallery\.serviceUrl": "http:\/\/127\.0\.0\.1:\d+"/);
+    expect(r.output).toMatch(/npx skills add http:\/\/127\.0\.0\.1:\d+\/@<scope>/);
+    expect(servers).toEqual(['io.github.acme/echo', 'io.github.acme/sysinfo', 'io.github.globex/weather']);
+    expect(installed).toMatchObject({ server: 'io.github.acme/echo', identifier: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1\/bundles\/@acme\/echo\//) });
+    expect(installed!.sha256).toBe(installed!.fileSha256);
+    expect(skills!.status, skills!.output).toBe(0);
+    const files = filesOf(join(skills!.project, '.claude/skills/release-notes'));
+    expect([...files.keys()].sort()).toEqual(['SKILL.md', 'template.md']);
+    expect(files.get('template.md')).toBe(readFileSync(fileURLToPath(new URL('../../examples/skills/release-notes/template.md', import.meta.url)), 'latin1'));
+    expect(skills!.outbound).toBe('');
   }, 120_000);
 });
 

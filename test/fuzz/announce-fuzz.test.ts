@@ -19,49 +19,18 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceDepsFromConfig } from '../../src/announce/from-config.ts';
-import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from '../../src/announce/handler.ts';
-import { loadAnnounceConfig } from '../../src/config.ts';
-import { ERRORS, type ErrorCode } from '../../src/core/errors.ts';
+import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
 import { AnnounceResponseSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
 import { check } from '../../src/registry/check.ts';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from '../../src/store/object-store.ts';
 import { AUDIENCE, announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
+import { CountingStore, errorProblem, productionHandler, type Outcome } from './helpers.ts';
 import { createRng, type Rng } from './prng.ts';
 
 const SEED = Number(process.env.SHELF_FUZZ_SEED ?? 0x5eed);
 const RUNS = Number(process.env.SHELF_FUZZ_RUNS ?? 10_000);
 const HTTP_EVERY = 40;
 const SNAPSHOT_EVERY = 250;
-/** The only 5xx answers the README documents: each means "retry later", and writes nothing. */
-const DOCUMENTED_5XX: ReadonlySet<string> = new Set(['upstream_unavailable', 'write_contention', 'store_unavailable']);
-
-/** Counts every write attempt, successful or not: a refused request must not even try. */
-class CountingStore implements ObjectStore {
-  writes = 0;
-  constructor(private readonly inner: ObjectStore) {}
-  get description(): string {
-    return `counting(${this.inner.description})`;
-  }
-  get(key: string): Promise<StoredObject | null> {
-    return this.inner.get(key);
-  }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): Promise<ObjectInfo[]> {
-    return this.inner.list(prefix);
-  }
-  put(key: string, body: Uint8Array, options: PutOptions): Promise<PutResult> {
-    this.writes++;
-    return this.inner.put(key, body, options);
-  }
-  delete(key: string): Promise<void> {
-    this.writes++;
-    return this.inner.delete(key);
-  }
-}
 
 /** A valid announce to mutate. */
 interface Seed {
@@ -93,14 +62,7 @@ beforeAll(async () => {
   // request would dominate the run (the file store has its own contract tests).
   reg = await startTestRegistry({ store: new MemoryStore() });
   store = new CountingStore(reg.store);
-  const config = loadAnnounceConfig({
-    SHELF_AUDIENCE: AUDIENCE,
-    SHELF_OIDC_ISSUER: reg.github.issuer,
-    SHELF_OIDC_JWKS_URL: reg.github.jwksUrl,
-    SHELF_GITHUB_API_URL: reg.github.url,
-    SHELF_ASSET_TIMEOUT_MS: '5000',
-  });
-  handler = createAnnounceHandler(announceDepsFromConfig(config, store, reg.server.signer));
+  handler = productionHandler(reg, store);
 
   const echo = await prepareBundle(reg, { version: '1.0.0' });
   const echoLinux = await prepareBundle(reg, { version: '1.0.0', os: 'linux', arch: 'x64' });
@@ -386,11 +348,6 @@ function generate(rng: Rng): FuzzRequest {
 
 // ---- Checking -----------------------------------------------------------------------------
 
-interface Outcome {
-  status: number;
-  body: string;
-}
-
 /** What is wrong with an answer, or null. */
 function judge(req: FuzzRequest, res: Outcome, writes: number): string | null {
   const accepted = res.status === 200 || res.status === 201;
@@ -411,12 +368,7 @@ function judge(req: FuzzRequest, res: Outcome, writes: number): string | null {
     if (!released.has(tuple)) return `accepted bytes its repository never released: ${tuple}`;
     return null;
   }
-  const code = json?.error?.code as ErrorCode | undefined;
-  if (typeof code !== 'string' || !Object.hasOwn(ERRORS, code)) return `status ${res.status} without a known error code: ${res.body.slice(0, 200)}`;
-  if (ERRORS[code].status !== res.status) return `code ${code} with status ${res.status}, the table says ${ERRORS[code].status}`;
-  if (typeof json.error.message !== 'string' || json.error.message === '') return `code ${code} without a message`;
-  if (res.status >= 500 && !(res.status === 503 && DOCUMENTED_5XX.has(code))) return `undocumented ${res.status} ${code}: ${json.error.message}`;
-  return null;
+  return errorProblem(res, json);
 }
 
 async function viaHandler(req: FuzzRequest, i: number): Promise<Outcome> {

@@ -4,6 +4,8 @@
  */
 import { expect } from 'vitest';
 import type { ObjectStore } from '../../src/store/object-store.ts';
+import { parsePackageName, type PackageName, type Version } from '../../src/core/names.ts';
+import { mcpPageKey, mcpVersionKey, mcpVersionsKey, skillsDiscoveryPackageKey, skillsDiscoveryScopeKey } from '../../src/core/paths.ts';
 
 /** The files saved, by key. */
 export type SavedFiles = Map<string, Uint8Array>;
@@ -37,4 +39,23 @@ export function maskSignatures(text: string): string {
 /** Every key under `prefix` with its ETag: compare before and after to prove nothing was written. */
 export async function etagsOf(store: ObjectStore, prefix = 'v1/'): Promise<string[]> {
   return (await store.list(prefix)).map((o) => `${o.key} ${o.etag}`);
+}
+
+/**
+ * The files of the read APIs of other clients that the registry of `rebuild*.test.ts` derives:
+ * the MCP registry API's files of its two bundles (`@acme/alpha` and `@globex/gamma` in the
+ * versions given: one page per listing) and the discovery indexes of its skill.
+ */
+export function interopKeysOfRebuildRegistry(versions: { alpha: string[]; gamma: string[] } = { alpha: ['1.0.0', '1.1.0'], gamma: ['2.0.0', '2.1.0-beta.1'] }): string[] {
+  const alpha = parsePackageName('@acme/alpha');
+  const gamma = parsePackageName('@globex/gamma');
+  const server = (pkg: PackageName, versions: string[]) => [mcpVersionsKey(pkg), ...[...versions, 'latest'].map((v) => mcpVersionKey(pkg, v as Version))];
+  return [
+    mcpPageKey('all', 0),
+    mcpPageKey('latest', 0),
+    ...server(alpha, versions.alpha),
+    ...server(gamma, versions.gamma),
+    skillsDiscoveryScopeKey('acme'),
+    skillsDiscoveryPackageKey(parsePackageName('@acme/release-notes')),
+  ];
 }

@@ -33,6 +33,8 @@ export interface TestRegistry {
   post(path: string, body: string, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
   /** Announces with a token minted for `claims`. */
   announce(kind: 'bundle' | 'skill', body: unknown, claims: Claims, mint?: MintOptions): Promise<{ status: number; json: any }>;
+  /** Changes a status (`POST /v1/{kind}s/status`) with a token minted for `claims`. */
+  status(kind: 'bundle' | 'skill', body: unknown, claims: Claims, mint?: MintOptions): Promise<{ status: number; json: any }>;
   /** Every key and ETag in the store: compare before/after to prove nothing was written. */
   snapshot(): Promise<string[]>;
   close(): Promise<void>;
@@ -96,6 +98,10 @@ export async function startTestRegistry(
     async announce(kind, body, claims, mint) {
       const token = await github.mint(claims, mint);
       return post(`/v1/${kind}s/announce`, JSON.stringify(body), { authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+    },
+    async status(kind, body, claims, mint) {
+      const token = await github.mint(claims, mint);
+      return post(`/v1/${kind}s/status`, JSON.stringify(body), { authorization: `Bearer ${token}`, 'content-type': 'application/json' });
     },
     async snapshot() {
       return (await store.list('')).map((o) => `${o.key} ${o.etag}`);

@@ -19,6 +19,7 @@ import type { ShardedRoot } from '../../src/search/format/wire.ts';
 import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
+import { interopKeysOfRebuildRegistry } from '../helpers/saved-files.ts';
 
 const alpha = parsePackageName('@acme/alpha');
 const gamma = parsePackageName('@globex/gamma');
@@ -36,6 +37,7 @@ const DERIVED = [
   shardedRootKey('bundle'),
   shardedRootKey('skill'),
   recentKey(),
+  ...interopKeysOfRebuildRegistry({ alpha: ['1.0.0'], gamma: ['2.0.0', '2.1.0'] }),
 ];
 
 let reg: TestRegistry;

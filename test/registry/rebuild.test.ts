@@ -22,6 +22,7 @@ import { readShardedCatalog, readShardedRoot, rebuildToStore, writeShardFiles } 
 import { encodeJson, readJson } from '../../src/store/json-documents.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { etagsOf, expectSavedBytes, restoreFiles, saveFiles, type SavedFiles } from '../helpers/saved-files.ts';
+import { interopKeysOfRebuildRegistry } from '../helpers/saved-files.ts';
 
 const alpha = parsePackageName('@acme/alpha');
 const gamma = parsePackageName('@globex/gamma');
@@ -39,6 +40,7 @@ const DERIVED = [
   shardedRootKey('bundle'),
   shardedRootKey('skill'),
   recentKey(),
+  ...interopKeysOfRebuildRegistry(),
 ];
 
 let reg: TestRegistry;

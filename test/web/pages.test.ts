@@ -15,11 +15,12 @@ import { publishWebAssets } from '../../src/registry/web-assets.ts';
 import { startLocalServer, type LocalServer } from '../../src/server/local-server.ts';
 import { startRegistryServer, type RegistryServer } from '../../src/server/registry-server.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
-import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { parsePackageName, parseVersion } from '../../src/core/names.ts';
+import { takedown } from '../../src/registry/takedown.ts';
+import { announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { SCREENSHOT_DIR, XSS, launchChromium, publishHostileBundle } from './helpers.ts';
 import { bundleFolder, publishFolder } from '../cli/helpers.ts';
 import { startFakeSigstore, type FakeSigstore } from '../fakes/fake-sigstore.ts';
-import { claimsFor } from '../helpers/test-registry.ts';
 
 /** A README that tries everything: raw HTML, script, event attributes, script and data links, plain-http and data images. */
 const HOSTILE_README = [
@@ -258,6 +259,26 @@ describe('home page', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(/package\.html\?bundle=@acme\/echo$/);
     await page.locator('h1').getByText('Echo').waitFor();
+  });
+});
+
+describe('use this registry elsewhere', () => {
+  it('shows the VS Code settings and npx skills commands with the registry’s own address, and they lead to its MCP API and skills', async () => {
+    const page = await open('/');
+    const section = page.getByRole('region', { name: 'Use this registry in VS Code / with npx skills' });
+    await expect.poll(() => section.locator('[data-registry-url]').first().textContent()).toBe(reg.url);
+    const text = (await section.textContent()) ?? '';
+    expect(text).toContain(`"chat.mcp.gallery.serviceUrl": "${reg.url}"`);
+    expect(text).toContain('"chat.mcp.gallery.enabled": true');
+    expect(text).toContain(`npx skills add ${reg.url}/@scope`);
+    // What VS Code and the skills CLI would request next, from the page's own origin.
+    const answers = await page.evaluate(async (base) => {
+      const probe = await fetch(`${base}/v0.1/servers?limit=1`);
+      const skills = await fetch(`${base}/@acme/.well-known/agent-skills/index.json`);
+      return { probe: probe.status, servers: (await probe.json()).servers.length, skills: (await skills.json()).skills.map((s: { name: string }) => s.name) };
+    }, reg.url);
+    expect(answers).toEqual({ probe: 200, servers: expect.any(Number), skills: ['release-notes'] });
+    expect(answers.servers).toBeGreaterThan(0);
   });
 });
 
@@ -542,5 +563,99 @@ describe('package READMEs', () => {
     expect(await body.locator('h1').textContent()).toBe('Huge');
     expect(await body.locator('.notice').textContent()).toContain('longer than 256 KiB');
     expect(await page.locator('#badge-image').count()).toBe(1); // the rest of the page is there
+  });
+});
+
+describe('lifecycle: deprecated, yanked and removed', () => {
+  // Published last, in a scope of their own, so the earlier tests see the registry as it was.
+  let fresh: BrowserContext;
+  beforeAll(async () => {
+    const publish = async (name: string, version: string) => {
+      const res = await announcePrepared(reg, await prepareBundle(reg, { example: '@acme/echo', name, version }));
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+    };
+    for (const v of ['1.0.0', '1.1.0', '1.2.0']) await publish('@initech/alpha', v);
+    await publish('@initech/beta', '1.0.0');
+    await publish('@initech/gone', '1.0.0');
+    const alpha = claimsFor('initech/alpha-mcp');
+    expect((await reg.status('bundle', { name: '@initech/alpha', version: '1.2.0', status: 'yanked', message: 'Crashes on start; use 1.1.0.' }, alpha)).status).toBe(200);
+    expect((await reg.status('bundle', { name: '@initech/beta', status: 'deprecated', message: 'Moved to @initech/alpha.' }, claimsFor('initech/beta-mcp'))).status).toBe(200);
+    // Signed with the registry's key, as shelf takedown signs: the page verifies what it shows.
+    const signer = reg.server.signer;
+    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/alpha'), version: parseVersion('1.0.0'), reason: 'Malware report #7', signer });
+    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/gone'), version: null, reason: 'Legal notice 2026-12', signer });
+    // A context of its own: no cached search root from the earlier tests.
+    fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  }, 60_000);
+  afterAll(async () => {
+    await fresh?.close();
+  });
+  const openFresh = async (path: string) => {
+    const page = await fresh.newPage();
+    pages.push(page);
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    await page.goto(`${reg.url}${path}`);
+    if (path.startsWith('/package.html')) await page.locator('#app[aria-busy="false"]').waitFor();
+    return page;
+  };
+  const badgeOf = (page: Page, version: string) => page.locator(`#versions tr[data-version="${version}"] .badge-status`);
+
+  it('the package page marks yanked and removed versions, and shows the latest that is neither', async () => {
+    const page = await openFresh('/package.html?bundle=@initech/alpha');
+    expect(await page.locator('.badge-version').first().textContent()).toBe('v1.1.0');
+    expect(await page.locator('#versions tr[data-version="1.1.0"] .badge-latest').count()).toBe(1);
+    expect(await badgeOf(page, '1.2.0').textContent()).toBe('yanked');
+    expect(await badgeOf(page, '1.2.0').getAttribute('title')).toBe('Crashes on start; use 1.1.0.');
+    expect(await badgeOf(page, '1.0.0').textContent()).toBe('removed');
+    expect(await badgeOf(page, '1.1.0').count()).toBe(0);
+    expect(await page.locator('.status-banner').count()).toBe(0);
+  });
+
+  it('a yanked version: a banner with the message, and it still installs by its exact version', async () => {
+    const page = await openFresh('/package.html?bundle=@initech/alpha&version=1.2.0');
+    const banner = page.locator('.status-banner');
+    expect(await banner.getAttribute('data-status')).toBe('yanked');
+    expect(await banner.getAttribute('role')).toBe('note');
+    expect(await banner.textContent()).toBe('@initech/alpha@1.2.0 is yanked: Crashes on start; use 1.1.0. It is still downloadable by its exact version, so lockfiles keep working; "latest" and ranges skip it.');
+    expect(await page.locator('#pull-command').textContent()).toContain('@initech/alpha@1.2.0');
+    // Its documents verify in the browser: the yank re-signed the package document, the statement is untouched.
+    expect(await page.locator('#signature-status').getAttribute('data-verified')).toBe('true');
+  });
+
+  it('a removed version: an alert with the operator\'s reason, and nothing to install', async () => {
+    const page = await openFresh('/package.html?bundle=@initech/alpha&version=1.0.0');
+    const banner = page.locator('.status-banner');
+    expect(await banner.getAttribute('role')).toBe('alert');
+    expect(await banner.textContent()).toContain('@initech/alpha@1.0.0 was removed by the registry operator: Malware report #7');
+    expect(await page.locator('#install').count()).toBe(0);
+    expect(await page.locator('#versions').count()).toBe(1);
+  });
+
+  it('a deprecated package: a banner on every version, and the mark in search results', async () => {
+    const page = await openFresh('/package.html?bundle=@initech/beta');
+    const banner = page.locator('.status-banner');
+    expect(await banner.getAttribute('data-status')).toBe('deprecated');
+    expect(await banner.textContent()).toBe('@initech/beta is deprecated: Moved to @initech/alpha.');
+    expect(await page.locator('#install').count()).toBe(1);
+
+    const home = await openFresh('/?q=initech');
+    await expect.poll(() => resultNames(home)).toEqual(expect.arrayContaining(['@initech/alpha', '@initech/beta']));
+    const names = await resultNames(home);
+    expect(names).not.toContain('@initech/gone');
+    const beta = home.locator('#results .result[data-name="@initech/beta"] .badge-deprecated');
+    expect(await beta.textContent()).toBe('deprecated');
+    expect(await beta.getAttribute('title')).toBe('Moved to @initech/alpha.');
+    expect(await home.locator('#results .result[data-name="@initech/alpha"] .badge-deprecated').count()).toBe(0);
+    expect(await home.locator('#results .result[data-name="@initech/alpha"] .badge-version').textContent()).toBe('v1.1.0');
+  });
+
+  it('a removed package: its page says why, and offers nothing to install', async () => {
+    const page = await openFresh('/package.html?bundle=@initech/gone');
+    const banner = page.locator('.status-banner');
+    expect(await banner.getAttribute('data-status')).toBe('removed');
+    expect(await banner.textContent()).toContain('@initech/gone was removed by the registry operator: Legal notice 2026-12');
+    expect(await page.locator('#install').count()).toBe(0);
+    expect(await badgeOf(page, '1.0.0').textContent()).toBe('removed');
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'package-removed.png'), fullPage: true });
   });
 });

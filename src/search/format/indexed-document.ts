@@ -15,7 +15,7 @@ import { searchDocument } from '../../core/search-options.ts';
 import { contentName, documentId, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
 import { platformMask } from '../platforms.ts';
-import type { DocEntryJson } from './wire.ts';
+import { DEPRECATED_FLAG, type DocEntryJson } from './wire.ts';
 
 /** Field ids, as MiniSearch assigns them: the position in `SEARCH_FIELDS`. */
 export const FIELD_IDS: Readonly<Record<string, number>> = Object.fromEntries(SEARCH_FIELDS.map((f, i) => [f, i]));
@@ -103,7 +103,7 @@ function describe(id: number, summary: PackageSummary, raw: unknown): Omit<Index
     display.hash,
     Date.parse(summary.updated_at),
     summary.server_type ?? null,
-    platformMask(summary.platforms),
+    platformMask(summary.platforms) | (summary.status === 'deprecated' ? DEPRECATED_FLAG : 0),
   ];
   return { id, summary, display: { file: display.file, content: display.content }, entry, lengths: fieldLengths(raw) };
 }

@@ -232,6 +232,8 @@ export function parseSummary(json: unknown): PackageSummary {
       typeof o.newest === 'string' &&
       isOptionalString(o.server_type) &&
       isStringArray(o.platforms) &&
+      (o.status === undefined || o.status === 'deprecated') &&
+      isOptionalString(o.status_message) &&
       isStringArray(o.tools) &&
       isStringArray(o.keywords) &&
       isOptionalString(o.author) &&
@@ -246,6 +248,8 @@ export function parseSummary(json: unknown): PackageSummary {
       s.newest = o.newest;
       if (o.server_type !== undefined) s.server_type = o.server_type;
       s.platforms = o.platforms;
+      if (o.status !== undefined) s.status = o.status;
+      if (o.status_message !== undefined) s.status_message = o.status_message;
       s.tools = o.tools;
       s.keywords = o.keywords;
       if (o.author !== undefined) s.author = o.author;

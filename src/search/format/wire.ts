@@ -33,6 +33,13 @@ const tf = z.number().int().positive().describe('Term frequency in the field');
 const fieldLength = count.describe("The document's length of the field (MiniSearch's fieldLength)");
 
 /**
+ * A flag above the platform bits of a document entry's mask: the package is deprecated (as a
+ * whole, or the version its result shows), and search ranks it lower. Readers that predate it
+ * ignore it (no platform filter names that bit).
+ */
+export const DEPRECATED_FLAG = 1 << 24;
+
+/**
  * What filtering, sorting and display need of one document, repeated in every file whose
  * postings reference it: `[id, name, display, updated_ms, server_type, platform_mask]`.
  */
@@ -43,7 +50,7 @@ export const DocEntrySchema = z
     z.string().regex(/^[0-9a-f]{10}$/).describe('Display file `docs/<id>-<display>.json` of the package (its summary)'),
     z.number().int().describe('updated_at of the summary, epoch milliseconds (sort "recent")'),
     z.string().nullable().describe('server_type, or null (filter "type")'),
-    count.describe('Platforms of the newest version as a bit mask (filters "os"/"arch", see platforms.ts)'),
+    count.describe('Platforms of the newest version as a bit mask (filters "os"/"arch", see platforms.ts), and bit 24 when the package is deprecated'),
   ])
   .describe('A document as filters, sorts and display need it');
 export type DocEntryJson = z.infer<typeof DocEntrySchema>;
@@ -56,7 +63,9 @@ export const DocEntry = {
   displayFile: (d: DocEntryJson): string => `${d[0]}-${d[2]}`,
   updatedMs: (d: DocEntryJson): number => d[3],
   serverType: (d: DocEntryJson): string | null => d[4],
-  platformMask: (d: DocEntryJson): number => d[5],
+  platformMask: (d: DocEntryJson): number => d[5] & (DEPRECATED_FLAG - 1),
+  /** Whether the package is deprecated (see {@link DEPRECATED_FLAG}). */
+  deprecated: (d: DocEntryJson): boolean => (d[5] & DEPRECATED_FLAG) !== 0,
 } as const;
 
 /** The documents a file's postings reference, sorted by id. */

@@ -25,7 +25,7 @@ import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { shardedRootKey } from '../../core/paths.ts';
-import { orderHits, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
+import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { match, maxDistance } from '../format/matching.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { pagedOf, parseDictEntries, parseRefsEntries, parseSuffixesEntries } from '../format/validate.ts';
@@ -523,7 +523,10 @@ export class ShardedSearch {
       exact = scorer.score();
       if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
     }
-    return exact.results.map((r) => ({ ...candidates.get(r.name)!, score: r.score }));
+    return exact.results.map((r) => {
+      const c = candidates.get(r.name)!;
+      return { ...c, score: rankScore(r.score, c.deprecated) };
+    });
   }
 
   /** 6. The hits shown, in the requested order, with their display data. */

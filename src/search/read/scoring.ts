@@ -10,7 +10,7 @@
 import type { SearchResult } from 'minisearch';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, searchDocument } from '../../core/search-options.ts';
-import { hitFacts, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
+import { hitFacts, rankScore, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
 import { DocEntry, TermEntry, type DocEntryJson, type ShardedRoot } from '../format/wire.ts';
 import { correctedDf, type DeltaView } from './delta-view.ts';
 import { engineFrom, internalsOf, SizedMap, summaryIndex, type TermPostings } from './engine.ts';
@@ -171,5 +171,15 @@ export interface Ranked extends HitFacts {
 
 /** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
 export function entryFacts(doc: DocEntryJson, score: number): Ranked {
-  return { id: DocEntry.name(doc), name: DocEntry.name(doc), score, updated_ms: DocEntry.updatedMs(doc), server_type: DocEntry.serverType(doc), platform_mask: DocEntry.platformMask(doc), doc };
+  const deprecated = DocEntry.deprecated(doc);
+  return {
+    id: DocEntry.name(doc),
+    name: DocEntry.name(doc),
+    score: rankScore(score, deprecated),
+    updated_ms: DocEntry.updatedMs(doc),
+    server_type: DocEntry.serverType(doc),
+    platform_mask: DocEntry.platformMask(doc),
+    deprecated,
+    doc,
+  };
 }

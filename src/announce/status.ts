@@ -1,0 +1,146 @@
+/**
+ * The status pipeline: a publisher marks a version `yanked`, `deprecated` or `active` again, or
+ * the package as a whole `deprecated` or `active`, with the same token and the same trust rules
+ * as an announce of that package. Read top to bottom:
+ *
+ * 1. **verify**: the bearer token, as for an announce (`verify-token.ts`).
+ * 2. **validate**: the body (`StatusRequestSchema`: a yank names its version; the message is
+ *    plain text of at most 500 characters), the name and version, the scope against the token's
+ *    owner and the pins (trust rules 2 and 3, `authorize.ts`: only the repository the package is
+ *    pinned to may change its status), that the package (and the version) exists and was not
+ *    taken down, and the token's earlier use: one token, one write (`token-use.ts`).
+ * 3. **idempotency**: setting the status (and message) a package or version already has changes
+ *    nothing: `200` with `changed: false`; its derived files are refreshed all the same (a
+ *    retry after a crash repairs them).
+ * 4. **token** (create-only): the token's use, so it can repeat this change and nothing else.
+ * 5. **lifecycle** (compare-and-swap): the package's lifecycle record gains the status and a
+ *    history entry with the token's provenance (checked again against the record as stored).
+ * 6. **derived** (compare-and-swap each): the statuses mirrored into the version documents, the
+ *    package document (re-signed: statuses are signed through it, see `signing/payloads.ts`),
+ *    badge, scope, search index and catalog, recent list.
+ *
+ * Nothing is written before step 4, so every rejected request writes nothing. The lifecycle
+ * record is the source of truth; a crash after it leaves derived files stale, and the next write
+ * to the package (or a rebuild) recomputes them.
+ *
+ * @module
+ */
+import { ShelfError } from '../core/errors.ts';
+import { parsePackageName, parseVersion, type Kind, type PackageName, type Version } from '../core/names.ts';
+import { lifecycleKey, versionKey } from '../core/paths.ts';
+import { LifecycleRecordSchema, StatusRequestSchema, type PublisherStatus, type StatusResponse } from '../core/schemas.ts';
+import { applyStatus, type StatusChange } from '../indexer/lifecycle.ts';
+import { refreshPackage } from '../registry/refresh.ts';
+import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { readLifecycle } from '../registry/records.ts';
+import { updateJson } from '../store/json-documents.ts';
+import type { AnnounceDeps } from './announce.ts';
+import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
+import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type StatusUse } from './token-use.ts';
+import type { TokenClaims } from './verify-token.ts';
+
+/** The steps that write, in order; the test-only hook can stop the pipeline after any of them. */
+export const STATUS_STEPS = ['token', 'lifecycle', ...DERIVED_STEPS] as const;
+
+/** A status change's answer (always 200). */
+export interface StatusResult {
+  statusCode: 200;
+  body: StatusResponse;
+}
+
+/** A request, validated: what the later steps need. */
+interface Accepted {
+  kind: Kind;
+  pkg: PackageName;
+  version: Version | null;
+  status: PublisherStatus;
+  message: string | undefined;
+}
+
+/**
+ * Runs one status change. Its dependencies are the announce's (`verifyToken`, `store`, the
+ * signer, the clock and the test hook); it fetches nothing.
+ *
+ * @param authorization the `Authorization` header value
+ * @param body the parsed JSON body
+ * @throws ShelfError with the status and stable code of the refusal
+ */
+export async function changeStatus(kind: Kind, authorization: string | undefined, body: unknown, deps: AnnounceDeps): Promise<StatusResult> {
+  const { store } = deps;
+  const clock = deps.now ?? (() => new Date());
+  const now = clock().toISOString();
+
+  // 1. verify
+  const claims = await deps.verifyToken(bearerToken(authorization));
+
+  // 2. validate
+  const req = accept(kind, body);
+  checkScope(req.pkg, claims);
+  const pkgDoc = await checkPins(store, kind, req.pkg, claims);
+  if (!pkgDoc) throw new ShelfError('not_found', `${kind} ${req.pkg.full} was not found.`);
+  const record = await readLifecycle(store, kind, req.pkg);
+  checkNotRemoved(record, req.pkg, req.version);
+  if (req.version !== null && !(await store.head(versionKey(kind, req.pkg, req.version)))) {
+    throw new ShelfError('not_found', `${kind} ${req.pkg.full} has no version ${req.version}.`);
+  }
+  const use: StatusUse = { op: 'status', kind, pkg: req.pkg, version: req.version, status: req.status, message: req.message ?? null };
+  await checkTokenUse(store, claims, use);
+
+  // 3. idempotency
+  const change = changeOf(req, claims, now);
+  if (!applyStatus(record, kind, req.pkg.full, change).changed) {
+    await recordTokenUse(store, claims, use, now);
+    await refreshPackage(store, kind, req.pkg, { signer: deps.signer });
+    await sweepUsedTokensNow(store, clock());
+    return respond(req, false);
+  }
+
+  // 4. token
+  await recordTokenUse(store, claims, use, now);
+  await deps.afterStep?.('token');
+
+  // 5. lifecycle
+  const { changed } = await updateJson(
+    store,
+    lifecycleKey(kind, req.pkg),
+    LifecycleRecordSchema,
+    (current) => {
+      // A takedown may have happened since step 2.
+      checkNotRemoved(current, req.pkg, req.version);
+      return applyStatus(current, kind, req.pkg.full, change).record;
+    },
+    { strict: true },
+  );
+  await deps.afterStep?.('lifecycle');
+
+  // 6. derived
+  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
+  await sweepUsedTokensNow(store, clock());
+  return respond(req, changed);
+}
+
+/** Step 2, without I/O: the body, the name and the version. */
+function accept(kind: Kind, body: unknown): Accepted {
+  const parsed = StatusRequestSchema.safeParse(body);
+  if (!parsed.success) throw invalidBody('status', parsed.error);
+  const data = parsed.data;
+  const pkg = parsePackageName(data.name);
+  const version = data.version === undefined || data.version === null ? null : parseVersion(data.version);
+  if (version === null && data.status === 'yanked') {
+    throw new ShelfError('invalid_body', 'Invalid status body: version: a yank is per version; name the version to yank.', {
+      issues: [{ path: 'version', message: 'required to yank' }],
+    });
+  }
+  return { kind, pkg, version, status: data.status, message: data.message };
+}
+
+function changeOf(req: Accepted, claims: TokenClaims, at: string): StatusChange {
+  return { version: req.version, status: req.status, message: req.message, at, provenance: provenanceOf(claims) };
+}
+
+function respond(req: Accepted, changed: boolean): StatusResult {
+  const body: StatusResponse = { package: req.pkg.full, status: req.status, changed };
+  if (req.version !== null) body.version = req.version;
+  if (req.message !== undefined) body.message = req.message;
+  return { statusCode: 200, body };
+}
