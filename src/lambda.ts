@@ -38,10 +38,14 @@ function isRebuildRequest(event: unknown): boolean {
 }
 
 /** Runs `shelf rebuild` inside the function, with its signer, and answers what changed. */
-async function runRebuild(store: ObjectStore, signer: Signer, request: RebuildRequest): Promise<{ changed: string[]; unchanged: number; packages: number }> {
+async function runRebuild(
+  store: ObjectStore,
+  signer: Signer,
+  request: RebuildRequest,
+): Promise<{ changed: string[]; unchanged: number; packages: number; mismatched: Array<{ key: string; platform: string }> }> {
   const result = await rebuild(store, { signer, ...(typeof request.package === 'string' ? { package: parsePackageName(request.package) } : {}) });
-  console.log(JSON.stringify({ rebuild: { changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages } }));
-  return { changed: result.changed, unchanged: result.unchanged.length, packages: result.packages };
+  console.log(JSON.stringify({ rebuild: { changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched.length } }));
+  return { changed: result.changed, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched };
 }
 
 /** A function-URL handler, as the Lambda runtime calls it. */

@@ -32,7 +32,9 @@ the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
 Signs with the registry's current key (the first of v1/keys.json), found like "shelf serve" finds
 it: SHELF_SIGNING_KMS_KEY_ID, else SHELF_SIGNING_KEY_FILE (default {data folder}/.signing/
 registry-key.pem). Every artifact statement it has not validly signed is re-signed (after a key
-rotation, or on a registry from before signing), and package documents are signed. On AWS, where
+rotation, or on a registry from before signing), and package documents are signed. A statement
+whose signature verifies with no key of v1/keys.json was changed after signing: it is not signed
+again, it is listed on stderr, and the exit status is 1 (restore the version record). On AWS, where
 only the announce function may sign, invoke the function instead (infra/README.md).
 
 Arguments:
@@ -73,18 +75,25 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
   } finally {
     progress.finish();
   }
+  // Statements changed after signing are not signed again: the records need restoring.
+  const code = result.mismatched.length > 0 ? 1 : 0;
+  if (code !== 0) {
+    ctx.err(
+      `shelf: ${result.mismatched.length} artifact ${result.mismatched.length === 1 ? 'statement does' : 'statements do'} not match the registry's signature (changed after signing) and ${result.mismatched.length === 1 ? 'was' : 'were'} not signed again; restore ${result.mismatched.length === 1 ? 'its version record' : 'their version records'} from the bucket's object versions, or publish again:\n${result.mismatched.map((m) => `  ${m.key} (${m.platform})`).join('\n')}`,
+    );
+  }
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
-    return 0;
+    return code;
   }
   const total = result.changed.length + result.unchanged.length;
   if (result.changed.length === 0) {
     ctx.out(`Every derived file already agreed with the records (${total} files, ${result.packages} packages, ${store.description}).`);
-    return 0;
+    return code;
   }
   ctx.out(`Rebuilt ${result.changed.length} of ${total} derived files (${result.packages} packages, ${store.description}):`);
   for (const key of result.changed) ctx.out(`  ${key}`);
-  return 0;
+  return code;
 }
 
 /**

@@ -12,8 +12,10 @@
  * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
  * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
  * artifact statement or package document that is unsigned, signed by another key, or does not
- * match its signature is one the rebuild would (re-)sign: it is listed. A key list entry whose key
- * id is not its key's hash is listed too.
+ * match its signature is one the rebuild would (re-)sign: it is listed. So is an artifact
+ * statement whose signature verifies with no listed key, which the rebuild leaves alone (it was
+ * changed after signing: `signature os-arch`). A key list entry whose key id is not its key's
+ * hash is listed too.
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
@@ -109,6 +111,13 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
     issues.push(issue);
   }
+  // Statements changed after signing: the rebuild does not sign them again (restore the record).
+  for (const { key, platform } of result.mismatched) {
+    let issue = issues.find((i) => i.key === key);
+    if (!issue) issues.push((issue = { key, problem: 'stale', missing: [], extra: [], outdated: [] }));
+    issue.outdated.push(`signature ${platform}`);
+  }
+  issues.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { clean: issues.length === 0, checked: result.changed.length + result.unchanged.length, issues };
 }
 

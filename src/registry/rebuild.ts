@@ -13,12 +13,13 @@
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
-import { KINDS, parseVersion, type Kind, type PackageName } from '../core/names.ts';
+import { KINDS, parseVersion, platformId, type Kind, type PackageName } from '../core/names.ts';
 import { parseVersionKey, versionsPrefix } from '../core/paths.ts';
 import { VersionDocumentSchema } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { DEFAULT_RETRY, updateJson, type RetryPolicy } from '../store/json-documents.ts';
 import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
+import { listedKeys, mayResign, type KeyMap } from '../signing/trust.ts';
 import { publishSigningKey, requireCurrentKey } from '../signing/key-list.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { migrateRetiredLayout, namesRetiredLayout } from './config-document.ts';
@@ -70,6 +71,12 @@ export interface RebuildResult {
   unchanged: string[];
   /** How many packages were rebuilt. */
   packages: number;
+  /**
+   * Artifact statements whose signature verifies with no key of `v1/keys.json` (with a signer
+   * only): they were changed after signing, and are not signed again (that would launder the
+   * change). The version record needs restoring from the bucket's versions, or re-publishing.
+   */
+  mismatched: Array<{ key: string; platform: string }>;
 }
 
 /**
@@ -101,9 +108,9 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   if (!onePackage && !kind) for (const s of await discoverScopes(store)) scopes.add(s);
 
   const { signer } = options;
-  if (signer) await checkSigner(store, signer);
+  const keys = signer ? await checkSigner(store, signer) : null;
 
-  const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
+  const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length, mismatched: [] };
   const run: RebuildRun = {
     store,
     targets,
@@ -123,10 +130,13 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   };
   const total = PRODUCERS.reduce((sum, p) => sum + p.count(run), 0);
   // Signatures of the records first: every artifact statement signed by the current key.
-  if (signer) {
+  if (signer && keys) {
     await eachLimited(targets, concurrency, async ({ kind: k, pkg }) => {
-      for (const key of await resignVersions(store, k, pkg, signer, retry)) run.record(key, true);
+      const { written, mismatched } = await resignVersions(store, k, pkg, signer, keys, retry);
+      for (const key of written) run.record(key, true);
+      result.mismatched.push(...mismatched);
     });
+    result.mismatched.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.platform < b.platform ? -1 : 1));
   }
   // Records written before skills had a derived archive get one (derived from the stored artifact).
   await deriveMissingSkillsArchives(run);
@@ -141,21 +151,31 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
  * A rebuild signs only with the registry's current key, the first of `v1/keys.json`; a registry
  * that has never signed gets a key list naming the signer.
  *
+ * @returns The registry's keys, by id.
  * @throws ShelfError `invalid_config` when the signer is not the current key
  */
-async function checkSigner(store: ObjectStore, signer: Signer): Promise<void> {
-  if (!(await requireCurrentKey(store, signer))) await publishSigningKey(store, signer);
+async function checkSigner(store: ObjectStore, signer: Signer): Promise<KeyMap> {
+  return listedKeys((await requireCurrentKey(store, signer)) ?? (await publishSigningKey(store, signer)));
 }
 
 /**
  * Re-signs the artifacts of a package's version records that lack a valid signature by `signer`
  * (a registry from before signing, or a rotated key), by compare-and-swap. The statements are the
- * same facts: only the signature changes.
+ * same facts: only the signature changes. A statement whose signature verifies with no listed key
+ * was changed after signing: it is left as it is, and returned (`mayResign`).
  *
- * @returns The version documents written.
+ * @returns The version documents written, and the statements left.
  */
-async function resignVersions(store: ObjectStore, kind: Kind, pkg: PackageName, signer: Signer, retry: RetryPolicy): Promise<string[]> {
+async function resignVersions(
+  store: ObjectStore,
+  kind: Kind,
+  pkg: PackageName,
+  signer: Signer,
+  keys: KeyMap,
+  retry: RetryPolicy,
+): Promise<{ written: string[]; mismatched: RebuildResult['mismatched'] }> {
   const written: string[] = [];
+  const mismatched = new Map<string, RebuildResult['mismatched']>();
   for (const { key } of await store.list(versionsPrefix(kind, pkg))) {
     const parsed = parseVersionKey(key);
     if (!parsed) continue;
@@ -166,7 +186,16 @@ async function resignVersions(store: ObjectStore, kind: Kind, pkg: PackageName, 
       VersionDocumentSchema,
       async (current) => {
         if (!current) throw new NothingToWrite();
-        const artifacts = await Promise.all(current.artifacts.map(async (a) => ((await isSignedBy(signer, owner, a)) ? a : signArtifact(signer, owner, a))));
+        const left: RebuildResult['mismatched'] = [];
+        const artifacts = await Promise.all(
+          current.artifacts.map(async (a) => {
+            if (await isSignedBy(signer, owner, a)) return a;
+            if (await mayResign(keys, owner, a)) return signArtifact(signer, owner, a);
+            left.push({ key, platform: platformId(a) });
+            return a;
+          }),
+        );
+        mismatched.set(key, left);
         return { ...current, artifacts };
       },
       { retry, strict: true },
@@ -176,7 +205,7 @@ async function resignVersions(store: ObjectStore, kind: Kind, pkg: PackageName, 
     });
     if (changed) written.push(key);
   }
-  return written;
+  return { written, mismatched: [...mismatched.values()].flat() };
 }
 
 function checkOptions(options: RebuildOptions): RebuildOptions {

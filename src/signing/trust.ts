@@ -77,6 +77,20 @@ export async function verifyArtifact(keys: KeyMap, owner: ArtifactOwner, artifac
 }
 
 /**
+ * Whether a rebuild may (re-)sign an artifact's statement: it is unsigned (recorded before the
+ * registry signed), or its signature verifies with a key of the registry's own list (a rotation;
+ * expired keys included). A signature that verifies with no listed key means the statement was
+ * changed after signing: signing it again would launder the change, so it is left as it is and
+ * reported for the operator to restore.
+ */
+export async function mayResign(keys: KeyMap, owner: ArtifactOwner, artifact: Artifact): Promise<boolean> {
+  const { signature, ...facts } = artifact;
+  if (!signature) return true;
+  const key = keys.get(signature.keyid);
+  return key !== undefined && verifySignature(key.public_key, artifactPayload(owner, facts), signature.sig);
+}
+
+/**
  * Checks a document's signature (`raw` is the document as served, JSON-parsed).
  *
  * @returns The signature (key id and signing time).

@@ -148,7 +148,7 @@ describe('signing primitives', () => {
 });
 
 describe('check', () => {
-  it('finds a freshly announced registry clean, and names a version whose artifact no longer matches its signature', async () => {
+  it('finds a freshly announced registry clean, and names a version whose artifact no longer matches its signature, which a rebuild does not sign again', async () => {
     expect((await check(store)).clean).toBe(true);
     const key = versionKey('bundle', echo, v('1.0.0'));
     const saved = (await store.get(key))!;
@@ -158,15 +158,26 @@ describe('check', () => {
     try {
       const report = await check(store);
       expect(report.clean).toBe(false);
-      expect(report.issues.map((i) => i.key)).toContain(key);
+      expect(report.issues.find((i) => i.key === key)?.outdated).toEqual(['signature any-any']);
       // The CLI exits 1 and names the file.
       let out = '';
       const code = await main(['check'], { stdout: (s) => (out += s), stderr: () => {}, env: { SHELF_DATA_DIR: store.root } });
       expect(code).toBe(1);
       expect(out).toContain(key);
+      // A rebuild with the registry's key does not launder the change: the statement keeps its
+      // old signature, the rebuild names it and exits 1.
+      const tampered = (await store.get(key))!.etag;
+      expect((await rebuild(store, { signer: reg.server.signer })).mismatched).toEqual([{ key, platform: 'any-any' }]);
+      expect((await store.get(key))!.etag).toBe(tampered);
+      let err = '';
+      expect(await main(['rebuild'], { stdout: () => {}, stderr: (s) => (err += s), env: { SHELF_DATA_DIR: store.root } })).toBe(1);
+      expect(err).toContain(`${key} (any-any)`);
+      expect((await check(store)).clean).toBe(false);
     } finally {
+      // The operator's repair: the record restored, then a rebuild of what was derived from the tampered one.
       await store.put(key, saved.body, JSON_PUT);
     }
+    expect((await rebuild(store, { signer: reg.server.signer })).mismatched).toEqual([]);
     expect((await check(store)).clean).toBe(true);
   });
 
