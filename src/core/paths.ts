@@ -214,6 +214,9 @@ export function mcpPageKey(listing: McpListing, page: number): string {
   return `${MCP_ROOT}/pages/${listing}/${page}.json`;
 }
 
+/** Prefix of both listings' pages. */
+export const mcpPagesRoot = (): string => `${MCP_ROOT}/pages/`;
+
 /** Prefix of a listing's pages. */
 export function mcpPagesPrefix(listing: McpListing): string {
   return `${MCP_ROOT}/pages/${listing}/`;

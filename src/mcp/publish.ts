@@ -16,7 +16,7 @@ import { mcpPageKey, mcpPagesPrefix, mcpServerName, mcpVersionKey, mcpVersionsKe
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { readStoredJson, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import { purge, type ObjectStore } from '../store/object-store.ts';
 import { bucketCount, bucketOf, buildPage, splitBucket, withServer, type ServerListPage } from './pages.ts';
 import { hasServerName, listingEntry, OFFICIAL_META, serverResponses, type ServerResponse } from './server-json.ts';
 
@@ -53,23 +53,35 @@ export interface PublishServerOptions {
 export async function publishServer(store: ObjectStore, pkg: PackageName, records: ServerRecords, options: PublishServerOptions): Promise<void> {
   const { publicUrl, retry } = options;
   const note = options.onWrite ?? (() => undefined);
-  let entries: ServerResponse[] = [];
   if (hasServerName(pkg)) {
+    // A server with no version left (every one taken down) has no files: it answers 404, as an
+    // unknown name does.
     const key = mcpVersionsKey(pkg);
     note(
       key,
-      await updateDerived(store, key, ServerListSchema, async (current) => {
+      await updateDerived(store, key, ServerListSchema, async () => {
         const { doc, versions } = await records();
         const servers = doc ? serverResponses(pkg, doc, versions, publicUrl) : [];
-        return servers.length > 0 || current ? { servers, metadata: { count: servers.length } } : null;
-      }, { retry }),
+        return servers.length > 0 ? { servers, metadata: { count: servers.length } } : null;
+      }, { retry, whenNull: 'delete' }),
     );
-    entries = await readEntries(store, pkg);
-    // Each version's file, and `latest`, are copies of the list's entries.
-    await eachLimited([...entries.map((e) => [e.server.version, e] as const), ...latestOf(entries).map((e) => ['latest', e] as const)], 8, async ([version, entry]) => {
-      const k = mcpVersionKey(pkg, version as Version | 'latest');
+    // Each version's file is a copy of the list's entry; `latest` of the one marked `isLatest`,
+    // absent when none is (every version yanked or taken down).
+    await eachLimited(await readEntries(store, pkg), 8, async (entry) => {
+      const k = mcpVersionKey(pkg, entry.server.version as Version);
       note(k, await updateDerived(store, k, ServerResponseSchema, () => entry, { retry }));
     });
+    const latestKey = mcpVersionKey(pkg, 'latest');
+    note(latestKey, await updateDerived(store, latestKey, ServerResponseSchema, async () => latestOf(await readEntries(store, pkg))[0] ?? null, { retry, whenNull: 'delete' }));
+    // A version taken down loses its file (the lifecycle record blocks its announce, so nothing
+    // writes it back meanwhile).
+    const { doc } = await records();
+    for (const { version } of doc?.versions.filter((v) => v.status === 'removed') ?? []) {
+      const k = mcpVersionKey(pkg, version as Version);
+      if (!(await store.head(k))) continue;
+      await purge(store, k);
+      note(k, true);
+    }
   }
   const name = mcpServerName(pkg);
   for (const listing of options.listings === false ? [] : LISTINGS) {
@@ -168,17 +180,18 @@ async function completeSplit(store: ObjectStore, listing: McpListing, buckets: n
 }
 
 /**
- * Regenerates every page of a listing: the servers of `names` (every bundle with a version),
- * each page's entries read from the servers' `versions.json` on every attempt; pages past the
- * last (left by a larger geometry) are written empty.
+ * Regenerates every page of a listing: the servers of `packages` (every bundle with a version not
+ * taken down), each page's entries read from the servers' `versions.json` on every attempt, in the
+ * geometry of `serverCount` servers (default: as many as `packages`; the announce's count is the
+ * catalog's); pages past the last (left by a larger geometry) are written empty.
  */
 export async function rebuildPages(
   store: ObjectStore,
   listing: McpListing,
   packages: readonly PackageName[],
-  options: Pick<PublishServerOptions, 'retry' | 'onWrite'> & { concurrency?: number },
+  options: Pick<PublishServerOptions, 'retry' | 'onWrite'> & { concurrency?: number; serverCount?: number },
 ): Promise<void> {
-  const buckets = bucketCount(packages.length);
+  const buckets = bucketCount(options.serverCount ?? packages.length);
   const members: PackageName[][] = Array.from({ length: buckets }, () => []);
   for (const pkg of packages) if (hasServerName(pkg)) members[bucketOf(mcpServerName(pkg), buckets)]!.push(pkg);
   const write = pageWriter(store, listing, options);

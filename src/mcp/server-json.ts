@@ -13,16 +13,18 @@
  *   order (darwin, linux, win32, then `any`). Which platform each is for is in Shelf's own
  *   `_meta` entry ({@link SHELF_META}), `artifacts`, in the same order, and in the URL itself
  *   (`…/{version}/{os}-{arch}.mcpb`).
- * - `_meta["io.modelcontextprotocol.registry/official"]`: `status`, `publishedAt`, `updatedAt`,
- *   `isLatest` (the version `latest` names, or the highest version when every version is a
- *   prerelease, so that every server has one).
+ * - `_meta["io.modelcontextprotocol.registry/official"]`: `status`, `statusMessage` and
+ *   `statusChangedAt` from Shelf's lifecycle ({@link officialStatus}: yanked is `deprecated`, a
+ *   removed version is not served), `publishedAt`, `updatedAt`, `isLatest` (the version `latest`
+ *   names, or the highest version neither yanked nor removed when every version is a prerelease).
  *
  * Pure module.
  *
  * @module
  */
 import { compareVersionsDesc, type PackageName, type Version } from '../core/names.ts';
-import { artifactKey, mcpServerName, packageKey, versionKey } from '../core/paths.ts';
+import { effectiveStatus, isSelectable, type EffectiveStatus } from '../core/lifecycle.ts';
+import { artifactKey, lifecycleKey, mcpServerName, packageKey, versionKey } from '../core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 
 /** The official registry's `_meta` key (the spec allows no other keys inside it). */
@@ -33,6 +35,7 @@ export const SHELF_META = 'dev.shelf.registry/package';
 export const MAX_SERVER_NAME = 200;
 export const MAX_DESCRIPTION = 100;
 export const MAX_TITLE = 100;
+export const MAX_STATUS_MESSAGE = 500;
 
 /** A server's response, as this registry writes it (the spec's `ServerResponse`). */
 export interface ServerResponse {
@@ -48,7 +51,7 @@ export interface ServerResponse {
     packages: Array<{ registryType: 'mcpb'; identifier: string; version: string; fileSha256: string; transport: { type: 'stdio' } }>;
   };
   _meta: Record<string, unknown> & {
-    [OFFICIAL_META]: { status: 'active' | 'deprecated' | 'deleted'; statusMessage?: string; publishedAt: string; updatedAt: string; isLatest: boolean };
+    [OFFICIAL_META]: OfficialStatus & { publishedAt: string; updatedAt: string; isLatest: boolean };
   };
 }
 
@@ -65,9 +68,46 @@ export const SERVER_SCHEMA_URL = 'https://static.modelcontextprotocol.io/schemas
 
 const PLATFORM_ORDER = ['darwin', 'linux', 'win32', 'any'];
 
-/** The version the API marks `isLatest`: `latest`, else the highest version. */
+/**
+ * The version the API marks `isLatest`: `latest`, else the highest version neither yanked nor
+ * removed (a server with prereleases only); null when every version is yanked or removed.
+ */
 export function mcpLatest(doc: PackageDocument): string | null {
-  return doc.latest ?? [...doc.versions].map((v) => v.version).sort(compareVersionsDesc)[0] ?? null;
+  if (doc.status === 'removed') return null;
+  return doc.latest ?? doc.versions.filter(isSelectable).map((v) => v.version).sort(compareVersionsDesc)[0] ?? null;
+}
+
+/** The official `_meta`'s status fields of one version. */
+export interface OfficialStatus {
+  status: 'active' | 'deprecated';
+  statusMessage?: string;
+  statusChangedAt?: string;
+}
+
+/**
+ * A version's status as the official `_meta` says it, from Shelf's lifecycle (the version's own
+ * status, else its package's; `core/lifecycle.ts`), or null for a version that is not served:
+ *
+ * - `active` → `active`;
+ * - `deprecated` (the version, or the whole package) → `deprecated`, the publisher's message as
+ *   `statusMessage`;
+ * - `yanked` → `deprecated`, `statusMessage` "yanked: <message>" (or "yanked"), and never
+ *   `isLatest` (Shelf never calls it latest). It stays listed and installable by its exact
+ *   version, as Shelf's own clients keep it for lockfiles;
+ * - `removed` (a takedown of the version or the package) → null: its files are deleted and it
+ *   is in no listing (the spec's `deleted`, which listings leave out by default, with the bytes
+ *   gone).
+ *
+ * `statusChangedAt` is when the status applying to the version was set (for an active one, when
+ * it was last made active again; absent if never).
+ */
+export function officialStatus(doc: PackageDocument, version: string): OfficialStatus | null {
+  const s = statusOf(doc, version);
+  if (s.status === 'removed') return null;
+  const changed = s.changed_at ? { statusChangedAt: s.changed_at } : {};
+  if (s.status !== 'deprecated' && s.status !== 'yanked') return { status: 'active', ...changed };
+  const message = s.status === 'yanked' ? (s.message ? `yanked: ${s.message}` : 'yanked') : s.message;
+  return { status: 'deprecated', ...(message ? { statusMessage: cut(message, MAX_STATUS_MESSAGE) } : {}), ...changed };
 }
 
 /** True when a package has a server name the API accepts. */
@@ -87,10 +127,13 @@ export function serverResponses(pkg: PackageName, doc: PackageDocument, versions
   return [...versions]
     .filter((v) => v.artifacts.length > 0)
     .sort((a, b) => b.published_at.localeCompare(a.published_at) || compareVersionsDesc(a.version, b.version))
-    .map((v) => serverResponse(pkg, v, v.version === latest, base));
+    .flatMap((v) => {
+      const status = officialStatus(doc, v.version);
+      return status ? [serverResponse(pkg, doc, v, status, v.version === latest, base)] : [];
+    });
 }
 
-function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean, base: string): ServerResponse {
+function serverResponse(pkg: PackageName, doc: PackageDocument, v: VersionDocument, status: OfficialStatus, isLatest: boolean, base: string): ServerResponse {
   const manifest = (v.manifest ?? {}) as Record<string, unknown>;
   const artifacts = [...v.artifacts].sort((a, b) => PLATFORM_ORDER.indexOf(a.os) - PLATFORM_ORDER.indexOf(b.os) || a.arch.localeCompare(b.arch));
   const version = v.version as Version;
@@ -131,12 +174,20 @@ function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean,
   return {
     server: ordered,
     _meta: {
-      [OFFICIAL_META]: { status: 'active', publishedAt: v.published_at, updatedAt: v.updated_at, isLatest },
+      [OFFICIAL_META]: {
+        ...status,
+        publishedAt: v.published_at,
+        // A status change updates the version too.
+        updatedAt: status.statusChangedAt && status.statusChangedAt > v.updated_at ? status.statusChangedAt : v.updated_at,
+        isLatest,
+      },
       [SHELF_META]: {
         name: pkg.full,
         prerelease: v.prerelease,
+        ...shelfStatus(doc, v.version),
         document: url(versionKey('bundle', pkg, version)),
         package: url(packageKey('bundle', pkg)),
+        ...(hasLifecycle(doc) ? { lifecycle: url(lifecycleKey('bundle', pkg)) } : {}),
         release: v.release,
         artifacts: artifacts.map((a) => ({
           os: a.os,
@@ -153,14 +204,43 @@ function serverResponse(pkg: PackageName, v: VersionDocument, isLatest: boolean,
 }
 
 /**
+ * Shelf's own status of a version (`active`, `deprecated`, `yanked`: the official `_meta` cannot
+ * say yanked), where it comes from (`version` or `package`), its message and when it was set.
+ */
+function shelfStatus(doc: PackageDocument, version: string): Record<string, string> {
+  const s = statusOf(doc, version);
+  return {
+    status: s.status,
+    ...(s.status === 'active' ? {} : { status_source: s.source }),
+    ...(s.message ? { status_message: s.message } : {}),
+    ...(s.changed_at ? { status_changed_at: s.changed_at } : {}),
+  };
+}
+
+/**
+ * The status that applies to a version (`core/lifecycle.ts`), with, for an active version whose
+ * status or whose package's was changed back to active (unyank, undeprecate), the time of that
+ * change: a client that watches `statusChangedAt` or `updatedAt` sees the reactivation too.
+ */
+function statusOf(doc: PackageDocument, version: string): EffectiveStatus {
+  const s = effectiveStatus(doc, version);
+  if (s.status !== 'active') return s;
+  const changed = [doc.versions.find((v) => v.version === version)?.status_changed_at, doc.status_changed_at].filter((t): t is string => t !== undefined).sort().at(-1);
+  return changed ? { ...s, changed_at: changed } : s;
+}
+
+/** Whether the package has a lifecycle record (a status was ever set on it or a version). */
+const hasLifecycle = (doc: PackageDocument): boolean => doc.status_changed_at !== undefined || doc.versions.some((v) => v.status_changed_at !== undefined);
+
+/**
  * A server version as the listings' pages show it: the same `server` and official `_meta`, and
- * Shelf's `_meta` reduced to what tells the packages apart (`name`, `prerelease`, each artifact's
- * `os`, `arch`, `identifier` and `sha256`). Provenance, sizes and links to Shelf's documents stay
+ * Shelf's `_meta` reduced to what tells the packages apart (`name`, `prerelease`, Shelf's
+ * `status`, each artifact's `os`, `arch`, `identifier` and `sha256`). Provenance, sizes and links to Shelf's documents stay
  * in `versions/{version}.json` and `versions.json`: they are most of an entry's bytes, and a page
  * holds every version of about 16 servers.
  */
 export function listingEntry(entry: ServerResponse): ServerResponse {
-  const shelf = entry._meta[SHELF_META] as { name: string; prerelease?: boolean; artifacts: Array<{ os: string; arch: string; identifier: string; sha256: string }> } | undefined;
+  const shelf = entry._meta[SHELF_META] as { name: string; prerelease?: boolean; status?: string; artifacts: Array<{ os: string; arch: string; identifier: string; sha256: string }> } | undefined;
   if (!shelf) return entry;
   return {
     server: entry.server,
@@ -169,6 +249,7 @@ export function listingEntry(entry: ServerResponse): ServerResponse {
       [SHELF_META]: {
         name: shelf.name,
         ...(shelf.prerelease === undefined ? {} : { prerelease: shelf.prerelease }),
+        ...(shelf.status === undefined ? {} : { status: shelf.status }),
         artifacts: shelf.artifacts.map((a) => ({ os: a.os, arch: a.arch, identifier: a.identifier, sha256: a.sha256 })),
       },
     },

@@ -14,7 +14,21 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../config.ts';
 import type { Kind, PackageName, Version } from '../core/names.ts';
-import { badgeKey, cdnKey, lifecycleKey, packageFolder, packageKey, recentKey, shardedRootKey, versionKey, versionsPrefix } from '../core/paths.ts';
+import {
+  badgeKey,
+  cdnKey,
+  lifecycleKey,
+  mcpPagesRoot,
+  mcpServerPrefix,
+  packageFolder,
+  packageKey,
+  recentKey,
+  shardedRootKey,
+  skillsDiscoveryPackageKey,
+  skillsDiscoveryScopeKey,
+  versionKey,
+  versionsPrefix,
+} from '../core/paths.ts';
 import { readStoredJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
@@ -22,15 +36,20 @@ import type { ObjectStore } from '../store/object-store.ts';
  * The CDN paths (`/`-prefixed, as CloudFront names them) a takedown or its undo must purge: the
  * removed version's document and folder (`/*`), or the whole package's folder, plus the
  * documents that changed with it (package document, lifecycle record, badge, recent list, search
- * root). At most a handful of paths, two of them wildcards: CloudFront's limits are 3,000 paths
- * and 15 wildcards in progress.
+ * root, and the MCP registry API's server folder and listing pages, or the skill's discovery
+ * indexes). At most a handful of paths, at most four of them wildcards: CloudFront's limits are
+ * 3,000 paths and 15 wildcards in progress.
  */
 export function takedownPaths(kind: Kind, pkg: PackageName, version: string | null): string[] {
   const own =
     version === null
       ? [`${packageFolder(kind, pkg)}*`]
       : [versionKey(kind, pkg, version as Version), `${versionsPrefix(kind, pkg)}${version}/*`, lifecycleKey(kind, pkg)];
-  return [packageKey(kind, pkg), ...own, badgeKey(kind, pkg), recentKey(), shardedRootKey(kind)].map((key) => `/${key}`);
+  // The read APIs of other clients: the server's MCP files and the listings' pages, or the
+  // skill's discovery indexes (as keys: the viewer-request function maps requests to them before
+  // the cache).
+  const interop = kind === 'bundle' ? [`${mcpServerPrefix(pkg)}*`, `${mcpPagesRoot()}*`] : [skillsDiscoveryScopeKey(pkg.scope), skillsDiscoveryPackageKey(pkg)];
+  return [packageKey(kind, pkg), ...own, badgeKey(kind, pkg), recentKey(), shardedRootKey(kind), ...interop].map((key) => `/${key}`);
 }
 
 /** Creates an invalidation of `paths`; resolves with its id. */

@@ -12,6 +12,7 @@ import { parsePackageName, type Kind, type PackageName, type Version } from '../
 import { configKey, packageKey, versionKey } from '../core/paths.ts';
 import { PackageDocumentSchema, VersionDocumentSchema, type Artifact } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
+import { scopeLists, summarize } from '../indexer/documents.ts';
 import { LISTINGS, publishServer, rebuildPages } from '../mcp/publish.ts';
 import { publishDiscovery, writeSkillsArchive } from '../skills/publish.ts';
 import { readShardedRoot } from '../search/write/publish.ts';
@@ -20,7 +21,11 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { Producer, RebuildRun } from './derived-files.ts';
 import { readPackageDocuments, readVersions, type VersionCache } from './records.ts';
 
-/** The MCP API's files and the discovery indexes: per package, then (a whole rebuild) the listings' pages. */
+/**
+ * The MCP API's files and the discovery indexes: per package, then (a whole rebuild) the listings'
+ * pages. They follow the lifecycle (docs/read-apis.md, "Statuses"): a status change or a takedown
+ * refreshes them through this step like an announce does.
+ */
 export const interopFiles: Producer = {
   step: 'interop',
   // Counted as they come: a server has one file per version.
@@ -32,8 +37,12 @@ export const interopFiles: Producer = {
     const { store, onePackage, retry, concurrency } = run;
     await eachLimited(run.targets, concurrency, ({ kind, pkg }) => refreshInterop(store, kind, pkg, { retry, onWrite: run.record, listings: !!onePackage }));
     if (!onePackage && run.kinds.includes('bundle')) {
-      const servers = (await readPackageDocuments(store, ['bundle'])).filter((d) => d.versions.length > 0).map((d) => parsePackageName(d.name));
-      for (const listing of LISTINGS) await rebuildPages(store, listing, servers, { retry, onWrite: run.record, concurrency });
+      // Every bundle with a version not taken down, in the geometry an announce uses: the count
+      // of the catalog's bundles (a bundle whose every version is yanked is listed, not counted).
+      const docs = await readPackageDocuments(store, ['bundle']);
+      const servers = docs.filter(scopeLists).map((d) => parsePackageName(d.name));
+      const serverCount = docs.filter((d) => summarize(d) !== null).length;
+      for (const listing of LISTINGS) await rebuildPages(store, listing, servers, { retry, onWrite: run.record, concurrency, serverCount });
     }
   },
   // Compared whole by the checker (no entries of their own).

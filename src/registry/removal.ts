@@ -10,7 +10,7 @@
 import type { Kind, PackageName, Version } from '../core/names.ts';
 import { versionKey, versionsPrefix } from '../core/paths.ts';
 import type { LifecycleRecord } from '../core/schemas.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import { purge, type ObjectStore } from '../store/object-store.ts';
 
 /** Every key a version has in the bucket: its document and the files in its folder. */
 export async function versionFiles(store: ObjectStore, kind: Kind, pkg: PackageName, version: string): Promise<string[]> {
@@ -37,9 +37,4 @@ export async function deleteRemovedFiles(store: ObjectStore, kind: Kind, pkg: Pa
     }
   }
   return deleted;
-}
-
-/** Deletes an object and, on a store that keeps them (a versioned bucket), its earlier versions. */
-export async function purge(store: ObjectStore, key: string): Promise<void> {
-  await (store.purge ? store.purge(key) : store.delete(key));
 }

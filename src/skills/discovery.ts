@@ -15,6 +15,7 @@
  * @module
  */
 import * as z from 'zod';
+import { isSelectable } from '../core/lifecycle.ts';
 import { compareVersionsDesc, type PackageName } from '../core/names.ts';
 import type { PackageDocument, VersionDocument } from '../core/schemas.ts';
 
@@ -36,9 +37,14 @@ export interface DiscoveryIndex {
   skills: DiscoveryEntry[];
 }
 
-/** The version a discovery index offers: `latest`, else the highest version. */
+/**
+ * The version a discovery index offers: `latest`, else the highest version (a skill with
+ * prereleases only); never a yanked or removed one (`core/lifecycle.ts`), so a skill whose every
+ * version is yanked, or that was taken down, is offered nowhere. A deprecated one is still offered.
+ */
 export function discoveryVersion(doc: PackageDocument): string | null {
-  return doc.latest ?? [...doc.versions].map((v) => v.version).sort(compareVersionsDesc)[0] ?? null;
+  if (doc.status === 'removed') return null;
+  return doc.latest ?? doc.versions.filter(isSelectable).map((v) => v.version).sort(compareVersionsDesc)[0] ?? null;
 }
 
 /**

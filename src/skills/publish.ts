@@ -47,18 +47,19 @@ function offered({ doc, versions }: Awaited<ReturnType<SkillRecords>>): VersionD
 
 /**
  * Writes a skill's own discovery index and its entry in its scope's. A skill without a version to
- * offer keeps (or gets) no entry.
+ * offer (every version yanked, or taken down) has no index of its own (404) and no entry in its
+ * scope's.
  */
 export async function publishDiscovery(store: ObjectStore, pkg: PackageName, records: SkillRecords, options: { retry?: RetryPolicy; onWrite?: (key: string, changed: boolean) => void } = {}): Promise<void> {
   const note = options.onWrite ?? (() => undefined);
   const own = skillsDiscoveryPackageKey(pkg);
   note(
     own,
-    await updateDerived(store, own, DiscoveryIndexSchema, async (current) => {
+    await updateDerived(store, own, DiscoveryIndexSchema, async () => {
       const version = offered(await records());
       const entry = version && discoveryEntry(pkg, version, PACKAGE_INDEX_DEPTH);
-      return entry || current ? discoveryIndex(entry ? [entry] : []) : null;
-    }, { retry: options.retry }),
+      return entry ? discoveryIndex([entry]) : null;
+    }, { retry: options.retry, whenNull: 'delete' }),
   );
   const scope = skillsDiscoveryScopeKey(pkg.scope);
   note(

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
 import { contentTypeFor, MUTABLE_CACHE } from '../core/paths.ts';
-import { PreconditionFailedError, type ObjectStore } from './object-store.ts';
+import { PreconditionFailedError, purge, type ObjectStore } from './object-store.ts';
 
 /** A document and the ETag it was read with. */
 export interface Versioned<T> {
@@ -164,17 +164,31 @@ export async function updateObject(
 /** Thrown inside a compute of {@link updateDerived} to leave the document as it is. */
 class NothingToWrite extends Error {}
 
+/** Options of {@link updateDerived}. */
+export interface DerivedOptions extends UpdateOptions {
+  /**
+   * What `compute` returning null means: `leave` the document as it is, an absent one absent
+   * (default); or `delete` it: the document must not exist.
+   */
+  whenNull?: 'leave' | 'delete';
+}
+
 /**
- * {@link updateJson} for a derived document that may have nothing to say: `compute` returns null
- * to leave the document as it is (an absent one absent). True when it was written.
+ * {@link updateJson} for a derived document that may have nothing to say, or may have to go:
+ * `compute` returns null to leave the document as it is, or, with `whenNull: 'delete'`, to delete
+ * it. A deleted document is {@link purge}d (a versioned bucket keeps no earlier copy), then
+ * `compute` runs once more on the records as they are after the delete: a concurrent writer whose
+ * records were stored before that read is not undone, since its document is written back.
+ * True when the document was written or deleted.
  */
 export async function updateDerived<T>(
   store: ObjectStore,
   key: string,
   schema: z.ZodType<T>,
   compute: (current: T | null) => T | null | Promise<T | null>,
-  options: UpdateOptions = {},
+  options: DerivedOptions = {},
 ): Promise<boolean> {
+  let remove = false;
   try {
     const { changed } = await updateJson(
       store,
@@ -182,6 +196,7 @@ export async function updateDerived<T>(
       schema,
       async (current) => {
         const next = await compute(current);
+        remove = next === null && current !== null && options.whenNull === 'delete';
         if (next === null) throw new NothingToWrite();
         return next;
       },
@@ -189,9 +204,12 @@ export async function updateDerived<T>(
     );
     return changed;
   } catch (err) {
-    if (err instanceof NothingToWrite) return false;
-    throw err;
+    if (!(err instanceof NothingToWrite)) throw err;
   }
+  if (!remove) return false;
+  await purge(store, key);
+  await updateDerived(store, key, schema, compute, options);
+  return true;
 }
 
 /**

@@ -74,6 +74,11 @@ export interface ObjectStore {
   purge?(key: string): Promise<void>;
 }
 
+/** Deletes an object and, on a store that keeps them (a versioned bucket), its earlier versions. */
+export async function purge(store: ObjectStore, key: string): Promise<void> {
+  await (store.purge ? store.purge(key) : store.delete(key));
+}
+
 /** Thrown by {@link ObjectStore.put} when `ifNoneMatch` or `ifMatch` does not hold. */
 export class PreconditionFailedError extends Error {
   readonly code = 'precondition_failed';

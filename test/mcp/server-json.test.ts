@@ -145,3 +145,57 @@ describe('a server version', () => {
     expect(JSON.stringify(listed).length).toBeLessThan((JSON.stringify(entry).length * 2) / 3);
   });
 });
+
+describe('a version’s status (docs/read-apis.md, "Statuses")', () => {
+  type Entry = { version: string; status?: string; status_message?: string; status_changed_at?: string };
+  const doc = (latest: string | null, entries: Entry[], pkgStatus: Omit<Entry, 'version'> = {}) =>
+    ({ latest, status: 'active', ...pkgStatus, versions: entries.map((e) => ({ status: 'active', ...e })) }) as unknown as PackageDocument;
+  const at = (i: number) => `2026-0${i}-01T00:00:00.000Z`;
+  const versions = ['1.0.0', '1.1.0', '2.0.0-rc.1'].map((v, i) => versionDoc(v, { description: 'd' }, { published: at(i + 1), prerelease: v.includes('-') }));
+  const byVersion = (d: PackageDocument, vs = versions) => Object.fromEntries(serverResponses(pkg, d, vs, BASE).map((e) => (expectValid('ServerResponse', e), [e.server.version, { ...e._meta[OFFICIAL_META], shelf: e._meta[SHELF_META] }])));
+
+  it('maps deprecated to deprecated with the message, yanked to deprecated "yanked: …" never latest, removed to nothing', () => {
+    const shown = byVersion(
+      doc('1.0.0', [
+        { version: '2.0.0-rc.1', status: 'removed', status_message: 'Malware', status_changed_at: at(7) },
+        { version: '1.1.0', status: 'yanked', status_message: 'Broken.', status_changed_at: at(8) },
+        { version: '1.0.0', status: 'deprecated', status_message: 'Use 2.', status_changed_at: at(9) },
+      ]),
+    );
+    expect(Object.keys(shown)).toEqual(['1.1.0', '1.0.0']);
+    expect(shown['1.1.0']).toMatchObject({ status: 'deprecated', statusMessage: 'yanked: Broken.', statusChangedAt: at(8), updatedAt: at(8), isLatest: false, shelf: { status: 'yanked', status_source: 'version', status_message: 'Broken.' } });
+    expect(shown['1.0.0']).toMatchObject({ status: 'deprecated', statusMessage: 'Use 2.', statusChangedAt: at(9), isLatest: true, shelf: { status: 'deprecated' } });
+    // A yank without a message says so; a message at Shelf's 500 characters is cut to the spec's 500 with its prefix.
+    const bare = byVersion(doc(null, [{ version: '1.1.0', status: 'yanked', status_changed_at: at(8) }]), [versions[1]!]);
+    expect(bare['1.1.0']).toMatchObject({ statusMessage: 'yanked', isLatest: false });
+    const long = byVersion(doc(null, [{ version: '1.1.0', status: 'yanked', status_message: 'x'.repeat(500), status_changed_at: at(8) }]), [versions[1]!]);
+    expect([...long['1.1.0']!.statusMessage!].length).toBe(500);
+  });
+
+  it('applies a package’s deprecation to every version but those with a status of their own', () => {
+    const shown = byVersion(doc('1.1.0', [{ version: '1.1.0' }, { version: '1.0.0', status: 'yanked', status_changed_at: at(8) }], { status: 'deprecated', status_message: 'Moved.', status_changed_at: at(9) }), versions.slice(0, 2));
+    expect(shown['1.1.0']).toMatchObject({ status: 'deprecated', statusMessage: 'Moved.', statusChangedAt: at(9), isLatest: true, shelf: { status_source: 'package' } });
+    expect(shown['1.0.0']).toMatchObject({ status: 'deprecated', statusMessage: 'yanked', statusChangedAt: at(8) });
+  });
+
+  it('marks as latest, for a server of prereleases only, the highest one not yanked; none when every one is', () => {
+    const pre = ['2.0.0-rc.1', '2.0.0-rc.2'].map((v, i) => versionDoc(v, { description: 'd' }, { published: at(i + 1), prerelease: true }));
+    const one = byVersion(doc(null, [{ version: '2.0.0-rc.2', status: 'yanked', status_changed_at: at(5) }, { version: '2.0.0-rc.1' }]), pre);
+    expect([one['2.0.0-rc.2']!.isLatest, one['2.0.0-rc.1']!.isLatest]).toEqual([false, true]);
+    const none = byVersion(doc(null, [{ version: '2.0.0-rc.2', status: 'yanked', status_changed_at: at(5) }, { version: '2.0.0-rc.1', status: 'yanked', status_changed_at: at(5) }]), pre);
+    expect(Object.values(none).map((e) => e.isLatest)).toEqual([false, false]);
+  });
+
+  it('serves nothing of a package taken down', () => {
+    expect(serverResponses(pkg, doc(null, [{ version: '1.0.0', status: 'removed' }], { status: 'removed', status_message: 'Legal notice' }), [versions[0]!], BASE)).toEqual([]);
+  });
+
+  it('dates an active version’s status at its last reactivation (unyank or undeprecate), and names the lifecycle record', () => {
+    const shown = byVersion(doc('1.1.0', [{ version: '1.1.0', status_changed_at: at(8) }, { version: '1.0.0' }], { status_changed_at: at(6) }), versions.slice(0, 2));
+    expect(shown['1.1.0']).toMatchObject({ status: 'active', statusChangedAt: at(8), updatedAt: at(8), shelf: { status: 'active', lifecycle: `${BASE}v1/bundles/@acme/echo/lifecycle.json` } });
+    expect(shown['1.0.0']).toMatchObject({ status: 'active', statusChangedAt: at(6), updatedAt: at(6) });
+    const never = byVersion(doc('1.0.0', [{ version: '1.0.0' }]), [versions[0]!]);
+    expect(never['1.0.0']!.statusChangedAt).toBeUndefined();
+    expect(never['1.0.0']!.shelf).not.toHaveProperty('lifecycle');
+  });
+});

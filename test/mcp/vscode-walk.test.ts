@@ -7,13 +7,13 @@
  * `Access-Control-Allow-Origin: *`, and misses answer 404 `{"error": "..."}`. Then a new version
  * and a new package appear in the right places, a cursor handed out before the registry grew
  * still leads through every server, and the files the announces wrote are exactly what
- * `shelf rebuild` derives (`shelf check` is clean).
+ * `shelf rebuild` derives (`shelf check` is clean). After a yank, the walk finds the version below.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
-import { startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 import { expectValid, getJson, publishBundle, walkList } from './helpers.ts';
 
 let reg: TestRegistry;
@@ -130,6 +130,18 @@ describe('VS Code walks the MCP registry API', () => {
     const old = await getJson(`${reg.url}/v0.1/servers/io.github.acme%2Ftool-04/versions/1.0.0`);
     expect(old.json._meta['io.modelcontextprotocol.registry/official'].isLatest).toBe(false);
   }, 60_000);
+
+  it('after a yank, walks to the version below it, the yanked one deprecated and never latest', async () => {
+    const res = await reg.status('bundle', { name: '@acme/tool-04', version: '1.1.0', status: 'yanked', message: 'Broken build.' }, claimsFor('acme/tool-04-mcp'));
+    expect(res.status).toBe(200);
+    const walk = await walkList(reg.url);
+    expect(walk.servers.find((s) => s.server.name === 'io.github.acme/tool-04')?.server.version).toBe('1.0.0');
+    const latest = await getJson(`${reg.url}/v0.1/servers/${encodeURIComponent('io.github.acme/tool-04')}/versions/latest`);
+    expect(latest.json.server.version).toBe('1.0.0');
+    const yanked = await getJson(`${reg.url}/v0.1/servers/io.github.acme%2Ftool-04/versions/1.1.0`);
+    expectValid('ServerResponse', yanked.json);
+    expect(yanked.json._meta['io.modelcontextprotocol.registry/official']).toMatchObject({ status: 'deprecated', statusMessage: 'yanked: Broken build.', isLatest: false });
+  });
 
   it('is exactly what a rebuild derives from the records: shelf check is clean, a rebuild writes nothing', async () => {
     const report = await check(reg.store);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isShelfError } from '../../src/core/errors.ts';
-import { updateJson, readJson } from '../../src/store/json-documents.ts';
+import { updateDerived, updateJson, readJson } from '../../src/store/json-documents.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import { PreconditionFailedError, type ObjectStore } from '../../src/store/object-store.ts';
 
@@ -69,5 +69,42 @@ describe('updateJson', () => {
     const err = await updateJson(store, 'r.json', Counter, () => ({ n: 1, ids: [] }), { strict: true }).catch((e) => e);
     expect(isShelfError(err, 'internal_error')).toBe(true);
     expect(new TextDecoder().decode((await store.get('r.json'))!.body)).toBe('{"n":"x"}');
+  });
+});
+
+describe('updateDerived', () => {
+  const doc = { n: 1, ids: [] };
+
+  it('leaves a document as it is when compute has nothing to say (by default)', async () => {
+    expect(await updateDerived(store, 'd.json', Counter, () => null)).toBe(false);
+    expect(await store.head('d.json')).toBeNull();
+    await updateDerived(store, 'd.json', Counter, () => doc);
+    expect(await updateDerived(store, 'd.json', Counter, () => null)).toBe(false);
+    expect((await readJson(store, 'd.json', Counter))?.value).toEqual(doc);
+  });
+
+  it('with whenNull "delete", purges the document, and writes it back when the records say so again meanwhile', async () => {
+    const purged: string[] = [];
+    // A store that keeps earlier versions: the delete must be a purge.
+    const versioned: ObjectStore = {
+      description: 'versioned',
+      get: (k) => store.get(k),
+      head: (k) => store.head(k),
+      put: (k, b, o) => store.put(k, b, o),
+      list: (p) => store.list(p),
+      delete: (k) => store.delete(k),
+      purge: async (k) => (purged.push(k), store.delete(k)),
+    };
+    await updateDerived(versioned, 'd.json', Counter, () => doc);
+    expect(await updateDerived(versioned, 'd.json', Counter, () => null, { whenNull: 'delete' })).toBe(true);
+    expect(await store.head('d.json')).toBeNull();
+    expect(purged).toEqual(['d.json']);
+    // Absent and still nothing to say: nothing done.
+    expect(await updateDerived(versioned, 'd.json', Counter, () => null, { whenNull: 'delete' })).toBe(false);
+    // A concurrent writer stored records between the decision and the delete: the second look writes them back.
+    await updateDerived(versioned, 'd.json', Counter, () => doc);
+    let calls = 0;
+    expect(await updateDerived(versioned, 'd.json', Counter, () => (calls++ === 0 ? null : { n: 2, ids: [] }), { whenNull: 'delete' })).toBe(true);
+    expect((await readJson(store, 'd.json', Counter))?.value).toEqual({ n: 2, ids: [] });
   });
 });
