@@ -129,7 +129,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthRepor
     const urls = new Map<GrowthSide, string>();
     for (const side of [small, large]) {
       const store = new FsStore(side.root);
-      const server = await startLocalServer({ store, port: 0 });
+      const server = await startLocalServer({ store, port: 0, readsOnly: true });
       servers.push(server);
       await writeBenchConfig(store, server.url);
       urls.set(side, server.url);

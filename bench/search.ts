@@ -120,7 +120,7 @@ const failedPart = (err: unknown) => ({ error: err instanceof Error ? err.messag
 export async function measureShelfSearch(store: ObjectStore, options: ShelfSearchOptions): Promise<ShelfSearchReport> {
   const log = options.log ?? (() => {});
   const report: ShelfSearchReport = { sharded: { error: 'not run' }, agreement: { error: 'not run' } };
-  const server = await startLocalServer({ store, port: 0 });
+  const server = await startLocalServer({ store, port: 0, readsOnly: true });
   try {
     let shardedClient: RegistryClient | null = null;
     log('search: sharded index');

@@ -1,5 +1,5 @@
 /**
- * The CDK app: `npx aws-cdk@2 deploy --app "npx tsx infra/app.ts" -c audience=...` (or
+ * The CDK app: `npx cdk deploy --app "npx tsx infra/app.ts" -c audience=...` (the pinned CLI) (or
  * `npm run deploy -- -c audience=...`, which builds the function first). Settings come from CDK
  * context only; see `infra/README.md` for every key.
  *

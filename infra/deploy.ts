@@ -2,16 +2,18 @@
  * One command per operator task:
  *
  * - `npm run deploy -- -c audience=https://registry.example.com [cdk deploy flags...]` builds the
- *   function (`scripts/build-lambda.ts`), runs `npx aws-cdk@2 deploy` on `infra/app.ts` (npx
- *   fetches the CDK CLI on first use; nothing to install), then uploads `v1/config.json` and the
- *   web pages with the stack's outputs (`scripts/upload-assets.ts`).
+ *   function (`scripts/build-lambda.ts`), runs the CDK CLI's `deploy` on `infra/app.ts` (the CLI
+ *   is the `aws-cdk` dev dependency, pinned by the lockfile: `npm ci` installs it), then uploads
+ *   `v1/config.json` and the web pages with the stack's outputs (`scripts/upload-assets.ts`), with
+ *   the same `--profile` as the CDK.
  * - `npm run synth -- -c audience=...` builds the function and synthesizes the CloudFormation
- *   template into `dist/cdk.out/` offline, without the CDK CLI and without an AWS account.
+ *   template into `dist/cdk.out/` offline, without the CDK CLI and without an AWS account, and
+ *   prints the warnings synthesis recorded (the CDK CLI prints them; a bare synth would not).
  *
  * @module
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ShelfError } from '../src/core/errors.ts';
@@ -23,13 +25,51 @@ import { CONTEXT_KEYS } from './settings.ts';
 export const CDK_OUT = join(ROOT, 'dist', 'cdk.out');
 /** Where `cdk deploy` writes the stack's outputs, read by the asset upload. */
 export const OUTPUTS_FILE = join(ROOT, 'dist', 'cdk-outputs.json');
-/** The CDK CLI package npx runs: major version 2, matching aws-cdk-lib. */
-export const CDK_CLI = 'aws-cdk@2';
+/** The CDK CLI: the `aws-cdk` dev dependency, at the version the lockfile pins (never fetched by npx). */
+export const CDK_CLI = join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk');
 const APP = 'npx tsx infra/app.ts';
 
-/** The `npx` arguments of the deploy: the CDK CLI, this app, and the operator's own flags last. */
+/** The CDK CLI's arguments for the deploy: this app, and the operator's own flags last. */
 export function cdkDeployArgs(passthrough: string[]): string[] {
-  return ['--yes', CDK_CLI, 'deploy', '--app', APP, '--output', CDK_OUT, '--outputs-file', OUTPUTS_FILE, ...passthrough];
+  return ['deploy', '--app', APP, '--output', CDK_OUT, '--outputs-file', OUTPUTS_FILE, ...passthrough];
+}
+
+/**
+ * The AWS profile the operator named among the deploy's flags (`--profile p` or `--profile=p`),
+ * which every AWS call of the deploy must use: the CDK's and the asset upload's.
+ */
+export function profileOf(args: string[]): string | undefined {
+  let profile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--profile') profile = args[++i];
+    else if (args[i]!.startsWith('--profile=')) profile = args[i]!.slice('--profile='.length);
+  }
+  return profile;
+}
+
+/**
+ * The warnings and errors a synthesis recorded in its cloud assembly (`manifest.json`), as lines
+ * `[warning] path: message`. The CDK CLI prints them; a synth without it must print them itself.
+ */
+export function synthMessages(outdir: string): string[] {
+  const manifestFile = join(outdir, 'manifest.json');
+  if (!existsSync(manifestFile)) return [];
+  type Metadata = Record<string, Array<{ type: string; data: unknown }>>;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts?: Record<string, { metadata?: Metadata; additionalMetadataFile?: string }> };
+  const lines: string[] = [];
+  for (const artifact of Object.values(manifest.artifacts ?? {})) {
+    // Newer assemblies keep a stack's metadata in a file of its own.
+    const extra = artifact.additionalMetadataFile ? (JSON.parse(readFileSync(join(outdir, artifact.additionalMetadataFile), 'utf8')) as Metadata) : {};
+    for (const metadata of [artifact.metadata ?? {}, extra]) {
+      for (const [path, entries] of Object.entries(metadata)) {
+        for (const entry of entries) {
+          const level = entry.type === 'aws:cdk:warning' ? 'warning' : entry.type === 'aws:cdk:error' ? 'error' : null;
+          if (level) lines.push(`[${level}] ${path}: ${String(entry.data)}`);
+        }
+      }
+    }
+  }
+  return lines;
 }
 
 /**
@@ -85,6 +125,7 @@ async function cli(argv: string[]): Promise<number> {
       CDK_OUTDIR: CDK_OUT,
       CDK_CONTEXT_JSON: JSON.stringify(context),
     });
+    for (const line of synthMessages(CDK_OUT)) console.error(line);
     if (code === 0) console.log(`synthesized into ${CDK_OUT.replace(`${ROOT}/`, '')}/`);
     return code;
   }
@@ -94,10 +135,14 @@ async function cli(argv: string[]): Promise<number> {
       return 0;
     }
     parseContextArgs(rest, []); // refuses unknown keys before anything is built or deployed
+    if (!existsSync(CDK_CLI)) throw new ShelfError('invalid_config', `The CDK CLI is not installed (${CDK_CLI}): run "npm ci" first.`);
     await build();
-    const code = await run('npx', cdkDeployArgs(rest));
+    const code = await run(process.execPath, [CDK_CLI, ...cdkDeployArgs(rest)]);
     if (code !== 0) return code;
-    const uploaded = await uploadAssets(envFromOutputs(JSON.parse(readFileSync(OUTPUTS_FILE, 'utf8')), undefined, process.env));
+    // The upload uses the profile the CDK used (and the stack's region, from its outputs).
+    const profile = profileOf(rest);
+    const base = { ...process.env, ...(profile ? { AWS_PROFILE: profile } : {}) };
+    const uploaded = await uploadAssets(envFromOutputs(JSON.parse(readFileSync(OUTPUTS_FILE, 'utf8')), undefined, base));
     console.log(`${uploaded.store}: wrote ${uploaded.config} and ${uploaded.web.length} web files`);
     return 0;
   }

@@ -33,17 +33,41 @@ export interface ShelfSettings {
   /** `trustedDownloadHosts`: comma-separated hosts release downloads may come from. Default GitHub's. */
   trustedDownloadHosts?: string;
   /**
-   * `githubToken`: optional token for GitHub's releases API, which otherwise allows 60 requests an
-   * hour per IP address, and Lambda's addresses are shared. Use a fine-grained token with no
-   * permissions at all: it only raises the limit. It is stored in the function's environment.
+   * `githubTokenSecret`: optional name or ARN of a Secrets Manager secret whose value is a token
+   * for GitHub's releases API, which otherwise allows 60 requests an hour per IP address (and
+   * Lambda's addresses are shared). Use a fine-grained token with no permissions at all: it only
+   * raises the limit. The function reads it at start; neither the template nor the function's
+   * configuration holds the token. (`githubToken`, the token itself as context, is refused: it
+   * would be stored in plain text in the template.)
    */
-  githubToken?: string;
+  githubTokenSecret?: string;
   /** `noncurrentVersionDays`: days an overwritten or deleted object's old version is kept (the rollback window). Default 30. */
   noncurrentVersionDays: number;
   /** `logRetentionDays`: days the function's logs are kept. Default 30. */
   logRetentionDays: number;
-  /** `reservedConcurrency`: optional cap on concurrent announces (bounds cost under abuse). Default none. */
+  /**
+   * `reservedConcurrency`: cap on concurrent announces, which bounds cost under abuse (the
+   * function URL also allows at most 10 requests a second per reserved instance). Default 10;
+   * `none` leaves the function unreserved (for accounts whose concurrency quota is too small to
+   * reserve from).
+   */
   reservedConcurrency?: number;
+  /**
+   * `quotaAnnouncesPerDay`, `quotaBytesPerDay`: each scope's daily quotas of new artifacts and
+   * their bytes (`SHELF_QUOTA_*`: a number or `unlimited`). Default the function's own, 100 and 1 GiB.
+   */
+  quotaAnnouncesPerDay?: string;
+  quotaBytesPerDay?: string;
+  /** `alarmEmail`: optional address subscribed to the alarm topic (it must confirm the subscription). */
+  alarmEmail?: string;
+  /** `refusedAlarmThreshold`: refused announces (4xx) in 5 minutes that raise the "refused spike" alarm. Default 50. */
+  refusedAlarmThreshold: number;
+  /** `accessLogDays`: days the CDN's and the bucket's access logs are kept in the log bucket. Default 90. */
+  accessLogDays: number;
+  /** `domainName`: optional custom domain of the registry (a CNAME to the distribution); needs `certificateArn`. */
+  domainName?: string;
+  /** `certificateArn`: the ACM certificate (in us-east-1) for `domainName`; with it, viewers need TLS 1.2 or later. */
+  certificateArn?: string;
   /** `priceClass`: CloudFront price class, `100` (North America, Europe), `200` or `All`. Default `100`. */
   priceClass: '100' | '200' | 'All';
   /** `gcIntervalHours`: how often the garbage collector of the search index runs. Default 24. */
@@ -62,6 +86,8 @@ export interface ShelfSettings {
   signingKeyGeneration: number;
   /** `signingKeyOverlapDays`: how long a replaced key's signatures stay valid. Default 90. */
   signingKeyOverlapDays: number;
+  /** `downloadsIntervalHours`: how often the download counts are made from the CDN's logs. Default 1. */
+  downloadsIntervalHours: number;
 }
 
 /** Context keys the app reads (`stackName` in `infra/app.ts`, the rest here). */
@@ -76,17 +102,29 @@ export const CONTEXT_KEYS = [
   'maxArtifactBytes',
   'gcIntervalHours',
   'gcGraceHours',
+  'downloadsIntervalHours',
   'issuer',
   'githubApiUrl',
   'trustedDownloadHosts',
   'githubToken',
+  'githubTokenSecret',
   'noncurrentVersionDays',
   'logRetentionDays',
   'reservedConcurrency',
   'priceClass',
   'signingKeyGeneration',
   'signingKeyOverlapDays',
+  'quotaAnnouncesPerDay',
+  'quotaBytesPerDay',
+  'alarmEmail',
+  'refusedAlarmThreshold',
+  'accessLogDays',
+  'domainName',
+  'certificateArn',
 ] as const;
+
+/** Default reserved concurrency of the announce function. */
+export const DEFAULT_RESERVED_CONCURRENCY = 10;
 
 /** Default location of the built function, relative to the repository root. */
 export const DEFAULT_LAMBDA_CODE = 'dist/lambda/shelf-announce.zip';
@@ -149,6 +187,9 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
     gcGraceHours: int(get, 'gcGraceHours', 24, 1, 24 * 30),
     signingKeyGeneration: int(get, 'signingKeyGeneration', 1, 1, 1000),
     signingKeyOverlapDays: int(get, 'signingKeyOverlapDays', 90, 1, 3650),
+    downloadsIntervalHours: int(get, 'downloadsIntervalHours', 1, 1, 24),
+    refusedAlarmThreshold: int(get, 'refusedAlarmThreshold', 50, 1, 1_000_000),
+    accessLogDays: int(get, 'accessLogDays', 90, 1, 3653),
   };
   const issuer = url(get, 'issuer');
   if (issuer) settings.issuer = issuer;
@@ -156,12 +197,47 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
   if (githubApiUrl) settings.githubApiUrl = githubApiUrl;
   const hosts = text(get, 'trustedDownloadHosts');
   if (hosts) settings.trustedDownloadHosts = hosts;
-  const githubToken = text(get, 'githubToken');
-  if (githubToken) {
-    if (!/^[A-Za-z0-9_]+$/.test(githubToken)) throw new ConfigError('Context "githubToken" must be a GitHub token ([A-Za-z0-9_]); the value is not shown.');
-    settings.githubToken = githubToken;
+  if (text(get, 'githubToken')) {
+    throw new ConfigError(
+      'Context "githubToken" is refused: it would be stored in plain text in the template and the function\'s configuration. ' +
+        'Store the token in Secrets Manager (aws secretsmanager create-secret --name shelf/github-token --secret-string "$TOKEN") and pass -c githubTokenSecret=shelf/github-token. The value is not shown.',
+    );
   }
-  if (get('reservedConcurrency') !== undefined) settings.reservedConcurrency = int(get, 'reservedConcurrency', 0, 1, 10000);
+  const secret = text(get, 'githubTokenSecret');
+  if (secret) {
+    if (!/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/.test(secret)) {
+      throw new ConfigError(`Context "githubTokenSecret" must be a Secrets Manager secret name or ARN, got ${JSON.stringify(secret)}.`);
+    }
+    settings.githubTokenSecret = secret;
+  }
+  const reserved = text(get, 'reservedConcurrency');
+  if (reserved !== 'none') settings.reservedConcurrency = int(get, 'reservedConcurrency', DEFAULT_RESERVED_CONCURRENCY, 1, 10000);
+  for (const key of ['quotaAnnouncesPerDay', 'quotaBytesPerDay'] as const) {
+    const value = text(get, key);
+    if (!value) continue;
+    if (value !== 'unlimited' && !/^[1-9]\d{0,15}$/.test(value)) throw new ConfigError(`Context "${key}" must be a positive integer or "unlimited", got ${JSON.stringify(value)}.`);
+    settings[key] = value;
+  }
+  const email = text(get, 'alarmEmail');
+  if (email) {
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new ConfigError(`Context "alarmEmail" must be an email address, got ${JSON.stringify(email)}.`);
+    settings.alarmEmail = email;
+  }
+  const domainName = text(get, 'domainName');
+  const certificateArn = text(get, 'certificateArn');
+  if (Boolean(domainName) !== Boolean(certificateArn)) {
+    throw new ConfigError('Contexts "domainName" and "certificateArn" go together: CloudFront serves a custom domain only with an ACM certificate for it (in us-east-1).');
+  }
+  if (domainName && certificateArn) {
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
+      throw new ConfigError(`Context "domainName" must be a lower-case DNS name such as registry.example.com, got ${JSON.stringify(domainName)}.`);
+    }
+    if (!/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/.test(certificateArn)) {
+      throw new ConfigError(`Context "certificateArn" must be an ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only), got ${JSON.stringify(certificateArn)}.`);
+    }
+    settings.domainName = domainName;
+    settings.certificateArn = certificateArn;
+  }
   return settings;
 }
 

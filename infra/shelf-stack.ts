@@ -14,8 +14,11 @@
  *
  * @module
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -24,9 +27,23 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { GITHUB_ISSUER } from '../src/config.ts';
-import { notFoundKey, PRIVATE_PREFIX, ROOT, usedTokensPrefix } from '../src/core/paths.ts';
+import {
+  ARTIFACT_EXTENSION,
+  downloadsPrefix,
+  downloadTalliesPrefix,
+  MCP_ROOT,
+  notFoundKey,
+  PRIVATE_PREFIX,
+  quotaPrefix,
+  ROOT,
+  scopesPrefix,
+  usedTokensPrefix,
+} from '../src/core/paths.ts';
 import { viewerRequestFunctionCode } from './edge-function.ts';
 import type { ShelfSettings } from './settings.ts';
 
@@ -43,6 +60,20 @@ export interface ShelfStackProps extends StackProps {
 export const PROBE_PREFIX = '.shelf-probe/';
 /** Where the search index lives under the registry's prefix: the only place the collector may delete. */
 export const SEARCH_PREFIX = `${ROOT}/search/`;
+
+/**
+ * Every key the functions write (relative to the registry's prefix), and why: the registry's
+ * files live under `v1/` and the MCP registry read API's under `v0.1/`; the web pages at the root
+ * are the deploy's (`scripts/upload-assets.ts`), so a compromised function cannot deface or script
+ * the site.
+ */
+export const ANNOUNCE_WRITES = [
+  `${ROOT}/*`, // records (lifecycle records included), artifacts, derived files (agent-skills discovery included)
+  `${MCP_ROOT}/*`, // the MCP registry API's files, derived from the records like the rest
+  `${usedTokensPrefix()}*`, // one record per used token (replay protection)
+  `${quotaPrefix()}*`, // one record per counted announce (per-scope daily quotas)
+  `${PROBE_PREFIX}*`, // the store's start-up check of conditional writes
+] as const;
 
 /** The alias of the announce function its URL invokes. */
 export const LIVE_ALIAS = 'live';
@@ -64,17 +95,38 @@ export class ShelfStack extends Stack {
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
   readonly gcFunction: lambda.Function;
+  /** The scheduled download counts, from the CDN's standard logs. */
+  readonly downloadsFunction: lambda.Function;
   /** The alias the URL invokes: each deploy publishes a version and moves `live` to it. */
   readonly liveAlias: lambda.Alias;
   /** The announce function's URL. */
   readonly announceUrl: lambda.FunctionUrl;
+  /** Where the CDN's and the bucket's access logs go. */
+  readonly logBucket: s3.Bucket;
+  /** The topic every alarm notifies: subscribe to it (or set `alarmEmail`). */
+  readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: ShelfStackProps) {
     super(scope, id, props);
     const s = props.settings;
     const keyPrefix = s.prefix ? `${s.prefix}/` : '';
 
+    // The access logs: CloudFront's standard logs (every read, cache hits included: the source of
+    // download counts) and the registry bucket's server access logs (every request that reached
+    // it, writes included). CloudFront's standard logs need the bucket's ACLs.
+    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(s.accessLogDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // The logs outlive the stack like the registry does; empty it by hand to delete it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: `${ACCESS_LOG_PREFIX.bucket}`,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -98,6 +150,12 @@ export class ShelfStack extends Stack {
           // for a registry nobody announces to (records are never needed after their token's hour).
           prefix: `${keyPrefix}${usedTokensPrefix()}`,
           expiration: Duration.days(1),
+        },
+        {
+          id: 'expire-quota-records',
+          // The announce sweeps quota records of days before yesterday; this is the backstop.
+          prefix: `${keyPrefix}${quotaPrefix()}`,
+          expiration: Duration.days(3),
         },
       ],
       // The registry's records are the only copy: deleting the stack must not delete them.
@@ -142,6 +200,9 @@ export class ShelfStack extends Stack {
       // forwards no query string, so it can never be used to list the bucket.
       originAccessLevels: [cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
     });
+    // The CDK warns of LIST on any origin; its advice (a default root object, so "/" never lists)
+    // is followed below, and no query string is forwarded. Acknowledged so new warnings stand out.
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk', 'defaultRootObject is index.html and no query string is forwarded');
     // One viewer-request function, generated from the mapping the local server runs too
     // (src/edge/viewer-request.ts): the MCP registry API's query parameters and encoded names and
     // the agent-skills discovery paths become object keys (before the cache, whose key is the
@@ -180,8 +241,21 @@ export class ShelfStack extends Stack {
       errorResponses: [{ httpStatus: 404, responseHttpStatus: 404, responsePagePath: `/${notFoundKey()}`, ttl: Duration.seconds(10) }],
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      // A minimum TLS version applies to a custom domain only: CloudFront's own *.cloudfront.net
+      // certificate accepts what CloudFront's default policy does (TLSv1), whatever is asked.
+      ...(s.domainName && s.certificateArn
+        ? {
+            domainNames: [s.domainName],
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', s.certificateArn),
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            sslSupportMethod: cloudfront.SSLMethod.SNI,
+          }
+        : {}),
       priceClass: PRICE_CLASS[s.priceClass],
+      enableLogging: true,
+      logBucket: this.logBucket,
+      logFilePrefix: ACCESS_LOG_PREFIX.cdn,
+      logIncludesCookies: false,
     });
 
     this.bucket.addToResourcePolicy(
@@ -194,6 +268,20 @@ export class ShelfStack extends Stack {
       }),
     );
 
+    // Create-only for artifacts and READMEs, whoever writes: S3 itself refuses a PutObject without
+    // If-None-Match on their keys, so no bug or compromised function can replace a published file.
+    const at = (key: string) => this.bucket.arnForObjects(`${keyPrefix}${key}`);
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ArtifactsAreCreateOnly',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: CREATE_ONLY_KEYS.map(at),
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
+
     const logGroup = new logs.LogGroup(this, 'AnnounceLogs', {
       retention: s.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -202,13 +290,13 @@ export class ShelfStack extends Stack {
     // A role of our own instead of the default one, whose managed policy allows logs on "*".
     const role = new iam.Role(this, 'AnnounceRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Shelf announce function: read and write registry objects, delete expired token records, write its own logs',
+      description: 'Shelf announce function: read the registry, write under v1/ and its bookkeeping, delete its probe and expired bookkeeping, write its own logs',
     });
     logGroup.grantWrite(role);
-    const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
-    // Both functions read, write and list the registry's objects; each deletes in one place only.
-    const readWriteList = (r: iam.Role): void => {
-      r.addToPolicy(new iam.PolicyStatement({ sid: 'ReadWriteRegistryObjects', actions: ['s3:GetObject', 's3:PutObject'], resources: [objects] }));
+    // Least privilege, each grant with its reason. Both functions read the registry's files and
+    // list its keys (a missing key must answer 404, and rebuilds list records).
+    const read = (r: iam.Role, keys: string[]): void => {
+      r.addToPolicy(new iam.PolicyStatement({ sid: 'ReadRegistryObjects', actions: ['s3:GetObject'], resources: keys.map(at) }));
       r.addToPolicy(
         new iam.PolicyStatement({
           sid: 'ListRegistryKeys',
@@ -218,14 +306,40 @@ export class ShelfStack extends Stack {
         }),
       );
     };
-    readWriteList(role);
+    // The announce (and the status change) reads and writes the registry under v1/ and v0.1/ and
+    // its own bookkeeping, never the web pages at the root (the deploy uploads those).
+    read(role, [`${ROOT}/*`, `${MCP_ROOT}/*`, `${PRIVATE_PREFIX}*`, `${PROBE_PREFIX}*`]);
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistryAndBookkeeping', actions: ['s3:PutObject'], resources: ANNOUNCE_WRITES.map(at) }));
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'DeleteStartupProbeAndExpiredTokens',
+        sid: 'DeleteProbeExpiredTokensAndOldQuotaRecords',
         actions: ['s3:DeleteObject'],
-        resources: [this.bucket.arnForObjects(`${keyPrefix}${PROBE_PREFIX}*`), this.bucket.arnForObjects(`${keyPrefix}${usedTokensPrefix()}*`)],
+        resources: [at(`${PROBE_PREFIX}*`), at(`${usedTokensPrefix()}*`), at(`${quotaPrefix()}*`)],
       }),
     );
+    // A compromised or buggy announce cannot overwrite a record blindly: its writes of scope
+    // records, package and version documents must be create-only or compare-and-swap.
+    const recordsDeny = (principal: iam.IRole, sid: string) =>
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.ArnPrincipal(principal.roleArn)],
+          actions: ['s3:PutObject'],
+          resources: RECORD_KEYS.map(at),
+          conditions: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
+        }),
+      );
+    recordsDeny(role, 'AnnounceRecordWritesAreConditional');
+
+    let githubTokenSecret: secretsmanager.ISecret | undefined;
+    if (s.githubTokenSecret) {
+      githubTokenSecret = s.githubTokenSecret.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'GithubToken', s.githubTokenSecret)
+        : secretsmanager.Secret.fromSecretNameV2(this, 'GithubToken', s.githubTokenSecret);
+      // The token for GitHub's releases API, read once at start: never in the template.
+      githubTokenSecret.grantRead(role);
+    }
 
     // The registry's signing key: asymmetric, in KMS; the function may sign with it and read its
     // public key, nothing else. One key per generation; the previous one stays (to endorse the
@@ -255,7 +369,9 @@ export class ShelfStack extends Stack {
     if (s.issuer) env.SHELF_OIDC_ISSUER = s.issuer;
     if (s.githubApiUrl) env.SHELF_GITHUB_API_URL = s.githubApiUrl;
     if (s.trustedDownloadHosts) env.SHELF_TRUSTED_DOWNLOAD_HOSTS = s.trustedDownloadHosts;
-    if (s.githubToken) env.SHELF_GITHUB_TOKEN = s.githubToken;
+    if (githubTokenSecret) env.SHELF_GITHUB_TOKEN_SECRET = githubTokenSecret.secretArn;
+    if (s.quotaAnnouncesPerDay) env.SHELF_QUOTA_ANNOUNCES_PER_DAY = s.quotaAnnouncesPerDay;
+    if (s.quotaBytesPerDay) env.SHELF_QUOTA_BYTES_PER_DAY = s.quotaBytesPerDay;
 
     this.announceFunction = new lambda.Function(this, 'Announce', {
       description: 'Shelf announce: verifies a GitHub Actions OIDC token and publishes to the registry bucket',
@@ -301,11 +417,16 @@ export class ShelfStack extends Stack {
     const gcLogGroup = new logs.LogGroup(this, 'GcLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
     const gcRole = new iam.Role(this, 'GcRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Shelf search garbage collector: read and write registry objects, delete only under v1/search/',
+      description: 'Shelf search garbage collector: read and write under v1/, delete only under v1/search/',
     });
     gcLogGroup.grantWrite(gcRole);
-    readWriteList(gcRole);
-    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(`${keyPrefix}${SEARCH_PREFIX}*`)] }));
+    read(gcRole, [`${ROOT}/*`, `${MCP_ROOT}/*`]);
+    // A rebuild after a concurrent commit may rewrite any derived file under v1/ or v0.1/ (the
+    // MCP registry API's files are derived too). It deletes nothing else: the files a crashed
+    // takedown left are the operator's to delete (shelf takedown again, or shelf rebuild).
+    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistry', actions: ['s3:PutObject'], resources: [at(`${ROOT}/*`), at(`${MCP_ROOT}/*`)] }));
+    gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [at(`${SEARCH_PREFIX}*`)] }));
+    recordsDeny(gcRole, 'GcRecordWritesAreConditional');
     this.gcFunction = new lambda.Function(this, 'Gc', {
       description: 'Shelf gc: deletes search index files no root reaches any more',
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -332,6 +453,58 @@ export class ShelfStack extends Stack {
       targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
+    // The download counts (`shelf downloads --logs`): the same bundle, on a schedule. It counts
+    // the new CloudFront standard logs into the private day tallies and publishes the counts. Its
+    // role reads the CDN's logs and writes the tallies and the published counts, nothing else; it
+    // deletes only the day tallies it folds into the totals.
+    const downloadsLogGroup = new logs.LogGroup(this, 'DownloadsLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const downloadsRole = new iam.Role(this, 'DownloadsRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Shelf download counts: read the CDN logs, write the tallies and v1/downloads/ only, delete only folded day tallies',
+    });
+    downloadsLogGroup.grantWrite(downloadsRole);
+    read(downloadsRole, [`${downloadTalliesPrefix()}*`, `${downloadsPrefix()}*`]);
+    downloadsRole.addToPolicy(
+      new iam.PolicyStatement({ sid: 'WriteTalliesAndCounts', actions: ['s3:PutObject'], resources: [at(`${downloadTalliesPrefix()}*`), at(`${downloadsPrefix()}*`)] }),
+    );
+    downloadsRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteFoldedDayTallies', actions: ['s3:DeleteObject'], resources: [at(`${downloadTalliesPrefix()}days/*`)] }));
+    downloadsRole.addToPolicy(new iam.PolicyStatement({ sid: 'ReadCdnLogs', actions: ['s3:GetObject'], resources: [this.logBucket.arnForObjects(`${ACCESS_LOG_PREFIX.cdn}*`)] }));
+    downloadsRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListCdnLogs',
+        actions: ['s3:ListBucket'],
+        resources: [this.logBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${ACCESS_LOG_PREFIX.cdn}*`] } },
+      }),
+    );
+    this.downloadsFunction = new lambda.Function(this, 'Downloads', {
+      description: 'Shelf downloads: counts the CDN standard logs and publishes the download counts',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(s.lambdaCode),
+      memorySize: 512,
+      timeout: Duration.minutes(15),
+      role: downloadsRole,
+      logGroup: downloadsLogGroup,
+      // One run at a time: two would only contend for the same day tallies.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        SHELF_FUNCTION: 'downloads',
+        SHELF_STORE: env.SHELF_STORE!,
+        SHELF_DOWNLOAD_LOGS: `s3://${this.logBucket.bucketName}/${ACCESS_LOG_PREFIX.cdn.replace(/\/$/, '')}`,
+      },
+    });
+    new events.Rule(this, 'DownloadsSchedule', {
+      description: 'Shelf: count downloads from the CDN logs and publish the counts',
+      schedule: events.Schedule.rate(Duration.hours(s.downloadsIntervalHours)),
+      targets: [new targets.LambdaFunction(this.downloadsFunction, { retryAttempts: 0 })],
+    });
+
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: `Shelf alarms (${s.audience})` });
+    if (s.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(s.alarmEmail));
+    this.addAlarms(logGroup, gcLogGroup, s.timeoutSeconds, s.refusedAlarmThreshold);
+
     // What the registry operator needs for `shelf takedown`: the registry's objects (read, write,
     // list, delete, with their stored versions, which a takedown purges), the registry's current
     // signing key (the package documents a takedown rewrites are signed) and an invalidation of
@@ -343,7 +516,7 @@ export class ShelfStack extends Stack {
         new iam.PolicyStatement({
           sid: 'RegistryObjects',
           actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
-          resources: [objects],
+          resources: [at('*')],
         }),
         new iam.PolicyStatement({
           sid: 'ListRegistryKeys',
@@ -360,7 +533,7 @@ export class ShelfStack extends Stack {
     });
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
-    out('CdnUrl', `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
+    out('CdnUrl', s.domainName ? `https://${s.domainName}` : `https://${this.distribution.distributionDomainName}`, 'Base URL of the registry (every read): --registry / SHELF_REGISTRY');
     out('AnnounceUrl', this.announceUrl.url, 'Base URL of the announce function: POST {AnnounceUrl}v1/bundles/announce');
     out('Audience', s.audience, 'The aud announce tokens must carry');
     out('BucketName', this.bucket.bucketName, 'The registry bucket');
@@ -372,8 +545,86 @@ export class ShelfStack extends Stack {
     out('SigningKeyArn', this.signingKey.keyArn, 'The KMS key the registry signs with (its public key is in v1/keys.json)');
     out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');
     out('Region', this.region, 'The region of the bucket and the function');
+    out('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic of the alarms: subscribe to be told');
+    out('LogBucketName', this.logBucket.bucketName, `Access logs: ${ACCESS_LOG_PREFIX.cdn} (CloudFront), ${ACCESS_LOG_PREFIX.bucket} (the bucket)`);
+    if (s.domainName) out('DistributionDomainName', this.distribution.distributionDomainName, `Point ${s.domainName} here (CNAME, or an alias record)`);
+  }
+
+  /**
+   * The alarms, each notifying the topic: from the request log (one JSON line per request, see
+   * `src/announce/request-log.ts`), failed announces (5xx) and internal errors, and a spike of
+   * refused ones (4xx: abuse or a broken publisher); from Lambda's metrics, crashes, throttles
+   * (the reserved concurrency reached) and a duration near the timeout; and a collector or a
+   * download count that fails.
+   */
+  private addAlarms(logGroup: logs.LogGroup, gcLogGroup: logs.LogGroup, timeoutSeconds: number, refusedThreshold: number): void {
+    const action = new cwActions.SnsAction(this.alarmTopic);
+    const fromLog = (id: string, pattern: string, threshold: number, description: string): void => {
+      const filter = new logs.MetricFilter(this, `${id}Filter`, {
+        logGroup,
+        filterPattern: logs.FilterPattern.literal(pattern),
+        metricNamespace: METRIC_NAMESPACE,
+        metricName: id,
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      alarm(id, filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), threshold, description);
+    };
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void => {
+      new cloudwatch.Alarm(this, `${id}Alarm`, {
+        alarmDescription: `Shelf: ${description}`,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(action);
+    };
+    fromLog('AnnounceFailed', '{ $.type = "request" && $.status >= 500 }', 1, 'an announce failed (5xx: internal_error, store or GitHub unavailable); see the request log');
+    fromLog('AnnounceInternalError', '{ $.type = "request" && $.code = "internal_error" }', 1, 'an announce hit internal_error: a bug or a damaged record');
+    fromLog('AnnounceRefusedSpike', '{ $.type = "request" && $.outcome = "refused" }', refusedThreshold, `${refusedThreshold} or more announces refused in 5 minutes (abuse, or a publisher's broken workflow)`);
+    const fn = this.announceFunction;
+    alarm('AnnounceCrashed', fn.metricErrors({ period: Duration.minutes(5) }), 1, 'the announce function crashed or timed out (no answer was logged)');
+    alarm('AnnounceThrottled', fn.metricThrottles({ period: Duration.minutes(5) }), 1, 'announces were throttled: the reserved concurrency is reached (abuse, or raise reservedConcurrency)');
+    alarm(
+      'AnnounceNearTimeout',
+      fn.metricDuration({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      Math.round(timeoutSeconds * 1000 * 0.8),
+      `an announce ran past 80% of its ${timeoutSeconds} s timeout (slow GitHub downloads or a large registry)`,
+    );
+    alarm('GcFailed', this.gcFunction.metricErrors({ period: Duration.hours(1) }), 1, 'the search garbage collector failed');
+    alarm('DownloadsFailed', this.downloadsFunction.metricErrors({ period: Duration.hours(1) }), 1, 'counting downloads from the CDN logs failed');
+    void gcLogGroup;
   }
 }
+
+/** Where in the log bucket each access log goes. */
+export const ACCESS_LOG_PREFIX = { cdn: 'cdn/', bucket: 's3/' } as const;
+
+/** The CloudWatch namespace of the metrics read from the request log. */
+export const METRIC_NAMESPACE = 'Shelf';
+
+/**
+ * Keys (under the registry's prefix) S3 accepts only with `If-None-Match: *`, from anyone: every
+ * artifact, every version's README and every skill's derived archive for the skills CLI.
+ * Published files are immutable.
+ */
+export const CREATE_ONLY_KEYS = [
+  `${ROOT}/bundles/*${ARTIFACT_EXTENSION.bundle}`,
+  `${ROOT}/skills/*${ARTIFACT_EXTENSION.skill}`,
+  `${ROOT}/bundles/*/versions/*/README.md`,
+  `${ROOT}/skills/*/versions/*/README.md`,
+  `${ROOT}/skills/*/versions/*/skills-cli.*.zip`, // a skill's archive for the skills CLI (content-addressed)
+  `${ROOT}/bundles/*${ARTIFACT_EXTENSION.bundle}.sigstore.json`, // an artifact's Sigstore attestation (issue 30)
+  `${ROOT}/skills/*${ARTIFACT_EXTENSION.skill}.sigstore.json`,
+] as const;
+
+/**
+ * Keys the functions may write only conditionally (`If-None-Match` or `If-Match`): the records
+ * and pins (scope records with their owner, package documents with their repository, version
+ * documents). An operator's own restores are not bound by it.
+ */
+export const RECORD_KEYS = [`${scopesPrefix()}*`, `${ROOT}/bundles/*.json`, `${ROOT}/skills/*.json`] as const;
 
 const PRICE_CLASS: Record<ShelfSettings['priceClass'], cloudfront.PriceClass> = {
   '100': cloudfront.PriceClass.PRICE_CLASS_100,

@@ -101,6 +101,8 @@ export async function buildCli(options: BuildCliOptions = {}): Promise<BuiltCli>
     target: 'node20',
     // Prefer packages' ES module builds: they tree-shake.
     mainFields: ['module', 'main'],
+    // Inputs keep their paths under this checkout's node_modules even when it is a symlink.
+    preserveSymlinks: true,
     minify: true,
     legalComments: 'none',
     chunkNames: 'chunk-[hash]',

@@ -117,6 +117,9 @@ export async function buildLambda(options: BuildLambdaOptions = {}): Promise<Bui
     format: 'esm',
     // Prefer packages' ES module builds: they tree-shake (the AWS SDK ships both).
     mainFields: ['module', 'main'],
+    // Inputs keep their paths under this checkout's node_modules even when it is a symlink (a
+    // shared install, a worktree): the checks below match those paths, and the lockfile names them.
+    preserveSymlinks: true,
     minify: true,
     sourcemap: sourcemap ? 'linked' : false,
     banner: { js: BANNER },

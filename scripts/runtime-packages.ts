@@ -11,7 +11,7 @@
 
 /**
  * The libraries `src/` imports at run time. Everything else in `package.json` is tooling: tests,
- * bench, builds, infrastructure. (`markdown-it` renders READMEs in the web pages' bundle only.) `esbuild` is not one of them although `src/registry/web-assets.ts`
+ * bench, builds, infrastructure. (`markdown-it` renders READMEs in the web pages' bundle only; `@aws-sdk/client-secrets-manager` reads the GitHub token in the announce function only.) `esbuild` is not one of them although `src/registry/web-assets.ts`
  * imports it: it is loaded when present (a checkout) and never bundled.
  */
 export const RUNTIME_PACKAGES: readonly string[] = [
@@ -19,6 +19,7 @@ export const RUNTIME_PACKAGES: readonly string[] = [
   '@aws-sdk/client-cloudfront',
   '@aws-sdk/client-kms',
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-secrets-manager',
   '@sigstore/bundle',
   '@sigstore/protobuf-specs',
   '@sigstore/verify',

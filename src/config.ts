@@ -49,6 +49,12 @@ export interface AnnounceConfig {
   publicUrl?: string;
   /** `SHELF_ANNOUNCE_URL`: base URL of the function URL. Default `SHELF_PUBLIC_URL`. */
   announceUrl?: string;
+  /**
+   * Each scope's daily quotas, unless its scope record says otherwise (`shelf quota`):
+   * `SHELF_QUOTA_ANNOUNCES_PER_DAY` (default {@link DEFAULT_QUOTA}'s 100 new artifacts) and
+   * `SHELF_QUOTA_BYTES_PER_DAY` (default 1 GiB of new artifacts); `unlimited` lifts one.
+   */
+  quota: QuotaLimits;
   /** How the registry signs (see {@link SigningSettings}). */
   signing: SigningSettings;
   /**
@@ -110,6 +116,15 @@ export function loadSigningSettings(env: Env = process.env): SigningSettings {
   return settings;
 }
 
+/** Daily limits of one scope; null is no limit. */
+export interface QuotaLimits {
+  announcesPerDay: number | null;
+  bytesPerDay: number | null;
+}
+
+/** The registry-wide default quotas of a scope. */
+export const DEFAULT_QUOTA: QuotaLimits = { announcesPerDay: 100, bytesPerDay: 1024 * 1024 * 1024 };
+
 /** A configuration variable is missing or invalid. The message names the variable. */
 export class ConfigError extends Error {
   readonly code = 'invalid_config';
@@ -151,6 +166,10 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
     signing: loadSigningSettings(env),
+    quota: {
+      announcesPerDay: limit(env, 'SHELF_QUOTA_ANNOUNCES_PER_DAY', DEFAULT_QUOTA.announcesPerDay),
+      bytesPerDay: limit(env, 'SHELF_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTA.bytesPerDay),
+    },
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
   if (env.SHELF_SIGSTORE_TRUSTED_ROOT?.trim()) config.sigstoreTrustedRoot = env.SHELF_SIGSTORE_TRUSTED_ROOT.trim();
@@ -187,6 +206,16 @@ function retiredSearchLayout(env: Env): void {
     );
   }
   if (raw !== 'sharded') throw new ConfigError(`SHELF_SEARCH_LAYOUT is retired (the only layout is sharded); unset it, got ${JSON.stringify(raw)}`);
+}
+
+/** A daily limit: a non-negative integer, or `unlimited` (null). */
+function limit(env: Env, name: string, fallback: number | null): number | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'unlimited') return null;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a whole number or "unlimited", got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function int(env: Env, name: string, fallback: number): number {

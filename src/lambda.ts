@@ -1,7 +1,8 @@
 /**
  * The AWS Lambda entry point of the announce function, behind a function URL (payload 2.0), and
- * of the garbage collector the stack runs on a schedule (`SHELF_FUNCTION=gc`, see
- * {@link createGcHandler}): one bundle, two functions.
+ * of the two jobs the stack runs on a schedule: the garbage collector (`SHELF_FUNCTION=gc`, see
+ * {@link createGcHandler}) and the download counts (`SHELF_FUNCTION=downloads`, see
+ * {@link createDownloadsHandler}): one bundle, three functions.
  * `npm run build:lambda` bundles this file (and only what it imports) into
  * `dist/lambda/index.mjs`; the function's handler setting is `index.handler`.
  *
@@ -14,10 +15,14 @@
  * @module
  */
 import { announceDepsFromConfig } from './announce/from-config.ts';
+import { withGithubTokenFromSecret } from './announce/github-token-secret.ts';
 import { createAnnounceHandler, type FunctionUrlEvent, type FunctionUrlResult } from './announce/handler.ts';
 import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
+import { jsonLines } from './core/log.ts';
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
+import { ingestCloudFrontLogs, type IngestedLogs } from './downloads/cloudfront-log.ts';
+import { publishDownloads } from './downloads/publish.ts';
 import { signersFromSettings } from './signing/from-config.ts';
 import { publishSigningKey } from './signing/key-list.ts';
 import type { Signer } from './signing/signer.ts';
@@ -44,7 +49,7 @@ async function runRebuild(
   request: RebuildRequest,
 ): Promise<{ changed: string[]; unchanged: number; packages: number; mismatched: Array<{ key: string; platform: string }> }> {
   const result = await rebuild(store, { signer, ...(typeof request.package === 'string' ? { package: parsePackageName(request.package) } : {}) });
-  console.log(JSON.stringify({ rebuild: { changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched.length } }));
+  jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'rebuild', changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched.length });
   return { changed: result.changed, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched };
 }
 
@@ -53,7 +58,8 @@ export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResu
 
 /**
  * Builds the handler from environment variables: configuration first (so a missing audience
- * never touches the bucket), then the store, then the announce dependencies.
+ * never touches the bucket; the GitHub token read from `SHELF_GITHUB_TOKEN_SECRET` if set), then
+ * the store, then the announce dependencies.
  *
  * On Lambda the store must be `s3://...`: the function's own filesystem is neither shared nor
  * durable, so a filesystem store there would silently lose every announce.
@@ -62,7 +68,8 @@ export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResu
  * @throws ConfigError naming the variable at fault; the store's own errors when it cannot start.
  */
 export async function createLambdaHandler(env: Record<string, string | undefined>): Promise<LambdaHandler> {
-  const config = loadAnnounceConfig(env);
+  // The GitHub token, when the stack keeps it in Secrets Manager (never in the template).
+  const config = loadAnnounceConfig(await withGithubTokenFromSecret(env));
   const storeUrl = env.SHELF_STORE?.trim() ?? '';
   if (!storeUrl.startsWith('s3://')) {
     throw new ConfigError(
@@ -75,24 +82,13 @@ export async function createLambdaHandler(env: Record<string, string | undefined
   const store = await storeFromEnv(env);
   const { signer, previous } = await signersFromSettings(config.signing);
   await publishSigningKey(store, signer, { ...(previous ? { previous } : {}), overlapMs: config.signing.overlapMs });
-  const announce = createAnnounceHandler(announceDepsFromConfig(config, store, signer));
+  // One JSON line per request on standard output, read by the stack's metric filters.
+  const announce = createAnnounceHandler(announceDepsFromConfig(config, store, signer), { log: jsonLines() });
   return async (event) => {
     // A direct invocation (IAM-authenticated; never a function URL request, which always carries
-    // requestContext.http) may ask for a rebuild: on AWS only this function may sign.
+    // requestContext.http) may ask for a rebuild, signed with the function's key.
     if (isRebuildRequest(event)) return runRebuild(store, signer, event as unknown as RebuildRequest) as unknown as FunctionUrlResult;
-    const started = Date.now();
-    const result = await announce(event);
-    // One line per request for CloudWatch; never the token or the body.
-    console.log(
-      JSON.stringify({
-        path: event.rawPath,
-        method: event.requestContext.http.method,
-        status: result.statusCode,
-        ms: Date.now() - started,
-        requestId: event.requestContext.requestId,
-      }),
-    );
-    return result;
+    return announce(event);
   };
 }
 
@@ -106,8 +102,7 @@ export async function createLambdaHandler(env: Record<string, string | undefined
  * @throws ConfigError naming the variable at fault
  */
 export async function createGcHandler(env: Record<string, string | undefined>): Promise<() => Promise<{ freed: { files: number; bytes: number } }>> {
-  const storeUrl = env.SHELF_STORE?.trim() ?? '';
-  if (!storeUrl.startsWith('s3://')) throw new ConfigError(`SHELF_STORE must be an s3://bucket/prefix URL on Lambda, got ${JSON.stringify(env.SHELF_STORE ?? null)}.`);
+  s3Url(env, 'SHELF_STORE');
   const ms = (name: string, fallback: number): number => {
     const text = env[name]?.trim();
     if (text === undefined || text === '') return fallback;
@@ -119,22 +114,50 @@ export async function createGcHandler(env: Record<string, string | undefined>): 
   const store = await storeFromEnv(env, { probe: false });
   return async () => {
     const report = await gc(store, { graceMs, writerWindowMs });
-    console.log(JSON.stringify({ gc: report.kinds.map(({ deleted: { keys: _keys, ...deleted }, ...k }) => ({ ...k, deleted })), freed: report.freed }));
+    jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'gc', gc: report.kinds.map(({ deleted: { keys: _keys, ...deleted }, ...k }) => ({ ...k, deleted })), freed: report.freed });
     return { freed: report.freed };
   };
+}
+
+/**
+ * The scheduled download counts (`shelf downloads --logs`; an EventBridge rule invokes it, the
+ * event is not read): counts the new CloudFront standard logs in `SHELF_DOWNLOAD_LOGS`
+ * (`s3://log-bucket/cdn`) into the day tallies of the registry `SHELF_STORE` names, then publishes
+ * every package's counts, and logs what it counted. Neither store is probed: this function's role
+ * may write only the counts and delete only day tallies it folded.
+ *
+ * @throws ConfigError naming the variable at fault
+ */
+export async function createDownloadsHandler(env: Record<string, string | undefined>): Promise<() => Promise<{ logs: IngestedLogs; packages: number }>> {
+  s3Url(env, 'SHELF_STORE');
+  const logsUrl = s3Url(env, 'SHELF_DOWNLOAD_LOGS');
+  const [store, logs] = await Promise.all([storeFromEnv(env, { probe: false }), storeFromEnv({ ...env, SHELF_STORE: logsUrl }, { probe: false })]);
+  return async () => {
+    const counted = await ingestCloudFrontLogs(store, logs);
+    const published = await publishDownloads(store);
+    jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'downloads', logs: counted, packages: published.packages, written: published.written.length, folded: published.folded.length });
+    return { logs: counted, packages: published.packages };
+  };
+}
+
+/** An `s3://bucket/prefix` variable, which every store on Lambda must be. @throws ConfigError */
+function s3Url(env: Record<string, string | undefined>, name: string): string {
+  const url = env[name]?.trim() ?? '';
+  if (!url.startsWith('s3://')) throw new ConfigError(`${name} must be an s3://bucket/prefix URL on Lambda, got ${JSON.stringify(env[name] ?? null)}.`);
+  return url;
 }
 
 type Handler = (event: never) => Promise<unknown>;
 let built: Handler;
 const role = process.env.SHELF_FUNCTION ?? 'announce';
 try {
-  if (role !== 'announce' && role !== 'gc') throw new ConfigError(`SHELF_FUNCTION must be announce or gc, got ${JSON.stringify(role)}`);
-  built = role === 'gc' ? await createGcHandler(process.env) : await createLambdaHandler(process.env);
+  if (role !== 'announce' && role !== 'gc' && role !== 'downloads') throw new ConfigError(`SHELF_FUNCTION must be announce, gc or downloads, got ${JSON.stringify(role)}`);
+  built = role === 'gc' ? await createGcHandler(process.env) : role === 'downloads' ? await createDownloadsHandler(process.env) : await createLambdaHandler(process.env);
 } catch (err) {
   // Loud at INIT: the runtime records the failure and no request is ever answered.
   console.error(`shelf: the ${role} function cannot start: ${err instanceof Error ? err.message : String(err)}`);
   throw err;
 }
 
-/** The Lambda handler (`index.handler`): the announce function's, or the collector's. */
+/** The Lambda handler (`index.handler`): the announce function's, the collector's, or the download counts'. */
 export const handler: LambdaHandler = (event) => built(event as never) as Promise<FunctionUrlResult>;

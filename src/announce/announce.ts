@@ -7,7 +7,8 @@
  *    rules 2 and 3, `authorize.ts`), the package's lifecycle (a name the operator took down is
  *    `410`), and the token's earlier use: one token, one write.
  * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409,
- *    and so is a new platform for a yanked version.
+ *    and so is a new platform for a yanked version. A new artifact must fit its scope's daily quota
+ *    (`quota.ts`), else 429.
  * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
@@ -15,7 +16,8 @@
  *    **attestation**: GitHub's artifact attestation of these bytes, if the repository made one,
  *    verified against Sigstore's trust root and the token's identity (`attestation.ts`).
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
- * 7. **pins** (create-only): the scope's owner id and the package's repository id.
+ * 7. **pins** (create-only): the scope's owner id and the package's repository id; then the
+ *    announce is counted in the scope's quota of the day (checked before the fetch, in step 3).
  * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's
  *    bundle; for a skill, also the archive derived from them for the skills CLI (`SKILL.md` at
  *    its root, content-addressed).
@@ -25,7 +27,7 @@
  * 10. **derived** (compare-and-swap each): version statuses, package (signed), badge, scope,
  *    search index and catalog (one root swap), recent list, and the files of the read APIs of
  *    other clients (the MCP registry API for a bundle, agent-skills discovery for a skill). Then
- *    expired token records are swept.
+ *    expired token and quota records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -57,7 +59,7 @@ import { versionStatusOf } from '../indexer/lifecycle.ts';
 import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { createJson, readJson, updateJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
-import type { ReleaseAssetFetcher } from './release-asset.ts';
+import { tooLarge, type ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
 import type { TrustMaterial } from '@sigstore/verify';
@@ -67,11 +69,13 @@ import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from './token-use.ts';
+import { checkQuota, countQuota, sweepQuotaNow, type QuotaUse } from './quota.ts';
+import type { QuotaLimits } from '../config.ts';
 import { writeSkillsArchive } from '../skills/publish.ts';
 import { signArtifact, signDocument, type Signer } from '../signing/signer.ts';
 
 /** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
-export const ANNOUNCE_STEPS = ['token', 'pins', 'artifact', 'readme', 'version', ...DERIVED_STEPS] as const;
+export const ANNOUNCE_STEPS = ['token', 'pins', 'quota', 'artifact', 'readme', 'version', ...DERIVED_STEPS] as const;
 export type AnnounceStep = (typeof ANNOUNCE_STEPS)[number];
 
 /** What the pipeline needs from the outside world. */
@@ -83,6 +87,13 @@ export interface AnnounceDeps {
   fetchReadme?: RepositoryReadmeFetcher;
   /** Bounds on the artifact's archive. Default the CLI's (`archive/zip-entries.ts`). */
   archiveLimits?: ArchiveLimits;
+  /** Each scope's daily quotas (`announce/quota.ts`), unless its scope record says otherwise. Default: none. */
+  quota?: QuotaLimits;
+  /**
+   * Largest artifact accepted, bytes: a larger one is `asset_too_large` before the quota is
+   * consulted (the fetcher refuses it too). Default: the fetcher's limit alone.
+   */
+  maxArtifactBytes?: number;
   /** Clock, for `published_at`. Default `() => new Date()`. */
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
@@ -162,6 +173,12 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
 
+  // 3b. quota: a new artifact must fit its scope's day (checked before anything is fetched). An
+  // artifact no day could hold is too large, not over quota.
+  if (deps.maxArtifactBytes !== undefined && req.artifact.size > deps.maxArtifactBytes) throw tooLarge(req.artifact.size, deps.maxArtifactBytes);
+  const quotaUse: QuotaUse = { scope: req.pkg.scope, artifact: `${kind}:${req.pkg.full}@${req.version}:${platformId(req.platform)}`, bytes: req.artifact.size };
+  if (deps.quota) await checkQuota(store, quotaUse, deps.quota, clock());
+
   // 4. fetch
   const asset = await deps.fetchAsset({
     repository: claims.repository,
@@ -187,6 +204,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // 7. pins
   await pin(store, req, now, deps.signer);
   await deps.afterStep?.('pins');
+
+  // 7b. quota: this announce is counted in its scope's usage of the day (once, never refused here).
+  if (deps.quota) await countQuota(store, quotaUse, clock());
+  await deps.afterStep?.('quota');
 
   // 8. artifact
   const aKey = artifactKey(kind, req.pkg, req.version, req.platform);
@@ -268,6 +289,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   // 10. derived files
   await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
+  await sweepQuotaNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
 }
 

@@ -22,6 +22,8 @@ export function announceDepsFromConfig(config: AnnounceConfig, store: ObjectStor
     store,
     ...(signer ? { signer } : {}),
     archiveLimits: config.archiveLimits,
+    quota: config.quota,
+    maxArtifactBytes: config.maxArtifactBytes,
     verifyToken: createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwksUrl: config.jwksUrl }),
     fetchAsset: createReleaseAssetFetcher({
       apiUrl: config.githubApiUrl,

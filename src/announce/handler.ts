@@ -10,7 +10,9 @@
  */
 import { ShelfError } from '../core/errors.ts';
 import type { Kind } from '../core/names.ts';
+import { silentLog, type LogSink } from '../core/log.ts';
 import { announce, type AnnounceDeps } from './announce.ts';
+import { observeRequest, requestLine, type RequestFacts, type RequestLogLine } from './request-log.ts';
 import { changeStatus } from './status.ts';
 
 /** The parts of a function URL event (payload 2.0) the handler reads. */
@@ -48,27 +50,73 @@ const ROUTES: Record<string, { kind: Kind; run: typeof announce | typeof changeS
   '/v1/skills/status': { kind: 'skill', run: changeStatus },
 };
 
-/** Builds the handler around its dependencies. */
-export function createAnnounceHandler(deps: AnnounceDeps): (event: FunctionUrlEvent) => Promise<FunctionUrlResult> {
+/** Options of {@link createAnnounceHandler}. */
+export interface AnnounceHandlerOptions {
+  /** Where the one structured line per request goes ({@link RequestLogLine}). Default: nowhere. */
+  log?: LogSink;
+}
+
+/**
+ * Builds the handler around its dependencies: the front door every request goes through. It
+ * routes the request, runs its pipeline with dependencies that note what the request was (see
+ * `request-log.ts`), turns errors into answers, and writes one log line per request.
+ */
+export function createAnnounceHandler(deps: AnnounceDeps, options: AnnounceHandlerOptions = {}): (event: FunctionUrlEvent) => Promise<FunctionUrlResult> {
+  const log = options.log ?? silentLog;
   return async (event) => {
-    try {
-      const path = event.rawPath.replace(/\/+$/, '');
-      const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
-      if (!route) throw new ShelfError('route_not_found', `No route for ${event.rawPath}.`);
-      const method = event.requestContext.http.method.toUpperCase();
-      if (method === 'OPTIONS') return { statusCode: 204, headers: corsHeaders(), body: '' };
-      if (method !== 'POST') throw new ShelfError('method_not_allowed', `Use POST for ${event.rawPath}.`);
-      const headers = lowerCaseKeys(event.headers ?? {});
-      const body = parseBody(event, headers['content-type']);
-      const result = await route.run(route.kind, headers.authorization, body, deps);
-      return json(result.statusCode, result.body);
-    } catch (err) {
-      if (err instanceof ShelfError) return json(err.status, err.toBody());
-      // Unexpected: log for the operator, answer without internals.
-      console.error('request failed', event.rawPath, event.requestContext.requestId ?? '', err);
-      return json(500, new ShelfError('internal_error').toBody());
-    }
+    const started = performance.now();
+    const facts: RequestFacts = {};
+    const result = await handle(event, observeRequest(deps, facts), facts);
+    const request = { requestId: event.requestContext.requestId ?? '', method: event.requestContext.http.method, path: event.rawPath };
+    log(requestLine(request, { status: result.statusCode, body: safeParse(result.body) }, facts, performance.now() - started));
+    return result;
   };
+}
+
+/** One request, from route to answer. */
+async function handle(event: FunctionUrlEvent, deps: AnnounceDeps, facts: RequestFacts): Promise<FunctionUrlResult> {
+  try {
+    const path = event.rawPath.replace(/\/+$/, '');
+    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+    if (!route) throw new ShelfError('route_not_found', `No route for ${event.rawPath}.`);
+    facts.kind = route.kind;
+    const method = event.requestContext.http.method.toUpperCase();
+    if (method === 'OPTIONS') return { statusCode: 204, headers: corsHeaders(), body: '' };
+    if (method !== 'POST') throw new ShelfError('method_not_allowed', `Use POST for ${event.rawPath}.`);
+    const headers = lowerCaseKeys(event.headers ?? {});
+    const body = parseBody(event, headers['content-type']);
+    facts.body = body;
+    const result = await route.run(route.kind, headers.authorization, body, deps);
+    return json(result.statusCode, result.body);
+  } catch (err) {
+    if (err instanceof ShelfError) {
+      facts.error = err;
+      return errorAnswer(err);
+    }
+    // Unexpected: log for the operator, answer without internals.
+    console.error('request failed', event.rawPath, event.requestContext.requestId ?? '', err);
+    facts.error = new ShelfError('internal_error');
+    return json(500, facts.error.toBody());
+  }
+}
+
+/**
+ * The answer to a refusal: its status and body, and a `Retry-After` when the error says when to
+ * come back (a quota's next window).
+ */
+export function errorAnswer(err: ShelfError): FunctionUrlResult {
+  const answer = json(err.status, err.toBody());
+  const retryAfter = (err.details as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds;
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) answer.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
+  return answer;
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function parseBody(event: FunctionUrlEvent, contentType: string | undefined): unknown {

@@ -51,6 +51,11 @@ export type ReleaseAssetFetcher = (request: ReleaseAssetRequest) => Promise<Rele
  */
 export const MAX_RELEASE_JSON_BYTES = 4 * 1024 * 1024;
 
+/** The refusal of an asset larger than the registry accepts. */
+export function tooLarge(size: number, maxBytes: number): ShelfError {
+  return new ShelfError('asset_too_large', `The asset is ${size} bytes; the registry accepts at most ${maxBytes}.`);
+}
+
 /** Builds a fetcher for one GitHub API. */
 export function createReleaseAssetFetcher(options: ReleaseAssetFetcherOptions): ReleaseAssetFetcher {
   const apiUrl = options.apiUrl.replace(/\/$/, '');
@@ -58,9 +63,7 @@ export function createReleaseAssetFetcher(options: ReleaseAssetFetcherOptions): 
   const apiHosts = [new URL(apiUrl).host];
 
   return async (req) => {
-    if (req.size > options.maxBytes) {
-      throw new ShelfError('asset_too_large', `The asset is ${req.size} bytes; the registry accepts at most ${options.maxBytes}.`);
-    }
+    if (req.size > options.maxBytes) throw tooLarge(req.size, options.maxBytes);
     const signal = outboundDeadline(options.timeoutMs);
     const where = `release ${req.tag} of ${req.repository}`;
     try {

@@ -48,6 +48,8 @@ Commands:
   takedown <@scope/name[@v]>          Operator: remove a version or package, purge the CDN
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
+  quota @scope                        Show or set a scope's daily announce quotas
+  downloads                           Count downloads (from CDN logs) and publish the counts
   help [command...]                   Show help for a command
 
 Global options (before or after the command):
@@ -260,9 +262,17 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { checkCommand } = await import('./check.ts');
       return checkCommand(rest, ctx);
     }
+    case 'quota': {
+      const { quotaCommand } = await import('./quota.ts');
+      return quotaCommand(rest, ctx);
+    }
     case 'gc': {
       const { gcCommand } = await import('./gc.ts');
       return gcCommand(rest, ctx);
+    }
+    case 'downloads': {
+      const { downloadsCommand } = await import('./downloads.ts');
+      return downloadsCommand(rest, ctx);
     }
     case 'takedown': {
       const { takedownCommand } = await import('./takedown.ts');
@@ -293,7 +303,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (first === 'trust') return (await import('./trust.ts')).TRUST_HELP;
   if (first === 'yank' || first === 'unyank' || first === 'deprecate' || first === 'undeprecate') return (await import('./status.ts')).statusHelp(first);
   if (first === 'takedown') return (await import('./takedown.ts')).TAKEDOWN_HELP;
-  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc') return `Run "shelf ${first} --help".`;
+  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }
 

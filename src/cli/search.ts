@@ -9,9 +9,11 @@
  *   "results": [ { ...PackageSummary (see core/schemas.ts), "score": 12.3 } ]
  * }
  * ```
- * `results` is in the requested order and holds at most `--limit` entries. A deprecated package
- * carries `status: "deprecated"` (and `status_message`), is marked in the text output, and ranks
- * below an otherwise equal active package; yanked versions and removed packages are never shown.
+ * `results` is in the requested order and holds at most `--limit` entries. With `--sort downloads`,
+ * each result also has `downloads: {total, last_30_days}` (zeros for a package never counted).
+ * A deprecated package carries `status: "deprecated"` (and `status_message`), is marked in the
+ * text output, and ranks below an otherwise equal active package; yanked versions and removed
+ * packages are never shown.
  *
  * @module
  */
@@ -30,6 +32,9 @@ import {
 } from './common.ts';
 import type { Style } from './style.ts';
 
+/** Matches ranked by downloads: the whole result set of any registry this CLI is meant for. */
+const MAX_MATCHES = 100_000;
+
 /** Help text of the search command for a kind. */
 export function searchHelp(kind: Kind): string {
   const plural = KIND_PLURAL[kind];
@@ -47,7 +52,8 @@ Options:
 ${kind === 'bundle' ? `  --type TYPE      Only bundles whose server type is TYPE: ${SERVER_TYPES.join(', ')}\n` : ''}\
   --os OS          Only ${plural} with a build for OS: darwin, linux, win32 (universal builds match)
   --arch ARCH      Only ${plural} with a build for ARCH: x64, arm64 (universal builds match)
-  --sort ORDER     relevance (default), recent (last updated first) or name
+  --sort ORDER     relevance (default), recent (last updated first), name, or downloads (most
+                   downloaded first, from the registry's published counts)
   --limit N        Show at most N results (default ${DEFAULT_SEARCH_LIMIT})
   --json           Print {kind, query, results} as JSON
 ${COMMON_HELP}`;
@@ -89,8 +95,9 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
   const os = parseOs(command, values.os);
   const arch = parseArch(command, values.arch);
   const sort = values.sort;
-  if (sort !== undefined && !(SEARCH_SORTS as readonly string[]).includes(sort)) {
-    throw usageError(command, `--sort must be one of ${SEARCH_SORTS.join(', ')}; got "${sort}"`);
+  const byDownloads = sort === 'downloads';
+  if (sort !== undefined && !byDownloads && !(SEARCH_SORTS as readonly string[]).includes(sort)) {
+    throw usageError(command, `--sort must be one of ${[...SEARCH_SORTS, 'downloads'].join(', ')}; got "${sort}"`);
   }
   let limit: number | undefined;
   if (values.limit !== undefined) {
@@ -102,7 +109,15 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
   const query = positionals.join(' ');
   const client = ctx.client(values.registry, { offline: values.offline });
 
-  const hits = await client.search(kind, query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
+  let hits: Array<SearchHit & { downloads?: { total: number; last_30_days: number } }>;
+  if (byDownloads) {
+    // Every match, then the most downloaded first (ties by relevance), cut to the limit.
+    const [all, index] = await Promise.all([client.search(kind, query, { type, os, arch, limit: MAX_MATCHES }), client.getDownloadsIndex(kind)]);
+    const counted = all.map((h) => ({ ...h, downloads: index?.packages[h.name] ?? { total: 0, last_30_days: 0 } }));
+    hits = counted.map((h, i) => ({ h, i })).sort((a, b) => b.h.downloads.total - a.h.downloads.total || a.i - b.i).map(({ h }) => h).slice(0, limit ?? DEFAULT_SEARCH_LIMIT);
+  } else {
+    hits = await client.search(kind, query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
+  }
 
   if (values.json) {
     ctx.out(JSON.stringify({ kind, query, results: hits }, null, 2));
@@ -116,18 +131,18 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
   return 0;
 }
 
-function renderHits(kind: Kind, hits: SearchHit[], s: Style): string {
-  const header = (kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS', 'DESCRIPTION'] : ['NAME', 'VERSION', 'DESCRIPTION']).map((h) =>
-    s.bold(h),
-  );
+function renderHits(kind: Kind, hits: Array<SearchHit & { downloads?: { total: number } }>, s: Style): string {
+  const counts = hits.some((h) => h.downloads !== undefined);
+  const header = [...(kind === 'bundle' ? ['NAME', 'VERSION', 'TYPE', 'PLATFORMS'] : ['NAME', 'VERSION']), ...(counts ? ['DOWNLOADS'] : []), 'DESCRIPTION'].map((h) => s.bold(h));
   const rows = hits.map((h) => {
     const shown = h.latest !== null ? s.green(h.latest) : s.yellow(`${h.newest} (pre)`);
     // Marked, and ranked lower by the search itself; `show` prints the message.
     const version = h.status === 'deprecated' ? `${shown} ${s.yellow('deprecated')}` : shown;
     const name = h.verified ? `${s.bold(s.cyan(h.name))} ${s.green('✓')}` : s.bold(s.cyan(h.name));
+    const downloads = counts ? [String(h.downloads?.total ?? 0)] : [];
     return kind === 'bundle'
-      ? [name, version, h.server_type ?? '-', h.platforms.join(','), s.dim(truncate(h.description, 60))]
-      : [name, version, s.dim(truncate(h.description, 70))];
+      ? [name, version, h.server_type ?? '-', h.platforms.join(','), ...downloads, s.dim(truncate(h.description, 60))]
+      : [name, version, ...downloads, s.dim(truncate(h.description, 70))];
   });
   const count = `${hits.length} ${hits.length === 1 ? kind : KIND_PLURAL[kind]}; ✓ = published from GitHub Actions with a verified OIDC token.`;
   return `${formatTable([header, ...rows])}\n\n${s.dim(count)}`;

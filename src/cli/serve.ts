@@ -13,6 +13,7 @@ import { PACKAGE_NAME } from '../core/package.ts';
 import { DEV_WARNING } from '../dev/dev-services.ts';
 import { startRegistryServer } from '../server/registry-server.ts';
 import { storeFromEnv } from '../store/from-env.ts';
+import { jsonLines } from '../core/log.ts';
 
 export const SERVE_HELP = `Usage: shelf serve [--dev] [--port N] [--host H]
 
@@ -26,7 +27,11 @@ Options:
   --host H     Address to bind (also HOST). Default 127.0.0.1.
   -h, --help   Show this help.
 
-Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev).
+Configuration comes from the environment; see the README (SHELF_AUDIENCE is required outside --dev;
+SHELF_PUBLIC_URL when --host binds every interface). Announce and status requests are logged as one
+JSON line each on standard output, and so are reads unless SHELF_ACCESS_LOG=0. GET /healthz answers
+200 once the server takes requests (503 with Retry-After while it starts). Artifacts sent whole are
+counted and the counts published every minute and at exit (SHELF_DOWNLOAD_COUNTS=0: not counted).
 The bucket is the folder SHELF_DATA_DIR (default ./.shelf), or SHELF_STORE=s3://bucket/prefix.`;
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */
@@ -61,9 +66,35 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     throw err;
   }
   if (dev) console.warn(DEV_WARNING);
+  const accessLog = env.SHELF_ACCESS_LOG?.trim() ?? '1';
+  if (!['0', '1', 'false', 'true'].includes(accessLog)) {
+    console.error(`error[invalid_config]: SHELF_ACCESS_LOG must be 1 or 0, got ${JSON.stringify(env.SHELF_ACCESS_LOG)}`);
+    return 1;
+  }
+  const downloads = env.SHELF_MAX_CONCURRENT_DOWNLOADS?.trim();
+  if (downloads !== undefined && downloads !== '' && !/^[1-9]\d{0,5}$/.test(downloads)) {
+    console.error(`error[invalid_config]: SHELF_MAX_CONCURRENT_DOWNLOADS must be a positive integer, got ${JSON.stringify(downloads)}`);
+    return 1;
+  }
+  const counts = env.SHELF_DOWNLOAD_COUNTS?.trim() ?? '1';
+  if (!['0', '1', 'false', 'true'].includes(counts)) {
+    console.error(`error[invalid_config]: SHELF_DOWNLOAD_COUNTS must be 1 or 0, got ${JSON.stringify(env.SHELF_DOWNLOAD_COUNTS)}`);
+    return 1;
+  }
+  const log = jsonLines();
   let server;
   try {
-    server = await startRegistryServer({ store, env, dev, port, host: values.host ?? env.HOST ?? '127.0.0.1' });
+    server = await startRegistryServer({
+      store,
+      env,
+      dev,
+      port,
+      host: values.host ?? env.HOST ?? '127.0.0.1',
+      log,
+      ...(accessLog === '1' || accessLog === 'true' ? { accessLog: log } : {}),
+      ...(downloads ? { maxConcurrentDownloads: Number(downloads) } : {}),
+      ...(counts === '1' || counts === 'true' ? { downloadCounts: {} } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`error[${err.code}]: ${err.message}`);
@@ -71,12 +102,16 @@ export async function serveCommand(args: string[], env: Record<string, string | 
     }
     throw err;
   }
-  console.log(`Shelf registry on ${server.url}  (bucket: ${store.description})`);
-  console.log(`  web:      ${server.url}/`);
-  console.log(`  config:   ${server.url}/v1/config.json`);
-  console.log(`  announce: ${server.url}/v1/bundles/announce, ${server.url}/v1/skills/announce`);
-  console.log(`  VS Code:  "chat.mcp.gallery.serviceUrl": "${server.url}"  (the MCP registry API, ${server.url}/v0.1/servers)`);
-  console.log(`  skills:   npx skills add ${server.url}/@<scope>  (agent-skills discovery)`);
+  // The addresses clients use: the public URL when one is set (a server on every interface must have one).
+  const shown = server.config.publicUrl ?? server.url;
+  const announce = server.config.announceUrl ?? shown;
+  console.log(`Shelf registry on ${shown}  (listening on ${server.url}, bucket: ${store.description})`);
+  console.log(`  web:      ${shown}/`);
+  console.log(`  config:   ${shown}/v1/config.json`);
+  console.log(`  announce: ${announce}/v1/bundles/announce, ${announce}/v1/skills/announce`);
+  console.log(`  VS Code:  "chat.mcp.gallery.serviceUrl": "${shown}"  (the MCP registry API, ${shown}/v0.1/servers)`);
+  console.log(`  skills:   npx skills add ${shown}/@<scope>  (agent-skills discovery)`);
+  console.log(`  health:   ${server.url}/healthz`);
   if (server.dev) {
     const seeded = (await store.head(shardedRootKey('bundle'))) !== null;
     if (!seeded) {

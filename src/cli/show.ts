@@ -3,13 +3,14 @@
  *
  * `--json` output (stable; fields are only ever added):
  * ```json
- * { "package": PackageDocument, "version": VersionDocument }
+ * { "package": PackageDocument, "version": VersionDocument, "downloads": PackageDownloads | null }
  * ```
  * Both as the registry serves them (see core/schemas.ts), statuses included (`status`,
- * `status_message`). `version` is the shown version: the one named on the command line, else the
- * latest (or newest prerelease when there is no release); it is null for a package without
- * versions, and for a package or version the registry operator removed (the package document
- * then says why). A status that is not active is also printed as a warning on stderr.
+ * `status_message`); `downloads` is null when the registry has counted none for the package.
+ * `version` is the shown version: the one named on the command line, else the latest (or newest
+ * prerelease when there is no release); it is null for a package without versions, and for a
+ * package or version the registry operator removed (the package document then says why). A
+ * status that is not active is also printed as a warning on stderr.
  *
  * @module
  */
@@ -17,7 +18,7 @@ import semver from 'semver';
 import { isShelfError } from '../core/errors.ts';
 import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import type { Kind } from '../core/names.ts';
-import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
+import type { Artifact, PackageDocument, PackageDownloads, Provenance, VersionDocument } from '../core/schemas.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -64,7 +65,7 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
   const spec = parsePackageSpec(command, positionals);
   const client = ctx.client(values.registry, { offline: values.offline });
 
-  const pkg = await client.getPackage(kind, spec.name);
+  const [pkg, downloads] = await Promise.all([client.getPackage(kind, spec.name), client.getDownloads(kind, spec.name)]);
   let version: VersionDocument | null = null;
   try {
     if (pkg.versions.length > 0 || spec.range !== undefined) version = await client.getVersion(kind, spec.name, client.resolveVersion(pkg, spec.range));
@@ -76,14 +77,14 @@ export async function showCommand(kind: Kind, args: string[], ctx: CommandContex
   warnStatus(ctx, pkg, version?.version ?? exact);
 
   if (values.json) {
-    ctx.out(JSON.stringify({ package: pkg, version }, null, 2));
+    ctx.out(JSON.stringify({ package: pkg, version, downloads }, null, 2));
     return 0;
   }
-  ctx.out(renderPackage(pkg, version, ctx.style));
+  ctx.out(renderPackage(pkg, version, downloads, ctx.style));
   return 0;
 }
 
-function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s: Style): string {
+function renderPackage(pkg: PackageDocument, version: VersionDocument | null, downloads: PackageDownloads | null, s: Style): string {
   const sections: string[] = [];
   const title =
     pkg.display_name && pkg.display_name !== pkg.name ? `${s.bold(pkg.display_name)} (${s.cyan(pkg.name)})` : s.bold(s.cyan(pkg.name));
@@ -105,6 +106,10 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, s:
   if (version && version.status !== 'active') facts.push([`${version.version}:`, statusText(version.status, version.status_message, s)]);
   facts.push(['Repository:', `https://github.com/${pkg.repository.name}`]);
   if (pkg.keywords.length > 0) facts.push(['Keywords:', pkg.keywords.join(', ')]);
+  if (downloads) {
+    const shown = version ? downloads.versions[version.version] : undefined;
+    facts.push(['Downloads:', `${downloads.total} (${downloads.last_30_days} in the last 30 days${shown !== undefined ? `; ${shown} of ${version!.version}` : ''})`]);
+  }
   sections.push(formatTable(facts.map(([label, value]) => [s.dim(label!), value!])));
 
   if (pkg.versions.length > 0) {

@@ -11,17 +11,21 @@ import semver from 'semver';
 import type { z } from 'zod';
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName, parseScope, parseVersion, type Kind, type PackageName } from '../core/names.ts';
-import { configKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import { configKey, downloadsIndexKey, downloadsKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
   KeysDocumentSchema,
   PackageDocumentSchema,
+  PackageDownloadsSchema,
+  DownloadsIndexSchema,
   ScopeDocumentSchema,
   VersionDocumentSchema,
   type Artifact,
   type ConfigDocument,
   type DocumentSignature,
   type PackageDocument,
+  type PackageDownloads,
+  type DownloadsIndex,
   type PackageSummary,
   type ScopeDocument,
   type VersionDocument,
@@ -186,6 +190,38 @@ export class RegistryClient {
    */
   verification(pkg: PackageDocument | undefined, doc: VersionDocument, artifact: Artifact): Verification {
     return verificationOf(artifact, this.artifactVerification(doc, artifact), pkg ? this.packageSignature(pkg) : undefined);
+  }
+
+  /**
+   * A package's download counts (`v1/downloads/...`), or null when the registry has counted none
+   * for it (or counts nothing).
+   *
+   * @throws ShelfError `invalid_name`, `registry_unreachable`
+   */
+  async getDownloads(kind: Kind, name: string | PackageName): Promise<PackageDownloads | null> {
+    const pkg = typeof name === 'string' ? parsePackageName(name) : name;
+    try {
+      return (await this.getJson(downloadsKey(kind, pkg), PackageDownloadsSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${pkg.full}`))).value;
+    } catch (err) {
+      // Counts are an extra: none counted, or none cached offline, is no count.
+      if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Every package of a kind with its download totals (`v1/downloads/{kind}.json`), or null when
+   * the registry has published none.
+   *
+   * @throws ShelfError `registry_unreachable`
+   */
+  async getDownloadsIndex(kind: Kind): Promise<DownloadsIndex | null> {
+    try {
+      return (await this.getJson(downloadsIndexKey(kind), DownloadsIndexSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${kind}s`))).value;
+    } catch (err) {
+      if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
+      throw err;
+    }
   }
 
   /**

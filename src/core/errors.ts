@@ -43,6 +43,8 @@ export const ERRORS = {
   // 413
   body_too_large: { status: 413, message: 'The request body is too large.' },
   asset_too_large: { status: 413, message: 'The release asset is larger than the registry accepts.' },
+  // 429: a scope's daily quota (see `announce/quota.ts`).
+  quota_exceeded: { status: 429, message: "The scope's daily quota is used up; retry after the time Retry-After gives." },
   // 422: the release asset does not match the announce.
   asset_not_found: { status: 422, message: 'The asset was not found in release.' },
   asset_size_mismatch: { status: 422, message: 'The release asset size differs from the announced size.' },
@@ -56,10 +58,14 @@ export const ERRORS = {
   upstream_untrusted_host: { status: 502, message: 'A service the registry depends on redirected to, or is served from, a host the registry does not trust.' },
   upstream_too_large: { status: 502, message: 'A service the registry depends on sent a response larger than the registry reads.' },
   write_contention: { status: 503, message: 'Too many concurrent writes to the same file; retry later.' },
+  not_ready: { status: 503, message: 'The registry is starting; retry shortly.' },
+  server_busy: { status: 503, message: 'The server is sending as many downloads as it may at once; retry shortly.' },
   // Start-up: the configuration, or the object store it names, cannot be used.
   invalid_config: { status: 500, message: 'A configuration variable is missing or invalid.' },
   store_unsupported: { status: 500, message: 'The object store does not honour conditional writes (If-None-Match / If-Match); refusing to run.' },
   store_unavailable: { status: 503, message: 'The object store could not be reached.' },
+  no_registry: { status: 404, message: 'The store holds no registry (no v1/config.json and no records).' },
+  address_in_use: { status: 500, message: 'The address the server should listen on is already in use.' },
   // Client-side (CLI) errors. Status is what the CLI maps to an exit code family.
   integrity_mismatch: { status: 422, message: 'The downloaded file does not match the registry sha256 or size.' },
   no_matching_artifact: { status: 404, message: 'No artifact matches the requested platform.' },
@@ -138,6 +144,11 @@ export interface ErrorDetails {
   rollback_detected: { url?: string; seen: string; got: string };
   /** `reasons`: why each attestation found for the digest was refused. */
   attestation_invalid: { reasons: string[] };
+  /** Which quota, its limit, what today's announces used, and the seconds until the next UTC day (also the Retry-After header). */
+  quota_exceeded: { quota: 'announces_per_day' | 'bytes_per_day'; limit: number; used: number; retry_after_seconds: number };
+  not_ready: { retry_after_seconds: number };
+  server_busy: { retry_after_seconds: number };
+  address_in_use: { host: string; port: number };
   package_removed: { reason: string; removed_at?: string };
   cdn_invalidation_failed: { paths: string[]; cause: string };
   version_removed: { reason: string; removed_at?: string };

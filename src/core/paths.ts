@@ -240,8 +240,47 @@ export function parseVersionKey(key: string): { kind: Kind; full: string; versio
 }
 
 /**
- * The private area: registry-internal records (used tokens) that readers never see. (The
- * embedded registry's signing key is not kept in the bucket at all: see `signing/local-signer.ts`.) The local server answers 404 for every key under it, and on AWS
+ * Recognises an artifact key (`v1/{kind}s/@scope/name/versions/{version}/{os}-{arch}.{mcpb,skill}`)
+ * and returns its parts, or null: what download counting counts.
+ */
+export function parseArtifactKey(key: string): { kind: Kind; full: string; version: string; platform: string } | null {
+  const m = /^v1\/(bundles|skills)\/(@[a-z0-9-]+\/[a-z0-9-]+)\/versions\/([^/]+)\/([a-z0-9]+-[a-z0-9]+)\.(mcpb|skill)$/.exec(key);
+  if (!m || (m[1] === 'bundles') !== (m[5] === 'mcpb')) return null;
+  return { kind: m[1] === 'bundles' ? 'bundle' : 'skill', full: m[2]!, version: m[3]!, platform: m[4]! };
+}
+
+/**
+ * Recognises a key whose whole GET is a download of a version, or returns null: an artifact, or
+ * a skill's derived archive for the skills CLI (what `npx skills add` fetches), which counts as a
+ * download of its skill version like the artifact does.
+ */
+export function parseDownloadKey(key: string): { kind: Kind; full: string; version: string } | null {
+  const artifact = parseArtifactKey(key);
+  if (artifact) return artifact;
+  const m = /^v1\/skills\/(@[a-z0-9-]+\/[a-z0-9-]+)\/versions\/([^/]+)\/skills-cli\.[0-9a-f]{64}\.zip$/.exec(key);
+  return m ? { kind: 'skill', full: m[1]!, version: m[2]! } : null;
+}
+
+/**
+ * A package's download counts (total, last 30 days, per version, per day): written by the counts
+ * job (`src/downloads/publish.ts`), read by `shelf show`. Bounded: 30 days and one entry per version.
+ */
+export function downloadsKey(kind: Kind, pkg: PackageName): string {
+  return `${ROOT}/downloads/${KIND_PLURAL[kind]}/@${pkg.scope}/${pkg.name}.json`;
+}
+
+/** Prefix of every package's download counts. */
+export const downloadsPrefix = (): string => `${ROOT}/downloads/`;
+
+/** Every package of a kind with its total and last-30-days downloads: what `--sort downloads` reads. */
+export function downloadsIndexKey(kind: Kind): string {
+  return `${ROOT}/downloads/${KIND_PLURAL[kind]}.json`;
+}
+
+/**
+ * The private area: registry-internal records (used tokens and the like) that readers never
+ * see. (The embedded registry's signing key is not kept in the bucket at all: see
+ * `signing/local-signer.ts`.) The local server answers 404 for every key under it, and on AWS
  * the CDN refuses it (`infra/shelf-stack.ts`); no public layout key starts with it.
  */
 export const PRIVATE_PREFIX = 'private/';
@@ -268,6 +307,39 @@ export function usedTokenExpiry(key: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Folder of the download tallies (private: per day, per artifact; see `src/downloads/tally.ts`). */
+export const downloadTalliesPrefix = (): string => `${PRIVATE_PREFIX}downloads/`;
+
+/** The tally of one UTC day (`YYYY-MM-DD`): downloads per artifact version, and the sources counted into it. */
+export function downloadDayKey(day: string): string {
+  return `${downloadTalliesPrefix()}days/${day}.json`;
+}
+
+/** The day tallies folded into running totals (days older than the tally window). */
+export const downloadTotalsKey = (): string => `${downloadTalliesPrefix()}totals.json`;
+
+/** Folder of the quota bookkeeping: one small create-only object per counted announce, by day. */
+export const quotaPrefix = (): string => `${PRIVATE_PREFIX}quota/`;
+
+/** The announces a scope has counted on one UTC day (`YYYY-MM-DD`): list this folder to add them up. */
+export function quotaScopePrefix(day: string, scope: string): string {
+  return `${quotaPrefix()}${day}/@${scope}/`;
+}
+
+/**
+ * The record that one announce was counted in its scope's quota of a day: its artifact's bytes and
+ * a hash of the artifact's identity are the name, so a listing adds the day up without reading
+ * anything, and the same artifact can be counted only once (the write is create-only).
+ */
+export function quotaUseKey(day: string, scope: string, bytes: number, artifactHash: string): string {
+  return `${quotaScopePrefix(day, scope)}${bytes}-${artifactHash}.json`;
+}
+
+/** The day and bytes a quota record's key names, or null for any other key. */
+export function parseQuotaUseKey(key: string): { day: string; scope: string; bytes: number; hash: string } | null {
+  const m = /^private\/quota\/(\d{4}-\d{2}-\d{2})\/@([a-z0-9-]+)\/(\d+)-([0-9a-f]{32})\.json$/.exec(key);
+  return m ? { day: m[1]!, scope: m[2]!, bytes: Number(m[3]), hash: m[4]! } : null;
+}
 /**
  * Where the registry's CDN is recorded (`{"cloudfront_distribution_id"}`), for `shelf takedown`
  * to purge it: written by `npm run deploy` from the stack's outputs.

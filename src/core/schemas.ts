@@ -290,6 +290,16 @@ export const PackageDocumentSchema = z
   .meta({ title: 'Package document' });
 export type PackageDocument = z.infer<typeof PackageDocumentSchema>;
 
+const dailyLimit = z.number().int().nonnegative().nullable().describe('Per UTC day; null: no limit');
+
+/** A scope's own daily limits, set by the operator; a limit left out is the registry's default. */
+export const ScopeQuotaSchema = z.object({
+  announces_per_day: dailyLimit.optional().describe('New artifacts announced per UTC day; null: no limit'),
+  bytes_per_day: dailyLimit.optional().describe('Bytes of new artifacts per UTC day; null: no limit'),
+});
+export type ScopeQuota = z.infer<typeof ScopeQuotaSchema>;
+
+
 /** `v1/scopes/@scope.json`: the owner a scope is pinned to, and its packages. */
 export const ScopeDocumentSchema = z
   .object({
@@ -299,6 +309,7 @@ export const ScopeDocumentSchema = z
     owner_id: z.string().describe('GitHub repository_owner_id, pinned at first publish'),
     pinned_at: isoDate,
     packages: z.array(z.object({ kind, name: z.string() })).describe('Sorted by kind, then name'),
+    quota: ScopeQuotaSchema.optional().describe("The operator's daily limits for this scope, over the registry's defaults (`shelf quota`)"),
   })
   .meta({ title: 'Scope record' });
 export type ScopeDocument = z.infer<typeof ScopeDocumentSchema>;
@@ -553,3 +564,27 @@ export const PUBLISHED_SCHEMAS = {
   'status-response.schema.json': StatusResponseSchema,
   'error.schema.json': ErrorResponseSchema,
 } as const;
+
+/** The public download counts of one package. */
+export const PackageDownloadsSchema = z.object({
+  package: z.string(),
+  kind: z.enum(['bundle', 'skill']),
+  /** Every complete download ever counted. */
+  total: z.number().int().nonnegative(),
+  /** Downloads in the last 30 UTC days, today included. */
+  last_30_days: z.number().int().nonnegative(),
+  /** Total per version. */
+  versions: z.record(z.string(), z.number().int().nonnegative()),
+  /** One entry per day of the window, oldest first. */
+  days: z.array(z.object({ day: z.string(), downloads: z.number().int().nonnegative() })),
+  /** The last day counted (today when published). */
+  through: z.string(),
+});
+export type PackageDownloads = z.infer<typeof PackageDownloadsSchema>;
+
+/** A kind's index of totals, for sorting. */
+export const DownloadsIndexSchema = z.object({
+  through: z.string(),
+  packages: z.record(z.string(), z.object({ total: z.number().int().nonnegative(), last_30_days: z.number().int().nonnegative() })),
+});
+export type DownloadsIndex = z.infer<typeof DownloadsIndexSchema>;

@@ -1,9 +1,22 @@
 /**
- * The consistency checker: reports every derived file that disagrees with the records — missing,
- * or stale, with the entries (versions, packages, recent items, indexed documents) it lacks, has
- * in excess, or has out of date — and every file a takedown says must be gone. Statuses are
- * checked wherever they show: the version documents mirror the lifecycle records, and every
- * derived file is compared with what the records, statuses and tombstones included, give.
+ * The registry checker. It fails loudly rather than give a false all-clear:
+ *
+ * 1. **store**: a store with nothing under `v1/` (a folder that does not exist, an empty bucket,
+ *    the wrong prefix) is no registry: `no_registry`, not "0 files agree".
+ * 2. **config and pages**: `v1/config.json` must be there and valid, and so must the web pages and
+ *    every asset they load (written by `shelf serve` or `scripts/upload-assets.ts`).
+ * 3. **records**: every version document must parse, and every artifact it records (and a skill's
+ *    derived archive for the skills CLI, and an artifact's Sigstore attestation) must be in the
+ *    bucket with its recorded size (and, with
+ *    `artifacts: 'sha256'`, its recorded sha256). A rebuild cannot repair these: restore the
+ *    object from the bucket's versions. A version the operator took down is not checked here:
+ *    its files must be gone (step 4 lists what a takedown left).
+ * 4. **derived files**: every derived file that disagrees with the records — missing, or stale,
+ *    with the entries (versions, packages, recent items, indexed documents) it lacks, has in
+ *    excess, or has out of date — and every file a takedown says must be gone. Statuses are
+ *    checked wherever they show: the version documents mirror the lifecycle records, and every
+ *    derived file (the read APIs' files of other clients included) is compared with what the
+ *    records, statuses and tombstones included, give. `shelf rebuild` repairs these.
  *
  * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
  * index is compared through its root, whose entries are the packages of its catalog, and the
@@ -11,11 +24,12 @@
  *
  * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
  * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
- * artifact statement or package document that is unsigned, signed by another key, or does not
- * match its signature is one the rebuild would (re-)sign: it is listed. So is an artifact
- * statement whose signature verifies with no listed key, which the rebuild leaves alone (it was
- * changed after signing: `signature os-arch`). A key list entry whose key id is not its key's
- * hash is listed too.
+ * package document that is unsigned, signed by another key or does not match its signature, and
+ * every artifact statement that is unsigned or validly signed by an older listed key, is one the
+ * rebuild would (re-)sign: it is listed (repair `rebuild`). An artifact statement whose signature
+ * verifies with no listed key was changed after signing: the rebuild leaves it alone, and it is
+ * listed as `signature_mismatch` (repair `restore`: the version record). So is a key list entry
+ * whose key id is not its key's hash (`invalid`, repair `restore`).
  *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
@@ -23,16 +37,23 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
+import { eachLimited } from '../core/concurrency.ts';
+import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
-import { keysKey, shardedRootKey } from '../core/paths.ts';
-import type { RegistryKey } from '../core/schemas.ts';
+import { configKey, keysKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
+import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord, type RegistryKey } from '../core/schemas.ts';
+import { removedVersion } from '../indexer/lifecycle.ts';
 import { readKeyList } from '../signing/key-list.ts';
 import { listedKeys } from '../signing/trust.ts';
 import type { Signer } from '../signing/signer.ts';
+import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
 import { PRODUCERS } from './derived-files.ts';
 import { rebuild, type RebuildProgress } from './rebuild.ts';
+import { namesRetiredLayout } from './config-document.ts';
+import { readLifecycle, safeName } from './records.ts';
 
 /** Options of {@link check}. */
 export interface CheckOptions {
@@ -40,18 +61,32 @@ export interface CheckOptions {
   kind?: Kind;
   /** Called after each file, for a progress display. */
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * How artifacts are verified: `size` (present, with the recorded size: one listing) or `sha256`
+   * (also read whole and hashed). Default `size`.
+   */
+  artifacts?: 'size' | 'sha256';
 }
 
-/** One derived file that disagrees with the records. */
+/** One file that is missing, damaged, or disagrees with the records. */
 export interface CheckIssue {
   /** The file's key. */
   key: string;
   /**
-   * `missing`: the records call for the file and there is none; `stale`: its content differs;
-   * `removed`: the file must not exist (a file a takedown removed that is still in the bucket:
-   * a removed version's artifact, README or document; or a file of the retired search layout).
+   * `missing`: the file should be there and is not; `stale`: a derived file's content differs
+   * from what the records give; `removed`: the file must not exist (a file a takedown removed
+   * that is still in the bucket: a removed version's artifact, README or document; or a file of
+   * the retired search layout); `invalid`: the file does not match its schema (or, for
+   * `v1/keys.json`, lists a key under an id that is not its hash); `size_mismatch`,
+   * `digest_mismatch`: an artifact is not the bytes its version records; `signature_mismatch`: an
+   * artifact statement of a version record does not match the registry's signature (`outdated`
+   * names `signature os-arch`).
    */
-  problem: 'missing' | 'stale' | 'removed';
+  problem: 'missing' | 'stale' | 'removed' | 'invalid' | 'size_mismatch' | 'digest_mismatch' | 'signature_mismatch';
+  /** `rebuild`: `shelf rebuild` recomputes it; `restore`: only restoring the object (or re-publishing) can. */
+  repair: 'rebuild' | 'restore';
+  /** What is wrong, for people (a record's or artifact's issue). */
+  detail?: string;
   /** Entries the records call for that the file lacks. */
   missing: string[];
   /** Entries the file has that the records do not. */
@@ -62,10 +97,12 @@ export interface CheckIssue {
 
 /** What {@link check} found. */
 export interface CheckReport {
-  /** True when every derived file agrees with the records. */
+  /** True when nothing is missing, damaged or disagrees. */
   clean: boolean;
   /** How many derived files were compared. */
   checked: number;
+  /** How many version records and artifacts were verified, and how (`size` or `sha256`). */
+  records: { versions: number; artifacts: number; verified: 'size' | 'sha256' };
   /** The files that disagree, by key. */
   issues: CheckIssue[];
 }
@@ -76,6 +113,121 @@ export interface CheckReport {
  * @throws TypeError for invalid options (naming the option)
  */
 export async function check(store: ObjectStore, options: CheckOptions = {}): Promise<CheckReport> {
+  if (options.artifacts !== undefined && options.artifacts !== 'size' && options.artifacts !== 'sha256') {
+    throw new TypeError(`"artifacts" option must be "size" or "sha256", got ${JSON.stringify(options.artifacts)}`);
+  }
+  const verified = options.artifacts ?? 'size';
+  const kinds = options.kind ? [options.kind] : [...KINDS];
+  // 1. store: neither a configuration nor a record is no registry.
+  const listed = (await Promise.all(kinds.map((k) => store.list(kindPrefix(k))))).flat();
+  if (listed.length === 0 && !(await store.head(configKey()))) {
+    throw new ShelfError('no_registry', `${store.description} holds no registry: no ${configKey()} and no records (a folder that does not exist, an empty bucket, or the wrong prefix?).`);
+  }
+  const issues: CheckIssue[] = [];
+  // 2. config and pages
+  issues.push(...(await checkConfigAndPages(store)));
+  // 3. records
+  const records = await checkRecords(store, listed, kinds, verified);
+  issues.push(...records.issues);
+  // 4. derived files (a record that cannot be read stops the rebuild they are compared with)
+  const derived = await checkDerived(store, options).catch((err: unknown) => {
+    if (!isShelfError(err, 'internal_error') || records.issues.length === 0) throw err;
+    return { checked: 0, issues: [damaged('(derived files)', 'stale', `not compared: ${err.message} Repair the records above first.`)] };
+  });
+  issues.push(...derived.issues);
+  return { clean: issues.length === 0, checked: derived.checked, records: { versions: records.versions, artifacts: records.artifacts, verified }, issues };
+}
+
+/** A problem with one file, which no rebuild repairs. */
+function damaged(key: string, problem: CheckIssue['problem'], detail: string): CheckIssue {
+  return { key, problem, repair: 'restore', detail, missing: [], extra: [], outdated: [] };
+}
+
+/** `v1/config.json`, and the web pages with every asset they load. */
+async function checkConfigAndPages(store: ObjectStore): Promise<CheckIssue[]> {
+  const issues: CheckIssue[] = [];
+  const config = await store.get(configKey());
+  if (!config) issues.push(damaged(configKey(), 'missing', 'clients find everything through it: shelf serve writes it at start, scripts/upload-assets.ts on AWS'));
+  // A config of the retired search layout is not damaged: the rebuild migrates it (step 4 lists it).
+  else if (!ConfigDocumentSchema.safeParse(safeJson(config.body)).success && !(await namesRetiredLayout(store))) {
+    issues.push(damaged(configKey(), 'invalid', 'it does not match index-schema/config.schema.json'));
+  }
+  const assets = new Set<string>();
+  for (const page of Object.values(WEB_PAGES)) {
+    const html = await store.get(page);
+    if (!html) {
+      issues.push(damaged(page, 'missing', 'a web page: shelf serve publishes the pages at start, scripts/upload-assets.ts on AWS'));
+      continue;
+    }
+    for (const m of new TextDecoder().decode(html.body).matchAll(/["'/](assets\/[A-Za-z0-9._-]+)["']/g)) assets.add(m[1]!);
+  }
+  for (const asset of [...assets].sort()) if (!(await store.head(asset))) issues.push(damaged(asset, 'missing', 'a page loads it'));
+  return issues;
+}
+
+/**
+ * Every version document parses, and every artifact it records is in the bucket with its size
+ * (and its sha256, when asked). One listing per kind gives the sizes.
+ */
+async function checkRecords(
+  store: ObjectStore,
+  listed: ObjectInfo[],
+  kinds: Kind[],
+  verified: 'size' | 'sha256',
+): Promise<{ issues: CheckIssue[]; versions: number; artifacts: number }> {
+  const issues: CheckIssue[] = [];
+  const sizes = new Map(listed.map((o) => [o.key, o.size]));
+  const versionKeys = listed.map((o) => o.key).filter((key) => {
+    const parsed = parseVersionKey(key);
+    return parsed !== null && kinds.includes(parsed.kind);
+  });
+  let artifacts = 0;
+  // A version taken down is the rebuild's to finish deleting (a crash mid-takedown), not damage.
+  const lifecycles = new Map<string, Promise<LifecycleRecord | null>>();
+  const takenDown = async (kind: Kind, full: string, version: string): Promise<boolean> => {
+    const pkg = safeName(full);
+    if (!pkg) return false;
+    const id = `${kind}:${full}`;
+    if (!lifecycles.has(id)) lifecycles.set(id, readLifecycle(store, kind, pkg).catch(() => null));
+    return removedVersion(await lifecycles.get(id)!, version) !== undefined;
+  };
+  await eachLimited(versionKeys, 16, async (key) => {
+    const parsed = parseVersionKey(key)!;
+    if (await takenDown(parsed.kind, parsed.full, parsed.version)) return;
+    const stored = await store.get(key);
+    const doc = stored ? VersionDocumentSchema.safeParse(safeJson(stored.body)) : null;
+    if (!doc?.success) {
+      issues.push(damaged(key, stored ? 'invalid' : 'missing', 'a version record that does not match index-schema/version.schema.json'));
+      return;
+    }
+    const of = `${doc.data.name}@${doc.data.version}`;
+    for (const artifact of doc.data.artifacts) {
+      artifacts++;
+      const files = [
+        { ...artifact, what: '' },
+        ...(artifact.skills_archive ? [{ ...artifact.skills_archive, what: ' (its archive for the skills CLI)' }] : []),
+        ...(artifact.attestation ? [{ ...artifact.attestation, what: ' (its Sigstore attestation)' }] : []),
+      ];
+      for (const file of files) {
+        const size = sizes.get(file.path);
+        if (size === undefined) {
+          issues.push(damaged(file.path, 'missing', `${of} records it${file.what} (${file.size} bytes, sha256 ${file.sha256})`));
+        } else if (size !== file.size) {
+          issues.push(damaged(file.path, 'size_mismatch', `${size} bytes; ${of} records ${file.size}${file.what}`));
+        } else if (verified === 'sha256') {
+          const bytes = await store.get(file.path);
+          const digest = bytes ? createHash('sha256').update(bytes.body).digest('hex') : 'missing';
+          if (digest !== file.sha256) issues.push(damaged(file.path, 'digest_mismatch', `sha256 ${digest}; ${of} records ${file.sha256}${file.what}`));
+        }
+      }
+    }
+  });
+  issues.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { issues, versions: versionKeys.length, artifacts };
+}
+
+/** The derived files: the rebuild, run over a copy-on-write view, and what it would write. */
+async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<{ issues: CheckIssue[]; checked: number }> {
   const overlay = new MemoryStore({ over: store });
   const keys = await readKeyList(store);
   const current = keys?.keys[0];
@@ -88,7 +240,8 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
   if (keys) {
     const valid = await listedKeys(keys);
     const broken = keys.keys.filter((k) => valid.get(k.keyid) !== k).map((k) => `key ${k.keyid.slice(0, 16)}`);
-    if (broken.length > 0) issues.push({ key: keysKey(), problem: 'stale', missing: [], extra: [], outdated: broken });
+    // Keys are published by the signer's owner, never derived: a rebuild cannot repair the list.
+    if (broken.length > 0) issues.push({ ...damaged(keysKey(), 'invalid', 'entries whose key id is not the hash of their public key (restore v1/keys.json)'), outdated: broken });
   }
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
@@ -99,6 +252,7 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     const issue: CheckIssue = {
       key,
       problem: !stored ? 'missing' : expected ? 'stale' : 'removed',
+      repair: 'rebuild',
       missing: [...want.keys()].filter((id) => !have.has(id)),
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
@@ -111,14 +265,14 @@ export async function check(store: ObjectStore, options: CheckOptions = {}): Pro
     if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
     issues.push(issue);
   }
-  // Statements changed after signing: the rebuild does not sign them again (restore the record).
-  for (const { key, platform } of result.mismatched) {
-    let issue = issues.find((i) => i.key === key);
-    if (!issue) issues.push((issue = { key, problem: 'stale', missing: [], extra: [], outdated: [] }));
-    issue.outdated.push(`signature ${platform}`);
+  // Statements changed after signing: the rebuild does not sign them again (that would launder
+  // the change), so only restoring the version record repairs them.
+  const mismatched = new Map<string, string[]>();
+  for (const { key, platform } of result.mismatched) mismatched.set(key, [...(mismatched.get(key) ?? []), `signature ${platform}`]);
+  for (const [key, outdated] of mismatched) {
+    issues.push({ ...damaged(key, 'signature_mismatch', `${outdated.map((o) => o.slice('signature '.length)).join(', ')}: the artifact statement does not match the registry's signature (changed after signing)`), outdated });
   }
-  issues.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { clean: issues.length === 0, checked: result.changed.length + result.unchanged.length, issues };
+  return { issues, checked: result.changed.length + result.unchanged.length };
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { loadAnnounceConfig, type AnnounceConfig } from '../config.ts';
+import { DownloadCounter } from '../downloads/counter.ts';
+import { ConfigError, loadAnnounceConfig, type AnnounceConfig } from '../config.ts';
 import { announceDepsFromConfig } from '../announce/from-config.ts';
 import { createAnnounceHandler } from '../announce/handler.ts';
 import type { AnnounceDeps } from '../announce/announce.ts';
@@ -14,10 +15,27 @@ import { buildConfigDocument, writeConfigDocument } from '../registry/config-doc
 import { publishWebAssets } from '../registry/web-assets.ts';
 import { isShelfError } from '../core/errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { silentLog, type LogSink } from '../core/log.ts';
 import { startLocalServer, type LocalServer } from './local-server.ts';
 import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
 import { publishSigningKey } from '../signing/key-list.ts';
 import type { Signer } from '../signing/signer.ts';
+
+/** Addresses that mean "every interface": never a URL clients can use. */
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '']);
+
+/**
+ * A server bound to every interface has no address of its own to advertise in `v1/config.json`
+ * (`http://0.0.0.0:8787` reaches nothing from elsewhere): it needs `SHELF_PUBLIC_URL`.
+ *
+ * @throws ConfigError naming `SHELF_PUBLIC_URL`
+ */
+function checkAdvertisedHost(host: string, env: Record<string, string | undefined>): void {
+  if (!UNSPECIFIED.has(host.trim()) || env.SHELF_PUBLIC_URL?.trim()) return;
+  throw new ConfigError(
+    `HOST ${JSON.stringify(host)} listens on every interface, which is no address clients can reach: set SHELF_PUBLIC_URL to the URL they use (e.g. http://registry.example.com:8787), which v1/config.json and the announce URL advertise.`,
+  );
+}
 
 /** Options of {@link startRegistryServer}. */
 export interface RegistryServerOptions {
@@ -32,6 +50,17 @@ export interface RegistryServerOptions {
   dev?: boolean;
   /** Test-only: adjusts the announce dependencies (fault injection, clocks). */
   wrapDeps?: (deps: AnnounceDeps) => AnnounceDeps;
+  /** Where the one structured line per announce or status request goes (`shelf serve`: standard output). Default: nowhere. */
+  log?: LogSink;
+  /** Where the access log (one line per read) goes (`shelf serve`: standard output, unless `SHELF_ACCESS_LOG=0`). Default: nowhere. */
+  accessLog?: LogSink;
+  /** Artifacts sent at once (`SHELF_MAX_CONCURRENT_DOWNLOADS`). Default 8. */
+  maxConcurrentDownloads?: number;
+  /**
+   * Count the artifacts this server sends whole and publish the counts
+   * (`src/downloads/counter.ts`): every `flushMs` (default one minute) and when it stops. Default off.
+   */
+  downloadCounts?: { flushMs?: number };
 }
 
 /** A running registry. */
@@ -56,7 +85,18 @@ export interface RegistryServer {
 export async function startRegistryServer(options: RegistryServerOptions): Promise<RegistryServer> {
   const env = { ...(options.env ?? process.env) };
   if (!options.dev) loadAnnounceConfig(env); // fail before listening
-  const local = await startLocalServer({ store: options.store, host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
+  const host = options.host ?? '127.0.0.1';
+  checkAdvertisedHost(host, env);
+  const log = options.log ?? silentLog;
+  const counter = options.downloadCounts ? new DownloadCounter(options.store, options.downloadCounts) : undefined;
+  const local = await startLocalServer({
+    store: options.store,
+    host,
+    port: options.port ?? 8787,
+    ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+    ...(options.maxConcurrentDownloads !== undefined ? { maxConcurrentDownloads: options.maxConcurrentDownloads } : {}),
+    ...(counter ? { onDownload: (key: string) => counter.count(key) } : {}),
+  });
   try {
     let dev: DevServices | undefined;
     if (options.dev) {
@@ -81,12 +121,18 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
       console.warn(`Shelf: no web pages at ${local.url}/ (${err.message})`);
     });
     const deps = announceDepsFromConfig(config, options.store, signer);
-    local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps));
-    const server: RegistryServer = { url: local.url, config, store: options.store, local, signer, close: () => local.close() };
+    local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps, { log }));
+    const close = async () => {
+      await local.close();
+      // What was counted since the last flush is published before the server is gone.
+      await counter?.close();
+    };
+    const server: RegistryServer = { url: local.url, config, store: options.store, local, signer, close };
     if (dev) server.dev = dev;
     return server;
   } catch (err) {
     await local.close();
+    await counter?.close().catch(() => undefined);
     throw err;
   }
 }

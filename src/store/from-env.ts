@@ -105,6 +105,9 @@ function s3ClientConfig(env: Env): S3ClientConfig {
   if (accessKeyId && secretAccessKey) {
     const sessionToken = shelfKeyId ? env.SHELF_S3_SESSION_TOKEN?.trim() : env.AWS_SESSION_TOKEN?.trim();
     config.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  } else if (env.AWS_PROFILE?.trim()) {
+    // A named profile given in this environment (e.g. the deploy's --profile), not only process.env's.
+    config.profile = env.AWS_PROFILE.trim();
   }
   const pathStyle = env.SHELF_S3_FORCE_PATH_STYLE?.trim().toLowerCase();
   if (pathStyle === '1' || pathStyle === 'true') config.forcePathStyle = true;

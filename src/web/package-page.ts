@@ -19,7 +19,7 @@ import { parsePackageName, parseVersion, type Kind, type PackageName } from '../
 import { badgeKey, readmeKey } from '../core/paths.ts';
 import { effectiveStatus, statusNotice, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import { renderReadme } from './readme.ts';
-import type { Artifact, PackageDocument, Provenance, VersionDocument } from '../core/schemas.ts';
+import type { Artifact, PackageDocument, PackageDownloads, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { short } from '../signing/trust.ts';
 import { byId, externalLink, h, replaceChildren, type Child } from './dom.ts';
@@ -80,29 +80,33 @@ interface PackageView {
   pkg: PackageDocument;
   version: VersionDocument | null;
   readme: string | null;
+  /** The package's download counts; null when none were counted (or they cannot be read). */
+  downloads: PackageDownloads | null;
   /** The version asked for, when the operator took it (or the package) down. */
   removed?: string | null;
 }
 
 async function loadPackage(client: RegistryClient, params: PackagePageParams): Promise<PackageView> {
+  // Counts are an extra: a registry that cannot give them still shows the package.
+  const counts = client.getDownloads(params.kind, params.name).catch(() => null);
   const pkg = await client.getPackage(params.kind, params.name);
-  if (pkg.versions.length === 0 && params.version === undefined) return { pkg, version: null, readme: null };
+  if (pkg.versions.length === 0 && params.version === undefined) return { pkg, version: null, readme: null, downloads: await counts };
   // A package or version the operator took down has no document left: the page shows its tombstone.
-  if (pkg.status === 'removed') return { pkg, version: null, readme: null, removed: params.version ?? null };
+  if (pkg.status === 'removed') return { pkg, version: null, readme: null, downloads: await counts, removed: params.version ?? null };
   if (params.version !== undefined && pkg.versions.some((v) => v.version === params.version && v.status === 'removed')) {
-    return { pkg, version: null, readme: null, removed: params.version };
+    return { pkg, version: null, readme: null, downloads: await counts, removed: params.version };
   }
   let wanted: string;
   try {
     wanted = params.version ?? client.resolveVersion(pkg);
   } catch (error) {
     // Every version is yanked or removed: nothing is shown first, the versions are still listed.
-    if (isShelfError(error, 'not_found')) return { pkg, version: null, readme: null };
+    if (isShelfError(error, 'not_found')) return { pkg, version: null, readme: null, downloads: await counts };
     throw error;
   }
   try {
-    const [version, readme] = await Promise.all([client.getVersion(params.kind, params.name, wanted), loadReadme(client, params.kind, params.name, wanted)]);
-    return { pkg, version, readme };
+    const [version, readme, downloads] = await Promise.all([client.getVersion(params.kind, params.name, wanted), loadReadme(client, params.kind, params.name, wanted), counts]);
+    return { pkg, version, readme, downloads };
   } catch (error) {
     if (isShelfError(error, 'not_found')) {
       throw new ShelfError('not_found', `${pkg.name} has no version ${wanted}.`, { packageFound: true });
@@ -121,7 +125,7 @@ async function loadReadme(client: RegistryClient, kind: Kind, name: PackageName,
   }
 }
 
-function renderPackage(client: RegistryClient, { pkg, version, readme, removed }: PackageView): HTMLElement {
+function renderPackage(client: RegistryClient, { pkg, version, readme, downloads, removed }: PackageView): HTMLElement {
   const title = pkg.display_name && pkg.display_name !== pkg.name ? pkg.display_name : pkg.name;
   const metadata = (version?.manifest ?? version?.skill ?? {}) as Record<string, unknown>;
   const verified = version !== null && version.artifacts.length > 0 && version.artifacts.every((a) => isVerified(a.provenance));
@@ -192,7 +196,7 @@ function renderPackage(client: RegistryClient, { pkg, version, readme, removed }
     version ? badgeSection(client, pkg) : null,
   );
 
-  return h('article', { class: 'pkg', 'data-kind': pkg.kind, 'data-name': pkg.name }, header, h('div', { class: 'pkg-layout' }, main, factsAside(pkg, version)));
+  return h('article', { class: 'pkg', 'data-kind': pkg.kind, 'data-name': pkg.name }, header, h('div', { class: 'pkg-layout' }, main, factsAside(pkg, version, downloads)));
 }
 
 /**
@@ -490,10 +494,11 @@ function linkOrText(url: string | null, text: string, className?: string): Child
   return link ?? text;
 }
 
-function factsAside(pkg: PackageDocument, version: VersionDocument | null): HTMLElement {
+function factsAside(pkg: PackageDocument, version: VersionDocument | null, downloads: PackageDownloads | null): HTMLElement {
   const rows: Array<[string, Child]> = [];
   const newest = pkg.versions[0]?.version;
   rows.push(['Latest version', pkg.latest ?? (newest ? `none (newest prerelease: ${newest})` : 'none')]);
+  if (downloads) rows.push(['Downloads', h('span', { class: 'downloads' }, `${downloads.total.toLocaleString('en-US')} (${downloads.last_30_days.toLocaleString('en-US')} in the last 30 days)`)]);
   if (pkg.license) rows.push(['License', pkg.license]);
   if (pkg.author) {
     const url = externalUrl(pkg.author.url);

@@ -8,23 +8,25 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda, checkBundleInputs, type BuiltLambda } from '../../scripts/build-lambda.ts';
 import type { FunctionUrlEvent, FunctionUrlResult } from '../../src/announce/handler.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
-import { artifactKey, IMMUTABLE_CACHE, packageKey, versionKey } from '../../src/core/paths.ts';
-import { PackageDocumentSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
+import { artifactKey, downloadsKey, IMMUTABLE_CACHE, packageKey, versionKey } from '../../src/core/paths.ts';
+import { PackageDocumentSchema, PackageDownloadsSchema, VersionDocumentSchema } from '../../src/core/schemas.ts';
 import { listExamples, packBundle } from '../../src/dev/pack.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
 import { startFakeKms, type FakeKms } from '../fakes/fake-kms.ts';
 import { readKeyList } from '../../src/signing/key-list.ts';
 import { listedKeys, verifyArtifact, verifyDocument } from '../../src/signing/trust.ts';
+import { startFakeSecretsManager } from '../fakes/fake-secrets-manager.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -139,8 +141,21 @@ describe('the built function, driven with function-URL events', () => {
     expect((await verifyArtifact(keys, { kind: 'bundle', name: NAME, version: VERSION }, version.artifacts[0]!)).keyid).toBe([...keys.keys()][0]);
     await verifyDocument(keys, JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
     expect(kms.calls.filter((c) => c.operation === 'Sign').length).toBeGreaterThanOrEqual(2);
-    // The function logged one line for the request, without the token.
-    expect(fn.logs.some((l) => l.includes('"status":201'))).toBe(true);
+    // The function logged one JSON line for the request (the line `shelf serve` writes), without the token.
+    const lines = fn.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'request')).toEqual([
+      expect.objectContaining({
+        status: 201,
+        outcome: 'accepted',
+        result: 'created',
+        kind: 'bundle',
+        package: NAME,
+        version: VERSION,
+        platform: 'any-any',
+        repository: REPOSITORY,
+        bytes_fetched: (announceBody.artifact as any).size,
+      }),
+    ]);
     expect(fn.logs.join('\n')).not.toContain(token);
   });
 
@@ -209,6 +224,37 @@ describe('start-up of the built function', () => {
   });
 });
 
+describe('the GitHub token from Secrets Manager (SHELF_GITHUB_TOKEN_SECRET)', () => {
+  it('is read once at INIT and sent to the releases API; an unreadable or malformed secret fails INIT without showing it', async () => {
+    const secrets = await startFakeSecretsManager();
+    const TOKEN = 'github_pat_fromSecretsManager0123';
+    secrets.secrets.set('shelf/github-token', TOKEN);
+    secrets.secrets.set('shelf/not-a-token', 'two words');
+    const env = (secret: string) => functionEnv({ SHELF_GITHUB_TOKEN_SECRET: secret, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url, AWS_REGION: 'us-east-1' });
+    const withToken = await LambdaProcess.start(bundle, env('shelf/github-token'));
+    try {
+      const seen = github.apiAuthorizations.length;
+      // A release GitHub does not have: the announce asks the API (with the token) and is refused.
+      const res = await withToken.invoke(urlEvent('/v1/bundles/announce', { token: await github.mint(CLAIMS), body: { ...announceBody, version: '9.9.8', release_tag: 'v9.9.8', manifest: { ...(announceBody.manifest as object), version: '9.9.8' } } }));
+      expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+      const sent = github.apiAuthorizations.slice(seen);
+      expect(sent.length, `${res.body} ${github.requests.slice(-5).join(", ")}`).toBeGreaterThan(0);
+      expect(new Set(sent)).toEqual(new Set([`Bearer ${TOKEN}`]));
+      expect(secrets.reads).toEqual(['shelf/github-token']);
+      expect(withToken.logs.join('\n')).not.toContain(TOKEN);
+      const missing = await LambdaProcess.startFailure(bundle, env('shelf/nothing'));
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('SHELF_GITHUB_TOKEN_SECRET: cannot read the secret "shelf/nothing" from Secrets Manager (ResourceNotFoundException)');
+      const malformed = await LambdaProcess.startFailure(bundle, env('shelf/not-a-token'));
+      expect(malformed.stderr).toContain('must hold a GitHub token');
+      expect(malformed.stderr).not.toContain('two words');
+    } finally {
+      withToken.stop();
+      await secrets.close();
+    }
+  });
+});
+
 describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', () => {
   it('collects the search files no root reaches, keeps what the root reaches, and logs what it freed', async () => {
     // An unreachable file of the index, old enough for a collector with no grace period.
@@ -235,11 +281,59 @@ describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', ()
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('SHELF_GC_GRACE_MS must be a whole number');
     const other = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'cron' }));
-    expect(other.stderr).toContain('SHELF_FUNCTION must be announce or gc');
+    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc or downloads');
+  });
+});
+
+describe('the built function as the scheduled download counts (SHELF_FUNCTION=downloads)', () => {
+  it('counts the CloudFront logs in the log bucket once, publishes the counts, and logs what it counted', async () => {
+    // A CloudFront standard log as the distribution writes it into the log bucket's cdn/ folder.
+    const today = new Date().toISOString().slice(0, 10);
+    const path = `/${artifactKey('bundle', parsePackageName(NAME), parseVersion(VERSION), { os: 'any', arch: 'any' })}`;
+    const fields = ['date', 'time', 'x-edge-location', 'sc-bytes', 'c-ip', 'cs-method', 'cs(Host)', 'cs-uri-stem', 'sc-status'];
+    const row = (method: string, status: number) => [today, '10:00:00', 'FRA56-C1', '1000', '192.0.2.1', method, 'd111.cloudfront.net', path, String(status)].join('\t');
+    const log = gzipSync(`#Version: 1.0\n#Fields: ${fields.join(' ')}\n${[row('GET', 200), row('GET', 200), row('HEAD', 200)].join('\n')}\n`);
+    const logs = s3.makeStore('lambda-logs/cdn/');
+    await logs.put(`E2ABC.${today}-10.aaaa.gz`, log, { contentType: 'application/gzip', cacheControl: 'no-cache' });
+    const logsUrl = `s3://${s3.bucket}/lambda-logs/cdn`;
+    // Neither an audience nor the probe: this function announces nothing.
+    const counter = await LambdaProcess.start(bundle, functionEnv({ SHELF_FUNCTION: 'downloads', SHELF_AUDIENCE: undefined, SHELF_DOWNLOAD_LOGS: logsUrl }));
+    try {
+      const first = (await counter.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never)) as unknown as { logs: { files: number; downloads: number } };
+      expect(first.logs).toEqual({ files: 1, downloads: 2 });
+      // Each log file once.
+      const again = (await counter.invoke({ source: 'aws.events' } as never)) as unknown as { logs: { files: number; downloads: number } };
+      expect(again.logs).toEqual({ files: 0, downloads: 0 });
+      expect(counter.logs.map((l) => JSON.parse(l) as { event?: string }).filter((l) => l.event === 'downloads')).toHaveLength(2);
+    } finally {
+      counter.stop();
+    }
+    const counts = PackageDownloadsSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(downloadsKey('bundle', parsePackageName(NAME))))!.body)));
+    expect(counts).toMatchObject({ package: NAME, total: 2, last_30_days: 2, versions: { [VERSION]: 2 } });
+    // Without where the logs are, it does not start.
+    const missing = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'downloads' }));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('SHELF_DOWNLOAD_LOGS must be an s3://bucket/prefix URL');
   });
 });
 
 describe('the bundle', () => {
+  it('builds the same from a checkout whose node_modules is a symlink (a shared install, a worktree)', async () => {
+    const checkout = join(work, 'linked-checkout');
+    mkdirSync(checkout);
+    for (const part of ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']) cpSync(join(ROOT, part), join(checkout, part), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+    const run = await new Promise<{ code: number | null; out: string }>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/build-lambda.ts', '--out-dir', join(work, 'linked-build')], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => done({ code, out }));
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(readFileSync(join(work, 'linked-build', 'index.mjs')).equals(readFileSync(built.bundleFile))).toBe(true);
+  }, 60_000);
+
   it('is one ES module in a zip of 0644 files, without source map, with no development-only input', () => {
     const entries = unzipSync(readFileSync(built.zipFile));
     expect(Object.keys(entries)).toEqual(['index.mjs']);

@@ -8,13 +8,40 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { Annotations, App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
+import { synthMessages } from '../../infra/deploy.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
-import { LIVE_ALIAS, PROBE_PREFIX, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
-import { notFoundKey, PRIVATE_PREFIX, usedTokensPrefix } from '../../src/core/paths.ts';
+import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
+import { parsePackageName, parseVersion } from '../../src/core/names.ts';
+import {
+  artifactKey,
+  attestationKey,
+  configKey,
+  downloadDayKey,
+  downloadsIndexKey,
+  downloadsKey,
+  downloadsPrefix,
+  downloadTalliesPrefix,
+  downloadTotalsKey,
+  lifecycleKey,
+  MCP_ROOT,
+  mcpPageKey,
+  mcpVersionKey,
+  notFoundKey,
+  packageKey,
+  PRIVATE_PREFIX,
+  quotaPrefix,
+  readmeKey,
+  scopeKey,
+  shardedRootKey,
+  skillsArchiveKey,
+  skillsDiscoveryScopeKey,
+  usedTokensPrefix,
+  versionKey,
+} from '../../src/core/paths.ts';
 import { viewerRequestFunctionCode } from '../../infra/edge-function.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -37,11 +64,40 @@ const only = (t: Template, type: string): [string, Json] => {
   return found[0]!;
 };
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-/** The announce function or the scheduled collector (`SHELF_FUNCTION=gc`): two functions of one bundle. */
-const fnOf = (t: Template, which: 'announce' | 'gc'): [string, Json] => {
-  const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION === 'gc') === (which === 'gc'));
+/** The registry bucket (versioned) or the log bucket, and its policy. */
+const bucketOf = (t: Template, which: 'registry' | 'logs'): [string, Json] => {
+  const found = resources(t, 'AWS::S3::Bucket').filter(([, b]) => (b.Properties.VersioningConfiguration !== undefined) === (which === 'registry'));
   expect(found, which).toHaveLength(1);
   return found[0]!;
+};
+const policyOf = (t: Template, which: 'registry' | 'logs'): Json[] => {
+  const [id] = bucketOf(t, which);
+  const found = resources(t, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket.Ref === id);
+  expect(found).toHaveLength(1);
+  return found[0]![1].Properties.PolicyDocument.Statement as Json[];
+};
+/** The key an object ARN pattern (`{"Fn::Join": ["", [bucketArn, "/key*"]]}`) names, as a RegExp over keys. */
+const keyPattern = (arn: Json): RegExp => {
+  const suffix = (arn['Fn::Join'][1][1] as string).slice(1);
+  return new RegExp(`^${suffix.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+};
+const grantsKey = (arns: Json[], key: string): boolean => arns.some((a) => keyPattern(a).test(key));
+const alpha = parsePackageName('@acme/alpha');
+const v1 = parseVersion('1.0.0');
+/**
+ * The announce function, the scheduled collector (`SHELF_FUNCTION=gc`) or the scheduled download
+ * counts (`SHELF_FUNCTION=downloads`): three functions of one bundle.
+ */
+const fnOf = (t: Template, which: 'announce' | 'gc' | 'downloads'): [string, Json] => {
+  const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION ?? 'announce') === which);
+  expect(found, which).toHaveLength(1);
+  return found[0]!;
+};
+/** The schedule that invokes a function. */
+const ruleOf = (t: Template, fnId: string): Json => {
+  const found = resources(t, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.Targets).includes(`"${fnId}"`));
+  expect(found).toHaveLength(1);
+  return found[0]![1];
 };
 /** A function's role, log group and every statement its role's policies grant. */
 function grantsOf(t: Template, fn: Json): { roleId: string; role: Json; logId: string; statements: Json[]; granted: Map<string, Json[]> } {
@@ -83,16 +139,16 @@ beforeAll(() => {
     memory: '1024',
     timeout: '90',
     assetTimeout: '60',
-    githubToken: 'github_pat_0123456789abcdef',
+    githubTokenSecret: 'shelf/github-token',
     issuer: 'https://ghes.example.test/_services/token',
   });
-  bucketId = only(template, 'AWS::S3::Bucket')[0];
+  bucketId = bucketOf(template, 'registry')[0];
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the bucket', () => {
   it('is private, encrypted, versioned, TLS-only and kept when the stack is deleted', () => {
-    const [, bucket] = only(template, 'AWS::S3::Bucket');
+    const [, bucket] = bucketOf(template, 'registry');
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
@@ -114,9 +170,8 @@ describe('the bucket', () => {
   });
 
   it('grants reads to nobody but this CloudFront distribution, and refuses plain HTTP', () => {
-    const [, policy] = only(template, 'AWS::S3::BucketPolicy');
     const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
-    const statements: Json[] = policy.Properties.PolicyDocument.Statement;
+    const statements = policyOf(template, 'registry');
     const allows = statements.filter((s) => s.Effect === 'Allow');
     expect(allows.length).toBeGreaterThan(0);
     for (const s of allows) {
@@ -224,9 +279,9 @@ describe('the announce function', () => {
     expect(alias.Properties).toMatchObject({ Name: LIVE_ALIAS, FunctionName: { Ref: fnId }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
     expect(url.Properties.Cors).toMatchObject({ AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], AllowOrigins: ['*'], AllowCredentials: false });
     // Anyone may call the URL, but only through the URL: no other public invoke path (the
-    // collector's one permission, for EventBridge, is checked below).
-    const [gcId] = fnOf(template, 'gc');
-    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !JSON.stringify(p.Properties.FunctionName).includes(gcId));
+    // scheduled functions' one permission each, for EventBridge, is checked below).
+    const scheduled = [fnOf(template, 'gc')[0], fnOf(template, 'downloads')[0]];
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !scheduled.some((id) => JSON.stringify(p.Properties.FunctionName).includes(id)));
     expect(permissions.length).toBeGreaterThan(0);
     for (const [, p] of permissions) {
       expect(p.Properties.Principal).toBe('*');
@@ -235,7 +290,7 @@ describe('the announce function', () => {
     }
   });
 
-  it('has a role that can write nowhere but the registry objects (and delete only its start-up probe and expired token records)', () => {
+  it('has a role that writes only under v1/, v0.1/ and its bookkeeping, never the web pages (and deletes only its probe and expired bookkeeping)', () => {
     const [, fn] = fnOf(template, 'announce');
     const { role, statements, logId, granted } = grantsOf(template, fn);
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -245,13 +300,37 @@ describe('the announce function', () => {
     expect(role.Properties.Policies).toBeUndefined();
     expect(statements.length).toBeGreaterThan(0);
     expect([...granted.keys()].sort()).toEqual(['kms:GetPublicKey', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // The registry's signing key, and nothing else of KMS.
     const [keyId] = only(template, 'AWS::KMS::Key');
     expect(granted.get('kms:Sign')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     expect(granted.get('kms:GetPublicKey')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
-    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
-    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/*')]);
+    const puts = granted.get('s3:PutObject')!;
+    expect(puts).toEqual(ANNOUNCE_WRITES.map((k) => objectsArn(`/${k}`)));
+    // The records and derived files of every format the registry publishes: lifecycle records, the
+    // MCP registry API (v0.1/), agent-skills discovery and the skills CLI's archives included.
+    const published = [
+      artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }),
+      versionKey('skill', alpha, v1),
+      lifecycleKey('bundle', alpha),
+      scopeKey('acme'),
+      shardedRootKey('bundle'),
+      configKey(),
+      mcpVersionKey(alpha, v1),
+      mcpPageKey('latest', 1),
+      skillsDiscoveryScopeKey('acme'),
+      skillsArchiveKey(alpha, v1, 'a'.repeat(64)),
+    ];
+    for (const key of [...published, `${usedTokensPrefix()}x.json`, `${quotaPrefix()}2026-01-01/@acme/1-x.json`]) {
+      expect(grantsKey(puts, key), key).toBe(true);
+    }
+    // The site is the deploy's: a compromised function can neither deface nor script it.
+    for (const key of ['index.html', 'package.html', 'assets/app-0123abcd.js', 'private/signing/key.json']) expect(grantsKey(puts, key), key).toBe(false);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`), objectsArn(`/${PRIVATE_PREFIX}*`), objectsArn(`/${PROBE_PREFIX}*`)]);
+    for (const key of published) expect(grantsKey(granted.get('s3:GetObject')!, key), key).toBe(true);
     expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
-    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`)]);
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`), objectsArn(`/${quotaPrefix()}*`)]);
+    // Every grant says why.
+    expect(statements.filter((st) => JSON.stringify(st.Action).includes('s3:')).every((st) => typeof st.Sid === 'string')).toBe(true);
     expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
   });
 
@@ -264,7 +343,7 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl', 'TakedownOperatorPolicy',
+      'AlarmTopicArn', 'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'LogBucketName', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl', 'TakedownOperatorPolicy',
     ]);
   });
 
@@ -332,7 +411,7 @@ describe('the search garbage collector', () => {
       SHELF_GC_GRACE_MS: String(24 * 3_600_000),
       SHELF_GC_WRITER_WINDOW_MS: '60000',
     });
-    const [, rule] = only(template, 'AWS::Events::Rule');
+    const rule = ruleOf(template, gcId);
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 day)');
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [gcId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
@@ -350,21 +429,206 @@ describe('the search garbage collector', () => {
     expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
     expect(SEARCH_PREFIX).toBe('v1/search/');
-    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/*')]);
+    // A rebuild that restores a file writes every derived file of the kind: the MCP API's too.
+    expect(granted.get('s3:PutObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`)]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`)]);
     expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
   });
 
   it('takes its interval and grace period from context, within bounds', () => {
     const t = synth({ audience: AUDIENCE, lambdaCode: code, gcIntervalHours: '6', gcGraceHours: '48' });
-    expect(only(t, 'AWS::Events::Rule')[1].Properties.ScheduleExpression).toBe('rate(6 hours)');
+    expect(ruleOf(t, fnOf(t, 'gc')[0]).Properties.ScheduleExpression).toBe('rate(6 hours)');
     expect(fnOf(t, 'gc')[1].Properties.Environment.Variables.SHELF_GC_GRACE_MS).toBe(String(48 * 3_600_000));
     expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, gcGraceHours: '0' })[k], ROOT)).toThrow(/gcGraceHours/);
   });
 });
 
+describe('the download counts', () => {
+  it('counts the CDN logs hourly from the same bundle, one run at a time, in a function of its own', () => {
+    const [id, fn] = fnOf(template, 'downloads');
+    const [, announce] = fnOf(template, 'announce');
+    const [logBucketId] = bucketOf(template, 'logs');
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 900, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Code).toEqual(announce.Properties.Code);
+    expect(fn.Properties.Environment.Variables).toEqual({
+      SHELF_FUNCTION: 'downloads',
+      SHELF_STORE: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] },
+      // Where CloudFront writes its standard logs.
+      SHELF_DOWNLOAD_LOGS: { 'Fn::Join': ['', ['s3://', { Ref: logBucketId }, `/${ACCESS_LOG_PREFIX.cdn.replace(/\/$/, '')}`]] },
+    });
+    expect(only(template, 'AWS::CloudFront::Distribution')[1].Properties.DistributionConfig.Logging.Prefix).toBe(ACCESS_LOG_PREFIX.cdn);
+    const rule = ruleOf(template, id);
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(id));
+    expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+    expect(ruleOf(synth({ audience: AUDIENCE, lambdaCode: code, downloadsIntervalHours: '6' }), fnOf(template, 'downloads')[0]).Properties.ScheduleExpression).toBe('rate(6 hours)');
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, downloadsIntervalHours: '0' })[k], ROOT)).toThrow(/downloadsIntervalHours/);
+    const alarm = resources(template, 'AWS::CloudWatch::Alarm').find(([alarmId]) => alarmId.startsWith('DownloadsFailed'))![1];
+    expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 1, Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }] });
+  });
+
+  it('reads the CDN logs and writes only the tallies and the published counts, deleting only folded day tallies', () => {
+    const [, fn] = fnOf(template, 'downloads');
+    const { roleId, role, logId, granted } = grantsOf(template, fn);
+    expect(roleId).not.toBe(grantsOf(template, fnOf(template, 'announce')[1]).roleId);
+    expect(roleId).not.toBe(grantsOf(template, fnOf(template, 'gc')[1]).roleId);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const [logBucketId] = bucketOf(template, 'logs');
+    const logObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logBucketId, 'Arn'] }, `/${ACCESS_LOG_PREFIX.cdn}*`]] };
+    const puts = granted.get('s3:PutObject')!;
+    expect(puts).toEqual([objectsArn(`/${downloadTalliesPrefix()}*`), objectsArn(`/${downloadsPrefix()}*`)]);
+    for (const key of [downloadDayKey('2026-12-05'), downloadTotalsKey(), downloadsKey('bundle', alpha), downloadsIndexKey('skill')]) expect(grantsKey(puts, key), key).toBe(true);
+    // Nothing else of the registry: not its records, derived files, pages or bookkeeping.
+    for (const key of [versionKey('bundle', alpha, v1), packageKey('bundle', alpha), shardedRootKey('bundle'), configKey(), 'index.html', `${usedTokensPrefix()}x.json`]) {
+      expect(grantsKey(puts, key), key).toBe(false);
+    }
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${downloadTalliesPrefix()}days/*`)]);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn(`/${downloadTalliesPrefix()}*`), objectsArn(`/${downloadsPrefix()}*`), logObjects]);
+    expect(granted.get('s3:ListBucket')).toEqual([bucketArn(), { 'Fn::GetAtt': [logBucketId, 'Arn'] }]);
+    expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
+  });
+});
+
+describe('conditional writes enforced by the bucket', () => {
+  it('refuses, from anyone, a write of an artifact or a README without If-None-Match', () => {
+    const deny = policyOf(template, 'registry').find((st) => st.Sid === 'ArtifactsAreCreateOnly');
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true' } } });
+    const arns = asArray<Json>(deny.Resource);
+    expect(arns).toEqual(CREATE_ONLY_KEYS.map((k) => objectsArn(`/${k}`)));
+    for (const key of [
+      artifactKey('bundle', alpha, v1, { os: 'linux', arch: 'x64' }),
+      artifactKey('skill', alpha, v1, { os: 'any', arch: 'any' }),
+      readmeKey('bundle', alpha, v1),
+      readmeKey('skill', alpha, v1),
+      skillsArchiveKey(alpha, v1, 'a'.repeat(64)),
+      attestationKey('bundle', alpha, v1, { os: 'linux', arch: 'x64' }),
+      attestationKey('skill', alpha, v1, { os: 'any', arch: 'any' }),
+    ]) {
+      expect(grantsKey(arns, key), key).toBe(true);
+    }
+    // Documents are rewritten (by compare-and-swap): not create-only.
+    for (const key of [packageKey('bundle', alpha), versionKey('bundle', alpha, v1), lifecycleKey('skill', alpha), scopeKey('acme'), shardedRootKey('skill'), mcpVersionKey(alpha, v1), 'index.html']) {
+      expect(grantsKey(arns, key), key).toBe(false);
+    }
+  });
+
+  it("refuses the functions' blind overwrites of records and pins: create-only or compare-and-swap only", () => {
+    const announceRole = grantsOf(template, fnOf(template, 'announce')[1]).roleId;
+    const gcRole = grantsOf(template, fnOf(template, 'gc')[1]).roleId;
+    const denies = policyOf(template, 'registry').filter((st) => /RecordWritesAreConditional$/.test(st.Sid ?? ''));
+    expect(denies.map((st) => st.Principal.AWS)).toEqual([{ 'Fn::GetAtt': [announceRole, 'Arn'] }, { 'Fn::GetAtt': [gcRole, 'Arn'] }]);
+    for (const deny of denies) {
+      // Both headers absent: the write is refused. Either one present: allowed.
+      expect(deny).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } } });
+      const arns = asArray<Json>(deny.Resource);
+      expect(arns).toEqual(RECORD_KEYS.map((k) => objectsArn(`/${k}`)));
+      // A status change writes the lifecycle record by compare-and-swap too.
+      for (const key of [scopeKey('acme'), packageKey('bundle', alpha), packageKey('skill', alpha), versionKey('bundle', alpha, v1), lifecycleKey('bundle', alpha)]) expect(grantsKey(arns, key), key).toBe(true);
+    }
+  });
+});
+
+describe('logs and alarms', () => {
+  it('sends CloudFront standard logs and the bucket access logs to a private log bucket that expires them', () => {
+    const [logId, logs] = bucketOf(template, 'logs');
+    expect(logs.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    expect(logs.Properties.LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 90, Status: 'Enabled' })]);
+    const [, dist] = only(template, 'AWS::CloudFront::Distribution');
+    expect(dist.Properties.DistributionConfig.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [logId, 'RegionalDomainName'] }, Prefix: ACCESS_LOG_PREFIX.cdn, IncludeCookies: false });
+    expect(bucketOf(template, 'registry')[1].Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logId }, LogFilePrefix: ACCESS_LOG_PREFIX.bucket });
+    expect(policyOf(template, 'logs').some((st) => st.Effect === 'Allow' && JSON.stringify(st.Principal).includes('"*"'))).toBe(false);
+    const days = synth({ audience: AUDIENCE, lambdaCode: code, accessLogDays: '7' });
+    expect(bucketOf(days, 'logs')[1].Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(7);
+  });
+
+  it('counts failed, internal_error and refused announces from the request log, and alarms on them, on crashes, throttles and a duration near the timeout', () => {
+    const [topicId] = only(template, 'AWS::SNS::Topic');
+    const filters = Object.fromEntries(resources(template, 'AWS::Logs::MetricFilter').map(([, f]) => [f.Properties.MetricTransformations[0].MetricName, f.Properties]));
+    const [, announce] = fnOf(template, 'announce');
+    const announceLog = announce.Properties.LoggingConfig.LogGroup;
+    expect(Object.keys(filters).sort()).toEqual(['AnnounceFailed', 'AnnounceInternalError', 'AnnounceRefusedSpike']);
+    for (const f of Object.values<Json>(filters)) {
+      expect(f.LogGroupName).toEqual(announceLog);
+      expect(f.MetricTransformations[0]).toMatchObject({ MetricNamespace: METRIC_NAMESPACE, MetricValue: '1', DefaultValue: 0 });
+    }
+    // The fields of the one JSON line per request (src/announce/request-log.ts).
+    expect(filters.AnnounceFailed.FilterPattern).toBe('{ $.type = "request" && $.status >= 500 }');
+    expect(filters.AnnounceInternalError.FilterPattern).toBe('{ $.type = "request" && $.code = "internal_error" }');
+    expect(filters.AnnounceRefusedSpike.FilterPattern).toBe('{ $.type = "request" && $.outcome = "refused" }');
+    const alarms = Object.fromEntries(resources(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id.replace(/Alarm[0-9A-F]{8}$/, ''), a.Properties]));
+    expect(Object.keys(alarms).sort()).toEqual(['AnnounceCrashed', 'AnnounceFailed', 'AnnounceInternalError', 'AnnounceNearTimeout', 'AnnounceRefusedSpike', 'AnnounceThrottled', 'DownloadsFailed', 'GcFailed']);
+    for (const a of Object.values<Json>(alarms)) {
+      expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+      expect(a.TreatMissingData).toBe('notBreaching');
+    }
+    expect(alarms.AnnounceFailed).toMatchObject({ Namespace: METRIC_NAMESPACE, MetricName: 'AnnounceFailed', Threshold: 1, Statistic: 'Sum', Period: 300 });
+    expect(alarms.AnnounceRefusedSpike).toMatchObject({ Threshold: 50 });
+    expect(alarms.AnnounceThrottled).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 1 });
+    expect(alarms.AnnounceCrashed).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 1 });
+    // 80% of the 60 s timeout.
+    expect(alarms.AnnounceNearTimeout).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 48_000 });
+    expect(alarms.AnnounceNearTimeout.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnOf(template, 'announce')[0] } }]);
+    // No subscription unless asked; with alarmEmail, one email subscription to the topic.
+    expect(resources(template, 'AWS::SNS::Subscription')).toEqual([]);
+    const mailed = synth({ audience: AUDIENCE, lambdaCode: code, alarmEmail: 'ops@example.test', refusedAlarmThreshold: '5' });
+    expect(only(mailed, 'AWS::SNS::Subscription')[1].Properties).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.test' });
+    expect(resources(mailed, 'AWS::CloudWatch::Alarm').find(([id]) => id.startsWith('AnnounceRefusedSpike'))![1].Properties.Threshold).toBe(5);
+  });
+});
+
+describe('abuse limits and secrets', () => {
+  it("passes each scope's daily quotas to the function (its defaults otherwise)", () => {
+    expect(fnOf(template, 'announce')[1].Properties.Environment.Variables.SHELF_QUOTA_ANNOUNCES_PER_DAY).toBeUndefined();
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, quotaAnnouncesPerDay: '20', quotaBytesPerDay: 'unlimited' });
+    expect(fnOf(t, 'announce')[1].Properties.Environment.Variables).toMatchObject({ SHELF_QUOTA_ANNOUNCES_PER_DAY: '20', SHELF_QUOTA_BYTES_PER_DAY: 'unlimited' });
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, quotaBytesPerDay: '1 GiB' })[k], ROOT)).toThrow(/"quotaBytesPerDay"/);
+  });
+
+  it('reserves 10 concurrent announces by default; configurable, or none', () => {
+    expect(fnOf(template, 'announce')[1].Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(fnOf(synth({ audience: AUDIENCE, lambdaCode: code, reservedConcurrency: '3' }), 'announce')[1].Properties.ReservedConcurrentExecutions).toBe(3);
+    expect(fnOf(synth({ audience: AUDIENCE, lambdaCode: code, reservedConcurrency: 'none' }), 'announce')[1].Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('takes the GitHub token from Secrets Manager: the template names the secret, never the token', () => {
+    const err = catchError(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, githubToken: 'github_pat_SECRETVALUE' })[k], ROOT));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('githubTokenSecret');
+    expect((err as Error).message).not.toContain('SECRETVALUE');
+    const [, fn] = fnOf(prefixed, 'announce');
+    const { granted } = grantsOf(prefixed, fn);
+    expect(granted.get('secretsmanager:GetSecretValue')).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:shelf/github-token-??????']] },
+    ]);
+    const byArn = synth({ audience: AUDIENCE, lambdaCode: code, githubTokenSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shelf/gh-AbCdEf' });
+    expect(fnOf(byArn, 'announce')[1].Properties.Environment.Variables.SHELF_GITHUB_TOKEN_SECRET).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:shelf/gh-AbCdEf');
+    // Only the announce may read it.
+    expect(grantsOf(template, fnOf(template, 'announce')[1]).granted.has('secretsmanager:GetSecretValue')).toBe(false);
+    expect(grantsOf(prefixed, fnOf(prefixed, 'gc')[1]).granted.has('secretsmanager:GetSecretValue')).toBe(false);
+  });
+});
+
+describe('a custom domain', () => {
+  it('serves the registry on it with the ACM certificate, SNI, and TLS 1.2 at least; CdnUrl names it', () => {
+    const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-000000000000';
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, domainName: 'registry.example.test', certificateArn: cert });
+    const config = only(t, 'AWS::CloudFront::Distribution')[1].Properties.DistributionConfig;
+    expect(config.Aliases).toEqual(['registry.example.test']);
+    expect(config.ViewerCertificate).toEqual({ AcmCertificateArn: cert, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+    const outputs = t.findOutputs('*');
+    expect(outputs.CdnUrl!.Value).toBe('https://registry.example.test');
+    expect(outputs.DistributionDomainName).toBeDefined();
+    // Without one, nothing pretends a minimum the default certificate ignores.
+    expect(only(template, 'AWS::CloudFront::Distribution')[1].Properties.DistributionConfig.ViewerCertificate).toBeUndefined();
+  });
+});
+
 describe('settings', () => {
   it('puts a registry under a key prefix: the CDN origin path, the role and SHELF_STORE all follow it', () => {
-    const id = only(prefixed, 'AWS::S3::Bucket')[0];
+    const id = bucketOf(prefixed, 'registry')[0];
     const objects = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, suffix]] });
     const [, dist] = only(prefixed, 'AWS::CloudFront::Distribution');
     expect(dist.Properties.DistributionConfig.Origins[0].OriginPath).toBe('/registry/v');
@@ -373,15 +637,17 @@ describe('settings', () => {
     expect(fn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
     expect(fn.Properties.Environment.Variables).toMatchObject({
       SHELF_ASSET_TIMEOUT_MS: '60000',
-      SHELF_GITHUB_TOKEN: 'github_pat_0123456789abcdef',
+      SHELF_GITHUB_TOKEN_SECRET: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:shelf/github-token']] },
       SHELF_OIDC_ISSUER: 'https://ghes.example.test/_services/token',
     });
     expect(prefixed.findOutputs('*').OidcIssuer!.Value).toBe('https://ghes.example.test/_services/token');
     const { statements } = grantsOf(prefixed, fn);
     const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
-    expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([objects('/registry/v/*')]);
-    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([[objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`)]]);
-    const denyPrivate = (only(prefixed, 'AWS::S3::BucketPolicy')[1].Properties.PolicyDocument.Statement as Json[]).find((s) => s.Sid === 'PrivateAreaNotForTheCdn');
+    expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([ANNOUNCE_WRITES.map((k) => objects(`/registry/v/${k}`))]);
+    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([[objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`), objects(`/registry/v/${quotaPrefix()}*`)]]);
+    const createOnly = policyOf(prefixed, 'registry').find((s) => s.Sid === 'ArtifactsAreCreateOnly');
+    expect(createOnly.Resource).toEqual(CREATE_ONLY_KEYS.map((k) => objects(`/registry/v/${k}`)));
+    const denyPrivate = policyOf(prefixed, 'registry').find((s) => s.Sid === 'PrivateAreaNotForTheCdn');
     expect(denyPrivate.Resource).toEqual(objects(`/registry/v/${PRIVATE_PREFIX}*`));
     expect(by('s3:ListBucket')[0].Condition).toEqual({ StringLike: { 's3:prefix': ['registry/v/*'] } });
     // The collector follows the prefix too, and deletes only in its search index.
@@ -407,7 +673,12 @@ describe('settings', () => {
     [{ issuer: 'http://token.example' }, '"issuer"'],
     [{ logRetentionDays: '31' }, '"logRetentionDays"'],
     [{ reservedConcurrency: 'x' }, '"reservedConcurrency"'],
-    [{ githubToken: 'token with spaces' }, '"githubToken"'],
+    [{ githubTokenSecret: 'not a secret name' }, '"githubTokenSecret"'],
+    [{ alarmEmail: 'ops' }, '"alarmEmail"'],
+    [{ domainName: 'registry.example.com' }, '"certificateArn"'],
+    [{ domainName: 'registry.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }, 'us-east-1'],
+    [{ domainName: 'Registry Example', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' }, '"domainName"'],
+    [{ accessLogDays: '0' }, '"accessLogDays"'],
   ])('refuses a bad setting %j, naming the context key', (bad, key) => {
     const context: Record<string, unknown> = { audience: AUDIENCE, lambdaCode: code, ...bad };
     const err = catchError(() => settingsFromContext((k) => context[k], ROOT));
@@ -427,10 +698,23 @@ describe('infra/app.ts (what cdk synth and cdk deploy run)', () => {
     expect(Object.values<Json>(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')[0].Properties.Environment.Variables.SHELF_AUDIENCE).toBe(
       AUDIENCE,
     );
+    // No warning left unread: the one the CDK gives for LIST on the origin is acknowledged with its reason.
+    expect(synthMessages(outdir)).toEqual([]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('error[invalid_config]: Context "audience" is required');
     expect(refused.stderr.includes('    at ')).toBe(false); // one clear line, no stack trace
   }, 120_000); // two Node processes loading aws-cdk-lib: slow on a busy machine
+});
+
+describe('npm run synth', () => {
+  it('surfaces the warnings synthesis recorded, which a synth without the CDK CLI would hide', () => {
+    const outdir = mkdtempSync(join(work, 'warned-'));
+    const app = new App({ outdir });
+    Annotations.of(new Stack(app, 'Warned')).addWarningV2('test:warning', 'minimumProtocolVersion is ignored');
+    app.synth();
+    expect(synthMessages(outdir)).toEqual([expect.stringMatching(/^\[warning\] \/Warned: minimumProtocolVersion is ignored/)]);
+    expect(synthMessages(join(outdir, 'none'))).toEqual([]);
+  });
 });
 
 function catchError(fn: () => unknown): unknown {

@@ -3,10 +3,13 @@
  * and `v1/config.json` plus the web pages land in the (S3) bucket. Also the small pure parts of the
  * deploy command (the CDK CLI arguments, `-c` parsing for the offline synth).
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdnKey } from '../../src/core/paths.ts';
 import { findDistribution } from '../../src/registry/cdn.ts';
-import { cdkDeployArgs, CDK_CLI, parseContextArgs } from '../../infra/deploy.ts';
+import { cdkDeployArgs, CDK_CLI, parseContextArgs, profileOf } from '../../infra/deploy.ts';
 import { envFromOutputs, uploadAssets } from '../../scripts/upload-assets.ts';
 import { ConfigError } from '../../src/config.ts';
 import { isShelfError } from '../../src/core/errors.ts';
@@ -104,9 +107,14 @@ describe('uploading the deployed registry files', () => {
 });
 
 describe('the deploy command', () => {
-  it("runs the CDK CLI's deploy on infra/app.ts with the operator's flags last", () => {
+  it("runs the pinned CDK CLI's deploy on infra/app.ts with the operator's flags last", () => {
     const args = cdkDeployArgs(['-c', 'audience=https://r.example', '--profile', 'prod']);
-    expect(args.slice(0, 3)).toEqual(['--yes', CDK_CLI, 'deploy']);
+    expect(args[0]).toBe('deploy');
+    // The CLI of the lockfile, installed by npm ci: never fetched by npx at deploy time.
+    expect(CDK_CLI).toBe(resolve(import.meta.dirname, '../../node_modules/aws-cdk/bin/cdk'));
+    expect(existsSync(CDK_CLI)).toBe(true);
+    const lock = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package-lock.json'), 'utf8'));
+    expect(lock.packages['node_modules/aws-cdk'].version).toMatch(/^2\./);
     expect(args[args.indexOf('--app') + 1]).toBe('npx tsx infra/app.ts');
     expect(args[args.indexOf('--outputs-file') + 1]).toMatch(/dist\/cdk-outputs\.json$/);
     expect(args.slice(-4)).toEqual(['-c', 'audience=https://r.example', '--profile', 'prod']);
@@ -130,6 +138,36 @@ describe('the deploy command', () => {
     const context = parseContextArgs(['--profile', 'prod', '-c', 'stackName=Shelf2', '-c', '@aws-cdk/core:newStyleStackSynthesis=true', '--require-approval', 'never'], others);
     expect(context).toEqual({ stackName: 'Shelf2', '@aws-cdk/core:newStyleStackSynthesis': 'true' });
     expect(others).toEqual(['--profile', 'prod', '--require-approval', 'never']);
+  });
+});
+
+describe('the deploy uses the operator profile for every AWS call', () => {
+  it('finds --profile among the deploy flags', () => {
+    expect(profileOf(['-c', 'audience=x', '--profile', 'prod', '--require-approval', 'never'])).toBe('prod');
+    expect(profileOf(['--profile=staging'])).toBe('staging');
+    expect(profileOf(['-c', 'audience=x'])).toBeUndefined();
+  });
+
+  it('uploads with the credentials of AWS_PROFILE given to the upload, not only those of its own process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shelf-profile-'));
+    const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, ...endpoint } = operatorEnv();
+    const saved = { ...process.env };
+    try {
+      // The profile exists only in a credentials file; nothing else in reach has credentials.
+      writeFileSync(join(dir, 'credentials'), `[shelf-deployer]\naws_access_key_id = ${id}\naws_secret_access_key = ${secret}\n`);
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[k];
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
+      process.env.AWS_CONFIG_FILE = join(dir, 'config');
+      const env = { ...envFromOutputs(outputs(), undefined, endpoint), SHELF_STORE: `s3://${s3.bucket}/profiled/` };
+      const without = await uploadAssets(env).catch((e: unknown) => e);
+      expect(without).toBeInstanceOf(Error);
+      const uploaded = await uploadAssets({ ...env, AWS_PROFILE: 'shelf-deployer' });
+      expect(uploaded.config).toBe('v1/config.json');
+      expect(await s3.makeStore('profiled/').head('v1/config.json')).not.toBeNull();
+    } finally {
+      process.env = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -55,6 +55,17 @@ describe('shelf serve', () => {
     expect(r.output).not.toContain('Shelf registry on');
   });
 
+  it('says a port in use as such, and exits 1', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const r = await run(['serve', '--port', new URL(reg.url).port], { SHELF_DATA_DIR: join(dir, 'in-use'), SHELF_AUDIENCE: 'https://shelf.test' });
+      expect(r.code).toBe(1);
+      expect(r.output).toContain(`error[address_in_use]: Port ${new URL(reg.url).port} on 127.0.0.1 is already in use`);
+    } finally {
+      await reg.close();
+    }
+  });
+
   it('refuses a non-URL issuer, naming the variable', async () => {
     const err = await startRegistryServer({ store: new FsStore(join(dir, 'bad-issuer')), port: 0, env: { SHELF_AUDIENCE: 'x', SHELF_OIDC_ISSUER: 'not a url' } }).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);

@@ -96,6 +96,8 @@ export interface FakeGitHub {
   /** Bytes written so far by downloads of one asset. */
   served(repository: string, tag: string, name: string): number;
   requests: string[];
+  /** The `Authorization` header of each request to the API (`/repos/...`), `''` when absent. */
+  apiAuthorizations: string[];
   close(): Promise<void>;
 }
 
@@ -132,10 +134,12 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   const attestations = new Map<string, unknown[]>();
   const attestationStatus = new Map<string, number>();
   const requests: string[] = [];
+  const apiAuthorizations: string[] = [];
 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push(`${req.method} ${path}`);
+    if (path.startsWith('/repos/')) apiAuthorizations.push(req.headers.authorization ?? '');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -303,6 +307,7 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     jwks: () => [key.jwk],
     served: (repository, tag, name) => servedBytes.get(`${repository}@${tag}/${name}`) ?? 0,
     requests,
+    apiAuthorizations,
     async mint(claims, options = {}) {
       const now = Math.floor(Date.now() / 1000);
       const payload: Record<string, unknown> = {

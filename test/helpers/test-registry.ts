@@ -57,7 +57,7 @@ export function numericId(name: string): string {
 }
 
 export async function startTestRegistry(
-  options: { store?: ObjectStore; wrapDeps?: RegistryServerOptions['wrapDeps']; env?: Record<string, string> } = {},
+  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts'> = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shelf-test-'));
   const github = await startFakeGitHub(AUDIENCE);
@@ -76,6 +76,10 @@ export async function startTestRegistry(
       ...options.env,
     },
     ...(options.wrapDeps ? { wrapDeps: options.wrapDeps } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+    ...(options.maxConcurrentDownloads ? { maxConcurrentDownloads: options.maxConcurrentDownloads } : {}),
+    ...(options.downloadCounts ? { downloadCounts: options.downloadCounts } : {}),
   });
   const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });

@@ -89,10 +89,10 @@ describe('the badge file', () => {
     const kept = (await reg.store.get(key))!;
     await reg.store.delete(key);
     let report = await check(reg.store);
-    expect(report.issues).toEqual([{ key, problem: 'missing', missing: ['badge'], extra: [], outdated: [] }]);
+    expect(report.issues).toEqual([{ key, problem: 'missing', repair: 'rebuild', missing: ['badge'], extra: [], outdated: [] }]);
     await reg.store.put(key, renderBadge({ label: 'shelf', message: 'v0.0.1', color: BADGE_COLORS.release }), { contentType: 'image/svg+xml', cacheControl: MUTABLE_CACHE });
     report = await check(reg.store);
-    expect(report.issues).toEqual([{ key, problem: 'stale', missing: [], extra: [], outdated: ['badge'] }]);
+    expect(report.issues).toEqual([{ key, problem: 'stale', repair: 'rebuild', missing: [], extra: [], outdated: ['badge'] }]);
     expect((await rebuild(reg.store)).changed).toEqual([key]);
     expect((await reg.store.get(key))!.body).toEqual(kept.body);
     expect((await rebuild(reg.store)).changed).toEqual([]);

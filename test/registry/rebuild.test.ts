@@ -108,7 +108,7 @@ describe('rebuild', () => {
     expect([...result.changed].sort()).toEqual([...lost].sort());
     expect(progress).toEqual(DERIVED.map((_, i) => i + 1));
     await expectOriginalWithDefaultPolicy([shardedRootKey('bundle')]);
-    expect(await check(reg.store)).toEqual({ clean: true, checked: DERIVED.length, issues: [] });
+    expect(await check(reg.store)).toMatchObject({ clean: true, checked: DERIVED.length, issues: [] });
     expect((await rebuild(reg.store, { signer: reg.server.signer })).changed).toEqual([]);
   });
 
@@ -127,9 +127,9 @@ describe('rebuild', () => {
 
     const report = await check(reg.store);
     expect(report.issues).toEqual([
-      { key: packageKey('bundle', alpha), problem: 'stale', missing: [pkg.versions[0]!.version], extra: [], outdated: [] },
-      { key: recentKey(), problem: 'stale', missing: [], extra: ['bundle:@acme/ghost@9.9.9'], outdated: [] },
-      { key: shardedRootKey('bundle'), problem: 'stale', missing: ['@globex/gamma'], extra: ['@acme/ghost'], outdated: ['@acme/alpha'] },
+      { key: packageKey('bundle', alpha), problem: 'stale', repair: 'rebuild', missing: [pkg.versions[0]!.version], extra: [], outdated: [] },
+      { key: recentKey(), problem: 'stale', repair: 'rebuild', missing: [], extra: ['bundle:@acme/ghost@9.9.9'], outdated: [] },
+      { key: shardedRootKey('bundle'), problem: 'stale', repair: 'rebuild', missing: ['@globex/gamma'], extra: ['@acme/ghost'], outdated: ['@acme/alpha'] },
     ]);
 
     const before = new Map((await reg.store.list('v1/')).map((o) => [o.key, o.etag]));
@@ -213,7 +213,7 @@ describe('shelf rebuild / shelf check', () => {
 
     const json = await shelf(['check', '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ clean: false, issues: [{ key: shardedRootKey('skill'), problem: 'missing', missing: ['@acme/release-notes'] }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({ clean: false, issues: [{ key: shardedRootKey('skill'), problem: 'missing', repair: 'rebuild', missing: ['@acme/release-notes'] }] });
 
     const fixed = await shelf(['rebuild']);
     expect(fixed.code).toBe(0);
@@ -245,8 +245,9 @@ describe('shelf rebuild / shelf check', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.stderr).toContain('error[invalid_argument]');
     }
+    // Nothing to check is exit 4, not a clean registry (nor a stale one).
     const r = await shelf(['check'], { env: { SHELF_STORE: 'ftp://bucket' } });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4);
     expect(r.stderr).toContain('error[invalid_config]: SHELF_STORE');
     const help = await shelf(['rebuild', '--help']);
     expect(help.code).toBe(0);

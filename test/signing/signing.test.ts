@@ -158,11 +158,11 @@ describe('check', () => {
     try {
       const report = await check(store);
       expect(report.clean).toBe(false);
-      expect(report.issues.find((i) => i.key === key)?.outdated).toEqual(['signature any-any']);
-      // The CLI exits 1 and names the file.
+      expect(report.issues.find((i) => i.key === key)).toMatchObject({ problem: 'signature_mismatch', repair: 'restore', outdated: ['signature any-any'] });
+      // The CLI exits 3 (a record to restore: no rebuild repairs it) and names the file.
       let out = '';
       const code = await main(['check'], { stdout: (s) => (out += s), stderr: () => {}, env: { SHELF_DATA_DIR: store.root } });
-      expect(code).toBe(1);
+      expect(code).toBe(3);
       expect(out).toContain(key);
       // A rebuild with the registry's key does not launder the change: the statement keeps its
       // old signature, the rebuild names it and exits 1.
@@ -193,7 +193,9 @@ describe('check', () => {
     try {
       const report = await check(store);
       expect(report.issues.find((i) => i.key === key)?.outdated).toEqual(['signature']);
-      expect(report.issues.find((i) => i.key === keysKey())?.outdated).toEqual([`key ${'a'.repeat(16)}`]);
+      expect(report.issues.find((i) => i.key === keysKey())).toMatchObject({ problem: 'invalid', repair: 'restore', outdated: [`key ${'a'.repeat(16)}`] });
+      // A package document is derived: the rebuild signs it again.
+      expect(report.issues.find((i) => i.key === key)?.repair).toBe('rebuild');
     } finally {
       await store.put(key, saved.body, JSON_PUT);
       await store.put(keysKey(), savedKeys.body, JSON_PUT);

@@ -317,7 +317,7 @@ describe('shelf serve on S3', () => {
       expect(res.status).toBe(200);
       config = await res.json();
     });
-    expect(r.output).toContain(`(bucket: s3://${s3.bucket}/${prefix}/)`);
+    expect(r.output).toContain(`bucket: s3://${s3.bucket}/${prefix}/)`);
     expect(r.code).toBe(0);
     // What the server served is what it wrote to the bucket.
     const stored = await s3.makeStore(prefix).get('v1/config.json');

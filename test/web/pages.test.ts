@@ -18,6 +18,8 @@ import { FsStore } from '../../src/store/fs-store.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
 import { takedown } from '../../src/registry/takedown.ts';
 import { announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { addDownloads } from '../../src/downloads/tally.ts';
+import { publishDownloads } from '../../src/downloads/publish.ts';
 import { SCREENSHOT_DIR, XSS, launchChromium, publishHostileBundle } from './helpers.ts';
 import { bundleFolder, publishFolder } from '../cli/helpers.ts';
 import { startFakeSigstore, type FakeSigstore } from '../fakes/fake-sigstore.ts';
@@ -96,7 +98,7 @@ beforeAll(async () => {
   deadDir = await mkdtemp(join(tmpdir(), 'shelf-dead-pages-'));
   const deadStore = new FsStore(deadDir);
   await publishWebAssets(deadStore, { registryUrl: `http://127.0.0.1:${await deadPort()}` });
-  deadPages = await startLocalServer({ store: deadStore, port: 0 });
+  deadPages = await startLocalServer({ store: deadStore, port: 0, readsOnly: true });
   emptyRegistry = await startRegistryServer({ store: new FsStore(join(deadDir, 'empty')), port: 0, env: { SHELF_AUDIENCE: 'https://shelf.test' } });
 
   browser = await launching;
@@ -360,6 +362,18 @@ describe('package page', () => {
     // Its README, packed into the bundle, rendered: headings, a table, code.
     expect(await page.locator('#readme-body h1').textContent()).toBe('sysinfo');
     expect(await page.locator('#readme-body table td code').first().textContent()).toBe('hostname');
+  });
+
+  it('shows download counts when the registry has counted some, and no row otherwise', async () => {
+    const key = `v1/bundles/@acme/sysinfo/versions/${published['sysinfo-linux']!.body.version}/linux-x64.mcpb`;
+    await addDownloads(reg.store, new Date().toISOString().slice(0, 10), new Map([[key, 1234]]));
+    await publishDownloads(reg.store);
+    const page = await open('/package.html?bundle=@acme/sysinfo');
+    await page.locator('article.pkg').waitFor();
+    expect(await page.locator('.pkg-aside .downloads').textContent()).toBe('1,234 (1,234 in the last 30 days)');
+    const other = await open('/package.html?bundle=@acme/echo');
+    await other.locator('article.pkg').waitFor();
+    expect(await other.locator('.pkg-aside .downloads').count()).toBe(0);
   });
 
   it('shows a skill with its skill pull command', async () => {
