@@ -7,7 +7,8 @@
  *    rules 2 and 3, `authorize.ts`), the package's lifecycle (a name the operator took down is
  *    `410`), and the token's earlier use: one token, one write.
  * 3. **idempotency**: the same platform with the same sha256 is `unchanged`; another sha256 is 409,
- *    and so is a new platform for a yanked version. A new artifact must fit its scope's daily quota
+ *    and so is a new platform for a yanked version (by its record, or by its document, which a
+ *    yank closes first: `status.ts`). A new artifact must fit its scope's daily quota
  *    (`quota.ts`), else 429.
  * 4. **fetch**: the asset from the GitHub release of the token's repository, size and sha256 checked.
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
@@ -23,7 +24,8 @@
  *    its root, content-addressed).
  * 9. **version** (compare-and-swap): the version record gains the artifact, its provenance and
  *    the registry's signature over its statement (the lifecycle is checked again, read after the
- *    record's ETag).
+ *    record's ETag, and so is the document's own status: a yank marks it before its record, so
+ *    an announce cannot add a platform after it).
  * 10. **derived** (compare-and-swap each): version statuses, package (signed), badge, scope,
  *    search index and catalog (one root swap), recent list, and the files of the read APIs of
  *    other clients (the MCP registry API for a bundle, agent-skills discovery for a skill). Then
@@ -164,7 +166,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     });
   }
   // A yanked version keeps its platforms (an identical retry stays idempotent) but gains none.
-  if (!recorded) checkNotYanked(lifecycle, req);
+  if (!recorded) checkNotYanked(lifecycle, existing, req);
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
@@ -267,10 +269,11 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
       return current!;
     }
     // A takedown or a yank may have happened since step 2 (the record is read after this
-    // document's ETag): the version is not recreated, nor does it gain a platform.
+    // document's ETag): the version is not recreated, nor does it gain a platform. A yank marks
+    // this document before its record: a swap that read it earlier fails, and its retry sees it.
     const fresh = await readLifecycle(store, kind, req.pkg);
     checkNotRemoved(fresh, req.pkg, req.version);
-    checkNotYanked(fresh, req);
+    checkNotYanked(fresh, current, req);
     // A concurrent first announce of another platform may have recorded the version meanwhile.
     const alreadyRecorded = current && recordedMetadataOf(current);
     if (alreadyRecorded) checkSameVersionMetadata(alreadyRecorded, metadata);
@@ -338,9 +341,12 @@ async function pin(store: ObjectStore, req: Accepted, now: string, signer: Signe
   if (!scopeCreated || !pkgCreated) await checkPins(store, req.kind, req.pkg, claims);
 }
 
-/** A yanked version gains no platform. @throws ShelfError `version_yanked` */
-function checkNotYanked(record: LifecycleRecord | null, req: Accepted): void {
-  if (versionStatusOf(record, req.version).status !== 'yanked') return;
+/**
+ * A yanked version gains no platform: yanked by its record, or by its document (a yank's gate, or
+ * an unyank not yet mirrored). @throws ShelfError `version_yanked`
+ */
+function checkNotYanked(record: LifecycleRecord | null, doc: VersionDocument | null | undefined, req: Accepted): void {
+  if (versionStatusOf(record, req.version).status !== 'yanked' && doc?.status !== 'yanked') return;
   throw new ShelfError(
     'version_yanked',
     `${req.pkg.full}@${req.version} is yanked: no ${platformId(req.platform)} artifact can be added to it. Publish a new version (or unyank this one first).`,

@@ -13,34 +13,47 @@
  *    nothing: `200` with `changed: false`; its derived files are refreshed all the same (a
  *    retry after a crash repairs them).
  * 4. **token** (create-only): the token's use, so it can repeat this change and nothing else.
- * 5. **lifecycle** (compare-and-swap): the package's lifecycle record gains the status and a
- *    history entry with the token's provenance (checked again against the record as stored).
- * 6. **derived** (compare-and-swap each): the statuses mirrored into the version documents, the
+ * 5. **gate** (compare-and-swap, a yank only): the version document says `yanked` before the
+ *    record does. An announce adds a platform by compare-and-swap of that document and refuses
+ *    when it says `yanked`, so the two meet on one object: an announce that read the document
+ *    before the gate loses its swap and, retrying, sees the gate. (A check of the record alone
+ *    could pass just before the yank recorded it and the platform be added just after.)
+ *    Refreshes leave a gate in flight alone (`yankInFlight`, `indexer/lifecycle.ts`). The gate
+ *    touches only the document's unsigned status fields, never an artifact's signed statement.
+ * 6. **lifecycle** (compare-and-swap): the package's lifecycle record gains the status and a
+ *    history entry with the token's provenance (checked again against the record as stored). A
+ *    yank records only within `YANK_RECORD_DEADLINE_MS` of its gate, else `503 write_contention`
+ *    (retry): after that, refreshes may take its gate for a crashed one.
+ * 7. **derived** (compare-and-swap each): the statuses mirrored into the version documents, the
  *    package document (re-signed: statuses are signed through it, see `signing/payloads.ts`),
- *    badge, scope, search index and catalog, recent list.
+ *    badge, scope, search index and catalog, recent list. An unyank's document opens here, after
+ *    its record: an announce in between is refused, as it was before.
  *
  * Nothing is written before step 4, so every rejected request writes nothing. The lifecycle
  * record is the source of truth; a crash after it leaves derived files stale, and the next write
- * to the package (or a rebuild) recomputes them.
+ * to the package (or a rebuild) recomputes them. A crash between the gate and the record leaves
+ * the version closed (`shelf check` reports its document stale): the retry records the yank; the
+ * next write to the package after `YANK_GATE_LEASE_MS`, or a rebuild, reopens it.
  *
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
 import { parsePackageName, parseVersion, type Kind, type PackageName, type Version } from '../core/names.ts';
 import { lifecycleKey, versionKey } from '../core/paths.ts';
-import { LifecycleRecordSchema, StatusRequestSchema, type PublisherStatus, type StatusResponse } from '../core/schemas.ts';
-import { applyStatus, type StatusChange } from '../indexer/lifecycle.ts';
+import { LifecycleRecordSchema, StatusRequestSchema, VersionDocumentSchema, type PublisherStatus, type StatusResponse, type VersionStatus } from '../core/schemas.ts';
+import { applyStatus, versionStatusOf, YANK_RECORD_DEADLINE_MS, type StatusChange, type StatusFields } from '../indexer/lifecycle.ts';
 import { refreshPackage } from '../registry/refresh.ts';
-import { DERIVED_STEPS } from '../registry/derived-files.ts';
+import { DERIVED_STEPS, withStatus } from '../registry/derived-files.ts';
 import { readLifecycle } from '../registry/records.ts';
 import { updateJson } from '../store/json-documents.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import type { AnnounceDeps } from './announce.ts';
 import { bearerToken, checkNotRemoved, checkPins, checkScope, invalidBody, provenanceOf } from './authorize.ts';
 import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type StatusUse } from './token-use.ts';
 import type { TokenClaims } from './verify-token.ts';
 
 /** The steps that write, in order; the test-only hook can stop the pipeline after any of them. */
-export const STATUS_STEPS = ['token', 'lifecycle', ...DERIVED_STEPS] as const;
+export const STATUS_STEPS = ['token', 'gate', 'lifecycle', ...DERIVED_STEPS] as const;
 
 /** A status change's answer (always 200). */
 export interface StatusResult {
@@ -99,7 +112,12 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
   await recordTokenUse(store, claims, use, now);
   await deps.afterStep?.('token');
 
-  // 5. lifecycle
+  // 5. gate
+  const gated = req.status === 'yanked';
+  if (gated) await closeVersion(store, req, versionStatusOf(applyStatus(record, kind, req.pkg.full, change).record, req.version!));
+  await deps.afterStep?.('gate');
+
+  // 6. lifecycle
   const { changed } = await updateJson(
     store,
     lifecycleKey(kind, req.pkg),
@@ -107,16 +125,38 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
     (current) => {
       // A takedown may have happened since step 2.
       checkNotRemoved(current, req.pkg, req.version);
+      if (gated && clock().getTime() - Date.parse(now) > YANK_RECORD_DEADLINE_MS) {
+        throw new ShelfError('write_contention', `The yank of ${req.pkg.full}@${req.version} took too long to record (over ${YANK_RECORD_DEADLINE_MS / 1000} s); retry it.`);
+      }
       return applyStatus(current, kind, req.pkg.full, change).record;
     },
     { strict: true },
   );
   await deps.afterStep?.('lifecycle');
 
-  // 6. derived
+  // 7. derived
   await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
   return respond(req, changed);
+}
+
+/**
+ * Step 5: marks the version document with the status the record is about to give it (the record
+ * is read after the document's ETag: a takedown since step 2 wins, and its document is not
+ * recreated).
+ */
+async function closeVersion(store: ObjectStore, req: Accepted, fields: StatusFields<VersionStatus>): Promise<void> {
+  await updateJson(
+    store,
+    versionKey(req.kind, req.pkg, req.version!),
+    VersionDocumentSchema,
+    async (current) => {
+      checkNotRemoved(await readLifecycle(store, req.kind, req.pkg), req.pkg, req.version);
+      if (!current) throw new ShelfError('not_found', `${req.kind} ${req.pkg.full} has no version ${req.version}.`);
+      return withStatus(current, fields);
+    },
+    { strict: true },
+  );
 }
 
 /** Step 2, without I/O: the body, the name and the version. */

@@ -142,6 +142,34 @@ export function versionStatusOf(record: LifecycleRecord | null, version: string)
   return fieldsOf(record?.versions.find((v) => v.version === version));
 }
 
+/**
+ * How long a yank's gate stands without its record. A yank first marks its version document
+ * `yanked` (the gate: the one object an announce of a new platform writes, so the two meet on
+ * it), then writes the lifecycle record. Until the record says so, a refresh of the package's
+ * derived files (another writer's, which may have read the record before the yank's) must not
+ * mirror the old status back over the gate, or an announce could slip through it: it leaves a
+ * gate younger than this alone. An older one is a crashed yank's, and the next refresh mirrors
+ * the record back. The yank itself records only within {@link YANK_RECORD_DEADLINE_MS} of its
+ * gate, by its own clock; the difference covers a slow write and clock skew between writers.
+ */
+export const YANK_GATE_LEASE_MS = 5 * 60_000;
+
+/** How long after its gate a yank may still write its record (see {@link YANK_GATE_LEASE_MS}). */
+export const YANK_RECORD_DEADLINE_MS = 60_000;
+
+/**
+ * True when a version document's `yanked` is a yank's gate still in flight: the record does not
+ * say so yet (no status, no history entry of that yank) and it is younger than
+ * {@link YANK_GATE_LEASE_MS} at `now` (a gate dated ahead of `now` by less than that is in flight
+ * too: clocks differ).
+ */
+export function yankInFlight(doc: Pick<VersionDocument, 'version' | 'status' | 'status_changed_at'>, record: LifecycleRecord | null, now: Date): boolean {
+  if (doc.status !== 'yanked' || doc.status_changed_at === undefined || versionStatusOf(record, doc.version).status === 'yanked') return false;
+  const recorded = record?.history.some((e) => e.action === 'status' && e.version === doc.version && e.status === 'yanked' && e.at === doc.status_changed_at);
+  const age = now.getTime() - Date.parse(doc.status_changed_at);
+  return !recorded && Math.abs(age) < YANK_GATE_LEASE_MS;
+}
+
 /** The tombstone of a version, if it was taken down. */
 export function removedVersion(record: LifecycleRecord | null, version: string): RemovedVersion | undefined {
   return record?.removed_versions.find((r) => r.version === version);

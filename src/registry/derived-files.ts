@@ -28,7 +28,7 @@ import {
 import { eachLimited } from '../core/concurrency.ts';
 import { packageBadge, renderBadge } from '../indexer/badge.ts';
 import { addScopePackage, buildPackageDocument, pinnedScope, recentEntriesOf, replaceRecent, scopeLists, setScopePackage, summarize, upsertRecent } from '../indexer/documents.ts';
-import { removedVersion, versionStatusOf, type StatusFields } from '../indexer/lifecycle.ts';
+import { removedVersion, versionStatusOf, yankInFlight, type StatusFields } from '../indexer/lifecycle.ts';
 import { buildShardedIndex } from '../search/write/build.ts';
 import { applyToStore, commitGeneration, filesOfSameGeneration, readShardedCatalog, readShardedRoot, writeShardFiles } from '../search/write/publish.ts';
 import { readJson, retryOnConflict, safeJson, updateDerived, updateJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
@@ -94,7 +94,8 @@ export interface Producer {
 
 /**
  * Version statuses: the only mutable fields of a version document, mirrored from the package's
- * lifecycle record. A rebuild first deletes what a takedown left in the bucket (a removed
+ * lifecycle record (a refresh leaves a yank's gate in flight alone; a rebuild mirrors the record
+ * over it). A rebuild first deletes what a takedown left in the bucket (a removed
  * version's document, artifacts and README: the checker reports them as `removed`). Only the
  * files it writes or deletes are reported (it counts none ahead).
  */
@@ -102,12 +103,12 @@ const versionStatuses: Producer = {
   step: 'statuses',
   count: () => 0,
   async refresh({ store, kind, pkg, versions }) {
-    await refreshVersionStatuses(store, kind, pkg, await readVersions(store, kind, pkg, versions));
+    await refreshVersionStatuses(store, kind, pkg, await readVersions(store, kind, pkg, versions), { yanksInFlightAt: new Date() });
   },
   async rebuild(run) {
     await eachLimited(run.targets, run.concurrency, async ({ kind, pkg }) => {
       for (const key of await deleteRemovedFiles(run.store, kind, pkg, await readLifecycle(run.store, kind, pkg))) run.record(key, true);
-      for (const key of await refreshVersionStatuses(run.store, kind, pkg, await readVersions(run.store, kind, pkg), run.retry)) run.record(key, true);
+      for (const key of await refreshVersionStatuses(run.store, kind, pkg, await readVersions(run.store, kind, pkg), { retry: run.retry })) run.record(key, true);
     });
   },
   owns: (key) => parseVersionKey(key) !== null,
@@ -282,6 +283,17 @@ export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageN
   return changed;
 }
 
+/** Options of {@link refreshVersionStatuses}. */
+export interface VersionStatusOptions {
+  retry?: RetryPolicy;
+  /**
+   * Leave alone the gates of yanks in flight at this time (`yankInFlight`, `indexer/lifecycle.ts`):
+   * what the refresh after a write does. Without it (a rebuild), every status is mirrored from
+   * the record, a crashed yank's gate included.
+   */
+  yanksInFlightAt?: Date;
+}
+
 /**
  * Mirrors the lifecycle record's statuses into the version documents, whose only mutable fields
  * they are: each document whose status differs is rewritten by compare-and-swap, from the record
@@ -291,9 +303,12 @@ export async function refreshBadge(store: ObjectStore, kind: Kind, pkg: PackageN
  * @param versions - The package's version documents, as just read.
  * @returns The keys written.
  */
-export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg: PackageName, versions: VersionDocument[], retry?: RetryPolicy): Promise<string[]> {
+export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg: PackageName, versions: VersionDocument[], options: VersionStatusOptions = {}): Promise<string[]> {
+  const { retry, yanksInFlightAt: now } = options;
+  // Nothing to mirror: taken down (the takedown deletes it), or a yank's gate its record will soon confirm.
+  const leftAlone = (doc: VersionDocument, record: LifecycleRecord | null) => removedVersion(record, doc.version) !== undefined || (now !== undefined && yankInFlight(doc, record, now));
   const record = await readLifecycle(store, kind, pkg);
-  const stale = versions.filter((v) => !removedVersion(record, v.version) && !sameStatus(v, versionStatusOf(record, v.version)));
+  const stale = versions.filter((v) => !leftAlone(v, record) && !sameStatus(v, versionStatusOf(record, v.version)));
   const written: string[] = [];
   for (const v of stale) {
     const key = versionKey(kind, pkg, v.version as Version);
@@ -304,8 +319,8 @@ export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg
         VersionDocumentSchema,
         async (current) => {
           const fresh = await readLifecycle(store, kind, pkg);
-          // Deleted meanwhile (a takedown), or taken down: nothing to mirror.
-          if (!current || removedVersion(fresh, v.version)) throw new LeaveAlone();
+          // Deleted meanwhile (a takedown), or left alone as above.
+          if (!current || leftAlone(current, fresh)) throw new LeaveAlone();
           return withStatus(current, versionStatusOf(fresh, v.version));
         },
         { strict: true, ...(retry ? { retry } : {}) },

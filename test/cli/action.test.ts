@@ -5,7 +5,6 @@
  * the package `npm pack` makes of this repository. A first run publishes; a re-run of the same
  * job announces the release's asset as it is and ends green with `unchanged`.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +21,7 @@ import { packPackage, type PackedPackage } from '../../scripts/install-package.t
 import { startFakeActionsToken, type FakeActionsToken } from '../fakes/actions-token.ts';
 import { startFakeNpmRegistry, type FakeNpmRegistry } from '../fakes/npm-registry.ts';
 import { claimsFor, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
-import { shelf } from './helpers.ts';
+import { runProgram, shelf } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -89,34 +88,22 @@ async function runStep(name: string, values: Record<string, string>, env: Record
   }
   const runnerTemp = join(temp, 'runner');
   mkdirSync(runnerTemp, { recursive: true });
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-e', '-c', s.run!], {
-      env: {
-        PATH: `${join(runnerTemp, 'shelf-cli', 'bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-        HOME: temp,
-        GITHUB_ACTION_PATH: ROOT,
-        GITHUB_WORKSPACE: ROOT,
-        GITHUB_API_URL: reg.github.url,
-        RUNNER_TEMP: runnerTemp,
-        GITHUB_OUTPUT: outputFile,
-        GITHUB_PATH: pathFile,
-        ...env,
-        ...stepEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', async (code) => {
-      const lines = (await readFile(outputFile, 'utf8')).split('\n').filter(Boolean);
-      const outputs = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-      const path = (await readFile(pathFile, 'utf8')).split('\n').filter(Boolean);
-      resolve({ code, stdout, stderr, outputs, path });
-    });
+  const run = await runProgram('bash', ['-e', '-c', s.run!], {
+    PATH: `${join(runnerTemp, 'shelf-cli', 'bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+    HOME: temp,
+    GITHUB_ACTION_PATH: ROOT,
+    GITHUB_WORKSPACE: ROOT,
+    GITHUB_API_URL: reg.github.url,
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_PATH: pathFile,
+    ...env,
+    ...stepEnv,
   });
+  const lines = (await readFile(outputFile, 'utf8')).split('\n').filter(Boolean);
+  const outputs = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const path = (await readFile(pathFile, 'utf8')).split('\n').filter(Boolean);
+  return { ...run, outputs, path };
 }
 
 /** One publish job: Pack, Upload (unless the release held the asset), Announce, with the job's token. */

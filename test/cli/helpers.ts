@@ -40,19 +40,28 @@ export async function shelf(argv: string[], options: { env?: Record<string, stri
 }
 
 /** Runs `node bin/shelf.js` as a process. */
-export function spawnShelf(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function spawnShelf(args: string[], env: Record<string, string>, input?: string): Promise<ProgramResult> {
+  return runProgram(process.execPath, [BIN, ...args], { PATH: process.env.PATH ?? '', ...env }, input);
+}
+
+/** What a program run to its end did. */
+export interface ProgramResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end with exactly this environment; `input` is its whole stdin (default none). */
+export function runProgram(command: string, args: string[], env: Record<string, string>, input = ''): Promise<ProgramResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin.end(input);
   });
 }
 

@@ -1,18 +1,21 @@
 /**
  * The lifecycle seen from the command line: a publisher's `shelf yank`, `unyank`, `deprecate`,
- * `undeprecate` from a (fake) GitHub Actions job, and what every reader then prints — `show`,
+ * `undeprecate` from a (fake) GitHub Actions job — also through the README's `workflow_dispatch`
+ * workflow, parsed and its step run with bash — and what every reader then prints — `show`,
  * `pull`, `run --dry-run`, `install`, `outdated`, `update`, in text (warnings on stderr) and
  * `--json` (`status`, `status_message`); then the operator's `shelf takedown` of a version a
  * consumer has cached: `run` refuses it once it revalidates, runs the cached copy offline with a
  * note, and `outdated` lists it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_NAME } from '../../src/core/package.ts';
 import { startFakeActionsToken, type FakeActionsToken } from '../fakes/actions-token.ts';
 import { announcePrepared, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
-import { shelf } from './helpers.ts';
+import { BIN, runProgram, shelf } from './helpers.ts';
 
 let reg: TestRegistry;
 let cacheDir: string;
@@ -160,6 +163,66 @@ describe('a publisher deprecates', () => {
     const installed = await json(['skill', 'install', '@acme/release-notes', '--dir', skillsDir]);
     expect(installed.json).toMatchObject({ version: '1.0.0', status: 'installed', version_status: 'deprecated', status_message: 'Use 2.x.' });
     expect(installed.stderr).toMatch(/warning: @acme\/release-notes@1\.0\.0 is deprecated: Use 2\.x\./);
+  });
+});
+
+describe("the README's workflow_dispatch workflow", () => {
+  interface Workflow {
+    on: { workflow_dispatch: { inputs: Record<string, { type?: string; options?: string[]; required?: boolean }> } };
+    permissions: Record<string, string>;
+    jobs: Record<string, { 'runs-on': string; steps: Array<{ uses?: string; with?: Record<string, unknown>; env?: Record<string, string>; run?: string }> }>;
+  }
+  let workflow: Workflow;
+  let step: { env: Record<string, string>; run: string };
+
+  beforeAll(async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((b) => /^\s+workflow_dispatch:/m.test(b));
+    expect(blocks).toHaveLength(1);
+    workflow = parse(blocks[0]!, { strict: true, uniqueKeys: true }) as Workflow;
+    step = Object.values(workflow.jobs)[0]!.steps.find((s) => s.run !== undefined) as typeof step;
+  });
+
+  /** Runs the step's script with bash as the runner would: `${{ inputs.X }}` env values from `inputs`, `npx` the CLI of this checkout. */
+  async function dispatch(inputs: Record<string, string>) {
+    const env: Record<string, string> = {};
+    for (const [key, expr] of Object.entries(step.env)) env[key] = inputs[/^\$\{\{ inputs\.(\w+) \}\}$/.exec(expr)![1]!] ?? '';
+    // `npx -y <the published CLI>` runs this checkout's CLI; the example registry is the test's.
+    const bin = await mkdtemp(join(tmpdir(), 'shelf-dispatch-'));
+    await writeFile(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = -y ] && [ "$2" = ${PACKAGE_NAME} ] || { echo "unexpected: npx $*" >&2; exit 97; }\nshift 2\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+    await chmod(join(bin, 'npx'), 0o755);
+    const script = step.run.replace('https://registry.example.com', reg.url);
+    try {
+      return await runProgram('bash', ['-e', '-c', script], { PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: bin, ...jobEnv(job), ...env });
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  }
+
+  it('is a workflow run from the Actions tab with the OIDC token as its only credential, running the published CLI with its inputs', () => {
+    const { inputs } = workflow.on.workflow_dispatch;
+    expect(inputs.action).toMatchObject({ type: 'choice', options: ['yank', 'unyank', 'deprecate', 'undeprecate'] });
+    expect(inputs.package).toMatchObject({ required: true });
+    expect(inputs.message).toBeDefined();
+    expect(workflow.permissions).toEqual({ 'id-token': 'write' });
+    const job = Object.values(workflow.jobs)[0]!;
+    expect(job['runs-on']).toBe('ubuntu-latest');
+    const node = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'));
+    expect(Number(node?.with?.['node-version'])).toBeGreaterThanOrEqual(20);
+    // Inputs reach the script through the environment only, never pasted into it.
+    expect(step.env).toEqual({ ACTION: '${{ inputs.action }}', PACKAGE: '${{ inputs.package }}', MESSAGE: '${{ inputs.message }}' });
+    expect(step.run).not.toContain('${{');
+    expect(step.run.trim().split('\n').at(-1)!.trim()).toBe(`npx -y ${PACKAGE_NAME} "$@"`);
+  });
+
+  it('its step yanks with a message, then unyanks without one, from the job', async () => {
+    const yank = await dispatch({ action: 'yank', package: '@acme/echo@1.0.0', message: 'Broken on Windows; use 1.1.0.' });
+    expect(yank.code, yank.stderr).toBe(0);
+    expect(yank.stdout).toMatch(/^::add-mask::/);
+    expect((await json(['bundle', 'show', '@acme/echo@1.0.0'])).json.version).toMatchObject({ status: 'yanked', status_message: 'Broken on Windows; use 1.1.0.' });
+    const unyank = await dispatch({ action: 'unyank', package: '@acme/echo@1.0.0', message: '' });
+    expect(unyank.code, unyank.stderr).toBe(0);
+    expect((await json(['bundle', 'show', '@acme/echo@1.0.0'])).json.version.status).toBe('active');
   });
 });
 
