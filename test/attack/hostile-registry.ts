@@ -89,6 +89,8 @@ export async function startHostileRegistry(target: string): Promise<HostileRegis
           body = Buffer.from(how.body);
           headers.etag = `"replaced-${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
           delete headers['content-length'];
+          // The replacement is sent as it is, not in the encoding the server compressed its answer with.
+          delete headers['content-encoding'];
         }
         res.writeHead(status, headers as Record<string, string>);
         res.end(req.method === 'HEAD' ? undefined : body);
