@@ -90,10 +90,12 @@ beforeAll(async () => {
 
 describe('the read path validators agree with the zod schemas', () => {
   it('on the config document, with and without its optional parts', () => {
-    const doc = buildConfigDocument({ audience: 'https://shelf.test', issuer: 'https://token.actions.githubusercontent.com', publicUrl: 'https://cdn.shelf.test' } as never, 'https://fn.shelf.test') as unknown as Json;
+    const built = buildConfigDocument({ audience: 'https://shelf.test', issuer: 'https://token.actions.githubusercontent.com', publicUrl: 'https://cdn.shelf.test' } as never, 'https://fn.shelf.test');
+    // Every optional part present (a signing registry names its keys).
+    const doc = { ...built, keys: 'v1/keys.json' } as unknown as Json;
     const random = prng(1);
     let n = expectAgreement('config', doc, checkConfig, ConfigDocumentSchema, 1_000, random);
-    const { status: _s, public_url: _p, ...bare } = doc as Record<string, Json>;
+    const { status: _s, public_url: _p, keys: _k, ...bare } = doc as Record<string, Json>;
     n += expectAgreement('config without optional keys', { ...bare, extra: { any: 1 } }, checkConfig, ConfigDocumentSchema, 1_000, random);
     expect(n).toBeGreaterThan(500);
   });

@@ -355,6 +355,7 @@ export function checkConfig(json: unknown): Checked<ConfigDocument> {
     const layout = object(o.layout, 'layout');
     for (const key of ['package', 'version', 'scope']) string(layout[key], at('layout', key));
     optionalString(layout.lifecycle, 'layout.lifecycle');
+    optionalString(o.keys, 'keys');
     return o as unknown as ConfigDocument;
   });
 }
