@@ -161,6 +161,19 @@ async function checkConfigAndPages(store: ObjectStore): Promise<CheckIssue[]> {
     }
     for (const m of new TextDecoder().decode(html.body).matchAll(/["'/](assets\/[A-Za-z0-9._-]+)["']/g)) assets.add(m[1]!);
   }
+  // A page's script imports its chunks (`./chunk.<hash>.js`): they are loaded too.
+  const scripts = [...assets].filter((a) => a.endsWith('.js'));
+  for (let i = 0; i < scripts.length; i++) {
+    const script = await store.get(scripts[i]!);
+    if (!script) continue;
+    for (const m of new TextDecoder().decode(script.body).matchAll(/["']\.\/([A-Za-z0-9._-]+\.js)["']/g)) {
+      const chunk = `assets/${m[1]!}`;
+      if (!assets.has(chunk)) {
+        assets.add(chunk);
+        scripts.push(chunk);
+      }
+    }
+  }
   for (const asset of [...assets].sort()) if (!(await store.head(asset))) issues.push(damaged(asset, 'missing', 'a page loads it'));
   return issues;
 }

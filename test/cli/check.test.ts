@@ -89,10 +89,14 @@ describe('shelf check', () => {
     const config = await checkCopy('no-config', (dir) => rm(join(dir, configKey())));
     expect(config.code).toBe(3);
     expect(config.stdout).toContain(`missing          ${configKey()}`);
-    const script = (await reg.store.list('assets/')).find((o) => o.key.endsWith('.js'))!.key;
-    const asset = await checkCopy('no-asset', (dir) => rm(join(dir, script)));
-    expect(asset.code).toBe(3);
-    expect(asset.stdout).toContain(`missing          ${script}`);
+    // A page's script, and a chunk a script imports (not named by any page).
+    const script = (await reg.store.list('assets/')).find((o) => o.key.startsWith('assets/home.'))!.key;
+    const chunk = (await reg.store.list('assets/')).find((o) => o.key.startsWith('assets/chunk.'))!.key;
+    for (const key of [script, chunk]) {
+      const asset = await checkCopy(`no-asset-${key.split('.')[1]}`, (dir) => rm(join(dir, key)));
+      expect(asset.code).toBe(3);
+      expect(asset.stdout).toContain(`missing          ${key}`);
+    }
   });
 
   it("finds a skill's deleted archive for the skills CLI (3): it is recorded like the artifact", async () => {

@@ -61,6 +61,8 @@ export function runProgram(command: string, args: string[], env: Record<string, 
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A program that exits before reading its input closes the pipe: not the test's failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
