@@ -92,11 +92,13 @@ export interface GcReport {
 }
 
 /** `v1/search/{kind}s/gc.json`: when each unreachable file was first seen unreachable. */
-export const GcStateSchema = z.object({
-  schema_version: z.literal(1),
-  kind: z.enum(['bundle', 'skill']),
-  pending: z.record(z.string(), z.number().int().nonnegative()).describe('Key → epoch ms it was first seen unreachable (and not written since)'),
-});
+export const GcStateSchema = z
+  .object({
+    schema_version: z.literal(1),
+    kind: z.enum(['bundle', 'skill']),
+    pending: z.record(z.string(), z.number().int().nonnegative()).describe('Key → epoch ms it was first seen unreachable (and not written since)'),
+  })
+  .meta({ title: "shelf gc's record of a kind's unreachable search files" });
 export type GcState = z.infer<typeof GcStateSchema>;
 
 /** Deletes and age checks in flight at once. */
