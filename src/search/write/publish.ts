@@ -1,16 +1,9 @@
 /**
- * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
- * The search producer of the derived files (`src/registry/derived-files.ts`) calls {@link applyToStore} for an announce; `shelf rebuild`
- * (the same producer) builds a generation and commits it with {@link writeShardFiles}
- * and {@link writeShardedRoot} by compare-and-swap; {@link rebuildToStore} is the unconditional
- * bulk writer (loading a registry that nothing else writes to: benchmarks, tests).
- *
- * One announce = {@link applyToStore}: read the root (with its ETag) → run the pure update →
- * write every new immutable file create-only (an existing name already holds the same bytes) →
- * swap the root with `If-Match`. The root swap is the commit: a crash before it leaves the
- * previous generation intact and readable (the new files are unreferenced garbage), and a lost
- * race reruns the update against the winner's root — files the two share come out with the same
- * names, so the retry mostly rewrites nothing.
+ * The sharded index on an {@link ObjectStore}: the shell around the pure build and update. An
+ * announce is {@link applyToStore}: read the root with its ETag → pure update → write the new
+ * immutable files create-only (an existing name already holds those bytes) → swap the root with
+ * `If-Match`. The swap is the commit: a crash before it leaves the previous generation intact, and
+ * a lost race reruns the update against the winner's root (shared files keep their names).
  *
  * @module
  */
@@ -20,16 +13,14 @@ import type { PackageSummary } from '../../core/schemas.ts';
 import { eachLimited } from '../../core/concurrency.ts';
 import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
-import { buildShardedIndex, type BuildOptions } from './build.ts';
-import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey, shardKey } from '../../core/paths.ts';
+import { buildShardedIndex, compareKeys, type BuildOptions } from './build.ts';
+import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey } from '../../core/paths.ts';
 import { catalogByNameSpec } from '../format/catalog-tree.ts';
 import { checkShardingPolicy } from '../format/policy.ts';
 import { TreeNavigator } from '../format/tree.ts';
-
-type TreeNode = TreeNavigator['root'];
 import { ShardedRootSchema, type ShardedRoot } from '../format/wire.ts';
-import { compareKeys } from './build.ts';
 import { compactDelta, readDelta, updateDelta } from './delta.ts';
+import { generationFiles } from './update.ts';
 
 /** Options of {@link applyToStore}. */
 export interface ApplyOptions {
@@ -226,21 +217,9 @@ export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: 
  * @throws ShelfError `internal_error` naming a file the root reaches that is missing or malformed
  */
 export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: ShardedRoot): Promise<PackageSummary[]> {
-  const read = async (file: string): Promise<unknown> => {
-    const stored = await readStoredJson(store, shardKey(kind, file));
-    if (!stored) throw new ShelfError('internal_error', `The file ${shardKey(kind, file)} of ${shardedRootKey(kind)} is missing.`);
-    return stored.json;
-  };
-  const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, read);
+  const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, generationFiles(kind, readFrom(store)));
   const out: PackageSummary[] = [];
-  const walk = async (node: TreeNode): Promise<void> => {
-    if (node.level === 0) {
-      out.push(...(node.entries as PackageSummary[]));
-      return;
-    }
-    for (let i = 0; i < node.entries.length; i++) await walk(await nav.child(node, i));
-  };
-  await walk(nav.root);
+  for await (const summary of nav.range('')) out.push(summary as PackageSummary);
   if (!root.delta) return out;
   // The delta replaces the base entries of the packages it names.
   const entries = await readDelta(root, readFrom(store));

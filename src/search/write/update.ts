@@ -1,25 +1,19 @@
 /**
- * The incremental update of a kind's sharded index and catalog for ONE package: given the current
- * root, the package's new summary (or null to remove it) and a way to read immutable files, it
- * returns the new root and the new files. Nothing is written here (functional core): the caller
- * writes the files create-only, then swaps the root with compare-and-swap; on a lost race it runs
- * the update again against the new root (unchanged files come out with the same names).
- *
- * What is read and rewritten is bounded by the package, not by the registry: the `terms` files
- * holding the package's old and new terms (and their neighbours where the content-defined cut
- * moves), the pages of paged fields where its postings sit, the dictionary and inner files above
- * them, two catalog pages per order, and the root. The result equals a build from scratch
- * ({@link buildShardedIndex}) of the same packages, byte for byte.
+ * The incremental update of a kind's sharded index for ONE package: pure (reads through a
+ * function, writes nothing), it returns the new root and files; the caller writes the files
+ * create-only and swaps the root by compare-and-swap (`publish.ts`). What it reads and rewrites is
+ * bounded by the package, not the registry, and the result equals a build from scratch
+ * ({@link buildShardedIndex}) byte for byte.
  *
  * @module
  */
 import { ShelfError } from '../../core/errors.ts';
-import { parsePackageName } from '../../core/names.ts';
+import { parsePackageName, type Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
-import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
+import { DocEntry, ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
 import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
 import { documentTerms, termImpact, type DocumentTerms } from '../format/impact.ts';
 import { pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
@@ -31,6 +25,53 @@ import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type 
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;
+
+/** The JSON `read` resolves to; a missing file is an `internal_error` naming `what`. */
+export async function required(read: Promise<unknown>, what: string): Promise<unknown> {
+  const json = await read;
+  if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${what} is missing.`);
+  return json;
+}
+
+/** The files of a kind's generation by name, each read once through `read`. */
+export function generationFiles(kind: Kind, read: KeyReader): FileReader {
+  const reads = new Map<string, Promise<unknown>>();
+  return (file) => {
+    let p = reads.get(file);
+    if (!p) reads.set(file, (p = required(read(shardKey(kind, file)), `${kind} index file ${file}`)));
+    return p;
+  };
+}
+
+/**
+ * Validates an update's input: the root, the package (`@scope/name`, lower-case), its new summary
+ * (null: removed) and the reader.
+ *
+ * @throws ShelfError `invalid_argument` naming what is wrong
+ */
+export function updateInput(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): { current: ShardedRoot; next: PackageSummary | null } {
+  const parsedRoot = ShardedRootSchema.safeParse(root);
+  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
+  const current = parsedRoot.data;
+  if (parsePackageName(name).full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
+  const next = summary === null ? null : canonicalSummary(summary);
+  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
+  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
+  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+  return { current, next };
+}
+
+/**
+ * The whole registry's statistics once a package's old version is replaced by its new one (either
+ * may be null): exact integer sums, so the order of updates cannot drift them.
+ */
+export function statisticsWith(root: ShardedRoot, before: IndexedDocument | null, after: IndexedDocument | null): { documents: number; totals: number[]; change: number } {
+  const totals = [...root.search.field_length_total];
+  before?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) - len));
+  after?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + len));
+  const change = (after ? 1 : 0) - (before ? 1 : 0);
+  return { documents: root.search.document_count + change, totals, change };
+}
 
 /** The result of {@link updateShardedIndex}. */
 export interface ShardedUpdate {
@@ -55,34 +96,13 @@ export interface ShardedUpdate {
  *   another package; `internal_error` when a file the root references is missing or malformed.
  */
 export async function updateShardedIndex(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<ShardedUpdate> {
-  const parsedRoot = ShardedRootSchema.safeParse(root);
-  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
-  const current = parsedRoot.data;
+  const { current, next } = updateInput(root, name, summary, read);
   // Rewriting the base trees of a root with a delta would drop the delta: delta.ts compacts first.
-  if (current.delta) throw new ShelfError('invalid_argument', 'The "root" option has a delta; update it with updateDelta (src/search/delta.ts).');
-  const pkg = parsePackageName(name);
-  if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
-  const next = summary === null ? null : canonicalSummary(summary);
-  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
-  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
-  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+  if (current.delta) throw new ShelfError('invalid_argument', 'The "root" option has a delta; update it with updateDelta (src/search/write/delta.ts).');
   const policy = checkShardingPolicy(current.policy);
   const kind = current.kind;
-
   const sink: FileSink = new Map();
-  // Each stored file is read once per update, however many trees and terms look at it.
-  const reads = new Map<string, Promise<unknown>>();
-  const readFile: FileReader = overlayReader(sink, (file) => {
-    let p = reads.get(file);
-    if (!p) {
-      p = read(shardKey(kind, file)).then((json) => {
-        if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} index file ${file} is missing.`);
-        return json;
-      });
-      reads.set(file, p);
-    }
-    return p;
-  });
+  const readFile = overlayReader(sink, generationFiles(kind, read));
 
   // Files read by one navigator and rewritten by another are decoded once.
   const decoded: DecodeCache = new Map();
@@ -113,11 +133,10 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
     sink,
     decoded,
     termsOf: (doc) => {
-      const file = `${doc[0]}-${doc[2]}`;
+      const file = DocEntry.displayFile(doc);
       let p = displays.get(file);
       if (!p) {
-        p = read(displayKey(kind, file)).then((json) => {
-          if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} display file ${file} is missing.`);
+        p = required(read(displayKey(kind, file)), `${kind} display file ${file}`).then((json) => {
           const d = indexDocument(json);
           return documentTerms(d.postings, d.lengths);
         });
@@ -161,26 +180,12 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
     ),
   ]);
 
-  // Global statistics: exact integer sums, so the order of updates cannot drift them.
-  const totals = [...current.search.field_length_total];
-  for (const [doc, sign] of [
-    [before, -1],
-    [after, 1],
-  ] as const) {
-    doc?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + sign * len));
-  }
-  const delta = (after ? 1 : 0) - (before ? 1 : 0);
-  const count = current.search.document_count + delta;
-
+  const stats = statisticsWith(current, before, after);
   const files = new Map<string, string>();
   for (const [file, content] of sink) files.set(shardKey(kind, file), content);
   if (after) files.set(displayKey(kind, after.display.file), after.display.content);
-  const newRoot = rootDocument(kind, policy, count, totals, { terms, suffixes, pairs }, {
-    count: current.catalog.count + delta,
-    by_name: catalogByName,
-    by_recent: catalogByRecent,
-  });
-  return { root: newRoot, files, previous, changed: true };
+  const catalog = { count: current.catalog.count + stats.change, by_name: catalogByName, by_recent: catalogByRecent };
+  return { root: rootDocument(kind, policy, stats.documents, stats.totals, { terms, suffixes, pairs }, catalog), files, previous, changed: true };
 }
 
 /** What `updateTerm` needs beyond the term: the package before and after, and shared state. */
