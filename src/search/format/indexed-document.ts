@@ -1,9 +1,7 @@
 /**
- * From package summaries to what the sharded index stores: postings and field lengths exactly as
- * MiniSearch computes them (MiniSearch itself tokenises, so the shards hold what one whole index
- * would), the stable document id, the display file and the compact document entry.
- *
- * Builder-side module.
+ * From package summaries to what the sharded index stores: postings and field lengths as MiniSearch
+ * itself computes them (so the shards hold what one whole index would), the stable document id, the
+ * display file and the compact document entry.
  *
  * @module
  */
@@ -49,11 +47,6 @@ export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
   const out: string[] = [];
   for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) out.push(`${kept[i]} ${kept[j]}`);
   return out;
-}
-
-/** Options MiniSearch builds with here: the shared ones, without stored fields (display files hold them). */
-function builderOptions() {
-  return { ...indexOptions(), storeFields: [] as string[] };
 }
 
 /**
@@ -116,7 +109,7 @@ function describe(id: number, summary: PackageSummary, raw: unknown): Omit<Index
  */
 export function indexDocument(input: unknown): IndexedDocument {
   const summary = canonicalSummary(input);
-  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  const mini = new MiniSearch<SearchDocument>(indexOptions());
   mini.add(searchDocument(summary));
   const json = mini.toJSON() as AsPlainObject;
   const postings = new Map<string, Map<number, number>>();
@@ -145,7 +138,7 @@ export interface IndexedCorpus {
 export function indexCorpus(inputs: readonly unknown[]): IndexedCorpus {
   if (!Array.isArray(inputs)) throw new ShelfError('invalid_argument', 'The "summaries" option must be an array.');
   const summaries = inputs.map(canonicalSummary);
-  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  const mini = new MiniSearch<SearchDocument>(indexOptions());
   const ids = new Map<string, number>();
   const names = new Map<number, string>();
   for (const s of summaries) {
