@@ -1,13 +1,9 @@
 /**
- * Platforms as a bit mask, so that every document entry carries them in a few digits and the
- * `os`/`arch` filters stay exactly those of the whole-index reference (`ReferenceSearch`, bench/lib/reference.ts): an OS and
- * an architecture match on the same platform entry, and `any` matches everything.
- *
- * Bit `o * 4 + a`, with `o` the position of the OS in {@link MASK_OSES} and `a` that of the
- * architecture in {@link MASK_ARCHES}; values the registry does not know map to `other`, so a
- * filter on the architecture alone still sees them.
- *
- * Pure module: no Node APIs.
+ * Platforms as a bit mask, so that every document entry carries them in a few digits: bit
+ * `o * 4 + a` for the OS's position in {@link MASK_OSES} and the architecture's in
+ * {@link MASK_ARCHES}; unknown values map to `other`, so a filter on the architecture alone still
+ * sees them. The `os`/`arch` filters match an OS and an architecture on the same platform entry,
+ * and `any` matches everything, as in one whole index. Pure module.
  *
  * @module
  */

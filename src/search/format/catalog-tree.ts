@@ -1,11 +1,4 @@
-/**
- * The catalog trees: summaries by name and by recency.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The catalog trees: summaries by name and by recency. @module */
 import type { PackageSummary } from '../../core/schemas.ts';
 import type { ChunkPolicy } from './chunker.ts';
 import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';

@@ -1,8 +1,6 @@
 /**
- * The hashes of the sharded index: content names of immutable files, stable document ids, and
- * the boundary hash that makes chunking content-defined.
- *
- * Builder-side module (uses `node:crypto`); the client never hashes.
+ * The hashes of the sharded index: content names of files, stable document ids, and the boundary
+ * hash of content-defined chunking. Builder-side (`node:crypto`): the client never hashes.
  *
  * @module
  */

@@ -1,9 +1,6 @@
 /**
  * Document ids in files: base 36 (at most 11 characters for 52 bits), a third shorter than
- * decimal in postings that repeat millions of times. MiniSearch wants numbers; the client
- * converts when it merges.
- *
- * Pure module: no Node APIs.
+ * decimal in postings that repeat millions of times. Pure module.
  *
  * @module
  */

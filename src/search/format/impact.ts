@@ -1,11 +1,4 @@
-/**
- * The impact of a term for a document: the order of a paged field's postings.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The impact of a term for a document: the order of a paged field's postings. @module */
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { match } from './matching.ts';
 

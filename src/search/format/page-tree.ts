@@ -1,9 +1,6 @@
 /**
- * The page trees of paged fields: postings by impact, best first, and the `heads` file of a term
+ * The page trees of paged fields (postings by impact, best first) and the `heads` file of a term
  * paged in several fields.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
  *
  * @module
  */

@@ -1,11 +1,4 @@
-/**
- * The size bounds every file is cut with (the policy a root records).
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The size bounds every file is cut with (the policy a root records). @module */
 import { ShelfError } from '../../core/errors.ts';
 import { checkPolicy, type ChunkPolicy } from './chunker.ts';
 
@@ -34,16 +27,13 @@ export interface ShardingPolicy {
   /** Inline budget of a paged field's tree (inside its term entry), in bytes. */
   paged_root_max: number;
   /**
-   * Packages a delta holds before an update compacts it into the base trees (`src/search/delta.ts`).
+   * Packages a delta holds before an update compacts it into the base trees (`src/search/write/delta.ts`).
    * Absent or 0 (the default): no delta, every update rewrites the base trees directly.
    */
   delta_max?: number;
 }
 
-/**
- * The policy tuned on the benchmark corpus (see docs/sharded-search.md). A delta of 8 packages
- * adds about 3 kB (brotli) to a first query and makes 8 announces in 9 rewrite only the delta.
- */
+/** The policy tuned on the benchmark corpus (its figures: bench/shard/MEASUREMENTS.md). */
 export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
   terms: { min: 3_000, target: 9_000, max: 16_000 },
   dict: { min: 2_500, target: 6_000, max: 12_000 },

@@ -1,9 +1,6 @@
 /**
- * Sizes. Every size is a JSON length; the cost of a posting is the same whether it is inline or
- * paged, so the paging decision is the same function of the postings in both places.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
+ * Sizes, all JSON lengths. A posting costs the same inline or paged, so the paging decision is the
+ * same function of the postings in the build and in an update.
  *
  * @module
  */

@@ -1,9 +1,7 @@
 /**
  * The term tree (and the name-pair and suffix trees): term entries in memory, their exact JSON
- * encoding and size, `terms` and `dict` levels.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
+ * encoding and size, `terms` and `dict` levels. Build and update both go through these specs,
+ * which is what makes an update produce the files a build does.
  *
  * @module
  */

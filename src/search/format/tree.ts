@@ -1,20 +1,11 @@
 /**
- * A sorted map stored as a tree of immutable, content-addressed files — the structure under the
- * sharded term index, the paged postings of common terms, and the sharded catalog.
- *
- * - Level 0 holds the entries, cut into files by {@link Chunker} (content-defined, bounded).
- * - Each file of level L is referenced by one entry of level L + 1 (`spec.level(L).ref`), keyed
- *   by the file's first key; level L + 1 is cut into files the same way, and so on.
- * - The entries of the top level (`height`) are inlined in the parent document (the root), and
- *   `height` is the lowest level whose entries fit in `rootMax` bytes. So the tree's shape is a
- *   pure function of its entries: a build from scratch and any sequence of updates agree byte
- *   for byte, and each file's name (its content hash) changes exactly when its content does.
- *
- * {@link updateTree} rewrites only the files on the paths from changed entries to the top, plus
- * the neighbours the chunker has to rescan to fall back into step: work bounded by the tree's
- * height and the size bounds, not by the number of entries.
- *
- * Builder-side module.
+ * A sorted map stored as a tree of immutable, content-addressed files: the structure under the
+ * term index, the paged postings of common terms and the catalog. Level 0 holds the entries, cut
+ * by {@link Chunker}; each file of level L is referenced by one entry of level L + 1, keyed by its
+ * first key; the top level (`height`, the lowest whose entries fit in `rootMax` bytes) is inlined
+ * in the parent. The shape is a pure function of the entries, so a build and any sequence of
+ * updates agree byte for byte. {@link updateTree} rewrites only the paths from changed entries to
+ * the top, plus the neighbours the chunker rescans to fall back into step.
  *
  * @module
  */
@@ -57,9 +48,6 @@ export interface Tree {
   top: unknown[];
 }
 
-/** An empty tree. */
-export const EMPTY_TREE: Tree = Object.freeze({ height: 1, top: [] }) as Tree;
-
 /** Reads an immutable file by name and returns its parsed JSON. */
 export type FileReader = (file: string) => Promise<unknown>;
 
@@ -79,28 +67,12 @@ export interface Change {
   entry: unknown;
 }
 
-/** The UTF-8 length of a string. */
-export function byteLength(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
 /** Writes one chunk of a level as a file and returns the entry referencing it. */
 export function writeChunk(spec: LevelSpec<unknown>, entries: unknown[], files: FileSink): unknown {
   const value = spec.encode(entries);
   const content = value instanceof RawJson ? `${value.text}\n` : fileContent(value);
   const name = contentName(content);
   files.set(name, content);
-  // JSON text as JSON.stringify writes it has no lone surrogate, so Node's count equals byteLength's.
   return spec.ref(entries, name, Buffer.byteLength(content, 'utf8'));
 }
 

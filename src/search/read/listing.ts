@@ -1,10 +1,4 @@
-/**
- * The empty query: a listing of the sharded catalog.
- *
- * Pure module: no Node APIs.
- *
- * @module
- */
+/** The empty query: a listing of the sharded catalog. Pure module. @module */
 import type { PackageSummary } from '../../core/schemas.ts';
 import { compareHits, hitFacts, searchFilter, type SearchHit, type ValidSearchOptions } from '../query.ts';
 import { parseRefsEntries } from '../format/validate.ts';

@@ -1,10 +1,7 @@
 /**
  * Merging what a query read into one MiniSearch instance with the registry's global statistics:
- * the selected terms' postings (inline, and the pages read of paged fields), the delta's, the
- * name fields of every document read filled in, and the true document frequency of fields read
- * in part.
- *
- * Pure module: no Node APIs.
+ * the selected terms' postings (inline, pages read, the delta's), the name fields of every document
+ * read filled in, and the true document frequency of fields read in part. Pure module.
  *
  * @module
  */

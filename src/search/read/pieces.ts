@@ -1,9 +1,7 @@
 /**
- * The pieces a query reads, as the reader uses them: candidate terms and where their postings
- * are, the parsed views of `terms`, `page` and `heads` files (parsed once per file), the query's
- * words, and the terms found in the names of the documents read.
- *
- * Pure module: no Node APIs.
+ * The pieces a query reads: candidate terms and where their postings are, the parsed views of
+ * `terms`, `page` and `heads` files (parsed once per file), the query's words, and the terms found
+ * in the names of the documents read. Pure module.
  *
  * @module
  */

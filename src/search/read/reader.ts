@@ -1,19 +1,9 @@
 /**
  * Client-side search over the sharded index: reads ONE root (the generation pointer), then only
- * immutable files named by content hash — the dictionary pages around the query's words, the
- * `terms` files and pages of the terms that match, and the display files of the hits shown —
- * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
- * queries it with MiniSearch and the shared options. Results are those of one MiniSearch index
- * over every package (`src/search/query.ts` is the contract) whenever every word could be read
- * whole.
- *
- * Where it can differ from that whole index (see docs/sharded-search.md): a field of a
- * very common term is paged by impact and read only in part, within a byte budget (such words do
- * not restrict the AND, and the best candidates are then scored again exactly from their
- * summaries); prefix and fuzzy expansions are read best first within the same budget; fuzzy
- * matches with edits at both ends of a word are not looked up.
- *
- * Pure module: no Node APIs (the web page can import it); `fetch` is passed in.
+ * the immutable files a query needs, merges them into one MiniSearch index with the registry's
+ * global statistics and queries it with the shared options. Results are those of one whole index
+ * whenever every word could be read whole; where they can differ: docs/sharded-search.md, "The
+ * reader". Pure module: no Node APIs (the web page imports it); `fetch` is passed in.
  *
  * @module
  */
@@ -96,10 +86,6 @@ export function queryByteCap(documents: number, budget: number | null, words: nu
   return Math.round((words >= 3 ? 2.5 : 1.7) * (budget ?? defaultExpansionBudget(documents)));
 }
 
-
-
-
-
 /** Dictionary files read per word for its prefix range. */
 const MAX_PREFIX_FILES = 4;
 /** Dictionary (and suffix) files read per word for typos. */
@@ -116,9 +102,6 @@ const RESCORE_POOL_LONG = 60;
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
-
-
-
 
 /** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
 interface QueryState {
@@ -536,7 +519,6 @@ export class ShardedSearch {
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
 
-
   /**
    * Chooses further pages of the selected terms' paged fields within the budget (adding them to
    * `planned`) and returns, per term and field, the pages to read and whether they are all of them.
@@ -676,7 +658,6 @@ export class ShardedSearch {
     return [...out.values()];
   }
 
-
   /**
    * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
    * nearest its anchor first; a word whose own range is cut is added to `partial`.
@@ -758,7 +739,6 @@ export class ShardedSearch {
       .map((s) => s.entry);
   }
 
-
   /** The view of a generation's delta (null without one), built once per delta file. */
   private async deltaOf(root: ShardedRoot): Promise<DeltaView | null> {
     if (!root.delta) return null;
@@ -771,33 +751,4 @@ export class ShardedSearch {
     }
     return view;
   }
-
-
-
-
-
 }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

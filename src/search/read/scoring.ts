@@ -1,9 +1,7 @@
 /**
- * Scoring what a query read: the registry's document frequencies of the selected terms, the
- * exact re-scoring of candidates from their summaries, and the order candidates are scored in
- * when a query has three words or more.
- *
- * Pure module: no Node APIs.
+ * Scoring what a query read: the registry's document frequencies of the selected terms, the exact
+ * re-scoring of candidates from their summaries, and the order candidates are scored in for three
+ * words or more. Pure module.
  *
  * @module
  */

@@ -44,7 +44,7 @@ export interface ApplyResult {
 
 const encoder = new TextEncoder();
 /** Reads a stored file's JSON (null when absent), as the pure update wants its reads. */
-const readFrom = (store: ObjectStore) => async (key: string): Promise<unknown> => (await readStoredJson(store, key))?.json ?? null;
+export const readFrom = (store: ObjectStore) => async (key: string): Promise<unknown> => (await readStoredJson(store, key))?.json ?? null;
 
 /** The root of a kind, or null when it has none yet. */
 export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{ root: ShardedRoot; etag: string } | null> {
