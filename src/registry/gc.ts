@@ -1,37 +1,18 @@
 /**
- * `shelf gc`: deletes the immutable files of the sharded search index (tree files and display
- * files under `v1/search/{kind}s/`) that no root reaches any more and that have been unreachable
- * for longer than a grace period, so the bucket holds about one generation per kind instead of
- * every generation an announce ever wrote.
- *
- * It never deletes anything reachable, and is safe while announces run and while clients hold
- * older roots. Why, in brief (the design note has the whole argument, docs/sharded-search.md
- * "Garbage collection"):
- *
- * 1. **Reachable now.** A file the current root reaches is never a candidate. The root is read
- *    again after listing and after deleting; a file a newer root reaches is kept, and one a
- *    newer root reaches after it was deleted is restored by a rebuild of that kind.
- * 2. **Unreachable for the grace period.** Each run records, per unreachable file, when it was
- *    first seen unreachable (`v1/search/{kind}s/gc.json`). A file is deleted only once that is
- *    older than the grace period, which must exceed the longest time a client keeps an old root
- *    (the root's max-age, 60 s, plus a margin; clients that hold a root longer refresh it when a
- *    file of it is gone).
- * 3. **Not brought back since.** A writer that needs a file which already exists writes it
- *    again (`writeShardFiles` in `src/search/store.ts`), so its age shows it may be reachable
- *    again. A file written after "first seen" minus the writer window (the longest a writer
- *    takes from writing a file to committing the root that reaches it: 15 minutes by default,
- *    the Lambda limit; a slower commit checks its files afterwards, see `SLOW_COMMIT_MS`) starts
- *    its grace period again. Just before deleting, its age is read again, and after a commit
- *    the writer puts back any file it found existing that is gone.
+ * `shelf gc`: deletes the immutable files of the sharded search index (under
+ * `v1/search/{kind}s/shards/` and `docs/`) that no root reaches and that have been unreachable for
+ * a grace period, so the bucket holds about one generation per kind. It never deletes anything
+ * reachable, and is safe while announces run and clients hold older roots: the invariants and why
+ * they hold are in docs/sharded-search.md, "Garbage collection"; the steps below keep them.
  *
  * @module
  */
 import * as z from 'zod';
 import { KINDS, type Kind } from '../core/names.ts';
-import { contentTypeFor, displayKey, gcStateKey, MUTABLE_CACHE, shardKey } from '../core/paths.ts';
+import { contentTypeFor, gcStateKey, MUTABLE_CACHE, searchPrefix } from '../core/paths.ts';
 import { reachableKeys, type Reach } from '../search/write/reach.ts';
-import { readShardedRoot } from '../search/write/publish.ts';
-import { encodeJson, readStoredJson, safeJson } from '../store/json-documents.ts';
+import { readFrom, readShardedRoot } from '../search/write/publish.ts';
+import { encodeJson, safeJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectInfo, type ObjectStore } from '../store/object-store.ts';
 import { rebuild } from './rebuild.ts';
 import { eachLimited } from '../core/concurrency.ts';
@@ -127,9 +108,8 @@ type Resolved = Required<Omit<GcOptions, 'kind'>> & Pick<GcOptions, 'kind'>;
 async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise<GcKindReport> {
   const now = o.now();
   const children = new Map<string, string[]>();
-  const read = async (key: string) => (await readStoredJson(store, key))?.json ?? null;
   const reach = async (root: Awaited<ReturnType<typeof readShardedRoot>>): Promise<Reach> =>
-    root ? reachableKeys(kind, root.root, read, children) : { keys: new Set(), broken: [] };
+    root ? reachableKeys(kind, root.root, readFrom(store), children) : { keys: new Set(), broken: [] };
 
   // 1. What the current root reaches, then everything under the kind's file folders.
   const first = await readShardedRoot(store, kind);
@@ -138,7 +118,7 @@ async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise
   const state = stateObject ? GcStateSchema.safeParse(safeJson(stateObject.body)) : null;
   const seen: Record<string, number> = state?.success ? state.data.pending : {};
   let live = await reach(first);
-  const listed = (await Promise.all([store.list(folderOf(shardKey(kind, 'x'))), store.list(folderOf(displayKey(kind, 'x')))])).flat();
+  const listed = (await store.list(searchPrefix(kind))).filter((o) => /\/(shards|docs)\//.test(o.key));
 
   // 2. Unreachable files: when each was first seen so, and which are past their grace period.
   const pending = new Map<string, number>();
@@ -208,11 +188,6 @@ async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise
   }
   report.deleted.keys = [...deletedKeys].sort();
   return report;
-}
-
-/** The folder of a key (with its trailing slash). */
-function folderOf(key: string): string {
-  return key.slice(0, key.lastIndexOf('/') + 1);
 }
 
 function checkOptions(options: GcOptions): Resolved {

@@ -1,14 +1,9 @@
 /**
- * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: version
- * statuses, with what a takedown left in the bucket deleted; package documents, badges, scope package lists, the sharded search indexes with their catalogs, the
- * recent list) from the records (version documents, lifecycle records and pins), for the whole registry, one kind,
- * or one package. The producers are the announce's refresh's, so a rebuild of a consistent
- * registry writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
- *
- * Every file is written by compare-and-swap, and each compute reads (and lists) the records it
- * needs only after reading its target's ETag, so a rebuild may run while announces do: whichever
- * writes last, writes from the newest records. A file whose content is already right is not
- * written at all.
+ * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`) from the
+ * records, for the whole registry, one kind or one package. The producers are the announce's, so a
+ * rebuild of a consistent registry writes nothing and one after a crash writes what a clean run
+ * would have; every write is a compare-and-swap computed after reading its target's ETag, so a
+ * rebuild may run while announces do.
  *
  * @module
  */

@@ -1,8 +1,6 @@
 /**
- * Reading the records a registry's derived files come from: the version documents and lifecycle
- * record of a package, the package documents of a kind or scope, and which packages and scopes
- * have records at all.
- * Shared by the announce's refresh, the rebuild and the checker.
+ * Reading the records the derived files come from (version documents, lifecycle records, package
+ * documents) and which packages and scopes have any: for the refresh, the rebuild and the checker.
  *
  * @module
  */
