@@ -41,6 +41,7 @@ import {
   quotaPrefix,
   ROOT,
   scopesPrefix,
+  skillsDiscoveryPrefix,
   usedTokensPrefix,
 } from '../src/core/paths.ts';
 import { viewerRequestFunctionCode } from './edge-function.ts';
@@ -73,6 +74,14 @@ export const ANNOUNCE_WRITES = [
   `${quotaPrefix()}*`, // one record per counted announce (per-scope daily quotas)
   `${PROBE_PREFIX}*`, // the store's start-up check of conditional writes
 ] as const;
+
+/**
+ * Derived files of the read APIs that a write may have to delete, with every stored version of
+ * them (so the bucket's versions keep no copy to serve): a server's MCP files when its last
+ * version is yanked or taken down (`v0.1/`), and a skill's discovery index when it has no version
+ * to offer (`v1/agent-skills/`). Both functions refresh them (the collector through its rebuild).
+ */
+export const READ_API_DELETES = [`${MCP_ROOT}/*`, `${skillsDiscoveryPrefix()}*`] as const;
 
 /** The alias of the announce function its URL invokes. */
 export const LIVE_ALIAS = 'live';
@@ -287,7 +296,7 @@ export class ShelfStack extends Stack {
     // A role of our own instead of the default one, whose managed policy allows logs on "*".
     const role = new iam.Role(this, 'AnnounceRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Shelf announce function: read the registry, write under v1/ and its bookkeeping, delete its probe and expired bookkeeping, write its own logs',
+      description: 'Shelf announce function: read the registry, write under v1/, v0.1/ and its bookkeeping, delete its probe, expired bookkeeping and retired read-API files, write its own logs',
     });
     logGroup.grantWrite(role);
     // Least privilege, each grant with its reason. Both functions read the registry's files and
@@ -314,6 +323,20 @@ export class ShelfStack extends Stack {
         resources: [at(`${PROBE_PREFIX}*`), at(`${usedTokensPrefix()}*`), at(`${quotaPrefix()}*`)],
       }),
     );
+    // Each of the two functions deletes the read APIs' files that must go, with their stored
+    // versions (listing them): derived files only, which a rebuild writes again.
+    const deleteReadApiFiles = (r: iam.Role): void => {
+      r.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteRetiredReadApiFiles', actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'], resources: READ_API_DELETES.map(at) }));
+      r.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListReadApiFileVersions',
+          actions: ['s3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': READ_API_DELETES.map((k) => `${keyPrefix}${k}`) } },
+        }),
+      );
+    };
+    deleteReadApiFiles(role);
     // A compromised or buggy announce cannot overwrite a record blindly: its writes of scope
     // records, package and version documents must be create-only or compare-and-swap.
     const recordsDeny = (principal: iam.IRole, sid: string) =>
@@ -395,7 +418,7 @@ export class ShelfStack extends Stack {
     const gcLogGroup = new logs.LogGroup(this, 'GcLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
     const gcRole = new iam.Role(this, 'GcRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Shelf search garbage collector: read and write under v1/, delete only under v1/search/',
+      description: 'Shelf search garbage collector: read and write under v1/ and v0.1/, delete only under v1/search/ and retired read-API files',
     });
     gcLogGroup.grantWrite(gcRole);
     read(gcRole, [`${ROOT}/*`, `${MCP_ROOT}/*`]);
@@ -404,6 +427,7 @@ export class ShelfStack extends Stack {
     // takedown left are the operator's to delete (shelf takedown again, or shelf rebuild).
     gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'WriteRegistry', actions: ['s3:PutObject'], resources: [at(`${ROOT}/*`), at(`${MCP_ROOT}/*`)] }));
     gcRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteSearchFiles', actions: ['s3:DeleteObject'], resources: [at(`${SEARCH_PREFIX}*`)] }));
+    deleteReadApiFiles(gcRole);
     recordsDeny(gcRole, 'GcRecordWritesAreConditional');
     this.gcFunction = new lambda.Function(this, 'Gc', {
       description: 'Shelf gc: deletes search index files no root reaches any more',

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.ts';
 import { synthMessages } from '../../infra/deploy.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
-import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
+import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRIC_NAMESPACE, PROBE_PREFIX, READ_API_DELETES, RECORD_KEYS, SEARCH_PREFIX, ShelfStack } from '../../infra/shelf-stack.ts';
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
 import {
   artifactKey,
@@ -37,6 +37,7 @@ import {
   scopeKey,
   shardedRootKey,
   skillsArchiveKey,
+  skillsDiscoveryPackageKey,
   skillsDiscoveryScopeKey,
   usedTokensPrefix,
   versionKey,
@@ -286,7 +287,7 @@ describe('the announce function', () => {
     }
   });
 
-  it('has a role that writes only under v1/, v0.1/ and its bookkeeping, never the web pages (and deletes only its probe and expired bookkeeping)', () => {
+  it("has a role that writes only under v1/, v0.1/ and its bookkeeping, never the web pages (and deletes only its probe, expired bookkeeping and the read APIs' retired files)", () => {
     const [, fn] = fnOf(template, 'announce');
     const { role, statements, logId, granted } = grantsOf(template, fn);
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -295,7 +296,16 @@ describe('the announce function', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role.Properties.Policies).toBeUndefined();
     expect(statements.length).toBeGreaterThan(0);
-    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect([...granted.keys()].sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+      's3:PutObject',
+    ]);
     const puts = granted.get('s3:PutObject')!;
     expect(puts).toEqual(ANNOUNCE_WRITES.map((k) => objectsArn(`/${k}`)));
     // The records and derived files of every format the registry publishes: lifecycle records, the
@@ -320,7 +330,20 @@ describe('the announce function', () => {
     expect(granted.get('s3:GetObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`), objectsArn(`/${PRIVATE_PREFIX}*`), objectsArn(`/${PROBE_PREFIX}*`)]);
     for (const key of published) expect(grantsKey(granted.get('s3:GetObject')!, key), key).toBe(true);
     expect(granted.get('s3:ListBucket')).toEqual([bucketArn()]);
-    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`), objectsArn(`/${quotaPrefix()}*`)]);
+    const readApi = READ_API_DELETES.map((k) => objectsArn(`/${k}`));
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${PROBE_PREFIX}*`), objectsArn(`/${usedTokensPrefix()}*`), objectsArn(`/${quotaPrefix()}*`), ...readApi]);
+    // The read APIs' files a yank or takedown retires (a server's latest, a skill's discovery
+    // index) go with their stored versions, so it lists and deletes those there, and only there.
+    expect(granted.get('s3:DeleteObjectVersion')).toEqual(readApi);
+    for (const key of [mcpVersionKey(alpha, 'latest'), mcpVersionKey(alpha, v1), skillsDiscoveryPackageKey(alpha), skillsDiscoveryScopeKey('acme')]) {
+      expect(grantsKey(granted.get('s3:DeleteObjectVersion')!, key), key).toBe(true);
+    }
+    for (const key of [artifactKey('bundle', alpha, v1, { os: 'any', arch: 'any' }), versionKey('bundle', alpha, v1), lifecycleKey('bundle', alpha), packageKey('skill', alpha), 'index.html']) {
+      expect(grantsKey(granted.get('s3:DeleteObject')!, key), key).toBe(false);
+    }
+    expect(granted.get('s3:ListBucketVersions')).toEqual([bucketArn()]);
+    const listVersions = statements.find((st) => asArray(st.Action).includes('s3:ListBucketVersions'));
+    expect(listVersions.Condition).toEqual({ StringLike: { 's3:prefix': [...READ_API_DELETES] } });
     // Every grant says why.
     expect(statements.filter((st) => JSON.stringify(st.Action).includes('s3:')).every((st) => typeof st.Sid === 'string')).toBe(true);
     expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
@@ -380,14 +403,25 @@ describe('the search garbage collector', () => {
     expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
   });
 
-  it('has a role of its own that may delete nothing outside the search index', () => {
+  it("has a role of its own that may delete nothing outside the search index and the read APIs' derived files", () => {
     const [, fn] = fnOf(template, 'gc');
     const [, announce] = fnOf(template, 'announce');
     const { roleId, role, logId, granted } = grantsOf(template, fn);
     expect(roleId).not.toBe(grantsOf(template, announce).roleId);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
-    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
+    expect([...granted.keys()].sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+      's3:PutObject',
+    ]);
+    // Its own deletes in the search index; its restoring rebuild's, of the read APIs' retired files.
+    expect(granted.get('s3:DeleteObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`), ...READ_API_DELETES.map((k) => objectsArn(`/${k}`))]);
+    expect(granted.get('s3:DeleteObjectVersion')).toEqual(READ_API_DELETES.map((k) => objectsArn(`/${k}`)));
     expect(SEARCH_PREFIX).toBe('v1/search/');
     // A rebuild that restores a file writes every derived file of the kind: the MCP API's too.
     expect(granted.get('s3:PutObject')).toEqual([objectsArn('/v1/*'), objectsArn(`/${MCP_ROOT}/*`)]);
@@ -602,7 +636,11 @@ describe('settings', () => {
     const { statements } = grantsOf(prefixed, fn);
     const by = (action: string) => statements.filter((s) => asArray(s.Action).includes(action));
     expect(by('s3:PutObject').map((s) => s.Resource)).toEqual([ANNOUNCE_WRITES.map((k) => objects(`/registry/v/${k}`))]);
-    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([[objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`), objects(`/registry/v/${quotaPrefix()}*`)]]);
+    expect(by('s3:DeleteObject').map((s) => s.Resource)).toEqual([
+      [objects(`/registry/v/${PROBE_PREFIX}*`), objects(`/registry/v/${usedTokensPrefix()}*`), objects(`/registry/v/${quotaPrefix()}*`)],
+      READ_API_DELETES.map((k) => objects(`/registry/v/${k}`)),
+    ]);
+    expect(by('s3:ListBucketVersions')[0].Condition).toEqual({ StringLike: { 's3:prefix': READ_API_DELETES.map((k) => `registry/v/${k}`) } });
     const createOnly = policyOf(prefixed, 'registry').find((s) => s.Sid === 'ArtifactsAreCreateOnly');
     expect(createOnly.Resource).toEqual(CREATE_ONLY_KEYS.map((k) => objects(`/registry/v/${k}`)));
     const denyPrivate = policyOf(prefixed, 'registry').find((s) => s.Sid === 'PrivateAreaNotForTheCdn');
@@ -612,7 +650,7 @@ describe('settings', () => {
     const [, gcFn] = fnOf(prefixed, 'gc');
     expect(gcFn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
     expect(gcFn.Properties.Environment.Variables.SHELF_GC_WRITER_WINDOW_MS).toBe('90000');
-    expect(grantsOf(prefixed, gcFn).granted.get('s3:DeleteObject')).toEqual([objects(`/registry/v/${SEARCH_PREFIX}*`)]);
+    expect(grantsOf(prefixed, gcFn).granted.get('s3:DeleteObject')).toEqual([objects(`/registry/v/${SEARCH_PREFIX}*`), ...READ_API_DELETES.map((k) => objects(`/registry/v/${k}`))]);
   });
 
   it('refuses to synthesize without an audience: there is no shared default', () => {
