@@ -49,12 +49,7 @@ export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
   return out;
 }
 
-/**
- * Validates a summary and returns it in canonical form (the schema's key order), so that equal
- * summaries give equal display files.
- *
- * @throws ShelfError `invalid_argument` naming the first problem.
- */
+/** A summary validated, in canonical form (the schema's key order: equal summaries, equal display files). @throws ShelfError `invalid_argument` */
 export function canonicalSummary(summary: unknown): PackageSummary {
   const parsed = PackageSummarySchema.safeParse(summary);
   if (!parsed.success) {
@@ -101,12 +96,7 @@ function describe(id: number, summary: PackageSummary, raw: unknown): Omit<Index
   return { id, summary, display: { file: display.file, content: display.content }, entry, lengths: fieldLengths(raw) };
 }
 
-/**
- * Indexes one package with MiniSearch (the same options as one whole index) and returns its
- * postings and document entry.
- *
- * @throws ShelfError `invalid_argument` when the summary is invalid.
- */
+/** Indexes one package with MiniSearch (the shared options): its postings and document entry. @throws ShelfError `invalid_argument` */
 export function indexDocument(input: unknown): IndexedDocument {
   const summary = canonicalSummary(input);
   const mini = new MiniSearch<SearchDocument>(indexOptions());
@@ -129,12 +119,7 @@ export interface IndexedCorpus {
   terms: [string, Map<number, Map<number, number>>][];
 }
 
-/**
- * Indexes many packages with one MiniSearch instance; postings equal those of
- * {@link indexDocument} for each package.
- *
- * @throws ShelfError `invalid_argument` on an invalid summary or a duplicate name.
- */
+/** Indexes many packages with one MiniSearch instance, as {@link indexDocument} each. @throws ShelfError `invalid_argument` (invalid summary, duplicate name) */
 export function indexCorpus(inputs: readonly unknown[]): IndexedCorpus {
   if (!Array.isArray(inputs)) throw new ShelfError('invalid_argument', 'The "summaries" option must be an array.');
   const summaries = inputs.map(canonicalSummary);

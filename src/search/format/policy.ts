@@ -50,11 +50,7 @@ export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
 /** Most packages a delta may hold: every first query downloads the whole delta file. */
 export const MAX_DELTA = 64;
 
-/**
- * Validates a policy eagerly, naming the option at fault.
- *
- * @throws ShelfError `invalid_argument`
- */
+/** Validates a policy eagerly, naming the option at fault. @throws ShelfError `invalid_argument` */
 export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
   if (typeof policy !== 'object' || policy === null) throw new ShelfError('invalid_argument', 'The "policy" option must be an object.');
   for (const name of ['terms', 'dict', 'refs', 'pages', 'catalog'] as const) checkPolicy(`policy.${name}`, policy[name]);

@@ -111,10 +111,7 @@ interface Pos {
   i: number;
 }
 
-/**
- * Walks a tree lazily, reading each file at most once. Exported for `check`-like tools and the
- * update; the client has its own fetch-only reader.
- */
+/** Walks a tree lazily, reading each file at most once (the writers' walker; the reader has its own). */
 export class TreeNavigator {
   readonly root: Node;
 
@@ -225,12 +222,7 @@ export class TreeNavigator {
   }
 }
 
-/**
- * Applies changes to a tree: only the files whose content changes are written to `files`.
- * `changes` may be in any order; a key may appear once.
- *
- * @returns The new tree (its top to inline in the parent).
- */
+/** Applies changes (any order, each key once) to a tree, writing only files whose content changes; returns the new tree. */
 export async function updateTree(
   spec: TreeSpec,
   tree: Tree,
@@ -389,10 +381,7 @@ function isFirstFile(pos: Pos): boolean {
   return true;
 }
 
-/**
- * The first level-0 file of a tree whose levels ≥ 1 are `[first_key, file, bytes, weight]`
- * references, as `[file, bytes]`; null for an empty tree.
- */
+/** The first level-0 file of a tree whose levels ≥ 1 are refs, as `[file, bytes]`; null for an empty tree. */
 export async function firstLeaf(spec: TreeSpec, tree: Tree, read: FileReader, decoded?: DecodeCache): Promise<[string, number] | null> {
   if (tree.top.length === 0) return null;
   const nav = new TreeNavigator(spec, tree, read, decoded);

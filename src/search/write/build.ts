@@ -99,11 +99,8 @@ export async function pagedField(entries: PageEntry[], cost: number, policy: Sha
 }
 
 /**
- * Builds every file of a kind's sharded index and catalog from its package summaries.
+ * Builds every file of a kind's sharded index and catalog from all its package summaries.
  *
- * @param kind - `bundle` or `skill`.
- * @param summaries - Every package of the kind (names unique).
- * @returns The root and the files, by storage key.
  * @throws ShelfError `invalid_argument` on an invalid kind, summary, duplicate name or policy.
  */
 export async function buildShardedIndex(kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<ShardedGeneration> {

@@ -47,11 +47,7 @@ export function deltaFile(entries: readonly DeltaEntryJson[]): { file: string; c
   return { file: contentName(content), content };
 }
 
-/**
- * The entries of a root's delta (empty without one).
- *
- * @throws ShelfError `internal_error` when the delta file is missing or malformed
- */
+/** The entries of a root's delta (empty without one). @throws ShelfError `internal_error` when the file is missing or malformed */
 export async function readDelta(root: ShardedRoot, read: KeyReader): Promise<DeltaEntryJson[]> {
   if (!root.delta) return [];
   const parsed = DeltaFileSchema.safeParse(await required(read(shardKey(root.kind, root.delta.file)), `${root.kind} delta file ${root.delta.file}`));
@@ -110,18 +106,12 @@ export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?:
 }
 
 /**
- * Applies one package's new summary (or its removal, with null) to a kind's sharded index through
- * its delta: the announce path's update when `policy.delta_max` > 0. Reads the root's delta and,
- * for a package the delta does not hold yet, its base version from the catalog; writes nothing.
- * When the delta would hold more than `policy.delta_max` packages, or the policy has no delta,
- * the delta (with this package) is compacted into the base trees instead.
+ * The announce's update (arguments as {@link updateShardedIndex}'s): writes the package into the
+ * delta, reading its base version from the catalog when the delta does not hold it yet; when the
+ * delta would hold more than `policy.delta_max` packages (or the policy has none), compacts it,
+ * this package included, into the base trees instead.
  *
- * @param root - The current root (validated here).
- * @param name - The package, `@scope/name`.
- * @param summary - Its new summary, or null to remove it.
- * @param read - Reads an immutable file of the generation by storage key.
- * @throws ShelfError `invalid_argument` on a malformed root, name or summary; `internal_error`
- *   when a file the root references is missing or malformed.
+ * @throws ShelfError as {@link updateShardedIndex}
  */
 export async function updateDelta(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<DeltaUpdate> {
   const { current, next } = updateInput(root, name, summary, read);

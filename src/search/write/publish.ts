@@ -133,13 +133,12 @@ async function restoreTouched(store: ObjectStore, touched: string[], files: Map<
 }
 
 /**
- * Applies one package's new summary (or its removal, with null) to a kind's sharded index and
- * catalog on a store: the announce path's "search" step. `summary` may be a function: it is then
- * called on every attempt, after the root is read, so that a retry after a lost race applies the
- * package's summary as stored now rather than one a concurrent announce has since superseded.
+ * The announce's search step: applies a package's summary (null: removal) to a kind's index on a
+ * store. A function `summary` is called on every attempt, after the root is read, so a retry
+ * applies the summary as stored now rather than one a concurrent announce has superseded.
  *
- * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap;
- *   the errors of {@link updateDelta} for bad input (nothing is written then).
+ * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap; those
+ *   of {@link updateDelta} for bad input (nothing is written then)
  */
 export async function applyToStore(
   store: ObjectStore,
@@ -159,12 +158,7 @@ export async function applyToStore(
   }, options.retry);
 }
 
-/**
- * Swaps a kind's root: the commit of a generation. With the ETag the root was read at, the write
- * is conditional on it (`If-Match`); with null, on there being no root yet (`If-None-Match: *`).
- *
- * @throws PreconditionFailedError when the root changed (or appeared) since it was read
- */
+/** Swaps a kind's root, on the condition it still has `etag` (null: that there is none yet). @throws PreconditionFailedError */
 export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: ShardedRoot, etag: string | null): Promise<void> {
   await store.put(shardedRootKey(kind), encodeJson(root), {
     contentType: contentTypeFor(shardedRootKey(kind)),
@@ -198,11 +192,8 @@ export async function filesOfSameGeneration(
 }
 
 /**
- * Writes a kind's sharded index and catalog built from every package summary: the generation's
- * files create-only, then the root, unconditionally. For bulk loading a registry nothing else
- * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/derived-files.ts`).
- *
- * @returns The number of files written (files already present are skipped).
+ * Writes a kind's index built from every summary, the root unconditionally: bulk loading of a
+ * registry nothing else writes to (bench, tests). Returns the files written.
  */
 export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
   const generation = await buildShardedIndex(kind, summaries, options);
@@ -211,11 +202,7 @@ export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: 
   return written;
 }
 
-/**
- * Every package summary in a kind's stored sharded catalog, by name, the delta applied (for `shelf check`).
- *
- * @throws ShelfError `internal_error` naming a file the root reaches that is missing or malformed
- */
+/** Every summary of a kind's stored catalog, by name, the delta applied. @throws ShelfError `internal_error` naming a missing or malformed file */
 export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: ShardedRoot): Promise<PackageSummary[]> {
   const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, generationFiles(kind, readFrom(store)));
   const out: PackageSummary[] = [];

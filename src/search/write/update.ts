@@ -43,12 +43,7 @@ export function generationFiles(kind: Kind, read: KeyReader): FileReader {
   };
 }
 
-/**
- * Validates an update's input: the root, the package (`@scope/name`, lower-case), its new summary
- * (null: removed) and the reader.
- *
- * @throws ShelfError `invalid_argument` naming what is wrong
- */
+/** Validates an update's input: root, package (`@scope/name`, lower-case), summary (null: removed), reader. @throws ShelfError `invalid_argument` */
 export function updateInput(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): { current: ShardedRoot; next: PackageSummary | null } {
   const parsedRoot = ShardedRootSchema.safeParse(root);
   if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
@@ -86,14 +81,11 @@ export interface ShardedUpdate {
 }
 
 /**
- * Updates the sharded index and catalog of a kind for one package.
+ * Updates the base trees of a kind's sharded index for one package: `summary` null removes it,
+ * `read` reads a file of the generation by storage key.
  *
- * @param root - The current root (validated here).
- * @param name - The package, `@scope/name`.
- * @param summary - Its new summary, or null to remove it.
- * @param read - Reads an immutable file of the generation by storage key.
- * @throws ShelfError `invalid_argument` on a malformed root, name or summary, or a summary of
- *   another package; `internal_error` when a file the root references is missing or malformed.
+ * @throws ShelfError `invalid_argument` as {@link updateInput} says, or for a root with a delta;
+ *   `internal_error` when a file the root references is missing or malformed.
  */
 export async function updateShardedIndex(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<ShardedUpdate> {
   const { current, next } = updateInput(root, name, summary, read);
@@ -288,9 +280,8 @@ async function updateTerm(existing: TermEntry | null, term: string, ctx: TermCon
     fields.set(fid, postings);
   }
 
-  // Inline fields: edit the postings, then decide paging with the same rule as the build. A
-  // field paged now needs every document's impact: pages carry theirs, the others come from
-  // the documents' display files (a bounded number: the field was under the threshold).
+  // Inline fields: edit the postings, then page by the build's rule. A field paged now needs every
+  // document's impact: pages carry theirs, the rest come from display files (few: it was under the threshold).
   for (const fid of new Set([...(existing?.inline.keys() ?? []), ...newP.keys()])) {
     if (existing?.paged.has(fid)) continue;
     const postings = new Map(existing?.inline.get(fid) ?? []);
