@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { isShelfError, ShelfError } from '../../core/errors.ts';
+import { isShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { eachLimited } from '../../core/concurrency.ts';
-import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
+import { encodeJson, readJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
 import { buildShardedIndex, compareKeys, type BuildOptions } from './build.ts';
 import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey } from '../../core/paths.ts';
@@ -48,11 +48,8 @@ export const readFrom = (store: ObjectStore) => async (key: string): Promise<unk
 
 /** The root of a kind, or null when it has none yet. */
 export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{ root: ShardedRoot; etag: string } | null> {
-  const stored = await readStoredJson(store, shardedRootKey(kind));
-  if (!stored) return null;
-  const parsed = ShardedRootSchema.safeParse(stored.json);
-  if (!parsed.success) throw new ShelfError('internal_error', `The stored root ${shardedRootKey(kind)} does not match its schema.`);
-  return { root: parsed.data, etag: stored.etag };
+  const stored = await readJson(store, shardedRootKey(kind), ShardedRootSchema);
+  return stored && { root: stored.value, etag: stored.etag };
 }
 
 /** Writes in flight at once: enough to hide latency, few enough for file handles and sockets. */
