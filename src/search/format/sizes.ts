@@ -146,3 +146,13 @@ export class PlainAccumulator<E> implements Accumulator<E> {
 }
 
 export const OVERHEAD = 40;
+
+/** An entry's size in a list (its JSON and a comma), measured once per entry: entries are never changed once made. */
+export function jsonWeight<E extends object>(): (entry: E) => number {
+  const weights = new WeakMap<E, number>();
+  return (e) => {
+    let w = weights.get(e);
+    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
+    return w;
+  };
+}

@@ -14,7 +14,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { parseDictEntries, parseSuffixesEntries, parseTermsFile } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength } from './sizes.ts';
+import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength, jsonWeight } from './sizes.ts';
 
 /** A posting in memory: term frequency and the document's length of the field. */
 export type Posting = [tf: number, len: number];
@@ -325,13 +325,7 @@ export function decodeTermsFile(file: unknown): TermEntry[] {
 }
 
 export function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
-  // Dictionary entries are immutable once made: measure each once.
-  const weights = new WeakMap<DictEntry, number>();
-  const weight = (e: DictEntry): number => {
-    let w = weights.get(e);
-    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
-    return w;
-  };
+  const weight = jsonWeight<DictEntry>();
   return {
     salt: 'terms/1',
     policy,

@@ -67,9 +67,8 @@ export interface ShardedSearchOptions {
 
 /**
  * Default of {@link ShardedSearchOptions.expansionBudget}: 150 kB of JSON up to 10,000 packages,
- * then 100 kB more per tenfold growth, at most 350 kB. Larger registries have longer posting
- * lists for the same words; this keeps a first query within about 150 kB compressed at 10,000
- * packages and 300 kB at 100,000 (measured in docs/sharded-search.md).
+ * then 100 kB more per tenfold growth, at most 350 kB: larger registries have longer posting lists
+ * for the same words, and this keeps first queries within the design's goals.
  */
 export function defaultExpansionBudget(documents: number): number {
   const growth = Math.log10(Math.max(documents, 10_000) / 10_000);
@@ -143,33 +142,28 @@ export class ShardedSearch {
   readonly kind: Kind;
   /** Transfer counters, for benchmarks and tests. */
   readonly stats: TransferStats;
-  private root: ShardedRoot;
-  private readonly transport: Transport;
   private readonly budget: number | null;
   private readonly maxListPages: number;
-  private rootEtag: string | null;
   /** Views of the delta files read, by file name. */
   private readonly deltas = new Map<string, DeltaView>();
 
   private constructor(
-    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget' | 'bounds'>> & { fetch: FetchLike; expansionBudget: number | null; bounds: ReadBounds },
-    root: ShardedRoot,
-    etag: string | null,
+    opts: { kind: Kind; expansionBudget: number | null; maxListPages: number },
+    private readonly transport: Transport,
+    private root: ShardedRoot,
+    private rootEtag: string | null,
   ) {
     this.kind = opts.kind;
-    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind, opts.bounds);
-    this.stats = this.transport.stats;
+    this.stats = transport.stats;
     this.budget = opts.expansionBudget;
     this.maxListPages = opts.maxListPages;
-    this.root = root;
-    this.rootEtag = etag;
   }
 
   /**
    * Reads the root of a kind and returns a client bound to that generation.
    *
    * @throws ShelfError `invalid_argument` naming a bad option; `registry_unreachable` when the
-   *   root cannot be read or is not a sharded index of this format.
+   *   root is absent, cannot be read or is not a sharded index of this format.
    */
   static async open(options: ShardedSearchOptions): Promise<ShardedSearch> {
     const client = await ShardedSearch.openIfPublished(options);
@@ -177,10 +171,7 @@ export class ShardedSearch {
     return client;
   }
 
-  /**
-   * Like {@link ShardedSearch.open}, but answers null when the kind has no root yet: a registry
-   * where nothing of the kind was ever published.
-   */
+  /** Like {@link ShardedSearch.open}, but null when nothing of the kind was ever published (no root). */
   static async openIfPublished(options: ShardedSearchOptions): Promise<ShardedSearch | null> {
     const o = options ?? ({} as ShardedSearchOptions);
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
@@ -195,17 +186,12 @@ export class ShardedSearch {
     }
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
-    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages, bounds: readBounds(o.bounds) }, undefined as unknown as ShardedRoot, null);
-    let read: { root: ShardedRoot | null; etag: string | null };
-    try {
-      read = await client.transport.fetchRoot(null);
-    } catch (error) {
+    const transport = new Transport(fetchFn, o.baseUrl.replace(/\/+$/, ''), o.kind, readBounds(o.bounds));
+    const read = await transport.fetchRoot(null).catch((error: unknown) => {
       if (isShelfError(error, 'not_found')) return null;
       throw error;
-    }
-    client.root = read.root!;
-    client.rootEtag = read.etag;
-    return client;
+    });
+    return read && new ShardedSearch({ kind: o.kind, expansionBudget: budget, maxListPages }, transport, read.root!, read.etag);
   }
 
   /** The generation this client reads: the root document. */
@@ -236,9 +222,8 @@ export class ShardedSearch {
   }
 
   /**
-   * Searches, like the whole-index reference (`ReferenceSearch` in bench/lib/reference.ts): prefix and fuzzy matching, all words must match and
-   * when that finds nothing any word may; an empty query lists packages by name (or by recency
-   * with `sort: 'recent'`) from the sharded catalog.
+   * Searches under the query contract (`query.ts`): prefix and fuzzy matching, all words must match
+   * and when that finds nothing any word may; an empty query lists packages from the catalog.
    *
    * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
    *   when a file cannot be read or is malformed.
