@@ -8,6 +8,8 @@
  * creates the token verifier — and hands it one real announce (real token, real release asset on
  * the loopback fake of GitHub, so the JWKS is fetched cold too). Every run publishes to a fresh
  * empty prefix, so this measures start-up, not registry size (that is the announce table's job).
+ * The function signs with a KMS key, here on a loopback fake of KMS: INIT reads its public key,
+ * and the announce signs two or three payloads (a real KMS adds a network round trip to each).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildLambda } from '../scripts/build-lambda.ts';
 import type { FakeGitHub } from '../test/fakes/fake-github.ts';
+import { startFakeKms } from '../test/fakes/fake-kms.ts';
 import type { TestS3Server } from '../test/helpers/s3-server.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
 import { prepareAnnounceEvent } from './lib/announce-event.ts';
@@ -68,6 +71,7 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
   const { github, s3, announces } = options;
   if (announces.length === 0) throw new TypeError('"announces" option must not be empty');
   const outDir = mkdtempSync(join(tmpdir(), 'shelf-bench-lambda-'));
+  const kms = await startFakeKms();
   try {
     let t = now();
     const built = await buildLambda({ outDir });
@@ -83,6 +87,8 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
         SHELF_OIDC_ISSUER: github.issuer,
         SHELF_OIDC_JWKS_URL: github.jwksUrl,
         SHELF_GITHUB_API_URL: github.url,
+        SHELF_SIGNING_KMS_KEY_ID: kms.createKey(),
+        AWS_ENDPOINT_URL_KMS: kms.url,
         SHELF_BENCH_BUNDLE: pathToFileURL(built.bundleFile).href,
         SHELF_BENCH_EVENT: JSON.stringify(event),
       };
@@ -109,6 +115,7 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
       statuses: runs.map((r) => r.status),
     };
   } finally {
+    await kms.close();
     rmSync(outDir, { recursive: true, force: true });
   }
 }

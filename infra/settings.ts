@@ -77,6 +77,15 @@ export interface ShelfSettings {
    * (clients hold a root for its 60 s max-age, and the collector must outlast them).
    */
   gcGraceHours: number;
+  /**
+   * `signingKeyGeneration`: which of the stack's KMS signing keys signs. Default 1. Raising it by
+   * one rotates: the stack creates the next key, the function signs with it, and the previous
+   * generation's key (kept, still allowed to sign) endorses it in `v1/keys.json`; its signatures
+   * stay valid for `signingKeyOverlapDays`. Keys are never deleted by the stack (retained).
+   */
+  signingKeyGeneration: number;
+  /** `signingKeyOverlapDays`: how long a replaced key's signatures stay valid. Default 90. */
+  signingKeyOverlapDays: number;
   /** `downloadsIntervalHours`: how often the download counts are made from the CDN's logs. Default 1. */
   downloadsIntervalHours: number;
 }
@@ -103,6 +112,8 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'reservedConcurrency',
   'priceClass',
+  'signingKeyGeneration',
+  'signingKeyOverlapDays',
   'quotaAnnouncesPerDay',
   'quotaBytesPerDay',
   'alarmEmail',
@@ -174,6 +185,8 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
     priceClass,
     gcIntervalHours: int(get, 'gcIntervalHours', 24, 1, 24 * 7),
     gcGraceHours: int(get, 'gcGraceHours', 24, 1, 24 * 30),
+    signingKeyGeneration: int(get, 'signingKeyGeneration', 1, 1, 1000),
+    signingKeyOverlapDays: int(get, 'signingKeyOverlapDays', 90, 1, 3650),
     downloadsIntervalHours: int(get, 'downloadsIntervalHours', 1, 1, 24),
     refusedAlarmThreshold: int(get, 'refusedAlarmThreshold', 50, 1, 1_000_000),
     accessLogDays: int(get, 'accessLogDays', 90, 1, 3653),

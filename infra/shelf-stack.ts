@@ -23,6 +23,7 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -95,6 +96,8 @@ export class ShelfStack extends Stack {
   readonly bucket: s3.Bucket;
   /** The CDN every read goes through. */
   readonly distribution: cloudfront.Distribution;
+  /** The KMS key the registry signs with now (see `src/signing/`). */
+  readonly signingKey: kms.Key;
   /** What the operator running `shelf takedown` needs (attach it to their role or user). */
   readonly takedownPolicy: iam.ManagedPolicy;
   /** The announce function. */
@@ -361,12 +364,31 @@ export class ShelfStack extends Stack {
       githubTokenSecret.grantRead(role);
     }
 
+    // The registry's signing key: asymmetric, in KMS; the function may sign with it and read its
+    // public key, nothing else. One key per generation; the previous one stays (to endorse the
+    // new one and keep its signatures valid for the overlap) and no key is ever deleted by a deploy.
+    const signingKeyOf = (generation: number): kms.Key => {
+      const key = new kms.Key(this, generation === 1 ? 'SigningKey' : `SigningKey${generation}`, {
+        keySpec: kms.KeySpec.ECC_NIST_P256,
+        keyUsage: kms.KeyUsage.SIGN_VERIFY,
+        description: `Shelf registry signing key, generation ${generation}: signs artifact statements and package documents`,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      role.addToPolicy(new iam.PolicyStatement({ sid: `SignWithRegistryKey${generation}`, actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [key.keyArn] }));
+      return key;
+    };
+    this.signingKey = signingKeyOf(s.signingKeyGeneration);
+    const previousKey = s.signingKeyGeneration > 1 ? signingKeyOf(s.signingKeyGeneration - 1) : undefined;
+
     const env: Record<string, string> = {
+      SHELF_SIGNING_KMS_KEY_ID: this.signingKey.keyArn,
+      SHELF_SIGNING_KEY_OVERLAP_DAYS: String(s.signingKeyOverlapDays),
       SHELF_STORE: `s3://${this.bucket.bucketName}${s.prefix ? `/${s.prefix}` : ''}`,
       SHELF_AUDIENCE: s.audience,
       SHELF_ASSET_TIMEOUT_MS: String(s.assetTimeoutSeconds * 1000),
       SHELF_MAX_ARTIFACT_BYTES: String(s.maxArtifactBytes),
     };
+    if (previousKey) env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID = previousKey.keyArn;
     if (s.issuer) env.SHELF_OIDC_ISSUER = s.issuer;
     if (s.githubApiUrl) env.SHELF_GITHUB_API_URL = s.githubApiUrl;
     if (s.trustedDownloadHosts) env.SHELF_TRUSTED_DOWNLOAD_HOSTS = s.trustedDownloadHosts;
@@ -508,11 +530,13 @@ export class ShelfStack extends Stack {
     this.addAlarms(logGroup, gcLogGroup, s.timeoutSeconds, s.refusedAlarmThreshold);
 
     // What the registry operator needs for `shelf takedown`: the registry's objects (read, write,
-    // list, delete, with their stored versions, which a takedown purges) and an invalidation of
+    // list, delete, with their stored versions, which a takedown purges), the registry's current
+    // signing key (the package documents a takedown rewrites are signed) and an invalidation of
     // this distribution, nothing else. Attach it to the operator's role or user.
     this.takedownPolicy = new iam.ManagedPolicy(this, 'TakedownOperator', {
-      description: 'Shelf operator: shelf takedown (and rebuild) on this registry, with a CloudFront invalidation',
+      description: 'Shelf operator: shelf takedown (and rebuild) on this registry, signed with its key, with a CloudFront invalidation',
       statements: [
+        new iam.PolicyStatement({ sid: 'SignWithRegistryKey', actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
         new iam.PolicyStatement({
           sid: 'RegistryObjects',
           actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
@@ -539,9 +563,10 @@ export class ShelfStack extends Stack {
     out('BucketName', this.bucket.bucketName, 'The registry bucket');
     out('StoreUrl', env.SHELF_STORE!, 'SHELF_STORE for shelf rebuild and scripts/upload-assets.ts');
     out('DistributionId', this.distribution.distributionId, 'CloudFront distribution id: shelf takedown invalidates it (npm run deploy records it in private/cdn.json)');
-    out('TakedownOperatorPolicy', this.takedownPolicy.managedPolicyArn, 'Managed policy for the operator running shelf takedown: registry objects and an invalidation of this distribution');
+    out('TakedownOperatorPolicy', this.takedownPolicy.managedPolicyArn, 'Managed policy for the operator running shelf takedown: registry objects, signing with the registry key, and an invalidation of this distribution');
     out('FunctionName', this.announceFunction.functionName, 'The announce function (logs, versions, rollback)');
     out('LiveVersion', this.announceFunction.currentVersion.version, `The function version the "${LIVE_ALIAS}" alias (the announce URL) runs`);
+    out('SigningKeyArn', this.signingKey.keyArn, 'The KMS key the registry signs with (its public key is in v1/keys.json)');
     out('OidcIssuer', s.issuer ?? GITHUB_ISSUER, 'The iss announce tokens must carry');
     out('Region', this.region, 'The region of the bucket and the function');
     out('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic of the alarms: subscribe to be told');
@@ -614,6 +639,8 @@ export const CREATE_ONLY_KEYS = [
   `${ROOT}/bundles/*/versions/*/README.md`,
   `${ROOT}/skills/*/versions/*/README.md`,
   `${ROOT}/skills/*/versions/*/skills-cli.*.zip`, // a skill's archive for the skills CLI (content-addressed)
+  `${ROOT}/bundles/*${ARTIFACT_EXTENSION.bundle}.sigstore.json`, // an artifact's Sigstore attestation (issue 30)
+  `${ROOT}/skills/*${ARTIFACT_EXTENSION.skill}.sigstore.json`,
 ] as const;
 
 /**

@@ -6,10 +6,11 @@
  *   code splitting, so each command loads only its own code (`shelf --help` reads a few kilobytes;
  *   `shelf search` the client and the search engine, never the packer, the server or the S3 SDK).
  *   Every library the code uses is inlined (minisearch, semver, zod, yaml, fflate, jose, the mcpb
- *   manifest schemas), so the package has no dependencies to download. Two are left out and loaded
+ *   manifest schemas), so the package has no dependencies to download. A few are left out and loaded
  *   only when asked for, from next to the package: `@aws-sdk/client-s3` (a bucket named by
- *   `SHELF_STORE=s3://...`), `@aws-sdk/client-cloudfront` (the CDN invalidation of `shelf
- *   takedown`) and `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
+ *   `SHELF_STORE=s3://...`; `@aws-sdk/client-kms` likewise, for a KMS signing key),
+ *   `@aws-sdk/client-cloudfront` (the CDN invalidation of `shelf takedown`) and
+ *   `@anthropic-ai/mcpb`'s packer (`shelf serve --dev`). `bin/shelf.js`
  *   runs it when there are no sources beside it.
  * - `dist/cli/THIRD-PARTY-LICENSES.md`: the name, version, licence and licence text of every
  *   package inlined.
@@ -44,7 +45,7 @@ const BANNER = "import { createRequire as __shelfCreateRequire } from 'node:modu
  * the mcpb packer (its manifest schemas, `@anthropic-ai/mcpb/schemas`, are inlined), and esbuild
  * (the web pages are prebuilt in `dist/www/`).
  */
-const EXTERNAL = /^(@aws-sdk\/client-s3(\/.*)?|@aws-sdk\/client-cloudfront|@anthropic-ai\/mcpb|esbuild)$/;
+const EXTERNAL = /^(@aws-sdk\/client-(s3|kms)(\/.*)?|@aws-sdk\/client-cloudfront|@anthropic-ai\/mcpb|esbuild)$/;
 
 /** A module that must never be inlined into the command line, and why. */
 const FORBIDDEN: Array<{ test: (input: string) => boolean; why: string }> = [
@@ -158,12 +159,21 @@ interface InlinedPackage {
 /** Every package whose files are inputs, with its licence text (the LICENSE file beside its package.json). */
 function inlinedPackages(inputs: string[]): InlinedPackage[] {
   const dirs = new Set(inputs.map(packagePath).filter((p): p is string => p !== null));
+  type Meta = { name: string; version: string; license?: string; repository?: string | { url?: string } };
+  const metas = [...dirs].map((dir) => ({ dir, meta: JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Meta }));
+  const licenseFile = (dir: string) => readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+  const repositoryOf = (meta: Meta) => (typeof meta.repository === 'string' ? meta.repository : meta.repository?.url);
   const packages: InlinedPackage[] = [];
-  for (const dir of dirs) {
-    const meta = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
-    const file = readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+  for (const { dir, meta } of metas) {
+    let file = licenseFile(dir);
+    let from = dir;
+    // A package of a monorepo may ship without the repository's LICENSE that its siblings carry (@sigstore/verify).
+    if (!file && repositoryOf(meta)) {
+      const sibling = metas.find((m) => m.dir !== dir && repositoryOf(m.meta) === repositoryOf(meta) && m.meta.license === meta.license && licenseFile(m.dir));
+      if (sibling) [file, from] = [licenseFile(sibling.dir), sibling.dir];
+    }
     if (!file) throw new Error(`${meta.name} is inlined into the command line but has no LICENSE file to include.`);
-    packages.push({ name: meta.name, version: meta.version, license: meta.license ?? 'see text', text: readFileSync(join(ROOT, dir, file), 'utf8').trim() });
+    packages.push({ name: meta.name, version: meta.version, license: meta.license ?? 'see text', text: readFileSync(join(ROOT, from, file), 'utf8').trim() });
   }
   return packages.sort((a, b) => (a.name < b.name ? -1 : 1));
 }

@@ -17,8 +17,12 @@
 export const RUNTIME_PACKAGES: readonly string[] = [
   '@anthropic-ai/mcpb',
   '@aws-sdk/client-cloudfront',
+  '@aws-sdk/client-kms',
   '@aws-sdk/client-s3',
   '@aws-sdk/client-secrets-manager',
+  '@sigstore/bundle',
+  '@sigstore/protobuf-specs',
+  '@sigstore/verify',
   'fflate',
   'jose',
   'markdown-it',

@@ -55,6 +55,65 @@ export interface AnnounceConfig {
    * `SHELF_QUOTA_BYTES_PER_DAY` (default 1 GiB of new artifacts); `unlimited` lifts one.
    */
   quota: QuotaLimits;
+  /** How the registry signs (see {@link SigningSettings}). */
+  signing: SigningSettings;
+  /**
+   * `SHELF_SIGSTORE_TRUSTED_ROOT`: a `trusted_root.json` file to verify artifact attestations
+   * against instead of Sigstore's public-good instance (GitHub's own instance for private
+   * repositories, GitHub Enterprise, tests).
+   */
+  sigstoreTrustedRoot?: string;
+}
+
+/**
+ * Where the registry's signing key is (`signing/`). On AWS a KMS key; embedded a key file,
+ * created on first start.
+ */
+export interface SigningSettings {
+  /** `SHELF_SIGNING_KMS_KEY_ID`: sign with this KMS key (id, ARN or alias). Wins over the key file. */
+  kmsKeyId?: string;
+  /**
+   * `SHELF_SIGNING_KEY_FILE`: the PEM key file of the embedded registry. Default
+   * `{SHELF_DATA_DIR}/.signing/registry-key.pem` (outside the bucket's key space: never served).
+   */
+  keyFile: string;
+  /**
+   * `SHELF_SIGNING_PREVIOUS_KMS_KEY_ID` / `SHELF_SIGNING_PREVIOUS_KEY_FILE`: while rotating, the key
+   * being replaced, which endorses the new one in `v1/keys.json`.
+   */
+  previousKmsKeyId?: string;
+  previousKeyFile?: string;
+  /** `SHELF_SIGNING_KEY_OVERLAP_DAYS`: how long a replaced key's signatures stay valid. Default 90. */
+  overlapMs: number;
+  /** The KMS client's endpoint (`AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`), region and keys, when given. */
+  kms: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
+}
+
+/** Reads the signing settings (also used by `shelf rebuild`). @throws ConfigError */
+export function loadSigningSettings(env: Env = process.env): SigningSettings {
+  const dataDir = env.SHELF_DATA_DIR?.trim() || '.shelf';
+  const settings: SigningSettings = {
+    keyFile: env.SHELF_SIGNING_KEY_FILE?.trim() || `${dataDir.replace(/\/+$/, '')}/.signing/registry-key.pem`,
+    overlapMs: int(env, 'SHELF_SIGNING_KEY_OVERLAP_DAYS', 90) * 24 * 3600 * 1000,
+    kms: {},
+  };
+  const kms = env.SHELF_SIGNING_KMS_KEY_ID?.trim();
+  if (kms) settings.kmsKeyId = kms;
+  const previousKms = env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID?.trim();
+  if (previousKms) settings.previousKmsKeyId = previousKms;
+  const previousFile = env.SHELF_SIGNING_PREVIOUS_KEY_FILE?.trim();
+  if (previousFile) settings.previousKeyFile = previousFile;
+  const endpoint = env.AWS_ENDPOINT_URL_KMS?.trim() || env.AWS_ENDPOINT_URL?.trim();
+  if (endpoint) settings.kms.endpoint = url(env, env.AWS_ENDPOINT_URL_KMS?.trim() ? 'AWS_ENDPOINT_URL_KMS' : 'AWS_ENDPOINT_URL', '');
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || (endpoint ? 'us-east-1' : undefined);
+  if (region) settings.kms.region = region;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  if (accessKeyId && secretAccessKey) {
+    const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+    settings.kms.credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
+  return settings;
 }
 
 /** Daily limits of one scope; null is no limit. */
@@ -106,12 +165,14 @@ export function loadAnnounceConfig(env: Env = process.env): AnnounceConfig {
       maxEntries: int(env, 'SHELF_MAX_ARCHIVE_ENTRIES', DEFAULT_MAX_ENTRIES),
       maxRatio: int(env, 'SHELF_MAX_INFLATE_RATIO', DEFAULT_MAX_RATIO),
     },
+    signing: loadSigningSettings(env),
     quota: {
       announcesPerDay: limit(env, 'SHELF_QUOTA_ANNOUNCES_PER_DAY', DEFAULT_QUOTA.announcesPerDay),
       bytesPerDay: limit(env, 'SHELF_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTA.bytesPerDay),
     },
   };
   if (env.SHELF_GITHUB_TOKEN) config.githubToken = env.SHELF_GITHUB_TOKEN;
+  if (env.SHELF_SIGSTORE_TRUSTED_ROOT?.trim()) config.sigstoreTrustedRoot = env.SHELF_SIGSTORE_TRUSTED_ROOT.trim();
   if (env.SHELF_PUBLIC_URL) config.publicUrl = url(env, 'SHELF_PUBLIC_URL', '').replace(/\/$/, '');
   const announceUrl = env.SHELF_ANNOUNCE_URL ? url(env, 'SHELF_ANNOUNCE_URL', '') : config.publicUrl;
   if (announceUrl) config.announceUrl = announceUrl.replace(/\/$/, '');

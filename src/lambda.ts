@@ -23,6 +23,35 @@ import { jsonLines } from './core/log.ts';
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
 import { ingestCloudFrontLogs, type IngestedLogs } from './downloads/cloudfront-log.ts';
 import { publishDownloads } from './downloads/publish.ts';
+import { signersFromSettings } from './signing/from-config.ts';
+import { publishSigningKey } from './signing/key-list.ts';
+import type { Signer } from './signing/signer.ts';
+import type { ObjectStore } from './store/object-store.ts';
+import { rebuild } from './registry/rebuild.ts';
+import { parsePackageName } from './core/names.ts';
+
+/** What an operator sends to re-sign and rebuild on AWS: `aws lambda invoke --payload '{"shelf":"rebuild"}'`. */
+export interface RebuildRequest {
+  shelf: 'rebuild';
+  /** Only this package (`@scope/name`). */
+  package?: string;
+}
+
+function isRebuildRequest(event: unknown): boolean {
+  const e = event as { shelf?: unknown; requestContext?: { http?: unknown } } | null;
+  return e !== null && typeof e === 'object' && e.requestContext?.http === undefined && e.shelf === 'rebuild';
+}
+
+/** Runs `shelf rebuild` inside the function, with its signer, and answers what changed. */
+async function runRebuild(
+  store: ObjectStore,
+  signer: Signer,
+  request: RebuildRequest,
+): Promise<{ changed: string[]; unchanged: number; packages: number; mismatched: Array<{ key: string; platform: string }> }> {
+  const result = await rebuild(store, { signer, ...(typeof request.package === 'string' ? { package: parsePackageName(request.package) } : {}) });
+  jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'rebuild', changed: result.changed.length, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched.length });
+  return { changed: result.changed, unchanged: result.unchanged.length, packages: result.packages, mismatched: result.mismatched };
+}
 
 /** A function-URL handler, as the Lambda runtime calls it. */
 export type LambdaHandler = (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
@@ -47,9 +76,20 @@ export async function createLambdaHandler(env: Record<string, string | undefined
       `SHELF_STORE must be an s3://bucket/prefix URL on Lambda (the function's filesystem is not durable), got ${JSON.stringify(env.SHELF_STORE ?? null)}.`,
     );
   }
+  if (!config.signing.kmsKeyId) {
+    throw new ConfigError('SHELF_SIGNING_KMS_KEY_ID is required on Lambda: the registry signs with a KMS key (the stack creates one); a key file would not survive the container.');
+  }
   const store = await storeFromEnv(env);
+  const { signer, previous } = await signersFromSettings(config.signing);
+  await publishSigningKey(store, signer, { ...(previous ? { previous } : {}), overlapMs: config.signing.overlapMs });
   // One JSON line per request on standard output, read by the stack's metric filters.
-  return createAnnounceHandler(announceDepsFromConfig(config, store), { log: jsonLines() });
+  const announce = createAnnounceHandler(announceDepsFromConfig(config, store, signer), { log: jsonLines() });
+  return async (event) => {
+    // A direct invocation (IAM-authenticated; never a function URL request, which always carries
+    // requestContext.http) may ask for a rebuild, signed with the function's key.
+    if (isRebuildRequest(event)) return runRebuild(store, signer, event as unknown as RebuildRequest) as unknown as FunctionUrlResult;
+    return announce(event);
+  };
 }
 
 /**

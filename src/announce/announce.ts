@@ -14,18 +14,22 @@
  * 5. **inspect**: the whole archive checked as the CLI would unpack it (bounded inflation), and its
  *    own manifest.json / SKILL.md read: that, not the body's copy, is what the version records. It
  *    must name the announced package and version, and agree with the version's other artifacts.
+ *    **attestation**: GitHub's artifact attestation of these bytes, if the repository made one,
+ *    verified against Sigstore's trust root and the token's identity (`attestation.ts`).
  * 6. **token** (create-only): the token's use, so it can repeat this announce and nothing else.
  * 7. **pins** (create-only): the scope's owner id and the package's repository id; then the
  *    announce is counted in the scope's quota of the day (checked before the fetch, in step 3).
- * 8. **artifact** (create-only): the registry's own copy of the bytes; for a skill, also the
- *    archive derived from them for the skills CLI (`SKILL.md` at its root, content-addressed).
- * 9. **version** (compare-and-swap): the version record gains the artifact and its provenance
- *    (the lifecycle is checked again, read after the record's ETag, and so is the document's own
- *    status: a yank marks it before its record, so an announce cannot add a platform after it).
- * 10. **derived** (compare-and-swap each): version statuses, package, badge, scope, search index
- *    and catalog (one root swap), recent list, and the files of the read APIs of other clients
- *    (the MCP registry API for a bundle, agent-skills discovery for a skill). Then expired token
- *    and quota records are swept.
+ * 8. **artifact** (create-only): the registry's own copy of the bytes, and the attestation's
+ *    bundle; for a skill, also the archive derived from them for the skills CLI (`SKILL.md` at
+ *    its root, content-addressed).
+ * 9. **version** (compare-and-swap): the version record gains the artifact, its provenance and
+ *    the registry's signature over its statement (the lifecycle is checked again, read after the
+ *    record's ETag, and so is the document's own status: a yank marks it before its record, so
+ *    an announce cannot add a platform after it).
+ * 10. **derived** (compare-and-swap each): version statuses, package (signed), badge, scope,
+ *    search index and catalog (one root swap), recent list, and the files of the read APIs of
+ *    other clients (the MCP registry API for a bundle, agent-skills discovery for a skill). Then
+ *    expired token and quota records are swept.
  *
  * Nothing is written before step 6, so every rejected request writes nothing. The records
  * (steps 6–9) are the source of truth; a crash after them leaves derived files stale, and the
@@ -36,13 +40,14 @@
 import { createHash } from 'node:crypto';
 import { ShelfError } from '../core/errors.ts';
 import { parsePackageName, parseVersion, platformId, type Kind, type PackageName, type Platform, type Version } from '../core/names.ts';
-import { artifactKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
+import { artifactKey, attestationKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   BundleAnnounceSchema,
   SkillAnnounceSchema,
   VersionDocumentSchema,
   type AnnounceResponse,
   type Artifact,
+  type AttestationRef,
   type LifecycleRecord,
   type VersionDocument,
 } from '../core/schemas.ts';
@@ -57,6 +62,9 @@ import { PreconditionFailedError, type ObjectStore } from '../store/object-store
 import { tooLarge, type ReleaseAssetFetcher } from './release-asset.ts';
 import type { TokenClaims, TokenVerifier } from './verify-token.ts';
 import type { ArchiveLimits } from '../archive/zip-entries.ts';
+import type { TrustMaterial } from '@sigstore/verify';
+import { findAttestation, type AttestationLister, type FoundAttestation } from './attestation.ts';
+import { verifyAttestation } from '../attestation/verify-attestation.ts';
 import { validateManifest, validateSkill } from './validate-metadata.ts';
 import { checkSameVersionMetadata, inspectArtifact } from './inspect-artifact.ts';
 import { storeReadme, type RepositoryReadmeFetcher } from './readme.ts';
@@ -64,6 +72,7 @@ import { checkTokenUse, recordTokenUse, sweepUsedTokensNow, type TokenUse } from
 import { checkQuota, countQuota, sweepQuotaNow, type QuotaUse } from './quota.ts';
 import type { QuotaLimits } from '../config.ts';
 import { writeSkillsArchive } from '../skills/publish.ts';
+import { signArtifact, signDocument, type Signer } from '../signing/signer.ts';
 
 /** The steps that write, in order; a test-only hook can stop the pipeline after any of them. */
 export const ANNOUNCE_STEPS = ['token', 'pins', 'quota', 'artifact', 'readme', 'version', ...DERIVED_STEPS] as const;
@@ -89,6 +98,16 @@ export interface AnnounceDeps {
   now?: () => Date;
   /** Test-only fault injection: called after each write step (throw to simulate a crash). */
   afterStep?: StepHook;
+  /** GitHub's attestations of a digest (`attestation.ts`). Without one, no attestation is looked for. */
+  listAttestations?: AttestationLister;
+  /** The Sigstore trust root attestations are verified against. Default: Sigstore's public-good instance. */
+  attestationTrust?: TrustMaterial;
+  /**
+   * The registry's signer: signs each artifact's statement and the package document. Always
+   * given by the server and the function; a registry without one publishes unsigned documents,
+   * which clients that pinned its keys refuse.
+   */
+  signer?: Signer;
 }
 
 /** A successful announce. */
@@ -149,7 +168,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   if (recorded) {
     await recordTokenUse(store, claims, use, now);
     // Also repairs derived files a crashed earlier attempt may have left stale.
-    await refreshPackage(store, kind, req.pkg);
+    await refreshPackage(store, kind, req.pkg, { signer: deps.signer });
     await sweepUsedTokensNow(store, clock());
     return respond(req, recorded, 'unchanged', existing!.artifacts.length);
   }
@@ -174,12 +193,16 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   const recordedMetadata = existing && recordedMetadataOf(existing);
   if (recordedMetadata) checkSameVersionMetadata(recordedMetadata, metadata);
 
+  // 5b. attestation: none is fine; one that does not verify refuses the announce (nothing written yet).
+  const expected = { repository: claims.repository, repository_id: claims.repository_id, sha: claims.sha, workflow_ref: claims.workflow_ref, job_workflow_ref: claims.job_workflow_ref };
+  const attestation = deps.listAttestations ? await findAttestation(deps.listAttestations, req.artifact.sha256, expected, deps.attestationTrust) : null;
+
   // 6. token
   await recordTokenUse(store, claims, use, now);
   await deps.afterStep?.('token');
 
   // 7. pins
-  await pin(store, req, now);
+  await pin(store, req, now, deps.signer);
   await deps.afterStep?.('pins');
 
   // 7b. quota: this announce is counted in its scope's usage of the day (once, never refused here).
@@ -197,6 +220,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     const storedSha = stored ? createHash('sha256').update(stored.body).digest('hex') : '';
     if (storedSha !== req.artifact.sha256) throw immutable(req, storedSha);
   }
+  const attestationRef = attestation ? await storeAttestation(store, attestationKey(kind, req.pkg, req.version, req.platform), attestation, req.artifact.sha256, expected, deps.attestationTrust, now) : undefined;
   // A skill's archive for the skills CLI, derived from the bytes just stored (content-addressed, create-only).
   const skillsArchive = kind === 'skill' ? await writeSkillsArchive(store, req.pkg, req.version, asset.bytes, deps.archiveLimits ?? {}) : undefined;
   await deps.afterStep?.('artifact');
@@ -215,8 +239,8 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   });
   await deps.afterStep?.('readme');
 
-  // 9. version record
-  const artifact: Artifact = {
+  // 9. version record, with the artifact's statement signed (its immutable facts only)
+  const facts: Artifact = {
     os: req.platform.os,
     arch: req.platform.arch,
     filename: req.artifact.filename,
@@ -226,8 +250,10 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
     source_url: asset.sourceUrl,
     published_at: now,
     provenance: provenanceOf(claims),
+    ...(attestationRef ? { attestation: attestationRef } : {}),
     ...(skillsArchive ? { skills_archive: skillsArchive } : {}),
   };
+  const artifact = deps.signer ? await signArtifact(deps.signer, { kind, name: req.pkg.full, version: req.version }, facts) : facts;
   let status: 'created' | 'unchanged' = 'created';
   let recordArtifact = artifact;
   const { value: versionDoc } = await updateJson(store, vKey, VersionDocumentSchema, async (current) => {
@@ -262,7 +288,7 @@ export async function announce(kind: Kind, authorization: string | undefined, bo
   await deps.afterStep?.('version');
 
   // 10. derived files
-  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep });
+  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
   await sweepQuotaNow(store, clock());
   return respond(req, recordArtifact, status, versionDoc.artifacts.length);
@@ -305,14 +331,11 @@ function accept(kind: Kind, body: unknown, claims: TokenClaims): Accepted {
 }
 
 /** Trust rule 3, write side: the first announce pins; a concurrent first announce that loses re-checks. */
-async function pin(store: ObjectStore, req: Accepted, now: string): Promise<void> {
+async function pin(store: ObjectStore, req: Accepted, now: string, signer: Signer | undefined): Promise<void> {
   const { claims } = req;
   const scopeCreated = await createJson(store, scopeKey(req.pkg.scope), pinnedScope(req.pkg.scope, claims.repository_owner, claims.repository_owner_id, now));
-  const pkgCreated = await createJson(
-    store,
-    packageKey(req.kind, req.pkg),
-    pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now),
-  );
+  const pinned = pinnedPackage(req.kind, req.pkg, { name: claims.repository, id: claims.repository_id }, now);
+  const pkgCreated = await createJson(store, packageKey(req.kind, req.pkg), signer ? await signDocument(signer, pinned, null) : pinned);
   if (!scopeCreated || !pkgCreated) await checkPins(store, req.kind, req.pkg, claims);
 }
 
@@ -326,6 +349,42 @@ function checkNotYanked(record: LifecycleRecord | null, doc: VersionDocument | n
     'version_yanked',
     `${req.pkg.full}@${req.version} is yanked: no ${platformId(req.platform)} artifact can be added to it. Publish a new version (or unyank this one first).`,
   );
+}
+
+/**
+ * Step 8, the attestation: its bundle stored beside the artifact, create-only. A crashed earlier
+ * attempt may have stored one already (the same digest, the same workflow run): it is kept if it
+ * still verifies, so the record always describes the file that is there.
+ */
+async function storeAttestation(
+  store: ObjectStore,
+  key: string,
+  found: FoundAttestation,
+  sha256: string,
+  expected: Parameters<typeof verifyAttestation>[1]['expected'],
+  trustMaterial: TrustMaterial | undefined,
+  now: string,
+): Promise<AttestationRef> {
+  let bytes = found.bundle;
+  let verified = found.verified;
+  try {
+    await store.put(key, bytes, { contentType: contentTypeFor(key), cacheControl: IMMUTABLE_CACHE, ifNoneMatch: '*' });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const stored = await store.get(key);
+    if (!stored) throw err;
+    bytes = stored.body;
+    verified = verifyAttestation(JSON.parse(new TextDecoder().decode(bytes)), { sha256, expected, ...(trustMaterial ? { trustMaterial } : {}) });
+  }
+  return {
+    path: key,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    predicate_type: verified.predicate_type,
+    certificate_identity: verified.certificate_identity,
+    certificate_issuer: verified.certificate_issuer,
+    verified_at: now,
+  };
 }
 
 function immutable(req: Accepted, storedSha: string): ShelfError {

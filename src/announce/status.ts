@@ -18,14 +18,16 @@
  *    when it says `yanked`, so the two meet on one object: an announce that read the document
  *    before the gate loses its swap and, retrying, sees the gate. (A check of the record alone
  *    could pass just before the yank recorded it and the platform be added just after.)
- *    Refreshes leave a gate in flight alone (`yankInFlight`, `indexer/lifecycle.ts`).
+ *    Refreshes leave a gate in flight alone (`yankInFlight`, `indexer/lifecycle.ts`). The gate
+ *    touches only the document's unsigned status fields, never an artifact's signed statement.
  * 6. **lifecycle** (compare-and-swap): the package's lifecycle record gains the status and a
  *    history entry with the token's provenance (checked again against the record as stored). A
  *    yank records only within `YANK_RECORD_DEADLINE_MS` of its gate, else `503 write_contention`
  *    (retry): after that, refreshes may take its gate for a crashed one.
  * 7. **derived** (compare-and-swap each): the statuses mirrored into the version documents, the
- *    package document, badge, scope, search index and catalog, recent list. An unyank's document
- *    opens here, after its record: an announce in between is refused, as it was before.
+ *    package document (re-signed: statuses are signed through it, see `signing/payloads.ts`),
+ *    badge, scope, search index and catalog, recent list. An unyank's document opens here, after
+ *    its record: an announce in between is refused, as it was before.
  *
  * Nothing is written before step 4, so every rejected request writes nothing. The lifecycle
  * record is the source of truth; a crash after it leaves derived files stale, and the next write
@@ -70,7 +72,7 @@ interface Accepted {
 
 /**
  * Runs one status change. Its dependencies are the announce's (`verifyToken`, `store`, the
- * clock and the test hook); it fetches nothing.
+ * signer, the clock and the test hook); it fetches nothing.
  *
  * @param authorization the `Authorization` header value
  * @param body the parsed JSON body
@@ -101,7 +103,7 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
   const change = changeOf(req, claims, now);
   if (!applyStatus(record, kind, req.pkg.full, change).changed) {
     await recordTokenUse(store, claims, use, now);
-    await refreshPackage(store, kind, req.pkg);
+    await refreshPackage(store, kind, req.pkg, { signer: deps.signer });
     await sweepUsedTokensNow(store, clock());
     return respond(req, false);
   }
@@ -133,7 +135,7 @@ export async function changeStatus(kind: Kind, authorization: string | undefined
   await deps.afterStep?.('lifecycle');
 
   // 7. derived
-  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep });
+  await refreshPackage(store, kind, req.pkg, { afterStep: deps.afterStep, signer: deps.signer });
   await sweepUsedTokensNow(store, clock());
   return respond(req, changed);
 }

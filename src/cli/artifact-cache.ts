@@ -21,6 +21,7 @@ import { effectiveStatus, type EffectiveStatus } from '../core/lifecycle.ts';
 import type { Artifact, PackageDocument, VersionDocument } from '../core/schemas.ts';
 import { selectArtifact } from '../client/platform.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
+import type { Verification } from '../client/trust.ts';
 import { downloadVerified } from './download.ts';
 import { createProgressBar } from './progress.ts';
 import { extractZipSafely } from './unzip-safe.ts';
@@ -63,6 +64,8 @@ export interface ObtainedArtifact {
   file: string;
   /** True when the cached copy was reused (verified) and nothing was downloaded. */
   reused: boolean;
+  /** What was verified before the sha256 was trusted (signatures, attestation). */
+  verified: Verification;
   /** The version's status (deprecated, yanked: its package's deprecation too). */
   status: EffectiveStatus;
 }
@@ -100,10 +103,12 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
   const pkg = await client.getPackage(kind, name);
   const version = await client.getVersion(kind, name, client.resolveVersion(pkg, range));
   const artifact = selectArtifact(version.artifacts, want);
+  // The client verified the registry's signatures while reading the documents (`client/trust.ts`).
+  const verified = client.verification(pkg, version, artifact);
   const status = effectiveStatus(pkg, version.version);
   const file = cachedArtifactPath(cacheDir, kind, artifact.sha256);
   if (await fileMatches(file, artifact.size, artifact.sha256)) {
-    return { pkg, version, artifact, file, reused: true, status };
+    return { pkg, version, artifact, file, reused: true, verified, status };
   }
   // Whatever is there does not verify: it is replaced, never used.
   await rm(file, { force: true });
@@ -124,7 +129,7 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
   } finally {
     bar.finish();
   }
-  return { pkg, version, artifact, file, reused: false, status };
+  return { pkg, version, artifact, file, reused: false, verified, status };
 }
 
 /**

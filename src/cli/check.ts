@@ -27,7 +27,8 @@ Exit codes:
   0   everything is present and agrees
   1   derived files disagree with the records only: "shelf rebuild" repairs them
   2   usage error
-  3   records, artifacts, the configuration or the pages are missing or damaged: a rebuild cannot
+  3   records, artifacts, the configuration or the pages are missing or damaged (an artifact
+      statement that no longer matches the registry's signature included): a rebuild cannot
       repair these; restore the objects (the bucket's versions), re-run shelf serve or
       scripts/upload-assets.ts, or re-publish
   4   nothing to check: the store is missing, empty or unreachable (error[code] on stderr)

@@ -16,10 +16,12 @@
  * ```json
  * { "name": "@acme/release-notes", "version": "1.0.0", "dir": "/home/me/.claude/skills/release-notes",
  *   "status": "installed" | "updated" | "unchanged" | "replaced", "files": ["SKILL.md", "template.md"],
- *   "version_status": "active" }
+ *   "version_status": "active",
+ *   "verified": { "sha256", "size", "registry_signature": {"keyid", "package_signed_at"} | null, "attestation": {…} | null } }
  * ```
  * `version_status` is the installed version's lifecycle status (`active`, `deprecated`, `yanked`),
  * with `status_message` when the publisher gave one (`status` is the install's outcome).
+ * `verified` is what was checked before the sha256 was trusted (see `pull.ts`).
  *
  * @module
  */
@@ -57,7 +59,7 @@ is given.
 Options:
   --dir D          Skills directory (default: ~/.claude/skills)
   --force          Replace an existing folder even if it holds another or a modified skill
-  --json           Print {name, version, dir, status, files, version_status} as JSON
+  --json           Print {name, version, dir, status, files, version_status, verified} as JSON
 ${COMMON_HELP}`;
 }
 
@@ -135,7 +137,16 @@ export async function installCommand(args: string[], ctx: CommandContext): Promi
   }
 
   const { status: vs, status_message } = statusJson(versionStatus);
-  const result = { name: got.pkg.name, version: got.version.version, dir: target, status, files, version_status: vs, ...(status_message !== undefined ? { status_message } : {}) };
+  const result = {
+    name: got.pkg.name,
+    version: got.version.version,
+    dir: target,
+    status,
+    files,
+    version_status: vs,
+    ...(status_message !== undefined ? { status_message } : {}),
+    verified: got.verified,
+  };
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
     return 0;

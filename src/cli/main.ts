@@ -31,11 +31,13 @@ Commands:
   bundle run <@scope/name[@v]>        Start a bundle's MCP server over stdio (cached, verified)
   bundle outdated                     List cached bundles the registry has newer versions of
   bundle update [@scope/name[@v]]     Update cached bundles to the newest version in their range
+  bundle verify <@scope/name[@v]>     Verify a bundle's Sigstore attestation (GitHub), offline
   skill search [words...]             Search skills
   skill show <@scope/name[@v]>        Show a skill
   skill pull <@scope/name[@v]>        Download a skill, verified
   skill install <@scope/name[@v]>     Install a skill into ~/.claude/skills (or --dir)
   skill pack [dir]                    Pack a skill folder (SKILL.md) into a .skill archive
+  trust                               Pin the registry's current signing keys again (after a key change)
   announce <file>                     Publish a released artifact from GitHub Actions (OIDC)
   yank <@scope/name@v>                Yank a version from GitHub Actions: ranges skip it (OIDC)
   unyank <@scope/name@v>              Undo a yank
@@ -64,7 +66,7 @@ Exit codes: 0 success, 1 error, 2 usage error (a bundle run exits with its serve
 
 const KIND_HELP = (kind: Kind): string =>
   kind === 'bundle'
-    ? `Usage: shelf bundle <search|show|pull|run|outdated|update> [options]
+    ? `Usage: shelf bundle <search|show|pull|run|outdated|update|verify> [options]
 
 Commands:
   search [words...]               Search bundles
@@ -73,6 +75,7 @@ Commands:
   run <@scope/name[@v]>           Start a bundle's MCP server over stdio
   outdated                        List cached bundles that have newer versions
   update [@scope/name[@v]]        Update cached bundles
+  verify <@scope/name[@v]>        Verify a bundle's Sigstore attestation, independently of the registry
 
 Run "shelf bundle <command> --help" for a command's options.`
     : `Usage: shelf skill <search|show|pull|install|pack> [options]
@@ -99,6 +102,7 @@ const KIND_COMMANDS: Record<Kind, Record<string, Command>> = {
     run: async (_kind, args, ctx) => (await import('./run.ts')).runCommand(args, ctx),
     outdated: async (_kind, args, ctx) => (await import('./outdated.ts')).outdatedCommand(args, ctx),
     update: async (_kind, args, ctx) => (await import('./outdated.ts')).updateCommand(args, ctx),
+    verify: async (_kind, args, ctx) => (await import('./verify.ts')).verifyCommand(args, ctx),
   },
   skill: {
     search: async (kind, args, ctx) => (await import('./search.ts')).searchCommand(kind, args, ctx),
@@ -162,16 +166,19 @@ function makeContext(stdout: (s: string) => void, stderr: (s: string) => void, i
 /** Gives the context its client factory; the client (and the schemas it parses with) loads here, not at start-up. */
 async function loadClient(ctx: CommandContext): Promise<void> {
   const { RegistryClient: Client } = await import('../client/registry-client.ts');
+  const { filePins } = await import('./trust-pins.ts');
   ctx.client = (commandRegistry, options = {}): RegistryClient => {
     const baseUrl = ctx.registryUrl(commandRegistry);
     const offline = options.offline === true || ctx.globalOffline;
     // SHELF_MAX_DOCUMENT_BYTES, SHELF_CONNECT_TIMEOUT_MS, SHELF_IDLE_TIMEOUT_MS.
     const bounds = readBoundsFromEnv(ctx.env);
+    // The registry's keys, pinned on first use, are kept with the cache (`trust-pins.ts`).
+    const pins = filePins(ctx.cacheDir, baseUrl);
     if (ctx.cacheDir === null) {
       if (offline) throw new ShelfError('cache_unavailable', '--offline needs a cache directory: set SHELF_CACHE_DIR (or XDG_CACHE_HOME or HOME).');
-      return new Client({ baseUrl, bounds });
+      return new Client({ baseUrl, bounds, pins });
     }
-    return new Client({ baseUrl, bounds, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
+    return new Client({ baseUrl, bounds, pins, fetch: createCachingFetch({ dir: ctx.cacheDir, offline, bounds }) });
   };
 }
 
@@ -221,6 +228,11 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       if (!run) throw usageError(`shelf ${command}`, `unknown command "${command} ${sub}"`);
       await loadClient(ctx);
       return run(command, subArgs, ctx);
+    }
+    case 'trust': {
+      await loadClient(ctx);
+      const { trustCommand } = await import('./trust.ts');
+      return trustCommand(rest, ctx);
     }
     case 'announce': {
       await loadClient(ctx);
@@ -284,9 +296,11 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (kind === 'bundle' && second === 'run') return (await import('./run.ts')).runHelp(ctx.host);
   if (kind === 'bundle' && second === 'outdated') return (await import('./outdated.ts')).outdatedHelp();
   if (kind === 'bundle' && second === 'update') return (await import('./outdated.ts')).updateHelp();
+  if (kind === 'bundle' && second === 'verify') return (await import('./verify.ts')).verifyHelp(ctx.host);
   if (kind === 'skill' && second === 'install') return (await import('./install.ts')).installHelp();
   if (kind === 'skill' && second === 'pack') return (await import('./pack-skill.ts')).packHelp();
   if (first === 'announce') return (await import('./announce.ts')).announceHelp();
+  if (first === 'trust') return (await import('./trust.ts')).TRUST_HELP;
   if (first === 'yank' || first === 'unyank' || first === 'deprecate' || first === 'undeprecate') return (await import('./status.ts')).statusHelp(first);
   if (first === 'takedown') return (await import('./takedown.ts')).TAKEDOWN_HELP;
   if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;

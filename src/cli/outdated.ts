@@ -21,7 +21,7 @@
  *
  * `update --json` output:
  * ```json
- * { "registry": "https://...", "updated": [ { "name", "os", "arch", "range", "from", "to", "file" } ],
+ * { "registry": "https://...", "updated": [ { "name", "os", "arch", "range", "from", "to", "file", "verified" } ],
  *   "current": [ { "name", "os", "arch", "range", "version" } ] }
  * ```
  *
@@ -30,6 +30,7 @@
 import { ShelfError, isShelfError } from '../core/errors.ts';
 import { parsePackageName } from '../core/names.ts';
 import { checkUpdate, type UpdateStatus } from '../client/updates.ts';
+import type { Verification } from '../client/trust.ts';
 import { statusNotice } from '../core/lifecycle.ts';
 import { statusJson } from './status-notice.ts';
 import { obtainArtifact } from './artifact-cache.ts';
@@ -70,7 +71,7 @@ asked for, downloading and verifying it into the cache; the next "shelf bundle r
 Naming a range (@^2) changes the bundle's range first.
 
 Options:
-  --json           Print {registry, updated: [{name, os, arch, range, from, to, file}], current: [...]}
+  --json           Print {registry, updated: [{name, os, arch, range, from, to, file, verified}], current: [...]}
 ${COMMON_HELP}`;
 }
 
@@ -194,7 +195,7 @@ export async function updateCommand(args: string[], ctx: CommandContext): Promis
   }
 
   const client = ctx.client(values.registry);
-  const updated: Array<{ name: string; os: string; arch: string; range: string; from: string; to: string; file: string }> = [];
+  const updated: Array<{ name: string; os: string; arch: string; range: string; from: string; to: string; file: string; verified: Verification }> = [];
   const current: Array<{ name: string; os: string; arch: string; range: string; version: string }> = [];
   for (const row of await compare(ctx, values.registry, false, records)) {
     const { record, status, error } = row;
@@ -229,7 +230,7 @@ export async function updateCommand(args: string[], ctx: CommandContext): Promis
       file: got.file,
       cached_at: new Date().toISOString(),
     });
-    updated.push({ name: record.name, os: record.want.os, arch: record.want.arch, range: record.range, from: record.version, to: got.version.version, file: got.file });
+    updated.push({ name: record.name, os: record.want.os, arch: record.want.arch, range: record.range, from: record.version, to: got.version.version, file: got.file, verified: got.verified });
   }
 
   if (values.json) {

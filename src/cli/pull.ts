@@ -13,11 +13,19 @@
  *   "sha256": "<64 hex>",
  *   "size": 12345,
  *   "cached": false,
- *   "status": "active"
+ *   "status": "active",
+ *   "verified": {
+ *     "sha256": "<64 hex>", "size": 12345,
+ *     "registry_signature": { "keyid": "<64 hex>", "package_signed_at": "2026-…" },
+ *     "attestation": null
+ *   }
  * }
  * ```
  * `status` is the version's (`active`, `deprecated`, `yanked`; `deprecated` also when its package
  * is), with `status_message` when the publisher gave one; a warning says the same on stderr.
+ * `verified` says what was checked before the sha256 was trusted (`client/trust.ts`,
+ * {@link Verification}): `registry_signature` is null for a registry that does not sign,
+ * `attestation` null for an artifact without a Sigstore attestation.
  * `file` is absolute; `os`/`arch` are the downloaded artifact's (e.g. `any`/`any` for a
  * universal build), not necessarily the requested platform. `cached` is true with `--cache`:
  * `file` is then the verified copy in the cache, which `shelf bundle run`, `outdated` and
@@ -29,9 +37,11 @@ import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ShelfError } from '../core/errors.ts';
+import type { Artifact } from '../core/schemas.ts';
 import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
+import { describeVerification, type Verification } from '../client/trust.ts';
 import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
 import { writeBundleRecord } from './bundle-records.ts';
 import {
@@ -78,7 +88,10 @@ Options:
   --arch ARCH      Target architecture: x64, arm64, any (default: ${archDefault})
   -o, --output P   File to write, or an existing directory to write into
                    (default: <scope>-<name>-<version>-<os>-<arch>${ext} in the current directory)
-${cacheHelp}  --json           Print {file, name, version, os, arch, sha256, size, cached, status} as JSON
+${cacheHelp}  --verify         Also verify its Sigstore attestation on this machine, before downloading
+                   (see "shelf bundle verify"); --repository R and --workflow PATH pin it
+  --json           Print {file, name, version, os, arch, sha256, size, cached, status, verified}
+                   as JSON (and "attestation" with --verify)
 ${COMMON_HELP}`;
 }
 
@@ -98,6 +111,9 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       arch: { type: 'string' },
       output: { type: 'string', short: 'o' },
       cache: { type: 'boolean' },
+      verify: { type: 'boolean' },
+      repository: { type: 'string' },
+      workflow: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -116,8 +132,34 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
   };
   const offline = values.offline === true || ctx.globalOffline;
   const client = ctx.client(values.registry, { offline });
+  if (!values.verify && (values.repository !== undefined || values.workflow !== undefined)) throw usageError(command, '--repository and --workflow pin what --verify checks; add --verify');
+  // --verify: the artifact's Sigstore attestation, checked on this machine (`verify.ts`).
+  const attest = values.verify
+    ? await (async () => {
+        const { parsePins, trustMaterialOf, verifyArtifactAttestation } = await import('./verify.ts');
+        const pins = parsePins(command, values);
+        const trust = await trustMaterialOf(ctx.env);
+        return async (artifact: Artifact) => {
+          const { verified, expected } = await verifyArtifactAttestation(client, artifact, pins, trust);
+          return { path: artifact.attestation!.path, ...verified, expected };
+        };
+      })()
+    : null;
+  let attestation: Record<string, unknown> | undefined;
 
-  let summary: { file: string; name: string; version: string; os: string; arch: string; sha256: string; size: number; cached: boolean; status: string; status_message?: string };
+  let summary: {
+    file: string;
+    name: string;
+    version: string;
+    os: string;
+    arch: string;
+    sha256: string;
+    size: number;
+    cached: boolean;
+    status: string;
+    status_message?: string;
+    verified: Verification;
+  };
   if (values.cache) {
     const cacheDir = requireCacheDir(ctx);
     const got = await obtainArtifact({
@@ -130,6 +172,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
       offline,
       progress: { write: ctx.writeErr, enabled: ctx.stderrIsTTY },
     });
+    // Verified before it is recorded for run/outdated/update (the cached file is content-addressed, never used unverified).
+    if (attest) attestation = await attest(got.artifact);
     await writeBundleRecord(cacheDir, spec.name, {
       registry: ctx.registryUrl(values.registry),
       name: got.pkg.name,
@@ -145,13 +189,15 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     });
     const { artifact } = got;
     const status = warnStatus(ctx, got.pkg, got.version.version);
-    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, ...statusJson(status) };
+    summary = { file: got.file, name: got.pkg.name, version: got.version.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: true, ...statusJson(status), verified: got.verified };
   } else {
     const pkg = await client.getPackage(kind, spec.name);
     const version = client.resolveVersion(pkg, spec.range);
     const doc = await client.getVersion(kind, spec.name, version);
     const artifact = selectArtifact(doc.artifacts, want);
     const status = warnStatus(ctx, pkg, doc.version);
+    // Before anything is downloaded: the download then checks the bytes against the attested sha256.
+    if (attest) attestation = await attest(artifact);
 
     const fileName = `${spec.name.scope}-${spec.name.name}-${doc.version}-${artifact.os}-${artifact.arch}${ARTIFACT_EXTENSION[kind]}`;
     let dest = resolve(ctx.cwd, fileName);
@@ -178,11 +224,12 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
         bar.finish();
       }
     }
-    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status) };
+    const verified = client.verification(pkg, doc, artifact);
+    summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status), verified };
   }
 
   if (values.json) {
-    ctx.out(JSON.stringify(summary, null, 2));
+    ctx.out(JSON.stringify(attestation ? { ...summary, attestation } : summary, null, 2));
     return 0;
   }
   const s = ctx.style;
@@ -194,6 +241,8 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
           ['File:', summary.file],
           ['Size:', `${summary.size} bytes`],
           ['SHA-256:', `${summary.sha256} ${s.green('(verified)')}`],
+          ['Trust:', describeVerification(summary.verified)],
+          ...(attestation ? [['Attestation:', `${s.green('verified')} (Sigstore), signed by ${String(attestation.certificate_identity)}`]] : []),
         ],
         '  ',
       ),

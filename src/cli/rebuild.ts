@@ -13,6 +13,9 @@ import { rebuild, type RebuildProgress } from '../registry/rebuild.ts';
 import { storeFromEnv } from '../store/from-env.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
+import { readKeyList } from '../signing/key-list.ts';
+import type { Signer } from '../signing/signer.ts';
 
 /** Help of `shelf rebuild`. */
 export const REBUILD_HELP = `Usage: shelf rebuild [@scope/name] [--kind bundle|skill] [--json]
@@ -25,6 +28,14 @@ announces run.
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
 the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
+
+Signs with the registry's current key (the first of v1/keys.json), found like "shelf serve" finds
+it: SHELF_SIGNING_KMS_KEY_ID, else SHELF_SIGNING_KEY_FILE (default {data folder}/.signing/
+registry-key.pem). Every artifact statement it has not validly signed is re-signed (after a key
+rotation, or on a registry from before signing), and package documents are signed. A statement
+whose signature verifies with no key of v1/keys.json was changed after signing: it is not signed
+again, it is listed on stderr, and the exit status is 1 (restore the version record). On AWS, where
+only the announce function may sign, invoke the function instead (infra/README.md).
 
 Arguments:
   @scope/name       Only this package (and its entries in the shared files)
@@ -51,6 +62,7 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
   if (spec?.range !== undefined) throw usageError('shelf rebuild', 'a rebuild is per package, not per version; drop the "@version"');
 
   const store = await openStore(ctx);
+  const signer = await openSigner(ctx, store);
   const progress = progressLine(ctx, values.json !== true);
   let result;
   try {
@@ -58,22 +70,30 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
       ...(spec ? { package: spec.name } : {}),
       ...(kind ? { kind } : {}),
       onProgress: progress.update,
+      signer,
     });
   } finally {
     progress.finish();
   }
+  // Statements changed after signing are not signed again: the records need restoring.
+  const code = result.mismatched.length > 0 ? 1 : 0;
+  if (code !== 0) {
+    ctx.err(
+      `shelf: ${result.mismatched.length} artifact ${result.mismatched.length === 1 ? 'statement does' : 'statements do'} not match the registry's signature (changed after signing) and ${result.mismatched.length === 1 ? 'was' : 'were'} not signed again; restore ${result.mismatched.length === 1 ? 'its version record' : 'their version records'} from the bucket's object versions, or publish again:\n${result.mismatched.map((m) => `  ${m.key} (${m.platform})`).join('\n')}`,
+    );
+  }
   if (values.json) {
     ctx.out(JSON.stringify(result, null, 2));
-    return 0;
+    return code;
   }
   const total = result.changed.length + result.unchanged.length;
   if (result.changed.length === 0) {
     ctx.out(`Every derived file already agreed with the records (${total} files, ${result.packages} packages, ${store.description}).`);
-    return 0;
+    return code;
   }
   ctx.out(`Rebuilt ${result.changed.length} of ${total} derived files (${result.packages} packages, ${store.description}):`);
   for (const key of result.changed) ctx.out(`  ${key}`);
-  return 0;
+  return code;
 }
 
 /**
@@ -85,6 +105,24 @@ export async function rebuildCommand(args: string[], ctx: CommandContext): Promi
 export async function openStore(ctx: CommandContext): Promise<ObjectStore> {
   try {
     return await storeFromEnv(ctx.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
+    throw err;
+  }
+}
+
+/**
+ * The registry's signer, as `shelf serve` finds it (`SHELF_SIGNING_KMS_KEY_ID`, else the key
+ * file), for the operator commands that write derived files (`rebuild`, `takedown`). A key file is created only for a registry that has never signed: otherwise a missing file
+ * is an error, never a new key.
+ *
+ * @throws ShelfError `invalid_config`
+ */
+export async function openSigner(ctx: CommandContext, store: ObjectStore): Promise<Signer> {
+  try {
+    const settings = signingSettingsFor(store, ctx.env);
+    const create = (await readKeyList(store)) === null;
+    return (await signersFromSettings(settings, { create })).signer;
   } catch (err) {
     if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
     throw err;

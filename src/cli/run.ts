@@ -11,8 +11,10 @@
  * there, except with `--dry-run`, which prints the command as JSON instead of starting it:
  * ```json
  * { "name": "@acme/echo", "version": "1.2.0", "status": "active", "os": "any", "arch": "any", "dir": "/abs/unpacked",
- *   "command": "/usr/bin/node", "args": ["/abs/unpacked/server/index.js"], "env": {"KEY": "value"} }
+ *   "command": "/usr/bin/node", "args": ["/abs/unpacked/server/index.js"], "env": {"KEY": "value"},
+ *   "verified": { "sha256", "size", "registry_signature": {"keyid", "package_signed_at"} | null, "attestation": {…} | null } }
  * ```
+ * `verified` is what was checked before the sha256 was trusted (see `pull.ts`).
  * Values of `sensitive` user_config keys are shown as `***` there.
  *
  * @module
@@ -171,6 +173,7 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
             command: executable,
             args: serverArgs,
             env: launch.env,
+            verified: obtained.verified,
           },
           launch,
         ),

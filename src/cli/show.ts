@@ -140,19 +140,25 @@ function renderPackage(pkg: PackageDocument, version: VersionDocument | null, do
  * once with every platform it covers.
  */
 function renderProvenance(version: VersionDocument, s: Style): string {
-  const groups = new Map<string, { provenance: Provenance; platforms: string[] }>();
+  const groups = new Map<string, { provenance: Provenance; attestation: Artifact['attestation']; platforms: string[] }>();
   for (const artifact of version.artifacts) {
     const p = artifact.provenance;
-    const key = JSON.stringify([p.repository, p.workflow_ref, p.sha, p.run_id, p.issuer]);
-    const group = groups.get(key) ?? { provenance: p, platforms: [] };
+    const key = JSON.stringify([p.repository, p.workflow_ref, p.sha, p.run_id, p.issuer, artifact.attestation?.certificate_identity ?? null]);
+    const group = groups.get(key) ?? { provenance: p, attestation: artifact.attestation, platforms: [] };
     group.platforms.push(platformOf(artifact));
     groups.set(key, group);
   }
   const lines = [`${s.bold('Provenance')} of ${version.version} (release ${version.release.tag}, ${day(version.published_at)}):`];
-  for (const { provenance: p, platforms } of groups.values()) {
+  for (const { provenance: p, attestation, platforms } of groups.values()) {
     const rows: string[][] = [
       // The registry only records provenance it verified; `verified` is always true.
       ['Verified:', `${s.green('✓')} GitHub Actions OIDC token (${p.issuer})`],
+      [
+        'Level:',
+        attestation
+          ? `${s.green('Sigstore-attested')}: GitHub attested these bytes, signed by ${attestation.certificate_identity} (check it yourself: shelf bundle verify)`
+          : `registry-verified token only ${s.dim('(no Sigstore attestation)')}`,
+      ],
       ['Repository:', `https://github.com/${p.repository}`],
     ];
     if (p.workflow_ref) rows.push(['Workflow:', p.workflow_ref]);

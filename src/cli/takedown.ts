@@ -16,7 +16,8 @@ import { lifecycleKey, packageKey, versionsPrefix } from '../core/paths.ts';
 import { cloudFrontInvalidator, findDistribution } from '../registry/cdn.ts';
 import { takedown } from '../registry/takedown.ts';
 import { onlyKind, parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
-import { openStore, parseKind } from './rebuild.ts';
+import { openSigner, openStore, parseKind } from './rebuild.ts';
+import { readKeyList } from '../signing/key-list.ts';
 
 /** Help of `shelf takedown`. */
 export const TAKEDOWN_HELP = `Usage: shelf takedown <@scope/name[@version]> --reason "..." [options]
@@ -35,7 +36,10 @@ be announced again. Deleted files are not restored. Running either again is harm
 finishes what a crashed run left undone.
 
 Works on the bucket itself, chosen like "shelf serve" does: SHELF_STORE=s3://bucket/prefix (with
-the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf).
+the AWS SDK's variables), else the folder SHELF_DATA_DIR (default ./.shelf). Signs the package
+document it rewrites with the registry's current key, found like "shelf rebuild" finds it
+(SHELF_SIGNING_KMS_KEY_ID, else SHELF_SIGNING_KEY_FILE; on AWS the stack's
+TakedownOperatorPolicy allows signing with its key).
 
 Options:
   --reason TEXT        Why (plain text, at most 500 characters); required unless --undo
@@ -88,6 +92,9 @@ export async function takedownCommand(args: string[], ctx: CommandContext): Prom
       const [doc, record, versions] = await Promise.all([store.head(packageKey(k, spec.name)), store.head(lifecycleKey(k, spec.name)), store.list(versionsPrefix(k, spec.name))]);
       return doc !== null || record !== null || versions.length > 0;
     }));
+  // Before anything is written: the package document the takedown rewrites is signed with the
+  // registry's key (a registry that has never signed stays unsigned).
+  const signer = (await readKeyList(store)) ? await openSigner(ctx, store) : undefined;
   let distribution: string | null = null;
   let invalidate;
   try {
@@ -97,7 +104,7 @@ export async function takedownCommand(args: string[], ctx: CommandContext): Prom
     if (err instanceof ConfigError) throw new ShelfError('invalid_config', err.message);
     throw err;
   }
-  const result = await takedown(store, { kind, pkg: spec.name, version, ...(values.undo ? { undo: true } : { reason: values.reason! }), ...(invalidate ? { invalidate } : {}) });
+  const result = await takedown(store, { kind, pkg: spec.name, version, ...(signer ? { signer } : {}), ...(values.undo ? { undo: true } : { reason: values.reason! }), ...(invalidate ? { invalidate } : {}) });
 
   if (values.json) {
     ctx.out(JSON.stringify({ ...result, distribution }, null, 2));

@@ -14,6 +14,7 @@ import { parsePackageName, parseScope, parseVersion, type Kind, type PackageName
 import { configKey, downloadsIndexKey, downloadsKey, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   ConfigDocumentSchema,
+  KeysDocumentSchema,
   PackageDocumentSchema,
   PackageDownloadsSchema,
   DownloadsIndexSchema,
@@ -21,6 +22,7 @@ import {
   VersionDocumentSchema,
   type Artifact,
   type ConfigDocument,
+  type DocumentSignature,
   type PackageDocument,
   type PackageDownloads,
   type DownloadsIndex,
@@ -31,8 +33,10 @@ import {
 import { summarize } from '../indexer/documents.ts';
 import { isSelectable, REMOVED_BY_OPERATOR } from '../core/lifecycle.ts';
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
-import { DEFAULT_READ_BOUNDS, readBounds, type ReadBounds } from '../core/read-bounds.ts';
+import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, type ReadBounds } from '../core/read-bounds.ts';
 import { ShardedSearch } from '../search/read/reader.ts';
+import { memoryPins, RegistryTrust, verificationOf, withListedStatus, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
+import { platformId } from '../core/names.ts';
 import { type SearchHit, type SearchQueryOptions } from '../search/query.ts';
 
 /** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
@@ -55,6 +59,12 @@ export interface RegistryClientOptions {
    * `SHELF_CONNECT_TIMEOUT_MS` and `SHELF_IDLE_TIMEOUT_MS`.
    */
   bounds?: Partial<ReadBounds>;
+  /**
+   * Where this client keeps what it pinned of the registry: its keys (trusted on first use) and
+   * the latest signing time of each document it verified (see `trust.ts`). Default: in memory,
+   * for the life of the client. The CLI keeps them with its cache.
+   */
+  pins?: PinStore;
 }
 
 /**
@@ -76,6 +86,12 @@ export class RegistryClient {
   readonly bounds: ReadBounds;
   private configPromise: Promise<ConfigDocument> | undefined;
   private readonly searcherPromises = new Map<Kind, Promise<Searcher>>();
+  /** What this client trusts of the registry: every package and version document is checked with it. */
+  readonly trust: RegistryTrust;
+  /** The latest verified package document of each package, by `kind:name`. */
+  private readonly verifiedPackages = new Map<string, PackageDocument>();
+  private readonly packageSignatures = new WeakMap<PackageDocument, DocumentSignature | null>();
+  private readonly artifactChecks = new WeakMap<VersionDocument, Map<string, ArtifactVerification>>();
 
   /** @throws ShelfError `invalid_argument` when `baseUrl` is not an http(s) URL. */
   constructor(options: RegistryClientOptions) {
@@ -100,6 +116,18 @@ export class RegistryClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? globalFetch;
     this.bounds = readBounds(options.bounds);
+    this.trust = new RegistryTrust({
+      pins: options.pins ?? memoryPins(),
+      readKeys: async () => {
+        const config = await this.config();
+        if (!config.keys) return null;
+        const read = await this.getJson(config.keys, KeysDocumentSchema, 'key list', () => new ShelfError('not_found', `${this.url(config.keys!)} was not found.`)).catch((error: unknown) => {
+          if (isShelfError(error, 'not_found')) return null;
+          throw error;
+        });
+        return read ? { doc: read.value, url: this.url(config.keys) } : null;
+      },
+    });
   }
 
   /** The URL of a key. */
@@ -116,7 +144,7 @@ export class RegistryClient {
     if (!this.configPromise) {
       this.configPromise = this.getJson(configKey(), ConfigDocumentSchema, 'config', (url) =>
         new ShelfError('registry_unreachable', `${url} was not found; is ${this.baseUrl} a Shelf registry?`),
-      );
+      ).then((read) => read.value);
       // A failure is not cached: the next call retries.
       this.configPromise.catch(() => (this.configPromise = undefined));
     }
@@ -131,11 +159,37 @@ export class RegistryClient {
    */
   async getPackage(kind: Kind, name: string | PackageName): Promise<PackageDocument> {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
-    const doc = await this.getJson(packageKey(kind, pkg), PackageDocumentSchema, 'package', () =>
-      new ShelfError('not_found', `${kind} ${pkg.full} was not found`),
-    );
-    checkIdentity(this.url(packageKey(kind, pkg)), doc, kind, pkg.full);
+    const key = packageKey(kind, pkg);
+    const { value: doc, raw } = await this.getJson(key, PackageDocumentSchema, 'package', () => new ShelfError('not_found', `${kind} ${pkg.full} was not found`));
+    checkIdentity(this.url(key), doc, kind, pkg.full);
+    this.packageSignatures.set(doc, await this.trust.verifyDocument(key, this.url(key), raw));
+    this.verifiedPackages.set(`${kind}:${pkg.full}`, doc);
     return doc;
+  }
+
+  /**
+   * The registry's signature of a package document this client read (verified), or null when the
+   * registry does not sign; undefined for a document this client did not read.
+   */
+  packageSignature(doc: PackageDocument): DocumentSignature | null | undefined {
+    return this.packageSignatures.get(doc);
+  }
+
+  /**
+   * What was verified about an artifact of a version document this client read: the key that
+   * signed its statement (null when the registry does not sign). Undefined for a document this
+   * client did not read.
+   */
+  artifactVerification(doc: VersionDocument, artifact: Pick<Artifact, 'os' | 'arch'>): ArtifactVerification | undefined {
+    return this.artifactChecks.get(doc)?.get(platformId(artifact));
+  }
+
+  /**
+   * What was verified of an artifact of a version document this client read (and the package
+   * document it was reached from): see {@link Verification}.
+   */
+  verification(pkg: PackageDocument | undefined, doc: VersionDocument, artifact: Artifact): Verification {
+    return verificationOf(artifact, this.artifactVerification(doc, artifact), pkg ? this.packageSignature(pkg) : undefined);
   }
 
   /**
@@ -147,7 +201,7 @@ export class RegistryClient {
   async getDownloads(kind: Kind, name: string | PackageName): Promise<PackageDownloads | null> {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
     try {
-      return await this.getJson(downloadsKey(kind, pkg), PackageDownloadsSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${pkg.full}`));
+      return (await this.getJson(downloadsKey(kind, pkg), PackageDownloadsSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${pkg.full}`))).value;
     } catch (err) {
       // Counts are an extra: none counted, or none cached offline, is no count.
       if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
@@ -163,7 +217,7 @@ export class RegistryClient {
    */
   async getDownloadsIndex(kind: Kind): Promise<DownloadsIndex | null> {
     try {
-      return await this.getJson(downloadsIndexKey(kind), DownloadsIndexSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${kind}s`));
+      return (await this.getJson(downloadsIndexKey(kind), DownloadsIndexSchema, 'downloads', () => new ShelfError('not_found', `no download counts for ${kind}s`))).value;
     } catch (err) {
       if (isShelfError(err, 'not_found') || isShelfError(err, 'not_cached')) return null;
       throw err;
@@ -180,13 +234,16 @@ export class RegistryClient {
     const pkg = typeof name === 'string' ? parsePackageName(name) : name;
     const v = parseVersion(version);
     const key = versionKey(kind, pkg, v);
-    const doc = await this.getJson(key, VersionDocumentSchema, 'version', () =>
-      new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`),
-    );
-    checkIdentity(this.url(key), doc, kind, pkg.full);
-    if (doc.version !== v) {
-      throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${doc.version}, not ${v}.`);
+    const { value: served } = await this.getJson(key, VersionDocumentSchema, 'version', () => new ShelfError('not_found', `${kind} ${pkg.full}@${v} was not found`));
+    checkIdentity(this.url(key), served, kind, pkg.full);
+    if (served.version !== v) {
+      throw new ShelfError('registry_unreachable', `${this.url(key)} describes version ${served.version}, not ${v}.`);
     }
+    const listing = this.verifiedPackages.get(`${kind}:${pkg.full}`);
+    // A version's status is signed through the package document, not in the version document.
+    const doc = listing && this.packageSignature(listing) ? withListedStatus(served, listing) : served;
+    // Every artifact's statement signed; every platform the verified package document lists present.
+    this.artifactChecks.set(doc, await this.trust.verifyVersion(this.url(key), doc, listing));
     return doc;
   }
 
@@ -200,7 +257,7 @@ export class RegistryClient {
   async getScope(scope: string): Promise<ScopeDocument> {
     const s = parseScope(scope);
     const key = scopeKey(s);
-    const doc = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
+    const { value: doc } = await this.getJson(key, ScopeDocumentSchema, 'scope', () => new ShelfError('not_found', `The scope @${s} has not published anything.`));
     if (doc.scope !== s) throw new ShelfError('registry_unreachable', `${this.url(key)} is not the scope record of @${s}.`, { url: this.url(key) });
     return doc;
   }
@@ -270,14 +327,56 @@ export class RegistryClient {
   }
 
   /**
+   * The Sigstore bundle the registry stored for an artifact (its attestation), JSON-parsed, once
+   * its bytes matched the sha256 the (signed) statement records. Verifying it is the caller's
+   * (`attestation/verify-attestation.ts`).
+   *
+   * @throws ShelfError `attestation_missing`, `integrity_mismatch`, `not_found`, `registry_unreachable`, `document_too_large`
+   */
+  async getAttestationBundle(artifact: Pick<Artifact, 'attestation' | 'os' | 'arch'>): Promise<unknown> {
+    const ref = artifact.attestation;
+    if (!ref) throw new ShelfError('attestation_missing', `The ${artifact.os}-${artifact.arch} artifact has no Sigstore attestation: its publisher did not attest it on GitHub.`);
+    const url = this.url(ref.path);
+    let response: Response;
+    try {
+      response = await fetchWithTimeouts(this.fetchImpl, url, {}, this.bounds);
+    } catch (error) {
+      if (error instanceof ShelfError) throw error;
+      throw new ShelfError('registry_unreachable', `Could not read ${url}: ${(error as Error).message}`, { url });
+    }
+    if (response.status === 404 || response.status === 410) throw new ShelfError('not_found', `${url} was not found.`, { url });
+    if (!response.ok) throw new ShelfError('registry_unreachable', `GET ${url} failed with HTTP ${response.status}.`, { url, status: response.status });
+    const bytes = await readDocumentBody(response, url, this.bounds);
+    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    if (digest !== ref.sha256) {
+      throw new ShelfError('integrity_mismatch', `The attestation ${url} is not the one the registry recorded (sha256 ${digest}, recorded ${ref.sha256}).`, { url, expected: ref.sha256, actual: digest });
+    }
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new ShelfError('registry_unreachable', `${url} is not JSON.`, { url });
+    }
+  }
+
+  /**
    * GETs `key` through the shared JSON fetch and parses it with `schema`. A 404 or 410 becomes
    * `notFound(url)`; anything else that is not a matching document becomes `registry_unreachable`
-   * naming the URL.
+   * naming the URL. `raw` is the JSON as served (what signatures are over).
    */
-  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<z.output<S>> {
-    const read = await fetchJson(this.url(key), { fetch: this.fetchImpl, parse: (json) => schema.parse(json) as z.output<S>, what, notFound, bounds: this.bounds });
+  private async getJson<S extends z.ZodType>(key: string, schema: S, what: string, notFound: (url: string) => ShelfError): Promise<{ value: z.output<S>; raw: unknown }> {
+    let raw: unknown;
+    const read = await fetchJson(this.url(key), {
+      fetch: this.fetchImpl,
+      parse: (json) => {
+        raw = json;
+        return schema.parse(json) as z.output<S>;
+      },
+      what,
+      notFound,
+      bounds: this.bounds,
+    });
     if (read.notModified) throw new ShelfError('internal_error', `${this.url(key)} answered 304 to a request without an ETag.`);
-    return read.value;
+    return { value: read.value, raw };
   }
 }
 

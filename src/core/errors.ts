@@ -51,6 +51,7 @@ export const ERRORS = {
   asset_digest_mismatch: { status: 422, message: 'The release asset sha256 differs from the announced sha256.' },
   asset_metadata_mismatch: { status: 422, message: "The artifact's own manifest.json or SKILL.md does not name the announced package and version." },
   asset_untrusted_host: { status: 422, message: 'The release asset is served from a host the registry does not trust.' },
+  attestation_invalid: { status: 422, message: "The artifact's attestation does not verify, or does not match the announcing workflow." },
   // 5xx
   internal_error: { status: 500, message: 'Internal error.' },
   upstream_unavailable: { status: 503, message: 'A service the registry depends on is unavailable; retry later.' },
@@ -71,6 +72,11 @@ export const ERRORS = {
   registry_unreachable: { status: 503, message: 'The registry could not be reached.' },
   document_too_large: { status: 502, message: 'The registry sent a document larger than this client reads (SHELF_MAX_DOCUMENT_BYTES).' },
   invalid_argument: { status: 400, message: 'Invalid command-line argument.' },
+  // CLI and web pages: what the registry signed, and what was pinned.
+  signature_invalid: { status: 422, message: "A document or artifact is not signed by the registry, or its signature does not match what it says." },
+  key_untrusted: { status: 422, message: "Signed by a key this client does not trust for the registry; if the registry changed its keys, run shelf trust." },
+  rollback_detected: { status: 422, message: 'The registry served a document older than one this client already verified.' },
+  attestation_missing: { status: 404, message: 'This artifact has no Sigstore attestation.' },
   // CLI: archives (.mcpb, .skill) unpacked on the user's machine.
   invalid_archive: { status: 422, message: 'The file is not a zip archive this tool can read.' },
   unsafe_archive: { status: 422, message: 'The archive has an entry that cannot be extracted safely (path traversal, absolute path, link, duplicate, or too large).' },
@@ -131,6 +137,13 @@ export interface ErrorDetails {
   skill_exists: { dir: string };
   store_unsupported: { missing: string };
   no_matching_artifact: { wanted: string; available: string[] };
+  /** `url`: the document; `keyid`: the key it names, when it names one. */
+  signature_invalid: { url?: string; keyid?: string; reason: string };
+  key_untrusted: { url?: string; keyid: string };
+  /** `seen`: the signing time this client verified before; `got`: the one served now (or what is missing). */
+  rollback_detected: { url?: string; seen: string; got: string };
+  /** `reasons`: why each attestation found for the digest was refused. */
+  attestation_invalid: { reasons: string[] };
   /** Which quota, its limit, what today's announces used, and the seconds until the next UTC day (also the Retry-After header). */
   quota_exceeded: { quota: 'announces_per_day' | 'bytes_per_day'; limit: number; used: number; retry_after_seconds: number };
   not_ready: { retry_after_seconds: number };

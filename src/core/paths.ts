@@ -87,6 +87,17 @@ export function artifactKey(kind: Kind, pkg: PackageName, version: Version, plat
   return `${versionsPrefix(kind, pkg)}${version}/${platformId(platform)}${ARTIFACT_EXTENSION[kind]}`;
 }
 
+/**
+ * The Sigstore bundle (a GitHub artifact attestation) the registry verified for an artifact at
+ * announce, stored beside it: immutable, written create-only, like the artifact.
+ */
+export function attestationKey(kind: Kind, pkg: PackageName, version: Version, platform: Platform): string {
+  return `${artifactKey(kind, pkg, version, platform)}.sigstore.json`;
+}
+
+/** The registry's public signing keys (see `signing/`): what clients pin and verify with. */
+export const keysKey = (): string => `${ROOT}/keys.json`;
+
 /** The scope record: pinned owner id and the scope's packages. */
 export function scopeKey(scope: string): string {
   return `${ROOT}/scopes/@${scope}.json`;
@@ -267,8 +278,9 @@ export function downloadsIndexKey(kind: Kind): string {
 }
 
 /**
- * The private area: registry-internal records (used tokens today; later the signing key and the
- * like) that readers never see. The local server answers 404 for every key under it, and on AWS
+ * The private area: registry-internal records (used tokens and the like) that readers never
+ * see. (The embedded registry's signing key is not kept in the bucket at all: see
+ * `signing/local-signer.ts`.) The local server answers 404 for every key under it, and on AWS
  * the CDN refuses it (`infra/shelf-stack.ts`); no public layout key starts with it.
  */
 export const PRIVATE_PREFIX = 'private/';
@@ -349,6 +361,7 @@ export const MUTABLE_CACHE = 'public, max-age=60, must-revalidate';
 
 /** Content-Type by key suffix. */
 export function contentTypeFor(key: string): string {
+  if (key.endsWith('.sigstore.json')) return 'application/vnd.dev.sigstore.bundle.v0.3+json';
   if (key.endsWith('.json')) return 'application/json; charset=utf-8';
   if (key.endsWith('.mcpb') || key.endsWith('.skill') || key.endsWith('.zip')) return 'application/zip';
   if (key.endsWith('.html')) return 'text/html; charset=utf-8';
@@ -366,6 +379,7 @@ export const SCHEMA_FILES = {
   'version.schema.json': 'v1/{bundles,skills}/@scope/name/versions/{version}.json',
   'scope.schema.json': 'v1/scopes/@scope.json',
   'recent.schema.json': 'v1/catalog/recent.json',
+  'keys.schema.json': 'v1/keys.json',
   'sharded-root.schema.json': 'v1/search/{bundles,skills}/root.json',
   'sharded-file.schema.json': 'v1/search/{bundles,skills}/shards/{hash}.json',
   'sharded-display.schema.json': 'v1/search/{bundles,skills}/docs/{id}-{hash}.json',

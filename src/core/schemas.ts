@@ -170,6 +170,39 @@ function statusFields<S extends readonly [string, ...string[]]>(statuses: S, wha
 
 const platformSchema = z.object({ os: z.enum(OSES), arch: z.enum(ARCHES) });
 
+/** A registry signature over an artifact statement (see `signing/payloads.ts`). */
+export const SignatureSchema = z
+  .object({
+    keyid: z.string().describe('The signing key, as listed in v1/keys.json'),
+    sig: z.string().describe('ECDSA P-256 SHA-256 signature, r||s (64 bytes), base64'),
+  })
+  .describe("The registry's signature over the artifact statement");
+export type Signature = z.infer<typeof SignatureSchema>;
+
+/** A registry signature over a whole document (minus this field), with the time it was made. */
+export const DocumentSignatureSchema = z
+  .object({
+    keyid: z.string(),
+    signed_at: isoDate.describe('When it was signed; never earlier than the signature it replaced'),
+    sig: z.string().describe('ECDSA P-256 SHA-256 signature, r||s (64 bytes), base64'),
+  })
+  .describe("The registry's signature over this document (see the README's trust model)");
+export type DocumentSignature = z.infer<typeof DocumentSignatureSchema>;
+
+/** The Sigstore attestation the registry verified for an artifact, stored beside it (immutable). */
+export const AttestationRefSchema = z
+  .object({
+    path: z.string().describe("The Sigstore bundle's key, relative to the registry base URL"),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 of the stored bundle file'),
+    size: z.number().int().positive(),
+    predicate_type: z.string().describe('The in-toto predicate type of the attested statement'),
+    certificate_identity: z.string().describe("The signing certificate's subject (the workflow that signed)"),
+    certificate_issuer: z.string().describe("The certificate's OIDC issuer"),
+    verified_at: isoDate.describe('When the registry verified it at announce'),
+  })
+  .describe('A GitHub artifact attestation (Sigstore bundle) the registry fetched and verified at announce');
+export type AttestationRef = z.infer<typeof AttestationRefSchema>;
+
 /** One artifact of a version: a platform's file. */
 export const ArtifactSchema = z.object({
   os: z.enum(OSES),
@@ -181,6 +214,8 @@ export const ArtifactSchema = z.object({
   source_url: z.string().describe('Where the registry fetched it (the GitHub release asset)'),
   published_at: isoDate,
   provenance: ProvenanceSchema,
+  attestation: AttestationRefSchema.optional(),
+  signature: SignatureSchema.optional(),
   skills_archive: z
     .object({
       path: z.string().describe("The derived archive's key, relative to the registry base URL"),
@@ -250,6 +285,7 @@ export const PackageDocumentSchema = z
     updated_at: isoDate,
     versions: z.array(VersionSummarySchema).describe('Highest semver first, yanked and removed versions included (marked by their status)'),
     ...statusFields(PACKAGE_STATUSES, 'package'),
+    signature: DocumentSignatureSchema.optional(),
   })
   .meta({ title: 'Package document' });
 export type PackageDocument = z.infer<typeof PackageDocumentSchema>;
@@ -384,10 +420,30 @@ export const ConfigDocumentSchema = z
     layout: z
       .object({ package: z.string(), version: z.string(), scope: z.string(), lifecycle: z.string().optional() })
       .describe('Key templates: {kind} is bundles|skills; {scope} has no @'),
+    keys: z.string().optional().describe("Key of the registry's public signing keys (v1/keys.json); absent on a registry that does not sign"),
   })
   .meta({ title: 'Registry configuration' });
 export type ConfigDocument = z.infer<typeof ConfigDocumentSchema>;
 
+/** A public key of the registry, as listed in `v1/keys.json`. */
+export const RegistryKeySchema = z.object({
+  keyid: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 of the public key (SPKI DER), hex'),
+  algorithm: z.literal('ecdsa-p256-sha256'),
+  public_key: z.string().describe('The public key, SPKI DER, base64'),
+  valid_from: isoDate.describe('When the registry started signing with it'),
+  expires: isoDate.optional().describe('After this, signatures by the key are no longer accepted (set when a newer key takes over)'),
+  endorsed_by: SignatureSchema.optional().describe('The previous key, vouching for this one: clients that trusted it trust this one'),
+});
+export type RegistryKey = z.infer<typeof RegistryKeySchema>;
+
+/** `v1/keys.json`: the registry's public signing keys, newest first. */
+export const KeysDocumentSchema = z
+  .object({
+    schema_version: z.literal(SCHEMA_VERSION),
+    keys: z.array(RegistryKeySchema).describe('Newest first; the first is the one signing now'),
+  })
+  .meta({ title: 'Registry signing keys' });
+export type KeysDocument = z.infer<typeof KeysDocumentSchema>;
 /** A status a publisher set on a package or one of its versions. */
 const StatusEntrySchema = z.object({
   status: z.enum(PUBLISHER_STATUSES),
@@ -499,6 +555,7 @@ export const PUBLISHED_SCHEMAS = {
   'version.schema.json': VersionDocumentSchema,
   'scope.schema.json': ScopeDocumentSchema,
   'recent.schema.json': RecentDocumentSchema,
+  'keys.schema.json': KeysDocumentSchema,
   'bundle-announce.schema.json': BundleAnnounceSchema,
   'skill-announce.schema.json': SkillAnnounceSchema,
   'announce-response.schema.json': AnnounceResponseSchema,

@@ -6,7 +6,8 @@
  * 2. **config and pages**: `v1/config.json` must be there and valid, and so must the web pages and
  *    every asset they load (written by `shelf serve` or `scripts/upload-assets.ts`).
  * 3. **records**: every version document must parse, and every artifact it records (and a skill's
- *    derived archive for the skills CLI) must be in the bucket with its recorded size (and, with
+ *    derived archive for the skills CLI, and an artifact's Sigstore attestation) must be in the
+ *    bucket with its recorded size (and, with
  *    `artifacts: 'sha256'`, its recorded sha256). A rebuild cannot repair these: restore the
  *    object from the bucket's versions. A version the operator took down is not checked here:
  *    its files must be gone (step 4 lists what a takedown left).
@@ -21,6 +22,15 @@
  * index is compared through its root, whose entries are the packages of its catalog, and the
  * immutable files the records call for that the bucket lacks are listed as missing `file …` entries.
  *
+ * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
+ * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
+ * package document that is unsigned, signed by another key or does not match its signature, and
+ * every artifact statement that is unsigned or validly signed by an older listed key, is one the
+ * rebuild would (re-)sign: it is listed (repair `rebuild`). An artifact statement whose signature
+ * verifies with no listed key was changed after signing: the rebuild leaves it alone, and it is
+ * listed as `signature_mismatch` (repair `restore`: the version record). So is a key list entry
+ * whose key id is not its key's hash (`invalid`, repair `restore`).
+ *
  * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
  * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
  * would write it", and the checker and the rebuild can never drift apart.
@@ -31,9 +41,12 @@ import { createHash } from 'node:crypto';
 import { eachLimited } from '../core/concurrency.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
-import { configKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
-import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord } from '../core/schemas.ts';
+import { configKey, keysKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
+import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord, type RegistryKey } from '../core/schemas.ts';
 import { removedVersion } from '../indexer/lifecycle.ts';
+import { readKeyList } from '../signing/key-list.ts';
+import { listedKeys } from '../signing/trust.ts';
+import type { Signer } from '../signing/signer.ts';
 import { safeJson } from '../store/json-documents.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
@@ -63,10 +76,13 @@ export interface CheckIssue {
    * `missing`: the file should be there and is not; `stale`: a derived file's content differs
    * from what the records give; `removed`: the file must not exist (a file a takedown removed
    * that is still in the bucket: a removed version's artifact, README or document; or a file of
-   * the retired search layout); `invalid`: the file does not match its schema; `size_mismatch`,
-   * `digest_mismatch`: an artifact is not the bytes its version records.
+   * the retired search layout); `invalid`: the file does not match its schema (or, for
+   * `v1/keys.json`, lists a key under an id that is not its hash); `size_mismatch`,
+   * `digest_mismatch`: an artifact is not the bytes its version records; `signature_mismatch`: an
+   * artifact statement of a version record does not match the registry's signature (`outdated`
+   * names `signature os-arch`).
    */
-  problem: 'missing' | 'stale' | 'removed' | 'invalid' | 'size_mismatch' | 'digest_mismatch';
+  problem: 'missing' | 'stale' | 'removed' | 'invalid' | 'size_mismatch' | 'digest_mismatch' | 'signature_mismatch';
   /** `rebuild`: `shelf rebuild` recomputes it; `restore`: only restoring the object (or re-publishing) can. */
   repair: 'rebuild' | 'restore';
   /** What is wrong, for people (a record's or artifact's issue). */
@@ -187,7 +203,11 @@ async function checkRecords(
     const of = `${doc.data.name}@${doc.data.version}`;
     for (const artifact of doc.data.artifacts) {
       artifacts++;
-      const files = [{ ...artifact, what: '' }, ...(artifact.skills_archive ? [{ ...artifact.skills_archive, what: ' (its archive for the skills CLI)' }] : [])];
+      const files = [
+        { ...artifact, what: '' },
+        ...(artifact.skills_archive ? [{ ...artifact.skills_archive, what: ' (its archive for the skills CLI)' }] : []),
+        ...(artifact.attestation ? [{ ...artifact.attestation, what: ' (its Sigstore attestation)' }] : []),
+      ];
       for (const file of files) {
         const size = sizes.get(file.path);
         if (size === undefined) {
@@ -209,11 +229,20 @@ async function checkRecords(
 /** The derived files: the rebuild, run over a copy-on-write view, and what it would write. */
 async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<{ issues: CheckIssue[]; checked: number }> {
   const overlay = new MemoryStore({ over: store });
+  const keys = await readKeyList(store);
+  const current = keys?.keys[0];
   const result = await rebuild(overlay, {
     ...(options.kind ? { kind: options.kind } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(current ? { signer: verifyOnlySigner(current) } : {}),
   });
   const issues: CheckIssue[] = [];
+  if (keys) {
+    const valid = await listedKeys(keys);
+    const broken = keys.keys.filter((k) => valid.get(k.keyid) !== k).map((k) => `key ${k.keyid.slice(0, 16)}`);
+    // Keys are published by the signer's owner, never derived: a rebuild cannot repair the list.
+    if (broken.length > 0) issues.push({ ...damaged(keysKey(), 'invalid', 'entries whose key id is not the hash of their public key (restore v1/keys.json)'), outdated: broken });
+  }
   for (const key of [...result.changed].sort()) {
     const sharded = shardedKind(key);
     const [stored, expected] = await Promise.all([store.get(key), overlay.get(key)]);
@@ -228,13 +257,30 @@ async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<
       extra: [...have.keys()].filter((id) => !want.has(id)),
       outdated: [...want.keys()].filter((id) => have.has(id) && have.get(id) !== want.get(id)),
     };
+    // A document that changed needs a new signature anyway: the signature is named only when it is all that differs.
+    if (issue.missing.length + issue.extra.length + issue.outdated.length > 1) issue.outdated = issue.outdated.filter((e) => e !== 'signature');
     // The right generation, but immutable files of it that the bucket lacks (a stale generation
     // lists its outdated packages instead: every file of the expected one would be new).
     const sameRoot = stored && expected && Buffer.from(stored.body).equals(Buffer.from(expected.body));
     if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
     issues.push(issue);
   }
+  // Statements changed after signing: the rebuild does not sign them again (that would launder
+  // the change), so only restoring the version record repairs them.
+  const mismatched = new Map<string, string[]>();
+  for (const { key, platform } of result.mismatched) mismatched.set(key, [...(mismatched.get(key) ?? []), `signature ${platform}`]);
+  for (const [key, outdated] of mismatched) {
+    issues.push({ ...damaged(key, 'signature_mismatch', `${outdated.map((o) => o.slice('signature '.length)).join(', ')}: the artifact statement does not match the registry's signature (changed after signing)`), outdated });
+  }
   return { issues, checked: result.changed.length + result.unchanged.length };
+}
+
+/**
+ * The registry's current key as a signer that cannot sign: what it "signs" verifies for no key,
+ * so anything the rebuild (re-)signs differs from what is stored, and is reported.
+ */
+function verifyOnlySigner(key: RegistryKey): Signer {
+  return { keyId: key.keyid, algorithm: key.algorithm, publicKey: key.public_key, description: 'check (verify only)', sign: async () => 'A'.repeat(86) + '==' };
 }
 
 /** The kind whose sharded root `key` is, or null. */

@@ -10,7 +10,7 @@
  */
 import { ConfigError, type AnnounceConfig } from '../config.ts';
 import { KINDS } from '../core/names.ts';
-import { configKey, contentTypeFor, MUTABLE_CACHE, notFoundKey, recentKey, retiredLayoutKeys, shardedRootKey } from '../core/paths.ts';
+import { configKey, contentTypeFor, keysKey, MUTABLE_CACHE, notFoundKey, recentKey, retiredLayoutKeys, shardedRootKey } from '../core/paths.ts';
 import { ConfigDocumentSchema, SCHEMA_VERSION, type ConfigDocument } from '../core/schemas.ts';
 import { encodeJson, readStoredJson, safeJson, updateObject, type RetryPolicy } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -34,6 +34,7 @@ export function buildConfigDocument(config: AnnounceConfig, announceBase: string
       scope: 'v1/scopes/@{scope}.json',
       lifecycle: 'v1/{kind}/@{scope}/{name}/lifecycle.json',
     },
+    keys: keysKey(),
   };
   if (config.publicUrl) doc.public_url = config.publicUrl;
   return doc;

@@ -36,6 +36,8 @@ import type { ObjectStore } from '../store/object-store.ts';
 import { isPackageDocumentKey, readLifecycle, readPackageDocuments, readVersions, type Target, type VersionCache } from './records.ts';
 import { deleteRemovedFiles } from './removal.ts';
 import { interopFiles } from './interop.ts';
+import { signDocument, type Signer } from '../signing/signer.ts';
+import { canonicalJson } from '../signing/canonical.ts';
 
 /** The derived files, in the order an announce writes them (after the records). */
 export const DERIVED_STEPS = ['statuses', 'package', 'badge', 'scope', 'search', 'recent', 'interop'] as const;
@@ -50,6 +52,8 @@ export interface PackageRefresh {
   versions: VersionCache;
   /** The package document as the `package` step wrote it (set by that step, for the later ones). */
   doc?: PackageDocument;
+  /** Signs the package document (`signing/`). Without one it is written unsigned. */
+  signer?: Signer | undefined;
 }
 
 /** One rebuild, as each producer sees it. */
@@ -68,6 +72,8 @@ export interface RebuildRun {
   concurrency: number;
   /** Reports one file done: written (`changed`) or already right. */
   record(key: string, changed: boolean): void;
+  /** Signs package documents (`signing/`). Without one they are written unsigned. */
+  signer?: Signer | undefined;
 }
 
 /** One kind of derived file. */
@@ -117,7 +123,7 @@ const packageDocuments: Producer = {
   count: (run) => run.targets.length,
   async refresh(p) {
     const { value } = await updateJson(p.store, packageKey(p.kind, p.pkg), PackageDocumentSchema, async (current) =>
-      derivePackageDocument(p.kind, p.pkg, await readVersions(p.store, p.kind, p.pkg, p.versions), current, await readLifecycle(p.store, p.kind, p.pkg)),
+      signed(p.signer, derivePackageDocument(p.kind, p.pkg, await readVersions(p.store, p.kind, p.pkg, p.versions), current, await readLifecycle(p.store, p.kind, p.pkg)), current),
     );
     p.doc = value;
   },
@@ -126,13 +132,27 @@ const packageDocuments: Producer = {
       writeDerived(run, packageKey(kind, pkg), PackageDocumentSchema, async (current) => {
         const versions = await readVersions(run.store, kind, pkg);
         const lifecycle = await readLifecycle(run.store, kind, pkg);
-        return current || versions.length > 0 ? derivePackageDocument(kind, pkg, versions, current, lifecycle) : null;
+        return current || versions.length > 0 ? signed(run.signer, derivePackageDocument(kind, pkg, versions, current, lifecycle), current) : null;
       }),
     );
   },
   owns: isPackageDocumentKey,
-  entries: (store, key) => jsonEntries(store, key, (doc) => listed(doc.versions, (v) => v.version)),
+  // Its signature is an entry too.
+  entries: (store, key) => jsonEntries(store, key, (doc) => listed(doc.versions, (v) => v.version).set('signature', JSON.stringify(doc.signature ?? null))),
 };
+
+/**
+ * The document signed by `signer` (the stored copy when it already is). Without a signer, the
+ * stored copy when its content is the same (so its signature is kept), else the document unsigned.
+ */
+export async function signed(signer: Signer | undefined, doc: PackageDocument, current: PackageDocument | null): Promise<PackageDocument> {
+  if (signer) return signDocument(signer, doc, current);
+  if (current) {
+    const { signature: _stored, ...stored } = current;
+    if (canonicalJson(stored) === canonicalJson(doc)) return current;
+  }
+  return doc;
+}
 
 /** Badges: one SVG per package, from its package document. */
 const badges: Producer = {

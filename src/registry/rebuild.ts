@@ -8,8 +8,14 @@
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
-import { KINDS, type Kind, type PackageName } from '../core/names.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from '../store/json-documents.ts';
+import { KINDS, parseVersion, platformId, type Kind, type PackageName } from '../core/names.ts';
+import { parseVersionKey, versionsPrefix } from '../core/paths.ts';
+import { VersionDocumentSchema } from '../core/schemas.ts';
+import { eachLimited } from '../core/concurrency.ts';
+import { DEFAULT_RETRY, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
+import { listedKeys, mayResign, type KeyMap } from '../signing/trust.ts';
+import { publishSigningKey, requireCurrentKey } from '../signing/key-list.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { migrateRetiredLayout, namesRetiredLayout } from './config-document.ts';
 import { PRODUCERS, type RebuildRun } from './derived-files.ts';
@@ -31,6 +37,13 @@ export interface RebuildOptions {
   retry?: RetryPolicy;
   /** How many packages or scopes are rebuilt at once. Default 32. */
   concurrency?: number;
+  /**
+   * The registry's signer: artifacts whose statement it has not validly signed are re-signed (in
+   * their version records), and package documents are signed. It must be the key `v1/keys.json`
+   * lists first (a registry without a key list gets one naming it). Without a signer nothing is
+   * signed, and documents are written unsigned.
+   */
+  signer?: Signer;
 }
 
 /** Progress of a rebuild, reported after each derived file. */
@@ -53,6 +66,12 @@ export interface RebuildResult {
   unchanged: string[];
   /** How many packages were rebuilt. */
   packages: number;
+  /**
+   * Artifact statements whose signature verifies with no key of `v1/keys.json` (with a signer
+   * only): they were changed after signing, and are not signed again (that would launder the
+   * change). The version record needs restoring from the bucket's versions, or re-publishing.
+   */
+  mismatched: Array<{ key: string; platform: string }>;
 }
 
 /**
@@ -83,7 +102,10 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   const scopes = new Set(targets.map((t) => t.pkg.scope));
   if (!onePackage && !kind) for (const s of await discoverScopes(store)) scopes.add(s);
 
-  const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length };
+  const { signer } = options;
+  const keys = signer ? await checkSigner(store, signer) : null;
+
+  const result: RebuildResult = { changed: [], unchanged: [], packages: targets.length, mismatched: [] };
   const run: RebuildRun = {
     store,
     targets,
@@ -93,6 +115,7 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     onePackage,
     retry,
     concurrency,
+    signer,
     record: (key, changed) => {
       (changed ? result.changed : result.unchanged).push(key);
       const done = result.changed.length + result.unchanged.length;
@@ -101,6 +124,15 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
     },
   };
   const total = PRODUCERS.reduce((sum, p) => sum + p.count(run), 0);
+  // Signatures of the records first: every artifact statement signed by the current key.
+  if (signer && keys) {
+    await eachLimited(targets, concurrency, async ({ kind: k, pkg }) => {
+      const { written, mismatched } = await resignVersions(store, k, pkg, signer, keys, retry);
+      for (const key of written) run.record(key, true);
+      result.mismatched.push(...mismatched);
+    });
+    result.mismatched.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.platform < b.platform ? -1 : 1));
+  }
   // Records written before skills had a derived archive get one (derived from the stored artifact).
   await deriveMissingSkillsArchives(run);
   // In order: each producer reads what those before it wrote (package documents first).
@@ -108,6 +140,67 @@ export async function rebuild(store: ObjectStore, options: RebuildOptions = {}):
   // Last, once the sharded roots exist: the config names them, and the retired files go.
   if (retired) for (const key of await migrateRetiredLayout(store, retry)) run.record(key, true);
   return result;
+}
+
+/**
+ * A rebuild signs only with the registry's current key, the first of `v1/keys.json`; a registry
+ * that has never signed gets a key list naming the signer.
+ *
+ * @returns The registry's keys, by id.
+ * @throws ShelfError `invalid_config` when the signer is not the current key
+ */
+async function checkSigner(store: ObjectStore, signer: Signer): Promise<KeyMap> {
+  return listedKeys((await requireCurrentKey(store, signer)) ?? (await publishSigningKey(store, signer)));
+}
+
+/**
+ * Re-signs the artifacts of a package's version records that lack a valid signature by `signer`
+ * (a registry from before signing, or a rotated key), by compare-and-swap. The statements are the
+ * same facts: only the signature changes. A statement whose signature verifies with no listed key
+ * was changed after signing: it is left as it is, and returned (`mayResign`).
+ *
+ * @returns The version documents written, and the statements left.
+ */
+async function resignVersions(
+  store: ObjectStore,
+  kind: Kind,
+  pkg: PackageName,
+  signer: Signer,
+  keys: KeyMap,
+  retry: RetryPolicy,
+): Promise<{ written: string[]; mismatched: RebuildResult['mismatched'] }> {
+  const written: string[] = [];
+  const mismatched = new Map<string, RebuildResult['mismatched']>();
+  for (const { key } of await store.list(versionsPrefix(kind, pkg))) {
+    const parsed = parseVersionKey(key);
+    if (!parsed) continue;
+    const owner = { kind, name: pkg.full, version: parseVersion(parsed.version) };
+    const { changed } = await updateJson(
+      store,
+      key,
+      VersionDocumentSchema,
+      async (current) => {
+        if (!current) throw new NothingToWrite();
+        const left: RebuildResult['mismatched'] = [];
+        const artifacts = await Promise.all(
+          current.artifacts.map(async (a) => {
+            if (await isSignedBy(signer, owner, a)) return a;
+            if (await mayResign(keys, owner, a)) return signArtifact(signer, owner, a);
+            left.push({ key, platform: platformId(a) });
+            return a;
+          }),
+        );
+        mismatched.set(key, left);
+        return { ...current, artifacts };
+      },
+      { retry, strict: true },
+    ).catch((error: unknown) => {
+      if (error instanceof NothingToWrite) return { changed: false };
+      throw error;
+    });
+    if (changed) written.push(key);
+  }
+  return { written, mismatched: [...mismatched.values()].flat() };
 }
 
 function checkOptions(options: RebuildOptions): RebuildOptions {
@@ -124,3 +217,6 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;
 }
+
+/** Thrown inside a compare-and-swap to write nothing (the record is gone). */
+class NothingToWrite extends Error {}

@@ -9,6 +9,7 @@ import type { Kind, PackageName } from '../core/names.ts';
 import type { PackageDocument } from '../core/schemas.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { PRODUCERS, type PackageRefresh } from './derived-files.ts';
+import type { Signer } from '../signing/signer.ts';
 
 /** Called after each step; tests use it to simulate a crash between two writes. */
 export type StepHook = (step: string) => void | Promise<void>;
@@ -17,11 +18,13 @@ export type StepHook = (step: string) => void | Promise<void>;
 export interface RefreshOptions {
   /** Called after each step (tests simulate crashes here). */
   afterStep?: StepHook;
+  /** Signs the package document. Without one it is written unsigned. */
+  signer?: Signer | undefined;
 }
 
 /** Refreshes every derived file of one package; returns its package document as written. */
 export async function refreshPackage(store: ObjectStore, kind: Kind, pkg: PackageName, options: RefreshOptions = {}): Promise<PackageDocument> {
-  const refresh: PackageRefresh = { store, kind, pkg, versions: new Map() };
+  const refresh: PackageRefresh = { store, kind, pkg, versions: new Map(), signer: options.signer };
   for (const producer of PRODUCERS) {
     await producer.refresh(refresh);
     await options.afterStep?.(producer.step);

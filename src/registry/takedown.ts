@@ -3,15 +3,16 @@
  * report or a legal notice, and its undo. It works on the bucket itself (like `shelf rebuild`),
  * not through the function. Read top to bottom:
  *
- * 1. **validate**: the reason (plain text, 1–500 characters), and that the package (and the
- *    version) exists or was already taken down.
+ * 1. **validate**: the reason (plain text, 1–500 characters), that the package (and the
+ *    version) exists or was already taken down, and that the signer given is the registry's
+ *    current key.
  * 2. **tombstone** (compare-and-swap): the lifecycle record gains the tombstone of each version
  *    removed (what it was: platforms, sizes, sha256; why; when) and, for a package, the package's
  *    own. From now on the name is blocked: an announce or status change is `410`.
  * 3. **delete**: each removed version's files — artifacts, README, version document — with
  *    every earlier stored version of them where the bucket keeps those (`purge`).
  * 4. **derived** (compare-and-swap each): the package document (removed versions listed with the
- *    reason, no platforms; a removed package keeps no summary), badge, scope, search (the package
+ *    reason, no platforms; a removed package keeps no summary; signed), badge, scope, search (the package
  *    or version leaves it), recent list. Then the deletion is repeated for anything an announce
  *    racing the tombstone wrote.
  * 5. **cdn**: the paths to purge, and, when a CloudFront distribution is known, its invalidation.
@@ -37,6 +38,8 @@ import { refreshPackage, type StepHook } from './refresh.ts';
 import { DERIVED_STEPS } from './derived-files.ts';
 import { readLifecycle, readVersions } from './records.ts';
 import { deleteRemovedFiles } from './removal.ts';
+import type { Signer } from '../signing/signer.ts';
+import { requireCurrentKey } from '../signing/key-list.ts';
 
 /** The steps that write, in order; a test-only hook can stop the takedown after any of them. */
 export const TAKEDOWN_STEPS = ['tombstone', 'delete', ...DERIVED_STEPS] as const;
@@ -57,6 +60,12 @@ export interface TakedownOptions {
   now?: () => Date;
   /** Test-only: called after each write step (throw to simulate a crash). */
   afterStep?: StepHook;
+  /**
+   * The registry's signer: the package document the takedown rewrites is signed with it (as an
+   * announce signs it). Without one it is written unsigned, which clients that pinned the
+   * registry's keys refuse.
+   */
+  signer?: Signer;
 }
 
 /** What a takedown (or its undo) did. */
@@ -92,6 +101,7 @@ export async function takedown(store: ObjectStore, options: TakedownOptions): Pr
   const versions = await readVersions(store, kind, pkg);
   const known = version === null ? (await store.head(packageKey(kind, pkg))) !== null || record !== null : versions.some((v) => v.version === version) || record?.removed_versions.some((r) => r.version === version);
   if (!known) throw new ShelfError('not_found', `${kind} ${label} was not found in ${store.description}.`);
+  if (options.signer) await requireCurrentKey(store, options.signer);
 
   const deleted: string[] = [];
   let changed: boolean;
@@ -121,7 +131,7 @@ export async function takedown(store: ObjectStore, options: TakedownOptions): Pr
   }
 
   // 4. derived
-  await refreshPackage(store, kind, pkg, { afterStep });
+  await refreshPackage(store, kind, pkg, { afterStep, signer: options.signer });
   // An announce that read the record before the tombstone may have written since.
   if (!options.undo) deleted.push(...(await deleteRemovedFiles(store, kind, pkg, await readLifecycle(store, kind, pkg))));
 

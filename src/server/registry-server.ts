@@ -17,6 +17,9 @@ import { isShelfError } from '../core/errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { silentLog, type LogSink } from '../core/log.ts';
 import { startLocalServer, type LocalServer } from './local-server.ts';
+import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
+import { publishSigningKey } from '../signing/key-list.ts';
+import type { Signer } from '../signing/signer.ts';
 
 /** Addresses that mean "every interface": never a URL clients can use. */
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '']);
@@ -68,6 +71,8 @@ export interface RegistryServer {
   /** Present in development mode only. */
   dev?: DevServices;
   local: LocalServer;
+  /** The key the registry signs with. */
+  signer: Signer;
   close(): Promise<void>;
 }
 
@@ -107,20 +112,22 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
     }
     env.SHELF_PUBLIC_URL ||= local.url;
     const config = loadAnnounceConfig(env);
+    const { signer, previous } = await signersFromSettings(signingSettingsFor(options.store, env));
+    await publishSigningKey(options.store, signer, { ...(previous ? { previous } : {}), overlapMs: config.signing.overlapMs });
     await writeConfigDocument(options.store, buildConfigDocument(config, config.announceUrl ?? local.url));
     // The web pages are static files in the same bucket; a registry without them still serves every read and announce.
     await publishWebAssets(options.store).catch((err: unknown) => {
       if (!isShelfError(err, 'web_assets_unavailable')) throw err;
       console.warn(`Shelf: no web pages at ${local.url}/ (${err.message})`);
     });
-    const deps = announceDepsFromConfig(config, options.store);
+    const deps = announceDepsFromConfig(config, options.store, signer);
     local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps, { log }));
     const close = async () => {
       await local.close();
       // What was counted since the last flush is published before the server is gone.
       await counter?.close();
     };
-    const server: RegistryServer = { url: local.url, config, store: options.store, local, close };
+    const server: RegistryServer = { url: local.url, config, store: options.store, local, signer, close };
     if (dev) server.dev = dev;
     return server;
   } catch (err) {

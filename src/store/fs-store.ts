@@ -107,6 +107,11 @@ export class FsStore implements ObjectStore {
     this.description = `fs:${this.#root}`;
   }
 
+  /** The bucket folder (absolute). Files under it whose names start with `.` are no keys: never listed, never served. */
+  get root(): string {
+    return this.#root;
+  }
+
   async get(key: string): Promise<StoredObject | null> {
     checkPutOptions(key, KEY_ONLY);
     const path = this.#path(key);

@@ -2,8 +2,10 @@
  * The package page, `package.html?bundle=@scope/name[&version=x.y.z]`: what a package is, how to
  * install it, every version with its platforms and dates, the files of the shown version with
  * size and sha256, and where they came from (the provenance the registry recorded when it
- * verified the publishing workflow's OIDC token). Two requests: the package document, then the
- * version document.
+ * verified the publishing workflow's OIDC token), and what this browser verified of it: the
+ * registry's signatures over the package document and each file's statement (`client/trust.ts`;
+ * a document that does not verify is not shown at all). Two requests: the package document, then
+ * the version document (and once, the registry's key list).
  *
  * Everything from the package is untrusted and rendered as text (see `dom.ts`); links are built
  * only from validated values (`format.ts`).
@@ -19,6 +21,7 @@ import { effectiveStatus, statusNotice, REMOVED_BY_OPERATOR } from '../core/life
 import { renderReadme } from './readme.ts';
 import type { Artifact, PackageDocument, PackageDownloads, Provenance, VersionDocument } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
+import { short } from '../signing/trust.ts';
 import { byId, externalLink, h, replaceChildren, type Child } from './dom.ts';
 import {
   externalUrl,
@@ -188,6 +191,7 @@ function renderPackage(client: RegistryClient, { pkg, version, readme, downloads
     itemsSection('prompts', 'Prompts', version ? namedItems(metadata.prompts) : pkg.prompts, 'prompt'),
     versionsSection(pkg, version),
     version ? filesSection(client, version) : null,
+    version ? verificationSection(client, pkg, version) : null,
     version ? provenanceSection(version) : null,
     version ? badgeSection(client, pkg) : null,
   );
@@ -365,9 +369,55 @@ function filesSection(client: RegistryClient, version: VersionDocument): HTMLEle
       { class: 'file', 'data-platform': `${a.os}-${a.arch}` },
       h('p', { class: 'file-head' }, h('strong', {}, platformLabel(a.os, a.arch)), ' ', downloadLink(client, a), ' ', h('span', { class: 'file-size', title: `${a.size} bytes` }, formatBytes(a.size))),
       h('p', { class: 'file-sha' }, h('span', { class: 'label' }, 'sha256 '), h('code', { class: 'sha256' }, a.sha256)),
+      fileSignature(client, version, a),
     ),
   );
   return section('files', `Files of ${version.version}`, items.length > 0 ? h('ul', { class: 'file-list' }, items) : h('p', {}, 'No files.'));
+}
+
+/** Whether this browser verified the registry's signature over a file's statement. */
+function fileSignature(client: RegistryClient, version: VersionDocument, artifact: Artifact): HTMLElement {
+  const keyid = client.artifactVerification(version, artifact)?.keyid;
+  return keyid
+    ? h('p', { class: 'file-signature', 'data-keyid': keyid }, h('span', { class: 'verified-icon', 'aria-hidden': 'true' }, '✓'), ` sha256, size and provenance signed by the registry (key ${short(keyid)}), verified in your browser`)
+    : h('p', { class: 'file-signature unsigned' }, 'Not signed: this registry does not sign its documents.');
+}
+
+/**
+ * What was verified, and what that proves: the registry's signatures (checked here, against the
+ * keys the registry lists), and whether GitHub attested the files with Sigstore.
+ */
+function verificationSection(client: RegistryClient, pkg: PackageDocument, version: VersionDocument): HTMLElement {
+  const signature = client.packageSignature(pkg);
+  const attested = version.artifacts.filter((a) => a.attestation);
+  const rows: Array<[string, Child]> = [];
+  rows.push([
+    'Registry signature',
+    signature
+      ? h(
+          'span',
+          { id: 'signature-status', 'data-verified': 'true' },
+          h('span', { class: 'verified-icon', 'aria-hidden': 'true' }, '✓'),
+          ` Verified in your browser: this package's document (signed ${signature.signed_at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}) and every file's sha256, size and provenance are signed by the registry's key ${short(signature.keyid)}.`,
+        )
+      : h('span', { id: 'signature-status', 'data-verified': 'false' }, 'None: this registry does not sign its documents, so only the sha256 the registry serves can be checked.'),
+  ]);
+  rows.push([
+    'Sigstore attestation',
+    h(
+      'span',
+      { id: 'attestation-status', 'data-attested': attested.length > 0 ? 'true' : 'false' },
+      attested.length === 0
+        ? 'None: the provenance above rests on the registry, which verified the publishing workflow’s token.'
+        : `GitHub attested ${attested.length === version.artifacts.length ? 'every file' : `${attested.length} of ${version.artifacts.length} files`} with Sigstore (${attested[0]!.attestation!.certificate_identity}), verified by the registry at publication; "shelf bundle verify" checks it again without trusting the registry.`,
+    ),
+  ]);
+  return section(
+    'verification',
+    'Verification',
+    h('dl', { class: 'facts' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
+    h('p', { class: 'muted' }, 'A signature proves the registry published these files and facts, unchanged since; it does not prove the code is safe.'),
+  );
 }
 
 function downloadLink(client: RegistryClient, artifact: Artifact): HTMLElement {

@@ -1,6 +1,6 @@
 /**
  * The pages' loading, empty and error states, so every page says the same thing the same way.
- * Each carries `data-state` (`loading`, `empty`, `not-found`, `invalid`, `unreachable`, `error`)
+ * Each carries `data-state` (`loading`, `empty`, `not-found`, `invalid`, `unreachable`, `untrusted`, `error`)
  * for styling and tests.
  *
  * Browser module.
@@ -11,14 +11,14 @@ import { isShelfError } from '../core/errors.ts';
 import { h, type Child } from './dom.ts';
 
 /** The kinds of state a page can be in besides showing its content. */
-export type StateName = 'loading' | 'empty' | 'not-found' | 'invalid' | 'unreachable' | 'error';
+export type StateName = 'loading' | 'empty' | 'not-found' | 'invalid' | 'unreachable' | 'untrusted' | 'error';
 
 /**
  * A state panel: a heading, an explanation and optional actions. Errors are announced
  * assertively (`role="alert"`), loading and empty states politely (`role="status"`).
  */
 export function statePanel(state: StateName, title: string, detail?: Child, ...actions: Child[]): HTMLElement {
-  const role = state === 'unreachable' || state === 'error' ? 'alert' : 'status';
+  const role = state === 'unreachable' || state === 'untrusted' || state === 'error' ? 'alert' : 'status';
   return h(
     'div',
     { class: `state state-${state}`, 'data-state': state, role },
@@ -42,7 +42,8 @@ export function actionButton(label: string, onClick: () => void): HTMLButtonElem
 
 /**
  * Maps an error to its state: `not_found` → not found, `invalid_*` → invalid address,
- * `registry_unreachable` → unreachable, anything else → error. The message of a ShelfError is
+ * `registry_unreachable` → unreachable, a signature that does not verify → untrusted, anything
+ * else → error. The message of a ShelfError is
  * written by the client library for people and is shown as text.
  */
 export function errorPanel(error: unknown, options: { notFoundTitle?: string; retry?: () => void; home?: boolean } = {}): HTMLElement {
@@ -55,6 +56,10 @@ export function errorPanel(error: unknown, options: { notFoundTitle?: string; re
   }
   if (isShelfError(error, 'registry_unreachable')) {
     return statePanel('unreachable', 'The registry could not be reached', message, retry);
+  }
+  // What the registry serves does not match what it signed: nothing of it is shown.
+  if (isShelfError(error, 'signature_invalid') || isShelfError(error, 'key_untrusted') || isShelfError(error, 'rollback_detected')) {
+    return statePanel('untrusted', 'This package could not be verified', [message, ` (${error.code})`], home);
   }
   // Not expected: shown rather than swallowed, so a broken page says why.
   console.error(error);

@@ -116,7 +116,8 @@ describe('what is cached as immutable', () => {
     // It asked again, with the ETag it had: a revalidation, not a frozen entry.
     const asked = cdn.requests.slice(from).filter((r) => PACKAGE.test(r.path));
     expect(asked).toHaveLength(1);
-    expect(asked[0]!.ifNoneMatch).toMatch(/^"/);
+    // (A weak one when the server compressed the answer: a signed package document is large enough.)
+    expect(asked[0]!.ifNoneMatch).toMatch(/^(W\/)?"/);
   });
 
   it('refuses an index piece whose bytes do not match the hash in its name, and never caches it', async () => {

@@ -3,6 +3,7 @@
  * broken CDN would: an endless document, a body that stalls after its headers, a connection
  * that never answers, a poisoned `Cache-Control: immutable`, other bytes. Test-only.
  */
+import { createHash } from 'node:crypto';
 import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -17,7 +18,7 @@ export type Hostility =
   /** The real answer, with `Cache-Control: public, max-age=31536000, immutable`. */
   | { kind: 'immutable' }
   /** These bytes instead of the real ones (with the real status and headers, an ETag of their own). */
-  | { kind: 'replace'; body: string };
+  | { kind: 'replace'; body: string | Uint8Array };
 
 export interface HostileRegistry {
   url: string;
@@ -76,6 +77,8 @@ export async function startHostileRegistry(target: string): Promise<HostileRegis
     requests.push({ path, ifNoneMatch: req.headers['if-none-match'] as string | undefined });
     const how = rules.find((r) => r.test.test(path))?.how;
     if (how && (how.kind === 'huge' || how.kind === 'stall' || how.kind === 'silent')) return hostile(res, how);
+    // A replaced answer is never "not modified": the client's copy is of the real one.
+    if (how?.kind === 'replace') delete req.headers['if-none-match'];
     forward(
       req.url ?? '/',
       req.method ?? 'GET',
@@ -84,8 +87,10 @@ export async function startHostileRegistry(target: string): Promise<HostileRegis
         if (how?.kind === 'immutable' && status === 200) headers['cache-control'] = 'public, max-age=31536000, immutable';
         if (how?.kind === 'replace' && status === 200) {
           body = Buffer.from(how.body);
-          headers.etag = '"replaced"';
+          headers.etag = `"replaced-${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
           delete headers['content-length'];
+          // The replacement is sent as it is, not in the encoding the server compressed its answer with.
+          delete headers['content-encoding'];
         }
         res.writeHead(status, headers as Record<string, string>);
         res.end(req.method === 'HEAD' ? undefined : body);

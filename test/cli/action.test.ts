@@ -136,7 +136,10 @@ describe('action.yml', () => {
       // Pasting ${{ inputs.* }} into a script is a script injection; env vars are not.
       expect(s.run).not.toContain('${{');
     }
-    expect(action.runs.steps.map((s) => s.name)).toEqual(['Check the OIDC permission', 'Set up Node.js', 'Install the shelf CLI', 'Pack', 'Upload to the release', 'Announce']);
+    expect(action.runs.steps.map((s) => s.name)).toEqual(['Check the OIDC permission', 'Set up Node.js', 'Install the shelf CLI', 'Pack', 'Upload to the release', 'Attest', 'Announce']);
+    // The artifact attestation the registry verifies: GitHub's own action, of the announced file, before the announce.
+    expect(step('Attest')).toMatchObject({ uses: 'actions/attest-build-provenance@v2', if: "inputs.attest == 'true'", with: { 'subject-path': '${{ steps.pack.outputs.file }}' } });
+    expect(action.inputs.attest?.default).toBe('true');
     expect(step('Set up Node.js').with?.['node-version']).toBe('${{ inputs.node-version }}');
     // The CLI comes from npm, named once (package.json), at the action's own version.
     expect(step('Install the shelf CLI').run).toContain('npm install -g --prefix "$prefix"');

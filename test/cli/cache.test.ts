@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,16 +38,18 @@ describe('the document cache', () => {
     let mark = proxy.requests.length;
     const first = await shelf(['bundle', 'show', '@acme/echo', '--json'], { env: env() });
     expect(first.code).toBe(0);
-    expect(since(mark)).toEqual(['200 /v1/bundles/@acme/echo.json', '200 /v1/bundles/@acme/echo/versions/1.2.0.json']);
+    // The package, the registry's config and key list (its signature is verified before anything is trusted), the version.
+    expect(since(mark)).toEqual(['200 /v1/bundles/@acme/echo.json', '200 /v1/config.json', '200 /v1/keys.json', '200 /v1/bundles/@acme/echo/versions/1.2.0.json']);
 
     mark = proxy.requests.length;
     const second = await shelf(['bundle', 'show', '@acme/echo', '--json'], { env: env() });
     expect(second.stdout).toBe(first.stdout);
-    expect(since(mark)).toEqual(['304 /v1/bundles/@acme/echo.json', '304 /v1/bundles/@acme/echo/versions/1.2.0.json']);
+    expect(since(mark)).toEqual(['304 /v1/bundles/@acme/echo.json', '304 /v1/config.json', '304 /v1/keys.json', '304 /v1/bundles/@acme/echo/versions/1.2.0.json']);
     expect(proxy.requests.slice(mark).filter((r) => !r.path.startsWith('/v1/downloads/')).every((r) => r.ifNoneMatch && r.ifNoneMatch.length > 2)).toBe(true);
 
     // A search reads the sharded index's root, then immutable pieces: a repeated search
     // revalidates the config and the root only, and answers the pieces from the cache.
+    await rm(join(cacheDir, 'documents'), { recursive: true });
     mark = proxy.requests.length;
     await shelf(['search', 'echo'], { env: env() });
     const firstSearch = since(mark);
@@ -78,14 +81,14 @@ describe('the document cache', () => {
     expect(fromEnv.stdout).toBe(online.stdout);
     const missing = await shelf(['search', 'echo', '--offline'], { env: env() });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^error\[not_cached\].*config\.json/);
+    expect(missing.stderr).toMatch(/^error\[not_cached\].*search\/bundles\/root\.json/);
     expect(proxy.requests.length).toBe(mark);
   });
 
   it('corrupt entries (bad JSON, body not matching its sha256) are refetched, never trusted', async () => {
     const good = await shelf(['bundle', 'show', '@acme/echo', '--json'], { env: env() });
     const files = (await readdir(join(cacheDir, 'documents'))).map((f) => join(cacheDir, 'documents', f));
-    expect(files).toHaveLength(2);
+    expect(files).toHaveLength(4); // package, config, key list, version
     // One entry is garbage; in the other the body is altered but still valid JSON.
     await writeFile(files[0]!, '{"url": "trunc');
     const entry = JSON.parse(await readFile(files[1]!, 'utf8'));
@@ -108,14 +111,15 @@ describe('the document cache', () => {
     const client = () => new RegistryClient({ baseUrl: proxy.url, fetch: createCachingFetch({ dir: cacheDir, stats }) });
     await client().getPackage('bundle', '@acme/echo');
     await client().getPackage('bundle', '@acme/echo');
-    expect(stats).toEqual({ revalidated: 1, stored: 1, offline: 0, corrupt: 0, immutable: 0 });
-    const [file] = await readdir(join(cacheDir, 'documents'));
-    const entry = JSON.parse(await readFile(join(cacheDir, 'documents', file!), 'utf8'));
-    await writeFile(join(cacheDir, 'documents', file!), JSON.stringify({ ...entry, sha256: '0'.repeat(64) }));
+    // The package document, and the config and key list its signature is verified with.
+    expect(stats).toEqual({ revalidated: 3, stored: 3, offline: 0, corrupt: 0, immutable: 0 });
+    const file = `${createHash('sha256').update(`${proxy.url}/v1/bundles/@acme/echo.json`).digest('hex')}.json`;
+    const entry = JSON.parse(await readFile(join(cacheDir, 'documents', file), 'utf8'));
+    await writeFile(join(cacheDir, 'documents', file), JSON.stringify({ ...entry, sha256: '0'.repeat(64) }));
     const mark = proxy.requests.length;
     expect((await client().getPackage('bundle', '@acme/echo')).name).toBe('@acme/echo');
     expect(stats.corrupt).toBe(1);
-    expect(proxy.requests[mark]).toMatchObject({ status: 200, ifNoneMatch: undefined });
+    expect(proxy.requests[mark]).toMatchObject({ path: '/v1/bundles/@acme/echo.json', status: 200, ifNoneMatch: undefined });
   });
 
   it('without a cache directory the CLI still works, and --offline says why it cannot', async () => {

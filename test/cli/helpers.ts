@@ -193,10 +193,15 @@ export async function plantBytes(
   const versionKey = `v1/bundles/@${scope}/${name}/versions/${options.version}.json`;
   const doc = JSON.parse(new TextDecoder().decode((await reg.store.get(versionKey))!.body));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  for (const artifact of doc.artifacts) {
-    await reg.store.put(artifact.path, bytes, { contentType: 'application/zip', cacheControl: 'public, max-age=31536000, immutable' });
-    Object.assign(artifact, { sha256, size: bytes.byteLength });
-  }
+  // Re-signed with the registry's own key, as whoever held it could: the client's archive checks
+  // are the last line of defence behind the signatures (tampering without the key: test/attack/tampering.test.ts).
+  const { signArtifact } = await import('../../src/signing/signer.ts');
+  doc.artifacts = await Promise.all(
+    doc.artifacts.map(async (artifact: any) => {
+      await reg.store.put(artifact.path, bytes, { contentType: 'application/zip', cacheControl: 'public, max-age=31536000, immutable' });
+      return signArtifact(reg.server.signer, { kind: 'bundle', name: options.name, version: options.version }, { ...artifact, sha256, size: bytes.byteLength });
+    }),
+  );
   await reg.store.put(versionKey, new TextEncoder().encode(`${JSON.stringify(doc)}\n`), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=60, must-revalidate' });
   return { sha256, size: bytes.byteLength, bytes };
 }

@@ -32,7 +32,15 @@ describe('shelf skill install', () => {
     expect(r.stderr).toBe('');
     const result = JSON.parse(r.stdout);
     const dir = join(home, '.claude', 'skills', 'release-notes');
-    expect(result).toEqual({ name: '@acme/release-notes', version: '1.0.0', dir, status: 'installed', files: ['SKILL.md', 'template.md'], version_status: 'active' });
+    expect(result).toEqual({
+      name: '@acme/release-notes',
+      version: '1.0.0',
+      dir,
+      status: 'installed',
+      files: ['SKILL.md', 'template.md'],
+      version_status: 'active',
+      verified: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: expect.any(Number), registry_signature: { keyid: reg.server.signer.keyId, package_signed_at: expect.any(String) }, attestation: null },
+    });
     expect(await readFile(join(dir, 'SKILL.md'), 'utf8')).toMatch(/^---\nname: release-notes/);
     expect(JSON.parse(await readFile(join(dir, INSTALL_RECORD), 'utf8'))).toMatchObject({ name: '@acme/release-notes', version: '1.0.0' });
     // Nothing else was left in the skills folder (no staging or backup folders).

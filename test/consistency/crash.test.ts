@@ -14,13 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShelfError } from '../../src/core/errors.ts';
 import { ANNOUNCE_STEPS, type AnnounceStep } from '../../src/announce/announce.ts';
 import { KINDS } from '../../src/core/names.ts';
-import { configKey } from '../../src/core/paths.ts';
+import { configKey, keysKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
-import { announcePrepared, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { announcePrepared, prepareBundle, signerOf, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 
 /** The announces, in order, each with its own fixed time. */
 interface Step {
@@ -103,7 +103,7 @@ async function contents(store: ObjectStore, options: { artifacts?: boolean; sear
     }
   }
   for (const { key } of [...(await store.list('v1/')), ...(await store.list('v0.1/'))]) {
-    if (key === configKey()) continue;
+    if (key === configKey() || key === keysKey()) continue;
     if (options.search === 'held' && key.startsWith('v1/search/')) continue;
     const artifact = /\.(mcpb|skill|zip)$/.test(key);
     if (options.artifacts === false && artifact) continue;
@@ -115,7 +115,9 @@ async function contents(store: ObjectStore, options: { artifacts?: boolean; sear
         : body
             .toString('utf8')
             .replace(/http:\/\/127\.0\.0\.1:\d+/g, 'http://fake-github')
-            .replace(/"issued_at":"[^"]*"/g, '"issued_at":"(token iat)"'),
+            .replace(/"issued_at":"[^"]*"/g, '"issued_at":"(token iat)"')
+            // Each registry signs with its own key, and ECDSA signatures are randomised.
+            .replace(/"signature":\{"keyid":"[0-9a-f]*"(,"signed_at":"[^"]*")?,"sig":"[^"]*"\}/g, '"signature":"(signed)"'),
     );
   }
   return map;
@@ -130,7 +132,7 @@ async function rebuildCopy(bucket: string): Promise<{ store: FsStore; changed: s
   const copy = await mkdtemp(join(snapshots, 'rebuilt-'));
   await cp(bucket, copy, { recursive: true });
   const store = new FsStore(copy);
-  const { changed } = await rebuild(store);
+  const { changed } = await rebuild(store, { signer: await signerOf(store) });
   return { store, changed };
 }
 
@@ -193,7 +195,7 @@ describe.each(ANNOUNCE_STEPS.map((s) => [s]))('a crash after the "%s" step', (st
       if (recorded) expect(await contents(rebuilt.store, { search: 'held' })).toEqual(cleanHeld.withNewVersion);
       else expect(await contents(rebuilt.store, { artifacts: false, search: 'held' })).toEqual(withoutArtifacts(cleanHeld.base));
       expect(await check(rebuilt.store)).toMatchObject({ clean: true });
-      expect((await rebuild(rebuilt.store)).changed).toEqual([]);
+      expect((await rebuild(rebuilt.store, { signer: await signerOf(rebuilt.store) })).changed).toEqual([]);
 
       // The retry of the same announce.
       const retried = await announce(newVersion);

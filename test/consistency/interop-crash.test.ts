@@ -62,7 +62,7 @@ const statusChange = (kind: Kind, name: string, repository: string) => async (re
   return res.status === 200;
 };
 const takedownOf = (kind: Kind, pkg = kind === 'bundle' ? TOOL : NOTES) => async (reg: TestRegistry) =>
-  takedown(reg.store, { kind, pkg, version: parseVersion('1.1.0'), reason: 'Malware', now: () => new Date(AT) }).then(
+  takedown(reg.store, { kind, pkg, version: parseVersion('1.1.0'), reason: 'Malware', now: () => new Date(AT), signer: reg.server.signer }).then(
     () => true,
     () => false,
   );
@@ -108,7 +108,9 @@ async function onCopy() {
   const dir = await mkdtemp(join(base.dir, 'copy-'));
   await cp(join(base.dir, 'bucket'), dir, { recursive: true });
   const store = crashingStore(new FsStore(dir));
-  const reg = await startTestRegistry({ store, env, wrapDeps: (deps) => ({ ...deps, now: () => new Date(AT) }) });
+  // The copied registry's own key (its folder's key file, copied with it) keeps signing.
+  const signing = { SHELF_SIGNING_KEY_FILE: join(dir, '.signing', 'registry-key.pem') };
+  const reg = await startTestRegistry({ store, env: { ...env, ...signing }, wrapDeps: (deps) => ({ ...deps, now: () => new Date(AT) }) });
   open.push(reg);
   return { reg, store };
 }
@@ -145,7 +147,7 @@ describe.each(SCENARIOS.map((s, i) => [s.label, s, i] as const))('%s that crashe
       expect(await served(reg, scenario.kind)).not.toEqual(clean);
       expect((await check(reg.store)).clean).toBe(false);
       if (repair === 'the next write') expect(await scenario.run(reg)).toBe(true);
-      else await rebuild(reg.store);
+      else await rebuild(reg.store, { signer: reg.server.signer });
       expect(await served(reg, scenario.kind)).toEqual(clean);
       expect((await check(reg.store)).issues).toEqual([]);
     },

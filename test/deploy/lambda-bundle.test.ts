@@ -23,6 +23,9 @@ import { PackageDocumentSchema, PackageDownloadsSchema, VersionDocumentSchema } 
 import { listExamples, packBundle } from '../../src/dev/pack.ts';
 import type { S3Store } from '../../src/store/s3-store.ts';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/fake-github.ts';
+import { startFakeKms, type FakeKms } from '../fakes/fake-kms.ts';
+import { readKeyList } from '../../src/signing/key-list.ts';
+import { listedKeys, verifyArtifact, verifyDocument } from '../../src/signing/trust.ts';
 import { startFakeSecretsManager } from '../fakes/fake-secrets-manager.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
@@ -40,13 +43,16 @@ let built: BuiltLambda;
 let bundle: string;
 let s3: TestS3Server;
 let github: FakeGitHub;
+let kms: FakeKms;
+let kmsKey: string;
 let store: S3Store;
 let fn: LambdaProcess;
 let announceBody: Record<string, unknown>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'shelf-lambda-'));
-  [built, s3, github] = await Promise.all([buildLambda({ outDir: join(work, 'build') }), startS3Server(), startFakeGitHub(AUDIENCE)]);
+  [built, s3, github, kms] = await Promise.all([buildLambda({ outDir: join(work, 'build') }), startS3Server(), startFakeGitHub(AUDIENCE), startFakeKms()]);
+  kmsKey = kms.createKey();
   // Run what would be uploaded: the zip's contents, far from the repository's node_modules.
   const unzipped = join(work, 'function');
   mkdirSync(unzipped);
@@ -72,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   fn?.stop();
-  await Promise.all([s3?.close(), github?.close()]);
+  await Promise.all([s3?.close(), github?.close(), kms?.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -85,6 +91,9 @@ function functionEnv(overrides: Record<string, string | undefined> = {}): Record
     SHELF_OIDC_JWKS_URL: github.jwksUrl,
     SHELF_GITHUB_API_URL: github.url,
     SHELF_ASSET_TIMEOUT_MS: '5000',
+    // The stack's KMS key; the function reaches KMS with the same credentials as S3.
+    SHELF_SIGNING_KMS_KEY_ID: kmsKey,
+    AWS_ENDPOINT_URL_KMS: kms.url,
     ...overrides,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -127,6 +136,11 @@ describe('the built function, driven with function-URL events', () => {
     expect(artifact!.body.byteLength).toBe((announceBody.artifact as any).size);
     const doc = PackageDocumentSchema.parse(JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
     expect(doc.latest).toBe(VERSION);
+    // Signed with the KMS key, which v1/keys.json lists.
+    const keys = await listedKeys((await readKeyList(store))!);
+    expect((await verifyArtifact(keys, { kind: 'bundle', name: NAME, version: VERSION }, version.artifacts[0]!)).keyid).toBe([...keys.keys()][0]);
+    await verifyDocument(keys, JSON.parse(new TextDecoder().decode((await store.get(packageKey('bundle', pkg)))!.body)));
+    expect(kms.calls.filter((c) => c.operation === 'Sign').length).toBeGreaterThanOrEqual(2);
     // The function logged one JSON line for the request (the line `shelf serve` writes), without the token.
     const lines = fn.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === 'request')).toEqual([
@@ -165,6 +179,21 @@ describe('the built function, driven with function-URL events', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('re-signs and rebuilds when invoked directly with {"shelf":"rebuild"} (on AWS only the function may sign)', async () => {
+    const key = packageKey('bundle', parsePackageName(NAME));
+    const doc = JSON.parse(new TextDecoder().decode((await store.get(key))!.body));
+    delete doc.signature;
+    await store.put(key, new TextEncoder().encode(JSON.stringify(doc)), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=60, must-revalidate' });
+    const result = (await fn.invoke({ shelf: 'rebuild' } as never)) as unknown as { changed: string[]; packages: number };
+    expect(result.changed).toContain(key);
+    expect(result.packages).toBe(1);
+    const keys = await listedKeys((await readKeyList(store))!);
+    await verifyDocument(keys, JSON.parse(new TextDecoder().decode((await store.get(key))!.body)));
+    // A function URL request never reaches the rebuild, whatever its body says.
+    const viaUrl = await fn.invoke(urlEvent('/v1/bundles/announce', { body: { shelf: 'rebuild' } }));
+    expect(viaUrl.statusCode).toBe(401);
+  });
+
   it('rejects an announce without a token with 401 missing_token, and unknown routes with 404', async () => {
     const missing = await fn.invoke(urlEvent('/v1/bundles/announce', { body: announceBody }));
     expect(missing.statusCode).toBe(401);
@@ -186,6 +215,9 @@ describe('start-up of the built function', () => {
     const fsStore = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_STORE: undefined }));
     expect(fsStore.code).not.toBe(0);
     expect(fsStore.stderr).toContain('SHELF_STORE must be an s3://');
+    const noKey = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_SIGNING_KMS_KEY_ID: undefined }));
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toContain('SHELF_SIGNING_KMS_KEY_ID is required');
     const raw = await LambdaProcess.startFailure(bundle, functionEnv({ AWS_ENDPOINT_URL_S3: s3.rawEndpoint }));
     expect(raw.code).not.toBe(0);
     expect(raw.stderr).toMatch(/does not honour If-(None-)?Match/);

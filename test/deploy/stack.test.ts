@@ -18,6 +18,7 @@ import { ACCESS_LOG_PREFIX, ANNOUNCE_WRITES, CREATE_ONLY_KEYS, LIVE_ALIAS, METRI
 import { parsePackageName, parseVersion } from '../../src/core/names.ts';
 import {
   artifactKey,
+  attestationKey,
   configKey,
   downloadDayKey,
   downloadsIndexKey,
@@ -259,7 +260,10 @@ describe('the announce function', () => {
     expect(env.SHELF_ASSET_TIMEOUT_MS).toBe('40000');
     expect(env.SHELF_MAX_ARTIFACT_BYTES).toBe(String(100 * 1024 * 1024));
     // Only what was asked for: no token, no issuer override, by default.
-    expect(Object.keys(env).sort()).toEqual(['SHELF_ASSET_TIMEOUT_MS', 'SHELF_AUDIENCE', 'SHELF_MAX_ARTIFACT_BYTES', 'SHELF_STORE']);
+    expect(Object.keys(env).sort()).toEqual(['SHELF_ASSET_TIMEOUT_MS', 'SHELF_AUDIENCE', 'SHELF_MAX_ARTIFACT_BYTES', 'SHELF_SIGNING_KEY_OVERLAP_DAYS', 'SHELF_SIGNING_KMS_KEY_ID', 'SHELF_STORE']);
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(env.SHELF_SIGNING_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(env.SHELF_SIGNING_KEY_OVERLAP_DAYS).toBe('90');
     expect(env.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] });
     // The asset timeout leaves time for the writes before the function's own limit.
     expect(Number(env.SHELF_ASSET_TIMEOUT_MS) / 1000).toBeLessThanOrEqual(fn.Properties.Timeout - 10);
@@ -297,6 +301,8 @@ describe('the announce function', () => {
     expect(role.Properties.Policies).toBeUndefined();
     expect(statements.length).toBeGreaterThan(0);
     expect([...granted.keys()].sort()).toEqual([
+      'kms:GetPublicKey',
+      'kms:Sign',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:DeleteObject',
@@ -306,6 +312,10 @@ describe('the announce function', () => {
       's3:ListBucketVersions',
       's3:PutObject',
     ]);
+    // The registry's signing key, and nothing else of KMS.
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(granted.get('kms:Sign')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    expect(granted.get('kms:GetPublicKey')).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
     const puts = granted.get('s3:PutObject')!;
     expect(puts).toEqual(ANNOUNCE_WRITES.map((k) => objectsArn(`/${k}`)));
     // The records and derived files of every format the registry publishes: lifecycle records, the
@@ -358,17 +368,17 @@ describe('the announce function', () => {
     expect(outputs.Audience!.Value).toBe(AUDIENCE);
     expect(outputs.OidcIssuer!.Value).toBe('https://token.actions.githubusercontent.com');
     expect(Object.keys(outputs).sort()).toEqual([
-      'AlarmTopicArn', 'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'LogBucketName', 'OidcIssuer', 'Region', 'StoreUrl', 'TakedownOperatorPolicy',
+      'AlarmTopicArn', 'AnnounceUrl', 'Audience', 'BucketName', 'CdnUrl', 'DistributionId', 'FunctionName', 'LiveVersion', 'LogBucketName', 'OidcIssuer', 'Region', 'SigningKeyArn', 'StoreUrl', 'TakedownOperatorPolicy',
     ]);
   });
 
-  it("documents the takedown operator's permission: the registry's objects and an invalidation of this distribution only", () => {
+  it("documents the takedown operator's permission: the registry's objects, signing with the registry's key and an invalidation of this distribution only", () => {
     const [distributionId] = only(template, 'AWS::CloudFront::Distribution');
     const [policyId, policy] = only(template, 'AWS::IAM::ManagedPolicy');
     expect(template.findOutputs('*').TakedownOperatorPolicy!.Value).toEqual({ Ref: policyId });
     const statements = policy.Properties.PolicyDocument.Statement as Json[];
     const bySid = new Map(statements.map((s) => [s.Sid as string, s]));
-    expect([...bySid.keys()].sort()).toEqual(['InvalidateTheCdn', 'ListRegistryKeys', 'RegistryObjects']);
+    expect([...bySid.keys()].sort()).toEqual(['InvalidateTheCdn', 'ListRegistryKeys', 'RegistryObjects', 'SignWithRegistryKey']);
     for (const s of statements) {
       expect(s.Effect).toBe('Allow');
       expect(s.Resource).not.toBe('*');
@@ -379,6 +389,38 @@ describe('the announce function', () => {
     expect(asArray(bySid.get('RegistryObjects')!.Action)).toContain('s3:DeleteObjectVersion');
     expect(bySid.get('RegistryObjects')!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] });
     expect(bySid.get('ListRegistryKeys')!.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+    // A takedown rewrites package documents, signed with the registry's current key (and nothing else of KMS).
+    const [keyId] = only(template, 'AWS::KMS::Key');
+    expect(asArray(bySid.get('SignWithRegistryKey')!.Action).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(bySid.get('SignWithRegistryKey')!.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+});
+
+describe('the signing key', () => {
+  it('is an asymmetric ECC P-256 signing key in KMS, kept when the stack is deleted; only the announce function may sign with it', () => {
+    const [keyId, key] = only(template, 'AWS::KMS::Key');
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
+    // The key policy delegates to IAM (the account); no other principal is named in it.
+    for (const statement of key.Properties.KeyPolicy.Statement as Json[]) expect(JSON.stringify(statement.Principal)).toContain(':root');
+    const [, gc] = fnOf(template, 'gc');
+    expect([...grantsOf(template, gc).granted.keys()].some((a) => a.startsWith('kms:'))).toBe(false);
+    expect(template.findOutputs('*').SigningKeyArn!.Value).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  it('rotates by generation: the next key signs, the previous one (still allowed to sign) endorses it', () => {
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, signingKeyGeneration: '2', signingKeyOverlapDays: '30' });
+    const keys = resources(t, 'AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    const byGeneration = (n: number) => keys.find(([id]) => (n === 1 ? /^SigningKey[0-9A-F]{8}$/ : /^SigningKey2[0-9A-F]{8}$/).test(id))![0];
+    const env = fnOf(t, 'announce')[1].Properties.Environment.Variables;
+    expect(env.SHELF_SIGNING_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [byGeneration(2), 'Arn'] });
+    expect(env.SHELF_SIGNING_PREVIOUS_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [byGeneration(1), 'Arn'] });
+    expect(env.SHELF_SIGNING_KEY_OVERLAP_DAYS).toBe('30');
+    const { granted } = grantsOf(t, fnOf(t, 'announce')[1]);
+    expect(granted.get('kms:Sign')).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [byGeneration(1), 'Arn'] }, { 'Fn::GetAtt': [byGeneration(2), 'Arn'] }]));
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, signingKeyGeneration: '0' })[k], ROOT)).toThrow(/signingKeyGeneration/);
   });
 });
 
@@ -497,6 +539,8 @@ describe('conditional writes enforced by the bucket', () => {
       readmeKey('bundle', alpha, v1),
       readmeKey('skill', alpha, v1),
       skillsArchiveKey(alpha, v1, 'a'.repeat(64)),
+      attestationKey('bundle', alpha, v1, { os: 'linux', arch: 'x64' }),
+      attestationKey('skill', alpha, v1, { os: 'any', arch: 'any' }),
     ]) {
       expect(grantsKey(arns, key), key).toBe(true);
     }

@@ -63,6 +63,12 @@ export interface FakeGitHub {
    * another status; without one it is 404, as for a repository without a README.
    */
   setReadme(repository: string, sha: string, answer: string | { status: number } | { redirectTo: string }): void;
+  /**
+   * Adds an artifact attestation (a Sigstore bundle) that `GET /repos/{repository}/attestations/sha256:{hex}`
+   * lists, as GitHub's attestations API does; or makes that route answer `status`.
+   */
+  addAttestation(repository: string, sha256: string, bundle: unknown): void;
+  setAttestationStatus(repository: string, status: number | undefined): void;
   /** Creates a release without assets (as publishing a release on GitHub does). */
   addRelease(repository: string, tag: string): void;
   /** The assets of a release now, by name (uploads included); undefined when there is no such release. */
@@ -125,6 +131,8 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
   const releaseRedirects = new Map<string, string>();
   const releasePadding = new Map<string, number>();
   const readmes = new Map<string, string | { status: number } | { redirectTo: string }>();
+  const attestations = new Map<string, unknown[]>();
+  const attestationStatus = new Map<string, number>();
   const requests: string[] = [];
   const apiAuthorizations: string[] = [];
 
@@ -174,6 +182,14 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
         return res.end();
       }
       return json(answer.status, { message: 'fake' });
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/attestations\/sha256:([0-9a-f]{64})$/.exec(path);
+    if (m) {
+      const status = attestationStatus.get(m[1]!);
+      if (status !== undefined) return json(status, { message: 'fake' });
+      const found = attestations.get(`${m[1]}@${m[2]}`);
+      if (!found) return json(404, { message: 'Not Found' });
+      return json(200, { attestations: found.map((bundle) => ({ bundle, repository_id: 1 })) });
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/releases\/tags\/([^/]+)$/.exec(path);
     if (m) {
@@ -323,6 +339,13 @@ export async function startFakeGitHub(audience = 'https://shelf.test'): Promise<
     },
     setReadme(repository, sha, answer) {
       readmes.set(`${repository}@${sha}`, answer);
+    },
+    addAttestation(repository, sha256, bundle) {
+      attestations.set(`${repository}@${sha256}`, [...(attestations.get(`${repository}@${sha256}`) ?? []), bundle]);
+    },
+    setAttestationStatus(repository, status) {
+      if (status === undefined) attestationStatus.delete(repository);
+      else attestationStatus.set(repository, status);
     },
     addRelease(repository, tag) {
       const id = `${repository}@${tag}`;

@@ -14,8 +14,8 @@ export const DOCUMENTED_5XX: ReadonlySet<string> = new Set(['upstream_unavailabl
 
 /**
  * The function's handler with the production wiring (`announceDepsFromConfig`: the real token
- * verifier against the fake issuer's JWKS, the real release fetcher against the fake GitHub)
- * over `store`.
+ * verifier against the fake issuer's JWKS, the real release fetcher against the fake GitHub, the
+ * test registry's signer) over `store`.
  */
 export function productionHandler(reg: TestRegistry, store: ObjectStore): (event: FunctionUrlEvent) => Promise<FunctionUrlResult> {
   const config = loadAnnounceConfig({
@@ -25,7 +25,7 @@ export function productionHandler(reg: TestRegistry, store: ObjectStore): (event
     SHELF_GITHUB_API_URL: reg.github.url,
     SHELF_ASSET_TIMEOUT_MS: '5000',
   });
-  return createAnnounceHandler(announceDepsFromConfig(config, store));
+  return createAnnounceHandler(announceDepsFromConfig(config, store, reg.server.signer));
 }
 
 /** An answer: its status and its body. */

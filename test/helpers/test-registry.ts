@@ -13,6 +13,13 @@ import { startRegistryServer, type RegistryServer, type RegistryServerOptions } 
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { startFakeGitHub, type Claims, type FakeGitHub, type MintOptions } from '../fakes/fake-github.ts';
+import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
+import type { Signer } from '../../src/signing/signer.ts';
+
+/** The signer of a folder bucket's registry (its key file, `.signing/registry-key.pem` in the folder). */
+export function signerOf(store: FsStore): Promise<Signer> {
+  return loadOrCreateKeyFile(join(store.root, '.signing', 'registry-key.pem'), { create: false });
+}
 
 export const AUDIENCE = 'https://shelf.test';
 
@@ -64,6 +71,8 @@ export async function startTestRegistry(
       SHELF_OIDC_JWKS_URL: github.jwksUrl,
       SHELF_GITHUB_API_URL: github.url,
       SHELF_ASSET_TIMEOUT_MS: '5000',
+      // A folder bucket keeps its key in its own data folder; any other store gets one in the test's folder.
+      ...(options.store && !(options.store instanceof FsStore) ? { SHELF_SIGNING_KEY_FILE: join(dir, 'registry-key.pem') } : {}),
       ...options.env,
     },
     ...(options.wrapDeps ? { wrapDeps: options.wrapDeps } : {}),

@@ -117,12 +117,12 @@ describe('the MCP registry API follows the lifecycle', () => {
   });
 
   it('a version taken down: 404, out of both listings, purged on the CDN; with every other version yanked, the server has no latest', async () => {
-    const first = await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@acme/tool'), version: parseVersion('1.1.0'), reason: 'Malware report #12' });
+    const first = await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@acme/tool'), version: parseVersion('1.1.0'), reason: 'Malware report #12', signer: reg.server.signer });
     expect(first.cdn_paths).toEqual(expect.arrayContaining(['/v0.1/servers/io.github.acme/tool/*', '/v0.1/pages/*']));
     expect((await server('io.github.acme/tool', '1.1.0')).status).toBe(404);
     expect(await official('io.github.acme/tool', 'latest')).toMatchObject({ version: '1.0.0', isLatest: true });
     expect(await listedVersions('limit=50', 'io.github.acme/tool')).toEqual(['io.github.acme/tool@1.2.0', 'io.github.acme/tool@1.0.0']);
-    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@acme/tool'), version: parseVersion('1.0.0'), reason: 'Malware report #13' });
+    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@acme/tool'), version: parseVersion('1.0.0'), reason: 'Malware report #13', signer: reg.server.signer });
     expect((await server('io.github.acme/tool', '1.0.0')).status).toBe(404);
     expect((await server('io.github.acme/tool', 'latest')).status).toBe(404);
     expect(await listedVersions('limit=50', 'io.github.acme/tool')).toEqual(['io.github.acme/tool@1.2.0']);
@@ -133,12 +133,12 @@ describe('the MCP registry API follows the lifecycle', () => {
 
   it('a package taken down: no files (404 as an unknown name), in no listing; undone and announced again, served again', async () => {
     const gone = parsePackageName('@acme/gone');
-    await takedown(reg.store, { kind: 'bundle', pkg: gone, version: null, reason: 'Legal notice' });
+    await takedown(reg.store, { kind: 'bundle', pkg: gone, version: null, reason: 'Legal notice', signer: reg.server.signer });
     const paths = ['versions', 'versions/latest', 'versions/1.0.0'];
     for (const path of paths) expect((await getJson(`${reg.url}/v0.1/servers/io.github.acme%2Fgone/${path}`)).status, path).toBe(404);
     expect(await listedVersions('limit=50', 'io.github.acme/gone')).toEqual([]);
     // The undo lifts the block but restores no bytes: still nothing to serve until announced again.
-    await takedown(reg.store, { kind: 'bundle', pkg: gone, version: null, undo: true });
+    await takedown(reg.store, { kind: 'bundle', pkg: gone, version: null, undo: true, signer: reg.server.signer });
     expect((await getJson(`${reg.url}/v0.1/servers/io.github.acme%2Fgone/versions`)).status).toBe(404);
     await publishBundle(reg, '@acme/gone', '1.0.0');
     expect(await official('io.github.acme/gone', 'latest')).toMatchObject({ version: '1.0.0', status: 'active', isLatest: true });
@@ -189,7 +189,7 @@ describe('agent-skills discovery follows the lifecycle', () => {
   });
 
   it('offers nothing of a skill taken down: its index answers 404, its scope’s lists it no more, both purged on the CDN', async () => {
-    const result = await takedown(reg.store, { kind: 'skill', pkg: parsePackageName('@acme/release-notes'), version: null, reason: 'Legal notice' });
+    const result = await takedown(reg.store, { kind: 'skill', pkg: parsePackageName('@acme/release-notes'), version: null, reason: 'Legal notice', signer: reg.server.signer });
     expect(result.cdn_paths).toEqual(expect.arrayContaining(['/v1/agent-skills/@acme.json', '/v1/agent-skills/@acme/release-notes.json']));
     expect((await discovery('/@acme/release-notes')).status).toBe(404);
     expect((await discovery('/@acme')).json.skills).toEqual([]);
@@ -203,5 +203,5 @@ it('leaves exactly what a rebuild derives from the records: shelf check is clean
     expect(schema.safeParse(json).error, key).toBeUndefined();
   }
   expect((await check(reg.store)).issues).toEqual([]);
-  expect((await rebuild(reg.store)).changed).toEqual([]);
+  expect((await rebuild(reg.store, { signer: reg.server.signer })).changed).toEqual([]);
 }, 60_000);

@@ -57,7 +57,7 @@ describe('rebuild and check with a delta', () => {
 
   it('of a registry with a delta writes nothing, and the checker finds it clean', async () => {
     const before = await etagsOf(reg.store);
-    const result = await rebuild(reg.store, { kind: 'bundle' });
+    const result = await rebuild(reg.store, { signer: reg.server.signer, kind: 'bundle' });
     expect(result.changed).toEqual([]);
     expect(await etagsOf(reg.store)).toEqual(before);
     expect((await check(reg.store, { kind: 'bundle' })).clean).toBe(true);
@@ -72,7 +72,7 @@ describe('rebuild and check with a delta', () => {
     const report = await check(reg.store, { kind: 'bundle' });
     expect(report.clean).toBe(false);
     expect(report.issues[0]!.missing).toContain(`file ${lost}`);
-    expect((await rebuild(reg.store, { kind: 'bundle' })).changed).toEqual([shardedRootKey('bundle')]);
+    expect((await rebuild(reg.store, { signer: reg.server.signer, kind: 'bundle' })).changed).toEqual([shardedRootKey('bundle')]);
     expect(await reg.store.get(lost)).not.toBeNull();
     expect((await readShardedRoot(reg.store, 'bundle'))!.root.delta).toEqual(root.delta);
     expect((await check(reg.store, { kind: 'bundle' })).clean).toBe(true);
@@ -84,7 +84,7 @@ describe('rebuild and check with a delta', () => {
     const report = await check(reg.store, { kind: 'bundle' });
     expect(report.clean).toBe(false);
     expect(report.issues.map((i) => i.key)).toEqual([shardedRootKey('bundle')]);
-    expect((await rebuild(reg.store, { kind: 'bundle' })).changed).toEqual([shardedRootKey('bundle')]);
+    expect((await rebuild(reg.store, { signer: reg.server.signer, kind: 'bundle' })).changed).toEqual([shardedRootKey('bundle')]);
     const fixed = (await readShardedRoot(reg.store, 'bundle'))!.root;
     expect(fixed.delta).toBeUndefined();
     expect(fixed.catalog.count).toBe(2);

@@ -98,7 +98,7 @@ describe('rebuild and check of the sharded index', () => {
 
   it('of a consistent registry writes nothing: the announces built what a rebuild builds', async () => {
     const before = await etags();
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([]);
     expect([...result.unchanged].sort()).toEqual([...DERIVED].sort());
     expect(await etags()).toEqual(before);
@@ -112,7 +112,7 @@ describe('rebuild and check of the sharded index', () => {
     // A client of a registry without a root finds nothing rather than failing.
     expect(await new RegistryClient({ baseUrl: reg.url }).search('bundle', 'alpha')).toEqual([]);
 
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginalRebuiltWithDefaultPolicy(shardedRootKey('bundle'));
     expect((await check(reg.store)).clean).toBe(true);
@@ -131,7 +131,7 @@ describe('rebuild and check of the sharded index', () => {
     expect(report.issues[0]!.key).toBe(shardedRootKey('bundle'));
     expect(report.issues[0]!.missing).toContain(`file ${lost}`);
 
-    expect((await rebuild(reg.store)).changed).toEqual([shardedRootKey('bundle')]);
+    expect((await rebuild(reg.store, { signer: reg.server.signer })).changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginal();
     expect((await check(reg.store)).clean).toBe(true);
   });
@@ -144,7 +144,7 @@ describe('rebuild and check of the sharded index', () => {
     const report = await check(reg.store);
     expect(report.issues).toEqual([{ key: shardedRootKey('bundle'), problem: 'stale', repair: 'rebuild', missing: [], extra: [], outdated: ['@globex/gamma'] }]);
     const before = new Map((await reg.store.list('v1/')).map((o) => [o.key, o.etag]));
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     for (const { key, etag } of await reg.store.list('v1/')) {
       if (key !== shardedRootKey('bundle') && before.has(key)) expect(etag, key).toBe(before.get(key));
@@ -156,8 +156,8 @@ describe('rebuild and check of the sharded index', () => {
 
   it('of one package applies its summary to the index and leaves other packages alone', async () => {
     await reg.store.put(shardedRootKey('bundle'), staleRoot, { contentType: 'application/json', cacheControl: 'no-cache' });
-    expect((await rebuild(reg.store, { package: alpha })).changed).toEqual([]);
-    const result = await rebuild(reg.store, { package: gamma });
+    expect((await rebuild(reg.store, { signer: reg.server.signer, package: alpha })).changed).toEqual([]);
+    const result = await rebuild(reg.store, { signer: reg.server.signer, package: gamma });
     expect(result.changed).toEqual([shardedRootKey('bundle')]);
     await expectOriginal();
   });

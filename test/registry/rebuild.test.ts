@@ -87,7 +87,7 @@ const catalogOf = async (kind: 'bundle' | 'skill') => readShardedCatalog(reg.sto
 describe('rebuild', () => {
   it('of a consistent registry writes nothing and reports every derived file unchanged', async () => {
     const before = await etags();
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect(result.changed).toEqual([]);
     expect([...result.unchanged].sort()).toEqual([...DERIVED].sort());
     expect(result.packages).toBe(3);
@@ -104,12 +104,12 @@ describe('rebuild', () => {
     expect(report.issues.find((i) => i.key === shardedRootKey('bundle'))!.missing).toEqual(['@acme/alpha', '@globex/gamma']);
 
     const progress: number[] = [];
-    const result = await rebuild(reg.store, { onProgress: (p) => progress.push(p.done) });
+    const result = await rebuild(reg.store, { signer: reg.server.signer, onProgress: (p) => progress.push(p.done) });
     expect([...result.changed].sort()).toEqual([...lost].sort());
     expect(progress).toEqual(DERIVED.map((_, i) => i + 1));
     await expectOriginalWithDefaultPolicy([shardedRootKey('bundle')]);
     expect(await check(reg.store)).toMatchObject({ clean: true, checked: DERIVED.length, issues: [] });
-    expect((await rebuild(reg.store)).changed).toEqual([]);
+    expect((await rebuild(reg.store, { signer: reg.server.signer })).changed).toEqual([]);
   });
 
   it('repairs stale files, and writes only those', async () => {
@@ -133,7 +133,7 @@ describe('rebuild', () => {
     ]);
 
     const before = new Map((await reg.store.list('v1/')).map((o) => [o.key, o.etag]));
-    const result = await rebuild(reg.store);
+    const result = await rebuild(reg.store, { signer: reg.server.signer });
     expect([...result.changed].sort()).toEqual([packageKey('bundle', alpha), recentKey(), shardedRootKey('bundle')].sort());
     for (const { key, etag } of await reg.store.list('v1/')) {
       if (!result.changed.includes(key)) expect(etag, key).toBe(before.get(key));
@@ -149,14 +149,14 @@ describe('rebuild', () => {
     const catalog = await catalogOf('bundle');
     await reg.store.delete(shardedRootKey('bundle'));
 
-    const result = await rebuild(reg.store, { package: alpha });
+    const result = await rebuild(reg.store, { signer: reg.server.signer, package: alpha });
     expect(result.packages).toBe(1);
     expect([...result.changed].sort()).toEqual([packageKey('bundle', alpha), shardedRootKey('bundle')].sort());
     // The index now has alpha only: gamma's entry comes back with gamma's own rebuild.
     expect((await catalogOf('bundle')).map((p) => p.name)).toEqual(['@acme/alpha']);
     expect((await readJson(reg.store, packageKey('bundle', gamma), PackageDocumentSchema))!.value.latest).toBeNull();
 
-    await rebuild(reg.store, { package: gamma, kind: 'bundle' });
+    await rebuild(reg.store, { signer: reg.server.signer, package: gamma, kind: 'bundle' });
     // The index was started again by these two packages' rebuilds (with the default policy): the
     // same packages and summaries as the announces', and every other file as they wrote it.
     expect(await catalogOf('bundle')).toEqual(catalog);
@@ -166,7 +166,7 @@ describe('rebuild', () => {
   it('of one kind leaves the other kind alone', async () => {
     await reg.store.delete(shardedRootKey('bundle'));
     await reg.store.delete(shardedRootKey('skill'));
-    const result = await rebuild(reg.store, { kind: 'skill' });
+    const result = await rebuild(reg.store, { signer: reg.server.signer, kind: 'skill' });
     expect(result.changed).toEqual([shardedRootKey('skill')]);
     expect(await reg.store.head(shardedRootKey('bundle'))).toBeNull();
     expect((await check(reg.store, { kind: 'skill' })).clean).toBe(true);
@@ -175,18 +175,18 @@ describe('rebuild', () => {
 
   it('of a package without records answers not_found and writes nothing', async () => {
     const before = await etags();
-    const err = await rebuild(reg.store, { package: parsePackageName('@acme/nothing') }).catch((e: unknown) => e);
+    const err = await rebuild(reg.store, { signer: reg.server.signer, package: parsePackageName('@acme/nothing') }).catch((e: unknown) => e);
     expect(isShelfError(err, 'not_found')).toBe(true);
-    const wrongKind = await rebuild(reg.store, { package: alpha, kind: 'skill' }).catch((e: unknown) => e);
+    const wrongKind = await rebuild(reg.store, { signer: reg.server.signer, package: alpha, kind: 'skill' }).catch((e: unknown) => e);
     expect(isShelfError(wrongKind, 'not_found')).toBe(true);
     expect(await etags()).toEqual(before);
   });
 
   it('rejects bad options eagerly, naming the option', async () => {
-    await expect(rebuild(reg.store, { kind: 'plugin' as never })).rejects.toThrow(/"kind"/);
-    await expect(rebuild(reg.store, { package: { full: '@A/b', scope: 'A', name: 'b' } as never })).rejects.toThrow(/"package"/);
-    await expect(rebuild(reg.store, { concurrency: 0 })).rejects.toThrow(/"concurrency"/);
-    await expect(rebuild(reg.store, { onProgress: 'yes' as never })).rejects.toThrow(/"onProgress"/);
+    await expect(rebuild(reg.store, { signer: reg.server.signer, kind: 'plugin' as never })).rejects.toThrow(/"kind"/);
+    await expect(rebuild(reg.store, { signer: reg.server.signer, package: { full: '@A/b', scope: 'A', name: 'b' } as never })).rejects.toThrow(/"package"/);
+    await expect(rebuild(reg.store, { signer: reg.server.signer, concurrency: 0 })).rejects.toThrow(/"concurrency"/);
+    await expect(rebuild(reg.store, { signer: reg.server.signer, onProgress: 'yes' as never })).rejects.toThrow(/"onProgress"/);
   });
 });
 

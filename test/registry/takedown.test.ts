@@ -25,7 +25,10 @@ import { shelf } from '../cli/helpers.ts';
 import { startFakeCloudFront, type FakeCloudFront } from '../fakes/fake-cloudfront.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { storeFetch } from '../helpers/store-fetch.ts';
-import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { announcePrepared, claimsFor, prepareBundle, signerOf, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import type { Signer } from '../../src/signing/signer.ts';
+import { maskSignatures } from '../helpers/saved-files.ts';
+import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 
 const TOOL = parsePackageName('@acme/tool');
 const OWNER = claimsFor('acme/tool-mcp');
@@ -66,7 +69,8 @@ describe.each(stores)('takedown on the %s', (_label, makeStore) => {
     for (const a of artifacts) reg.github.addAsset(a.repository, a.tag, a.filename, { bytes: a.bytes });
     for (const a of artifacts) expect((await announcePrepared(reg, a)).status).toBe(201);
     env = {
-      ...(store ? s3.env(store.prefix) : { SHELF_DATA_DIR: `${reg.dir}/bucket`, AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret' }),
+      // The registry's own key signs what a takedown rewrites (a folder bucket keeps it in its data folder).
+      ...(store ? { ...s3.env(store.prefix), SHELF_SIGNING_KEY_FILE: join(reg.dir, 'registry-key.pem') } : { SHELF_DATA_DIR: `${reg.dir}/bucket`, AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret' }),
       AWS_ENDPOINT_URL_CLOUDFRONT: cloudfront.url,
     };
   }, 60_000);
@@ -171,8 +175,15 @@ describe.each(stores)('takedown on the %s', (_label, makeStore) => {
     expect((await check(reg.store)).clean).toBe(true);
   });
 
-  it('refuses without a reason, an unknown package or version, and a range, writing nothing', async () => {
+  it("refuses without a reason, an unknown package or version, a range, or without the registry's signing key, writing nothing", async () => {
     const before = await reg.snapshot();
+    // The package document it would rewrite must be signed by the registry's current key.
+    const keyless = await operator(['@acme/tool@1.0.0', '--reason', 'x', '--no-invalidate'], { SHELF_SIGNING_KEY_FILE: join(reg.dir, 'no-such-key.pem') });
+    expect(keyless.stderr).toMatch(/^error\[invalid_config\]/);
+    const other = join(reg.dir, `other-key-${randomUUID()}.pem`);
+    await loadOrCreateKeyFile(other);
+    const wrongKey = await operator(['@acme/tool@1.0.0', '--reason', 'x', '--no-invalidate'], { SHELF_SIGNING_KEY_FILE: other });
+    expect(wrongKey.stderr).toMatch(/^error\[invalid_config\].*not the registry's current key/);
     expect((await operator(['@acme/tool@1.0.0'])).code).toBe(2);
     expect((await operator(['@acme/tool@^1', '--reason', 'x'])).code).toBe(2);
     const unknown = await operator(['@acme/nothing', '--reason', 'x']);
@@ -188,6 +199,7 @@ describe.each(stores)('takedown on the %s', (_label, makeStore) => {
 describe('a takedown that crashes after each step', () => {
   let base: TestRegistry;
   let clean: FsStore;
+  let signer: Signer;
   const now = () => new Date('2025-06-01T00:00:00.000Z');
   const options = { kind: 'bundle' as const, pkg: TOOL, version: '1.1.0' as never, reason: 'Malware', now };
   /** A copy of the announced registry's bucket. */
@@ -200,7 +212,8 @@ describe('a takedown that crashes after each step', () => {
   const contents = async (store: ObjectStore) => {
     const out: Record<string, string> = {};
     for (const key of [packageKey('bundle', TOOL), lifecycleKey('bundle', TOOL), recentKey(), badgeKey('bundle', TOOL), scopeKey('acme')]) {
-      out[key] = Buffer.from((await store.get(key))!.body).toString();
+      // Signed by the same key; the signing time and the (randomised) ECDSA bytes differ.
+      out[key] = maskSignatures(Buffer.from((await store.get(key))!.body).toString());
     }
     out.files = (await store.list(versionsPrefix('bundle', TOOL))).map((o) => o.key).join('\n');
     out.search = JSON.stringify(await new RegistryClient({ baseUrl: 'http://x.invalid', fetch: storeFetch(store) }).search('bundle', 'tool'));
@@ -212,7 +225,8 @@ describe('a takedown that crashes after each step', () => {
     for (const a of artifacts) base.github.addAsset(a.repository, a.tag, a.filename, { bytes: a.bytes });
     for (const a of artifacts) expect((await announcePrepared(base, a)).status).toBe(201);
     clean = await copy();
-    await takedown(clean, options);
+    signer = await signerOf(clean);
+    await takedown(clean, { ...options, signer });
   }, 60_000);
 
   afterAll(async () => {
@@ -221,11 +235,11 @@ describe('a takedown that crashes after each step', () => {
 
   it.each(TAKEDOWN_STEPS.map((s) => [s]))('after "%s": running it again, or shelf rebuild, converges to what a clean takedown leaves', async (step) => {
     const crashed = await copy();
-    await expect(takedown(crashed, { ...options, afterStep: (s) => void (s === step && thrown(s)) })).rejects.toThrow(`crash after ${step}`);
+    await expect(takedown(crashed, { ...options, signer, afterStep: (s) => void (s === step && thrown(s)) })).rejects.toThrow(`crash after ${step}`);
     if (step !== TAKEDOWN_STEPS.at(-1)) expect((await check(crashed)).clean).toBe(false); // the last step's crash leaves nothing stale
     // Half of the steps repair by running the takedown again, half by a rebuild.
-    if (TAKEDOWN_STEPS.indexOf(step) % 2 === 0) await takedown(crashed, options);
-    else await rebuild(crashed);
+    if (TAKEDOWN_STEPS.indexOf(step) % 2 === 0) await takedown(crashed, { ...options, signer });
+    else await rebuild(crashed, { signer });
     expect((await check(crashed)).clean).toBe(true);
     expect(await contents(crashed)).toEqual(await contents(clean));
   });

@@ -5,7 +5,7 @@
  * empty, not-found and unreachable states, hostile package text, and a phone-sized screen.
  */
 import { mkdirSync } from 'node:fs';
-import { rm, mkdtemp } from 'node:fs/promises';
+import { rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { addDownloads } from '../../src/downloads/tally.ts';
 import { publishDownloads } from '../../src/downloads/publish.ts';
 import { SCREENSHOT_DIR, XSS, launchChromium, publishHostileBundle } from './helpers.ts';
 import { bundleFolder, publishFolder } from '../cli/helpers.ts';
+import { startFakeSigstore, type FakeSigstore } from '../fakes/fake-sigstore.ts';
 
 /** A README that tries everything: raw HTML, script, event attributes, script and data links, plain-http and data images. */
 const HOSTILE_README = [
@@ -43,6 +44,7 @@ const HOSTILE_README = [
 const HUGE_README = `# Huge\n\n${'A long line of *emphasis* and `code` and [links](https://example.com/).\n\n'.repeat(7000)}`;
 
 let reg: TestRegistry;
+let sigstore: FakeSigstore;
 let browser: Browser;
 /** One context for the file: pages share its HTTP cache (the script is immutable), each has its own history. */
 let context: BrowserContext;
@@ -66,7 +68,10 @@ async function deadPort(): Promise<number> {
 
 beforeAll(async () => {
   const launching = launchChromium();
-  reg = await startTestRegistry();
+  sigstore = await startFakeSigstore();
+  const rootFile = join(await mkdtemp(join(tmpdir(), 'shelf-pages-root-')), 'trusted_root.json');
+  await writeFile(rootFile, JSON.stringify(sigstore.trustedRoot));
+  reg = await startTestRegistry({ env: { SHELF_SIGSTORE_TRUSTED_ROOT: rootFile } });
   const jobs: Array<[string, () => Promise<PreparedArtifact>]> = [
     ['echo', () => prepareBundle(reg, { example: '@acme/echo' })],
     ['sysinfo-linux', () => prepareBundle(reg, { example: '@acme/sysinfo', os: 'linux', arch: 'x64' })],
@@ -103,6 +108,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await sigstore?.close();
   await browser?.close();
   await deadPages?.close();
   await emptyRegistry?.close();
@@ -426,6 +432,47 @@ describe('package page', () => {
   });
 });
 
+describe('what the page verified', () => {
+  it("says the registry's signatures over the package and each file were verified in the browser, and that there is no attestation", async () => {
+    const page = await open('/package.html?bundle=@acme/sysinfo');
+    await page.locator('article.pkg').waitFor();
+    const keyid = reg.server.signer.keyId;
+    expect(await page.locator('#signature-status').getAttribute('data-verified')).toBe('true');
+    expect(await page.locator('#signature-status').textContent()).toContain(`signed by the registry's key ${keyid.slice(0, 16)}`);
+    expect(await page.locator('#files .file-signature').evaluateAll((ps) => ps.map((p) => p.getAttribute('data-keyid')))).toEqual([keyid, keyid, keyid]);
+    expect(await page.locator('#attestation-status').getAttribute('data-attested')).toBe('false');
+  });
+
+  it('says that a version is Sigstore-attested, by which workflow', async () => {
+    const p = await prepareBundle(reg, { example: '@acme/echo', name: '@initech/attested', version: '1.0.0' });
+    const workflow = `${p.repository}/.github/workflows/release.yml@refs/tags/v1`;
+    reg.github.addAttestation(p.repository, p.sha256, await sigstore.attest(p.sha256, { repository: p.repository, repository_id: claimsFor(p.repository).repository_id, sha: 'a'.repeat(40), workflow_ref: workflow, job_workflow_ref: workflow }));
+    expect((await announcePrepared(reg, p)).status).toBe(201);
+    const page = await open('/package.html?bundle=@initech/attested');
+    await page.locator('article.pkg').waitFor();
+    expect(await page.locator('#attestation-status').getAttribute('data-attested')).toBe('true');
+    expect(await page.locator('#attestation-status').textContent()).toContain(`GitHub attested every file with Sigstore (https://github.com/${workflow})`);
+  });
+
+  it('shows nothing of a version whose file no longer matches its signature, and says why', async () => {
+    const key = 'v1/bundles/@globex/weather/versions/1.9.0.json';
+    const saved = (await reg.store.get(key))!;
+    const doc = JSON.parse(new TextDecoder().decode(saved.body));
+    doc.artifacts[0].sha256 = 'f'.repeat(64);
+    await reg.store.put(key, new TextEncoder().encode(JSON.stringify(doc)), { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=0, must-revalidate' });
+    try {
+      const page = await open('/package.html?bundle=@globex/weather&version=1.9.0');
+      const panel = page.locator('[data-state="untrusted"]');
+      await panel.waitFor();
+      expect(await panel.textContent()).toContain('signature_invalid');
+      expect(await page.locator('#files').count()).toBe(0);
+      expect(await page.locator('.sha256').count()).toBe(0);
+    } finally {
+      await reg.store.put(key, saved.body, { contentType: 'application/json; charset=utf-8', cacheControl: 'public, max-age=0, must-revalidate' });
+    }
+  });
+});
+
 describe('scope page', () => {
   it("lists a publisher's packages of both kinds with the GitHub owner it is pinned to", async () => {
     const page = await open('/package.html?bundle=@acme/echo');
@@ -547,8 +594,10 @@ describe('lifecycle: deprecated, yanked and removed', () => {
     const alpha = claimsFor('initech/alpha-mcp');
     expect((await reg.status('bundle', { name: '@initech/alpha', version: '1.2.0', status: 'yanked', message: 'Crashes on start; use 1.1.0.' }, alpha)).status).toBe(200);
     expect((await reg.status('bundle', { name: '@initech/beta', status: 'deprecated', message: 'Moved to @initech/alpha.' }, claimsFor('initech/beta-mcp'))).status).toBe(200);
-    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/alpha'), version: parseVersion('1.0.0'), reason: 'Malware report #7' });
-    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/gone'), version: null, reason: 'Legal notice 2026-12' });
+    // Signed with the registry's key, as shelf takedown signs: the page verifies what it shows.
+    const signer = reg.server.signer;
+    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/alpha'), version: parseVersion('1.0.0'), reason: 'Malware report #7', signer });
+    await takedown(reg.store, { kind: 'bundle', pkg: parsePackageName('@initech/gone'), version: null, reason: 'Legal notice 2026-12', signer });
     // A context of its own: no cached search root from the earlier tests.
     fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   }, 60_000);
@@ -583,6 +632,8 @@ describe('lifecycle: deprecated, yanked and removed', () => {
     expect(await banner.getAttribute('role')).toBe('note');
     expect(await banner.textContent()).toBe('@initech/alpha@1.2.0 is yanked: Crashes on start; use 1.1.0. It is still downloadable by its exact version, so lockfiles keep working; "latest" and ranges skip it.');
     expect(await page.locator('#pull-command').textContent()).toContain('@initech/alpha@1.2.0');
+    // Its documents verify in the browser: the yank re-signed the package document, the statement is untouched.
+    expect(await page.locator('#signature-status').getAttribute('data-verified')).toBe('true');
   });
 
   it('a removed version: an alert with the operator\'s reason, and nothing to install', async () => {
