@@ -49,7 +49,7 @@ import {
   COMMON_OPTIONS,
   formatTable,
   parseArch,
-  parseCommandArgs,
+  commandArgs,
   parseOs,
   parsePackageSpec,
   requireCacheDir,
@@ -102,25 +102,19 @@ ${COMMON_HELP}`;
  */
 export async function pullCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
   const command = `shelf ${kind} pull`;
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      os: { type: 'string' },
-      arch: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      cache: { type: 'boolean' },
-      verify: { type: 'boolean' },
-      repository: { type: 'string' },
-      workflow: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    ctx.out(pullHelp(kind, ctx.host));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    ...COMMON_OPTIONS,
+    os: { type: 'string' },
+    arch: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    cache: { type: 'boolean' },
+    verify: { type: 'boolean' },
+    repository: { type: 'string' },
+    workflow: { type: 'string' },
+    json: { type: 'boolean' },
+  }, ctx, pullHelp(kind, ctx.host));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (values.cache && kind !== 'bundle') throw usageError(command, '--cache applies to bundles only');
   if (values.cache && values.output !== undefined) throw usageError(command, '--cache and --output cannot be combined');
   const spec = parsePackageSpec(command, positionals);
