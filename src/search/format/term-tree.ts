@@ -76,10 +76,14 @@ export function termEntryText(entry: TermEntry): string {
     out += `${f === 0 ? '' : ','}"${fid}":[${flat}]`;
   }
   out += '}';
-  if (entry.paged.size === 0) return `${out}]`;
+  return entry.paged.size === 0 ? `${out}]` : `${out},${JSON.stringify(pagedFields(entry))}]`;
+}
+
+/** The paged fields of an entry, by field id in order. */
+function pagedFields(entry: TermEntry): Record<string, PagedFieldJson> {
   const paged: Record<string, PagedFieldJson> = {};
   for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
-  return `${out},${JSON.stringify(paged)}]`;
+  return paged;
 }
 
 /**
@@ -116,10 +120,7 @@ export function termEntryValue(entry: TermEntry): unknown[] {
     for (const [id, [tf, len]] of [...entry.inline.get(fid)!].sort((a, b) => a[0] - b[0])) flat.push(idOf(id), tf, len);
     postings[String(fid)] = flat;
   }
-  if (entry.paged.size === 0) return [entry.term, postings];
-  const paged: Record<string, PagedFieldJson> = {};
-  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
-  return [entry.term, postings, paged];
+  return entry.paged.size === 0 ? [entry.term, postings] : [entry.term, postings, pagedFields(entry)];
 }
 
 /** `,"docs":[...]}` of a file, documents sorted by id. */
@@ -134,15 +135,12 @@ export function termEntryDocs(entry: TermEntry): EntryDocs {
   const m = termMeasure(entry);
   if (m.docs === undefined && entry instanceof DecodedTermEntry) m.docs = entry.entryDocs();
   if (m.docs === undefined) {
-    const ids: number[] = [];
-    const costs: number[] = [];
-    const docs: DocEntryJson[] = [];
+    m.docs = { ids: [], costs: [], docs: [] };
     for (const [id, doc] of entry.docs) {
-      ids.push(id);
-      costs.push(docCost(doc));
-      docs.push(doc);
+      m.docs.ids.push(id);
+      m.docs.costs.push(docCost(doc));
+      m.docs.docs.push(doc);
     }
-    m.docs = { ids, costs, docs };
   }
   return m.docs;
 }
@@ -256,16 +254,14 @@ export class DecodedTermEntry implements TermEntry {
   }
 
   entryDocs(): EntryDocs {
-    const ids: number[] = [];
-    const costs: number[] = [];
-    const docs: DocEntryJson[] = [];
+    const out: EntryDocs = { ids: [], costs: [], docs: [] };
     for (const d of this.own) {
       if (d.cost < 0) d.cost = docCost(d.doc);
-      ids.push(d.id);
-      costs.push(d.cost);
-      docs.push(d.doc);
+      out.ids.push(d.id);
+      out.costs.push(d.cost);
+      out.docs.push(d.doc);
     }
-    return { ids, costs, docs };
+    return out;
   }
 }
 

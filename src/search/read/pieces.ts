@@ -50,8 +50,6 @@ export interface Range {
   word: string | null;
 }
 
-export const displayFile = DocEntry.displayFile;
-
 export const infoTerm = DictEntry.term;
 
 /** The query's words as MiniSearch sees them: the shared tokenizer, then lower-case (its default processTerm). */

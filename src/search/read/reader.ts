@@ -26,7 +26,6 @@ import { assemble } from './merge.ts';
 import {
   candidates,
   compare,
-  displayFile,
   headPagesRead,
   infoTerm,
   nameLookups,
@@ -480,7 +479,7 @@ export class ShardedSearch {
       const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
-      const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
+      const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
       for (const r of read) {
         const b = JSON.stringify(r).length;
         displayBytes += b;
@@ -500,7 +499,7 @@ export class ShardedSearch {
   /** 6. The hits shown, in the requested order, with their display data. */
   private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
     const top = orderHits(ranked, o);
-    const summaries = await Promise.all(top.map((h) => this.transport.display(displayFile(h.doc))));
+    const summaries = await Promise.all(top.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
 
