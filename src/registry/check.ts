@@ -41,7 +41,7 @@ import { createHash } from 'node:crypto';
 import { eachLimited } from '../core/concurrency.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
-import { configKey, keysKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
+import { configKey, keysKey, kindPrefix, parseVersionKey, searchPrefix, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
 import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord, type RegistryKey } from '../core/schemas.ts';
 import { removedVersion } from '../indexer/lifecycle.ts';
 import { readKeyList } from '../signing/key-list.ts';
@@ -262,7 +262,7 @@ async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<
     // The right generation, but immutable files of it that the bucket lacks (a stale generation
     // lists its outdated packages instead: every file of the expected one would be new).
     const sameRoot = stored && expected && Buffer.from(stored.body).equals(Buffer.from(expected.body));
-    if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
+    if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(searchPrefix(sharded))).map((k) => `file ${k}`));
     issues.push(issue);
   }
   // Statements changed after signing: the rebuild does not sign them again (that would launder
@@ -286,9 +286,4 @@ function verifyOnlySigner(key: RegistryKey): Signer {
 /** The kind whose sharded root `key` is, or null. */
 function shardedKind(key: string): Kind | null {
   return KINDS.find((k) => shardedRootKey(k) === key) ?? null;
-}
-
-/** Where a kind's sharded files live (the folder of its root). */
-function shardedPrefix(kind: Kind): string {
-  return shardedRootKey(kind).replace(/root\.json$/, '');
 }

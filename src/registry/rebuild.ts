@@ -12,7 +12,7 @@ import { KINDS, parseVersion, platformId, type Kind, type PackageName } from '..
 import { parseVersionKey, versionsPrefix } from '../core/paths.ts';
 import { VersionDocumentSchema } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
-import { DEFAULT_RETRY, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import { DEFAULT_RETRY, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
 import { listedKeys, mayResign, type KeyMap } from '../signing/trust.ts';
 import { publishSigningKey, requireCurrentKey } from '../signing/key-list.ts';
@@ -175,12 +175,12 @@ async function resignVersions(
     const parsed = parseVersionKey(key);
     if (!parsed) continue;
     const owner = { kind, name: pkg.full, version: parseVersion(parsed.version) };
-    const { changed } = await updateJson(
+    const changed = await updateDerived(
       store,
       key,
       VersionDocumentSchema,
       async (current) => {
-        if (!current) throw new NothingToWrite();
+        if (!current) return null; // the record is gone
         const left: RebuildResult['mismatched'] = [];
         const artifacts = await Promise.all(
           current.artifacts.map(async (a) => {
@@ -194,10 +194,7 @@ async function resignVersions(
         return { ...current, artifacts };
       },
       { retry, strict: true },
-    ).catch((error: unknown) => {
-      if (error instanceof NothingToWrite) return { changed: false };
-      throw error;
-    });
+    );
     if (changed) written.push(key);
   }
   return { written, mismatched: [...mismatched.values()].flat() };
@@ -217,6 +214,3 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;
 }
-
-/** Thrown inside a compare-and-swap to write nothing (the record is gone). */
-class NothingToWrite extends Error {}

@@ -283,11 +283,7 @@ export class S3Store implements ObjectStore {
   }
 }
 
-/**
- * Parses `s3://bucket/prefix` into bucket and prefix.
- *
- * @throws TypeError naming the expected form
- */
+/** Parses `s3://bucket/prefix` into bucket and prefix. @throws TypeError naming the expected form */
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
   if (!m || !BUCKET_NAME.test(m[1]!)) throw new TypeError(`expected s3://bucket[/prefix], got ${JSON.stringify(url)}`);

@@ -167,7 +167,7 @@ export interface Ranked extends HitFacts {
   doc: DocEntryJson;
 }
 
-/** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
+/** The {@link HitFacts} of a document entry. */
 export function entryFacts(doc: DocEntryJson, score: number): Ranked {
   const deprecated = DocEntry.deprecated(doc);
   return {
