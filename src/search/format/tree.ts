@@ -13,6 +13,7 @@ import { ShelfError } from '../../core/errors.ts';
 import { chunkAll, Chunker, type ChunkCodec, type ChunkPolicy } from './chunker.ts';
 import { contentName, fileContent } from './hash.ts';
 import { RawJson } from './raw-json.ts';
+import type { TreeJson } from './wire.ts';
 
 /** How the entries of one level are keyed, measured, stored and referenced. */
 export interface LevelSpec<E> extends ChunkCodec<E> {
@@ -43,10 +44,7 @@ export interface TreeSpec {
 }
 
 /** A tree as inlined in its parent: the entries of level `height`. */
-export interface Tree {
-  height: number;
-  top: unknown[];
-}
+export type Tree = TreeJson;
 
 /** Reads an immutable file by name and returns its parsed JSON. */
 export type FileReader = (file: string) => Promise<unknown>;
