@@ -42,7 +42,7 @@ import type { Kind } from '../core/names.ts';
 import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
 import { describeVerification, type Verification } from '../client/trust.ts';
-import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
+import { cachedArtifactPath, downloadArtifact, fileMatches, obtainArtifact } from './artifact-cache.ts';
 import { writeBundleRecord } from './bundle-records.ts';
 import {
   COMMON_HELP,
@@ -56,7 +56,6 @@ import {
   usageError,
   type CommandContext,
 } from './common.ts';
-import { downloadVerified } from './download.ts';
 import { statusJson, warnStatus } from './status-notice.ts';
 import { createProgressBar } from './progress.ts';
 
@@ -204,19 +203,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     if (offline) {
       await copyFromCache(ctx, kind, artifact, dest, `${pkg.name}@${doc.version}`);
     } else {
-      const bar = createProgressBar(ctx.writeErr, `${pkg.name}@${doc.version}`, ctx.stderrIsTTY);
-      try {
-        await downloadVerified({
-          url: client.artifactUrl(artifact),
-          dest,
-          size: artifact.size,
-          sha256: artifact.sha256,
-          bounds: client.bounds,
-          onProgress: (received, total) => bar.update(received, total),
-        });
-      } finally {
-        bar.finish();
-      }
+      await downloadArtifact(client, artifact, dest, createProgressBar(ctx.writeErr, `${pkg.name}@${doc.version}`, ctx.stderrIsTTY));
     }
     const verified = client.verification(pkg, doc, artifact);
     summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status), verified };

@@ -153,11 +153,7 @@ export function headPagesRead(selected: Candidate[], files: Map<string, unknown>
   return selected.flatMap((c) => (c.headless ? [] : [...c.paged.values()].map((p) => p.head))).filter((f) => files.has(f));
 }
 
-/**
- * Terms of the names of the documents read so far that match a query word by prefix or typo but
- * are not among the dictionary's candidates: the best {@link MAX_NAME_LOOKUPS}, by weight, then
- * by how many of those names hold them.
- */
+/** Terms of the names read so far matching a word by prefix or typo, not yet candidates: the best {@link MAX_NAME_LOOKUPS} by weight, then frequency. */
 export function nameLookups(words: string[], cands: Map<string, Candidate>, selected: Candidate[], files: Map<string, unknown>, heads: string[]): string[] {
   const names = new Set<string>();
   for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(DocEntry.name(d));

@@ -276,11 +276,9 @@ export class ShardedSearch {
   }
 
   /**
-   * 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
-   *    first k letters and, through the suffix dictionary, those that keep its last k. With
-   *    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
-   *    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges. The delta
-   *    (packages announced since the base trees were written) is read whole, alongside.
+   * 1. The dictionary around each word: its prefix range, and for typos the terms keeping its first
+   *    or (through the suffixes) last k = ⌊length / (d + 1)⌋ letters: at d = 1 one edit cannot touch
+   *    both ends, so that finds every term MiniSearch's fuzzy match does. The delta is read alongside.
    */
   private async readDictionary(q: QueryState): Promise<DictEntryJson[]> {
     const { words, partial } = q;
@@ -354,10 +352,9 @@ export class ShardedSearch {
   }
 
   /**
-   * A word with a field too large for its references to sit in its terms entry will be read in
-   * part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
-   * Step 3 reads the first inner file of each level of those page trees whenever the budget
-   * allows it (it nearly always does): start down them now, alongside the name lookups.
+   * A word with a field too large for its references to sit in its entry will be read in part, so
+   * step 5 will want the name-pair candidates, and step 3 those page trees' first inner files: start
+   * both now, alongside steps 2b–4.
    */
   private readAhead(q: QueryState): void {
     const deepTrees = q.selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(q.files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
@@ -417,10 +414,8 @@ export class ShardedSearch {
     if (complete.length === tokens.length) {
       results = mini.engine.search({ queries: tokens, combineWith: 'AND' }, options);
     } else {
-      // Some words are known only in part: a document missing from their pages may still hold
-      // them, so they do not restrict the AND (only the complete words do). Documents known to
-      // hold more words score higher (MiniSearch multiplies by the number matched), which is the
-      // order candidates are scored again in below.
+      // A document missing from a partial word's pages may still hold it: only complete words
+      // restrict the AND. MiniSearch scores documents matching more words higher, the order step 5 rescores in.
       const core = complete.length > 0 ? new Set(mini.engine.search({ queries: complete, combineWith: 'AND' }, options).map((r) => r.id)) : null;
       if (core === null || core.size > 0) {
         results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, core ? { ...options, filter: (r) => core.has(r.id) } : options);
@@ -431,10 +426,8 @@ export class ShardedSearch {
   }
 
   /**
-   * 5. Order. When some word is known only in part, the best candidates are scored again,
-   *    exactly: their display data is the whole summary, so MiniSearch can index them and score
-   *    them with the registry's statistics (document count, average lengths, and the document
-   *    frequency of every selected term). That settles which of them hold every word.
+   * 5. Order. When some word is known only in part, the best candidates are scored again exactly,
+   *    from their whole summaries and the registry's statistics: that settles which hold every word.
    */
   private async order(
     q: QueryState,
@@ -597,11 +590,7 @@ export class ShardedSearch {
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
-  /**
-   * Packages whose name holds two of the words, from the name-pair index: for each pair, the
-   * head page (best impact first) and the inline postings (shortest names first), at most
-   * {@link RESCORE_POOL} per pair.
-   */
+  /** Packages whose name holds two of the words (name-pair index): per pair, head page then inline postings, at most {@link RESCORE_POOL}. */
   private async pairCandidates(words: string[]): Promise<DocEntryJson[]> {
     const keys: string[] = [];
     for (let i = 0; i < words.length; i++) {
@@ -669,9 +658,8 @@ export class ShardedSearch {
   }
 
   /**
-   * Walks a tree from its inline top down to level `stop`, reading only the files whose key
-   * ranges meet `ranges`, and returns the level-`stop` entries meeting them. The files of the
-   * last step are capped per range (nearest the anchor first).
+   * Walks a tree from its inline top down to level `stop`, reading only files whose key ranges meet
+   * `ranges` (the last step's capped per range, nearest the anchor first), and returns the entries.
    */
   private async collect(
     tree: TreeJson,

@@ -40,11 +40,9 @@ export function documentFrequencies(
 }
 
 /**
- * Scores candidates exactly: MiniSearch indexes their summaries (as the registry does), then
- * sees the registry's document count, average field lengths and, for each selected term, its
- * document frequency per field. Terms outside the selection are dropped, as they are from the
- * merged index. AND over the candidates, then OR, as one whole index does over everything.
- * Candidates come in rounds; each round indexes only its own summaries.
+ * Scores candidates exactly: MiniSearch indexes their summaries (each round only its own) and scores
+ * with the registry's document count, average lengths and selected terms' document frequencies
+ * (other terms dropped, as from the merged index); AND, then OR, as one whole index does.
  */
 export function rescorer(
   root: ShardedRoot,
@@ -101,13 +99,10 @@ function quantile(values: number[], q: number): number {
 const UNSEEN_CONTRIBUTION_QUANTILE = 0.25;
 
 /**
- * Orders the candidates to score again by their expected whole-index score: the probability
- * that they hold every word (1 for the words their postings read show; for a word known only in
- * part, the share of the documents not read that hold one of its terms, from the true document
- * frequencies), times their score if they do (what was read, plus, for each word not seen, a low
- * quantile of that word's scores among the documents read). MiniSearch's own order over what was
- * read ranks a document whose name holds one common word above one known to hold all of them in
- * its tools; a whole index's AND keeps only the latter.
+ * Orders the candidates to score again by their expected whole-index score: the chance they hold
+ * every word (from the true document frequencies of the words not seen in them) times their score
+ * if they do (an unseen word counted at a low quantile of its known scores). MiniSearch's order
+ * over what was read puts a name holding one common word above a package holding all of them.
  */
 export function likelyOrder(
   hits: Ranked[],
