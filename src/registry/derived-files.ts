@@ -93,11 +93,9 @@ export interface Producer {
 }
 
 /**
- * Version statuses: the only mutable fields of a version document, mirrored from the package's
- * lifecycle record (a refresh leaves a yank's gate in flight alone; a rebuild mirrors the record
- * over it). A rebuild first deletes what a takedown left in the bucket (a removed
- * version's document, artifacts and README: the checker reports them as `removed`). Only the
- * files it writes or deletes are reported (it counts none ahead).
+ * Version statuses, mirrored from the lifecycle record (a refresh leaves a yank's gate in flight
+ * alone; a rebuild mirrors the record over it). A rebuild first deletes what a takedown left (the
+ * checker reports it `removed`). Only files written or deleted are reported (none counted ahead).
  */
 const versionStatuses: Producer = {
   step: 'statuses',
@@ -199,11 +197,7 @@ const scopePackageLists: Producer = {
   entries: (store, key) => jsonEntries(store, key, (doc) => listed(doc.packages, (p) => `${p.kind}:${p.name}`)),
 };
 
-/**
- * The search index and catalog of a kind: one sharded index, committed by one root swap. Its
- * entries are the packages of its catalog; an index that cannot be read (a file it names is
- * missing or malformed) reads as one entry naming the problem.
- */
+/** A kind's sharded index, committed by one root swap; its entries are its catalog's packages (one naming the problem if unreadable). */
 const searchIndexes: Producer = {
   step: 'search',
   count: (run) => run.kinds.length,
@@ -235,9 +229,8 @@ const searchIndexes: Producer = {
 const recentList: Producer = {
   step: 'recent',
   count: () => 1,
-  // The package document lists every version with its publication time and status, so the
-  // version records need not be read again. It is read as stored now (after the list's ETag), so
-  // that replacing the package's entries never drops a version a concurrent announce added.
+  // From the package document as stored now (after the list's ETag), which lists every version:
+  // replacing the package's entries never drops a version a concurrent announce added.
   async refresh({ store, kind, pkg, doc }) {
     await updateJson(store, recentKey(), RecentDocumentSchema, async (current) => {
       const fresh = (await readJson(store, packageKey(kind, pkg), PackageDocumentSchema))?.value ?? doc!;

@@ -95,12 +95,7 @@ export async function gc(store: ObjectStore, options: GcOptions = {}): Promise<G
   const o = checkOptions(options);
   const kinds: GcKindReport[] = [];
   for (const kind of o.kind ? [o.kind] : KINDS) kinds.push(await collectKind(store, kind, o));
-  const freed = { files: 0, bytes: 0 };
-  for (const k of kinds) {
-    freed.files += k.deleted.files;
-    freed.bytes += k.deleted.bytes;
-  }
-  return { kinds, freed };
+  return { kinds, freed: { files: kinds.reduce((n, k) => n + k.deleted.files, 0), bytes: kinds.reduce((n, k) => n + k.deleted.bytes, 0) } };
 }
 
 type Resolved = Required<Omit<GcOptions, 'kind'>> & Pick<GcOptions, 'kind'>;

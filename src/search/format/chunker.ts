@@ -61,11 +61,7 @@ export function isNaturalBoundary<E>(codec: ChunkCodec<E>, policy: ChunkPolicy, 
   return fnv1a32(`${codec.salt}\u0000${codec.key(entry)}`) < p * 4294967296;
 }
 
-/**
- * A streaming chunker: push entries in key order, collect closed chunks. Deterministic: the
- * chunks depend only on the sequence pushed since the last cut (and on whether a chunk was cut
- * yet, when the first chunk has bounds of its own).
- */
+/** A streaming chunker: push entries in key order, collect closed chunks (a function of what was pushed since the last cut). */
 export class Chunker<E> {
   private acc: Accumulator<E>;
   private current: E[] = [];

@@ -36,10 +36,7 @@ export interface IndexedDocument {
 /** Name tokens paired in the name-pair index, at most (the first ones in sort order). */
 export const MAX_PAIRED_NAME_TOKENS = 8;
 
-/**
- * The name-pair keys of a document: every pair of distinct terms of its `name` field (field 0),
- * `"a b"` with a < b. A space never occurs inside a term (the tokenizer splits on it).
- */
+/** The name-pair keys of a document: `"a b"` (a < b) for two terms of its `name` field (no term holds a space). */
 export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
   const names = [...postings].filter(([, fields]) => fields.has(0)).map(([t]) => t);
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -68,10 +65,7 @@ function fieldLengths(raw: unknown): number[] {
   return SEARCH_FIELDS.map((_, i) => arr[i] ?? 0);
 }
 
-/**
- * The display file of a package: `<id>-<hash>` with 40 bits of the content's SHA-256. The id
- * makes names unique across packages, the hash across a package's successive summaries.
- */
+/** The display file of a package: `<id>-<hash>` (40 bits of its SHA-256): unique across packages and across their versions. */
 function displayOf(id: number, summary: PackageSummary): { file: string; hash: string; content: string } {
   const content = fileContent(summary);
   const hash = contentName(content).slice(0, 10);

@@ -49,11 +49,7 @@ export type Tree = TreeJson;
 /** Reads an immutable file by name and returns its parsed JSON. */
 export type FileReader = (file: string) => Promise<unknown>;
 
-/**
- * Decoded files shared by the navigators of one run (an update walks a tree once to read and
- * once to rewrite it): by the level's `decode`, then by file name. Files are immutable and
- * decoded entries are never changed, so a file is decoded once per run.
- */
+/** Decoded files shared by the navigators of one run, by the level's `decode` then file name: each is decoded once. */
 export type DecodeCache = Map<LevelSpec<unknown>['decode'], Map<string, Promise<unknown[]>>>;
 
 /** Files produced by a build or an update: name → content (JSON text ending in a newline). */

@@ -21,7 +21,7 @@ import { checkShardingPolicy, type ShardingPolicy } from '../format/policy.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { postingCost } from '../format/sizes.ts';
 import { pairTreeSpec, suffixTreeSpec, termTreeSpec, type Posting, type TermEntry } from '../format/term-tree.ts';
-import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from '../format/tree.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink, type Tree, type TreeSpec } from '../format/tree.ts';
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;
@@ -106,12 +106,6 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   if (before?.display.file === after?.display.file) return { root: current, files: new Map(), previous, changed: false };
   const id = (after ?? before)!.id;
 
-  // Terms: every term the package had or has.
-  const termSpec = termTreeSpec(policy);
-  const termNav = new TreeNavigator(termSpec, current.search.terms, readFile, decoded);
-  const allTerms = [...new Set([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])])].sort(compareKeys);
-  // Reads go out in parallel (each file once): on S3 their latency, not their size, dominates.
-  const existing = (await Promise.all(allTerms.map((t) => termNav.get(t)))) as (TermEntry | null)[];
   const displays = new Map<string, Promise<DocumentTerms>>();
   const ctx: TermContext = {
     id,
@@ -137,39 +131,36 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
       return p;
     },
   };
-  const updated = await Promise.all(allTerms.map((t, i) => updateTerm(existing[i]!, t, ctx, termSource(t))));
-  const termChanges: Change[] = allTerms.map((key, i) => ({ key, entry: updated[i] }));
-  // The name-pair index: the pairs of name terms the package had or has.
+  // The terms, then the name pairs, the package had or has: their entries read in parallel (each
+  // file once: on S3 latency, not size, dominates), then updated.
+  const changesOf = async (spec: TreeSpec, tree: Tree, keys: Iterable<string>, source: (key: string) => KeySource): Promise<{ existing: unknown[]; changes: Change[] }> => {
+    const sorted = [...new Set(keys)].sort(compareKeys);
+    const nav = new TreeNavigator(spec, tree, readFile, decoded);
+    const existing = (await Promise.all(sorted.map((k) => nav.get(k)))) as (TermEntry | null)[];
+    const updated = await Promise.all(sorted.map((k, i) => updateTerm(existing[i]!, k, ctx, source(k))));
+    return { existing, changes: sorted.map((key, i) => ({ key, entry: updated[i] })) };
+  };
+  const termSpec = termTreeSpec(policy);
   const pairSpec = pairTreeSpec(policy);
-  const pairNav = new TreeNavigator(pairSpec, current.search.pairs, readFile, decoded);
-  const allPairs = [...new Set([...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])])].sort(compareKeys);
-  const existingPairs = (await Promise.all(allPairs.map((k) => pairNav.get(k)))) as (TermEntry | null)[];
-  const updatedPairs = await Promise.all(allPairs.map((k, i) => updateTerm(existingPairs[i]!, k, ctx, pairSource(k))));
-  const pairChanges: Change[] = allPairs.map((key, i) => ({ key, entry: updatedPairs[i] }));
+  const termUpdate = await changesOf(termSpec, current.search.terms, [...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])], termSource);
+  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])], pairSource);
   // The vocabulary changes only when a term appears or disappears.
-  const suffixChanges: Change[] = [];
-  allTerms.forEach((t, i) => {
-    if ((existing[i] === null) !== (updated[i] === null)) suffixChanges.push({ key: reverseTerm(t), entry: updated[i] ? reverseTerm(t) : null });
-  });
+  const suffixChanges = termUpdate.changes.flatMap(({ key, entry }, i) =>
+    (termUpdate.existing[i] === null) !== (entry === null) ? [{ key: reverseTerm(key), entry: entry ? reverseTerm(key) : null }] : [],
+  );
 
   // Catalog: one entry in each order.
   const nameChanges: Change[] = [{ key: name, entry: next }];
   const recentChanges = new Map<string, PackageSummary | null>();
   if (previous) recentChanges.set(recencyKey(previous), null);
   if (next) recentChanges.set(recencyKey(next), next);
+  const recent = [...recentChanges].map(([key, entry]) => ({ key, entry }));
   const [terms, pairs, suffixes, catalogByName, catalogByRecent] = await Promise.all([
-    updateTree(termSpec, current.search.terms, termChanges, readFile, sink, decoded),
-    updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink, decoded),
+    updateTree(termSpec, current.search.terms, termUpdate.changes, readFile, sink, decoded),
+    updateTree(pairSpec, current.search.pairs, pairUpdate.changes, readFile, sink, decoded),
     updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink, decoded),
     updateTree(byNameSpec, current.catalog.by_name, nameChanges, readFile, sink, decoded),
-    updateTree(
-      catalogByRecentSpec(policy),
-      current.catalog.by_recent,
-      [...recentChanges].map(([key, entry]) => ({ key, entry })),
-      readFile,
-      sink,
-      decoded,
-    ),
+    updateTree(catalogByRecentSpec(policy), current.catalog.by_recent, recent, readFile, sink, decoded),
   ]);
 
   const stats = statisticsWith(current, before, after);
