@@ -19,15 +19,9 @@ import { eachLimited } from '../core/concurrency.ts';
 
 /** Default {@link GcOptions.graceMs}: one day. */
 export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000;
-/**
- * Default {@link GcOptions.writerWindowMs}: 15 minutes, the longest an AWS Lambda function runs.
- * Safe values are at least `SLOW_COMMIT_MS` (1 minute), past which a writer checks its files.
- */
+/** Default {@link GcOptions.writerWindowMs}: 15 minutes, an AWS Lambda's longest run; safe from `SLOW_COMMIT_MS` (1 minute) up. */
 export const DEFAULT_WRITER_WINDOW_MS = 15 * 60 * 1000;
-/**
- * The shortest grace period that keeps clients safe: the root's max-age (60 s) plus a margin.
- * Shorter ones are for registries no client reads while the collector runs (tests, benchmarks).
- */
+/** The shortest grace period safe for clients: the root's max-age (60 s) plus a margin (shorter: tests, benchmarks). */
 export const MIN_SAFE_GC_GRACE_MS = 10 * 60 * 1000;
 
 /** Options of {@link gc}. */

@@ -63,10 +63,7 @@ export interface HitFacts {
   deprecated: boolean;
 }
 
-/**
- * How much of its relevance a deprecated package keeps: it ranks below an otherwise equal active
- * package (and below one that matches half as well), yet a query naming it still finds it.
- */
+/** How much relevance a deprecated package keeps: below an equal active one (even one matching half as well), yet still found by name. */
 export const DEPRECATED_RELEVANCE = 0.5;
 
 /** The relevance a hit ranks by: the engine's score, lowered for a deprecated package. */

@@ -74,10 +74,7 @@ export interface UpdateResult<T> {
 export interface UpdateOptions {
   /** Retry policy. Default {@link DEFAULT_RETRY}. */
   retry?: RetryPolicy;
-  /**
-   * Records (version documents) are strict: a stored document that does not parse is an error,
-   * never replaced. Derived documents (the default) are recomputed over a corrupt copy.
-   */
+  /** Strict (records): a stored document that does not parse is an error, never replaced; derived ones (default) are recomputed over it. */
   strict?: boolean;
 }
 

@@ -62,11 +62,7 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes an object (absent keys are not an error). Used by tests and operators, not announces. */
   delete(key: string): Promise<void>;
-  /**
-   * Removes an object and every earlier version of it the store keeps (a versioned bucket keeps
-   * deleted and overwritten objects for a while): what a takedown needs, so the bytes are gone,
-   * not just hidden. Stores that keep no earlier versions leave it out; `delete` is then enough.
-   */
+  /** Removes an object and every earlier version a versioned bucket keeps (a takedown's bytes gone, not hidden); optional where `delete` is enough. */
   purge?(key: string): Promise<void>;
 }
 

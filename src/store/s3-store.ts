@@ -152,12 +152,10 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Deletes the object and every stored version of it: on a versioned bucket (the AWS stack's
-   * is, so that an overwritten document can be restored) a plain delete only hides the bytes
-   * behind a delete marker. Lists the key's versions and deletes each by its id (the delete
-   * markers too). A server without versioning, which refuses to list versions
-   * (`NotImplemented`, `MethodNotAllowed`), keeps no earlier versions: the plain delete is all.
-   * Needs `s3:ListBucketVersions` and `s3:DeleteObjectVersion` on a versioned bucket.
+   * Deletes the object and every stored version of it (and delete marker): on a versioned bucket,
+   * as the AWS stack's is, a plain delete only hides the bytes. A server that cannot list versions
+   * (`NotImplemented`, `MethodNotAllowed`) keeps none, so the plain delete is all. Needs
+   * `s3:ListBucketVersions` and `s3:DeleteObjectVersion` on a versioned bucket.
    */
   async purge(key: string): Promise<void> {
     checkPutOptions(key, KEY_ONLY);

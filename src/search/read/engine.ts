@@ -83,11 +83,7 @@ export function internalsOf(engine: MiniSearch<SearchDocument>): {
   return { documents: internal._documentIds, fieldLength: internal._fieldLength, postings: (term) => internal._index.get(term) };
 }
 
-/**
- * A posting map whose `size` is a given document frequency. A field read only in part holds
- * the best postings of a term; BM25's idf must still see the true document frequency, and
- * MiniSearch reads it as the size of the field's posting map.
- */
+/** A posting map whose `size` is the true document frequency of a field read in part: MiniSearch's BM25 reads df as the map's size. */
 export class SizedMap<K, V> extends Map<K, V> {
   readonly #size: number;
   constructor(entries: Map<K, V>, size: number) {

@@ -11,13 +11,7 @@ import { parseOr, parseWith, type Transport } from './transport.ts';
  * filters applied page by page, at most `maxListPages` catalog pages, the delta's packages merged
  * in the tree's order.
  */
-export async function listCatalog(
-transport: Transport,
-root: ShardedRoot,
-delta: DeltaView | null,
-o: ValidSearchOptions,
-maxListPages: number,
-): Promise<SearchHit[]> {
+export async function listCatalog(transport: Transport, root: ShardedRoot, delta: DeltaView | null, o: ValidSearchOptions, maxListPages: number): Promise<SearchHit[]> {
   const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
   // A whole index's orders, which are the trees' (an empty query scores every package 1).
   const order = compareHits(o.sort);

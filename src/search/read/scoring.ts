@@ -44,12 +44,7 @@ export function documentFrequencies(
  * with the registry's document count, average lengths and selected terms' document frequencies
  * (other terms dropped, as from the merged index); AND, then OR, as one whole index does.
  */
-export function rescorer(
-  root: ShardedRoot,
-  tokens: string[],
-  df: Map<string, Map<number, number>>,
-  o: ValidSearchOptions,
-): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
+export function rescorer(root: ShardedRoot, tokens: string[], df: Map<string, Map<number, number>>, o: ValidSearchOptions): Rescorer {
   const local = summaryIndex();
   const facts = new Map<string, HitFacts>();
   const passes = searchFilter(o);
@@ -86,6 +81,12 @@ export function rescorer(
       return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
     },
   };
+}
+
+/** Adds each round's summaries, then scores every candidate so far: AND over them if any holds every word (`all`), else OR. */
+export interface Rescorer {
+  add(summaries: PackageSummary[]): void;
+  score(): { results: { name: string; score: number }[]; all: boolean };
 }
 
 /** The `q`-quantile of some numbers (0 when there are none). */

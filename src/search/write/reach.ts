@@ -92,10 +92,8 @@ function namesOfFile(kind: Kind, json: unknown): string[] | null {
   try {
     switch (f.t) {
       case 'refs':
-        for (const e of f.e as unknown[][]) namesOfEntry(e, 'ref', file);
-        break;
       case 'dict':
-        for (const e of f.e as unknown[][]) namesOfEntry(e, 'dict', file);
+        for (const e of f.e as unknown[][]) namesOfEntry(e, f.t === 'dict' ? 'dict' : 'ref', file);
         break;
       case 'terms':
         for (const e of f.e as unknown[][]) {
