@@ -14,6 +14,3 @@ export function encodeId(id: number): string {
 export function decodeId(text: string): number {
   return parseInt(text, 36);
 }
-
-/** Pattern of an encoded id. */
-export const ID_PATTERN = /^[0-9a-z]{1,11}$/;

@@ -15,9 +15,6 @@ import { encodeId } from './ids.ts';
 import { platformMask } from '../platforms.ts';
 import { DEPRECATED_FLAG, type DocEntryJson } from './wire.ts';
 
-/** Field ids, as MiniSearch assigns them: the position in `SEARCH_FIELDS`. */
-export const FIELD_IDS: Readonly<Record<string, number>> = Object.fromEntries(SEARCH_FIELDS.map((f, i) => [f, i]));
-
 /** One package as the sharded index stores it. */
 export interface IndexedDocument {
   /** Stable short id ({@link documentId} of the name). */

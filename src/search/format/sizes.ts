@@ -12,10 +12,7 @@ export function docCost(doc: DocEntryJson): number {
   return docJsonLength(doc) + 1;
 }
 
-/**
- * `JSON.stringify(doc).length`, counted without building the text (documents are measured
- * far more often than written). Falls back to serialising anything but a well-typed entry.
- */
+/** `JSON.stringify(doc).length` without building the text (measured far more often than written); serialises anything ill-typed. */
 export function docJsonLength(doc: DocEntryJson): number {
   if (doc.length === 6) {
     const [id, name, display, updated, type, mask] = doc;

@@ -86,10 +86,7 @@ function pagedFields(entry: TermEntry): Record<string, PagedFieldJson> {
   return paged;
 }
 
-/**
- * The keys of a map sorted, when they are all array indices (whose order in a JS object is
- * numeric, so writing them sorted gives the object's key order); null otherwise.
- */
+/** A map's keys sorted when all are array indices (a JS object's key order), else null. */
 export function sortedIndexKeys(map: Map<number, unknown>): number[] | null {
   const keys = [...map.keys()];
   for (const k of keys) if (!Number.isInteger(k) || k < 0 || k >= 4294967295) return null;
@@ -203,10 +200,8 @@ export interface FileDoc {
 }
 
 /**
- * A term entry read from a `terms` file. Its postings and documents are turned into maps only
- * when asked for: most entries an update reads are only measured and written again. When the
- * file wrote the entry the way {@link termEntryText} would (sorted fields and ids), its JSON is
- * the file's.
+ * A term entry read from a `terms` file, made into maps only when asked (an update mostly measures
+ * and writes entries again); its JSON is the file's when written as {@link termEntryText} would.
  */
 export class DecodedTermEntry implements TermEntry {
   readonly measure: TermMeasure;

@@ -121,11 +121,7 @@ export function termsEntry(files: Map<string, unknown>, file: string, term: stri
   return entry;
 }
 
-/**
- * The postings of field `fid` in a `page` file, or in a `heads` file (the head pages of a term's
- * paged fields), with the documents they reference; without `fid`, a page's postings or no
- * postings, with every document of the file.
- */
+/** Field `fid`'s postings in a `page` or `heads` file, with their documents (without `fid`: a page's, or none, and every document). */
 export function pageFile(files: Map<string, unknown>, file: string, fid?: number): { e: PagePostings; docs: Map<string, DocEntryJson> } {
   const json = files.get(file) as object;
   let parsed = parsedPages.get(json);
