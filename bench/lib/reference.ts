@@ -13,10 +13,33 @@ import * as z from 'zod';
 import { ShelfError } from '../../src/core/errors.ts';
 import type { Kind } from '../../src/core/names.ts';
 import { PackageSummarySchema, SCHEMA_VERSION, type PackageSummary } from '../../src/core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, STORE_FIELDS, indexOptions, searchDocument, type SearchDocument } from '../../src/core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, indexOptions, searchDocument, type SearchDocument } from '../../src/core/search-options.ts';
 import { hitFacts, orderHits, rankScore, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
 
 const kind = z.enum(['bundle', 'skill']);
+
+/** Fields the whole index stores with each hit, enough to render a result list (the sharded index keeps them in display files). */
+const STORE_FIELDS = [
+  'kind',
+  'name',
+  'display_name',
+  'description',
+  'latest',
+  'newest',
+  'server_type',
+  'platforms',
+  'tools',
+  'keywords',
+  'author',
+  'published_at',
+  'updated_at',
+  'verified',
+  'status',
+  'status_message',
+] as const;
+
+/** The shared options, storing {@link STORE_FIELDS}. */
+const referenceOptions = () => ({ ...indexOptions(), storeFields: [...STORE_FIELDS] });
 
 /** Every package of a kind, sorted by name: what the other engines of the bench index. */
 export const CatalogSchema = z.object({ schema_version: z.literal(SCHEMA_VERSION), kind, packages: z.array(PackageSummarySchema) });
@@ -41,7 +64,7 @@ export function buildCatalog(kind: Kind, summaries: readonly PackageSummary[]): 
 
 /** The whole index of a catalog, serialised. */
 export function buildReferenceIndex(kind: Kind, catalog: Catalog | null): ReferenceIndex {
-  const search = new MiniSearch<SearchDocument>(indexOptions());
+  const search = new MiniSearch<SearchDocument>(referenceOptions());
   search.addAll((catalog?.packages ?? []).map(searchDocument));
   return {
     schema_version: SCHEMA_VERSION,
@@ -74,7 +97,7 @@ export class ReferenceSearch {
   constructor(doc: ReferenceIndex) {
     this.kind = doc.kind;
     try {
-      this.mini = MiniSearch.loadJS<SearchDocument>(doc.index as unknown as AsPlainObject, indexOptions());
+      this.mini = MiniSearch.loadJS<SearchDocument>(doc.index as unknown as AsPlainObject, referenceOptions());
     } catch (error) {
       throw new ShelfError('registry_unreachable', `The ${doc.kind} index cannot be loaded (${error instanceof Error ? error.message : String(error)}).`);
     }

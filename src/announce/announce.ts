@@ -43,8 +43,6 @@ import { parsePackageName, parseVersion, platformId, type Kind, type PackageName
 import { artifactKey, attestationKey, contentTypeFor, IMMUTABLE_CACHE, packageKey, scopeKey, versionKey } from '../core/paths.ts';
 import {
   BundleAnnounceSchema,
-  PackageDocumentSchema,
-  ScopeDocumentSchema,
   SkillAnnounceSchema,
   VersionDocumentSchema,
   type AnnounceResponse,

@@ -25,7 +25,7 @@ import { ShelfError } from '../core/errors.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
-import { COMMON_OPTIONS, DEFAULT_REGISTRY, integerOption, parseArch, parseCommandArgs, parseOs, usageError, type CommandContext } from './common.ts';
+import { COMMON_OPTIONS, DEFAULT_REGISTRY, integerOption, parseArch, commandArgs, parseOs, usageError, type CommandContext } from './common.ts';
 
 /**
  * What `shelf announce` says in a job that may not request an OIDC token. `action.yml` checks the
@@ -112,26 +112,19 @@ Actions for jobs with id-token: write), GITHUB_REF_NAME, GITHUB_REPOSITORY_OWNER
  */
 export async function announceCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf announce';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: {
-      registry: COMMON_OPTIONS.registry,
-      help: COMMON_OPTIONS.help,
-      'release-tag': { type: 'string' },
-      filename: { type: 'string' },
-      name: { type: 'string' },
-      os: { type: 'string' },
-      arch: { type: 'string' },
-      prerelease: { type: 'boolean' },
-      kind: { type: 'string' },
-      ...WRITE_OPTIONS,
-    },
-  });
-  if (values.help) {
-    ctx.out(announceHelp());
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    registry: COMMON_OPTIONS.registry,
+    'release-tag': { type: 'string' },
+    filename: { type: 'string' },
+    name: { type: 'string' },
+    os: { type: 'string' },
+    arch: { type: 'string' },
+    prerelease: { type: 'boolean' },
+    kind: { type: 'string' },
+    ...WRITE_OPTIONS,
+  }, ctx, announceHelp());
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   // Every option is checked before any file is read or request made.
   if (positionals.length !== 1) throw usageError(command, positionals.length === 0 ? 'missing the file to announce' : 'expected one file');
   const file = resolve(ctx.cwd, positionals[0]!);

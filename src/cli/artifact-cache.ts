@@ -24,7 +24,7 @@ import type { RegistryClient } from '../client/registry-client.ts';
 import { resolveVersion } from '../client/resolve-version.ts';
 import type { Verification } from '../client/trust.ts';
 import { downloadVerified } from './download.ts';
-import { createProgressBar } from './progress.ts';
+import { createProgressBar, type ProgressBar } from './progress.ts';
 import { extractZipSafely } from './unzip-safe.ts';
 
 /** Bound on what a bundle may unpack to (its .mcpb is at most the registry's artifact limit). */
@@ -117,20 +117,18 @@ export async function obtainArtifact(options: ObtainOptions): Promise<ObtainedAr
     throw new ShelfError('not_cached', `${pkg.name}@${version.version} (${artifact.os}-${artifact.arch}) is not in the cache; run once without --offline.`);
   }
   await mkdir(join(cacheDir, 'artifacts'), { recursive: true });
-  const bar = createProgressBar(options.progress?.write ?? (() => {}), `${pkg.name}@${version.version}`, options.progress?.enabled ?? false);
+  const label = `${pkg.name}@${version.version}`;
+  await downloadArtifact(client, artifact, file, createProgressBar(options.progress?.write ?? (() => {}), label, options.progress?.enabled ?? false));
+  return { pkg, version, artifact, file, reused: false, verified, status };
+}
+
+/** Downloads an artifact to `dest`, verified against its recorded size and sha256, drawing `bar`. */
+export async function downloadArtifact(client: RegistryClient, artifact: Artifact, dest: string, bar: ProgressBar): Promise<void> {
   try {
-    await downloadVerified({
-      url: client.artifactUrl(artifact),
-      dest: file,
-      size: artifact.size,
-      sha256: artifact.sha256,
-      bounds: client.bounds,
-      onProgress: (received, total) => bar.update(received, total),
-    });
+    await downloadVerified({ url: client.artifactUrl(artifact), dest, size: artifact.size, sha256: artifact.sha256, bounds: client.bounds, onProgress: (received, total) => bar.update(received, total) });
   } finally {
     bar.finish();
   }
-  return { pkg, version, artifact, file, reused: false, verified, status };
 }
 
 /**

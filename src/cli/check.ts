@@ -7,7 +7,7 @@
  */
 import { isShelfError } from '../core/errors.ts';
 import { check, type CheckReport } from '../registry/check.ts';
-import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { commandArgs, usageError, type CommandContext } from './common.ts';
 import { openStore, parseKind, progressLine } from './rebuild.ts';
 
 /** Help of `shelf check`. */
@@ -47,16 +47,9 @@ export const CHECK_EXIT = { clean: 0, rebuild: 1, usage: 2, restore: 3, unavaila
 
 /** Runs `shelf check`; returns one of {@link CHECK_EXIT}. */
 export async function checkCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('shelf check', {
-    args,
-    options: { kind: { type: 'string' }, artifacts: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    ctx.out(CHECK_HELP);
-    return 0;
-  }
+  const parsed = commandArgs('shelf check', args, { kind: { type: 'string' }, artifacts: { type: 'boolean' }, json: { type: 'boolean' } }, ctx, CHECK_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw usageError('shelf check', `unexpected argument "${positionals[0]}"`);
   const kind = parseKind('shelf check', values.kind);
   const progress = progressLine(ctx, values.json !== true);

@@ -105,16 +105,21 @@ export const COMMON_HELP = `  --registry URL   Registry base URL (default: $SHEL
   -h, --help       Show this help`;
 
 /**
- * Runs `node:util` parseArgs (strict unless the config says otherwise) and turns its errors into
- * a usage error that names the command, so `main` exits with 2.
+ * A command's arguments, by `node:util` parseArgs (strict, positionals allowed, `-h, --help`
+ * added), its errors as usage errors naming the command (exit 2); null when they ask for the help,
+ * which is then printed.
  */
-export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+export function commandArgs<const O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O, ctx: CommandContext, help: string) {
+  const config = { args, allowPositionals: true, options: { ...options, help: COMMON_OPTIONS.help } } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    return parseArgs<T>(config);
+    parsed = parseArgs(config);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw usageError(command, message);
+    throw usageError(command, error instanceof Error ? error.message : String(error));
   }
+  if (!(parsed.values as { help?: boolean }).help) return parsed;
+  ctx.out(help);
+  return null;
 }
 
 /** A usage error (exit code 2) pointing at the command's help. */

@@ -11,7 +11,7 @@ import { ShelfError } from '../core/errors.ts';
 import { ingestCloudFrontLogs, type IngestedLogs } from '../downloads/cloudfront-log.ts';
 import { publishDownloads } from '../downloads/publish.ts';
 import { storeFromEnv } from '../store/from-env.ts';
-import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { commandArgs, usageError, type CommandContext } from './common.ts';
 import { openStore } from './rebuild.ts';
 
 /** Help of `shelf downloads`. */
@@ -32,16 +32,9 @@ Options:
 
 /** Runs `shelf downloads`; returns the exit code. */
 export async function downloadsCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('shelf downloads', {
-    args,
-    options: { logs: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    ctx.out(DOWNLOADS_HELP);
-    return 0;
-  }
+  const parsed = commandArgs('shelf downloads', args, { logs: { type: 'string' }, json: { type: 'boolean' } }, ctx, DOWNLOADS_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw usageError('shelf downloads', `unexpected argument "${positionals[0]}"`);
   const store = await openStore(ctx);
   let logs: IngestedLogs | null = null;

@@ -5,7 +5,7 @@
  * @module
  */
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc, MIN_SAFE_GC_GRACE_MS } from '../registry/gc.ts';
-import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { commandArgs, usageError, type CommandContext } from './common.ts';
 import { formatBytes } from './progress.ts';
 import { openStore, parseKind } from './rebuild.ts';
 import { SLOW_COMMIT_MS } from '../search/write/publish.ts';
@@ -37,23 +37,15 @@ Options:
 
 /** Runs `shelf gc`; returns the exit code. */
 export async function gcCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('shelf gc', {
-    args,
-    options: {
-      kind: { type: 'string' },
-      grace: { type: 'string' },
-      'writer-window': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    ctx.out(GC_HELP);
-    return 0;
-  }
+  const parsed = commandArgs('shelf gc', args, {
+    kind: { type: 'string' },
+    grace: { type: 'string' },
+    'writer-window': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, ctx, GC_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw usageError('shelf gc', `unexpected argument "${positionals[0]}"`);
   const kind = parseKind('shelf gc', values.kind);
   const graceText = values.grace ?? ctx.env.SHELF_GC_GRACE;

@@ -35,7 +35,7 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   formatTable,
-  parseCommandArgs,
+  commandArgs,
   parsePackageSpec,
   requireCacheDir,
   usageError,
@@ -79,15 +79,9 @@ interface InstallRecord {
  */
 export async function installCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf skill install';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { ...COMMON_OPTIONS, dir: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
-  });
-  if (values.help) {
-    ctx.out(installHelp());
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, dir: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } }, ctx, installHelp());
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const spec = parsePackageSpec(command, positionals);
   const home = ctx.env.HOME || ctx.env.USERPROFILE;
   if (values.dir === undefined && !home) throw usageError(command, 'no home directory to find ~/.claude/skills in; pass --dir');

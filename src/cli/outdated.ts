@@ -39,7 +39,7 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   formatTable,
-  parseCommandArgs,
+  commandArgs,
   parsePackageSpec,
   requireCacheDir,
   usageError,
@@ -105,15 +105,9 @@ async function compare(ctx: CommandContext, registry: string | undefined, offlin
  */
 export async function outdatedCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf bundle outdated';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
-  });
-  if (values.help) {
-    ctx.out(outdatedHelp());
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, json: { type: 'boolean' } }, ctx, outdatedHelp());
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw usageError(command, 'takes no package names');
   const registry = ctx.registryUrl(values.registry);
   const records = await listBundleRecords(requireCacheDir(ctx), registry);
@@ -171,15 +165,9 @@ export async function outdatedCommand(args: string[], ctx: CommandContext): Prom
  */
 export async function updateCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf bundle update';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
-  });
-  if (values.help) {
-    ctx.out(updateHelp());
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, json: { type: 'boolean' } }, ctx, updateHelp());
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const offline = values.offline === true || ctx.globalOffline;
   if (offline) throw usageError(command, 'cannot update offline');
   const cacheDir = requireCacheDir(ctx);

@@ -20,7 +20,7 @@ import { zipSync, type Zippable } from 'fflate';
 import { parseDocument } from 'yaml';
 import { ShelfError } from '../core/errors.ts';
 import { readSkillFrontMatter, splitSkillMarkdown } from '../core/skill-front-matter.ts';
-import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { commandArgs, usageError, type CommandContext } from './common.ts';
 
 const SKILL_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -107,15 +107,9 @@ Options:
  */
 export async function packCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf skill pack';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    ctx.out(packHelp());
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { output: { type: 'string', short: 'o' }, json: { type: 'boolean' } }, ctx, packHelp());
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 1) throw usageError(command, 'expected one folder');
   const dir = resolve(ctx.cwd, positionals[0] ?? '.');
   if (!existsSync(join(dir, 'SKILL.md'))) throw new ShelfError('invalid_skill', `${dir} holds no SKILL.md.`);

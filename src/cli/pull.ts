@@ -43,21 +43,20 @@ import { ARTIFACT_EXTENSION } from '../core/paths.ts';
 import { selectArtifact } from '../client/platform.ts';
 import { resolveVersion } from '../client/resolve-version.ts';
 import { describeVerification, type Verification } from '../client/trust.ts';
-import { cachedArtifactPath, fileMatches, obtainArtifact } from './artifact-cache.ts';
+import { cachedArtifactPath, downloadArtifact, fileMatches, obtainArtifact } from './artifact-cache.ts';
 import { writeBundleRecord } from './bundle-records.ts';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
   formatTable,
   parseArch,
-  parseCommandArgs,
+  commandArgs,
   parseOs,
   parsePackageSpec,
   requireCacheDir,
   usageError,
   type CommandContext,
 } from './common.ts';
-import { downloadVerified } from './download.ts';
 import { statusJson, warnStatus } from './status-notice.ts';
 import { createProgressBar } from './progress.ts';
 
@@ -103,25 +102,19 @@ ${COMMON_HELP}`;
  */
 export async function pullCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
   const command = `shelf ${kind} pull`;
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      os: { type: 'string' },
-      arch: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      cache: { type: 'boolean' },
-      verify: { type: 'boolean' },
-      repository: { type: 'string' },
-      workflow: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    ctx.out(pullHelp(kind, ctx.host));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    ...COMMON_OPTIONS,
+    os: { type: 'string' },
+    arch: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    cache: { type: 'boolean' },
+    verify: { type: 'boolean' },
+    repository: { type: 'string' },
+    workflow: { type: 'string' },
+    json: { type: 'boolean' },
+  }, ctx, pullHelp(kind, ctx.host));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (values.cache && kind !== 'bundle') throw usageError(command, '--cache applies to bundles only');
   if (values.cache && values.output !== undefined) throw usageError(command, '--cache and --output cannot be combined');
   const spec = parsePackageSpec(command, positionals);
@@ -211,19 +204,7 @@ export async function pullCommand(kind: Kind, args: string[], ctx: CommandContex
     if (offline) {
       await copyFromCache(ctx, kind, artifact, dest, `${pkg.name}@${doc.version}`);
     } else {
-      const bar = createProgressBar(ctx.writeErr, `${pkg.name}@${doc.version}`, ctx.stderrIsTTY);
-      try {
-        await downloadVerified({
-          url: client.artifactUrl(artifact),
-          dest,
-          size: artifact.size,
-          sha256: artifact.sha256,
-          bounds: client.bounds,
-          onProgress: (received, total) => bar.update(received, total),
-        });
-      } finally {
-        bar.finish();
-      }
+      await downloadArtifact(client, artifact, dest, createProgressBar(ctx.writeErr, `${pkg.name}@${doc.version}`, ctx.stderrIsTTY));
     }
     const verified = client.verification(pkg, doc, artifact);
     summary = { file: dest, name: pkg.name, version: doc.version, os: artifact.os, arch: artifact.arch, sha256: artifact.sha256, size: artifact.size, cached: false, ...statusJson(status), verified };

@@ -12,7 +12,7 @@ import { scopeKey } from '../core/paths.ts';
 import { ScopeDocumentSchema, type ScopeQuota } from '../core/schemas.ts';
 import { readUsage, scopeLimits, utcDay } from '../announce/quota.ts';
 import { readJson, updateJson } from '../store/json-documents.ts';
-import { parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { commandArgs, usageError, type CommandContext } from './common.ts';
 import { openStore } from './rebuild.ts';
 
 /** Help of `shelf quota`. */
@@ -35,21 +35,13 @@ Options:
 
 /** Runs `shelf quota`; returns the exit code. */
 export async function quotaCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('shelf quota', {
-    args,
-    options: {
-      'announces-per-day': { type: 'string' },
-      'bytes-per-day': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    ctx.out(QUOTA_HELP);
-    return 0;
-  }
+  const parsed = commandArgs('shelf quota', args, {
+    'announces-per-day': { type: 'string' },
+    'bytes-per-day': { type: 'string' },
+    json: { type: 'boolean' },
+  }, ctx, QUOTA_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw usageError('shelf quota', 'name one scope, e.g. "shelf quota @acme"');
   let scope: string;
   try {

@@ -12,7 +12,7 @@ import type { Kind } from '../core/names.ts';
 import { rebuild, type RebuildProgress } from '../registry/rebuild.ts';
 import { storeFromEnv } from '../store/from-env.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { commandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
 import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
 import { readKeyList } from '../signing/key-list.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -47,16 +47,9 @@ Options:
 
 /** Runs `shelf rebuild`; returns the exit code. */
 export async function rebuildCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('shelf rebuild', {
-    args,
-    options: { kind: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    ctx.out(REBUILD_HELP);
-    return 0;
-  }
+  const parsed = commandArgs('shelf rebuild', args, { kind: { type: 'string' }, json: { type: 'boolean' } }, ctx, REBUILD_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const kind = parseKind('shelf rebuild', values.kind);
   const spec = positionals.length > 0 ? parsePackageSpec('shelf rebuild', positionals) : undefined;
   if (spec?.range !== undefined) throw usageError('shelf rebuild', 'a rebuild is per package, not per version; drop the "@version"');

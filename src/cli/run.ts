@@ -33,7 +33,7 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   parseArch,
-  parseCommandArgs,
+  commandArgs,
   parseOs,
   parsePackageSpec,
   requireCacheDir,
@@ -85,21 +85,15 @@ export async function runCommand(args: string[], ctx: CommandContext): Promise<n
   const separator = args.indexOf('--');
   const ours = separator === -1 ? args : args.slice(0, separator);
   const extra = separator === -1 ? [] : args.slice(separator + 1);
-  const { values, positionals } = parseCommandArgs(command, {
-    args: ours,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      os: { type: 'string' },
-      arch: { type: 'string' },
-      config: { type: 'string', short: 'c', multiple: true },
-      'dry-run': { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    ctx.out(runHelp(ctx.host));
-    return 0;
-  }
+  const parsed = commandArgs(command, ours, {
+    ...COMMON_OPTIONS,
+    os: { type: 'string' },
+    arch: { type: 'string' },
+    config: { type: 'string', short: 'c', multiple: true },
+    'dry-run': { type: 'boolean' },
+  }, ctx, runHelp(ctx.host));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const spec = parsePackageSpec(command, positionals);
   const want = { os: parseOs(command, values.os) ?? ctx.host.os, arch: parseArch(command, values.arch) ?? ctx.host.arch };
   const userValues = parseConfigFlags(command, values.config ?? []);

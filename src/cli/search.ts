@@ -24,7 +24,7 @@ import {
   COMMON_OPTIONS,
   formatTable,
   parseArch,
-  parseCommandArgs,
+  commandArgs,
   parseOs,
   truncate,
   usageError,
@@ -67,23 +67,17 @@ ${COMMON_HELP}`;
  */
 export async function searchCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
   const command = kind === 'bundle' ? 'shelf search' : 'shelf skill search';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      type: { type: 'string' },
-      os: { type: 'string' },
-      arch: { type: 'string' },
-      sort: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    ctx.out(searchHelp(kind));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    ...COMMON_OPTIONS,
+    type: { type: 'string' },
+    os: { type: 'string' },
+    arch: { type: 'string' },
+    sort: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+  }, ctx, searchHelp(kind));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   // Validated before any request, so a mistyped flag never costs a download.
   const type = values.type;
   if (type !== undefined) {

@@ -24,7 +24,7 @@ import {
   COMMON_OPTIONS,
   day,
   formatTable,
-  parseCommandArgs,
+  commandArgs,
   parsePackageSpec,
   type CommandContext,
 } from './common.ts';
@@ -54,15 +54,9 @@ ${COMMON_HELP}`;
  */
 export async function showCommand(kind: Kind, args: string[], ctx: CommandContext): Promise<number> {
   const command = `shelf ${kind} show`;
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
-  });
-  if (values.help) {
-    ctx.out(showHelp(kind));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, json: { type: 'boolean' } }, ctx, showHelp(kind));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const spec = parsePackageSpec(command, positionals);
   const client = ctx.client(values.registry, { offline: values.offline });
 

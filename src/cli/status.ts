@@ -25,7 +25,7 @@ import { parseVersion, type Kind, type PackageName } from '../core/names.ts';
 import { DEFAULT_MAX_ATTEMPTS, postStatus, type StatusBody } from '../client/announce.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { oidcRequestOf, requestOidcToken, retryOptions, WRITE_OPTIONS } from './announce.ts';
-import { COMMON_OPTIONS, DEFAULT_REGISTRY, onlyKind, parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { COMMON_OPTIONS, DEFAULT_REGISTRY, onlyKind, commandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
 import { parseKind } from './rebuild.ts';
 
 /** The four verbs, and what each sets. */
@@ -69,21 +69,14 @@ Actions for jobs with id-token: write), GITHUB_ACTIONS.`;
  */
 export async function statusCommand(verb: StatusVerb, args: string[], ctx: CommandContext): Promise<number> {
   const command = `shelf ${verb}`;
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: {
-      registry: COMMON_OPTIONS.registry,
-      help: COMMON_OPTIONS.help,
-      message: { type: 'string' },
-      kind: { type: 'string' },
-      ...WRITE_OPTIONS,
-    },
-  });
-  if (values.help) {
-    ctx.out(statusHelp(verb));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    registry: COMMON_OPTIONS.registry,
+    message: { type: 'string' },
+    kind: { type: 'string' },
+    ...WRITE_OPTIONS,
+  }, ctx, statusHelp(verb));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   // Every option is checked before any request is made.
   const rule = STATUS_VERBS[verb];
   const spec = parsePackageSpec(command, positionals);

@@ -15,7 +15,7 @@ import { parseVersion } from '../core/names.ts';
 import { lifecycleKey, packageKey, versionsPrefix } from '../core/paths.ts';
 import { cloudFrontInvalidator, findDistribution } from '../registry/cdn.ts';
 import { takedown } from '../registry/takedown.ts';
-import { onlyKind, parseCommandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
+import { onlyKind, commandArgs, parsePackageSpec, usageError, type CommandContext } from './common.ts';
 import { openSigner, openStore, parseKind } from './rebuild.ts';
 import { readKeyList } from '../signing/key-list.ts';
 
@@ -54,24 +54,16 @@ Options:
 /** Runs `shelf takedown`; returns the exit code. */
 export async function takedownCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf takedown';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      reason: { type: 'string' },
-      undo: { type: 'boolean' },
-      kind: { type: 'string' },
-      distribution: { type: 'string' },
-      'no-invalidate': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    ctx.out(TAKEDOWN_HELP);
-    return 0;
-  }
+  const parsed = commandArgs(command, args, {
+    reason: { type: 'string' },
+    undo: { type: 'boolean' },
+    kind: { type: 'string' },
+    distribution: { type: 'string' },
+    'no-invalidate': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, ctx, TAKEDOWN_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const spec = parsePackageSpec(command, positionals);
   let version = null;
   if (spec.range !== undefined) {

@@ -16,7 +16,7 @@
  * @module
  */
 import { short } from '../signing/trust.ts';
-import { COMMON_HELP, COMMON_OPTIONS, formatTable, parseCommandArgs, usageError, type CommandContext } from './common.ts';
+import { COMMON_HELP, COMMON_OPTIONS, formatTable, commandArgs, usageError, type CommandContext } from './common.ts';
 import { filePins } from './trust-pins.ts';
 
 /** Help of `shelf trust`. */
@@ -38,11 +38,9 @@ ${COMMON_HELP}`;
 /** Re-pins a registry's keys. @returns The exit code. */
 export async function trustCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf trust';
-  const { values, positionals } = parseCommandArgs(command, { args, allowPositionals: true, options: { ...COMMON_OPTIONS, json: { type: 'boolean' } } });
-  if (values.help) {
-    ctx.out(TRUST_HELP);
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, json: { type: 'boolean' } }, ctx, TRUST_HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw usageError(command, `unexpected argument "${positionals[0]}"`);
   if (values.offline === true || ctx.globalOffline) throw usageError(command, 're-trusting reads the registry\'s keys; it cannot run --offline');
   const registry = ctx.registryUrl(values.registry);

@@ -27,7 +27,7 @@ import type { Artifact } from '../core/schemas.ts';
 import type { RegistryClient } from '../client/registry-client.ts';
 import { publicGoodTrustMaterial, trustMaterialFrom, verifyAttestation, type ExpectedIdentity, type VerifiedAttestation } from '../attestation/verify-attestation.ts';
 import { obtainArtifact } from './artifact-cache.ts';
-import { COMMON_HELP, COMMON_OPTIONS, formatTable, parseArch, parseCommandArgs, parseOs, parsePackageSpec, requireCacheDir, usageError, type CommandContext } from './common.ts';
+import { COMMON_HELP, COMMON_OPTIONS, formatTable, parseArch, commandArgs, parseOs, parsePackageSpec, requireCacheDir, usageError, type CommandContext } from './common.ts';
 
 /** Help of `shelf bundle verify`. */
 export function verifyHelp(host: { os: string; arch: string }): string {
@@ -103,15 +103,9 @@ export function parsePins(command: string, values: { repository?: string | undef
 /** Runs `shelf bundle verify`. @returns The exit code. */
 export async function verifyCommand(args: string[], ctx: CommandContext): Promise<number> {
   const command = 'shelf bundle verify';
-  const { values, positionals } = parseCommandArgs(command, {
-    args,
-    allowPositionals: true,
-    options: { ...COMMON_OPTIONS, os: { type: 'string' }, arch: { type: 'string' }, repository: { type: 'string' }, workflow: { type: 'string' }, json: { type: 'boolean' } },
-  });
-  if (values.help) {
-    ctx.out(verifyHelp(ctx.host));
-    return 0;
-  }
+  const parsed = commandArgs(command, args, { ...COMMON_OPTIONS, os: { type: 'string' }, arch: { type: 'string' }, repository: { type: 'string' }, workflow: { type: 'string' }, json: { type: 'boolean' } }, ctx, verifyHelp(ctx.host));
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const spec = parsePackageSpec(command, positionals);
   const pins = parsePins(command, values);
   const want = { os: parseOs(command, values.os) ?? ctx.host.os, arch: parseArch(command, values.arch) ?? ctx.host.arch };

@@ -1,6 +1,6 @@
 /**
  * Structured logs: one JSON object per line, written the same way by the Lambda function and by
- * `shelf serve`, so that the same CloudWatch metric filters (`infra/alarms.ts`) and the same
+ * `shelf serve`, so that the same CloudWatch metric filters (`infra/shelf-stack.ts`) and the same
  * `jq` one-liners read both. Lines are built from named fields only (never from request headers
  * or bodies as a whole), so a token can never reach a log.
  *

@@ -383,6 +383,7 @@ export const SCHEMA_FILES = {
   'sharded-root.schema.json': 'v1/search/{bundles,skills}/root.json',
   'sharded-file.schema.json': 'v1/search/{bundles,skills}/shards/{hash}.json',
   'sharded-display.schema.json': 'v1/search/{bundles,skills}/docs/{id}-{hash}.json',
+  'gc-state.schema.json': 'v1/search/{bundles,skills}/gc.json',
   'bundle-announce.schema.json': 'POST /v1/bundles/announce (request body)',
   'skill-announce.schema.json': 'POST /v1/skills/announce (request body)',
   'announce-response.schema.json': 'announce response (2xx)',

@@ -1,9 +1,6 @@
 /**
- * The MiniSearch configuration shared by the indexer (which builds the index) and every client
- * (which loads it and queries it). Both sides must use the same fields and tokenizer, so they
- * are defined once, here.
- *
- * Pure module: no Node APIs.
+ * The MiniSearch configuration shared by the builder and every reader: both must use the same
+ * fields and tokenizer, so they are defined once, here. Pure module.
  *
  * @module
  */
@@ -25,32 +22,14 @@ export interface SearchDocument extends PackageSummary {
 /** Fields the index is built over. */
 export const SEARCH_FIELDS = ['name', 'display_name', 'description', 'keyword_text', 'tool_text', 'scope'] as const;
 
-/** Fields stored with each hit, enough to render a result list without another request. */
-export const STORE_FIELDS = [
-  'kind',
-  'name',
-  'display_name',
-  'description',
-  'latest',
-  'newest',
-  'server_type',
-  'platforms',
-  'tools',
-  'keywords',
-  'author',
-  'published_at',
-  'updated_at',
-  'verified',
-  'status',
-  'status_message',
-] as const;
-
-/** Options to construct or load the index with (MiniSearch requires the same options on load). */
+/**
+ * Options to construct or load an index with (MiniSearch requires the same options on load). No
+ * field is stored: the sharded index keeps each package's summary in its display file.
+ */
 export function indexOptions(): Options<SearchDocument> {
   return {
     idField: 'id',
     fields: [...SEARCH_FIELDS],
-    storeFields: [...STORE_FIELDS],
     // Names are kebab-case: split on "-", "/", "@" and "_" as well as MiniSearch's defaults.
     tokenize: (text) => text.split(/[\s\-_/@.,;:!?'"()[\]{}|]+/u).filter((t) => t.length > 0),
   };

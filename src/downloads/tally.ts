@@ -9,7 +9,7 @@
  */
 import * as z from 'zod';
 import { downloadDayKey } from '../core/paths.ts';
-import { readJson, updateJson } from '../store/json-documents.ts';
+import { updateJson } from '../store/json-documents.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
 /** One day's tally. */
@@ -54,7 +54,3 @@ export async function addDownloads(store: ObjectStore, day: string, counts: Read
   return added;
 }
 
-/** A day's tally, or null. */
-export async function readDay(store: ObjectStore, day: string): Promise<DayTally | null> {
-  return (await readJson(store, downloadDayKey(day), DayTallySchema))?.value ?? null;
-}

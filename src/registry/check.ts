@@ -1,39 +1,23 @@
 /**
- * The registry checker. It fails loudly rather than give a false all-clear:
+ * The registry checker. It writes nothing, and fails loudly rather than give a false all-clear:
  *
- * 1. **store**: a store with nothing under `v1/` (a folder that does not exist, an empty bucket,
- *    the wrong prefix) is no registry: `no_registry`, not "0 files agree".
- * 2. **config and pages**: `v1/config.json` must be there and valid, and so must the web pages and
- *    every asset they load (written by `shelf serve` or `scripts/upload-assets.ts`).
- * 3. **records**: every version document must parse, and every artifact it records (and a skill's
- *    derived archive for the skills CLI, and an artifact's Sigstore attestation) must be in the
- *    bucket with its recorded size (and, with
- *    `artifacts: 'sha256'`, its recorded sha256). A rebuild cannot repair these: restore the
- *    object from the bucket's versions. A version the operator took down is not checked here:
- *    its files must be gone (step 4 lists what a takedown left).
- * 4. **derived files**: every derived file that disagrees with the records — missing, or stale,
- *    with the entries (versions, packages, recent items, indexed documents) it lacks, has in
- *    excess, or has out of date — and every file a takedown says must be gone. Statuses are
- *    checked wherever they show: the version documents mirror the lifecycle records, and every
- *    derived file (the read APIs' files of other clients included) is compared with what the
- *    records, statuses and tombstones included, give. `shelf rebuild` repairs these.
+ * 1. **store**: nothing under `v1/` (no folder, an empty bucket, the wrong prefix) is `no_registry`.
+ * 2. **config and pages**: `v1/config.json`, the web pages and every asset they load.
+ * 3. **records**: every version document parses, and every file it records (artifact, a skill's
+ *    archive for the skills CLI, a Sigstore attestation) is in the bucket with its size (and, with
+ *    `artifacts: 'sha256'`, its sha256); only restoring the object repairs these. A version taken
+ *    down is not checked: its files must be gone (step 4).
+ * 4. **derived files**: the rebuild runs over a copy-on-write overlay of the store (`MemoryStore`),
+ *    so "disagrees" means exactly "the rebuild would write it", and the two never drift apart. Each
+ *    file it would write or delete is listed with the entries (as its producer in `derived-files.ts`
+ *    lists them) it lacks, has in excess or has out of date; a sharded index through its root (its
+ *    catalog's packages) and the files of its generation the bucket lacks. `shelf rebuild` repairs these.
  *
- * A file's entries are those its producer lists (`derived-files.ts`); a kind's sharded search
- * index is compared through its root, whose entries are the packages of its catalog, and the
- * immutable files the records call for that the bucket lacks are listed as missing `file …` entries.
- *
- * Signatures are checked the same way: the rebuild runs with a stand-in for the registry's current
- * key (the first of `v1/keys.json`) that can tell a valid signature but cannot make one, so every
- * package document that is unsigned, signed by another key or does not match its signature, and
- * every artifact statement that is unsigned or validly signed by an older listed key, is one the
- * rebuild would (re-)sign: it is listed (repair `rebuild`). An artifact statement whose signature
- * verifies with no listed key was changed after signing: the rebuild leaves it alone, and it is
- * listed as `signature_mismatch` (repair `restore`: the version record). So is a key list entry
- * whose key id is not its key's hash (`invalid`, repair `restore`).
- *
- * It writes nothing. It runs the rebuild itself over a copy-on-write overlay of the store (`MemoryStore`
- * over it: reads fall through to the store, writes stay in memory), so "disagrees" means exactly "the rebuild
- * would write it", and the checker and the rebuild can never drift apart.
+ * Signatures likewise: the rebuild runs with a stand-in for the registry's current key that can
+ * tell a valid signature but cannot make one, so whatever it would (re-)sign is listed (repair
+ * `rebuild`); an artifact statement whose signature verifies with no listed key was changed after
+ * signing (`signature_mismatch`), and a key list entry whose id is not its key's hash is `invalid`:
+ * both are repaired by `restore`.
  *
  * @module
  */
@@ -41,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { eachLimited } from '../core/concurrency.ts';
 import { isShelfError, ShelfError } from '../core/errors.ts';
 import { KINDS, type Kind } from '../core/names.ts';
-import { configKey, keysKey, kindPrefix, parseVersionKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
+import { configKey, keysKey, kindPrefix, parseVersionKey, searchPrefix, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
 import { ConfigDocumentSchema, VersionDocumentSchema, type LifecycleRecord, type RegistryKey } from '../core/schemas.ts';
 import { removedVersion } from '../indexer/lifecycle.ts';
 import { readKeyList } from '../signing/key-list.ts';
@@ -275,7 +259,7 @@ async function checkDerived(store: ObjectStore, options: CheckOptions): Promise<
     // The right generation, but immutable files of it that the bucket lacks (a stale generation
     // lists its outdated packages instead: every file of the expected one would be new).
     const sameRoot = stored && expected && Buffer.from(stored.body).equals(Buffer.from(expected.body));
-    if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(shardedPrefix(sharded))).map((k) => `file ${k}`));
+    if (sharded && sameRoot) issue.missing.push(...overlay.written().filter((k) => k.startsWith(searchPrefix(sharded))).map((k) => `file ${k}`));
     issues.push(issue);
   }
   // Statements changed after signing: the rebuild does not sign them again (that would launder
@@ -299,9 +283,4 @@ function verifyOnlySigner(key: RegistryKey): Signer {
 /** The kind whose sharded root `key` is, or null. */
 function shardedKind(key: string): Kind | null {
   return KINDS.find((k) => shardedRootKey(k) === key) ?? null;
-}
-
-/** Where a kind's sharded files live (the folder of its root). */
-function shardedPrefix(kind: Kind): string {
-  return shardedRootKey(kind).replace(/root\.json$/, '');
 }

@@ -1,10 +1,7 @@
 /**
- * `v1/config.json`: how a client finds everything else (announce and status URLs, audience, index
- * locations, key templates). Written at start-up.
- *
- * A stored config naming the retired `single` search layout marks a registry whose files predate
- * the sharded index: nothing overwrites it but a whole `shelf rebuild`, which migrates the
- * registry ({@link migrateRetiredLayout}), so an operator cannot start a server that would hide it.
+ * `v1/config.json`: how a client finds everything else, written at start-up. A stored config naming
+ * the retired `single` search layout is overwritten only by the whole `shelf rebuild` that migrates
+ * the registry ({@link migrateRetiredLayout}), so no server start can hide it.
  *
  * @module
  */

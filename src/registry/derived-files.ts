@@ -93,11 +93,9 @@ export interface Producer {
 }
 
 /**
- * Version statuses: the only mutable fields of a version document, mirrored from the package's
- * lifecycle record (a refresh leaves a yank's gate in flight alone; a rebuild mirrors the record
- * over it). A rebuild first deletes what a takedown left in the bucket (a removed
- * version's document, artifacts and README: the checker reports them as `removed`). Only the
- * files it writes or deletes are reported (it counts none ahead).
+ * Version statuses, mirrored from the lifecycle record (a refresh leaves a yank's gate in flight
+ * alone; a rebuild mirrors the record over it). A rebuild first deletes what a takedown left (the
+ * checker reports it `removed`). Only files written or deleted are reported (none counted ahead).
  */
 const versionStatuses: Producer = {
   step: 'statuses',
@@ -199,11 +197,7 @@ const scopePackageLists: Producer = {
   entries: (store, key) => jsonEntries(store, key, (doc) => listed(doc.packages, (p) => `${p.kind}:${p.name}`)),
 };
 
-/**
- * The search index and catalog of a kind: one sharded index, committed by one root swap. Its
- * entries are the packages of its catalog; an index that cannot be read (a file it names is
- * missing or malformed) reads as one entry naming the problem.
- */
+/** A kind's sharded index, committed by one root swap; its entries are its catalog's packages (one naming the problem if unreadable). */
 const searchIndexes: Producer = {
   step: 'search',
   count: (run) => run.kinds.length,
@@ -235,9 +229,8 @@ const searchIndexes: Producer = {
 const recentList: Producer = {
   step: 'recent',
   count: () => 1,
-  // The package document lists every version with its publication time and status, so the
-  // version records need not be read again. It is read as stored now (after the list's ETag), so
-  // that replacing the package's entries never drops a version a concurrent announce added.
+  // From the package document as stored now (after the list's ETag), which lists every version:
+  // replacing the package's entries never drops a version a concurrent announce added.
   async refresh({ store, kind, pkg, doc }) {
     await updateJson(store, recentKey(), RecentDocumentSchema, async (current) => {
       const fresh = (await readJson(store, packageKey(kind, pkg), PackageDocumentSchema))?.value ?? doc!;
@@ -295,12 +288,10 @@ export interface VersionStatusOptions {
 }
 
 /**
- * Mirrors the lifecycle record's statuses into the version documents, whose only mutable fields
- * they are: each document whose status differs is rewritten by compare-and-swap, from the record
- * as read after the document's ETag (so a slower concurrent change cannot put back an older
- * status). Documents of versions taken down are left to the takedown, which deletes them.
+ * Mirrors the lifecycle record's statuses into the version documents (their only mutable fields),
+ * each by compare-and-swap from the record as read after the document's ETag, so a slower change
+ * cannot put back an older status. Versions taken down are left to the takedown.
  *
- * @param versions - The package's version documents, as just read.
  * @returns The keys written.
  */
 export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg: PackageName, versions: VersionDocument[], options: VersionStatusOptions = {}): Promise<string[]> {
@@ -312,29 +303,21 @@ export async function refreshVersionStatuses(store: ObjectStore, kind: Kind, pkg
   const written: string[] = [];
   for (const v of stale) {
     const key = versionKey(kind, pkg, v.version as Version);
-    try {
-      const { changed } = await updateJson(
-        store,
-        key,
-        VersionDocumentSchema,
-        async (current) => {
-          const fresh = await readLifecycle(store, kind, pkg);
-          // Deleted meanwhile (a takedown), or left alone as above.
-          if (!current || leftAlone(current, fresh)) throw new LeaveAlone();
-          return withStatus(current, versionStatusOf(fresh, v.version));
-        },
-        { strict: true, ...(retry ? { retry } : {}) },
-      );
-      if (changed) written.push(key);
-    } catch (err) {
-      if (!(err instanceof LeaveAlone)) throw err;
-    }
+    const changed = await updateDerived(
+      store,
+      key,
+      VersionDocumentSchema,
+      async (current) => {
+        const fresh = await readLifecycle(store, kind, pkg);
+        // Deleted meanwhile (a takedown), or left alone as above: nothing to write.
+        return !current || leftAlone(current, fresh) ? null : withStatus(current, versionStatusOf(fresh, v.version));
+      },
+      { strict: true, ...(retry ? { retry } : {}) },
+    );
+    if (changed) written.push(key);
   }
   return written;
 }
-
-/** Thrown inside a compute to write nothing. */
-class LeaveAlone extends Error {}
 
 /** A version document with these status fields (and no others). */
 export function withStatus(doc: VersionDocument, fields: StatusFields<VersionDocument['status']>): VersionDocument {
@@ -373,13 +356,10 @@ async function freshSummary(store: ObjectStore, kind: Kind, pkg: PackageName) {
 }
 
 /**
- * Regenerates a kind's sharded index from every package document: builds the whole generation,
- * writes its files create-only (files the current generation shares keep their names and are
- * skipped), then swaps the root by compare-and-swap against the root read before the package
- * documents were, so a concurrent announce is never lost (a lost race rebuilds again). A
- * generation equal to the stored one (or to the stored one with its delta compacted) writes
- * nothing (but files of it found missing); a kind without packages and without a root is left
- * without one. True when anything was written.
+ * Regenerates a kind's sharded index from every package document and commits it against the root
+ * read before them, so a concurrent announce is never lost (a lost race rebuilds again). The same
+ * generation as stored (its delta compacted or not) writes only files of it found missing; a kind
+ * without packages or root is left without one. True when anything was written.
  */
 async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy): Promise<boolean> {
   return retryOnConflict(
@@ -401,12 +381,7 @@ async function rebuildSharded(store: ObjectStore, kind: Kind, retry: RetryPolicy
   );
 }
 
-
-/**
- * Compare-and-swap of one derived file in a rebuild, reported through `run.record`; `compute`
- * returns null to leave an absent file absent (a kind without packages has no recent list, as
- * after announces alone).
- */
+/** {@link updateDerived} of one file in a rebuild, reported through `run.record` (null leaves an absent file absent). */
 async function writeDerived<T>(
   run: Pick<RebuildRun, 'store' | 'retry' | 'record'>,
   key: string,

@@ -1,52 +1,27 @@
 /**
- * `shelf gc`: deletes the immutable files of the sharded search index (tree files and display
- * files under `v1/search/{kind}s/`) that no root reaches any more and that have been unreachable
- * for longer than a grace period, so the bucket holds about one generation per kind instead of
- * every generation an announce ever wrote.
- *
- * It never deletes anything reachable, and is safe while announces run and while clients hold
- * older roots. Why, in brief (the design note has the whole argument, docs/sharded-search.md
- * "Garbage collection"):
- *
- * 1. **Reachable now.** A file the current root reaches is never a candidate. The root is read
- *    again after listing and after deleting; a file a newer root reaches is kept, and one a
- *    newer root reaches after it was deleted is restored by a rebuild of that kind.
- * 2. **Unreachable for the grace period.** Each run records, per unreachable file, when it was
- *    first seen unreachable (`v1/search/{kind}s/gc.json`). A file is deleted only once that is
- *    older than the grace period, which must exceed the longest time a client keeps an old root
- *    (the root's max-age, 60 s, plus a margin; clients that hold a root longer refresh it when a
- *    file of it is gone).
- * 3. **Not brought back since.** A writer that needs a file which already exists writes it
- *    again (`writeShardFiles` in `src/search/store.ts`), so its age shows it may be reachable
- *    again. A file written after "first seen" minus the writer window (the longest a writer
- *    takes from writing a file to committing the root that reaches it: 15 minutes by default,
- *    the Lambda limit; a slower commit checks its files afterwards, see `SLOW_COMMIT_MS`) starts
- *    its grace period again. Just before deleting, its age is read again, and after a commit
- *    the writer puts back any file it found existing that is gone.
+ * `shelf gc`: deletes the immutable files of the sharded search index (under
+ * `v1/search/{kind}s/shards/` and `docs/`) that no root reaches and that have been unreachable for
+ * a grace period, so the bucket holds about one generation per kind. It never deletes anything
+ * reachable, and is safe while announces run and clients hold older roots: the invariants and why
+ * they hold are in docs/sharded-search.md, "Garbage collection"; the steps below keep them.
  *
  * @module
  */
 import * as z from 'zod';
 import { KINDS, type Kind } from '../core/names.ts';
-import { contentTypeFor, displayKey, gcStateKey, MUTABLE_CACHE, shardKey } from '../core/paths.ts';
+import { contentTypeFor, gcStateKey, MUTABLE_CACHE, searchPrefix } from '../core/paths.ts';
 import { reachableKeys, type Reach } from '../search/write/reach.ts';
-import { readShardedRoot } from '../search/write/publish.ts';
-import { encodeJson, readStoredJson, safeJson } from '../store/json-documents.ts';
+import { readFrom, readShardedRoot } from '../search/write/publish.ts';
+import { encodeJson, safeJson } from '../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectInfo, type ObjectStore } from '../store/object-store.ts';
 import { rebuild } from './rebuild.ts';
 import { eachLimited } from '../core/concurrency.ts';
 
 /** Default {@link GcOptions.graceMs}: one day. */
 export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000;
-/**
- * Default {@link GcOptions.writerWindowMs}: 15 minutes, the longest an AWS Lambda function runs.
- * Safe values are at least `SLOW_COMMIT_MS` (1 minute), past which a writer checks its files.
- */
+/** Default {@link GcOptions.writerWindowMs}: 15 minutes, an AWS Lambda's longest run; safe from `SLOW_COMMIT_MS` (1 minute) up. */
 export const DEFAULT_WRITER_WINDOW_MS = 15 * 60 * 1000;
-/**
- * The shortest grace period that keeps clients safe: the root's max-age (60 s) plus a margin.
- * Shorter ones are for registries no client reads while the collector runs (tests, benchmarks).
- */
+/** The shortest grace period safe for clients: the root's max-age (60 s) plus a margin (shorter: tests, benchmarks). */
 export const MIN_SAFE_GC_GRACE_MS = 10 * 60 * 1000;
 
 /** Options of {@link gc}. */
@@ -92,11 +67,13 @@ export interface GcReport {
 }
 
 /** `v1/search/{kind}s/gc.json`: when each unreachable file was first seen unreachable. */
-export const GcStateSchema = z.object({
-  schema_version: z.literal(1),
-  kind: z.enum(['bundle', 'skill']),
-  pending: z.record(z.string(), z.number().int().nonnegative()).describe('Key → epoch ms it was first seen unreachable (and not written since)'),
-});
+export const GcStateSchema = z
+  .object({
+    schema_version: z.literal(1),
+    kind: z.enum(['bundle', 'skill']),
+    pending: z.record(z.string(), z.number().int().nonnegative()).describe('Key → epoch ms it was first seen unreachable (and not written since)'),
+  })
+  .meta({ title: "shelf gc's record of a kind's unreachable search files" });
 export type GcState = z.infer<typeof GcStateSchema>;
 
 /** Deletes and age checks in flight at once. */
@@ -112,12 +89,7 @@ export async function gc(store: ObjectStore, options: GcOptions = {}): Promise<G
   const o = checkOptions(options);
   const kinds: GcKindReport[] = [];
   for (const kind of o.kind ? [o.kind] : KINDS) kinds.push(await collectKind(store, kind, o));
-  const freed = { files: 0, bytes: 0 };
-  for (const k of kinds) {
-    freed.files += k.deleted.files;
-    freed.bytes += k.deleted.bytes;
-  }
-  return { kinds, freed };
+  return { kinds, freed: { files: kinds.reduce((n, k) => n + k.deleted.files, 0), bytes: kinds.reduce((n, k) => n + k.deleted.bytes, 0) } };
 }
 
 type Resolved = Required<Omit<GcOptions, 'kind'>> & Pick<GcOptions, 'kind'>;
@@ -125,9 +97,8 @@ type Resolved = Required<Omit<GcOptions, 'kind'>> & Pick<GcOptions, 'kind'>;
 async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise<GcKindReport> {
   const now = o.now();
   const children = new Map<string, string[]>();
-  const read = async (key: string) => (await readStoredJson(store, key))?.json ?? null;
   const reach = async (root: Awaited<ReturnType<typeof readShardedRoot>>): Promise<Reach> =>
-    root ? reachableKeys(kind, root.root, read, children) : { keys: new Set(), broken: [] };
+    root ? reachableKeys(kind, root.root, readFrom(store), children) : { keys: new Set(), broken: [] };
 
   // 1. What the current root reaches, then everything under the kind's file folders.
   const first = await readShardedRoot(store, kind);
@@ -136,7 +107,7 @@ async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise
   const state = stateObject ? GcStateSchema.safeParse(safeJson(stateObject.body)) : null;
   const seen: Record<string, number> = state?.success ? state.data.pending : {};
   let live = await reach(first);
-  const listed = (await Promise.all([store.list(folderOf(shardKey(kind, 'x'))), store.list(folderOf(displayKey(kind, 'x')))])).flat();
+  const listed = (await store.list(searchPrefix(kind))).filter((o) => /\/(shards|docs)\//.test(o.key));
 
   // 2. Unreachable files: when each was first seen so, and which are past their grace period.
   const pending = new Map<string, number>();
@@ -206,11 +177,6 @@ async function collectKind(store: ObjectStore, kind: Kind, o: Resolved): Promise
   }
   report.deleted.keys = [...deletedKeys].sort();
   return report;
-}
-
-/** The folder of a key (with its trailing slash). */
-function folderOf(key: string): string {
-  return key.slice(0, key.lastIndexOf('/') + 1);
 }
 
 function checkOptions(options: GcOptions): Resolved {

@@ -6,17 +6,11 @@
  */
 import * as z from 'zod';
 import { SCHEMA_FILES } from '../core/paths.ts';
-import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../search/format/wire.ts';
+import { SHARDED_SCHEMAS } from '../search/format/wire.ts';
 import { PUBLISHED_SCHEMAS } from '../core/schemas.ts';
 import { ServerListDocumentSchema, ServerResponseDocumentSchema } from '../mcp/schemas.ts';
 import { DiscoveryIndexDocumentSchema } from '../skills/discovery.ts';
-
-/** The sharded index's files (their zod schemas live with the sharded index, in `src/search/`). */
-const SHARDED_SCHEMAS = {
-  'sharded-root.schema.json': ShardedRootSchema,
-  'sharded-file.schema.json': ShardFileSchema,
-  'sharded-display.schema.json': DisplayFileSchema,
-} as const;
+import { GcStateSchema } from './gc.ts';
 
 /** The read APIs of other clients: the MCP registry API (v0.1) and agent-skills discovery. */
 const INTEROP_SCHEMAS = {
@@ -28,10 +22,11 @@ const INTEROP_SCHEMAS = {
 /** Schemas of request bodies describe what a client sends (zod's input side). */
 const REQUEST_SCHEMAS = new Set(['bundle-announce.schema.json', 'skill-announce.schema.json', 'status-request.schema.json']);
 
-/** Every schema file's text, by file name. */
+/** Every schema file's text, by file name: the sharded index's files with `shelf gc`'s record beside them. */
 export function generateSchemas(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [file, schema] of Object.entries({ ...PUBLISHED_SCHEMAS, ...SHARDED_SCHEMAS, ...INTEROP_SCHEMAS })) {
+  const all = { ...PUBLISHED_SCHEMAS, ...SHARDED_SCHEMAS, 'gc-state.schema.json': GcStateSchema, ...INTEROP_SCHEMAS };
+  for (const [file, schema] of Object.entries(all)) {
     const json = z.toJSONSchema(schema, { io: REQUEST_SCHEMAS.has(file) ? 'input' : 'output', unrepresentable: 'any' });
     const described = {
       $id: `https://shelf.invalid/index-schema/${file}`,

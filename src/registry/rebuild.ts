@@ -1,14 +1,9 @@
 /**
- * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`: version
- * statuses, with what a takedown left in the bucket deleted; package documents, badges, scope package lists, the sharded search indexes with their catalogs, the
- * recent list) from the records (version documents, lifecycle records and pins), for the whole registry, one kind,
- * or one package. The producers are the announce's refresh's, so a rebuild of a consistent
- * registry writes nothing, and a rebuild after a crash writes exactly what a clean run would have.
- *
- * Every file is written by compare-and-swap, and each compute reads (and lists) the records it
- * needs only after reading its target's ETag, so a rebuild may run while announces do: whichever
- * writes last, writes from the newest records. A file whose content is already right is not
- * written at all.
+ * The full rebuild: recomputes every derived file (each producer of `derived-files.ts`) from the
+ * records, for the whole registry, one kind or one package. The producers are the announce's, so a
+ * rebuild of a consistent registry writes nothing and one after a crash writes what a clean run
+ * would have; every write is a compare-and-swap computed after reading its target's ETag, so a
+ * rebuild may run while announces do.
  *
  * @module
  */
@@ -17,7 +12,7 @@ import { KINDS, parseVersion, platformId, type Kind, type PackageName } from '..
 import { parseVersionKey, versionsPrefix } from '../core/paths.ts';
 import { VersionDocumentSchema } from '../core/schemas.ts';
 import { eachLimited } from '../core/concurrency.ts';
-import { DEFAULT_RETRY, updateJson, type RetryPolicy } from '../store/json-documents.ts';
+import { DEFAULT_RETRY, updateDerived, type RetryPolicy } from '../store/json-documents.ts';
 import { isSignedBy, signArtifact, type Signer } from '../signing/signer.ts';
 import { listedKeys, mayResign, type KeyMap } from '../signing/trust.ts';
 import { publishSigningKey, requireCurrentKey } from '../signing/key-list.ts';
@@ -180,12 +175,12 @@ async function resignVersions(
     const parsed = parseVersionKey(key);
     if (!parsed) continue;
     const owner = { kind, name: pkg.full, version: parseVersion(parsed.version) };
-    const { changed } = await updateJson(
+    const changed = await updateDerived(
       store,
       key,
       VersionDocumentSchema,
       async (current) => {
-        if (!current) throw new NothingToWrite();
+        if (!current) return null; // the record is gone
         const left: RebuildResult['mismatched'] = [];
         const artifacts = await Promise.all(
           current.artifacts.map(async (a) => {
@@ -199,10 +194,7 @@ async function resignVersions(
         return { ...current, artifacts };
       },
       { retry, strict: true },
-    ).catch((error: unknown) => {
-      if (error instanceof NothingToWrite) return { changed: false };
-      throw error;
-    });
+    );
     if (changed) written.push(key);
   }
   return { written, mismatched: [...mismatched.values()].flat() };
@@ -222,6 +214,3 @@ function checkOptions(options: RebuildOptions): RebuildOptions {
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('"onProgress" option must be a function');
   return options;
 }
-
-/** Thrown inside a compare-and-swap to write nothing (the record is gone). */
-class NothingToWrite extends Error {}

@@ -1,8 +1,6 @@
 /**
- * Reading the records a registry's derived files come from: the version documents and lifecycle
- * record of a package, the package documents of a kind or scope, and which packages and scopes
- * have records at all.
- * Shared by the announce's refresh, the rebuild and the checker.
+ * Reading the records the derived files come from (version documents, lifecycle records, package
+ * documents) and which packages and scopes have any: for the refresh, the rebuild and the checker.
  *
  * @module
  */
@@ -105,19 +103,19 @@ function packageOfVersionKey(key: string): PackageName | null {
 
 /** The package whose document is at `key`, or null: the key is rebuilt from the name to be sure. */
 export function packageOfDocumentKey(kind: Kind, key: string): PackageName | null {
-  const prefix = kindPrefix(kind);
-  if (!key.startsWith(prefix) || !key.endsWith('.json')) return null;
-  const pkg = safeName(key.slice(prefix.length, -'.json'.length));
-  return pkg && packageKey(kind, pkg) === key ? pkg : null;
+  return packageOf(kind, key, '.json', packageKey);
 }
 
 /** The package whose lifecycle record is at `key`, or null. */
 function packageOfLifecycleKey(kind: Kind, key: string): PackageName | null {
+  return packageOf(kind, key, '/lifecycle.json', lifecycleKey);
+}
+
+function packageOf(kind: Kind, key: string, suffix: string, keyOf: (kind: Kind, pkg: PackageName) => string): PackageName | null {
   const prefix = kindPrefix(kind);
-  const suffix = '/lifecycle.json';
   if (!key.startsWith(prefix) || !key.endsWith(suffix)) return null;
   const pkg = safeName(key.slice(prefix.length, -suffix.length));
-  return pkg && lifecycleKey(kind, pkg) === key ? pkg : null;
+  return pkg && keyOf(kind, pkg) === key ? pkg : null;
 }
 
 /** True when `key` is a package document of either kind. */

@@ -1,11 +1,7 @@
 /**
- * Brings the derived files of one package up to date with its records, after an announce: each
- * producer of `derived-files.ts` in turn (the statuses its version documents mirror from its
- * lifecycle record, the package document, its badge, the scope record's package list, the search
- * index and catalog, the recent list, the files of the MCP registry API and agent-skills
- * discovery). Each is a compare-and-swap write
- * of a pure function of what is stored, so running this again (after a crash, or concurrently
- * with another announce) converges to the same files.
+ * Brings the derived files of one package up to date with its records after a write: each producer
+ * of `derived-files.ts` in turn, each a compare-and-swap of a pure function of what is stored, so
+ * running it again (after a crash, or beside another announce) converges to the same files.
  *
  * @module
  */

@@ -1,13 +1,9 @@
 /**
- * Platforms as a bit mask, so that every document entry carries them in a few digits and the
- * `os`/`arch` filters stay exactly those of the whole-index reference (`ReferenceSearch`, bench/lib/reference.ts): an OS and
- * an architecture match on the same platform entry, and `any` matches everything.
- *
- * Bit `o * 4 + a`, with `o` the position of the OS in {@link MASK_OSES} and `a` that of the
- * architecture in {@link MASK_ARCHES}; values the registry does not know map to `other`, so a
- * filter on the architecture alone still sees them.
- *
- * Pure module: no Node APIs.
+ * Platforms as a bit mask, so that every document entry carries them in a few digits: bit
+ * `o * 4 + a` for the OS's position in {@link MASK_OSES} and the architecture's in
+ * {@link MASK_ARCHES}; unknown values map to `other`, so a filter on the architecture alone still
+ * sees them. The `os`/`arch` filters match an OS and an architecture on the same platform entry,
+ * and `any` matches everything, as in one whole index. Pure module.
  *
  * @module
  */
@@ -16,13 +12,10 @@ export const MASK_OSES = ['darwin', 'linux', 'win32', 'any', 'other'] as const;
 /** Architecture positions of the mask. */
 export const MASK_ARCHES = ['x64', 'arm64', 'any', 'other'] as const;
 
-function osIndex(os: string): number {
-  const i = (MASK_OSES as readonly string[]).indexOf(os);
-  return i < 0 || os === 'other' ? 4 : i;
-}
-function archIndex(arch: string): number {
-  const i = (MASK_ARCHES as readonly string[]).indexOf(arch);
-  return i < 0 || arch === 'other' ? 3 : i;
+/** A value's position in a mask's list; unknown values (and `other` itself) are `other`, the last. */
+function position(list: readonly string[], value: string): number {
+  const i = list.indexOf(value);
+  return i < 0 ? list.length - 1 : i;
 }
 
 /** The mask of a summary's platforms (`os-arch` ids); ids that do not parse are left out, as the filter ignores them. */
@@ -30,7 +23,7 @@ export function platformMask(platforms: readonly string[]): number {
   let mask = 0;
   for (const id of platforms) {
     const p = parsePlatformId(id);
-    if (p) mask |= 1 << (osIndex(p.os) * 4 + archIndex(p.arch));
+    if (p) mask |= 1 << (position(MASK_OSES, p.os) * 4 + position(MASK_ARCHES, p.arch));
   }
   return mask;
 }

@@ -1,10 +1,7 @@
 /**
- * The query contract every search answers to: its options (filters, sort, limit) and their
- * validation, what a hit is, the facts filters and orders read of a package, and the orders
- * themselves. The sharded reader (`read/`) and the bench's whole-index reference use it alike,
- * so both answer the same query the same way.
- *
- * Pure module: no Node APIs (the web page imports it too).
+ * The query contract every search answers to: options (filters, sort, limit) and their validation,
+ * hits, the facts filters and orders read of a package, and the orders. The sharded reader and the
+ * bench's whole-index reference both use it, so they answer a query the same way. Pure module.
  *
  * @module
  */
@@ -48,10 +45,7 @@ export interface ValidSearchOptions {
   limit: number;
 }
 
-/**
- * What the filters and orders of a search read of a package: the same few facts whether they
- * come from a whole summary ({@link hitFacts}) or from a sharded index's compact document entry.
- */
+/** What filters and orders read of a package, from a whole summary ({@link hitFacts}) or a compact document entry. */
 export interface HitFacts {
   /** Identifies the hit to its caller (a document id, a name). */
   id: string;
@@ -69,10 +63,7 @@ export interface HitFacts {
   deprecated: boolean;
 }
 
-/**
- * How much of its relevance a deprecated package keeps: it ranks below an otherwise equal active
- * package (and below one that matches half as well), yet a query naming it still finds it.
- */
+/** How much relevance a deprecated package keeps: below an equal active one (even one matching half as well), yet still found by name. */
 export const DEPRECATED_RELEVANCE = 0.5;
 
 /** The relevance a hit ranks by: the engine's score, lowered for a deprecated package. */
@@ -93,11 +84,7 @@ export function hitFacts(summary: PackageSummary, score: number, id: string = su
   };
 }
 
-/**
- * The filters of a search as a predicate: the `type` filter, and the `os`/`arch` filters, which
- * match an OS and an architecture on the same platform entry (`any` matches every value). Shared
- * by every search.
- */
+/** The filters as a predicate: `type`, and `os`/`arch` on the same platform entry (`any` matches every value). */
 export function searchFilter(o: Pick<ValidSearchOptions, 'type' | 'os' | 'arch'>): (facts: Pick<HitFacts, 'server_type' | 'platform_mask'>) => boolean {
   const fm = filterMask(o.os, o.arch);
   const type = o.type;
@@ -105,10 +92,9 @@ export function searchFilter(o: Pick<ValidSearchOptions, 'type' | 'os' | 'arch'>
 }
 
 /**
- * Orders hits as a search's `sort` asks (ties by name, so results are deterministic) and keeps
- * the first `limit`. Does not filter:
- * filters apply inside the engine's query (see {@link searchFilter}), so that an AND query that
- * matches nothing after filtering falls back to OR.
+ * Orders hits as `sort` asks (ties by name) and keeps the first `limit`. Does not filter: filters
+ * apply inside the engine's query ({@link searchFilter}), so an AND that matches nothing after
+ * filtering falls back to OR.
  */
 export function orderHits<T extends Pick<HitFacts, 'name' | 'score' | 'updated_ms'>>(hits: readonly T[], o: Pick<ValidSearchOptions, 'sort' | 'limit'>): T[] {
   return [...hits].sort(COMPARATORS[o.sort]).slice(0, o.limit);
@@ -142,8 +128,6 @@ export function validateSearchOptions(query: unknown, opts: SearchQueryOptions |
 
 type Sortable = Pick<HitFacts, 'name' | 'score' | 'updated_ms'>;
 const byName = (a: Sortable, b: Sortable): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-// Ties fall back to the name so results are deterministic.
 const COMPARATORS: Record<SearchSort, (a: Sortable, b: Sortable) => number> = {
   relevance: (a, b) => b.score - a.score || byName(a, b),
   recent: (a, b) => b.updated_ms - a.updated_ms || byName(a, b),

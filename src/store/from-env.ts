@@ -1,16 +1,10 @@
 /**
- * Chooses the object store from configuration, so the same server, handler and commands run on a
- * folder or on a bucket without code changes:
- *
- * - `SHELF_STORE` unset or empty: the folder `SHELF_DATA_DIR` (default `./.shelf`).
- * - `SHELF_STORE=s3://bucket/prefix`: that bucket, probed for conditional writes before use.
- *   Endpoint, region and credentials come from the AWS SDK's standard variables
- *   (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`,
- *   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`; else the SDK's own chain:
- *   shared config files, the Lambda or instance role); `SHELF_S3_ACCESS_KEY_ID`,
- *   `SHELF_S3_SECRET_ACCESS_KEY` (and `SHELF_S3_SESSION_TOKEN`) take precedence over the AWS_*
- *   keys, for a Lambda storing in R2 or MinIO; `SHELF_S3_FORCE_PATH_STYLE=1` addresses
- *   the bucket in the path, as MinIO and most S3-compatible servers need.
+ * Chooses the object store from configuration, so the same code runs on a folder or a bucket:
+ * `SHELF_STORE` unset, the folder `SHELF_DATA_DIR` (default `./.shelf`); `SHELF_STORE=s3://bucket/prefix`,
+ * that bucket, probed for conditional writes. Endpoint, region and credentials come from the AWS
+ * SDK's variables and chain; `SHELF_S3_ACCESS_KEY_ID`/`SHELF_S3_SECRET_ACCESS_KEY`
+ * (`SHELF_S3_SESSION_TOKEN`) take precedence, for a Lambda storing in R2 or MinIO;
+ * `SHELF_S3_FORCE_PATH_STYLE=1` addresses the bucket in the path, as most S3-compatible servers need.
  *
  * @module
  */

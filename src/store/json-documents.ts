@@ -1,9 +1,7 @@
 /**
- * JSON documents on an {@link ObjectStore}: typed reads, create-only writes, and the
- * compare-and-swap update loop (read with ETag → compute → write `If-Match` → on a lost race,
- * back off with jitter and try again, a bounded number of times).
- *
- * @module
+ * JSON documents on an {@link ObjectStore}: typed reads, create-only writes, and the one
+ * compare-and-swap loop (read with ETag → compute → write `If-Match`; a lost race backs off with
+ * jitter and tries again, a bounded number of times). @module
  */
 import type { z } from 'zod';
 import { ShelfError } from '../core/errors.ts';
@@ -21,26 +19,18 @@ export function encodeJson(value: unknown): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(value)}\n`);
 }
 
-/**
- * Reads a stored JSON document without validating it (immutable files, whose readers check them
- * their own way). Absent → null.
- *
- * @throws ShelfError `internal_error` when the bytes are not JSON.
- */
+/** Reads a stored JSON document without validating it; absent → null. @throws ShelfError `internal_error` when the bytes are not JSON. */
 export async function readStoredJson(store: ObjectStore, key: string): Promise<{ json: unknown; etag: string } | null> {
   const obj = await store.get(key);
   if (!obj) return null;
   try {
-    return { json: JSON.parse(UTF8.decode(obj.body)) as unknown, etag: obj.etag };
+    return { json: JSON.parse(new TextDecoder().decode(obj.body)) as unknown, etag: obj.etag };
   } catch {
     throw new ShelfError('internal_error', `The stored document ${key} is not valid JSON.`);
   }
 }
 
-/**
- * Reads and validates a JSON document. Absent → null. A document that does not parse is an
- * internal error: records are never silently replaced.
- */
+/** Reads and validates a JSON document; absent → null. One that does not parse is an `internal_error`: records are never silently replaced. */
 export async function readJson<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<Versioned<T> | null> {
   const stored = await readStoredJson(store, key);
   if (!stored) return null;
@@ -84,19 +74,14 @@ export interface UpdateResult<T> {
 export interface UpdateOptions {
   /** Retry policy. Default {@link DEFAULT_RETRY}. */
   retry?: RetryPolicy;
-  /**
-   * Records (version documents) are strict: a stored document that does not parse is an error,
-   * never replaced. Derived documents (the default) are recomputed over a corrupt copy.
-   */
+  /** Strict (records): a stored document that does not parse is an error, never replaced; derived ones (default) are recomputed over it. */
   strict?: boolean;
 }
 
 /**
- * Compare-and-swap update of one document. `compute` gets the current value (null if absent) and
- * returns the new one; it may read other documents, and runs again on every retry, so it must
- * not have side effects. A result equal to the stored bytes writes nothing.
- *
- * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ * Compare-and-swap update of one document: `compute` gets the current value (null if absent) and
+ * returns the new one; it runs again on every retry, so it has no side effects. A result equal to
+ * the stored bytes writes nothing. @throws ShelfError `write_contention` when every attempt lost.
  */
 export async function updateJson<T>(
   store: ObjectStore,
@@ -127,15 +112,13 @@ export async function updateJson<T>(
 }
 
 /**
- * Compare-and-swap update of one derived object of any type (a JSON document, a badge, a
- * README): `compute` gets the stored bytes (null when absent) and returns the bytes it should
- * hold, or null when it should not exist. It runs again on every retry, so it must not have side
- * effects. Bytes equal to the stored ones write nothing, so a file is rewritten only when it
- * changes and its ETag stays put otherwise. A file that should not exist is deleted (deletes
- * carry no condition: a concurrent writer's file converges on the next refresh or rebuild).
+ * {@link updateJson} for an object of any type (a document, a badge, a README): `compute` gets the
+ * stored bytes (null when absent) and returns the bytes it should hold, or null when it should not
+ * exist (it is then deleted, unconditionally: a concurrent writer's file converges on the next
+ * refresh or rebuild). Equal bytes write nothing, so the ETag stays put.
  *
  * @returns Whether anything was written or deleted.
- * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ * @throws ShelfError `write_contention` when every attempt lost the race.
  */
 export async function updateObject(
   store: ObjectStore,
@@ -174,12 +157,9 @@ export interface DerivedOptions extends UpdateOptions {
 }
 
 /**
- * {@link updateJson} for a derived document that may have nothing to say, or may have to go:
- * `compute` returns null to leave the document as it is, or, with `whenNull: 'delete'`, to delete
- * it. A deleted document is {@link purge}d (a versioned bucket keeps no earlier copy), then
- * `compute` runs once more on the records as they are after the delete: a concurrent writer whose
- * records were stored before that read is not undone, since its document is written back.
- * True when the document was written or deleted.
+ * {@link updateJson} whose `compute` may return null: leave the document as it is, or with
+ * `whenNull: 'delete'` {@link purge} it, then run `compute` once more on the records as they are
+ * after the delete, so a concurrent writer's document is written back. True when written or deleted.
  */
 export async function updateDerived<T>(
   store: ObjectStore,
@@ -213,14 +193,12 @@ export async function updateDerived<T>(
 }
 
 /**
- * The compare-and-swap loop every writer of a shared object runs: `attempt` reads the object
- * with its ETag, computes, and writes on that condition; when the write loses the race
- * ({@link PreconditionFailedError}) it runs again after a backoff with full jitter, a bounded
- * number of times. Any other error ends the loop.
+ * The compare-and-swap loop every writer of a shared object runs: `attempt` reads with the ETag,
+ * computes and writes on that condition; a lost race ({@link PreconditionFailedError}) runs it
+ * again after a backoff with full jitter, a bounded number of times.
  *
- * @param key - The object, for the message of the error.
- * @param advice - What the caller should do when every attempt lost (ends the message).
- * @throws ShelfError `write_contention` (503) when every attempt lost the race.
+ * @param key - The object, for the error's message; `advice` ends it.
+ * @throws ShelfError `write_contention` when every attempt lost the race.
  */
 export async function retryOnConflict<T>(key: string, attempt: (n: number) => Promise<T>, retry: RetryPolicy = DEFAULT_RETRY, advice = 'retry the announce'): Promise<T> {
   for (let n = 0; n < retry.maxAttempts; n++) {
@@ -243,5 +221,4 @@ export function safeJson(body: Uint8Array): unknown {
   }
 }
 
-const UTF8 = new TextDecoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

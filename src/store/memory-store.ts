@@ -1,12 +1,8 @@
 /**
- * An {@link ObjectStore} in memory, with the same conditional-write semantics as the real stores
- * (preconditions are checked and applied with nothing awaited in between, so they are atomic).
- *
- * Two modes:
- * - alone (`new MemoryStore()`): a bucket in a Map, for tests, fuzzing and benchmarks;
- * - as an overlay (`new MemoryStore({ over: store })`): a copy-on-write view of another store.
- *   Reads see the store plus this view's own writes and deletes; nothing reaches the store.
- *   `shelf check` runs the rebuild over one, so it reports exactly what a rebuild would write.
+ * An {@link ObjectStore} in memory with the real stores' conditional writes (checked and applied
+ * with nothing awaited in between): alone, a bucket in a Map for tests, fuzzing and benchmarks; or
+ * over another store (`{ over }`), a copy-on-write view whose writes and deletes never reach it,
+ * which `shelf check` runs the rebuild on to see exactly what a rebuild would write.
  *
  * @module
  */

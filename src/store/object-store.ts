@@ -1,13 +1,9 @@
 /**
- * The object-store interface: the only operations the registry needs from a bucket. The
- * filesystem store (embedded default) and the S3 store implement it; `test/store/contract.ts`
- * is the suite any implementation must pass.
- *
- * Semantics follow S3's conditional writes:
- * - `ifNoneMatch: '*'` creates the object only if the key is absent (create-only).
- * - `ifMatch: etag` replaces the object only if its current ETag equals `etag` (compare-and-swap);
- *   on a missing key it fails.
- * - Failed preconditions throw {@link PreconditionFailedError}; nothing is written.
+ * The object-store interface: the only operations the registry needs from a bucket, implemented by
+ * the filesystem, S3 and in-memory stores (`test/store/contract.ts` is the suite each must pass).
+ * Conditional writes follow S3's: `ifNoneMatch: '*'` creates only if the key is absent; `ifMatch`
+ * replaces only if the current ETag is that one (a missing key fails); a failed precondition throws
+ * {@link PreconditionFailedError} and writes nothing.
  *
  * @module
  */
@@ -66,11 +62,7 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Removes an object (absent keys are not an error). Used by tests and operators, not announces. */
   delete(key: string): Promise<void>;
-  /**
-   * Removes an object and every earlier version of it the store keeps (a versioned bucket keeps
-   * deleted and overwritten objects for a while): what a takedown needs, so the bytes are gone,
-   * not just hidden. Stores that keep no earlier versions leave it out; `delete` is then enough.
-   */
+  /** Removes an object and every earlier version a versioned bucket keeps (a takedown's bytes gone, not hidden); optional where `delete` is enough. */
   purge?(key: string): Promise<void>;
 }
 

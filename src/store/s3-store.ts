@@ -1,15 +1,9 @@
 /**
- * The S3 object store: the same {@link ObjectStore} on AWS S3, Cloudflare R2, MinIO or any
- * S3-compatible server that implements conditional writes.
- *
- * - Create-only writes send `If-None-Match: *`; compare-and-swap writes send `If-Match: <etag>`.
- *   A `412 PreconditionFailed`, a `409 ConditionalRequestConflict` (S3's answer when a concurrent
- *   conditional write to the same key is in flight) and a `404` on `If-Match` (S3's answer when
- *   the key is missing) all become {@link PreconditionFailedError}: the write did not happen, and
- *   the caller's compare-and-swap loop re-reads and retries.
- * - A server that silently ignores those headers would lose updates without anyone noticing, so
- *   {@link S3Store.probe} checks both on a key of its own before the store is used, and refuses
- *   (`store_unsupported`) naming the header the server ignored.
+ * The S3 object store: the same {@link ObjectStore} on AWS S3, R2, MinIO or any S3-compatible
+ * server with conditional writes (`If-None-Match: *`, `If-Match`; a 412, a 409 for a concurrent
+ * conditional write, or a 404 on `If-Match` is a {@link PreconditionFailedError}: nothing written).
+ * A server that silently ignored those headers would lose updates unnoticed, so
+ * {@link S3Store.probe} checks both before use and refuses (`store_unsupported`) naming the one ignored.
  *
  * @module
  */
@@ -158,12 +152,10 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Deletes the object and every stored version of it: on a versioned bucket (the AWS stack's
-   * is, so that an overwritten document can be restored) a plain delete only hides the bytes
-   * behind a delete marker. Lists the key's versions and deletes each by its id (the delete
-   * markers too). A server without versioning, which refuses to list versions
-   * (`NotImplemented`, `MethodNotAllowed`), keeps no earlier versions: the plain delete is all.
-   * Needs `s3:ListBucketVersions` and `s3:DeleteObjectVersion` on a versioned bucket.
+   * Deletes the object and every stored version of it (and delete marker): on a versioned bucket,
+   * as the AWS stack's is, a plain delete only hides the bytes. A server that cannot list versions
+   * (`NotImplemented`, `MethodNotAllowed`) keeps none, so the plain delete is all. Needs
+   * `s3:ListBucketVersions` and `s3:DeleteObjectVersion` on a versioned bucket.
    */
   async purge(key: string): Promise<void> {
     checkPutOptions(key, KEY_ONLY);
@@ -283,11 +275,7 @@ export class S3Store implements ObjectStore {
   }
 }
 
-/**
- * Parses `s3://bucket/prefix` into bucket and prefix.
- *
- * @throws TypeError naming the expected form
- */
+/** Parses `s3://bucket/prefix` into bucket and prefix. @throws TypeError naming the expected form */
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
   if (!m || !BUCKET_NAME.test(m[1]!)) throw new TypeError(`expected s3://bucket[/prefix], got ${JSON.stringify(url)}`);
@@ -303,11 +291,7 @@ function isNotFound(err: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound' || status(err) === 404;
 }
 
-/**
- * 412 is the failed precondition; 409 ConditionalRequestConflict is S3 refusing a conditional
- * write that raced another one; 404 on If-Match is S3's answer for a missing key. In every case
- * nothing was written.
- */
+/** 412, 409 ConditionalRequestConflict (a racing conditional write), or 404 on If-Match (no key): nothing was written. */
 function isPreconditionFailure(err: unknown, condition: 'if-none-match' | 'if-match'): boolean {
   const code = status(err);
   return code === 412 || code === 409 || (condition === 'if-match' && isNotFound(err));

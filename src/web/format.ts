@@ -147,8 +147,3 @@ export function pullCommand(kind: Kind, name: string, options: { version?: strin
   const flag = registry && registry !== CLI_DEFAULT_REGISTRY ? ` --registry ${registry}` : '';
   return `npx ${PACKAGE_NAME} ${kind} pull ${spec}${flag}`;
 }
-
-/** `1 bundle`, `3 skills`. */
-export function countLabel(count: number, kind: Kind): string {
-  return `${count} ${kind}${count === 1 ? '' : 's'}`;
-}

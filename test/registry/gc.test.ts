@@ -5,7 +5,9 @@
  * collector's (`now`), both driven by the test. Concurrent announces are in
  * test/consistency/concurrency.test.ts (the burst runs while the collector loops).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { check } from '../../src/registry/check.ts';
@@ -22,6 +24,8 @@ import { makeCorpus, SMALL_POLICY } from '../search/corpus.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
 
 const HOUR = 3_600_000;
+/** The committed JSON Schema of gc.json (index-schema/), which every state gc writes must meet. */
+const gcStateFileSchema = new Ajv2020({ strict: false }).compile(JSON.parse(readFileSync(new URL('../../index-schema/gc-state.schema.json', import.meta.url), 'utf8')));
 const policy = { ...SMALL_POLICY, delta_max: 3 };
 const corpus = makeCorpus({ count: 30, seed: 7 });
 
@@ -79,7 +83,10 @@ describe('shelf gc', () => {
     expect(first.freed.files).toBe(0);
     const kind = first.kinds.find((k) => k.kind === 'bundle')!;
     expect([kind.pending.files, kind.live.files, kind.deleted.files]).toEqual([garbage.length, live.size, 0]);
-    const state = GcStateSchema.parse((await readStoredJson(store, gcStateKey('bundle')))!.json);
+    const stored = (await readStoredJson(store, gcStateKey('bundle')))!.json;
+    expect(gcStateFileSchema(stored), JSON.stringify(gcStateFileSchema.errors)).toBe(true);
+    expect(gcStateFileSchema({ ...(stored as object), pending: { k: -1 } })).toBe(false);
+    const state = GcStateSchema.parse(stored);
     expect(Object.keys(state.pending).sort()).toEqual([...garbage].sort());
 
     // A day later (less a second) still nothing; then everything unreachable goes, nothing else.

@@ -1,11 +1,4 @@
-/**
- * The catalog trees: summaries by name and by recency.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The catalog trees: summaries by name and by recency. @module */
 import type { PackageSummary } from '../../core/schemas.ts';
 import type { ChunkPolicy } from './chunker.ts';
 import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';
@@ -13,7 +6,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkCatalogFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { OVERHEAD, PlainAccumulator } from './sizes.ts';
+import { jsonWeight, OVERHEAD, PlainAccumulator } from './sizes.ts';
 
 /** Largest `updated_at` the recency key can order (year 2286). */
 export const MAX_MS = 9_999_999_999_999;
@@ -24,12 +17,7 @@ export function recencyKey(summary: PackageSummary): string {
 }
 
 export function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: ChunkPolicy): LevelSpec<PackageSummary> {
-  const weightCache = new WeakMap<PackageSummary, number>();
-  const weight = (e: PackageSummary): number => {
-    let w = weightCache.get(e);
-    if (w === undefined) weightCache.set(e, (w = JSON.stringify(e).length + 1));
-    return w;
-  };
+  const weight = jsonWeight<PackageSummary>();
   return {
     salt,
     policy,

@@ -1,13 +1,9 @@
 /**
- * Content-defined chunking of a sorted sequence into files of bounded size.
- *
- * Where a chunk ends depends only on the entries, never on the order in which they were
- * inserted: scanning left to right, a chunk is cut before entry `e` when adding `e` would exceed
- * `max` bytes, or when the chunk already has `min` bytes and `e` is a *natural boundary* (a hash
- * of its key falls under a probability proportional to its size). So a build from scratch and
- * any sequence of incremental updates give the same chunks, byte for byte, and an update only
- * rewrites the chunks around the entries it changes: after a changed entry the scan falls back
- * into step with the old chunking at the next boundary both agree on.
+ * Content-defined chunking of a sorted sequence into files of bounded size: a chunk is cut before
+ * entry `e` when adding it would exceed `max` bytes, or when the chunk has `min` bytes and `e` is
+ * a *natural boundary* (a hash of its key under a probability proportional to its size). Cuts
+ * depend on the entries alone, so a build and any sequence of updates agree, and an update falls
+ * back into step with the old chunks at the next boundary both agree on.
  *
  * @module
  */
@@ -46,11 +42,7 @@ export interface ChunkCodec<E> {
   accumulator(): Accumulator<E>;
 }
 
-/**
- * Validates a policy eagerly, naming the option at fault.
- *
- * @throws ShelfError `invalid_argument`
- */
+/** Validates a policy eagerly, naming the option at fault. @throws ShelfError `invalid_argument` */
 export function checkPolicy(name: string, policy: ChunkPolicy): void {
   const { min, target, max } = policy ?? ({} as ChunkPolicy);
   for (const [field, value] of Object.entries({ min, target, max })) {
@@ -69,22 +61,14 @@ export function isNaturalBoundary<E>(codec: ChunkCodec<E>, policy: ChunkPolicy, 
   return fnv1a32(`${codec.salt}\u0000${codec.key(entry)}`) < p * 4294967296;
 }
 
-/**
- * A streaming chunker: push entries in key order, collect closed chunks. Deterministic: the
- * chunks depend only on the sequence pushed since the last cut (and on whether a chunk was cut
- * yet, when the first chunk has bounds of its own).
- */
+/** A streaming chunker: push entries in key order, collect closed chunks (a function of what was pushed since the last cut). */
 export class Chunker<E> {
   private acc: Accumulator<E>;
   private current: E[] = [];
   /** The bounds of the chunk being filled: `first` until the first cut, then `policy`. */
   private bounds: ChunkPolicy;
 
-  /**
-   * @param policy Size bounds of the chunks.
-   * @param first Size bounds of the first chunk only (default: `policy`). A chunker resuming a
-   *   level past its first file is given `policy` here.
-   */
+  /** @param first Bounds of the first chunk only (default `policy`); a chunker resuming past a level's first file gets `policy`. */
   constructor(
     private readonly codec: ChunkCodec<E>,
     private readonly policy: ChunkPolicy,

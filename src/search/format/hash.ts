@@ -1,26 +1,19 @@
 /**
- * The hashes of the sharded index: content names of immutable files, stable document ids, and
- * the boundary hash that makes chunking content-defined.
- *
- * Builder-side module (uses `node:crypto`); the client never hashes.
+ * The hashes of the sharded index: content names of files, stable document ids, and the boundary
+ * hash of content-defined chunking. Builder-side (`node:crypto`): the client never hashes.
  *
  * @module
  */
 import { createHash } from 'node:crypto';
 
-/**
- * The name of an immutable file: the first 20 hex digits (80 bits) of the SHA-256 of its bytes.
- * Equal content always gets the same name, so writing it twice is harmless.
- */
+/** The name of an immutable file: 80 bits of the SHA-256 of its bytes (equal content, equal name). */
 export function contentName(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex').slice(0, 20);
 }
 
 /**
- * The stable short id of a document: 52 bits of the SHA-256 of the package name. MiniSearch's
- * sequential ids would change with insertion order; this one is the same in every generation and
- * every build, and stays a safe integer (MiniSearch parses `documentIds` keys as numbers).
- * Two names collide with probability about n²/2⁵³ (≈ 10⁻⁶ at 100,000 packages).
+ * The stable id of a document: 52 bits of the SHA-256 of its name, the same in every build (unlike
+ * MiniSearch's sequential ids) and a safe integer. Two names collide with probability ≈ n²/2⁵³.
  */
 export function documentId(name: string): number {
   return parseInt(createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 13), 16);

@@ -1,9 +1,6 @@
 /**
  * Document ids in files: base 36 (at most 11 characters for 52 bits), a third shorter than
- * decimal in postings that repeat millions of times. MiniSearch wants numbers; the client
- * converts when it merges.
- *
- * Pure module: no Node APIs.
+ * decimal in postings that repeat millions of times. Pure module.
  *
  * @module
  */
@@ -17,6 +14,3 @@ export function encodeId(id: number): string {
 export function decodeId(text: string): number {
   return parseInt(text, 36);
 }
-
-/** Pattern of an encoded id. */
-export const ID_PATTERN = /^[0-9a-z]{1,11}$/;

@@ -1,11 +1,4 @@
-/**
- * The impact of a term for a document: the order of a paged field's postings.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The impact of a term for a document: the order of a paged field's postings. @module */
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { match } from './matching.ts';
 
@@ -25,13 +18,10 @@ export interface DocumentTerms {
 }
 
 /**
- * The impact of a term for a document: roughly the document's score for a one-word query of
- * that term — BM25's term-frequency part at reference lengths, weighted by the field boosts,
- * summed over the fields — plus, with MiniSearch's prefix and fuzzy weights, the same for the
- * document's other terms that query would match (`versions` and `verion` for `version`). As an
- * integer. Every page of the term's paged fields is ordered by it, so a head page holds the
- * documents the term ranks highest. It is a function of the document alone, never of the
- * registry's statistics, so an announce never reorders other documents.
+ * The impact of a term for a document, as an integer: roughly its score for a one-word query of
+ * the term (BM25's term-frequency part at reference lengths, boosted, summed over fields, plus its
+ * other terms that query matches by prefix or typo). Pages are ordered by it, so a head page holds
+ * what the term ranks highest; it depends on the document alone, so an announce reorders no other.
  */
 export function termImpact(term: string, doc: DocumentTerms): number {
   let sum = 0;

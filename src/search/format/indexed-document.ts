@@ -1,9 +1,7 @@
 /**
- * From package summaries to what the sharded index stores: postings and field lengths exactly as
- * MiniSearch computes them (MiniSearch itself tokenises, so the shards hold what one whole index
- * would), the stable document id, the display file and the compact document entry.
- *
- * Builder-side module.
+ * From package summaries to what the sharded index stores: postings and field lengths as MiniSearch
+ * itself computes them (so the shards hold what one whole index would), the stable document id, the
+ * display file and the compact document entry.
  *
  * @module
  */
@@ -16,9 +14,6 @@ import { contentName, documentId, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
 import { platformMask } from '../platforms.ts';
 import { DEPRECATED_FLAG, type DocEntryJson } from './wire.ts';
-
-/** Field ids, as MiniSearch assigns them: the position in `SEARCH_FIELDS`. */
-export const FIELD_IDS: Readonly<Record<string, number>> = Object.fromEntries(SEARCH_FIELDS.map((f, i) => [f, i]));
 
 /** One package as the sharded index stores it. */
 export interface IndexedDocument {
@@ -38,10 +33,7 @@ export interface IndexedDocument {
 /** Name tokens paired in the name-pair index, at most (the first ones in sort order). */
 export const MAX_PAIRED_NAME_TOKENS = 8;
 
-/**
- * The name-pair keys of a document: every pair of distinct terms of its `name` field (field 0),
- * `"a b"` with a < b. A space never occurs inside a term (the tokenizer splits on it).
- */
+/** The name-pair keys of a document: `"a b"` (a < b) for two terms of its `name` field (no term holds a space). */
 export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
   const names = [...postings].filter(([, fields]) => fields.has(0)).map(([t]) => t);
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -51,17 +43,7 @@ export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
   return out;
 }
 
-/** Options MiniSearch builds with here: the shared ones, without stored fields (display files hold them). */
-function builderOptions() {
-  return { ...indexOptions(), storeFields: [] as string[] };
-}
-
-/**
- * Validates a summary and returns it in canonical form (the schema's key order), so that equal
- * summaries give equal display files.
- *
- * @throws ShelfError `invalid_argument` naming the first problem.
- */
+/** A summary validated, in canonical form (the schema's key order: equal summaries, equal display files). @throws ShelfError `invalid_argument` */
 export function canonicalSummary(summary: unknown): PackageSummary {
   const parsed = PackageSummarySchema.safeParse(summary);
   if (!parsed.success) {
@@ -80,10 +62,7 @@ function fieldLengths(raw: unknown): number[] {
   return SEARCH_FIELDS.map((_, i) => arr[i] ?? 0);
 }
 
-/**
- * The display file of a package: `<id>-<hash>` with 40 bits of the content's SHA-256. The id
- * makes names unique across packages, the hash across a package's successive summaries.
- */
+/** The display file of a package: `<id>-<hash>` (40 bits of its SHA-256): unique across packages and across their versions. */
 function displayOf(id: number, summary: PackageSummary): { file: string; hash: string; content: string } {
   const content = fileContent(summary);
   const hash = contentName(content).slice(0, 10);
@@ -108,15 +87,10 @@ function describe(id: number, summary: PackageSummary, raw: unknown): Omit<Index
   return { id, summary, display: { file: display.file, content: display.content }, entry, lengths: fieldLengths(raw) };
 }
 
-/**
- * Indexes one package with MiniSearch (the same options as one whole index) and returns its
- * postings and document entry.
- *
- * @throws ShelfError `invalid_argument` when the summary is invalid.
- */
+/** Indexes one package with MiniSearch (the shared options): its postings and document entry. @throws ShelfError `invalid_argument` */
 export function indexDocument(input: unknown): IndexedDocument {
   const summary = canonicalSummary(input);
-  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  const mini = new MiniSearch<SearchDocument>(indexOptions());
   mini.add(searchDocument(summary));
   const json = mini.toJSON() as AsPlainObject;
   const postings = new Map<string, Map<number, number>>();
@@ -136,16 +110,11 @@ export interface IndexedCorpus {
   terms: [string, Map<number, Map<number, number>>][];
 }
 
-/**
- * Indexes many packages with one MiniSearch instance; postings equal those of
- * {@link indexDocument} for each package.
- *
- * @throws ShelfError `invalid_argument` on an invalid summary or a duplicate name.
- */
+/** Indexes many packages with one MiniSearch instance, as {@link indexDocument} each. @throws ShelfError `invalid_argument` (invalid summary, duplicate name) */
 export function indexCorpus(inputs: readonly unknown[]): IndexedCorpus {
   if (!Array.isArray(inputs)) throw new ShelfError('invalid_argument', 'The "summaries" option must be an array.');
   const summaries = inputs.map(canonicalSummary);
-  const mini = new MiniSearch<SearchDocument>(builderOptions());
+  const mini = new MiniSearch<SearchDocument>(indexOptions());
   const ids = new Map<string, number>();
   const names = new Map<number, string>();
   for (const s of summaries) {

@@ -1,10 +1,7 @@
 /**
  * How MiniSearch matches a query word to an index term under `DEFAULT_SEARCH_OPTIONS`, as plain
- * functions: exact (weight 1), prefix (`prefix` weight, fading with the extra length), fuzzy
- * (Levenshtein distance ≤ round(0.2 × length), `fuzzy` weight, fading with the distance). The
- * client uses them to pick terms from the dictionary, the builder to order pages by impact.
- *
- * Pure module: no Node APIs.
+ * functions: exact, prefix and fuzzy, with MiniSearch's weights. The client picks dictionary terms
+ * with them, the builder orders pages by impact. Pure module.
  *
  * @module
  */

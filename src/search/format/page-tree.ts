@@ -1,9 +1,6 @@
 /**
- * The page trees of paged fields: postings by impact, best first, and the `heads` file of a term
+ * The page trees of paged fields (postings by impact, best first) and the `heads` file of a term
  * paged in several fields.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
  *
  * @module
  */
@@ -65,10 +62,7 @@ export function pagesLevel(head: ChunkPolicy, later: ChunkPolicy): LevelSpec<Pag
   };
 }
 
-/**
- * The `heads` file of a term: the head page (the first leaf of the page tree) of each of its
- * paged fields, by field id, in one file, as JSON text ending in a newline.
- */
+/** The `heads` file of a term (JSON text): the head page, its tree's first leaf, of each paged field by field id. */
 export function headsContent(leaves: ReadonlyMap<number, readonly PageEntry[]>): string {
   const docs = new Map<number, DocEntryJson>();
   const fields: string[] = [];

@@ -1,48 +1,19 @@
-/**
- * The size bounds every file is cut with (the policy a root records).
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The size bounds every file is cut with (the policy a root records). @module */
 import { ShelfError } from '../../core/errors.ts';
-import { checkPolicy, type ChunkPolicy } from './chunker.ts';
-
-/** Size bounds of every kind of file, in bytes of JSON. Recorded in the root: an update uses the root's. */
-export interface ShardingPolicy {
-  /** `terms` files (postings and their documents). */
-  terms: ChunkPolicy;
-  /** `dict` files (the dictionary). */
-  dict: ChunkPolicy;
-  /** `refs` files (inner levels of every tree). */
-  refs: ChunkPolicy;
-  /** `page` files of paged fields: the head page, and the pages after it unless `later_pages` is given. */
-  pages: ChunkPolicy;
-  /**
-   * `page` files after a paged field's head page (default: `pages`). A first query always reads
-   * the head pages of the words it looks up and later pages only within its byte budget, so
-   * larger later pages mean fewer requests for the same bytes without growing what every query reads.
-   */
-  later_pages?: ChunkPolicy;
-  /** `catalog` files (summaries). */
-  catalog: ChunkPolicy;
-  /** A field of a term is paged when its postings and their documents exceed this many bytes. */
-  page_threshold: number;
-  /** Inline budget of the root's trees, in bytes. */
-  root_max: number;
-  /** Inline budget of a paged field's tree (inside its term entry), in bytes. */
-  paged_root_max: number;
-  /**
-   * Packages a delta holds before an update compacts it into the base trees (`src/search/delta.ts`).
-   * Absent or 0 (the default): no delta, every update rewrites the base trees directly.
-   */
-  delta_max?: number;
-}
+import type * as z from 'zod';
+import { checkPolicy } from './chunker.ts';
+import type { PolicySchema } from './wire.ts';
 
 /**
- * The policy tuned on the benchmark corpus (see docs/sharded-search.md). A delta of 8 packages
- * adds about 3 kB (brotli) to a first query and makes 8 announces in 9 rewrite only the delta.
+ * Size bounds of every kind of file, in bytes of JSON, as the root records them (an update uses the
+ * root's); each field is described in {@link PolicySchema}.
+ */
+export type ShardingPolicy = z.infer<typeof PolicySchema>;
+
+/**
+ * The policy tuned on the benchmark corpus (its figures: bench/shard/MEASUREMENTS.md). Pages after
+ * a paged field's head page are larger: a first query reads them only within its byte budget, so
+ * they cost fewer requests for the same bytes without growing what every query reads.
  */
 export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
   terms: { min: 3_000, target: 9_000, max: 16_000 },
@@ -60,11 +31,7 @@ export const DEFAULT_POLICY: ShardingPolicy = Object.freeze({
 /** Most packages a delta may hold: every first query downloads the whole delta file. */
 export const MAX_DELTA = 64;
 
-/**
- * Validates a policy eagerly, naming the option at fault.
- *
- * @throws ShelfError `invalid_argument`
- */
+/** Validates a policy eagerly, naming the option at fault. @throws ShelfError `invalid_argument` */
 export function checkShardingPolicy(policy: ShardingPolicy): ShardingPolicy {
   if (typeof policy !== 'object' || policy === null) throw new ShelfError('invalid_argument', 'The "policy" option must be an object.');
   for (const name of ['terms', 'dict', 'refs', 'pages', 'catalog'] as const) checkPolicy(`policy.${name}`, policy[name]);

@@ -1,9 +1,4 @@
-/**
- * A file's JSON written by hand from pre-serialised parts, for the files that hold thousands of
- * entries: the text must be exactly what `JSON.stringify` would give for the same value.
- *
- * @module
- */
+/** A file's JSON written from pre-serialised parts: exactly what `JSON.stringify` would give. @module */
 
 /** Pre-serialised JSON text of a whole file. */
 export class RawJson {

@@ -1,11 +1,4 @@
-/**
- * The reference levels every tree shares: `[first_key, file, bytes, weight]`.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
- *
- * @module
- */
+/** The reference levels every tree shares: `[first_key, file, bytes, weight]`. @module */
 import { ShelfError } from '../../core/errors.ts';
 import type { ChunkPolicy } from './chunker.ts';
 import { SHARDED_FORMAT_VERSION, type RefJson } from './wire.ts';

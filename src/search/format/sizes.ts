@@ -1,9 +1,6 @@
 /**
- * Sizes. Every size is a JSON length; the cost of a posting is the same whether it is inline or
- * paged, so the paging decision is the same function of the postings in both places.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
+ * Sizes, all JSON lengths. A posting costs the same inline or paged, so the paging decision is the
+ * same function of the postings in the build and in an update.
  *
  * @module
  */
@@ -15,10 +12,7 @@ export function docCost(doc: DocEntryJson): number {
   return docJsonLength(doc) + 1;
 }
 
-/**
- * `JSON.stringify(doc).length`, counted without building the text (documents are measured
- * far more often than written). Falls back to serialising anything but a well-typed entry.
- */
+/** `JSON.stringify(doc).length` without building the text (measured far more often than written); serialises anything ill-typed. */
 export function docJsonLength(doc: DocEntryJson): number {
   if (doc.length === 6) {
     const [id, name, display, updated, type, mask] = doc;
@@ -149,3 +143,13 @@ export class PlainAccumulator<E> implements Accumulator<E> {
 }
 
 export const OVERHEAD = 40;
+
+/** An entry's size in a list (its JSON and a comma), measured once per entry: entries are never changed once made. */
+export function jsonWeight<E extends object>(): (entry: E) => number {
+  const weights = new WeakMap<E, number>();
+  return (e) => {
+    let w = weights.get(e);
+    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
+    return w;
+  };
+}

@@ -1,9 +1,7 @@
 /**
  * The term tree (and the name-pair and suffix trees): term entries in memory, their exact JSON
- * encoding and size, `terms` and `dict` levels.
- *
- * Part of the sharded format (see docs/sharded-search.md): `write/build.ts` and `write/update.ts`
- * both go through these specs, which is what makes an update produce the files a build does.
+ * encoding and size, `terms` and `dict` levels. Build and update both go through these specs,
+ * which is what makes an update produce the files a build does.
  *
  * @module
  */
@@ -16,7 +14,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkDictFile, checkSuffixesFile, checkTermsFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength } from './sizes.ts';
+import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength, jsonWeight } from './sizes.ts';
 
 /** A posting in memory: term frequency and the document's length of the field. */
 export type Posting = [tf: number, len: number];
@@ -78,16 +76,17 @@ export function termEntryText(entry: TermEntry): string {
     out += `${f === 0 ? '' : ','}"${fid}":[${flat}]`;
   }
   out += '}';
-  if (entry.paged.size === 0) return `${out}]`;
-  const paged: Record<string, PagedFieldJson> = {};
-  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
-  return `${out},${JSON.stringify(paged)}]`;
+  return entry.paged.size === 0 ? `${out}]` : `${out},${JSON.stringify(pagedFields(entry))}]`;
 }
 
-/**
- * The keys of a map sorted, when they are all array indices (whose order in a JS object is
- * numeric, so writing them sorted gives the object's key order); null otherwise.
- */
+/** The paged fields of an entry, by field id in order. */
+function pagedFields(entry: TermEntry): Record<string, PagedFieldJson> {
+  const paged: Record<string, PagedFieldJson> = {};
+  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
+  return paged;
+}
+
+/** A map's keys sorted when all are array indices (a JS object's key order), else null. */
 export function sortedIndexKeys(map: Map<number, unknown>): number[] | null {
   const keys = [...map.keys()];
   for (const k of keys) if (!Number.isInteger(k) || k < 0 || k >= 4294967295) return null;
@@ -118,10 +117,7 @@ export function termEntryValue(entry: TermEntry): unknown[] {
     for (const [id, [tf, len]] of [...entry.inline.get(fid)!].sort((a, b) => a[0] - b[0])) flat.push(idOf(id), tf, len);
     postings[String(fid)] = flat;
   }
-  if (entry.paged.size === 0) return [entry.term, postings];
-  const paged: Record<string, PagedFieldJson> = {};
-  for (const fid of [...entry.paged.keys()].sort((a, b) => a - b)) paged[String(fid)] = entry.paged.get(fid)!;
-  return [entry.term, postings, paged];
+  return entry.paged.size === 0 ? [entry.term, postings] : [entry.term, postings, pagedFields(entry)];
 }
 
 /** `,"docs":[...]}` of a file, documents sorted by id. */
@@ -136,15 +132,12 @@ export function termEntryDocs(entry: TermEntry): EntryDocs {
   const m = termMeasure(entry);
   if (m.docs === undefined && entry instanceof DecodedTermEntry) m.docs = entry.entryDocs();
   if (m.docs === undefined) {
-    const ids: number[] = [];
-    const costs: number[] = [];
-    const docs: DocEntryJson[] = [];
+    m.docs = { ids: [], costs: [], docs: [] };
     for (const [id, doc] of entry.docs) {
-      ids.push(id);
-      costs.push(docCost(doc));
-      docs.push(doc);
+      m.docs.ids.push(id);
+      m.docs.costs.push(docCost(doc));
+      m.docs.docs.push(doc);
     }
-    m.docs = { ids, costs, docs };
   }
   return m.docs;
 }
@@ -207,10 +200,8 @@ export interface FileDoc {
 }
 
 /**
- * A term entry read from a `terms` file. Its postings and documents are turned into maps only
- * when asked for: most entries an update reads are only measured and written again. When the
- * file wrote the entry the way {@link termEntryText} would (sorted fields and ids), its JSON is
- * the file's.
+ * A term entry read from a `terms` file, made into maps only when asked (an update mostly measures
+ * and writes entries again); its JSON is the file's when written as {@link termEntryText} would.
  */
 export class DecodedTermEntry implements TermEntry {
   readonly measure: TermMeasure;
@@ -258,16 +249,14 @@ export class DecodedTermEntry implements TermEntry {
   }
 
   entryDocs(): EntryDocs {
-    const ids: number[] = [];
-    const costs: number[] = [];
-    const docs: DocEntryJson[] = [];
+    const out: EntryDocs = { ids: [], costs: [], docs: [] };
     for (const d of this.own) {
       if (d.cost < 0) d.cost = docCost(d.doc);
-      ids.push(d.id);
-      costs.push(d.cost);
-      docs.push(d.doc);
+      out.ids.push(d.id);
+      out.costs.push(d.cost);
+      out.docs.push(d.doc);
     }
-    return { ids, costs, docs };
+    return out;
   }
 }
 
@@ -327,13 +316,7 @@ export function decodeTermsFile(file: unknown): TermEntry[] {
 }
 
 export function dictLevel(policy: ChunkPolicy): LevelSpec<DictEntry> {
-  // Dictionary entries are immutable once made: measure each once.
-  const weights = new WeakMap<DictEntry, number>();
-  const weight = (e: DictEntry): number => {
-    let w = weights.get(e);
-    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
-    return w;
-  };
+  const weight = jsonWeight<DictEntry>();
   return {
     salt: 'terms/1',
     policy,

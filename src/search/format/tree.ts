@@ -1,20 +1,11 @@
 /**
- * A sorted map stored as a tree of immutable, content-addressed files — the structure under the
- * sharded term index, the paged postings of common terms, and the sharded catalog.
- *
- * - Level 0 holds the entries, cut into files by {@link Chunker} (content-defined, bounded).
- * - Each file of level L is referenced by one entry of level L + 1 (`spec.level(L).ref`), keyed
- *   by the file's first key; level L + 1 is cut into files the same way, and so on.
- * - The entries of the top level (`height`) are inlined in the parent document (the root), and
- *   `height` is the lowest level whose entries fit in `rootMax` bytes. So the tree's shape is a
- *   pure function of its entries: a build from scratch and any sequence of updates agree byte
- *   for byte, and each file's name (its content hash) changes exactly when its content does.
- *
- * {@link updateTree} rewrites only the files on the paths from changed entries to the top, plus
- * the neighbours the chunker has to rescan to fall back into step: work bounded by the tree's
- * height and the size bounds, not by the number of entries.
- *
- * Builder-side module.
+ * A sorted map stored as a tree of immutable, content-addressed files: the structure under the
+ * term index, the paged postings of common terms and the catalog. Level 0 holds the entries, cut
+ * by {@link Chunker}; each file of level L is referenced by one entry of level L + 1, keyed by its
+ * first key; the top level (`height`, the lowest whose entries fit in `rootMax` bytes) is inlined
+ * in the parent. The shape is a pure function of the entries, so a build and any sequence of
+ * updates agree byte for byte. {@link updateTree} rewrites only the paths from changed entries to
+ * the top, plus the neighbours the chunker rescans to fall back into step.
  *
  * @module
  */
@@ -22,6 +13,7 @@ import { ShelfError } from '../../core/errors.ts';
 import { chunkAll, Chunker, type ChunkCodec, type ChunkPolicy } from './chunker.ts';
 import { contentName, fileContent } from './hash.ts';
 import { RawJson } from './raw-json.ts';
+import type { TreeJson } from './wire.ts';
 
 /** How the entries of one level are keyed, measured, stored and referenced. */
 export interface LevelSpec<E> extends ChunkCodec<E> {
@@ -52,22 +44,12 @@ export interface TreeSpec {
 }
 
 /** A tree as inlined in its parent: the entries of level `height`. */
-export interface Tree {
-  height: number;
-  top: unknown[];
-}
-
-/** An empty tree. */
-export const EMPTY_TREE: Tree = Object.freeze({ height: 1, top: [] }) as Tree;
+export type Tree = TreeJson;
 
 /** Reads an immutable file by name and returns its parsed JSON. */
 export type FileReader = (file: string) => Promise<unknown>;
 
-/**
- * Decoded files shared by the navigators of one run (an update walks a tree once to read and
- * once to rewrite it): by the level's `decode`, then by file name. Files are immutable and
- * decoded entries are never changed, so a file is decoded once per run.
- */
+/** Decoded files shared by the navigators of one run, by the level's `decode` then file name: each is decoded once. */
 export type DecodeCache = Map<LevelSpec<unknown>['decode'], Map<string, Promise<unknown[]>>>;
 
 /** Files produced by a build or an update: name → content (JSON text ending in a newline). */
@@ -79,28 +61,12 @@ export interface Change {
   entry: unknown;
 }
 
-/** The UTF-8 length of a string. */
-export function byteLength(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
 /** Writes one chunk of a level as a file and returns the entry referencing it. */
 export function writeChunk(spec: LevelSpec<unknown>, entries: unknown[], files: FileSink): unknown {
   const value = spec.encode(entries);
   const content = value instanceof RawJson ? `${value.text}\n` : fileContent(value);
   const name = contentName(content);
   files.set(name, content);
-  // JSON text as JSON.stringify writes it has no lone surrogate, so Node's count equals byteLength's.
   return spec.ref(entries, name, Buffer.byteLength(content, 'utf8'));
 }
 
@@ -139,10 +105,7 @@ interface Pos {
   i: number;
 }
 
-/**
- * Walks a tree lazily, reading each file at most once. Exported for `check`-like tools and the
- * update; the client has its own fetch-only reader.
- */
+/** Walks a tree lazily, reading each file at most once (the writers' walker; the reader has its own). */
 export class TreeNavigator {
   readonly root: Node;
 
@@ -253,12 +216,7 @@ export class TreeNavigator {
   }
 }
 
-/**
- * Applies changes to a tree: only the files whose content changes are written to `files`.
- * `changes` may be in any order; a key may appear once.
- *
- * @returns The new tree (its top to inline in the parent).
- */
+/** Applies changes (any order, each key once) to a tree, writing only files whose content changes; returns the new tree. */
 export async function updateTree(
   spec: TreeSpec,
   tree: Tree,
@@ -417,10 +375,7 @@ function isFirstFile(pos: Pos): boolean {
   return true;
 }
 
-/**
- * The first level-0 file of a tree whose levels ≥ 1 are `[first_key, file, bytes, weight]`
- * references, as `[file, bytes]`; null for an empty tree.
- */
+/** The first level-0 file of a tree whose levels ≥ 1 are refs, as `[file, bytes]`; null for an empty tree. */
 export async function firstLeaf(spec: TreeSpec, tree: Tree, read: FileReader, decoded?: DecodeCache): Promise<[string, number] | null> {
   if (tree.top.length === 0) return null;
   const nav = new TreeNavigator(spec, tree, read, decoded);

@@ -69,7 +69,7 @@ export type PostingsJson = z.infer<typeof PostingsSchema>;
 
 /**
  * A multi-level tree of immutable files, inlined in its parent: `top` holds the entries of level
- * `height` (the level just below is referenced by file name). See `src/search/tree.ts`.
+ * `height` (the level just below is referenced by file name). See `src/search/format/tree.ts`.
  */
 export const TreeSchema = z.object({
   height: z.number().int().positive().describe('Level of the inline entries; 1 means they reference leaf files'),
@@ -161,7 +161,7 @@ export const CatalogFileSchema = z.object({
 });
 
 /**
- * One package changed since the base generation (see `src/search/delta.ts`):
+ * One package changed since the base generation (see `src/search/write/delta.ts`):
  * `[name, id, summary, entry, base_terms]`.
  */
 export const DeltaEntrySchema = z

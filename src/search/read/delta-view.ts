@@ -1,10 +1,7 @@
 /**
- * The client's side of a delta segment (see `src/search/delta.ts`): what a query needs of the
- * `delta` file, read once per file. The delta's packages are indexed here with MiniSearch and the
- * shared options, exactly as one whole index (the ranking reference, bench/lib/reference.ts) indexes them; their base postings are hidden; and
- * each term's document frequency is corrected: base − old versions holding it + new ones holding it.
- *
- * Pure module: no Node APIs (the web page imports it through the client).
+ * The client's side of a delta segment (`src/search/write/delta.ts`): the delta's packages indexed
+ * with MiniSearch and the shared options as one whole index indexes them, their base postings
+ * hidden, and each term's document frequency corrected. Pure module (the web page imports it).
  *
  * @module
  */

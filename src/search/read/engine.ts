@@ -1,14 +1,9 @@
 /**
- * MiniSearch instances built from postings already in memory. `MiniSearch.loadJS` wants the
- * serialized form (objects keyed by decimal ids, which it parses back into maps); the client
- * has the postings as maps already, so it fills MiniSearch's own structures directly, exactly
- * as `loadJS` fills them. MiniSearch's scoring and matching stay untouched.
- *
- * This reaches into MiniSearch's private fields (`_documentIds`, `_idToShortId`,
- * `_fieldLength`, `_index`), so `package.json` pins MiniSearch to one exact version and
- * `test/search/engine.test.ts` fails loudly when the installed one differs or its fields change.
- *
- * Pure module: no Node APIs.
+ * MiniSearch instances built from postings already in memory: the client fills MiniSearch's own
+ * structures exactly as `MiniSearch.loadJS` would from the serialized form, without writing every
+ * posting into objects keyed by decimal ids and parsing them back. This reaches into private
+ * fields, so `package.json` pins MiniSearch's exact version and `test/search/engine.test.ts` fails
+ * loudly when they change. Pure module.
  *
  * @module
  */
@@ -71,9 +66,9 @@ export function engineFrom(parts: EngineParts): MiniSearch<SearchDocument> {
   return engine;
 }
 
-/** A MiniSearch instance indexing summaries as the registry's index does (the shared options, no stored fields). */
+/** A MiniSearch instance indexing summaries as the registry's index does (the shared options). */
 export function summaryIndex(summaries: readonly PackageSummary[] = []): MiniSearch<SearchDocument> {
-  const local = new MiniSearch<SearchDocument>({ ...indexOptions(), storeFields: [] });
+  const local = new MiniSearch<SearchDocument>(indexOptions());
   local.addAll(summaries.map(searchDocument));
   return local;
 }
@@ -88,11 +83,7 @@ export function internalsOf(engine: MiniSearch<SearchDocument>): {
   return { documents: internal._documentIds, fieldLength: internal._fieldLength, postings: (term) => internal._index.get(term) };
 }
 
-/**
- * A posting map whose `size` is a given document frequency. A field read only in part holds
- * the best postings of a term; BM25's idf must still see the true document frequency, and
- * MiniSearch reads it as the size of the field's posting map.
- */
+/** A posting map whose `size` is the true document frequency of a field read in part: MiniSearch's BM25 reads df as the map's size. */
 export class SizedMap<K, V> extends Map<K, V> {
   readonly #size: number;
   constructor(entries: Map<K, V>, size: number) {

@@ -1,10 +1,4 @@
-/**
- * The empty query: a listing of the sharded catalog.
- *
- * Pure module: no Node APIs.
- *
- * @module
- */
+/** The empty query: a listing of the sharded catalog. Pure module. @module */
 import type { PackageSummary } from '../../core/schemas.ts';
 import { compareHits, hitFacts, searchFilter, type SearchHit, type ValidSearchOptions } from '../query.ts';
 import { checkCatalogFile, checkRefsFile } from '../format/validate.ts';
@@ -18,13 +12,7 @@ import { parseWith, type Transport } from './transport.ts';
  * filters applied page by page, at most `maxListPages` catalog pages, the delta's packages merged
  * in the tree's order.
  */
-export async function listCatalog(
-transport: Transport,
-root: ShardedRoot,
-delta: DeltaView | null,
-o: ValidSearchOptions,
-maxListPages: number,
-): Promise<SearchHit[]> {
+export async function listCatalog(transport: Transport, root: ShardedRoot, delta: DeltaView | null, o: ValidSearchOptions, maxListPages: number): Promise<SearchHit[]> {
   const tree = o.sort === 'recent' ? root.catalog.by_recent : root.catalog.by_name;
   // A whole index's orders, which are the trees' (an empty query scores every package 1).
   const order = compareHits(o.sort);

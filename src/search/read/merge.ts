@@ -1,10 +1,7 @@
 /**
  * Merging what a query read into one MiniSearch instance with the registry's global statistics:
- * the selected terms' postings (inline, and the pages read of paged fields), the delta's, the
- * name fields of every document read filled in, and the true document frequency of fields read
- * in part.
- *
- * Pure module: no Node APIs.
+ * the selected terms' postings (inline, pages read, the delta's), the name fields of every document
+ * read filled in, and the true document frequency of fields read in part. Pure module.
  *
  * @module
  */
@@ -90,10 +87,8 @@ export function assemble(
     addDelta(term, entry);
     index.set(term, entry);
   }
-  // A field read only in part lacks the postings of documents deeper in its pages. For the
-  // fields derived from the package name alone (`name`, `scope`), every document read has them
-  // in its entry: fill them in, exactly, so that a document found through one term (`lode` for
-  // `node`) is scored with the name fields of the others (`@x/node-lode`).
+  // A field read in part lacks documents deeper in its pages; `name` and `scope` derive from the
+  // name every entry carries, so fill them in exactly (`@x/node-lode` found through `lode` scores for `node` too).
   const open = NAME_FIELDS.map(([fid, field]) => ({
     fid,
     field,

@@ -1,9 +1,7 @@
 /**
- * The pieces a query reads, as the reader uses them: candidate terms and where their postings
- * are, the parsed views of `terms`, `page` and `heads` files (parsed once per file), the query's
- * words, and the terms found in the names of the documents read.
- *
- * Pure module: no Node APIs.
+ * The pieces a query reads: candidate terms and where their postings are, the parsed views of
+ * `terms`, `page` and `heads` files (parsed once per file), the query's words, and the terms found
+ * in the names of the documents read. Pure module.
  *
  * @module
  */
@@ -52,8 +50,6 @@ export interface Range {
   /** The query word that becomes partial when the range is cut (null: the range is only for typos). */
   word: string | null;
 }
-
-export const displayFile = DocEntry.displayFile;
 
 export const infoTerm = DictEntry.term;
 
@@ -126,11 +122,7 @@ export function termsEntry(files: Map<string, unknown>, file: string, term: stri
   return entry;
 }
 
-/**
- * The postings of field `fid` in a `page` file, or in a `heads` file (the head pages of a term's
- * paged fields), with the documents they reference; without `fid`, a page's postings or no
- * postings, with every document of the file.
- */
+/** Field `fid`'s postings in a `page` or `heads` file, with their documents (without `fid`: a page's, or none, and every document). */
 export function pageFile(files: Map<string, unknown>, file: string, fid?: number): { e: PagePostings; docs: Map<string, DocEntryJson> } {
   const json = files.get(file) as object;
   let parsed = parsedPages.get(json);
@@ -158,11 +150,7 @@ export function headPagesRead(selected: Candidate[], files: Map<string, unknown>
   return selected.flatMap((c) => (c.headless ? [] : [...c.paged.values()].map((p) => p.head))).filter((f) => files.has(f));
 }
 
-/**
- * Terms of the names of the documents read so far that match a query word by prefix or typo but
- * are not among the dictionary's candidates: the best {@link MAX_NAME_LOOKUPS}, by weight, then
- * by how many of those names hold them.
- */
+/** Terms of the names read so far matching a word by prefix or typo, not yet candidates: the best {@link MAX_NAME_LOOKUPS} by weight, then frequency. */
 export function nameLookups(words: string[], cands: Map<string, Candidate>, selected: Candidate[], files: Map<string, unknown>, heads: string[]): string[] {
   const names = new Set<string>();
   for (const c of selected) for (const d of termsFile(files, c.file).docs.values()) names.add(DocEntry.name(d));

@@ -1,19 +1,9 @@
 /**
  * Client-side search over the sharded index: reads ONE root (the generation pointer), then only
- * immutable files named by content hash — the dictionary pages around the query's words, the
- * `terms` files and pages of the terms that match, and the display files of the hits shown —
- * merges them into one serialized MiniSearch index with the registry's GLOBAL statistics, and
- * queries it with MiniSearch and the shared options. Results are those of one MiniSearch index
- * over every package (`src/search/query.ts` is the contract) whenever every word could be read
- * whole.
- *
- * Where it can differ from that whole index (see docs/sharded-search.md): a field of a
- * very common term is paged by impact and read only in part, within a byte budget (such words do
- * not restrict the AND, and the best candidates are then scored again exactly from their
- * summaries); prefix and fuzzy expansions are read best first within the same budget; fuzzy
- * matches with edits at both ends of a word are not looked up.
- *
- * Pure module: no Node APIs (the web page can import it); `fetch` is passed in.
+ * the immutable files a query needs, merges them into one MiniSearch index with the registry's
+ * global statistics and queries it with the shared options. Results are those of one whole index
+ * whenever every word could be read whole; where they can differ: docs/sharded-search.md, "The
+ * reader". Pure module: no Node APIs (the web page imports it); `fetch` is passed in.
  *
  * @module
  */
@@ -37,7 +27,6 @@ import { assemble } from './merge.ts';
 import {
   candidates,
   compare,
-  displayFile,
   headPagesRead,
   infoTerm,
   nameLookups,
@@ -78,9 +67,8 @@ export interface ShardedSearchOptions {
 
 /**
  * Default of {@link ShardedSearchOptions.expansionBudget}: 150 kB of JSON up to 10,000 packages,
- * then 100 kB more per tenfold growth, at most 350 kB. Larger registries have longer posting
- * lists for the same words; this keeps a first query within about 150 kB compressed at 10,000
- * packages and 300 kB at 100,000 (measured in docs/sharded-search.md).
+ * then 100 kB more per tenfold growth, at most 350 kB: larger registries have longer posting lists
+ * for the same words, and this keeps first queries within the design's goals.
  */
 export function defaultExpansionBudget(documents: number): number {
   const growth = Math.log10(Math.max(documents, 10_000) / 10_000);
@@ -96,10 +84,6 @@ export function defaultExpansionBudget(documents: number): number {
 export function queryByteCap(documents: number, budget: number | null, words: number): number {
   return Math.round((words >= 3 ? 2.5 : 1.7) * (budget ?? defaultExpansionBudget(documents)));
 }
-
-
-
-
 
 /** Dictionary files read per word for its prefix range. */
 const MAX_PREFIX_FILES = 4;
@@ -117,9 +101,6 @@ const RESCORE_POOL_LONG = 60;
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
-
-
-
 
 /** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
 interface QueryState {
@@ -161,33 +142,28 @@ export class ShardedSearch {
   readonly kind: Kind;
   /** Transfer counters, for benchmarks and tests. */
   readonly stats: TransferStats;
-  private root: ShardedRoot;
-  private readonly transport: Transport;
   private readonly budget: number | null;
   private readonly maxListPages: number;
-  private rootEtag: string | null;
   /** Views of the delta files read, by file name. */
   private readonly deltas = new Map<string, DeltaView>();
 
   private constructor(
-    opts: Required<Omit<ShardedSearchOptions, 'fetch' | 'expansionBudget' | 'bounds'>> & { fetch: FetchLike; expansionBudget: number | null; bounds: ReadBounds },
-    root: ShardedRoot,
-    etag: string | null,
+    opts: { kind: Kind; expansionBudget: number | null; maxListPages: number },
+    private readonly transport: Transport,
+    private root: ShardedRoot,
+    private rootEtag: string | null,
   ) {
     this.kind = opts.kind;
-    this.transport = new Transport(opts.fetch, opts.baseUrl.replace(/\/+$/, ''), opts.kind, opts.bounds);
-    this.stats = this.transport.stats;
+    this.stats = transport.stats;
     this.budget = opts.expansionBudget;
     this.maxListPages = opts.maxListPages;
-    this.root = root;
-    this.rootEtag = etag;
   }
 
   /**
    * Reads the root of a kind and returns a client bound to that generation.
    *
    * @throws ShelfError `invalid_argument` naming a bad option; `registry_unreachable` when the
-   *   root cannot be read or is not a sharded index of this format.
+   *   root is absent, cannot be read or is not a sharded index of this format.
    */
   static async open(options: ShardedSearchOptions): Promise<ShardedSearch> {
     const client = await ShardedSearch.openIfPublished(options);
@@ -195,10 +171,7 @@ export class ShardedSearch {
     return client;
   }
 
-  /**
-   * Like {@link ShardedSearch.open}, but answers null when the kind has no root yet: a registry
-   * where nothing of the kind was ever published.
-   */
+  /** Like {@link ShardedSearch.open}, but null when nothing of the kind was ever published (no root). */
   static async openIfPublished(options: ShardedSearchOptions): Promise<ShardedSearch | null> {
     const o = options ?? ({} as ShardedSearchOptions);
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
@@ -213,17 +186,12 @@ export class ShardedSearch {
     }
     const maxListPages = o.maxListPages ?? 8;
     if (!Number.isInteger(maxListPages) || maxListPages < 1) throw new ShelfError('invalid_argument', `The "maxListPages" option must be a positive integer; got ${String(maxListPages)}.`);
-    const client = new ShardedSearch({ ...o, fetch: fetchFn, expansionBudget: budget, maxListPages, bounds: readBounds(o.bounds) }, undefined as unknown as ShardedRoot, null);
-    let read: { root: ShardedRoot | null; etag: string | null };
-    try {
-      read = await client.transport.fetchRoot(null);
-    } catch (error) {
+    const transport = new Transport(fetchFn, o.baseUrl.replace(/\/+$/, ''), o.kind, readBounds(o.bounds));
+    const read = await transport.fetchRoot(null).catch((error: unknown) => {
       if (isShelfError(error, 'not_found')) return null;
       throw error;
-    }
-    client.root = read.root!;
-    client.rootEtag = read.etag;
-    return client;
+    });
+    return read && new ShardedSearch({ kind: o.kind, expansionBudget: budget, maxListPages }, transport, read.root!, read.etag);
   }
 
   /** The generation this client reads: the root document. */
@@ -254,9 +222,8 @@ export class ShardedSearch {
   }
 
   /**
-   * Searches, like the whole-index reference (`ReferenceSearch` in bench/lib/reference.ts): prefix and fuzzy matching, all words must match and
-   * when that finds nothing any word may; an empty query lists packages by name (or by recency
-   * with `sort: 'recent'`) from the sharded catalog.
+   * Searches under the query contract (`query.ts`): prefix and fuzzy matching, all words must match
+   * and when that finds nothing any word may; an empty query lists packages from the catalog.
    *
    * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
    *   when a file cannot be read or is malformed.
@@ -310,11 +277,9 @@ export class ShardedSearch {
   }
 
   /**
-   * 1. The dictionary around each word: its prefix range, and for typos the terms that keep its
-   *    first k letters and, through the suffix dictionary, those that keep its last k. With
-   *    k = ⌊length / (d + 1)⌋, d edits cannot touch both ends when d = 1, so that finds every
-   *    term MiniSearch's fuzzy match finds at distance 1, in two narrow ranges. The delta
-   *    (packages announced since the base trees were written) is read whole, alongside.
+   * 1. The dictionary around each word: its prefix range, and for typos the terms keeping its first
+   *    or (through the suffixes) last k = ⌊length / (d + 1)⌋ letters: at d = 1 one edit cannot touch
+   *    both ends, so that finds every term MiniSearch's fuzzy match does. The delta is read alongside.
    */
   private async readDictionary(q: QueryState): Promise<DictEntryJson[]> {
     const { words, partial } = q;
@@ -388,10 +353,9 @@ export class ShardedSearch {
   }
 
   /**
-   * A word with a field too large for its references to sit in its terms entry will be read in
-   * part, so step 5 will want the name-pair candidates: look them up now, alongside steps 2b–4.
-   * Step 3 reads the first inner file of each level of those page trees whenever the budget
-   * allows it (it nearly always does): start down them now, alongside the name lookups.
+   * A word with a field too large for its references to sit in its entry will be read in part, so
+   * step 5 will want the name-pair candidates, and step 3 those page trees' first inner files: start
+   * both now, alongside steps 2b–4.
    */
   private readAhead(q: QueryState): void {
     const deepTrees = q.selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(q.files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
@@ -451,10 +415,8 @@ export class ShardedSearch {
     if (complete.length === tokens.length) {
       results = mini.engine.search({ queries: tokens, combineWith: 'AND' }, options);
     } else {
-      // Some words are known only in part: a document missing from their pages may still hold
-      // them, so they do not restrict the AND (only the complete words do). Documents known to
-      // hold more words score higher (MiniSearch multiplies by the number matched), which is the
-      // order candidates are scored again in below.
+      // A document missing from a partial word's pages may still hold it: only complete words
+      // restrict the AND. MiniSearch scores documents matching more words higher, the order step 5 rescores in.
       const core = complete.length > 0 ? new Set(mini.engine.search({ queries: complete, combineWith: 'AND' }, options).map((r) => r.id)) : null;
       if (core === null || core.size > 0) {
         results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, core ? { ...options, filter: (r) => core.has(r.id) } : options);
@@ -465,10 +427,8 @@ export class ShardedSearch {
   }
 
   /**
-   * 5. Order. When some word is known only in part, the best candidates are scored again,
-   *    exactly: their display data is the whole summary, so MiniSearch can index them and score
-   *    them with the registry's statistics (document count, average lengths, and the document
-   *    frequency of every selected term). That settles which of them hold every word.
+   * 5. Order. When some word is known only in part, the best candidates are scored again exactly,
+   *    from their whole summaries and the registry's statistics: that settles which hold every word.
    */
   private async order(
     q: QueryState,
@@ -513,7 +473,7 @@ export class ShardedSearch {
       const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
-      const read = await Promise.all(batch.map((h) => this.transport.display(displayFile(h.doc))));
+      const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
       for (const r of read) {
         const b = JSON.stringify(r).length;
         displayBytes += b;
@@ -533,10 +493,9 @@ export class ShardedSearch {
   /** 6. The hits shown, in the requested order, with their display data. */
   private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
     const top = orderHits(ranked, o);
-    const summaries = await Promise.all(top.map((h) => this.transport.display(displayFile(h.doc))));
+    const summaries = await Promise.all(top.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
     return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
   }
-
 
   /**
    * Chooses further pages of the selected terms' paged fields within the budget (adding them to
@@ -632,11 +591,7 @@ export class ShardedSearch {
       .catch(() => undefined); // step 3 reads it again and reports the failure
   }
 
-  /**
-   * Packages whose name holds two of the words, from the name-pair index: for each pair, the
-   * head page (best impact first) and the inline postings (shortest names first), at most
-   * {@link RESCORE_POOL} per pair.
-   */
+  /** Packages whose name holds two of the words (name-pair index): per pair, head page then inline postings, at most {@link RESCORE_POOL}. */
   private async pairCandidates(words: string[]): Promise<DocEntryJson[]> {
     const keys: string[] = [];
     for (let i = 0; i < words.length; i++) {
@@ -677,7 +632,6 @@ export class ShardedSearch {
     return [...out.values()];
   }
 
-
   /**
    * The dictionary entries meeting `ranges`. At most `cap` dictionary files are read per range,
    * nearest its anchor first; a word whose own range is cut is added to `partial`.
@@ -705,9 +659,8 @@ export class ShardedSearch {
   }
 
   /**
-   * Walks a tree from its inline top down to level `stop`, reading only the files whose key
-   * ranges meet `ranges`, and returns the level-`stop` entries meeting them. The files of the
-   * last step are capped per range (nearest the anchor first).
+   * Walks a tree from its inline top down to level `stop`, reading only files whose key ranges meet
+   * `ranges` (the last step's capped per range, nearest the anchor first), and returns the entries.
    */
   private async collect(
     tree: TreeJson,
@@ -759,7 +712,6 @@ export class ShardedSearch {
       .map((s) => s.entry);
   }
 
-
   /** The view of a generation's delta (null without one), built once per delta file. */
   private async deltaOf(root: ShardedRoot): Promise<DeltaView | null> {
     if (!root.delta) return null;
@@ -772,33 +724,4 @@ export class ShardedSearch {
     }
     return view;
   }
-
-
-
-
-
 }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -1,9 +1,7 @@
 /**
- * Scoring what a query read: the registry's document frequencies of the selected terms, the
- * exact re-scoring of candidates from their summaries, and the order candidates are scored in
- * when a query has three words or more.
- *
- * Pure module: no Node APIs.
+ * Scoring what a query read: the registry's document frequencies of the selected terms, the exact
+ * re-scoring of candidates from their summaries, and the order candidates are scored in for three
+ * words or more. Pure module.
  *
  * @module
  */
@@ -43,18 +41,11 @@ export function documentFrequencies(
 }
 
 /**
- * Scores candidates exactly: MiniSearch indexes their summaries (as the registry does), then
- * sees the registry's document count, average field lengths and, for each selected term, its
- * document frequency per field. Terms outside the selection are dropped, as they are from the
- * merged index. AND over the candidates, then OR, as one whole index does over everything.
- * Candidates come in rounds; each round indexes only its own summaries.
+ * Scores candidates exactly: MiniSearch indexes their summaries (each round only its own) and scores
+ * with the registry's document count, average lengths and selected terms' document frequencies
+ * (other terms dropped, as from the merged index); AND, then OR, as one whole index does.
  */
-export function rescorer(
-  root: ShardedRoot,
-  tokens: string[],
-  df: Map<string, Map<number, number>>,
-  o: ValidSearchOptions,
-): { add(summaries: PackageSummary[]): void; score(): { results: { name: string; score: number }[]; all: boolean } } {
+export function rescorer(root: ShardedRoot, tokens: string[], df: Map<string, Map<number, number>>, o: ValidSearchOptions): Rescorer {
   const local = summaryIndex();
   const facts = new Map<string, HitFacts>();
   const passes = searchFilter(o);
@@ -93,6 +84,12 @@ export function rescorer(
   };
 }
 
+/** Adds each round's summaries, then scores every candidate so far: AND over them if any holds every word (`all`), else OR. */
+export interface Rescorer {
+  add(summaries: PackageSummary[]): void;
+  score(): { results: { name: string; score: number }[]; all: boolean };
+}
+
 /** The `q`-quantile of some numbers (0 when there are none). */
 function quantile(values: number[], q: number): number {
   if (values.length === 0) return 0;
@@ -104,13 +101,10 @@ function quantile(values: number[], q: number): number {
 const UNSEEN_CONTRIBUTION_QUANTILE = 0.25;
 
 /**
- * Orders the candidates to score again by their expected whole-index score: the probability
- * that they hold every word (1 for the words their postings read show; for a word known only in
- * part, the share of the documents not read that hold one of its terms, from the true document
- * frequencies), times their score if they do (what was read, plus, for each word not seen, a low
- * quantile of that word's scores among the documents read). MiniSearch's own order over what was
- * read ranks a document whose name holds one common word above one known to hold all of them in
- * its tools; a whole index's AND keeps only the latter.
+ * Orders the candidates to score again by their expected whole-index score: the chance they hold
+ * every word (from the true document frequencies of the words not seen in them) times their score
+ * if they do (an unseen word counted at a low quantile of its known scores). MiniSearch's order
+ * over what was read puts a name holding one common word above a package holding all of them.
  */
 export function likelyOrder(
   hits: Ranked[],
@@ -170,7 +164,7 @@ export interface Ranked extends HitFacts {
   doc: DocEntryJson;
 }
 
-/** The {@link HitFacts} of a document entry (`[id, name, display_hash, updated_ms, server_type, platform_mask]`). */
+/** The {@link HitFacts} of a document entry. */
 export function entryFacts(doc: DocEntryJson, score: number): Ranked {
   const deprecated = DocEntry.deprecated(doc);
   return {

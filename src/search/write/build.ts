@@ -69,11 +69,9 @@ export async function makeTermEntry(
 }
 
 /**
- * Gives a term with two or more paged fields one `heads` file holding every paged field's head
- * page, and points each field's `h` at it: a client always reads a term's head pages together,
- * so this is one request instead of one per field, for the same postings. The head pages stay
- * the first leaves of their trees (updates edit the trees), so the heads file is a function of
- * those leaves alone, in a build and after any update.
+ * Gives a term with two or more paged fields one `heads` file holding every field's head page (one
+ * request instead of one per field) and points each `h` at it. The head pages stay their trees'
+ * first leaves, so the file is a function of those leaves, in a build and after any update.
  *
  * @param entry - A term entry whose paged fields' `h` name their trees' first leaves; changed in place.
  * @param stored - The term's heads file before an update, if any: not written again when unchanged.
@@ -99,11 +97,8 @@ export async function pagedField(entries: PageEntry[], cost: number, policy: Sha
 }
 
 /**
- * Builds every file of a kind's sharded index and catalog from its package summaries.
+ * Builds every file of a kind's sharded index and catalog from all its package summaries.
  *
- * @param kind - `bundle` or `skill`.
- * @param summaries - Every package of the kind (names unique).
- * @returns The root and the files, by storage key.
  * @throws ShelfError `invalid_argument` on an invalid kind, summary, duplicate name or policy.
  */
 export async function buildShardedIndex(kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<ShardedGeneration> {

@@ -1,51 +1,29 @@
 /**
  * The delta segment of a sharded index: a small second generation that announces update instead
- * of the base trees, compacted into the base when it is full (a log-structured merge, as
- * Lucene's segments). An update of the base trees rewrites the files along every term of the
- * package — more of them the larger the registry (deeper dictionary, more paged terms); an
- * update of the delta rewrites one file of at most `policy.delta_max` packages and the root,
- * whatever the registry's size.
- *
- * The delta file lists, for every package changed since the base trees were written, its summary
- * now (or null when removed), its document entry, and — when the base holds an older version —
- * that version's terms by field. A client hides those packages' base postings, indexes the
- * summaries itself and corrects each term's document frequency: base − old versions holding the
- * term + new versions holding it. The root's statistics (`search.document_count`,
- * `search.field_length_total`, `catalog.count`) always describe the whole registry, delta
- * included; `root.delta.base` keeps the base trees' own, which compaction starts from.
+ * of the base trees, compacted into the base when it is full (a log-structured merge, as Lucene's
+ * segments). A base update rewrites files along every term of the package, more the larger the
+ * registry; a delta update rewrites one file of at most `policy.delta_max` packages and the root.
+ * The format and what a client does with it: docs/sharded-search.md, "The delta segment".
  *
  * Compaction applies the delta's packages to the base trees one by one with
- * {@link updateShardedIndex}, in memory, and yields a root without a delta: the same files a
- * sequence of base updates would have written, so the result still equals a build from scratch.
- *
- * Builder-side module (hashes with `node:crypto`), pure: reads through a function, writes nothing.
+ * {@link updateShardedIndex}, in memory: the files a sequence of base updates would have written,
+ * so the result still equals a build from scratch. Pure: reads through a function, writes nothing.
  *
  * @module
  */
 import { ShelfError } from '../../core/errors.ts';
-import { parsePackageName } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { compareKeys } from './build.ts';
-import { canonicalSummary, indexDocument, type IndexedDocument } from '../format/indexed-document.ts';
+import { indexDocument, type IndexedDocument } from '../format/indexed-document.ts';
 import { contentName, fileContent } from '../format/hash.ts';
 import { encodeId } from '../format/ids.ts';
-import { displayKey, shardKey } from '../../core/paths.ts';
-import {
-  DeltaFileSchema,
-  SHARDED_FORMAT_VERSION,
-  ShardedRootSchema,
-  type DeltaEntryJson,
-  type DictEntryJson,
-  type DocEntryJson,
-  type RefJson,
-  type ShardedRoot,
-  type TermEntryJson,
-  type TreeJson,
-} from '../format/wire.ts';
+import { shardKey } from '../../core/paths.ts';
+import { DeltaFileSchema, SHARDED_FORMAT_VERSION, type DeltaEntryJson, type ShardedRoot } from '../format/wire.ts';
 import { catalogByNameSpec } from '../format/catalog-tree.ts';
 import { checkShardingPolicy } from '../format/policy.ts';
-import { TreeNavigator } from '../format/tree.ts';
-import { updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
+import { overlayReader, TreeNavigator } from '../format/tree.ts';
+import { reachableKeys } from './reach.ts';
+import { generationFiles, required, statisticsWith, updateInput, updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
 
 /** The result of {@link updateDelta}: a {@link ShardedUpdate}, and whether the delta was compacted. */
 export interface DeltaUpdate extends ShardedUpdate {
@@ -62,18 +40,6 @@ export function termsByField(doc: IndexedDocument): Record<string, string[]> {
   return sorted;
 }
 
-/**
- * The delta entry of a package: its summary now (null when removed) and, when the base trees
- * hold a version of it, that version's terms by field.
- */
-export function deltaEntry(name: string, summary: PackageSummary | null, base: PackageSummary | null): DeltaEntryJson {
-  const after = summary ? indexDocument(summary) : null;
-  const before = base ? indexDocument(base) : null;
-  const id = (after ?? before)?.id;
-  if (id === undefined) throw new ShelfError('invalid_argument', `A delta entry of ${name} needs a summary or a base version.`);
-  return [name, encodeId(id), after?.summary ?? null, after?.entry ?? null, before ? termsByField(before) : null];
-}
-
 /** The `delta` file of some entries (sorted by name here): its content name and bytes. */
 export function deltaFile(entries: readonly DeltaEntryJson[]): { file: string; content: string } {
   const sorted = [...entries].sort((a, b) => compareKeys(a[0], b[0]));
@@ -81,16 +47,10 @@ export function deltaFile(entries: readonly DeltaEntryJson[]): { file: string; c
   return { file: contentName(content), content };
 }
 
-/**
- * The entries of a root's delta (empty without one).
- *
- * @throws ShelfError `internal_error` when the delta file is missing or malformed
- */
+/** The entries of a root's delta (empty without one). @throws ShelfError `internal_error` when the file is missing or malformed */
 export async function readDelta(root: ShardedRoot, read: KeyReader): Promise<DeltaEntryJson[]> {
   if (!root.delta) return [];
-  const json = await read(shardKey(root.kind, root.delta.file));
-  const parsed = DeltaFileSchema.safeParse(json);
-  if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${root.kind} delta file ${root.delta.file} is missing.`);
+  const parsed = DeltaFileSchema.safeParse(await required(read(shardKey(root.kind, root.delta.file)), `${root.kind} delta file ${root.delta.file}`));
   if (!parsed.success) throw new ShelfError('internal_error', `The ${root.kind} delta file ${root.delta.file} is malformed.`);
   return parsed.data.e;
 }
@@ -106,52 +66,17 @@ export function baseRoot(root: ShardedRoot): ShardedRoot {
   };
 }
 
-/** Reads through the files an in-memory sequence of updates wrote, then the store. */
-function readThrough(files: Map<string, string>, read: KeyReader): KeyReader {
-  return async (key) => {
-    const written = files.get(key);
-    return written !== undefined ? (JSON.parse(written) as unknown) : read(key);
-  };
-}
-
 /**
- * The files of `files` a root reaches. Files already stored never reference new ones (names are
- * content hashes), so the walk follows references only into `files`; what it does not reach was
- * written by one update of a batch and replaced by a later one.
+ * The files of `files` a root reaches. Files already stored never name new ones (names are content
+ * hashes), so the walk reads only `files`; what it does not reach was written by one update of a
+ * batch and replaced by a later one.
  */
-function reachableNew(root: ShardedRoot, files: Map<string, string>): Map<string, string> {
-  const kept = new Map<string, string>();
-  const visitKey = (key: string): void => {
+async function reachableNew(root: ShardedRoot, files: Map<string, string>): Promise<Map<string, string>> {
+  const { keys } = await reachableKeys(root.kind, root, async (key) => {
     const content = files.get(key);
-    if (content === undefined || kept.has(key)) return;
-    kept.set(key, content);
-    if (!key.includes('/shards/')) return; // a display file
-    const json = JSON.parse(content) as { t: string; e: unknown[]; docs?: DocEntryJson[] };
-    if (json.t === 'refs') for (const e of json.e as RefJson[]) visitFile(e[1]);
-    else if (json.t === 'dict') for (const e of json.e as DictEntryJson[]) visitFile(e[0]);
-    else if (json.t === 'terms') {
-      for (const e of json.e as TermEntryJson[]) {
-        if (e.length !== 3) continue;
-        for (const paged of Object.values(e[2])) {
-          visitFile(paged.h[0]);
-          visitTree(paged.t, false);
-        }
-      }
-    }
-    for (const d of json.docs ?? []) visitKey(displayKey(root.kind, `${d[0]}-${d[2]}`));
-  };
-  const visitFile = (file: string): void => visitKey(shardKey(root.kind, file));
-  // A tree's top references files by `[first_key, file, …]`, but the top of a term tree's level 1
-  // is dictionary entries `[terms_file, bytes, terms]`.
-  const visitTree = (tree: TreeJson, dictionary: boolean): void => {
-    for (const e of tree.top) visitFile(dictionary && tree.height === 1 ? (e as DictEntryJson)[0] : (e as RefJson)[1]);
-  };
-  visitTree(root.search.terms, true);
-  visitTree(root.search.pairs, true);
-  visitTree(root.search.suffixes, false);
-  visitTree(root.catalog.by_name, false);
-  visitTree(root.catalog.by_recent, false);
-  return kept;
+    return content === undefined ? null : JSON.parse(content);
+  });
+  return new Map([...files].filter(([key]) => keys.has(key)));
 }
 
 /**
@@ -164,7 +89,7 @@ function reachableNew(root: ShardedRoot, files: Map<string, string>): Map<string
 export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?: readonly DeltaEntryJson[]): Promise<{ root: ShardedRoot; files: Map<string, string> }> {
   const list = entries ?? (await readDelta(root, read));
   const files = new Map<string, string>();
-  const reader = readThrough(files, read);
+  const reader = overlayReader(files, read);
   let current = baseRoot(root);
   for (const [name, , summary] of list) {
     const update = await updateShardedIndex(current, name, summary, reader);
@@ -177,36 +102,21 @@ export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?:
     current.search.field_length_total.length === root.search.field_length_total.length &&
     current.search.field_length_total.every((v, i) => v === root.search.field_length_total[i]);
   if (!same) throw new ShelfError('internal_error', `The ${root.kind} delta does not add up to the root's statistics; run \`shelf rebuild\`.`);
-  return { root: current, files: reachableNew(current, files) };
+  return { root: current, files: await reachableNew(current, files) };
 }
 
 /**
- * Applies one package's new summary (or its removal, with null) to a kind's sharded index through
- * its delta: the announce path's update when `policy.delta_max` > 0. Reads the root's delta and,
- * for a package the delta does not hold yet, its base version from the catalog; writes nothing.
- * When the delta would hold more than `policy.delta_max` packages, or the policy has no delta,
- * the delta (with this package) is compacted into the base trees instead.
+ * The announce's update (arguments as {@link updateShardedIndex}'s): writes the package into the
+ * delta, reading its base version from the catalog when the delta does not hold it yet; when the
+ * delta would hold more than `policy.delta_max` packages (or the policy has none), compacts it,
+ * this package included, into the base trees instead.
  *
- * @param root - The current root (validated here).
- * @param name - The package, `@scope/name`.
- * @param summary - Its new summary, or null to remove it.
- * @param read - Reads an immutable file of the generation by storage key.
- * @throws ShelfError `invalid_argument` on a malformed root, name or summary; `internal_error`
- *   when a file the root references is missing or malformed.
+ * @throws ShelfError as {@link updateShardedIndex}
  */
 export async function updateDelta(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<DeltaUpdate> {
-  const parsedRoot = ShardedRootSchema.safeParse(root);
-  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
-  const current = parsedRoot.data;
+  const { current, next } = updateInput(root, name, summary, read);
   const max = checkShardingPolicy(current.policy).delta_max ?? 0;
   if (max === 0 && !current.delta) return { ...(await updateShardedIndex(current, name, summary, read)), compacted: false };
-
-  const pkg = parsePackageName(name);
-  if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
-  const next = summary === null ? null : canonicalSummary(summary);
-  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
-  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
-  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
 
   const entries = await readDelta(current, read);
   const held = entries.find((e) => e[0] === name);
@@ -216,11 +126,7 @@ export async function updateDelta(root: unknown, name: string, summary: PackageS
     baseTerms = held[4];
     previous = held[2];
   } else {
-    const byName = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(current.policy)), current.catalog.by_name, async (file) => {
-      const json = await read(shardKey(current.kind, file));
-      if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${current.kind} index file ${file} is missing.`);
-      return json;
-    });
+    const byName = new TreeNavigator(catalogByNameSpec(current.policy), current.catalog.by_name, generationFiles(current.kind, read));
     previous = ((await byName.get(name)) as PackageSummary | null) ?? null;
     baseTerms = previous ? termsByField(indexDocument(previous)) : null;
   }
@@ -233,19 +139,11 @@ export async function updateDelta(root: unknown, name: string, summary: PackageS
   const id = encodeId((after ?? before)!.id);
   const nextEntries = after || baseTerms ? [...rest, [name, id, after?.summary ?? null, after?.entry ?? null, baseTerms] as DeltaEntryJson] : rest;
 
-  // Whole-registry statistics: exact integer sums, as in the base update.
-  const totals = [...current.search.field_length_total];
-  for (const [doc, sign] of [
-    [before, -1],
-    [after, 1],
-  ] as const) {
-    doc?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + sign * len));
-  }
-  const change = (after ? 1 : 0) - (before ? 1 : 0);
+  const stats = statisticsWith(current, before, after);
   const whole: ShardedRoot = {
     ...current,
-    search: { ...current.search, document_count: current.search.document_count + change, field_length_total: totals },
-    catalog: { ...current.catalog, count: current.catalog.count + change },
+    search: { ...current.search, document_count: stats.documents, field_length_total: stats.totals },
+    catalog: { ...current.catalog, count: current.catalog.count + stats.change },
   };
   const base = current.delta?.base ?? {
     document_count: current.search.document_count,

@@ -1,35 +1,26 @@
 /**
- * The sharded index on an {@link ObjectStore}: the thin shell around the pure build and update.
- * The search producer of the derived files (`src/registry/derived-files.ts`) calls {@link applyToStore} for an announce; `shelf rebuild`
- * (the same producer) builds a generation and commits it with {@link writeShardFiles}
- * and {@link writeShardedRoot} by compare-and-swap; {@link rebuildToStore} is the unconditional
- * bulk writer (loading a registry that nothing else writes to: benchmarks, tests).
- *
- * One announce = {@link applyToStore}: read the root (with its ETag) → run the pure update →
- * write every new immutable file create-only (an existing name already holds the same bytes) →
- * swap the root with `If-Match`. The root swap is the commit: a crash before it leaves the
- * previous generation intact and readable (the new files are unreferenced garbage), and a lost
- * race reruns the update against the winner's root — files the two share come out with the same
- * names, so the retry mostly rewrites nothing.
+ * The sharded index on an {@link ObjectStore}: the shell around the pure build and update. An
+ * announce is {@link applyToStore}: read the root with its ETag → pure update → write the new
+ * immutable files create-only (an existing name already holds those bytes) → swap the root with
+ * `If-Match`. The swap is the commit: a crash before it leaves the previous generation intact, and
+ * a lost race reruns the update against the winner's root (shared files keep their names).
  *
  * @module
  */
-import { isShelfError, ShelfError } from '../../core/errors.ts';
+import { isShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { eachLimited } from '../../core/concurrency.ts';
-import { encodeJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
+import { encodeJson, readJson, readStoredJson, retryOnConflict, type RetryPolicy } from '../../store/json-documents.ts';
 import { PreconditionFailedError, type ObjectStore } from '../../store/object-store.ts';
-import { buildShardedIndex, type BuildOptions } from './build.ts';
-import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey, shardKey } from '../../core/paths.ts';
+import { buildShardedIndex, compareKeys, type BuildOptions } from './build.ts';
+import { contentTypeFor, IMMUTABLE_CACHE, MUTABLE_CACHE, shardedRootKey } from '../../core/paths.ts';
 import { catalogByNameSpec } from '../format/catalog-tree.ts';
 import { checkShardingPolicy } from '../format/policy.ts';
 import { TreeNavigator } from '../format/tree.ts';
-
-type TreeNode = TreeNavigator['root'];
 import { ShardedRootSchema, type ShardedRoot } from '../format/wire.ts';
-import { compareKeys } from './build.ts';
 import { compactDelta, readDelta, updateDelta } from './delta.ts';
+import { generationFiles } from './update.ts';
 
 /** Options of {@link applyToStore}. */
 export interface ApplyOptions {
@@ -53,15 +44,12 @@ export interface ApplyResult {
 
 const encoder = new TextEncoder();
 /** Reads a stored file's JSON (null when absent), as the pure update wants its reads. */
-const readFrom = (store: ObjectStore) => async (key: string): Promise<unknown> => (await readStoredJson(store, key))?.json ?? null;
+export const readFrom = (store: ObjectStore) => async (key: string): Promise<unknown> => (await readStoredJson(store, key))?.json ?? null;
 
 /** The root of a kind, or null when it has none yet. */
 export async function readShardedRoot(store: ObjectStore, kind: Kind): Promise<{ root: ShardedRoot; etag: string } | null> {
-  const stored = await readStoredJson(store, shardedRootKey(kind));
-  if (!stored) return null;
-  const parsed = ShardedRootSchema.safeParse(stored.json);
-  if (!parsed.success) throw new ShelfError('internal_error', `The stored root ${shardedRootKey(kind)} does not match its schema.`);
-  return { root: parsed.data, etag: stored.etag };
+  const stored = await readJson(store, shardedRootKey(kind), ShardedRootSchema);
+  return stored && { root: stored.value, etag: stored.etag };
 }
 
 /** Writes in flight at once: enough to hide latency, few enough for file handles and sockets. */
@@ -142,13 +130,12 @@ async function restoreTouched(store: ObjectStore, touched: string[], files: Map<
 }
 
 /**
- * Applies one package's new summary (or its removal, with null) to a kind's sharded index and
- * catalog on a store: the announce path's "search" step. `summary` may be a function: it is then
- * called on every attempt, after the root is read, so that a retry after a lost race applies the
- * package's summary as stored now rather than one a concurrent announce has since superseded.
+ * The announce's search step: applies a package's summary (null: removal) to a kind's index on a
+ * store. A function `summary` is called on every attempt, after the root is read, so a retry
+ * applies the summary as stored now rather than one a concurrent announce has superseded.
  *
- * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap;
- *   the errors of {@link updateDelta} for bad input (nothing is written then).
+ * @throws ShelfError `write_contention` when every attempt lost the root's compare-and-swap; those
+ *   of {@link updateDelta} for bad input (nothing is written then)
  */
 export async function applyToStore(
   store: ObjectStore,
@@ -168,12 +155,7 @@ export async function applyToStore(
   }, options.retry);
 }
 
-/**
- * Swaps a kind's root: the commit of a generation. With the ETag the root was read at, the write
- * is conditional on it (`If-Match`); with null, on there being no root yet (`If-None-Match: *`).
- *
- * @throws PreconditionFailedError when the root changed (or appeared) since it was read
- */
+/** Swaps a kind's root, on the condition it still has `etag` (null: that there is none yet). @throws PreconditionFailedError */
 export async function writeShardedRoot(store: ObjectStore, kind: Kind, root: ShardedRoot, etag: string | null): Promise<void> {
   await store.put(shardedRootKey(kind), encodeJson(root), {
     contentType: contentTypeFor(shardedRootKey(kind)),
@@ -207,11 +189,8 @@ export async function filesOfSameGeneration(
 }
 
 /**
- * Writes a kind's sharded index and catalog built from every package summary: the generation's
- * files create-only, then the root, unconditionally. For bulk loading a registry nothing else
- * writes to; `shelf rebuild` commits by compare-and-swap instead (`src/registry/derived-files.ts`).
- *
- * @returns The number of files written (files already present are skipped).
+ * Writes a kind's index built from every summary, the root unconditionally: bulk loading of a
+ * registry nothing else writes to (bench, tests). Returns the files written.
  */
 export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: readonly PackageSummary[], options: BuildOptions = {}): Promise<number> {
   const generation = await buildShardedIndex(kind, summaries, options);
@@ -220,27 +199,11 @@ export async function rebuildToStore(store: ObjectStore, kind: Kind, summaries: 
   return written;
 }
 
-/**
- * Every package summary in a kind's stored sharded catalog, by name, the delta applied (for `shelf check`).
- *
- * @throws ShelfError `internal_error` naming a file the root reaches that is missing or malformed
- */
+/** Every summary of a kind's stored catalog, by name, the delta applied. @throws ShelfError `internal_error` naming a missing or malformed file */
 export async function readShardedCatalog(store: ObjectStore, kind: Kind, root: ShardedRoot): Promise<PackageSummary[]> {
-  const read = async (file: string): Promise<unknown> => {
-    const stored = await readStoredJson(store, shardKey(kind, file));
-    if (!stored) throw new ShelfError('internal_error', `The file ${shardKey(kind, file)} of ${shardedRootKey(kind)} is missing.`);
-    return stored.json;
-  };
-  const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, read);
+  const nav = new TreeNavigator(catalogByNameSpec(checkShardingPolicy(root.policy)), root.catalog.by_name, generationFiles(kind, readFrom(store)));
   const out: PackageSummary[] = [];
-  const walk = async (node: TreeNode): Promise<void> => {
-    if (node.level === 0) {
-      out.push(...(node.entries as PackageSummary[]));
-      return;
-    }
-    for (let i = 0; i < node.entries.length; i++) await walk(await nav.child(node, i));
-  };
-  await walk(nav.root);
+  for await (const summary of nav.range('')) out.push(summary as PackageSummary);
   if (!root.delta) return out;
   // The delta replaces the base entries of the packages it names.
   const entries = await readDelta(root, readFrom(store));

@@ -1,26 +1,17 @@
 /**
  * What a generation of the sharded index reaches: every immutable file (tree files under
- * `shards/`, display files under `docs/`) that a client holding its root may read. `shelf gc`
- * keeps exactly these, so the walk reads every file of the generation and follows every name it
- * finds in them, whatever the file's type: a file it could not read is reported, never guessed.
- *
- * Which entries name files, by tree and level (see docs/sharded-search.md, "The format"):
- * - the inline top of a term tree (`terms`, `pairs`) at height 1, and every `dict` file: its
- *   `terms` files and the head file (`page` or `heads`) of each paged field;
- * - every other inline top, and every `refs` file: `[first_key, file, bytes, weight]`;
- * - every paged field of a `terms` entry: its head file and its page tree;
- * - the `docs` of `terms`, `page` and `heads` files, the summaries of `catalog` files and the
- *   entries of the `delta` file: display files.
+ * `shards/`, display files under `docs/`) a client holding its root may read. `shelf gc` keeps
+ * exactly these, so the walk reads every file of the generation and follows every name in it; a
+ * file it cannot read is reported, never guessed. Which entries name files: docs/sharded-search.md,
+ * "Garbage collection".
  *
  * @module
  */
 import type { Kind } from '../../core/names.ts';
 import { displayFileOf } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
-import type { DocEntryJson, ShardedRoot, TreeJson } from '../format/wire.ts';
-
-/** Reads a stored file's JSON, or null when it is absent. */
-export type ReadJson = (key: string) => Promise<unknown>;
+import { DocEntry, type DocEntryJson, type ShardedRoot, type TreeJson } from '../format/wire.ts';
+import type { KeyReader } from './update.ts';
 
 /** What {@link reachableKeys} found. */
 export interface Reach {
@@ -37,7 +28,7 @@ const CONCURRENCY = 32;
  * Every key a root reaches. `children` caches, per tree file, the keys it names: immutable
  * files never change, so a second walk (of a newer root) reads only the files it has not seen.
  */
-export async function reachableKeys(kind: Kind, root: ShardedRoot, read: ReadJson, children: Map<string, string[]> = new Map()): Promise<Reach> {
+export async function reachableKeys(kind: Kind, root: ShardedRoot, read: KeyReader, children: Map<string, string[]> = new Map()): Promise<Reach> {
   const keys = new Set<string>();
   const broken: string[] = [];
   const queue: string[] = [];
@@ -96,15 +87,13 @@ function namesOfFile(kind: Kind, json: unknown): string[] | null {
   const out: string[] = [];
   const file = (name: string): void => void out.push(shardKey(kind, name));
   const docs = (list: unknown): void => {
-    for (const d of (Array.isArray(list) ? list : []) as DocEntryJson[]) out.push(displayKey(kind, `${d[0]}-${d[2]}`));
+    for (const d of (Array.isArray(list) ? list : []) as DocEntryJson[]) out.push(displayKey(kind, DocEntry.displayFile(d)));
   };
   try {
     switch (f.t) {
       case 'refs':
-        for (const e of f.e as unknown[][]) namesOfEntry(e, 'ref', file);
-        break;
       case 'dict':
-        for (const e of f.e as unknown[][]) namesOfEntry(e, 'dict', file);
+        for (const e of f.e as unknown[][]) namesOfEntry(e, f.t === 'dict' ? 'dict' : 'ref', file);
         break;
       case 'terms':
         for (const e of f.e as unknown[][]) {

@@ -1,25 +1,19 @@
 /**
- * The incremental update of a kind's sharded index and catalog for ONE package: given the current
- * root, the package's new summary (or null to remove it) and a way to read immutable files, it
- * returns the new root and the new files. Nothing is written here (functional core): the caller
- * writes the files create-only, then swaps the root with compare-and-swap; on a lost race it runs
- * the update again against the new root (unchanged files come out with the same names).
- *
- * What is read and rewritten is bounded by the package, not by the registry: the `terms` files
- * holding the package's old and new terms (and their neighbours where the content-defined cut
- * moves), the pages of paged fields where its postings sit, the dictionary and inner files above
- * them, two catalog pages per order, and the root. The result equals a build from scratch
- * ({@link buildShardedIndex}) of the same packages, byte for byte.
+ * The incremental update of a kind's sharded index for ONE package: pure (reads through a
+ * function, writes nothing), it returns the new root and files; the caller writes the files
+ * create-only and swaps the root by compare-and-swap (`publish.ts`). What it reads and rewrites is
+ * bounded by the package, not the registry, and the result equals a build from scratch
+ * ({@link buildShardedIndex}) byte for byte.
  *
  * @module
  */
 import { ShelfError } from '../../core/errors.ts';
-import { parsePackageName } from '../../core/names.ts';
+import { parsePackageName, type Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
-import { ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
+import { DocEntry, ShardedRootSchema, type DocEntryJson, type PagedFieldJson, type ShardedRoot } from '../format/wire.ts';
 import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
 import { documentTerms, termImpact, type DocumentTerms } from '../format/impact.ts';
 import { pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
@@ -27,10 +21,52 @@ import { checkShardingPolicy, type ShardingPolicy } from '../format/policy.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { postingCost } from '../format/sizes.ts';
 import { pairTreeSpec, suffixTreeSpec, termTreeSpec, type Posting, type TermEntry } from '../format/term-tree.ts';
-import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink } from '../format/tree.ts';
+import { firstLeaf, overlayReader, TreeNavigator, updateTree, type Change, type DecodeCache, type FileReader, type FileSink, type Tree, type TreeSpec } from '../format/tree.ts';
 
 /** Reads a stored JSON file by storage key; resolves to null when it does not exist. */
 export type KeyReader = (key: string) => Promise<unknown | null>;
+
+/** The JSON `read` resolves to; a missing file is an `internal_error` naming `what`. */
+export async function required(read: Promise<unknown>, what: string): Promise<unknown> {
+  const json = await read;
+  if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${what} is missing.`);
+  return json;
+}
+
+/** The files of a kind's generation by name, each read once through `read`. */
+export function generationFiles(kind: Kind, read: KeyReader): FileReader {
+  const reads = new Map<string, Promise<unknown>>();
+  return (file) => {
+    let p = reads.get(file);
+    if (!p) reads.set(file, (p = required(read(shardKey(kind, file)), `${kind} index file ${file}`)));
+    return p;
+  };
+}
+
+/** Validates an update's input: root, package (`@scope/name`, lower-case), summary (null: removed), reader. @throws ShelfError `invalid_argument` */
+export function updateInput(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): { current: ShardedRoot; next: PackageSummary | null } {
+  const parsedRoot = ShardedRootSchema.safeParse(root);
+  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
+  const current = parsedRoot.data;
+  if (parsePackageName(name).full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
+  const next = summary === null ? null : canonicalSummary(summary);
+  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
+  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
+  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+  return { current, next };
+}
+
+/**
+ * The whole registry's statistics once a package's old version is replaced by its new one (either
+ * may be null): exact integer sums, so the order of updates cannot drift them.
+ */
+export function statisticsWith(root: ShardedRoot, before: IndexedDocument | null, after: IndexedDocument | null): { documents: number; totals: number[]; change: number } {
+  const totals = [...root.search.field_length_total];
+  before?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) - len));
+  after?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + len));
+  const change = (after ? 1 : 0) - (before ? 1 : 0);
+  return { documents: root.search.document_count + change, totals, change };
+}
 
 /** The result of {@link updateShardedIndex}. */
 export interface ShardedUpdate {
@@ -45,44 +81,20 @@ export interface ShardedUpdate {
 }
 
 /**
- * Updates the sharded index and catalog of a kind for one package.
+ * Updates the base trees of a kind's sharded index for one package: `summary` null removes it,
+ * `read` reads a file of the generation by storage key.
  *
- * @param root - The current root (validated here).
- * @param name - The package, `@scope/name`.
- * @param summary - Its new summary, or null to remove it.
- * @param read - Reads an immutable file of the generation by storage key.
- * @throws ShelfError `invalid_argument` on a malformed root, name or summary, or a summary of
- *   another package; `internal_error` when a file the root references is missing or malformed.
+ * @throws ShelfError `invalid_argument` as {@link updateInput} says, or for a root with a delta;
+ *   `internal_error` when a file the root references is missing or malformed.
  */
 export async function updateShardedIndex(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<ShardedUpdate> {
-  const parsedRoot = ShardedRootSchema.safeParse(root);
-  if (!parsedRoot.success) throw new ShelfError('invalid_argument', 'The "root" option is not a sharded index root.');
-  const current = parsedRoot.data;
+  const { current, next } = updateInput(root, name, summary, read);
   // Rewriting the base trees of a root with a delta would drop the delta: delta.ts compacts first.
-  if (current.delta) throw new ShelfError('invalid_argument', 'The "root" option has a delta; update it with updateDelta (src/search/delta.ts).');
-  const pkg = parsePackageName(name);
-  if (pkg.full !== name) throw new ShelfError('invalid_argument', `The "name" option must be lower-case; got "${name}".`);
-  const next = summary === null ? null : canonicalSummary(summary);
-  if (next && next.name !== name) throw new ShelfError('invalid_argument', `The summary is of ${next.name}, not ${name}.`);
-  if (next && next.kind !== current.kind) throw new ShelfError('invalid_argument', `The summary is of a ${next.kind}, this index holds ${current.kind}s.`);
-  if (typeof read !== 'function') throw new ShelfError('invalid_argument', 'The "read" option must be a function.');
+  if (current.delta) throw new ShelfError('invalid_argument', 'The "root" option has a delta; update it with updateDelta (src/search/write/delta.ts).');
   const policy = checkShardingPolicy(current.policy);
   const kind = current.kind;
-
   const sink: FileSink = new Map();
-  // Each stored file is read once per update, however many trees and terms look at it.
-  const reads = new Map<string, Promise<unknown>>();
-  const readFile: FileReader = overlayReader(sink, (file) => {
-    let p = reads.get(file);
-    if (!p) {
-      p = read(shardKey(kind, file)).then((json) => {
-        if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} index file ${file} is missing.`);
-        return json;
-      });
-      reads.set(file, p);
-    }
-    return p;
-  });
+  const readFile = overlayReader(sink, generationFiles(kind, read));
 
   // Files read by one navigator and rewritten by another are decoded once.
   const decoded: DecodeCache = new Map();
@@ -94,12 +106,6 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   if (before?.display.file === after?.display.file) return { root: current, files: new Map(), previous, changed: false };
   const id = (after ?? before)!.id;
 
-  // Terms: every term the package had or has.
-  const termSpec = termTreeSpec(policy);
-  const termNav = new TreeNavigator(termSpec, current.search.terms, readFile, decoded);
-  const allTerms = [...new Set([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])])].sort(compareKeys);
-  // Reads go out in parallel (each file once): on S3 their latency, not their size, dominates.
-  const existing = (await Promise.all(allTerms.map((t) => termNav.get(t)))) as (TermEntry | null)[];
   const displays = new Map<string, Promise<DocumentTerms>>();
   const ctx: TermContext = {
     id,
@@ -113,11 +119,10 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
     sink,
     decoded,
     termsOf: (doc) => {
-      const file = `${doc[0]}-${doc[2]}`;
+      const file = DocEntry.displayFile(doc);
       let p = displays.get(file);
       if (!p) {
-        p = read(displayKey(kind, file)).then((json) => {
-          if (json === null || json === undefined) throw new ShelfError('internal_error', `The ${kind} display file ${file} is missing.`);
+        p = required(read(displayKey(kind, file)), `${kind} display file ${file}`).then((json) => {
           const d = indexDocument(json);
           return documentTerms(d.postings, d.lengths);
         });
@@ -126,61 +131,44 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
       return p;
     },
   };
-  const updated = await Promise.all(allTerms.map((t, i) => updateTerm(existing[i]!, t, ctx, termSource(t))));
-  const termChanges: Change[] = allTerms.map((key, i) => ({ key, entry: updated[i] }));
-  // The name-pair index: the pairs of name terms the package had or has.
+  // The terms, then the name pairs, the package had or has: their entries read in parallel (each
+  // file once: on S3 latency, not size, dominates), then updated.
+  const changesOf = async (spec: TreeSpec, tree: Tree, keys: Iterable<string>, source: (key: string) => KeySource): Promise<{ existing: unknown[]; changes: Change[] }> => {
+    const sorted = [...new Set(keys)].sort(compareKeys);
+    const nav = new TreeNavigator(spec, tree, readFile, decoded);
+    const existing = (await Promise.all(sorted.map((k) => nav.get(k)))) as (TermEntry | null)[];
+    const updated = await Promise.all(sorted.map((k, i) => updateTerm(existing[i]!, k, ctx, source(k))));
+    return { existing, changes: sorted.map((key, i) => ({ key, entry: updated[i] })) };
+  };
+  const termSpec = termTreeSpec(policy);
   const pairSpec = pairTreeSpec(policy);
-  const pairNav = new TreeNavigator(pairSpec, current.search.pairs, readFile, decoded);
-  const allPairs = [...new Set([...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])])].sort(compareKeys);
-  const existingPairs = (await Promise.all(allPairs.map((k) => pairNav.get(k)))) as (TermEntry | null)[];
-  const updatedPairs = await Promise.all(allPairs.map((k, i) => updateTerm(existingPairs[i]!, k, ctx, pairSource(k))));
-  const pairChanges: Change[] = allPairs.map((key, i) => ({ key, entry: updatedPairs[i] }));
+  const termUpdate = await changesOf(termSpec, current.search.terms, [...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])], termSource);
+  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])], pairSource);
   // The vocabulary changes only when a term appears or disappears.
-  const suffixChanges: Change[] = [];
-  allTerms.forEach((t, i) => {
-    if ((existing[i] === null) !== (updated[i] === null)) suffixChanges.push({ key: reverseTerm(t), entry: updated[i] ? reverseTerm(t) : null });
-  });
+  const suffixChanges = termUpdate.changes.flatMap(({ key, entry }, i) =>
+    (termUpdate.existing[i] === null) !== (entry === null) ? [{ key: reverseTerm(key), entry: entry ? reverseTerm(key) : null }] : [],
+  );
 
   // Catalog: one entry in each order.
   const nameChanges: Change[] = [{ key: name, entry: next }];
   const recentChanges = new Map<string, PackageSummary | null>();
   if (previous) recentChanges.set(recencyKey(previous), null);
   if (next) recentChanges.set(recencyKey(next), next);
+  const recent = [...recentChanges].map(([key, entry]) => ({ key, entry }));
   const [terms, pairs, suffixes, catalogByName, catalogByRecent] = await Promise.all([
-    updateTree(termSpec, current.search.terms, termChanges, readFile, sink, decoded),
-    updateTree(pairSpec, current.search.pairs, pairChanges, readFile, sink, decoded),
+    updateTree(termSpec, current.search.terms, termUpdate.changes, readFile, sink, decoded),
+    updateTree(pairSpec, current.search.pairs, pairUpdate.changes, readFile, sink, decoded),
     updateTree(suffixTreeSpec(policy), current.search.suffixes, suffixChanges, readFile, sink, decoded),
     updateTree(byNameSpec, current.catalog.by_name, nameChanges, readFile, sink, decoded),
-    updateTree(
-      catalogByRecentSpec(policy),
-      current.catalog.by_recent,
-      [...recentChanges].map(([key, entry]) => ({ key, entry })),
-      readFile,
-      sink,
-      decoded,
-    ),
+    updateTree(catalogByRecentSpec(policy), current.catalog.by_recent, recent, readFile, sink, decoded),
   ]);
 
-  // Global statistics: exact integer sums, so the order of updates cannot drift them.
-  const totals = [...current.search.field_length_total];
-  for (const [doc, sign] of [
-    [before, -1],
-    [after, 1],
-  ] as const) {
-    doc?.lengths.forEach((len, i) => (totals[i] = (totals[i] ?? 0) + sign * len));
-  }
-  const delta = (after ? 1 : 0) - (before ? 1 : 0);
-  const count = current.search.document_count + delta;
-
+  const stats = statisticsWith(current, before, after);
   const files = new Map<string, string>();
   for (const [file, content] of sink) files.set(shardKey(kind, file), content);
   if (after) files.set(displayKey(kind, after.display.file), after.display.content);
-  const newRoot = rootDocument(kind, policy, count, totals, { terms, suffixes, pairs }, {
-    count: current.catalog.count + delta,
-    by_name: catalogByName,
-    by_recent: catalogByRecent,
-  });
-  return { root: newRoot, files, previous, changed: true };
+  const catalog = { count: current.catalog.count + stats.change, by_name: catalogByName, by_recent: catalogByRecent };
+  return { root: rootDocument(kind, policy, stats.documents, stats.totals, { terms, suffixes, pairs }, catalog), files, previous, changed: true };
 }
 
 /** What `updateTerm` needs beyond the term: the package before and after, and shared state. */
@@ -283,9 +271,8 @@ async function updateTerm(existing: TermEntry | null, term: string, ctx: TermCon
     fields.set(fid, postings);
   }
 
-  // Inline fields: edit the postings, then decide paging with the same rule as the build. A
-  // field paged now needs every document's impact: pages carry theirs, the others come from
-  // the documents' display files (a bounded number: the field was under the threshold).
+  // Inline fields: edit the postings, then page by the build's rule. A field paged now needs every
+  // document's impact: pages carry theirs, the rest come from display files (few: it was under the threshold).
   for (const fid of new Set([...(existing?.inline.keys() ?? []), ...newP.keys()])) {
     if (existing?.paged.has(fid)) continue;
     const postings = new Map(existing?.inline.get(fid) ?? []);
