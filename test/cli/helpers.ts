@@ -61,8 +61,11 @@ export function runProgram(command: string, args: string[], env: Record<string, 
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    // A program that exits before reading its input closes the pipe: not the test's failure.
-    child.stdin.on('error', () => {});
+    // A program may exit without reading its stdin (the action's early refusals do): the pipe then breaks, and
+    // that is the program's answer, not a test error.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(input);
   });
 }
