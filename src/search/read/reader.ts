@@ -265,11 +265,16 @@ export class ShardedSearch {
       }
     }
     dict.push(...(await this.dictionary(ranges, new Set())));
+    // The delta's terms (its packages are not in the base dictionary), counted in its packages.
     const df = new Map<string, number>();
-    for (const e of dict) {
+    for (const [t, byField] of q.delta?.postings ?? []) {
+      q.near.add(t);
+      df.set(t, new Set([...byField.values()].flatMap((m) => [...m.keys()])).size);
+    }
+    for (const e of new Map(dict.map((d) => [DictEntry.file(d), d])).values()) {
       for (const info of DictEntry.terms(e)) {
         q.near.add(infoTerm(info));
-        df.set(infoTerm(info), Object.values(DictEntry.paged(info)).reduce((n, [d]) => n + d, 1));
+        df.set(infoTerm(info), (df.get(infoTerm(info)) ?? 0) + Object.values(DictEntry.paged(info)).reduce((n, [d]) => n + d, 1));
       }
     }
     return suggestion(q.words, q.near, (t) => df.get(t) ?? 0);
