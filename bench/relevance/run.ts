@@ -5,7 +5,8 @@
  * the web page and the CLI run, over an in-memory fetch) and the whole-index reference
  * (`bench/lib/reference.ts`) the bench's labelled queries and issue 28's relevance classes. It
  * prints, per class, both engines' relevance (top 1 / top 5, as `measure.ts` judges) and their
- * agreement (goal 5: the same first result; the share of the reference's top 5 in Shelf's). The
+ * agreement (goal 5: the same first result; the share of the reference's top 5 in Shelf's), and
+ * what each query cost a fresh client (requests and kB of JSON, the root included; median). The
  * full bench (`npm run bench`) measures the same classes through a served registry, beside Pagefind.
  *
  * @module
@@ -16,6 +17,7 @@ import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { generateCorpus } from '../corpus.ts';
+import { quantile } from '../lib/stats.ts';
 import { referenceSearch } from '../lib/reference.ts';
 import { labelledQueries } from '../queries.ts';
 import { packageFiles } from '../records.ts';
@@ -39,6 +41,8 @@ export interface ClassRow {
   reference: Score;
   /** Same first result; share of the reference's top 5 also in Shelf's top 5. */
   agreement: Score;
+  /** A fresh client's first query: median requests and kB of JSON (uncompressed), the root included. */
+  cost: { requests: number; kb: number };
 }
 
 function parseArgs(argv: string[]): { sizes: number[]; perClass: number; json: string | null } {
@@ -73,11 +77,12 @@ export async function measureSize(packages: number, perClass: number): Promise<C
   const gen = await buildShardedIndex('bundle', summaries);
   const files = new Map(gen.files);
   files.set(shardedRootKey('bundle'), JSON.stringify(gen.root));
-  const client = await ShardedSearch.open({ baseUrl: 'http://relevance.invalid', kind: 'bundle', fetch: memoryFetch(files) });
+  const fetch = memoryFetch(files);
   const reference = referenceSearch(summaries);
   const queries = allQueries(labelledQueries(corpus, perClass), relevanceQueries(corpus, perClass));
-  const judged: { class: string; shelf: ReturnType<typeof judge>; reference: ReturnType<typeof judge>; same1: boolean; overlap5: number }[] = [];
+  const judged: { class: string; shelf: ReturnType<typeof judge>; reference: ReturnType<typeof judge>; same1: boolean; overlap5: number; requests: number; bytes: number }[] = [];
   for (const q of queries) {
+    const client = await ShardedSearch.open({ baseUrl: 'http://relevance.invalid', kind: 'bundle', fetch });
     const shelf = (await client.search(q.query, { limit: TOP })).map((h) => h.name);
     const ref = reference.search(q.query, { limit: TOP }).map((h) => h.name);
     judged.push({
@@ -86,6 +91,8 @@ export async function measureSize(packages: number, perClass: number): Promise<C
       reference: judge(ref, q.relevant),
       same1: shelf[0] === ref[0],
       overlap5: ref.length === 0 ? (shelf.length === 0 ? 1 : 0) : ref.filter((n) => shelf.includes(n)).length / ref.length,
+      requests: client.stats.requests,
+      bytes: client.stats.bytes,
     });
   }
   const classes = [...new Set(judged.map((j) => j.class))];
@@ -96,6 +103,7 @@ export async function measureSize(packages: number, perClass: number): Promise<C
     shelf: { top1: mean(js.map((j) => Number(j.shelf.top1))), top5: mean(js.map((j) => j.shelf.top5)) },
     reference: { top1: mean(js.map((j) => Number(j.reference.top1))), top5: mean(js.map((j) => j.reference.top5)) },
     agreement: { top1: mean(js.map((j) => Number(j.same1))), top5: mean(js.map((j) => j.overlap5)) },
+    cost: { requests: quantile(js.map((j) => j.requests), 0.5), kb: Math.round(quantile(js.map((j) => j.bytes), 0.5) / 1000) },
   });
   return [...classes.map((c) => row(c, judged.filter((j) => j.class === c))), row('all labelled:*', judged.filter((j) => j.class.startsWith('labelled:'))), row('all classes', judged.filter((j) => !j.class.startsWith('labelled:')))];
 }
@@ -103,8 +111,8 @@ export async function measureSize(packages: number, perClass: number): Promise<C
 /** The rows as a markdown table. */
 export function relevanceTable(rows: ClassRow[]): string {
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
-  const lines = ['| packages | class | n | Shelf: top 1 / top 5 | reference: top 1 / top 5 | Shelf = reference: top 1 / top 5 |', '|---:|---|---:|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.packages.toLocaleString('en-US')} | ${r.class} | ${r.n} | ${pct(r.shelf.top1)} / ${pct(r.shelf.top5)} | ${pct(r.reference.top1)} / ${pct(r.reference.top5)} | ${pct(r.agreement.top1)} / ${pct(r.agreement.top5)} |`);
+  const lines = ['| packages | class | n | Shelf: top 1 / top 5 | reference: top 1 / top 5 | Shelf = reference: top 1 / top 5 | first query: requests, kB (median) |', '|---:|---|---:|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.packages.toLocaleString('en-US')} | ${r.class} | ${r.n} | ${pct(r.shelf.top1)} / ${pct(r.shelf.top5)} | ${pct(r.reference.top1)} / ${pct(r.reference.top5)} | ${pct(r.agreement.top1)} / ${pct(r.agreement.top5)} | ${r.cost.requests}, ${r.cost.kb} |`);
   return lines.join('\n');
 }
 

@@ -142,22 +142,28 @@ export function tier(c: Coverage): number {
 }
 
 /**
- * A result's coverage of the words and its score: MiniSearch's score per query term it matched
- * (it multiplies by their count, which alternatives would inflate) times the words it holds.
+ * A result's coverage of the words (the words it holds, their count, its tier) and its score:
+ * MiniSearch's score per query term it matched (it multiplies by their count, which alternatives
+ * would inflate) times the words it holds.
  */
-export function rankResult(r: SearchResult, words: readonly string[], alternatives: Map<string, Map<string, Alternative>>): { score: number; tier: number; matched: number } {
+export function rankResult(
+  r: SearchResult,
+  words: readonly string[],
+  alternatives: Map<string, Map<string, Alternative>>,
+): { score: number; tier: number; matched: number; held: Set<string> } {
   const sources = new Set(r.queryTerms);
+  const held = new Set<string>();
   let matched = 0;
   let typos = 0;
   for (const w of words) {
     const alts = alternatives.get(w);
-    const held = sources.has(w) || [...(alts?.keys() ?? [])].some((t) => sources.has(t));
-    if (!held) continue;
+    if (!sources.has(w) && ![...(alts?.keys() ?? [])].some((t) => sources.has(t))) continue;
+    held.add(w);
     matched++;
     const clean = r.terms.some((t) => t.startsWith(w) || alts?.get(t)?.typo === false);
     if (!clean) typos++;
   }
-  return { score: (r.score / Math.max(1, sources.size)) * matched, tier: tier({ matched, typos }), matched };
+  return { score: (r.score / Math.max(1, sources.size)) * matched, tier: tier({ matched, typos }), matched, held };
 }
 
 /** Most letters a suggested word may differ by: one swap or edit per three letters, at least one, at most three. */

@@ -13,7 +13,7 @@ import { readBounds, type ReadBounds } from '../../core/read-bounds.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, SEARCHED_FIELDS } from '../../core/search-options.ts';
 import { shardedRootKey } from '../../core/paths.ts';
 import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { maxDistance } from '../format/matching.ts';
@@ -102,6 +102,8 @@ const RESCORE_POOL_LONG = 60;
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
+/** Ids of the fields a query searches (`SEARCHED_FIELDS`: all but the scope). */
+const SEARCHED_IDS: ReadonlySet<number> = new Set(SEARCHED_FIELDS.map((f) => SEARCH_FIELDS.indexOf(f as (typeof SEARCH_FIELDS)[number])));
 
 /** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
 interface QueryState {
@@ -444,7 +446,7 @@ export class ShardedSearch {
     const pages = await this.planPages(q.selected, q.files, q.budget, q.planned);
     await this.load(q);
     for (const c of q.selected) {
-      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
+      for (const [fid] of c.paged) if (SEARCHED_IDS.has(fid) && !pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
     }
     return pages;
   }
@@ -470,15 +472,17 @@ export class ShardedSearch {
     const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
     const alternatives = alternativesAmong(words, [...q.cands.keys(), ...q.deltaMatches]);
     const results = mini.engine.search(engineQuery(words, alternatives), options).map((r) => {
-      const { score, tier } = rankResult(r, words, alternatives);
-      return entryFacts(docs.get(String(r.id))!, score, tier);
+      const { score, tier, held } = rankResult(r, words, alternatives);
+      return { ...entryFacts(docs.get(String(r.id))!, score, tier), held };
     });
     return { results, options };
   }
 
   /**
-   * 5. Order. When some word is known only in part, the best candidates are scored again exactly,
-   *    from their whole summaries and the registry's statistics: that settles which hold every word.
+   * 5. Order. When some word is known only in part, the best candidates holding every word known
+   *    whole (the core) are scored again exactly, from their whole summaries and the registry's
+   *    statistics: that settles which hold every word. The others, which lack a word for certain,
+   *    follow in the order of what was read.
    */
   private async order(
     q: QueryState,
@@ -489,9 +493,14 @@ export class ShardedSearch {
     deltaOnly: string[],
   ): Promise<Ranked[]> {
     const { o, words, partial, root, delta } = q;
-    let ranked = results;
-    if (partial.size === 0 || o.sort !== 'relevance') return ranked;
-    ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
+    if (partial.size === 0 || o.sort !== 'relevance') return results;
+    const sorted = orderHits(results, { sort: 'relevance', limit: results.length });
+    // A document missing from a partial word's pages may still hold it: only the complete words
+    // decide the core (every document, when none holds them all).
+    const complete = words.filter((w) => !partial.has(w));
+    const holdsComplete = (h: Ranked): boolean => complete.every((w) => h.held?.has(w));
+    const core = sorted.filter(holdsComplete);
+    const ranked = core.length > 0 ? core : sorted;
     // Packages whose name holds two of the words rank high in the whole index, yet sit deep
     // in each common word's pages: the name-pair index finds them directly.
     const paired = words.length >= 2 ? (await (q.pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
@@ -534,10 +543,14 @@ export class ShardedSearch {
       exact = scorer.score();
       if (exact.complete >= Math.min(o.limit, RESCORE_POOL)) break;
     }
-    return exact.results.map((r) => {
+    const pooledNames = new Set(pooled.map((p) => p.name));
+    const others = sorted.filter((h) => !pooledNames.has(h.name) && !holdsComplete(h));
+    const scored: Ranked[] = exact.results.map((r) => {
       const c = candidates.get(r.name)!;
       return { ...c, score: rankScore(r.score, c.deprecated), tier: r.tier };
     });
+    const seen = new Set(scored.map((h) => h.name));
+    return [...scored, ...others.filter((h) => !seen.has(h.name))];
   }
 
   /** 6. The hits shown, in the requested order, with their display data. */
@@ -575,8 +588,9 @@ export class ShardedSearch {
       for (const [fid, info] of c.paged) {
         const paged = pagedOf(entry)?.[String(fid)];
         if (!paged) throw new ShelfError('registry_unreachable', `The index file ${c.file} lacks the pages its dictionary lists for "${c.term}".`);
-        if (c.headless) {
-          byField.set(fid, { df: info.df, pages: [], complete: false });
+        // A field no query searches (the scope): its head page only, and it leaves no word partial.
+        if (c.headless || !SEARCHED_IDS.has(fid)) {
+          byField.set(fid, { df: info.df, pages: c.headless ? [] : [info.head], complete: false });
           continue;
         }
         byField.set(fid, { df: info.df, pages: [info.head], complete: false });

@@ -167,6 +167,8 @@ export function likelyOrder(
 /** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
 export interface Ranked extends HitFacts {
   doc: DocEntryJson;
+  /** The query words it was seen to hold (`rankResult` in `ranking.ts`). */
+  held?: ReadonlySet<string>;
 }
 
 /** The {@link HitFacts} of a document entry. */
