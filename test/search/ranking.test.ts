@@ -8,28 +8,10 @@ import { referenceSearch, type ReferenceSearch } from '../../bench/lib/reference
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { isSwap, osaDistance, queryWords, stemOf, stemRange, suggestion, swapsOf } from '../../src/search/ranking.ts';
-import { makeCorpus, SMALL_POLICY } from './corpus.ts';
+import { makeCorpus, makeSummary, SMALL_POLICY } from './corpus.ts';
 import { bucketWith } from './helpers.ts';
 
-const AT = '2025-03-01T00:00:00.000Z';
-
-/** A package summary with the given text. */
-function pkg(name: string, description: string, more: Partial<PackageSummary> = {}): PackageSummary {
-  return {
-    kind: 'bundle',
-    name,
-    description,
-    latest: '1.0.0',
-    newest: '1.0.0',
-    platforms: ['any-any'],
-    tools: [],
-    keywords: [],
-    published_at: AT,
-    updated_at: AT,
-    verified: true,
-    ...more,
-  };
-}
+const pkg = makeSummary;
 
 const MINE: PackageSummary[] = [
   // transposed letters
