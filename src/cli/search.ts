@@ -46,8 +46,8 @@ export function searchHelp(kind: Kind): string {
       : `Usage: shelf skill search [words...] [options]`;
   return `${usage}
 
-Searches the registry's ${plural}. Words match by prefix and tolerate typos; all words must
-match, or any word when that finds nothing. Without words, lists every ${kind}.
+Searches the registry's ${plural}. Words match by prefix and stem and tolerate typos; ${plural}
+holding more of the words come first. Without words, lists every ${kind}.
 
 Options:
 ${kind === 'bundle' ? `  --type TYPE      Only bundles whose server type is TYPE: ${SERVER_TYPES.join(', ')}\n` : ''}\
