@@ -128,17 +128,19 @@ export function engineQuery(words: readonly string[], alternatives: Map<string, 
   };
 }
 
-/** How well a result matches: the words it holds and, of those, the ones it matches only by a typo. */
+/** How well a result matches: the words it holds and, of those, the ones it matches only by a typo or only by its stem. */
 export interface Coverage {
   /** Query words the document holds (exactly, by prefix, stem or typo). */
   matched: number;
   /** Of those, the words it holds only through a typo (fuzzy or swapped letters). */
   typos: number;
+  /** Of those, the words it holds only through another form of their stem (no typo, no form starting with the word). */
+  stems: number;
 }
 
-/** The rank tier of a {@link Coverage}: more words first, then fewer typos. Higher ranks first. */
+/** The rank tier of a {@link Coverage}: more words first, then fewer typos, then fewer words held only by their stem. Higher ranks first. */
 export function tier(c: Coverage): number {
-  return c.matched * 1024 - c.typos;
+  return (c.matched * 1024 - c.typos) * 1024 - c.stems;
 }
 
 /**
@@ -155,15 +157,17 @@ export function rankResult(
   const held = new Set<string>();
   let matched = 0;
   let typos = 0;
+  let stems = 0;
   for (const w of words) {
     const alts = alternatives.get(w);
     if (!sources.has(w) && ![...(alts?.keys() ?? [])].some((t) => sources.has(t))) continue;
     held.add(w);
     matched++;
-    const clean = r.terms.some((t) => t.startsWith(w) || alts?.get(t)?.typo === false);
-    if (!clean) typos++;
+    if (r.terms.some((t) => t.startsWith(w))) continue;
+    if (r.terms.some((t) => alts?.get(t)?.typo === false)) stems++;
+    else typos++;
   }
-  return { score: (r.score / Math.max(1, sources.size)) * matched, tier: tier({ matched, typos }), matched, held };
+  return { score: (r.score / Math.max(1, sources.size)) * matched, tier: tier({ matched, typos, stems }), matched, held };
 }
 
 /** Most letters a suggested word may differ by: one swap or edit per three letters, at least one, at most three. */

@@ -26,6 +26,8 @@ const MINE: PackageSummary[] = [
   pkg('@text/digest', 'Short texts from long ones', { tools: ['summarize_page'] }),
   pkg('@ops/shipit', 'Releases', { tools: ['deploy_app'] }),
   pkg('@find/engine', 'Full-text', { tools: ['index_documents'] }),
+  pkg('@lit/plain', 'Runs jobs as needed, optionally at night'),
+  pkg('@stem/options-kit', 'Settings panel', { display_name: 'Options Kit', keywords: ['need'] }),
   // OR ranking: three words, held by one package, two packages, three packages
   pkg('@wx/all-three', 'Weather forecast alerts for farms'),
   pkg('@wx/forecast-alerts', 'Forecast alerts by text message'),
@@ -97,6 +99,11 @@ describe('stemming', () => {
     expect((await names('summarization'))[0]).toBe('@text/digest');
     expect((await names('deploying'))[0]).toBe('@ops/shipit');
     expect((await names('indexing'))[0]).toBe('@find/engine');
+  });
+
+  it('a package holding the words as typed ranks above one holding them only in other forms of their stems', async () => {
+    const top = await names('needed optionally');
+    expect(top.slice(0, 2)).toEqual(['@lit/plain', '@stem/options-kit']);
   });
 
   it('stems only plain words of four letters or more; the range to read is where the word and its stem agree', () => {
