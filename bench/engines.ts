@@ -11,18 +11,18 @@
  *
  * - `minisearch`: one whole MiniSearch index with Shelf's options, the ranking reference of
  *   `lib/reference.ts` (what the retired `single` layout published; it validates every stored
- *   summary at load; AND, then OR when AND finds nothing). Shelf's own sharded index is measured
+ *   summary at load; the ranking rules of `src/search/ranking.ts`). Shelf's own sharded index is measured
  *   through the real client in `search.ts`.
  * - `lunr`: each term as exact (boost 10) + trailing wildcard + edit distance 1 (5+ letters); OR.
  *   Stores no documents, so a result list also needs the catalog.
  * - `flexsearch`: a Document index, `tokenize: "forward"` (prefixes), the `LatinBalance` encoder
  *   (its fuzzy-ish normalisation); every word required, then `suggest: true` (partial matches)
- *   when that finds nothing, as Shelf does; per-field result lists merged by weighted reciprocal
+ *   when that finds nothing (Shelf ranks the documents holding every word first); per-field result lists merged by weighted reciprocal
  *   rank. Stores no documents (catalog needed).
  * - `fuse`: fuzzy scan (Bitap), `threshold: 0.3`, `ignoreLocation: true`, weighted keys; its
  *   serialised index is loaded together with the documents (the catalog).
  * - `orama`: `tolerance: 1`, field boosts, prefix matching (its default); every word required
- *   (`threshold: 0`), then any word when that finds nothing, as Shelf does; stores documents.
+ *   (`threshold: 0`), then any word when that finds nothing (Shelf ranks the documents holding every word first); stores documents.
  * - `substring`: no index — the catalog, and every query word must occur as a substring of some
  *   field (what `ILIKE '%word%'` in a simple registry API does); ranked by the weights of the
  *   fields it occurs in.
@@ -186,7 +186,7 @@ export const flexsearchEngine: EngineAdapter = {
       search: (q, limit) => {
         const text = tokenize(q).join(' ');
         type PerField = { field?: string; result: (string | number)[] }[];
-        // Every word first (as Shelf does); partial matches only when that finds nothing.
+        // Every word first (Shelf ranks those first); partial matches only when that finds nothing.
         let perField = idx.search(text, { limit: Math.max(limit, 50) }) as PerField;
         if (perField.every((f) => f.result.length === 0)) perField = idx.search(text, { limit: Math.max(limit, 50), suggest: true }) as PerField;
         const scores = new Map<string, number>();
@@ -252,7 +252,7 @@ export const oramaEngine: EngineAdapter = {
           if (result instanceof Promise) throw new Error('orama search unexpectedly went async');
           return result;
         };
-        // Every word first (threshold 0), any word when that finds nothing, as Shelf does.
+        // Every word first (threshold 0), any word when that finds nothing (Shelf ranks those holding every word first).
         let result = run(0);
         if (result.hits.length === 0) result = run(1);
         return result.hits.map((h) => (h.document as unknown as { summary: PackageSummary }).summary.name);

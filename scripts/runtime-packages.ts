@@ -28,6 +28,7 @@ export const RUNTIME_PACKAGES: readonly string[] = [
   'markdown-it',
   'minisearch',
   'semver',
+  'stemmer',
   'yaml',
   'zod',
 ];

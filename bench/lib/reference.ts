@@ -1,8 +1,8 @@
 /**
  * The ranking reference: one whole MiniSearch index over every package of a kind, built with the
  * registry's shared options (`src/core/search-options.ts`) and queried as the sharded reader
- * promises to query (AND, then OR when AND finds nothing; the shared filters and orders of
- * `src/search/query.ts`). This is what the retired `single` layout published; the product now
+ * promises to query (the ranking rules of `src/search/ranking.ts`; the shared filters and orders
+ * of `src/search/query.ts`). This is what the retired `single` layout published; the product now
  * publishes only the sharded index, and the bench and the search tests compare its results with
  * this reference.
  *
@@ -15,6 +15,8 @@ import type { Kind } from '../../src/core/names.ts';
 import { PackageSummarySchema, SCHEMA_VERSION, type PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, indexOptions, searchDocument, type SearchDocument } from '../../src/core/search-options.ts';
 import { hitFacts, orderHits, rankScore, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
+import { alternative, engineQuery, queryWords, rankResult, stemOf, suggestion, swapsOf, type Alternative } from '../../src/search/ranking.ts';
+import { tokenize } from '../../src/search/read/pieces.ts';
 
 const kind = z.enum(['bundle', 'skill']);
 
@@ -92,6 +94,9 @@ export class ReferenceSearch {
   private readonly mini: MiniSearch<SearchDocument>;
   private readonly summaries = new Map<string, PackageSummary>();
   private readonly facts = new Map<string, HitFacts>();
+  /** Every term of the index, and the terms by stem (the alternatives a word may have). */
+  private readonly terms: Set<string>;
+  private readonly byStem = new Map<string, string[]>();
 
   /** @throws ShelfError `registry_unreachable` when the index cannot be loaded or holds an invalid entry. */
   constructor(doc: ReferenceIndex) {
@@ -107,6 +112,35 @@ export class ReferenceSearch {
       this.summaries.set(String(hit.id), parsed.data);
       this.facts.set(String(hit.id), hitFacts(parsed.data, 0, String(hit.id)));
     }
+    this.terms = new Set((this.mini as unknown as { _index: { keys(): Iterable<string> } })._index.keys());
+    for (const t of this.terms) {
+      const stem = stemOf(t);
+      if (stem === null) continue;
+      const list = this.byStem.get(stem);
+      if (list) list.push(t);
+      else this.byStem.set(stem, [t]);
+    }
+  }
+
+  /** The alternatives of each word among every term of the index (`ranking.ts`). */
+  private alternatives(words: readonly string[]): Map<string, Map<string, Alternative>> {
+    const out = new Map<string, Map<string, Alternative>>();
+    for (const w of words) {
+      const alts = new Map<string, Alternative>();
+      const stem = stemOf(w);
+      for (const t of [...swapsOf(w).filter((v) => this.terms.has(v)), ...(stem === null ? [] : (this.byStem.get(stem) ?? []))]) {
+        const a = alternative(w, t);
+        if (a) alts.set(t, a);
+      }
+      out.set(w, alts);
+    }
+    return out;
+  }
+
+  /** "Did you mean": the nearest terms of the index to the query's words (`ranking.ts`), or null. */
+  suggest(query: string): string | null {
+    const words = queryWords(tokenize(query));
+    return suggestion(words, this.terms, (t) => this.mini.search(t, { prefix: false, fuzzy: false }).length);
   }
 
   /** Number of packages in the index. */
@@ -115,8 +149,8 @@ export class ReferenceSearch {
   }
 
   /**
-   * Searches as the registry's readers do: prefix and fuzzy matching; all words must match, and
-   * when that finds nothing any word may; an empty query lists every package.
+   * Searches as the registry's readers do: the ranking rules of `ranking.ts` (prefix, fuzzy, swap
+   * and stem matching; any word, documents holding more of them first); an empty query lists every package.
    *
    * @throws ShelfError `invalid_argument` naming the offending option.
    */
@@ -127,20 +161,22 @@ export class ReferenceSearch {
       const facts = this.facts.get(String(result.id));
       return facts !== undefined && passes(facts);
     };
-    let results: SearchResult[];
-    if (query.trim() === '') results = this.mini.search(MiniSearch.wildcard, { filter });
+    let ranked: HitFacts[];
+    if (query.trim() === '') ranked = orderHits(this.mini.search(MiniSearch.wildcard, { filter }).map((r) => ({ ...this.facts.get(String(r.id))!, score: r.score })), o);
     else {
-      results = this.mini.search(query, { ...DEFAULT_SEARCH_OPTIONS, filter });
-      if (results.length === 0) results = this.mini.search(query, { ...DEFAULT_SEARCH_OPTIONS, combineWith: 'OR', filter });
+      const words = queryWords(tokenize(query));
+      const alternatives = this.alternatives(words);
+      const results = words.length === 0 ? [] : this.mini.search(engineQuery(words, alternatives), { ...DEFAULT_SEARCH_OPTIONS, filter });
+      // A deprecated package ranks lower, as in the sharded reader (listings are not ranked).
+      ranked = orderHits(
+        results.map((r) => {
+          const facts = this.facts.get(String(r.id))!;
+          const { score, tier } = rankResult(r, words, alternatives);
+          return { ...facts, score: rankScore(score, facts.deprecated), tier };
+        }),
+        o,
+      );
     }
-    // A deprecated package ranks lower, as in the sharded reader (listings are not ranked).
-    const ranked = orderHits(
-      results.map((r) => {
-        const facts = this.facts.get(String(r.id))!;
-        return { ...facts, score: query.trim() === '' ? r.score : rankScore(r.score, facts.deprecated) };
-      }),
-      o,
-    );
     return ranked.map((f) => ({ ...this.summaries.get(f.id)!, score: f.score }));
   }
 }

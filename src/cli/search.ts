@@ -13,7 +13,8 @@
  * each result also has `downloads: {total, last_30_days}` (zeros for a package never counted).
  * A deprecated package carries `status: "deprecated"` (and `status_message`), is marked in the
  * text output, and ranks below an otherwise equal active package; yanked versions and removed
- * packages are never shown.
+ * packages are never shown. When a query matches nothing, `suggestion` holds the query with its
+ * words replaced by the nearest words of the index ("did you mean"), or null when none is near.
  *
  * @module
  */
@@ -45,8 +46,8 @@ export function searchHelp(kind: Kind): string {
       : `Usage: shelf skill search [words...] [options]`;
   return `${usage}
 
-Searches the registry's ${plural}. Words match by prefix and tolerate typos; all words must
-match, or any word when that finds nothing. Without words, lists every ${kind}.
+Searches the registry's ${plural}. Words match by prefix and stem and tolerate typos; ${plural}
+holding more of the words come first. Without words, lists every ${kind}.
 
 Options:
 ${kind === 'bundle' ? `  --type TYPE      Only bundles whose server type is TYPE: ${SERVER_TYPES.join(', ')}\n` : ''}\
@@ -113,12 +114,14 @@ export async function searchCommand(kind: Kind, args: string[], ctx: CommandCont
     hits = await client.search(kind, query, { type, os, arch, sort: sort as SearchSort | undefined, limit });
   }
 
+  // Nothing matched: the nearest words of the index, as "did you mean".
+  const suggestion = hits.length === 0 && query.trim() !== '' ? await client.suggest(kind, query) : null;
   if (values.json) {
-    ctx.out(JSON.stringify({ kind, query, results: hits }, null, 2));
+    ctx.out(JSON.stringify({ kind, query, results: hits, ...(hits.length === 0 && query.trim() !== '' ? { suggestion } : {}) }, null, 2));
     return 0;
   }
   if (hits.length === 0) {
-    ctx.out(query === '' ? `No ${KIND_PLURAL[kind]} found.` : `No ${KIND_PLURAL[kind]} match "${query}".`);
+    ctx.out(query === '' ? `No ${KIND_PLURAL[kind]} found.` : `No ${KIND_PLURAL[kind]} match "${query}".${suggestion ? ` Did you mean "${suggestion}"?` : ''}`);
     return 0;
   }
   ctx.out(renderHits(kind, hits, ctx.style));

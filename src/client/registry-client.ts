@@ -40,10 +40,11 @@ const documentSchemas = (): Promise<typeof import('../core/schemas.ts')> => impo
 /** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
 interface Searcher {
   search(query: string, options: SearchQueryOptions): SearchHit[] | Promise<SearchHit[]>;
+  suggest(query: string): string | null | Promise<string | null>;
 }
 
 /** The searcher of a kind with no packages yet (a sharded registry has no root for it). */
-const EMPTY_SEARCHER: Searcher = { search: () => [] };
+const EMPTY_SEARCHER: Searcher = { search: () => [], suggest: () => null };
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -274,6 +275,17 @@ export class RegistryClient {
    */
   async search(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchHit[]> {
     return (await this.searcher(kind)).search(query, options);
+  }
+
+  /**
+   * "Did you mean": the query with its words replaced by the nearest terms of a kind's index, or
+   * null when none is nearer (`search/ranking.ts`). For a query that matched nothing; it reads
+   * the dictionary files that search read (cached).
+   *
+   * @throws ShelfError `registry_unreachable`, `invalid_argument`
+   */
+  async suggest(kind: Kind, query: string): Promise<string | null> {
+    return (await this.searcher(kind)).suggest(query);
   }
 
   /**

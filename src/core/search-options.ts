@@ -36,13 +36,22 @@ export function indexOptions(): Options<SearchDocument> {
 }
 
 /**
+ * Fields a query searches: every field but `scope`. The name field (`@scope/name`) holds the scope
+ * already; searching the scope field too would count a scope twice, so a scope's weakest packages
+ * would outrank other publishers' packages named by the word. The scope field stays in the index.
+ */
+export const SEARCHED_FIELDS: readonly string[] = SEARCH_FIELDS.filter((f) => f !== 'scope');
+
+/**
  * Default query options: prefix and fuzzy matching, boosts on the name and the tool names.
- * The name boost is the largest: a query naming a package should find that package first.
+ * The name boost is the largest: a query naming a package should find that package first. The
+ * scope's boost only orders the pages of its postings (`format/impact.ts`): it is not searched.
  */
 export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
   prefix: true,
   fuzzy: 0.2,
   combineWith: 'AND',
+  fields: [...SEARCHED_FIELDS],
   boost: { name: 4, display_name: 3, tool_text: 2, keyword_text: 1.5, scope: 1.5, description: 1 },
 };
 

@@ -53,6 +53,8 @@ export interface HitFacts {
   name: string;
   /** Relevance. */
   score: number;
+  /** The relevance tier (`tier` in `ranking.ts`: more query words held, then fewer typos), above the score; 0 for listings. */
+  tier: number;
   /** `updated_at` in milliseconds: the `recent` order. */
   updated_ms: number;
   /** `server_type`, or null: the `type` filter. */
@@ -72,11 +74,12 @@ export function rankScore(score: number, deprecated: boolean): number {
 }
 
 /** The {@link HitFacts} of a summary. */
-export function hitFacts(summary: PackageSummary, score: number, id: string = summary.name): HitFacts {
+export function hitFacts(summary: PackageSummary, score: number, id: string = summary.name, tier = 0): HitFacts {
   return {
     id,
     name: summary.name,
     score,
+    tier,
     updated_ms: Date.parse(summary.updated_at),
     server_type: summary.server_type ?? null,
     platform_mask: platformMask(summary.platforms),
@@ -92,11 +95,10 @@ export function searchFilter(o: Pick<ValidSearchOptions, 'type' | 'os' | 'arch'>
 }
 
 /**
- * Orders hits as `sort` asks (ties by name) and keeps the first `limit`. Does not filter: filters
- * apply inside the engine's query ({@link searchFilter}), so an AND that matches nothing after
- * filtering falls back to OR.
+ * Orders hits as `sort` asks (relevance: tier, then score; ties by name) and keeps the first
+ * `limit`. Does not filter: filters apply inside the engine's query ({@link searchFilter}).
  */
-export function orderHits<T extends Pick<HitFacts, 'name' | 'score' | 'updated_ms'>>(hits: readonly T[], o: Pick<ValidSearchOptions, 'sort' | 'limit'>): T[] {
+export function orderHits<T extends Sortable>(hits: readonly T[], o: Pick<ValidSearchOptions, 'sort' | 'limit'>): T[] {
   return [...hits].sort(COMPARATORS[o.sort]).slice(0, o.limit);
 }
 
@@ -126,10 +128,10 @@ export function validateSearchOptions(query: unknown, opts: SearchQueryOptions |
   return { type, os, arch, sort, limit };
 }
 
-type Sortable = Pick<HitFacts, 'name' | 'score' | 'updated_ms'>;
+type Sortable = Pick<HitFacts, 'name' | 'score' | 'updated_ms'> & { tier?: number };
 const byName = (a: Sortable, b: Sortable): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const COMPARATORS: Record<SearchSort, (a: Sortable, b: Sortable) => number> = {
-  relevance: (a, b) => b.score - a.score || byName(a, b),
+  relevance: (a, b) => (b.tier ?? 0) - (a.tier ?? 0) || b.score - a.score || byName(a, b),
   recent: (a, b) => b.updated_ms - a.updated_ms || byName(a, b),
   name: byName,
 };

@@ -122,6 +122,9 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
     const shown = hits.slice(0, limit);
     const filtered = s.q.trim() !== '' || s.type !== undefined || s.os !== undefined || s.arch !== undefined;
     if (shown.length === 0) {
+      // Nothing matched: the nearest words of the index, as "did you mean" (a failure to read them shows no suggestion).
+      const suggestion = s.q.trim() ? await client.suggest(s.kind, s.q).catch(() => null) : null;
+      if (mine !== generation) return;
       c.count.textContent = `No ${noun} found`;
       replaceChildren(
         c.results,
@@ -129,7 +132,7 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
           ? statePanel(
               'empty',
               s.q.trim() ? `No ${noun} match “${s.q.trim()}”${s.type || s.os || s.arch ? ' with these filters' : ''}.` : `No ${noun} match these filters.`,
-              'Check the spelling, or try fewer words or filters.',
+              suggestion ? didYouMean(suggestion) : 'Check the spelling, or try fewer words or filters.',
               actionButton('Clear search and filters', () => {
                 state = { ...DEFAULT_HOME_STATE, kind: state.kind };
                 limit = PAGE_SIZE;
@@ -158,6 +161,17 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
       list.querySelectorAll<HTMLAnchorElement>('.result-link')[focusIndex]?.focus();
       focusIndex = undefined;
     }
+  };
+
+  /** "Did you mean …?", its link searching for the suggestion in place. */
+  const didYouMean = (suggestion: string): HTMLElement => {
+    const next: HomeState = { ...state, q: suggestion };
+    const link = h('a', { href: urlOf(next), class: 'suggestion' }, suggestion);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      update(next, 'control');
+    });
+    return h('span', {}, 'Did you mean ', link, '?');
   };
 
   const update = (next: HomeState, cause: 'typing' | 'control') => {

@@ -84,6 +84,20 @@ describe('shelf search', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'No bundles match "zzzzqqq".\n' });
   });
 
+  it('suggests the nearest words of the index when nothing matches ("did you mean"), in text and --json', async () => {
+    // Two swaps from "weather": beyond the typo allowance, within a suggestion's.
+    const r = await shelf('search', 'waehter');
+    expect(r).toMatchObject({ code: 0, stdout: 'No bundles match "waehter". Did you mean "weather"?\n' });
+    const json = JSON.parse((await shelf('search', 'waehter', '--json')).stdout);
+    expect(json).toEqual({ kind: 'bundle', query: 'waehter', results: [], suggestion: 'weather' });
+    expect(JSON.parse((await shelf('search', 'zzzzqqq', '--json')).stdout).suggestion).toBeNull();
+  });
+
+  it('matches a word with two neighbouring letters swapped', async () => {
+    const r = await shelf('search', 'wetaher', '--json');
+    expect(JSON.parse(r.stdout).results.map((h: { name: string }) => h.name)).toEqual(['@acme/weather']);
+  });
+
   it('rejects bad flag values with exit 2', async () => {
     for (const args of [['--sort', 'random'], ['--limit', '0'], ['--limit', 'x'], ['--type', 'java'], ['--os', 'beos']]) {
       const r = await shelf('search', 'echo', ...args);

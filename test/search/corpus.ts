@@ -96,6 +96,25 @@ export function makeCorpus(options: CorpusOptions): PackageSummary[] {
   return out;
 }
 
+/** One package summary with the given name and description (a node bundle for linux-x64, published 2025-01-01), plus `more`. */
+export function makeSummary(name: string, description: string, more: Partial<PackageSummary> = {}): PackageSummary {
+  return {
+    kind: 'bundle',
+    name,
+    description,
+    latest: '1.0.0',
+    newest: '1.0.0',
+    server_type: 'node',
+    platforms: ['linux-x64'],
+    tools: [],
+    keywords: [],
+    published_at: '2025-01-01T00:00:00.000Z',
+    updated_at: '2025-01-01T00:00:00.000Z',
+    verified: true,
+    ...more,
+  };
+}
+
 /** A tiny policy, so that a few hundred packages already make multi-level trees and paged fields. */
 export const SMALL_POLICY = {
   terms: { min: 1_500, target: 3_500, max: 7_000 },

@@ -11,27 +11,16 @@ import { indexDocument } from '../../src/search/format/indexed-document.ts';
 import { DocEntry } from '../../src/search/format/wire.ts';
 import { DEPRECATED_RELEVANCE } from '../../src/search/query.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
-import { SMALL_POLICY } from './corpus.ts';
+import { makeSummary, SMALL_POLICY } from './corpus.ts';
 import { bucketWith } from './helpers.ts';
 
 const BASE = 'http://registry.test';
 
 function pkg(name: string, description: string, deprecated = false): PackageSummary {
-  return {
-    kind: 'bundle',
-    name,
-    description,
-    latest: '1.0.0',
-    newest: '1.0.0',
-    server_type: 'node',
-    platforms: ['linux-x64'],
+  return makeSummary(name, description, {
     tools: name.endsWith('/echo') ? ['echo_text'] : [],
-    keywords: [],
-    published_at: '2025-01-01T00:00:00.000Z',
-    updated_at: '2025-01-01T00:00:00.000Z',
-    verified: true,
     ...(deprecated ? { status: 'deprecated' as const, status_message: 'Moved to @b/echo.' } : {}),
-  };
+  });
 }
 
 // "@a/echo" sorts first by name: on a tie it would come first, were it not deprecated.

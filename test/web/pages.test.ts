@@ -201,6 +201,18 @@ describe('home page', () => {
     expect(new URL(page.url()).search).toBe('?sort=name');
   });
 
+  it('a query that matches nothing suggests the nearest words ("did you mean"), and the suggestion searches for them', async () => {
+    // Two swaps from "weather": beyond the typo allowance, within a suggestion's.
+    const page = await open('/?q=waehter');
+    const empty = page.locator('#results [data-state="empty"]');
+    await expect.poll(() => empty.count()).toBe(1);
+    expect(await empty.locator('.state-detail').textContent()).toBe('Did you mean weather?');
+    await empty.getByRole('link', { name: 'weather' }).click();
+    await expect.poll(() => resultNames(page)).toEqual(['@globex/weather']);
+    expect(new URL(page.url()).search).toBe('?q=weather');
+    expect(await search(page).inputValue()).toBe('weather');
+  });
+
   it('the back button restores the previous query, its results and its filters', async () => {
     const page = await open('/');
     await search(page).fill('echo');

@@ -9,7 +9,7 @@ import type { AsPlainObject } from 'minisearch';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { summaryIndex } from './engine.ts';
 import { decodeId } from '../format/ids.ts';
-import { match } from '../format/matching.ts';
+import { matchOf } from '../ranking.ts';
 import { DocEntry } from '../format/wire-fields.ts';
 import type { DeltaFileJson, DocEntryJson } from '../format/wire.ts';
 
@@ -85,7 +85,7 @@ export function indexSummaries(summaries: readonly PackageSummary[]): AsPlainObj
 
 /** The delta's terms matching any of the words (exactly, by prefix or within the fuzzy distance). */
 export function deltaTermsMatching(view: DeltaView, words: readonly string[]): string[] {
-  return [...view.postings.keys()].filter((t) => words.some((w) => match(w, t) !== null));
+  return [...view.postings.keys()].filter((t) => words.some((w) => matchOf(w, t) !== null));
 }
 
 /** A term's document frequency in a field over the whole registry, from the base trees' one. */

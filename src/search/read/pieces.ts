@@ -7,7 +7,7 @@
  */
 import { ShelfError } from '../../core/errors.ts';
 import { indexOptions, SEARCH_FIELDS } from '../../core/search-options.ts';
-import { match } from '../format/matching.ts';
+import { matchOf } from '../ranking.ts';
 import { checkHeadsFile, checkPageFile, checkTermsFile } from '../format/validate.ts';
 import { DictEntry, DocEntry, TermEntry } from '../format/wire-fields.ts';
 import type { DictEntryJson, DocEntryJson, TermEntryJson } from '../format/wire.ts';
@@ -76,7 +76,7 @@ export function candidates(words: string[], dict: DictEntryJson[]): Map<string, 
     for (const info of infos) {
       const term = infoTerm(info);
       for (const w of words) {
-        const m = match(w, term);
+        const m = matchOf(w, term);
         if (!m) continue;
         let c = out.get(term);
         if (!c) {
@@ -165,7 +165,7 @@ export function nameLookups(words: string[], cands: Map<string, Candidate>, sele
       if (f === undefined) {
         let weight = 0;
         for (const w of words) {
-          const m = match(w, t);
+          const m = matchOf(w, t);
           if (m && !m.exact) weight = Math.max(weight, m.weight);
         }
         found.set(t, (f = { weight, count: 0 }));

@@ -13,10 +13,11 @@ import { readBounds, type ReadBounds } from '../../core/read-bounds.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, SEARCHED_FIELDS } from '../../core/search-options.ts';
 import { shardedRootKey } from '../../core/paths.ts';
 import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
-import { match, maxDistance } from '../format/matching.ts';
+import { maxDistance } from '../format/matching.ts';
+import { alternativesAmong, engineQuery, matchOf, queryWords, rankResult, stemRange, suggestion, swapsOf } from '../ranking.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { checkDeltaFile, checkDictFile, checkRefsFile, checkSuffixesFile, pagedOf } from '../format/validate.ts';
 import { DictEntry, DocEntry, Ref, TermEntry } from '../format/wire-fields.ts';
@@ -39,7 +40,7 @@ import {
   type FieldPages,
   type Range,
 } from './pieces.ts';
-import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked } from './scoring.ts';
+import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked, type Rescorer } from './scoring.ts';
 import { isGone, parseWith, Transport, type TransferStats } from './transport.ts';
 
 export type { FetchLike, TransferStats };
@@ -101,12 +102,13 @@ const RESCORE_POOL_LONG = 60;
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
 const MAX_PAIRS = 6;
+/** Ids of the fields a query searches (`SEARCHED_FIELDS`: all but the scope). */
+const SEARCHED_IDS: ReadonlySet<number> = new Set(SEARCHED_FIELDS.map((f) => SEARCH_FIELDS.indexOf(f as (typeof SEARCH_FIELDS)[number])));
 
 /** What one query has found so far, passed from step to step of {@link ShardedSearch.search}. */
 interface QueryState {
   o: ValidSearchOptions;
-  tokens: string[];
-  /** The distinct tokens. */
+  /** The words searched for (`queryWords` in `ranking.ts`: distinct tokens, stop words left out). */
   words: string[];
   /** Words known only in part (a range cut, an expansion or page left out): they do not restrict the AND. */
   partial: Set<string>;
@@ -126,6 +128,8 @@ interface QueryState {
   files: Map<string, unknown>;
   /** The name-pair candidates, when looked up ahead. */
   pairs: Promise<DocEntryJson[]> | null;
+  /** Every term seen near the words (dictionary and suffix ranges): what a suggestion picks from. */
+  near: Set<string>;
 }
 
 /**
@@ -222,8 +226,9 @@ export class ShardedSearch {
   }
 
   /**
-   * Searches under the query contract (`query.ts`): prefix and fuzzy matching, all words must match
-   * and when that finds nothing any word may; an empty query lists packages from the catalog.
+   * Searches under the query contract (`query.ts`) and the ranking rules (`ranking.ts`): prefix,
+   * fuzzy, swap and stem matching, any word (documents holding more of them first); an empty query
+   * lists packages from the catalog.
    *
    * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
    *   when a file cannot be read or is malformed.
@@ -239,17 +244,52 @@ export class ShardedSearch {
     }
   }
 
-  /** A query, step by step: each step is a method of its own, below. */
-  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
-    const o = validateSearchOptions(query, opts);
-    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
-    const tokens = tokenize(query);
-    if (tokens.length === 0) return [];
+  /**
+   * "Did you mean": the query with each word replaced by the nearest term of the index around it
+   * (`suggestion` in `ranking.ts`), or null when none is nearer than the word itself. Reads the
+   * dictionary files a search of the query reads (cached when it just ran).
+   *
+   * @throws ShelfError `invalid_argument` when the query is not a string; `registry_unreachable`
+   *   when a file cannot be read or is malformed.
+   */
+  async suggest(query: string): Promise<string | null> {
+    const o = validateSearchOptions(query, {});
+    const q = this.state(query, o);
+    if (q === null) return null;
+    const dict = await this.readDictionary(q);
+    // Beyond the typo ranges: the terms starting as the word would with one of its first letters
+    // swapped back (`snetyr` → `se…`), a file each, nearest that spelling.
+    const ranges: Range[] = [];
+    for (const w of q.words) {
+      for (let i = 0; i < Math.min(3, w.length - 1); i++) {
+        const v = w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
+        ranges.push({ from: v.slice(0, 2), to: prefixEnd(v.slice(0, 2)), anchor: v, cap: 1, word: null });
+      }
+    }
+    dict.push(...(await this.dictionary(ranges, new Set())));
+    // The delta's terms (its packages are not in the base dictionary), counted in its packages.
+    const df = new Map<string, number>();
+    for (const [t, byField] of q.delta?.postings ?? []) {
+      q.near.add(t);
+      df.set(t, new Set([...byField.values()].flatMap((m) => [...m.keys()])).size);
+    }
+    for (const e of new Map(dict.map((d) => [DictEntry.file(d), d])).values()) {
+      for (const info of DictEntry.terms(e)) {
+        q.near.add(infoTerm(info));
+        df.set(infoTerm(info), (df.get(infoTerm(info)) ?? 0) + Object.values(DictEntry.paged(info)).reduce((n, [d]) => n + d, 1));
+      }
+    }
+    return suggestion(q.words, q.near, (t) => df.get(t) ?? 0);
+  }
+
+  /** A query's starting state, or null when it has no words. */
+  private state(query: string, o: ValidSearchOptions): QueryState | null {
+    const words = queryWords(tokenize(query));
+    if (words.length === 0) return null;
     const root = this.root;
-    const q: QueryState = {
+    return {
       o,
-      tokens,
-      words: [...new Set(tokens)],
+      words,
       partial: new Set(),
       root,
       delta: null,
@@ -260,7 +300,17 @@ export class ShardedSearch {
       planned: new Map(),
       files: new Map(),
       pairs: null,
+      near: new Set(),
     };
+  }
+
+  /** A query, step by step: each step is a method of its own, below. */
+  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
+    const o = validateSearchOptions(query, opts);
+    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
+    const q = this.state(query, o);
+    if (q === null) return [];
+    const root = q.root;
     const dict = await this.readDictionary(q);
     q.cands = candidates(q.words, dict);
     this.select(q, q.cands.values());
@@ -279,7 +329,8 @@ export class ShardedSearch {
   /**
    * 1. The dictionary around each word: its prefix range, and for typos the terms keeping its first
    *    or (through the suffixes) last k = ⌊length / (d + 1)⌋ letters: at d = 1 one edit cannot touch
-   *    both ends, so that finds every term MiniSearch's fuzzy match does. The delta is read alongside.
+   *    both ends, so that finds every term MiniSearch's fuzzy match does (and most one swap away; the
+   *    rest are looked up), and the range of its stem (`stemRange`). The delta is read alongside.
    */
   private async readDictionary(q: QueryState): Promise<DictEntryJson[]> {
     const { words, partial } = q;
@@ -287,23 +338,29 @@ export class ShardedSearch {
     const suffixRanges: Range[] = [];
     for (const w of words) {
       ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
+      const stem = stemRange(w);
+      if (stem !== null && stem !== w) ranges.push({ from: stem, to: prefixEnd(stem), anchor: w, cap: MAX_FUZZY_FILES, word: null });
       const d = maxDistance(w);
       if (d === 0) continue;
       const k = Math.max(2, Math.floor(w.length / (d + 1)));
       ranges.push({ from: w.slice(0, k), to: prefixEnd(w.slice(0, k)), anchor: w, cap: MAX_FUZZY_FILES, word: null });
       const rw = reverseTerm(w);
       suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
+      // A swap that keeps neither end (the middle of a short word): looked up on its own.
+      for (const v of swapsOf(w)) if (!v.startsWith(w.slice(0, k)) && !v.endsWith(w.slice(-k))) ranges.push({ from: v, to: `${v}\u0000`, anchor: v, cap: 1, word: null });
     }
     const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(q.root)]);
     q.delta = delta;
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
     const covered = new Set(dict.flatMap((e) => DictEntry.terms(e).map(infoTerm)));
     const outside = new Map<string, number>();
+    for (const t of covered) q.near.add(t);
     for (const rt of reversed) {
       const t = reverseTerm(rt);
+      q.near.add(t);
       if (covered.has(t)) continue;
       for (const w of words) {
-        const m = match(w, t);
+        const m = matchOf(w, t);
         if (m && !m.exact) outside.set(t, Math.max(outside.get(t) ?? 0, m.weight));
       }
     }
@@ -389,14 +446,17 @@ export class ShardedSearch {
     const pages = await this.planPages(q.selected, q.files, q.budget, q.planned);
     await this.load(q);
     for (const c of q.selected) {
-      for (const [fid] of c.paged) if (!pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
+      for (const [fid] of c.paged) if (SEARCHED_IDS.has(fid) && !pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
     }
     return pages;
   }
 
-  /** 4. Query what was read as the whole index would; words known only in part do not restrict the AND. */
-  private runQuery(q: QueryState, mini: ReturnType<typeof assemble>): { results: SearchResult[]; options: SearchOptions } {
-    const { tokens, partial } = q;
+  /**
+   * 4. Query what was read as the whole index would (`ranking.ts`): any word, documents holding more
+   *    of them first. Where a word is known only in part, step 5 settles the order.
+   */
+  private runQuery(q: QueryState, mini: ReturnType<typeof assemble>): { results: Ranked[]; options: SearchOptions } {
+    const { words } = q;
     const docs = mini.docs;
     const passes = searchFilter(q.o);
     const verdicts = new Map<string, boolean>();
@@ -410,38 +470,37 @@ export class ShardedSearch {
       return ok;
     };
     const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
-    const complete = tokens.filter((t) => !partial.has(t));
-    let results: SearchResult[] = [];
-    if (complete.length === tokens.length) {
-      results = mini.engine.search({ queries: tokens, combineWith: 'AND' }, options);
-    } else {
-      // A document missing from a partial word's pages may still hold it: only complete words
-      // restrict the AND. MiniSearch scores documents matching more words higher, the order step 5 rescores in.
-      const core = complete.length > 0 ? new Set(mini.engine.search({ queries: complete, combineWith: 'AND' }, options).map((r) => r.id)) : null;
-      if (core === null || core.size > 0) {
-        results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, core ? { ...options, filter: (r) => core.has(r.id) } : options);
-      }
-    }
-    if (results.length === 0) results = mini.engine.search({ queries: tokens, combineWith: 'OR' }, options);
+    const alternatives = alternativesAmong(words, [...q.cands.keys(), ...q.deltaMatches]);
+    const results = mini.engine.search(engineQuery(words, alternatives), options).map((r) => {
+      const { score, tier, held } = rankResult(r, words, alternatives);
+      return { ...entryFacts(docs.get(String(r.id))!, score, tier), held };
+    });
     return { results, options };
   }
 
   /**
-   * 5. Order. When some word is known only in part, the best candidates are scored again exactly,
-   *    from their whole summaries and the registry's statistics: that settles which hold every word.
+   * 5. Order. When some word is known only in part, the best candidates holding every word known
+   *    whole (the core) are scored again exactly, from their whole summaries and the registry's
+   *    statistics: that settles which hold every word. The others, which lack a word for certain,
+   *    follow in the order of what was read.
    */
   private async order(
     q: QueryState,
     mini: ReturnType<typeof assemble>,
-    results: SearchResult[],
+    results: Ranked[],
     options: SearchOptions,
     pages: Map<string, Map<number, FieldPages>>,
     deltaOnly: string[],
   ): Promise<Ranked[]> {
     const { o, words, partial, root, delta } = q;
-    let ranked = results.map((r) => entryFacts(mini.docs.get(String(r.id))!, r.score));
-    if (partial.size === 0 || o.sort !== 'relevance') return ranked;
-    ranked = orderHits(ranked, { sort: 'relevance', limit: ranked.length });
+    if (partial.size === 0 || o.sort !== 'relevance') return results;
+    const sorted = orderHits(results, { sort: 'relevance', limit: results.length });
+    // A document missing from a partial word's pages may still hold it: only the complete words
+    // decide the core (every document, when none holds them all).
+    const complete = words.filter((w) => !partial.has(w));
+    const holdsComplete = (h: Ranked): boolean => complete.every((w) => h.held?.has(w));
+    const core = sorted.filter(holdsComplete);
+    const ranked = core.length > 0 ? core : sorted;
     // Packages whose name holds two of the words rank high in the whole index, yet sit deep
     // in each common word's pages: the name-pair index finds them directly.
     const paired = words.length >= 2 ? (await (q.pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
@@ -461,9 +520,9 @@ export class ShardedSearch {
     );
     const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
     const pooled: PackageSummary[] = [];
-    const scorer = rescorer(root, q.tokens, df, o);
+    const scorer = rescorer(root, words, alternativesAmong(words, df.keys()), df, o);
     let displayBytes = 0;
-    let exact: { results: { name: string; score: number }[]; all: boolean } = { results: [], all: false };
+    let exact: ReturnType<Rescorer['score']> = { results: [], complete: 0 };
     // Rounds of candidates, best first, until enough of them are known to hold every word, or
     // until the query has read its share of bytes (the first round is always scored).
     let spent = 0;
@@ -482,12 +541,16 @@ export class ShardedSearch {
       pooled.push(...read);
       scorer.add(read);
       exact = scorer.score();
-      if (exact.all && exact.results.length >= Math.min(o.limit, RESCORE_POOL)) break;
+      if (exact.complete >= Math.min(o.limit, RESCORE_POOL)) break;
     }
-    return exact.results.map((r) => {
+    const pooledNames = new Set(pooled.map((p) => p.name));
+    const others = sorted.filter((h) => !pooledNames.has(h.name) && !holdsComplete(h));
+    const scored: Ranked[] = exact.results.map((r) => {
       const c = candidates.get(r.name)!;
-      return { ...c, score: rankScore(r.score, c.deprecated) };
+      return { ...c, score: rankScore(r.score, c.deprecated), tier: r.tier };
     });
+    const seen = new Set(scored.map((h) => h.name));
+    return [...scored, ...others.filter((h) => !seen.has(h.name))];
   }
 
   /** 6. The hits shown, in the requested order, with their display data. */
@@ -525,8 +588,9 @@ export class ShardedSearch {
       for (const [fid, info] of c.paged) {
         const paged = pagedOf(entry)?.[String(fid)];
         if (!paged) throw new ShelfError('registry_unreachable', `The index file ${c.file} lacks the pages its dictionary lists for "${c.term}".`);
-        if (c.headless) {
-          byField.set(fid, { df: info.df, pages: [], complete: false });
+        // A field no query searches (the scope): its head page only, and it leaves no word partial.
+        if (c.headless || !SEARCHED_IDS.has(fid)) {
+          byField.set(fid, { df: info.df, pages: c.headless ? [] : [info.head], complete: false });
           continue;
         }
         byField.set(fid, { df: info.df, pages: [info.head], complete: false });

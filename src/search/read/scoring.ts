@@ -9,6 +9,7 @@ import type { SearchResult } from 'minisearch';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, searchDocument } from '../../core/search-options.ts';
 import { hitFacts, rankScore, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
+import { engineQuery, rankResult, type Alternative } from '../ranking.ts';
 import { DocEntry, TermEntry } from '../format/wire-fields.ts';
 import type { DocEntryJson, ShardedRoot } from '../format/wire.ts';
 import { correctedDf, type DeltaView } from './delta-view.ts';
@@ -43,9 +44,15 @@ export function documentFrequencies(
 /**
  * Scores candidates exactly: MiniSearch indexes their summaries (each round only its own) and scores
  * with the registry's document count, average lengths and selected terms' document frequencies
- * (other terms dropped, as from the merged index); AND, then OR, as one whole index does.
+ * (other terms dropped, as from the merged index), under the ranking rules, as one whole index does.
  */
-export function rescorer(root: ShardedRoot, tokens: string[], df: Map<string, Map<number, number>>, o: ValidSearchOptions): Rescorer {
+export function rescorer(
+  root: ShardedRoot,
+  words: string[],
+  alternatives: Map<string, Map<string, Alternative>>,
+  df: Map<string, Map<number, number>>,
+  o: ValidSearchOptions,
+): Rescorer {
   const local = summaryIndex();
   const facts = new Map<string, HitFacts>();
   const passes = searchFilter(o);
@@ -76,18 +83,16 @@ export function rescorer(root: ShardedRoot, tokens: string[], df: Map<string, Ma
         fieldLength: parts.fieldLength,
         index,
       });
-      let results = engine.search({ queries: tokens, combineWith: 'AND' }, options);
-      const all = results.length > 0;
-      if (!all) results = engine.search({ queries: tokens, combineWith: 'OR' }, options);
-      return { results: results.map((r) => ({ name: String(r.id), score: r.score })), all };
+      const results = engine.search(engineQuery(words, alternatives), options).map((r) => ({ name: String(r.id), ...rankResult(r, words, alternatives) }));
+      return { results, complete: results.filter((r) => r.matched === words.length).length };
     },
   };
 }
 
-/** Adds each round's summaries, then scores every candidate so far: AND over them if any holds every word (`all`), else OR. */
+/** Adds each round's summaries, then scores every candidate so far; `complete` counts those holding every word. */
 export interface Rescorer {
   add(summaries: PackageSummary[]): void;
-  score(): { results: { name: string; score: number }[]; all: boolean };
+  score(): { results: { name: string; score: number; tier: number; matched: number }[]; complete: number };
 }
 
 /** The `q`-quantile of some numbers (0 when there are none). */
@@ -162,15 +167,18 @@ export function likelyOrder(
 /** A hit as the sharded client ranks it: the shared facts, and the document entry they come from. */
 export interface Ranked extends HitFacts {
   doc: DocEntryJson;
+  /** The query words it was seen to hold (`rankResult` in `ranking.ts`). */
+  held?: ReadonlySet<string>;
 }
 
 /** The {@link HitFacts} of a document entry. */
-export function entryFacts(doc: DocEntryJson, score: number): Ranked {
+export function entryFacts(doc: DocEntryJson, score: number, tier = 0): Ranked {
   const deprecated = DocEntry.deprecated(doc);
   return {
     id: DocEntry.name(doc),
     name: DocEntry.name(doc),
     score: rankScore(score, deprecated),
+    tier,
     updated_ms: DocEntry.updatedMs(doc),
     server_type: DocEntry.serverType(doc),
     platform_mask: DocEntry.platformMask(doc),
