@@ -98,9 +98,17 @@ interface Args {
   keep: boolean;
   /** The run's deadline, minutes (default 14 quick, 62 full). */
   timeLimitMin: number | undefined;
+  /** Sections left out (`--skip`): reported as not measured. */
+  skip: Set<Section>;
 }
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] [-- --out DIR] [-- --work-dir DIR] [-- --keep] [-- --time-limit MIN]
+/** The sections `--skip` may leave out, by the name each is logged with (lowercase, dashed). */
+const SECTIONS = ['cold-start', 'start-up', 'search', 'pagefind', 'announces-fs', 'announces-s3', 'search-storage', 'engines', 'rebuild', 'growth'] as const;
+type Section = (typeof SECTIONS)[number];
+/** The run's `--skip` set, read by {@link step}. */
+let skipped = new Set<Section>();
+
+const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] [-- --out DIR] [-- --work-dir DIR] [-- --keep] [-- --time-limit MIN] [-- --skip LIST]
 
   --quick        short run (1,000 and 10,000 packages, fewer repetitions): a few minutes
   --sizes LIST   registry sizes, comma-separated (default 1000,10000,100000; --quick 1000,10000)
@@ -108,7 +116,9 @@ const USAGE = `Usage: npm run bench [-- --quick] [-- --sizes 1000,10000,100000] 
   --work-dir DIR where registries are generated (default a temp folder, removed at the end)
   --keep         keep the generated registries
   --time-limit M the run's deadline in minutes (default 14 with --quick, 62 without): steps
-                 that would start too close to it are skipped; raise it on a busy machine`;
+                 that would start too close to it are skipped; raise it on a busy machine
+  --skip LIST    sections to leave out, comma-separated, reported as not measured (e.g. to
+                 measure the announces at 100,000 alone): ${SECTIONS.join(', ')}`;
 
 /**
  * Fills the sharded index's delta segment, as `policy.delta_max` announces since the last
@@ -135,7 +145,7 @@ async function fillDelta(store: FsStore, names: readonly string[]): Promise<numb
 
 /** Parses the command line. @throws Error naming the offending option. */
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, sizes: [], out: resolve(new URL('./results', import.meta.url).pathname), workDir: undefined, keep: false, timeLimitMin: undefined };
+  const args: Args = { quick: false, sizes: [], out: resolve(new URL('./results', import.meta.url).pathname), workDir: undefined, keep: false, timeLimitMin: undefined, skip: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -154,6 +164,11 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (a === '--sizes') {
       args.sizes = value().split(',').map((s) => Number(s.trim()));
       if (args.sizes.some((s) => !Number.isInteger(s) || s < 10)) throw new Error('option --sizes must be a comma-separated list of integers ≥ 10');
+    } else if (a === '--skip') {
+      const names = value().split(',').map((n) => n.trim());
+      const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new Error(`option --skip names unknown sections (${unknown.join(', ')}); known: ${SECTIONS.join(', ')}`);
+      args.skip = new Set(names as Section[]);
     } else throw new Error(`unknown option ${JSON.stringify(a)}`);
   }
   if (args.sizes.length === 0) args.sizes = args.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
@@ -181,11 +196,20 @@ type Clock = () => number;
 
 /** Runs `fn` unless the deadline is too close, in which case the step is recorded as skipped. */
 async function step<T>(what: string, left: Clock, fn: () => Promise<T>): Promise<T | Failed> {
+  if (skipped.has(sectionOf(what))) {
+    log(`${what} skipped: --skip`);
+    return { error: 'not measured: left out of this run (--skip)' };
+  }
   if (left() < 60_000) {
     log(`${what} skipped: the run's time limit is near`);
     return { error: 'skipped: the run was about to exceed its time limit' };
   }
   return attempt(what, fn);
+}
+
+/** The `--skip` name of a section logged as `what`: "announces (fs)" is `announces-fs`. */
+function sectionOf(what: string): Section {
+  return what.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') as Section;
 }
 
 /**
@@ -295,7 +319,7 @@ async function runSize(
   // 5. Every other engine on the same catalog (after the announces, which matter more to the run
   //    if time runs short; they worked on copies, so the catalog is the loaded one).
   log('  engines');
-  const outcomes = await measureEngines({
+  const outcomes = skipped.has('engines') ? [] : await measureEngines({
     timeoutFor: () => Math.max(30_000, Math.min(s.engineTimeoutMs, left() / 6)),
     root,
     workload,
@@ -346,6 +370,7 @@ async function main(argv: string[]): Promise<number> {
   let args: Args;
   try {
     args = parseArgs(argv);
+    skipped = args.skip;
   } catch (err) {
     console.error(`error[invalid_argument]: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -395,9 +420,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     log('cold start');
     const coldPlan = planAnnounces(generateCorpus({ packages: 10, seed: 5 }), args.quick ? 3 : 5 * 3, 77).filter((p) => p.kind !== 'new-version');
-    result.cold_start = await attempt('cold start', () => measureColdStart({ github, s3, announces: coldPlan.slice(0, args.quick ? 2 : 5) }));
+    result.cold_start = await step('cold start', () => Number.POSITIVE_INFINITY, () => measureColdStart({ github, s3, announces: coldPlan.slice(0, args.quick ? 2 : 5) }));
     log('start-up of the installed command line');
-    result.startup = await attempt('start-up', () => benchStartup({ quick: args.quick, log }));
+    result.startup = await step('start-up', () => Number.POSITIVE_INFINITY, () => benchStartup({ quick: args.quick, log }));
     // The issue's limits: a quick run takes a few minutes, a full one about an hour (Pagefind beside Shelf added ~5 min).
     const deadline = performance.now() + (args.timeLimitMin ?? (args.quick ? 14 : 62)) * MIN;
     const left: Clock = () => deadline - performance.now();

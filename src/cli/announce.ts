@@ -22,6 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import semver from 'semver';
 import { ShelfError } from '../core/errors.ts';
+import { BodyTooLargeError, readBodyBounded } from '../core/read-bounds.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
@@ -193,13 +194,28 @@ export async function announceCommand(args: string[], ctx: CommandContext): Prom
   return 0;
 }
 
+/** Longest wait for the Actions token service's whole answer (it answers in well under a second). */
+export const OIDC_TIMEOUT_MS = 30_000;
+/** Largest token-service answer read (a token is a few kilobytes). */
+export const MAX_OIDC_ANSWER_BYTES = 64 * 1024;
+
 /**
  * Asks the GitHub Actions token service for an OIDC token with `audience`.
  *
- * @throws ShelfError `oidc_request_failed` (HTTP error, no `value` in the answer). Messages
- *   never contain the request token or the issued token.
+ * @param options - `timeoutMs`: longest wait for the whole answer (default
+ *   {@link OIDC_TIMEOUT_MS}); `fetch`: the fetch implementation (default the global one).
+ * @throws ShelfError `oidc_request_failed` (HTTP error, no answer in time, an answer over
+ *   {@link MAX_OIDC_ANSWER_BYTES}, no `value` in the answer). Messages never contain the request
+ *   token or the issued token.
  */
-export async function requestOidcToken(requestUrl: string, requestToken: string, audience: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<string> {
+export async function requestOidcToken(
+  requestUrl: string,
+  requestToken: string,
+  audience: string,
+  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
+): Promise<string> {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? OIDC_TIMEOUT_MS;
   let url: URL;
   try {
     url = new URL(requestUrl);
@@ -209,12 +225,19 @@ export async function requestOidcToken(requestUrl: string, requestToken: string,
   // The service's URL already carries a query (api-version); the audience is one more parameter.
   url.searchParams.set('audience', audience);
   let response: Response;
+  let text: string;
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    response = await fetchImpl(url, { headers: { authorization: `bearer ${requestToken}`, accept: 'application/json' } });
+    response = await fetchImpl(url, { headers: { authorization: `bearer ${requestToken}`, accept: 'application/json' }, signal });
+    text = new TextDecoder().decode(await readBodyBounded(response, MAX_OIDC_ANSWER_BYTES));
   } catch (error) {
-    throw new ShelfError('oidc_request_failed', `The OIDC token request to ${url.origin} failed: ${(error as Error).message}`);
+    const reason = signal.aborted
+      ? `no whole answer within ${timeoutMs} ms`
+      : error instanceof BodyTooLargeError
+        ? `the answer is larger than ${MAX_OIDC_ANSWER_BYTES} bytes`
+        : (error as Error).message;
+    throw new ShelfError('oidc_request_failed', `The OIDC token request to ${url.origin} failed: ${reason}`);
   }
-  const text = await response.text();
   if (!response.ok) {
     throw new ShelfError('oidc_request_failed', `The OIDC token request answered HTTP ${response.status}; does the job have "permissions: id-token: write"?`);
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { ERRORS, ShelfError, type ErrorCode } from '../core/errors.ts';
+import { BodyTooLargeError, readBodyBounded } from '../core/read-bounds.ts';
 import { AnnounceResponseSchema, StatusResponseSchema, type AnnounceResponse, type StatusResponse } from '../core/schemas.ts';
 
 /** The artifact part of an announce body. */
@@ -72,12 +73,24 @@ export interface PostAnnounceOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told about each retry, e.g. to log it. */
   onRetry?: (info: { attempt: number; maxAttempts: number; delayMs: number; reason: string }) => void;
+  /**
+   * Longest wait for one attempt's whole answer (status, headers and body), ms; an attempt that
+   * runs past it counts as a network error (retried). Default {@link DEFAULT_WRITE_TIMEOUT_MS}.
+   */
+  timeoutMs?: number;
   /** The fetch implementation; defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }
 
 /** Attempts {@link postAnnounce} makes by default. */
 export const DEFAULT_MAX_ATTEMPTS = 6;
+/**
+ * Default deadline of one write attempt: 5 minutes, above the function's default timeout (60 s)
+ * and its largest asset download, so only a registry that never answers reaches it.
+ */
+export const DEFAULT_WRITE_TIMEOUT_MS = 300_000;
+/** Largest answer to a write that is read (a refusal or a result is a few hundred bytes). */
+export const MAX_WRITE_ANSWER_BYTES = 1024 * 1024;
 const MAX_DELAY_MS = 60_000;
 
 /** A successful announce, and how many attempts it took. */
@@ -135,6 +148,10 @@ export async function postToFunction<T>(options: PostAnnounceOptions, rules: Wri
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw new ShelfError('invalid_argument', `The "maxAttempts" option must be a positive integer; got ${String(maxAttempts)}.`);
   }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new ShelfError('invalid_argument', `The "timeoutMs" option must be a positive integer; got ${String(timeoutMs)}.`);
+  }
   const retryDelayMs = options.retryDelayMs ?? 3000;
   if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) {
     throw new ShelfError('invalid_argument', `The "retryDelayMs" option must be a non-negative number; got ${String(retryDelayMs)}.`);
@@ -146,20 +163,25 @@ export async function postToFunction<T>(options: PostAnnounceOptions, rules: Wri
   for (let attempt = 1; ; attempt++) {
     let failure: { retry: boolean; error: ShelfError };
     try {
-      const response = await fetchImpl(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: payload,
+      // One deadline for the whole answer, body included: a registry that stalls is a network error.
+      const signal = AbortSignal.timeout(timeoutMs);
+      const answer = await withDeadline(signal, url, timeoutMs, async () => {
+        const response = await fetchImpl(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+          body: payload,
+          signal,
+        });
+        return { response, text: await readAnswer(response, url, rules.failure) };
       });
-      const text = await response.text();
-      if (response.ok) {
-        const parsed = rules.parse(safeJson(text));
+      if (answer.response.ok) {
+        const parsed = rules.parse(safeJson(answer.text));
         if (!parsed.success) {
-          throw new ShelfError(rules.failure, `${url} answered HTTP ${response.status} with something that is not ${rules.what}.`);
+          throw new ShelfError(rules.failure, `${url} answered HTTP ${answer.response.status} with something that is not ${rules.what}.`);
         }
         return { value: parsed.data, attempts: attempt };
       }
-      failure = refusal(response.status, text, url, rules);
+      failure = refusal(answer.response.status, answer.text, url, rules);
     } catch (error) {
       if (error instanceof ShelfError) throw error;
       const cause = error instanceof Error ? error.message : String(error);
@@ -191,6 +213,26 @@ function refusal<T>(status: number, text: string, url: string, rules: WriteRules
     ...(remote?.details !== undefined ? { details: remote.details } : {}),
   });
   return { retry, error };
+}
+
+/** Runs `read` under `signal`, turning the deadline's abort into a plain Error that says so. */
+async function withDeadline<T>(signal: AbortSignal, url: string, timeoutMs: number, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (signal.aborted && !(error instanceof ShelfError)) throw new Error(`no whole answer from ${url} within ${timeoutMs} ms`);
+    throw error;
+  }
+}
+
+/** Reads an answer's body as text, at most {@link MAX_WRITE_ANSWER_BYTES}: more is a final failure. */
+async function readAnswer(response: Response, url: string, failure: ErrorCode): Promise<string> {
+  try {
+    return new TextDecoder().decode(await readBodyBounded(response, MAX_WRITE_ANSWER_BYTES));
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new ShelfError(failure, `${url} answered with more than ${MAX_WRITE_ANSWER_BYTES} bytes; a registry's answer is a few hundred.`, { url, status: response.status });
+  }
 }
 
 function safeJson(text: string): unknown {

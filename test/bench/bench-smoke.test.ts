@@ -326,5 +326,7 @@ describe('report', () => {
     expect(parseArgs(['--quick']).sizes).toEqual([1000, 10000]);
     expect(() => parseArgs(['--sizes', 'abc'])).toThrow(/--sizes/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option "--fast"/);
+    expect([...parseArgs(['--skip', 'search, engines,announces-s3']).skip]).toEqual(['search', 'engines', 'announces-s3']);
+    expect(() => parseArgs(['--skip', 'search,web'])).toThrow(/--skip names unknown sections \(web\)/);
   });
 });

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { postAnnounce } from '../../src/client/announce.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_WRITE_ANSWER_BYTES, postAnnounce } from '../../src/client/announce.ts';
+import { MAX_OIDC_ANSWER_BYTES, requestOidcToken } from '../../src/cli/announce.ts';
 import { startFakeActionsToken, type FakeActionsToken } from '../fakes/actions-token.ts';
 import { AUDIENCE, claimsFor, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { shelf } from './helpers.ts';
@@ -221,5 +224,86 @@ describe('postAnnounce', () => {
     await expect(postAnnounce({ url: 'ftp://x', token: 't', body: {} })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('"url"') });
     await expect(postAnnounce({ url: 'http://x', token: '', body: {} })).rejects.toMatchObject({ message: expect.stringContaining('"token"') });
     await expect(postAnnounce({ url: 'http://x', token: 't', body: {}, maxAttempts: 0 })).rejects.toMatchObject({ message: expect.stringContaining('"maxAttempts"') });
+  });
+});
+
+/** A loopback server that misbehaves as `mode` says, counting the requests it gets. */
+async function misbehaving(mode: 'silent' | 'stalls' | 'huge', hugeBytes: number): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    if (mode === 'silent') return; // never answers
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (mode === 'stalls') return void res.write('{"value":'); // starts, never ends
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < hugeBytes) {
+        sent += chunk.byteLength;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    requests: () => requests,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+describe('writes and token requests are bounded in time and size', () => {
+  it('an announce whose registry never answers, or stops mid-answer, fails at the deadline as a network error, retried', async () => {
+    for (const mode of ['silent', 'stalls'] as const) {
+      const server = await misbehaving(mode, 0);
+      try {
+        const started = Date.now();
+        const failure = postAnnounce({ url: `${server.url}v1/bundles/announce`, token: 't', body: {}, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} });
+        await expect(failure).rejects.toMatchObject({ code: 'announce_failed', message: expect.stringMatching(/within 300 ms.*gave up after 2 attempts/) });
+        expect(server.requests()).toBe(2);
+        expect(Date.now() - started).toBeLessThan(10_000);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  it('an announce answered with more than the answer cap fails at once, without reading it all', async () => {
+    const server = await misbehaving('huge', 64 * MAX_WRITE_ANSWER_BYTES);
+    try {
+      await expect(postAnnounce({ url: `${server.url}v1/bundles/announce`, token: 't', body: {}, maxAttempts: 3, sleep: async () => {} })).rejects.toMatchObject({
+        code: 'announce_failed',
+        message: expect.stringContaining(`more than ${MAX_WRITE_ANSWER_BYTES} bytes`),
+      });
+      expect(server.requests()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('validates the timeoutMs option, naming it', async () => {
+    await expect(postAnnounce({ url: 'http://x', token: 't', body: {}, timeoutMs: 0 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('"timeoutMs"') });
+  });
+
+  it('a token service that never answers, stalls or answers too much gives oidc_request_failed, not a hung job', async () => {
+    for (const [mode, reason] of [
+      ['silent', /no whole answer within 300 ms/],
+      ['stalls', /no whole answer within 300 ms/],
+      ['huge', new RegExp(`larger than ${MAX_OIDC_ANSWER_BYTES} bytes`)],
+    ] as const) {
+      const server = await misbehaving(mode, 16 * MAX_OIDC_ANSWER_BYTES);
+      try {
+        await expect(requestOidcToken(`${server.url}?api-version=2.0`, 'request-token', AUDIENCE, { timeoutMs: 300 })).rejects.toMatchObject({
+          code: 'oidc_request_failed',
+          message: expect.stringMatching(reason),
+        });
+        expect(server.requests()).toBe(1);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
