@@ -5,7 +5,6 @@
  * never runs (the packers, the server, the S3 store); and that, run, it reads the registry over
  * node:http without loading Node's fetch (undici).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, commandChunks, COMMAND_MODULES, type BuiltCli } from '../../scripts/build-cli.ts';
 import { buildConfigDocument } from '../../src/registry/config-document.ts';
+import { runProgram } from './helpers.ts';
 
 let dir: string;
 let built: BuiltCli;
@@ -75,15 +75,7 @@ describe('the built command line, run', () => {
       `process.exitCode = await main(['search', 'echo', '--registry', ${JSON.stringify(url)}]);`,
     ].join('\n');
     try {
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', SHELF_CACHE_DIR: join(dir, 'cache') } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = await runProgram(process.execPath, ['--input-type=module', '-e', script], { PATH: process.env.PATH ?? '', SHELF_CACHE_DIR: join(dir, 'cache') });
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain('No bundles match "echo"');
       expect(paths).toEqual(['/v1/config.json', '/v1/search/bundles/root.json']);
