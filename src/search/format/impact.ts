@@ -28,15 +28,61 @@ export function termImpact(term: string, doc: DocumentTerms): number {
   for (const t of doc.terms) {
     const m = match(term, t);
     if (!m) continue;
-    let base = 0;
-    for (const [fid, tf, len] of doc.fields(t)) {
-      const field = SEARCH_FIELDS[fid] ?? '';
-      const ref = REFERENCE_LENGTH[field] ?? 4;
-      base += ((BOOSTS[field] ?? 1) * tf) / (tf + K1 * (1 - B + (B * len) / ref));
-    }
-    sum += m.weight * base;
+    sum += m.weight * impactBase(doc.fields(t));
   }
   return Math.round(sum * 1e5);
+}
+
+/**
+ * What one of a document's terms adds to an impact before its match weight: BM25's term-frequency
+ * part at reference lengths, boosted, summed over the fields holding it (`[field id, tf, length]`).
+ */
+export function impactBase(fields: Iterable<[number, number, number]>): number {
+  let base = 0;
+  for (const [fid, tf, len] of fields) base += impactPart(fid, tf, len);
+  return base;
+}
+
+/** One field's part of an {@link impactBase}. */
+export function impactPart(fid: number, tf: number, len: number): number {
+  const field = SEARCH_FIELDS[fid] ?? '';
+  const ref = REFERENCE_LENGTH[field] ?? 4;
+  return ((BOOSTS[field] ?? 1) * tf) / (tf + K1 * (1 - B + (B * len) / ref));
+}
+
+/**
+ * {@link termImpact} for a build, where every term has a number (its index in `vocabulary`) and
+ * every document's {@link impactBase}s are known: the same sums in the same order, each term's
+ * match against the term asked for computed once, in flat arrays rather than maps.
+ */
+export class ImpactTable {
+  /** Per vocabulary term: the serial of the term last matched against it, and the match weight (NaN: no match). */
+  private readonly stamp: Int32Array;
+  private readonly weight: Float64Array;
+  private serial = 0;
+
+  constructor(private readonly vocabulary: readonly string[]) {
+    this.stamp = new Int32Array(vocabulary.length);
+    this.weight = new Float64Array(vocabulary.length);
+  }
+
+  /** The impact of `term` for a document holding the terms numbered `terms` with these bases. */
+  of(term: string): (terms: ArrayLike<number>, bases: ArrayLike<number>) => number {
+    const serial = ++this.serial;
+    return (terms, bases) => {
+      let sum = 0;
+      for (let i = 0; i < terms.length; i++) {
+        const t = terms[i]!;
+        if (this.stamp[t] !== serial) {
+          this.stamp[t] = serial;
+          this.weight[t] = match(term, this.vocabulary[t]!)?.weight ?? Number.NaN;
+        }
+        const w = this.weight[t]!;
+        if (w === w) sum += w * bases[i]!;
+      }
+      return Math.round(sum * 1e5);
+    };
+  }
 }
 
 /** The terms of an indexed document, for {@link termImpact}. */

@@ -14,6 +14,7 @@ import { contentName, documentId, fileContent } from './hash.ts';
 import { encodeId } from './ids.ts';
 import { platformMask } from '../platforms.ts';
 import { DEPRECATED_FLAG, type DocEntryJson } from './wire.ts';
+import type { Posting } from './term-tree.ts';
 
 /** One package as the sharded index stores it. */
 export interface IndexedDocument {
@@ -35,7 +36,12 @@ export const MAX_PAIRED_NAME_TOKENS = 8;
 
 /** The name-pair keys of a document: `"a b"` (a < b) for two terms of its `name` field (no term holds a space). */
 export function pairKeys(postings: Map<string, Map<number, number>>): string[] {
-  const names = [...postings].filter(([, fields]) => fields.has(0)).map(([t]) => t);
+  return pairKeysOf([...postings].filter(([, fields]) => fields.has(0)).map(([t]) => t));
+}
+
+/** {@link pairKeys} of a document whose name terms are known (any order). */
+export function pairKeysOf(nameTerms: readonly string[]): string[] {
+  const names = [...nameTerms];
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const kept = names.slice(0, MAX_PAIRED_NAME_TOKENS);
   const out: string[] = [];
@@ -104,10 +110,29 @@ export function indexDocument(input: unknown): IndexedDocument {
 
 /** All packages indexed at once (one MiniSearch, for speed): documents, and postings by term. */
 export interface IndexedCorpus {
-  /** By stable id. */
+  /** By stable id, in the order they were given. */
   documents: Map<number, Omit<IndexedDocument, 'postings'>>;
-  /** term → field id → document id → term frequency; terms in MiniSearch's order. */
-  terms: [string, Map<number, Map<number, number>>][];
+  /** term → field id (ascending) → document id → posting (tf and the document's length of the field); terms in MiniSearch's order. */
+  terms: [string, Map<number, Map<number, Posting>>][];
+}
+
+/**
+ * MiniSearch's private structures {@link indexCorpus} reads (of the exact version `package.json`
+ * pins; `test/search/engine.test.ts` checks them): `toJSON` would copy every posting into objects
+ * keyed by decimal ids, to be parsed back.
+ */
+interface Internals {
+  _documentIds: Map<number, string>;
+  _fieldLength: Map<number, (number | undefined)[]>;
+  _index: Iterable<[string, Map<number, Map<number, number>>]>;
+}
+
+function internalsOf(mini: MiniSearch<SearchDocument>): Internals {
+  const internal = mini as unknown as Partial<Internals>;
+  if (!(internal._documentIds instanceof Map) || !(internal._fieldLength instanceof Map) || typeof internal._index?.[Symbol.iterator] !== 'function') {
+    throw new ShelfError('internal_error', "MiniSearch's private structures changed: indexCorpus must change with the version package.json pins.");
+  }
+  return internal as Internals;
 }
 
 /** Indexes many packages with one MiniSearch instance, as {@link indexDocument} each. @throws ShelfError `invalid_argument` (invalid summary, duplicate name) */
@@ -126,24 +151,29 @@ export function indexCorpus(inputs: readonly unknown[]): IndexedCorpus {
     names.set(id, s.name);
   }
   mini.addAll(summaries.map(searchDocument));
-  const json = mini.toJSON() as AsPlainObject;
-  const shortToId = new Map<number, number>();
-  for (const [short, name] of Object.entries(json.documentIds)) shortToId.set(Number(short), ids.get(name as string)!);
+  const internal = internalsOf(mini);
 
   const documents = new Map<number, Omit<IndexedDocument, 'postings'>>();
+  const byShortId = new Map<number, Omit<IndexedDocument, 'postings'>>();
   const byName = new Map(summaries.map((s) => [s.name, s]));
-  for (const [short, lengths] of Object.entries(json.fieldLength)) {
-    const id = shortToId.get(Number(short))!;
-    documents.set(id, describe(id, byName.get(names.get(id)!)!, lengths));
+  for (const [short, lengths] of internal._fieldLength) {
+    const id = ids.get(internal._documentIds.get(short)!)!;
+    const document = describe(id, byName.get(names.get(id)!)!, lengths);
+    documents.set(id, document);
+    byShortId.set(short, document);
   }
-  const terms: IndexedCorpus['terms'] = json.index.map(([term, fields]) => {
-    const byField = new Map<number, Map<number, number>>();
-    for (const [fid, docs] of Object.entries(fields)) {
-      const m = new Map<number, number>();
-      for (const [short, tf] of Object.entries(docs as Record<string, number>)) m.set(shortToId.get(Number(short))!, tf);
-      byField.set(Number(fid), m);
+  const terms: IndexedCorpus['terms'] = [];
+  for (const [term, fields] of internal._index) {
+    const byField = new Map<number, Map<number, Posting>>();
+    for (const fid of [...fields.keys()].sort((a, b) => a - b)) {
+      const m = new Map<number, Posting>();
+      for (const [short, tf] of fields.get(fid)!) {
+        const document = byShortId.get(short)!;
+        m.set(document.id, [tf, document.lengths[fid]!]);
+      }
+      byField.set(fid, m);
     }
-    return [term, byField];
-  });
+    terms.push([term, byField]);
+  }
   return { documents, terms };
 }

@@ -123,9 +123,19 @@ export function termEntryValue(entry: TermEntry): unknown[] {
 /** `,"docs":[...]}` of a file, documents sorted by id. */
 export function docsTail(docs: Map<number, DocEntryJson>): string {
   const ids = [...docs.keys()].sort((a, b) => a - b);
-  // One serialisation of the whole list: the same text as joining each document's.
-  return `,"docs":${JSON.stringify(ids.map((id) => docs.get(id)!))}}`;
+  // The same text as serialising the whole list, each document serialised once per run.
+  let out = ',"docs":[';
+  for (let i = 0; i < ids.length; i++) out += `${i === 0 ? '' : ','}${docJson(docs.get(ids[i]!)!)}`;
+  return `${out}]}`;
 }
+
+/** `JSON.stringify` of a document entry, computed once per entry (entries are never changed once made; a document is in many files). */
+export function docJson(doc: DocEntryJson): string {
+  let text = docTexts.get(doc);
+  if (text === undefined) docTexts.set(doc, (text = JSON.stringify(doc)));
+  return text;
+}
+const docTexts = new WeakMap<DocEntryJson, string>();
 
 /** The documents a term entry brings into a `terms` file, measured once. */
 export function termEntryDocs(entry: TermEntry): EntryDocs {

@@ -8,11 +8,11 @@ import { ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { SEARCH_FIELDS } from '../../core/search-options.ts';
-import { indexCorpus, pairKeys } from '../format/indexed-document.ts';
+import { indexCorpus, pairKeysOf } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
 import type { DocEntryJson, PagedFieldJson, ShardedRoot } from '../format/wire.ts';
 import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
-import { termImpact, type DocumentTerms } from '../format/impact.ts';
+import { ImpactTable, impactPart } from '../format/impact.ts';
 import { decodePage, headsContent, pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
 import { checkShardingPolicy, DEFAULT_POLICY, type ShardingPolicy } from '../format/policy.ts';
 import { reverseTerm } from '../format/reverse.ts';
@@ -58,7 +58,11 @@ export async function makeTermEntry(
     let cost = 0;
     for (const [id, [tf, len]] of postings) cost += postingCost(tf, len, docOf(id));
     if (cost > policy.page_threshold) {
-      const entries = await Promise.all([...postings].map(async ([id, [tf, len]]) => pageEntry(id, tf, len, await qOf(id), docOf(id))));
+      // Impacts are asked in posting order, and awaited only when one is a promise (an update's).
+      const qs = [...postings.keys()].map(qOf);
+      const known = qs.every((q) => typeof q === 'number') ? (qs as number[]) : await Promise.all(qs);
+      let i = 0;
+      const entries = [...postings].map(([id, [tf, len]]) => pageEntry(id, tf, len, known[i++]!, docOf(id)));
       entry.paged.set(fid, await pagedField(entries, cost, policy, files));
     } else {
       entry.inline.set(fid, postings);
@@ -109,35 +113,47 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   const readBuilt = async (file: string): Promise<unknown> => JSON.parse(names.get(file)!);
 
   const docOf = (id: number): DocEntryJson => corpus.documents.get(id)!.entry;
-  // Every document's terms, for the impact order of paged fields.
-  const byTerm = new Map(corpus.terms);
-  const termsOf = new Map<number, string[]>();
-  for (const [term, byField] of corpus.terms) {
-    for (const ids of byField.values()) {
-      for (const id of ids.keys()) {
-        let list = termsOf.get(id);
-        if (!list) termsOf.set(id, (list = []));
-        if (list.at(-1) !== term) list.push(term);
+  // Every document's terms (by number, in MiniSearch's order) with their impact bases (for the
+  // impact order of paged fields), and the terms of its name (for the name pairs), in one pass.
+  const vocabulary = corpus.terms.map(([term]) => term);
+  const termsOf = new Map<number, { terms: number[]; bases: number[] }>();
+  const nameTermsOf = new Map<number, string[]>();
+  corpus.terms.forEach(([term, byField], t) => {
+    for (const [fid, ids] of byField) {
+      for (const [id, [tf, len]] of ids) {
+        let own = termsOf.get(id);
+        if (!own) termsOf.set(id, (own = { terms: [], bases: [] }));
+        if (own.terms.at(-1) !== t) {
+          own.terms.push(t);
+          own.bases.push(0);
+        }
+        own.bases[own.bases.length - 1]! += impactPart(fid, tf, len);
       }
     }
-  }
-  const documentTermsOf = (id: number): DocumentTerms => {
-    const lengths = corpus.documents.get(id)!.lengths;
-    return {
-      terms: termsOf.get(id)!,
-      fields: (t) => [...byTerm.get(t)!].flatMap(([fid, ids]) => (ids.has(id) ? [[fid, ids.get(id)!, lengths[fid]!] as [number, number, number]] : [])),
+    for (const id of byField.get(0)?.keys() ?? []) {
+      let list = nameTermsOf.get(id);
+      if (!list) nameTermsOf.set(id, (list = []));
+      list.push(term);
+    }
+  });
+  // A term's impact for a document, once per document however many of its fields are paged.
+  const impacts = new ImpactTable(vocabulary);
+  const impactOf = (term: string): ((id: number) => number) => {
+    const over = impacts.of(term);
+    const known = new Map<number, number>();
+    return (id) => {
+      let q = known.get(id);
+      if (q === undefined) {
+        const own = termsOf.get(id)!;
+        known.set(id, (q = over(own.terms, own.bases)));
+      }
+      return q;
     };
   };
   const sortedTerms = [...corpus.terms].sort((a, b) => compareKeys(a[0], b[0]));
   const entries: TermEntry[] = [];
   for (const [term, byField] of sortedTerms) {
-    const postings = new Map<number, Map<number, Posting>>();
-    for (const [fid, tfs] of byField) {
-      const m = new Map<number, Posting>();
-      for (const [id, tf] of tfs) m.set(id, [tf, corpus.documents.get(id)!.lengths[fid]!]);
-      postings.set(fid, m);
-    }
-    const entry = await makeTermEntry(term, postings, docOf, (id) => termImpact(term, documentTermsOf(id)), policy, names);
+    const entry = await makeTermEntry(term, byField, docOf, impactOf(term), policy, names);
     await combineHeads(entry, readBuilt, names);
     entries.push(entry);
   }
@@ -146,12 +162,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   // The name-pair index: "a b" for every two terms of a package's name.
   const pairs = new Map<string, Map<number, Posting>>();
   for (const [id, d] of corpus.documents) {
-    const own = new Map<string, Map<number, number>>();
-    for (const t of termsOf.get(id) ?? []) {
-      const tf = byTerm.get(t)!.get(0)?.get(id);
-      if (tf !== undefined) own.set(t, new Map([[0, tf]]));
-    }
-    for (const key of pairKeys(own)) {
+    for (const key of pairKeysOf(nameTermsOf.get(id) ?? [])) {
       let m = pairs.get(key);
       if (!m) pairs.set(key, (m = new Map()));
       m.set(id, [1, d.lengths[0]!]);
@@ -160,8 +171,8 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   const pairEntries: TermEntry[] = [];
   for (const [key, postings] of [...pairs].sort((a, b) => compareKeys(a[0], b[0]))) {
     const [a, b] = key.split(' ') as [string, string];
-    const qOf = (id: number): number => termImpact(a, documentTermsOf(id)) + termImpact(b, documentTermsOf(id));
-    pairEntries.push(await makeTermEntry(key, new Map([[0, postings]]), docOf, qOf, policy, names));
+    const [qa, qb] = [impactOf(a), impactOf(b)];
+    pairEntries.push(await makeTermEntry(key, new Map([[0, postings]]), docOf, (id) => qa(id) + qb(id), policy, names));
   }
   const pairTree = buildTree(pairTreeSpec(policy), pairEntries, names);
   const suffixes = buildTree(suffixTreeSpec(policy), sortedTerms.map(([t]) => reverseTerm(t)).sort(compareKeys), names);
