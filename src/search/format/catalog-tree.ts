@@ -6,25 +6,39 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkCatalogFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { jsonWeight, OVERHEAD, PlainAccumulator } from './sizes.ts';
+import { OVERHEAD, PlainAccumulator } from './sizes.ts';
+import { RawJson } from './raw-json.ts';
 
 /** Largest `updated_at` the recency key can order (year 2286). */
 export const MAX_MS = 9_999_999_999_999;
 
 /** Key of a summary in the recency order: newest first, then by name. */
 export function recencyKey(summary: PackageSummary): string {
-  return `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`;
+  let key = recencyKeys.get(summary);
+  if (key === undefined) recencyKeys.set(summary, (key = `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`));
+  return key;
 }
+/** Keys of summaries (never changed once made), computed once: sorts and cuts ask for them often. */
+const recencyKeys = new WeakMap<PackageSummary, string>();
+
+/** `JSON.stringify` of a summary, computed once for both catalog trees (summaries are never changed once made). */
+function summaryJson(summary: PackageSummary): string {
+  let text = summaryTexts.get(summary);
+  if (text === undefined) summaryTexts.set(summary, (text = JSON.stringify(summary)));
+  return text;
+}
+const summaryTexts = new WeakMap<PackageSummary, string>();
 
 export function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: ChunkPolicy): LevelSpec<PackageSummary> {
-  const weight = jsonWeight<PackageSummary>();
+  const weight = (summary: PackageSummary): number => summaryJson(summary).length + 1;
   return {
     salt,
     policy,
     key,
     weight,
     accumulator: () => new PlainAccumulator(OVERHEAD, weight),
-    encode: (entries) => ({ v: SHARDED_FORMAT_VERSION, t: 'catalog', e: entries }),
+    // The text of `{ v, t: 'catalog', e: entries }`, from each summary's.
+    encode: (entries) => new RawJson(`{"v":${SHARDED_FORMAT_VERSION},"t":"catalog","e":[${entries.map(summaryJson).join(',')}]}`),
     decode: (file) => valid(checkCatalogFile(file)).e,
     ref: (entries, file, bytes): RefJson => [key(entries[0]!), file, bytes, entries.reduce((n, e) => n + weight(e), 0)],
     child: notAReference,

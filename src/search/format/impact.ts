@@ -1,6 +1,8 @@
 /** The impact of a term for a document: the order of a paged field's postings. @module */
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS } from '../../core/search-options.ts';
-import { match } from './matching.ts';
+import SearchableMap from 'minisearch/SearchableMap';
+import { ShelfError } from '../../core/errors.ts';
+import { match, maxDistance } from './matching.ts';
 
 export const K1 = 1.2;
 export const B = 0.7;
@@ -52,34 +54,52 @@ export function impactPart(fid: number, tf: number, len: number): number {
 
 /**
  * {@link termImpact} for a build, where every term has a number (its index in `vocabulary`) and
- * every document's {@link impactBase}s are known: the same sums in the same order, each term's
- * match against the term asked for computed once, in flat arrays rather than maps.
+ * every document's {@link impactBase}s are known: the same sums in the same order. The terms a
+ * term matches are found once, in a radix tree of the vocabulary (its completions, and the terms
+ * within its typo distance), rather than by matching it against every term of every document.
+ * One table serves one term at a time (see {@link ImpactTable.of}); {@link ImpactTable.twin}
+ * gives another over the same vocabulary.
  */
 export class ImpactTable {
-  /** Per vocabulary term: the serial of the term last matched against it, and the match weight (NaN: no match). */
+  /** Per vocabulary term: the serial of the last term found to match it, and the match weight. */
   private readonly stamp: Int32Array;
   private readonly weight: Float64Array;
   private serial = 0;
 
-  constructor(private readonly vocabulary: readonly string[]) {
+  constructor(
+    private readonly vocabulary: readonly string[],
+    private readonly index: SearchableMap<number> = SearchableMap.from(vocabulary.map((term, i) => [term, i])),
+  ) {
     this.stamp = new Int32Array(vocabulary.length);
     this.weight = new Float64Array(vocabulary.length);
   }
 
-  /** The impact of `term` for a document holding the terms numbered `terms` with these bases. */
+  /** Another table over the same vocabulary, for a term asked about alongside this table's. */
+  twin(): ImpactTable {
+    return new ImpactTable(this.vocabulary, this.index);
+  }
+
+  /**
+   * The impact of `term` for a document holding the terms numbered `terms`, with these bases; valid
+   * until the next call of `of` on this table.
+   */
   of(term: string): (terms: ArrayLike<number>, bases: ArrayLike<number>) => number {
     const serial = ++this.serial;
+    const { stamp, weight } = this;
+    const mark = (t: number): void => {
+      const m = match(term, this.vocabulary[t]!);
+      if (!m) return;
+      stamp[t] = serial;
+      weight[t] = m.weight;
+    };
+    // `match` accepts the term itself, its completions and the terms within its Levenshtein distance.
+    for (const t of this.index.atPrefix(term).values()) mark(t);
+    const distance = maxDistance(term);
+    if (distance > 0) for (const [t] of this.index.fuzzyGet(term, distance).values()) mark(t);
     return (terms, bases) => {
+      if (this.serial !== serial) throw new ShelfError('internal_error', `The impacts of "${term}" were asked after the next term's.`);
       let sum = 0;
-      for (let i = 0; i < terms.length; i++) {
-        const t = terms[i]!;
-        if (this.stamp[t] !== serial) {
-          this.stamp[t] = serial;
-          this.weight[t] = match(term, this.vocabulary[t]!)?.weight ?? Number.NaN;
-        }
-        const w = this.weight[t]!;
-        if (w === w) sum += w * bases[i]!;
-      }
+      for (let i = 0; i < terms.length; i++) if (stamp[terms[i]!] === serial) sum += weight[terms[i]!]! * bases[i]!;
       return Math.round(sum * 1e5);
     };
   }

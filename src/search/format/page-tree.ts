@@ -13,7 +13,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkPageFile, valid } from './validate.ts';
 import { DEFAULT_POLICY, type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { DocAccumulator, OVERHEAD, digits, docCost, postingCost } from './sizes.ts';
+import { OneDocAccumulator, OVERHEAD, digits, postingCost } from './sizes.ts';
 import { docsTail } from './term-tree.ts';
 
 /** One posting of a paged field, in memory. */
@@ -41,7 +41,7 @@ export function pagesLevel(head: ChunkPolicy, later: ChunkPolicy): LevelSpec<Pag
     firstPolicy: head,
     key: (e) => e.key,
     weight: (e) => postingCost(e.tf, e.len, e.doc),
-    accumulator: () => new DocAccumulator<PageEntry>(OVERHEAD, own, (e) => ({ ids: [e.id], costs: [docCost(e.doc)], docs: [e.doc] })),
+    accumulator: () => new OneDocAccumulator<PageEntry>(OVERHEAD, own, (e) => [e.id, e.doc]),
     encode: (entries) =>
       new RawJson(
         `{"v":${SHARDED_FORMAT_VERSION},"t":"page","e":[${entries.map((e) => `[${JSON.stringify(e.doc[0])},${e.tf},${e.len},${e.q}]`).join(',')}]` +

@@ -7,10 +7,21 @@
 import { type Accumulator } from './chunker.ts';
 import { type DocEntryJson } from './wire.ts';
 
-/** Bytes of a document entry in a `docs` list. */
+/** Bytes of a document entry in a `docs` list, measured once per entry (entries are never changed once made; a document is in many files). */
 export function docCost(doc: DocEntryJson): number {
-  return docJsonLength(doc) + 1;
+  let cost = docCosts.get(doc);
+  if (cost === undefined) docCosts.set(doc, (cost = docJsonLength(doc) + 1));
+  return cost;
 }
+const docCosts = new WeakMap<DocEntryJson, number>();
+
+/** `JSON.stringify` of a document entry, computed once per entry. */
+export function docJson(doc: DocEntryJson): string {
+  let text = docTexts.get(doc);
+  if (text === undefined) docTexts.set(doc, (text = JSON.stringify(doc)));
+  return text;
+}
+const docTexts = new WeakMap<DocEntryJson, string>();
 
 /** `JSON.stringify(doc).length` without building the text (measured far more often than written); serialises anything ill-typed. */
 export function docJsonLength(doc: DocEntryJson): number {
@@ -123,6 +134,27 @@ export class DocAccumulator<E> implements Accumulator<E> {
       this.size = size;
     }
     this.last = undefined;
+  }
+}
+
+/** A {@link DocAccumulator} of entries that each bring one document (postings of a page): the same sizes, without a list per entry. */
+export class OneDocAccumulator<E> implements Accumulator<E> {
+  size: number;
+  private readonly seen = new Set<number>();
+  constructor(
+    overhead: number,
+    private readonly own: (e: E) => number,
+    private readonly doc: (e: E) => [id: number, doc: DocEntryJson],
+  ) {
+    this.size = overhead;
+  }
+  sizeWith(e: E): number {
+    const [id, doc] = this.doc(e);
+    return this.size + this.own(e) + (this.seen.has(id) ? 0 : docCost(doc));
+  }
+  add(e: E): void {
+    this.size = this.sizeWith(e);
+    this.seen.add(this.doc(e)[0]);
   }
 }
 

@@ -14,7 +14,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkDictFile, checkSuffixesFile, checkTermsFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, jsonStringLength, jsonWeight } from './sizes.ts';
+import { DocAccumulator, type EntryDocs, OVERHEAD, PlainAccumulator, docCost, docJson, jsonStringLength, jsonWeight } from './sizes.ts';
 
 /** A posting in memory: term frequency and the document's length of the field. */
 export type Posting = [tf: number, len: number];
@@ -129,13 +129,6 @@ export function docsTail(docs: Map<number, DocEntryJson>): string {
   return `${out}]}`;
 }
 
-/** `JSON.stringify` of a document entry, computed once per entry (entries are never changed once made; a document is in many files). */
-export function docJson(doc: DocEntryJson): string {
-  let text = docTexts.get(doc);
-  if (text === undefined) docTexts.set(doc, (text = JSON.stringify(doc)));
-  return text;
-}
-const docTexts = new WeakMap<DocEntryJson, string>();
 
 /** The documents a term entry brings into a `terms` file, measured once. */
 export function termEntryDocs(entry: TermEntry): EntryDocs {

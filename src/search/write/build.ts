@@ -138,14 +138,15 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   });
   // A term's impact for a document, once per document however many of its fields are paged.
   const impacts = new ImpactTable(vocabulary);
-  const impactOf = (term: string): ((id: number) => number) => {
-    const over = impacts.of(term);
+  const secondImpacts = impacts.twin();
+  const impactOf = (term: string, table = impacts): ((id: number) => number) => {
+    let over: ReturnType<ImpactTable['of']> | undefined;
     const known = new Map<number, number>();
     return (id) => {
       let q = known.get(id);
       if (q === undefined) {
         const own = termsOf.get(id)!;
-        known.set(id, (q = over(own.terms, own.bases)));
+        known.set(id, (q = (over ??= table.of(term))(own.terms, own.bases)));
       }
       return q;
     };
@@ -171,7 +172,7 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   const pairEntries: TermEntry[] = [];
   for (const [key, postings] of [...pairs].sort((a, b) => compareKeys(a[0], b[0]))) {
     const [a, b] = key.split(' ') as [string, string];
-    const [qa, qb] = [impactOf(a), impactOf(b)];
+    const [qa, qb] = [impactOf(a), impactOf(b, secondImpacts)];
     pairEntries.push(await makeTermEntry(key, new Map([[0, postings]]), docOf, (id) => qa(id) + qb(id), policy, names));
   }
   const pairTree = buildTree(pairTreeSpec(policy), pairEntries, names);
