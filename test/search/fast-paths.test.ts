@@ -10,6 +10,8 @@ import type { DocEntryJson } from '../../src/search/format/wire.ts';
 import { docCost } from '../../src/search/format/sizes.ts';
 import { decodeTermsFile, termTreeSpec } from '../../src/search/format/term-tree.ts';
 import type { RawJson } from '../../src/search/format/raw-json.ts';
+import { documentTerms, ImpactTable, impactBase, termImpact } from '../../src/search/format/impact.ts';
+import { indexDocument } from '../../src/search/format/indexed-document.ts';
 import { makeCorpus, SMALL_POLICY } from './corpus.ts';
 
 describe('sizes counted without serialising', () => {
@@ -67,5 +69,36 @@ describe('term entries re-encoded from a terms file', () => {
     ]);
     // Documents by id; the alias "0a" of id 10 is the last spelling of it "z" references.
     expect(JSON.parse(text).docs).toEqual([['0a', '@a/a-alias', '0123456789', 1, null, 0], b]);
+  });
+});
+
+describe("the build's impact table", () => {
+  it("gives termImpact's impact of every term, typos and prefixes of it included, for every document", () => {
+    const docs = makeCorpus({ count: 100, seed: 5 }).map(indexDocument);
+    const vocabulary = [...new Set(docs.flatMap((d) => [...d.postings.keys()]))].sort();
+    const numbers = new Map(vocabulary.map((t, i) => [t, i]));
+    const own = docs.map((d) => {
+      const terms = documentTerms(d.postings, d.lengths);
+      return { terms, numbered: terms.terms.map((t) => numbers.get(t)!), bases: terms.terms.map((t) => impactBase(terms.fields(t))) };
+    });
+    const table = new ImpactTable(vocabulary);
+    let matched = 0;
+    // Every vocabulary term, plus words that are only prefixes or typos of terms.
+    for (const word of [...vocabulary.filter((_, i) => i % 2 === 0), ...vocabulary.slice(0, 40).map((t) => t.slice(0, -1)), ...vocabulary.slice(0, 40).map((t) => `${t.slice(1)}x`)]) {
+      const of = table.of(word);
+      for (const d of own) {
+        const expected = termImpact(word, d.terms);
+        expect(of(d.numbered, d.bases), `${word} in ${d.terms.terms.join(' ')}`).toBe(expected);
+        if (expected > 0) matched++;
+      }
+    }
+    expect(matched).toBeGreaterThan(1000);
+  });
+
+  it('refuses a term asked after the next one (its marks are gone)', () => {
+    const table = new ImpactTable(['alpha', 'beta']);
+    const first = table.of('alpha');
+    table.of('beta');
+    expect(() => first([0], [1])).toThrow(/asked after/);
   });
 });
