@@ -281,7 +281,7 @@ describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', ()
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('SHELF_GC_GRACE_MS must be a whole number');
     const other = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'cron' }));
-    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc or downloads');
+    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc, compact or downloads');
   });
 });
 
