@@ -34,8 +34,8 @@ export interface AnnounceReport {
    */
   base_updates: number;
   /**
-   * The compactor's runs that compacted, after the timed announces and outside their timed calls
-   * (null when the run had no compactor); those after warm-up announces are listed apart.
+   * The compactor's runs that compacted, after the announces and outside their timed calls (null
+   * when the run had no compactor); those after a warm-up announce are counted in `after_warmup`.
    */
   compactor: CompactorReport | null;
   /** Median of each phase, ms, in pipeline order. */
@@ -67,6 +67,7 @@ export interface AnnounceReport {
 
 /** The compactor's runs in an announce run (see {@link AnnounceReport}). */
 export interface CompactorReport {
+  /** Runs that compacted. */
   n: number;
   ms: Percentiles;
   cpu_ms: Percentiles;
@@ -74,8 +75,8 @@ export interface CompactorReport {
   packages: Percentiles;
   /** Files each run wrote (its root included). */
   files: Percentiles;
-  /** Runs after a warm-up announce (cold code), ms. */
-  warmup_ms: number[];
+  /** Of the `n`, runs after the warm-up announce: the process's first compaction (cold code), like the warm-up announce, whose time is reported apart. */
+  after_warmup: number;
 }
 
 /** A report, and the keys the worker's announces read (the working set) or missed. */
@@ -138,16 +139,15 @@ export async function measureAnnounces(options: MeasureAnnouncesOptions): Promis
 /** Whether an announce rewrote the sharded index's base trees (more index files than the delta). */
 const isBaseUpdate = (t: AnnounceTiming): boolean => (t.writes.index_files ?? 0) > 1;
 
-/** Summarises the compactor's runs that compacted (`n` 0 when none followed a timed announce). */
+/** Summarises the compactor's runs that compacted (`n` 0 when none did). */
 export function summariseCompactions(runs: readonly CompactTiming[]): CompactorReport {
-  const timed = runs.filter((c) => !c.warmup);
   return {
-    n: timed.length,
-    ms: percentiles(timed.map((c) => c.ms)),
-    cpu_ms: percentiles(timed.map((c) => c.cpu)),
-    packages: percentiles(timed.map((c) => c.packages)),
-    files: percentiles(timed.map((c) => c.files)),
-    warmup_ms: runs.filter((c) => c.warmup).map((c) => round(c.ms)),
+    n: runs.length,
+    ms: percentiles(runs.map((c) => c.ms)),
+    cpu_ms: percentiles(runs.map((c) => c.cpu)),
+    packages: percentiles(runs.map((c) => c.packages)),
+    files: percentiles(runs.map((c) => c.files)),
+    after_warmup: runs.filter((c) => c.warmup).length,
   };
 }
 

@@ -303,8 +303,9 @@ export function goalRows(r: BenchResult): GoalRow[] {
 /** The compactor's runs in an announce run, in words (runs before the compactor had none). */
 function compactorText(c: CompactorReport | null | undefined): string {
   if (!c) return 'no compactor in this run';
-  if (c.n === 0) return `the compactor compacted after no timed announce${c.warmup_ms.length ? ` (after the warm-up: ${c.warmup_ms.map(ms).join(', ')})` : ''}`;
-  return `the compactor, after the announces: p50 ${ms(c.ms.p50)}, max ${ms(c.ms.max)} over ${c.n} runs of ${c.packages.p50} packages p50, ${c.files.p50} files written p50`;
+  if (c.n === 0) return 'the compactor never compacted';
+  const cold = c.after_warmup > 0 ? ` (${c.after_warmup} of them the process's first, after its warm-up announce)` : '';
+  return `the compactor, after the announces: p50 ${ms(c.ms.p50)}, max ${ms(c.ms.max)} over ${c.n} runs${cold} of ${c.packages.p50} packages p50, ${c.files.p50} files written p50`;
 }
 
 /** Renders the result as Markdown. */
@@ -380,9 +381,9 @@ export function renderMarkdown(r: BenchResult): string {
 
   line('## 1. Announce latency (through the handler, warm)');
   line();
-  line('The compactor runs after every announce, outside its timed call and its counted writes, as a schedule that keeps up would: it compacts when the delta holds `delta_max` packages (its columns: runs that compacted after a timed announce, their p50 / max, and the packages each merged, p50). "base rewrites": timed announces that compacted inline (past the hard cap, twice `delta_max`).');
+  line('The compactor runs after every announce, outside its timed call and its counted writes, as a schedule that keeps up would: it compacts when the delta holds `delta_max` packages (its columns: runs that compacted, of them the process\'s first after its warm-up announce, their p50 / max, and the packages each merged, p50). "base rewrites": timed announces that compacted inline (past the hard cap, twice `delta_max`).');
   line();
-  line('| packages | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | base rewrites | compactor runs | compactor p50 / max | packages per run | errors |');
+  line('| packages | store | n | p50 | p95 | max | CPU p50 | first (cold) | slowest phases (p50) | base rewrites | compactor runs (first) | compactor p50 / max | packages per run | errors |');
   line('|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|');
   for (const s of r.sizes) {
     for (const store of STORES) {
@@ -394,7 +395,7 @@ export function renderMarkdown(r: BenchResult): string {
       }
       const top = Object.entries(a.phases_p50_ms).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
       const c = a.compactor;
-      const cells = c && c.n > 0 ? `${c.n} | ${ms(c.ms.p50)} / ${ms(c.ms.max)} | ${c.packages.p50}` : `${c ? 0 : '–'} | – | –`;
+      const cells = c && c.n > 0 ? `${c.n} (${c.after_warmup}) | ${ms(c.ms.p50)} / ${ms(c.ms.max)} | ${c.packages.p50}` : `${c ? 0 : '–'} | – | –`;
       line(`| ${n(s.packages)} | ${store} | ${a.n} | ${ms(a.latency_ms.p50)} | ${ms(a.latency_ms.p95)} | ${ms(a.latency_ms.max)} | ${ms(a.cpu_ms.p50)} | ${a.first_ms === null ? '–' : ms(a.first_ms)} | ${top} | ${a.base_updates ?? '–'} | ${cells} | ${a.errors.length ? a.errors.join(', ') : '0'} |`);
     }
   }
