@@ -320,8 +320,11 @@ export class RegistryClient {
     let promise = this.searcherPromises.get(kind);
     if (!promise) {
       promise = (async (): Promise<Searcher> => {
+        // The root is read alongside the config, not after it (one round of requests, not two).
+        const opening = ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds });
+        opening.catch(() => undefined); // awaited below, once the config is known to be readable
         await this.config(); // a registry that is not (or no longer) readable says so first
-        return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds })) ?? EMPTY_SEARCHER;
+        return (await opening) ?? EMPTY_SEARCHER;
       })();
       this.searcherPromises.set(kind, promise);
       promise.catch(() => this.searcherPromises.delete(kind));

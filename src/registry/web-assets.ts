@@ -67,8 +67,9 @@ const PAGES: readonly PageName[] = ['home', 'package', 'scope'];
 
 /**
  * The modules (under `src/`) a page imports on demand as soon as it starts, whose chunks it
- * preloads: the package and scope pages read their documents at once (zod schemas), the scope
- * page then summarises its packages. The home page's search imports nothing on demand.
+ * preloads beside the chunks its script imports: the package and scope pages read their
+ * documents at once (zod schemas), the scope page then summarises its packages. The home page's
+ * search imports nothing on demand.
  */
 const READ_AT_START: Record<PageName, readonly string[]> = {
   home: [],
@@ -254,7 +255,7 @@ async function bundle(): Promise<WebCode> {
     scripts[page] = own.key;
     pageScripts.push(own);
     for (const [file, asset] of named) if (file !== `${page}.js`) chunks.set(asset.key, asset);
-    preload[page] = startChunks(result, named, READ_AT_START[page]);
+    preload[page] = startChunks(result, named, `${page}.js`, READ_AT_START[page]);
   }
   const css = (await build({ style: sources[PAGES.length]! })).outputFiles.find((f) => f.path.endsWith('.css'));
   if (!css) throw new ShelfError('web_assets_unavailable', 'esbuild produced no style sheet for the web pages.');
@@ -262,16 +263,25 @@ async function bundle(): Promise<WebCode> {
   return { assets: [...pageScripts, ...sorted, hashed('style', '.css', css.contents)], scripts, preload };
 }
 
-/** The keys of the chunks of `modules` and of the chunks those import, sorted. */
-function startChunks(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, named: Map<string, WebAsset>, modules: readonly string[]): string[] {
+/**
+ * The keys of the chunks a page loads as it starts, sorted: those its script `entry` imports (the
+ * code it shares with its on-demand chunks), those of `modules` and those these import. Without a
+ * preload, the browser would find the script's own chunks only once the script arrived: one more
+ * round of requests before anything runs.
+ */
+function startChunks(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, named: Map<string, WebAsset>, entry: string, modules: readonly string[]): string[] {
   const outputs = Object.entries(result.metafile.outputs).map(([path, o]) => ({ file: basename(path), ...o }));
   const keys = new Set<string>();
   const add = (file: string): void => {
     const key = named.get(file)!.key;
     if (keys.has(key)) return;
     keys.add(key);
+    importsOf(file);
+  };
+  const importsOf = (file: string): void => {
     for (const i of outputs.find((o) => o.file === file)?.imports ?? []) if (i.kind === 'import-statement') add(basename(i.path));
   };
+  importsOf(entry);
   for (const module of modules) {
     const output = outputs.find((o) => o.entryPoint !== undefined && resolve(WEB_SOURCE_DIR, o.entryPoint) === resolve(WEB_SOURCE_DIR, '..', module));
     if (!output) throw new ShelfError('web_assets_unavailable', `esbuild made no chunk of ${module} for the web pages.`);

@@ -76,10 +76,16 @@ describe('publishWebAssets', () => {
       expect(source).toContain(`content="${contentSecurityPolicy().replaceAll("'", '&#39;')}"`);
       for (const [, preloaded] of source.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)) expect(chunks).toContain(preloaded);
     }
-    // The home page's search loads its one script, without zod or semver: the documents' schemas
-    // are the other pages' (preloaded there).
+    // The home page's search loads its script and the chunks it imports (preloaded, so they load
+    // beside it), without zod or semver: the documents' schemas are the other pages' (preloaded there).
     const code = async (page: string) => pageCode(text((await store.get(page))!.body), async (key) => (await store.get(key))!.body);
-    expect(await code('index.html')).toMatchObject({ scripts: [scripts[0]], has_zod: false, has_semver: false });
+    const homeScript = text((await store.get(scripts[0]!))!.body);
+    const homeImports = [...homeScript.matchAll(/\bfrom ?"\.\/(chunk\.[0-9a-f]{16}\.js)"/g)].map((m) => `assets/${m[1]}`);
+    expect(await code('index.html')).toMatchObject({ scripts: [scripts[0], ...homeImports.sort()], has_zod: false, has_semver: false });
+    // The search's first reads, fetched beside the script.
+    const home = text((await store.get('index.html'))!.body);
+    expect(home).toContain('<link rel="preload" as="fetch" crossorigin href="v1/config.json">');
+    expect(home).toContain('<link rel="preload" as="fetch" crossorigin href="v1/search/bundles/root.json">');
     expect(await code('package.html')).toMatchObject({ has_zod: true, has_semver: true });
     expect((await code('package.html')).scripts.length).toBeGreaterThan(1);
     expect(contentSecurityPolicy()).not.toContain('unsafe');
@@ -107,6 +113,7 @@ describe('publishWebAssets', () => {
     const html = text((await store.get('index.html'))!.body);
     expect(html).toContain('<meta name="shelf-registry" content="https://cdn.example.com/shelf/&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;">');
     expect(html).toContain("connect-src &#39;self&#39; https://cdn.example.com;");
+    expect(html).toContain('<link rel="preload" as="fetch" crossorigin href="https://cdn.example.com/shelf/&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;/v1/config.json">');
     expect(html.match(/<script/g)).toHaveLength(1);
   });
 
