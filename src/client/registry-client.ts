@@ -25,7 +25,7 @@ import type {
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import type { HttpAnswer } from '../core/http-answer.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, type ReadBounds } from '../core/read-bounds.ts';
-import { ShardedSearch } from '../search/read/reader.ts';
+import { ShardedSearch, type SearchPage } from '../search/read/reader.ts';
 import { memoryPins, RegistryTrust, verificationOf, withListedStatus, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
 import { platformId } from '../core/names.ts';
 import { checkConfig, checkDownloadsIndex, valid } from '../search/format/validate.ts';
@@ -40,11 +40,14 @@ const documentSchemas = (): Promise<typeof import('../core/schemas.ts')> => impo
 /** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
 interface Searcher {
   search(query: string, options: SearchQueryOptions): SearchHit[] | Promise<SearchHit[]>;
+  searchPage(query: string, options: SearchQueryOptions): SearchPage | Promise<SearchPage>;
   suggest(query: string): string | null | Promise<string | null>;
 }
 
 /** The searcher of a kind with no packages yet (a sharded registry has no root for it). */
-const EMPTY_SEARCHER: Searcher = { search: () => [], suggest: () => null };
+const EMPTY_SEARCHER: Searcher = { search: () => [], searchPage: () => ({ hits: [], more: false }), suggest: () => null };
+
+export type { SearchPage };
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -275,6 +278,16 @@ export class RegistryClient {
    */
   async search(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchHit[]> {
     return (await this.searcher(kind)).search(query, options);
+  }
+
+  /**
+   * One page of a search, as a page showing `limit` results wants it: the hits, and whether more
+   * follow (known without downloading anything for them).
+   *
+   * @throws ShelfError `registry_unreachable`, `invalid_argument`
+   */
+  async searchPage(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchPage> {
+    return (await this.searcher(kind)).searchPage(query, options);
   }
 
   /**

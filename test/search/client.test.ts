@@ -144,6 +144,43 @@ describe('which files a query reads', () => {
   });
 });
 
+describe('a page of results', () => {
+  const corpus = makeCorpus({ count: 300, seed: 21 });
+  let bucket: MemoryBucket;
+  beforeAll(async () => {
+    bucket = await bucketWith(corpus, { policy: SMALL_POLICY });
+  });
+  const displaysRead = (client: ShardedSearch) => client.stats.keys.filter((k) => k.includes('/docs/'));
+
+  it('says whether more hits follow, reading the display files of the hits shown and no other', async () => {
+    const reference = wholeIndex(corpus);
+    for (const q of ['weather', 'notes cal']) {
+      const all = reference.search(q, { limit: 1_000 });
+      expect(all.length).toBeGreaterThan(6);
+      const client = await open(bucket, { expansionBudget: 50_000_000 });
+      const page = await client.searchPage(q, { limit: 5 });
+      expect(page.hits.map((h) => h.name)).toEqual(all.slice(0, 5).map((h) => h.name));
+      expect(page.more).toBe(true);
+      expect(new Set(displaysRead(client)).size).toBe(5);
+      // The whole list: nothing follows it.
+      const last = await client.searchPage(q, { limit: all.length });
+      expect(last.hits).toHaveLength(all.length);
+      expect(last.more).toBe(false);
+    }
+  });
+
+  it('an empty query says whether more packages follow, from the catalog pages alone', async () => {
+    const client = await open(bucket, { maxListPages: 1_000 });
+    const page = await client.searchPage('', { limit: 10 });
+    expect(page.hits).toHaveLength(10);
+    expect(page.more).toBe(true);
+    const whole = await client.searchPage('', { limit: corpus.length });
+    expect(whole.hits).toHaveLength(corpus.length);
+    expect(whole.more).toBe(false);
+    expect(displaysRead(client)).toEqual([]);
+  });
+});
+
 describe('results equal the whole index', () => {
   it('without paged fields every query gives the same hits, scores, filters and orders', async () => {
     const corpus = makeCorpus({ count: 500, seed: 5 });

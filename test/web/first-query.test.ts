@@ -19,6 +19,7 @@ import { publishWebAssets } from '../../src/registry/web-assets.ts';
 import { rebuildToStore } from '../../src/search/write/publish.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
+import { LISTING_PAGE, MORE_RESULTS, RESULTS_PAGE } from '../../src/web/home.ts';
 import { makeCorpus } from '../search/corpus.ts';
 import { launchChromium } from './helpers.ts';
 
@@ -128,6 +129,7 @@ async function firstQuery(query: string, pages: Site = site): Promise<{ page: Pa
 }
 
 const count = (log: Seen[], path: string) => log.filter((s) => s.path === path).length;
+const displays = (log: Seen[]) => log.filter((s) => s.path.startsWith('v1/search/bundles/docs/')).map((s) => s.path);
 
 describe('home page, first query from a fresh browser', () => {
   it('asks for its chunks, the config and the search root from the HTML, before its script runs, and fetches each once', async () => {
@@ -165,5 +167,45 @@ describe('home page, first query from a fresh browser', () => {
     await context.close();
     expect(count(site.log, shardedRootKey('skill'))).toBe(1);
     expect(count(site.log, configKey())).toBe(1);
+  });
+});
+
+describe('home page, results shown and display files downloaded', () => {
+  it(`a query shows its first ${RESULTS_PAGE} results and downloads the display files of those alone`, async () => {
+    site.holdScriptUntil(null);
+    const { page, names, close } = await firstQuery('server');
+    expect(names).toHaveLength(RESULTS_PAGE);
+    expect(displays(site.log)).toHaveLength(RESULTS_PAGE);
+    expect(await page.locator('#result-count').textContent()).toBe(`${RESULTS_PAGE}+ bundles matching “server”`);
+    await page.getByRole('button', { name: 'Show more' }).waitFor();
+    await close();
+  });
+
+  it(`"Show more", from the keyboard, adds the next ${MORE_RESULTS} results below the same first ones, downloads their display files alone, and focuses the first new one`, async () => {
+    site.holdScriptUntil(null);
+    const { page, names, close } = await firstQuery('server');
+    const before = new Set(displays(site.log));
+    await page.getByRole('button', { name: 'Show more' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => page.locator('#results .result').count()).toBe(RESULTS_PAGE + MORE_RESULTS);
+    const after = await page.locator('#results .result').evaluateAll((items) => items.map((li) => li.getAttribute('data-name') ?? ''));
+    expect(after.slice(0, RESULTS_PAGE)).toEqual(names);
+    const added = displays(site.log).filter((p) => !before.has(p));
+    expect(added).toHaveLength(MORE_RESULTS);
+    expect(new Set(displays(site.log)).size).toBe(displays(site.log).length);
+    const focused = await page.evaluate(() => document.activeElement?.closest('.result')?.getAttribute('data-name'));
+    expect(focused).toBe(after[RESULTS_PAGE]);
+    await close();
+  });
+
+  it(`the page without a query lists ${LISTING_PAGE} packages from the catalog, without a display file each`, async () => {
+    site.holdScriptUntil(null);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${site.url}/index.html`);
+    await page.locator('#results[aria-busy="false"]').waitFor();
+    expect(await page.locator('#results .result').count()).toBe(LISTING_PAGE);
+    expect(displays(site.log)).toEqual([]);
+    await context.close();
   });
 });

@@ -46,6 +46,14 @@ import { isGone, parseWith, Transport, type TransferStats } from './transport.ts
 export type { FetchLike, TransferStats };
 export { nameFieldTerms, prefixEnd, tokenize } from './pieces.ts';
 
+/** One page of results: the hits shown, and whether more follow them. */
+export interface SearchPage {
+  /** At most `limit` hits, with their display data. */
+  hits: SearchHit[];
+  /** Whether the query has more hits than `limit` (known without reading their display data). */
+  more: boolean;
+}
+
 /** Options of {@link ShardedSearch.open}. */
 export interface ShardedSearchOptions {
   /** Fetches a URL; default the global `fetch`. */
@@ -234,6 +242,17 @@ export class ShardedSearch {
    *   when a file cannot be read or is malformed.
    */
   async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    return (await this.searchPage(query, opts)).hits;
+  }
+
+  /**
+   * Like {@link ShardedSearch.search}, and says whether more hits follow the `limit` shown: a
+   * page showing `limit` results offers "more" without reading the display file of one more hit.
+   *
+   * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
+   *   when a file cannot be read or is malformed.
+   */
+  async searchPage(query: string, opts: SearchQueryOptions = {}): Promise<SearchPage> {
     try {
       return await this.answer(query, opts);
     } catch (error) {
@@ -305,11 +324,15 @@ export class ShardedSearch {
   }
 
   /** A query, step by step: each step is a method of its own, below. */
-  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
+  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchPage> {
     const o = validateSearchOptions(query, opts);
-    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
+    if (query.trim() === '') {
+      // Catalog pages carry the summaries: one more hit costs nothing to know.
+      const listed = await listCatalog(this.transport, this.root, await this.deltaOf(this.root), { ...o, limit: o.limit + 1 }, this.maxListPages);
+      return { hits: listed.slice(0, o.limit), more: listed.length > o.limit };
+    }
     const q = this.state(query, o);
-    if (q === null) return [];
+    if (q === null) return { hits: [], more: false };
     const root = q.root;
     const dict = await this.readDictionary(q);
     q.cands = candidates(q.words, dict);
@@ -553,11 +576,12 @@ export class ShardedSearch {
     return [...scored, ...others.filter((h) => !seen.has(h.name))];
   }
 
-  /** 6. The hits shown, in the requested order, with their display data. */
-  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
-    const top = orderHits(ranked, o);
-    const summaries = await Promise.all(top.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
-    return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
+  /** 6. The hits shown, in the requested order, with their display data (only theirs), and whether more follow. */
+  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchPage> {
+    const top = orderHits(ranked, { sort: o.sort, limit: o.limit + 1 });
+    const shown = top.slice(0, o.limit);
+    const summaries = await Promise.all(shown.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
+    return { hits: shown.map((h, i) => ({ ...summaries[i]!, score: h.score })), more: top.length > o.limit };
   }
 
   /**
