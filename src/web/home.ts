@@ -34,6 +34,16 @@ export const MORE_RESULTS = 10;
  */
 export const LISTING_PAGE = 30;
 
+/**
+ * The results after "Show more": those already on screen first, in their order, then the new
+ * ones. A larger page can rank its first results a little differently (more candidates are scored
+ * again), and a list that reorders above the reader's place would lose it.
+ */
+export function extendShown<T extends { name: string }>(shown: readonly T[], hits: readonly T[]): T[] {
+  const seen = new Set(shown.map((h) => h.name));
+  return [...shown, ...hits.filter((h) => !seen.has(h.name))];
+}
+
 /** How many results a state shows at first, and how many "Show more" adds. */
 export function pageSizes(state: Pick<HomeState, 'q'>): { first: number; more: number } {
   return state.q.trim() === '' ? { first: LISTING_PAGE, more: LISTING_PAGE } : { first: RESULTS_PAGE, more: MORE_RESULTS };
@@ -85,6 +95,8 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
   let generation = 0;
   /** After "Show more", the first new result gets the focus (the button it replaced is gone). */
   let focusIndex: number | undefined;
+  /** "Show more": the search that extends the list, and the results it keeps on top. */
+  let extending: { generation: number; shown: SearchHit[] } | undefined;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   const ready = new Set<Kind>();
 
@@ -134,6 +146,8 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
       return;
     }
     if (mine !== generation) return; // a newer keystroke already answered
+    if (extending?.generation === mine) hits = extendShown(extending.shown, hits).slice(0, limit);
+    extending = undefined;
     ready.add(s.kind);
     c.results.setAttribute('aria-busy', 'false');
     const filtered = s.q.trim() !== '' || s.type !== undefined || s.os !== undefined || s.arch !== undefined;
@@ -167,7 +181,8 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
     const list = h('ol', { class: 'results', 'aria-label': `Search results: ${noun}` }, hits.map(packageListItem));
     const moreButton = more
       ? actionButton('Show more', () => {
-          focusIndex = limit;
+          focusIndex = hits.length;
+          extending = { generation: generation + 1, shown: hits };
           limit += pageSizes(s).more;
           void search();
         })

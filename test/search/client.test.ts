@@ -6,7 +6,7 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
-import { ShardedSearch } from '../../src/search/read/reader.ts';
+import { firstRescorePool, ShardedSearch } from '../../src/search/read/reader.ts';
 import type { DictEntryJson } from '../../src/search/format/wire.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
@@ -167,6 +167,20 @@ describe('a page of results', () => {
       expect(last.hits).toHaveLength(all.length);
       expect(last.more).toBe(false);
     }
+  });
+
+  it('a one-word query read in part scores twice its limit again, up to 40 (display files read)', async () => {
+    // A small budget: the common word is read in part, so its candidates are scored again.
+    for (const [q, limit, scored] of [['server', 5, 10], ['server', 10, 20], ['server', 30, 40]] as const) {
+      const client = await open(bucket, { expansionBudget: 20_000 });
+      const hits = await client.search(q, { limit });
+      expect(hits).toHaveLength(limit);
+      expect(new Set(displaysRead(client)).size, `${q} at ${limit}`).toBe(scored);
+    }
+    expect(firstRescorePool(1, 5)).toBe(10);
+    expect(firstRescorePool(2, 5)).toBe(40);
+    expect(firstRescorePool(3, 5)).toBe(60);
+    expect(firstRescorePool(2, 70)).toBe(70);
   });
 
   it('an empty query says whether more packages follow, from the catalog pages alone', async () => {

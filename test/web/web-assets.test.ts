@@ -27,6 +27,7 @@ import {
   parseWorkflowRef,
   pullCommand,
 } from '../../src/web/format.ts';
+import { LISTING_PAGE, MORE_RESULTS, RESULTS_PAGE, extendShown, pageSizes } from '../../src/web/home.ts';
 import { DEFAULT_HOME_STATE, historyAction, homeStateToSearch, parseHomeState, type HomeState } from '../../src/web/home-state.ts';
 import { packageHref, parsePackageParams, parseScopeParams, scopeHref } from '../../src/web/links.ts';
 import { contentSecurityPolicy } from '../../src/web/pages.ts';
@@ -209,6 +210,22 @@ describe('home page state in the URL', () => {
     expect(historyAction(state({ q: 'wea' }), state({ q: 'weather', os: 'linux' }), 'typing')).toBe('push');
     expect(historyAction(state({ q: 'echo' }), state({ q: 'echo', sort: 'name' }), 'control')).toBe('push');
     expect(historyAction(state({ q: 'echo' }), state({ q: 'echo' }), 'control')).toBe('none');
+  });
+});
+
+describe('home page results per page', () => {
+  it('shows a query 5 results and 10 more per "Show more"; a listing without a query 30, and 30 more', () => {
+    expect(pageSizes({ q: 'weather' })).toEqual({ first: RESULTS_PAGE, more: MORE_RESULTS });
+    expect([RESULTS_PAGE, MORE_RESULTS]).toEqual([5, 10]);
+    expect(pageSizes({ q: '  ' })).toEqual({ first: LISTING_PAGE, more: LISTING_PAGE });
+  });
+
+  it('"Show more" keeps the results on screen first, in their order, then adds the new ones', () => {
+    const n = (...names: string[]) => names.map((name) => ({ name }));
+    // The larger page ranked b above a and found d: a and b stay where the reader saw them.
+    expect(extendShown(n('a', 'b'), n('b', 'a', 'd', 'c')).map((h) => h.name)).toEqual(['a', 'b', 'd', 'c']);
+    // One that dropped out of the larger page stays too.
+    expect(extendShown(n('a', 'x'), n('a', 'c', 'd')).map((h) => h.name)).toEqual(['a', 'x', 'c', 'd']);
   });
 });
 
