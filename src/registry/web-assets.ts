@@ -77,6 +77,38 @@ const READ_AT_START: Record<PageName, readonly string[]> = {
   scope: ['core/schemas.ts', 'indexer/documents.ts'],
 };
 
+/**
+ * The modules (under `src/`) a page's code imports on demand but the page never loads, left out
+ * of its build: the home page's search reads no package, version, scope or key document (whose
+ * zod schemas the client imports on demand) and summarises no package. Left in, the code they
+ * share with the page's own would be split into chunks that the page's script imports: two more
+ * requests before its search starts. Importing one on such a page fails, naming the module.
+ */
+const NEVER_LOADED: Record<PageName, readonly string[]> = {
+  home: ['core/schemas.ts', 'indexer/documents.ts'],
+  package: [],
+  scope: [],
+};
+
+/** An esbuild plugin that turns the on-demand imports of `modules` into a module that throws. */
+function leaveOut(page: PageName, modules: readonly string[]): import('esbuild').Plugin {
+  const files = new Map(modules.map((m) => [resolve(WEB_SOURCE_DIR, '..', m), m]));
+  return {
+    name: 'shelf-never-loaded',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const module = files.get(resolve(args.resolveDir, args.path));
+        return module === undefined ? undefined : { path: module, namespace: 'never-loaded' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'never-loaded' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the ${page} page's script (NEVER_LOADED in src/registry/web-assets.ts).`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 /** Script and style sheet by content, built once per process (they depend on nothing but the sources). */
 let builtCode: Promise<WebCode> | undefined;
 
@@ -226,9 +258,10 @@ async function bundle(): Promise<WebCode> {
   for (const file of sources) {
     if (!existsSync(file)) throw new ShelfError('web_assets_unavailable', `The web page source ${file} is missing.`);
   }
-  const build = (entryPoints: Record<string, string>) =>
+  const build = (entryPoints: Record<string, string>, plugins: import('esbuild').Plugin[] = []) =>
     esbuild.build({
       entryPoints,
+      plugins,
       absWorkingDir: WEB_SOURCE_DIR,
       outdir: 'out',
       bundle: true,
@@ -249,7 +282,7 @@ async function bundle(): Promise<WebCode> {
   const preload = {} as Record<PageName, string[]>;
   const pageScripts: WebAsset[] = [];
   for (const [i, page] of PAGES.entries()) {
-    const result = await build({ [page]: sources[i]! });
+    const result = await build({ [page]: sources[i]! }, NEVER_LOADED[page].length > 0 ? [leaveOut(page, NEVER_LOADED[page])] : []);
     const named = hashedScripts(result, `${page}.js`);
     const own = named.get(`${page}.js`)!;
     scripts[page] = own.key;
