@@ -7,6 +7,12 @@
  * against a loopback fake of GitHub, and a real small `.mcpb` artifact per announce. Only the
  * handler call is timed; packing, minting and uploading to the fake release happen before.
  *
+ * With `compact`, the search index's compactor (`compactStore`, what `shelf compact` and the
+ * stack's scheduled function run) runs after every announce, outside the timed call, as a
+ * schedule that keeps up with the announces would: it compacts when the delta holds
+ * `policy.delta_max` packages and only reads the root otherwise. Its runs that compacted are
+ * timed apart.
+ *
  * Usage (by `bench/announce.ts`): `node --expose-gc --import tsx bench/announce-worker.ts <job.json> <out.json>`.
  *
  * @module
@@ -16,6 +22,7 @@ import type { AnnounceDeps } from '../src/announce/announce.ts';
 import { announceDepsFromConfig } from '../src/announce/from-config.ts';
 import { createAnnounceHandler } from '../src/announce/handler.ts';
 import { loadAnnounceConfig } from '../src/config.ts';
+import { compactStore } from '../src/search/write/compact.ts';
 import { FsStore } from '../src/store/fs-store.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import { startFakeGitHub } from '../test/fakes/fake-github.ts';
@@ -37,6 +44,21 @@ export interface AnnounceJob {
   announces: PlannedAnnounce[];
   /** Stop starting announces after this long (ms) once at least one was timed. */
   budgetMs?: number;
+  /** Run the compactor after every announce, outside the timed call. Default false (announces alone). */
+  compact?: boolean;
+}
+
+/** One compactor run that compacted (after an announce, outside its timed call). */
+export interface CompactTiming {
+  /** Wall and CPU time of the run, ms. */
+  ms: number;
+  cpu: number;
+  /** Packages the delta held. */
+  packages: number;
+  /** Files it wrote (the root included). */
+  files: number;
+  /** Whether it followed a warm-up announce (cold code; reported apart). */
+  warmup: boolean;
 }
 
 /** The phases of one announce, ms. `validate` is everything between the token and the fetch. */
@@ -120,6 +142,8 @@ export interface AnnounceWorkerResult {
   reads: string[];
   /** Keys they read that did not exist, sorted. */
   misses: string[];
+  /** The compactor's runs that compacted (with `compact`). */
+  compactions: CompactTiming[];
 }
 
 const AUDIENCE = 'https://shelf.bench';
@@ -168,6 +192,7 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       live_heap_peak: null,
       reads: [],
       misses: [],
+      compactions: [],
     };
     const gc = (globalThis as { gc?: () => void }).gc;
     const startedAt = now();
@@ -185,6 +210,16 @@ async function main(jobFile: string, outFile: string): Promise<void> {
       if (response.statusCode >= 300) timing.error = (JSON.parse(response.body) as { error?: { code?: string } }).error?.code ?? 'unknown';
       (i < job.warmup ? result.warmup : result.timed).push(timing);
       result.heap_used_peak = Math.max(result.heap_used_peak, process.memoryUsage().heapUsed);
+      if (job.compact) {
+        // The schedule's run, after the announce answered: never part of its time or writes.
+        const k0 = cpuMs();
+        const s0 = now();
+        const run = await compactStore(store, 'bundle');
+        const ms = now() - s0;
+        const cpu = cpuMs() - k0;
+        const files = store.takeWrites().length;
+        if (run.compacted) result.compactions.push({ ms, cpu, packages: run.packages, files, warmup: i < job.warmup });
+      }
       if (gc) {
         // Outside the timed call: what the warm function keeps between invocations.
         gc();

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
-import type { AnnounceJob, AnnounceTiming, AnnounceWorkerResult, WorkerStore } from './announce-worker.ts';
+import type { AnnounceJob, AnnounceTiming, AnnounceWorkerResult, CompactTiming, WorkerStore } from './announce-worker.ts';
 import { TSX_IMPORT } from './lib/node.ts';
 import { percentiles, pool, round, type Percentiles } from './lib/stats.ts';
 
@@ -30,9 +30,14 @@ export interface AnnounceReport {
   by_kind: Record<string, Percentiles>;
   /**
    * Timed announces that rewrote the base trees of the sharded index (every one without a delta;
-   * with one, those that compacted it).
+   * with one, those that compacted it: past its hard cap, with the compactor off the announce path).
    */
   base_updates: number;
+  /**
+   * The compactor's runs that compacted, after the announces and outside their timed calls (null
+   * when the run had no compactor); those after a warm-up announce are counted in `after_warmup`.
+   */
+  compactor: CompactorReport | null;
   /** Median of each phase, ms, in pipeline order. */
   phases_p50_ms: Record<string, number>;
   /** The first announce of the process (cold JWKS cache, cold code), ms. */
@@ -60,6 +65,20 @@ export interface AnnounceReport {
   };
 }
 
+/** The compactor's runs in an announce run (see {@link AnnounceReport}). */
+export interface CompactorReport {
+  /** Runs that compacted. */
+  n: number;
+  ms: Percentiles;
+  cpu_ms: Percentiles;
+  /** Packages each run merged. */
+  packages: Percentiles;
+  /** Files each run wrote (its root included). */
+  files: Percentiles;
+  /** Of the `n`, runs after the warm-up announce: the process's first compaction (cold code), like the warm-up announce, whose time is reported apart. */
+  after_warmup: number;
+}
+
 /** A report, and the keys the worker's announces read (the working set) or missed. */
 export interface AnnounceRun {
   report: AnnounceReport;
@@ -69,6 +88,8 @@ export interface AnnounceRun {
   misses: string[];
   /** Each timed announce that succeeded: wall and CPU time, ms, and whether it rewrote the base trees (pooled across runs by `growth.ts`). */
   samples: { ms: number; cpu_ms: number; base_update: boolean }[];
+  /** The compactor's runs that compacted (pooled across runs by `growth.ts`). */
+  compactions: CompactTiming[];
 }
 
 /** Options of {@link measureAnnounces}. */
@@ -81,6 +102,8 @@ export interface MeasureAnnouncesOptions {
   budgetMs?: number;
   /** Kill the worker after this long, ms. Default 30 minutes. */
   timeoutMs?: number;
+  /** Run the compactor after every announce, outside the timed calls (see `announce-worker.ts`). Default false. */
+  compact?: boolean;
 }
 
 const WORKER = new URL('./announce-worker.ts', import.meta.url).pathname;
@@ -100,13 +123,14 @@ export async function measureAnnounces(options: MeasureAnnouncesOptions): Promis
   try {
     const job: AnnounceJob = { store: options.store, warmup, announces: options.plan };
     if (options.budgetMs !== undefined) job.budgetMs = options.budgetMs;
+    if (options.compact) job.compact = true;
     const jobFile = join(dir, 'job.json');
     const outFile = join(dir, 'out.json');
     writeFileSync(jobFile, JSON.stringify(job));
     await runWorker([jobFile, outFile], options.timeoutMs ?? 30 * 60_000);
     const raw = JSON.parse(readFileSync(outFile, 'utf8')) as AnnounceWorkerResult;
     const samples = raw.timed.filter((t) => t.status < 300).map((t) => ({ ms: t.total, cpu_ms: t.cpu, base_update: isBaseUpdate(t) }));
-    return { report: summarise(options.store.type, raw), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses, samples };
+    return { report: summarise(options.store.type, raw, options.compact === true), made: raw.warmup.length + raw.timed.length, reads: raw.reads, misses: raw.misses, samples, compactions: raw.compactions };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,8 +139,20 @@ export async function measureAnnounces(options: MeasureAnnouncesOptions): Promis
 /** Whether an announce rewrote the sharded index's base trees (more index files than the delta). */
 const isBaseUpdate = (t: AnnounceTiming): boolean => (t.writes.index_files ?? 0) > 1;
 
+/** Summarises the compactor's runs that compacted (`n` 0 when none did). */
+export function summariseCompactions(runs: readonly CompactTiming[]): CompactorReport {
+  return {
+    n: runs.length,
+    ms: percentiles(runs.map((c) => c.ms)),
+    cpu_ms: percentiles(runs.map((c) => c.cpu)),
+    packages: percentiles(runs.map((c) => c.packages)),
+    files: percentiles(runs.map((c) => c.files)),
+    after_warmup: runs.filter((c) => c.warmup).length,
+  };
+}
+
 /** Summarises a worker's raw timings. */
-export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): AnnounceReport {
+export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult, compact = false): AnnounceReport {
   const ok = raw.timed.filter((t) => t.status < 300);
   const byKind: Record<string, Percentiles> = {};
   for (const kind of new Set(ok.map((t) => t.kind))) byKind[kind] = percentiles(ok.filter((t) => t.kind === kind).map((t) => t.total));
@@ -135,6 +171,7 @@ export function summarise(store: 'fs' | 's3', raw: AnnounceWorkerResult): Announ
     cpu_ms: percentiles(ok.map((t) => t.cpu)),
     by_kind: byKind,
     base_updates: ok.filter(isBaseUpdate).length,
+    compactor: compact ? summariseCompactions(raw.compactions ?? []) : null,
     phases_p50_ms: phases,
     first_ms: raw.warmup[0] ? round(raw.warmup[0].total) : null,
     memory: {

@@ -17,7 +17,8 @@
  *   server over the size's registry (its full delta, as in the search measurement);
  * - announces: the real handler in a child process (`measureAnnounces`), first on
  *   a hard-link copy of the size's registry, then on S3 with the working set those announces read
- *   (as in `run.ts`); each block's first announce is its warm-up.
+ *   (as in `run.ts`); each block's first announce is its warm-up. The compactor runs after every
+ *   announce, outside the timed calls, as in `run.ts`; its runs are pooled per size.
  *
  * @module
  */
@@ -26,7 +27,7 @@ import { startLocalServer, type LocalServer } from '../src/server/local-server.t
 import { FsStore } from '../src/store/fs-store.ts';
 import { S3RVER_CREDENTIALS, type TestS3Server } from '../test/helpers/s3-server.ts';
 import type { PlannedAnnounce } from './announce-plan.ts';
-import { measureAnnounces, uploadWorkingSet, type AnnounceRun } from './announce.ts';
+import { measureAnnounces, summariseCompactions, uploadWorkingSet, type AnnounceRun, type CompactorReport } from './announce.ts';
 import { firstQueriesInVisitor } from './first-queries.ts';
 import type { Workload } from './queries.ts';
 import { writeBenchConfig } from './search.ts';
@@ -72,8 +73,10 @@ export interface PairedSamples {
 export interface PairedAnnounces extends PairedSamples {
   /** CPU time per announce, pooled. */
   cpu: { small: Percentiles; large: Percentiles; ratio: number };
-  /** Timed announces that rewrote the base trees (compacted the delta), per size. */
+  /** Timed announces that rewrote the base trees (compacted the delta inline, past its hard cap), per size. */
   base_updates: { small: number; large: number };
+  /** The compactor's runs between the announces (outside their timed calls), pooled per size. */
+  compactor: { small: CompactorReport; large: CompactorReport };
   errors: string[];
 }
 
@@ -153,20 +156,27 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthRepor
   const slice = (side: GrowthSide, index: number) => side.plan.slice(index * options.announcesPerBlock, (index + 1) * options.announcesPerBlock);
   const runBlocks = async (store: (side: GrowthSide) => Parameters<typeof measureAnnounces>[0]['store'], onRun?: (side: GrowthSide, run: AnnounceRun) => void): Promise<PairedAnnounces> => {
     const made = new Map<GrowthSide, number>([[small, 0], [large, 0]]);
-    const runs: { packages: number; samples: AnnounceRun['samples'] }[] = [];
+    const runs: { packages: number; samples: AnnounceRun['samples']; compactions: AnnounceRun['compactions'] }[] = [];
     const errors: string[] = [];
     for (const side of order) {
       const index = made.get(side)!;
       made.set(side, index + 1);
-      const run = await measureAnnounces({ store: store(side), plan: slice(side, index) });
+      const run = await measureAnnounces({ store: store(side), plan: slice(side, index), compact: true });
       onRun?.(side, run);
       errors.push(...run.report.errors);
-      runs.push({ packages: side.packages, samples: run.samples });
+      runs.push({ packages: side.packages, samples: run.samples, compactions: run.compactions });
     }
     const wall = pair(runs.map((r) => ({ packages: r.packages, samples: r.samples.map((x) => x.ms) })), small.packages, large.packages);
     const cpu = pair(runs.map((r) => ({ packages: r.packages, samples: r.samples.map((x) => x.cpu_ms) })), small.packages, large.packages);
     const bases = (packages: number) => runs.filter((r) => r.packages === packages).reduce((a, r) => a + r.samples.filter((x) => x.base_update).length, 0);
-    return { ...wall, cpu: { small: cpu.small, large: cpu.large, ratio: cpu.ratio }, base_updates: { small: bases(small.packages), large: bases(large.packages) }, errors };
+    const compactions = (packages: number) => summariseCompactions(runs.filter((r) => r.packages === packages).flatMap((r) => r.compactions));
+    return {
+      ...wall,
+      cpu: { small: cpu.small, large: cpu.large, ratio: cpu.ratio },
+      base_updates: { small: bases(small.packages), large: bases(large.packages) },
+      compactor: { small: compactions(small.packages), large: compactions(large.packages) },
+      errors,
+    };
   };
   try {
     for (const side of [small, large]) {

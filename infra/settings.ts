@@ -88,6 +88,12 @@ export interface ShelfSettings {
   signingKeyOverlapDays: number;
   /** `downloadsIntervalHours`: how often the download counts are made from the CDN's logs. Default 1. */
   downloadsIntervalHours: number;
+  /**
+   * `compactIntervalMinutes`: how often the search index's compactor looks at each kind's delta
+   * (merging it into the base trees once it holds `delta_max` packages). Default 1: a run with
+   * nothing to do reads two small roots.
+   */
+  compactIntervalMinutes: number;
 }
 
 /** Context keys the app reads (`stackName` in `infra/app.ts`, the rest here). */
@@ -103,6 +109,7 @@ export const CONTEXT_KEYS = [
   'gcIntervalHours',
   'gcGraceHours',
   'downloadsIntervalHours',
+  'compactIntervalMinutes',
   'issuer',
   'githubApiUrl',
   'trustedDownloadHosts',
@@ -188,6 +195,7 @@ export function settingsFromContext(get: (key: string) => unknown, root: string)
     signingKeyGeneration: int(get, 'signingKeyGeneration', 1, 1, 1000),
     signingKeyOverlapDays: int(get, 'signingKeyOverlapDays', 90, 1, 3650),
     downloadsIntervalHours: int(get, 'downloadsIntervalHours', 1, 1, 24),
+    compactIntervalMinutes: int(get, 'compactIntervalMinutes', 1, 1, 60),
     refusedAlarmThreshold: int(get, 'refusedAlarmThreshold', 50, 1, 1_000_000),
     accessLogDays: int(get, 'accessLogDays', 90, 1, 3653),
   };

@@ -104,6 +104,8 @@ export class ShelfStack extends Stack {
   readonly announceFunction: lambda.Function;
   /** The scheduled garbage collector of the search index. */
   readonly gcFunction: lambda.Function;
+  /** The scheduled compactor of the search index (`SHELF_FUNCTION=compact`). */
+  readonly compactFunction: lambda.Function;
   /** The scheduled download counts, from the CDN's standard logs. */
   readonly downloadsFunction: lambda.Function;
   /** The alias the URL invokes: each deploy publishes a version and moves `live` to it. */
@@ -477,6 +479,40 @@ export class ShelfStack extends Stack {
       targets: [new targets.LambdaFunction(this.gcFunction, { retryAttempts: 0 })],
     });
 
+    // The compactor of the search index (`shelf compact`): the same bundle, on a schedule, so that
+    // announces only append to the delta. Its role reads and writes the search index alone (a
+    // compaction writes content-addressed files and swaps the root by compare-and-swap) and deletes
+    // nothing. Its time limit is the announce's: `shelf gc`'s writer window (the longest a writer
+    // holds a file before committing) is that limit, and the compactor is a writer too.
+    const compactLogGroup = new logs.LogGroup(this, 'CompactLogs', { retention: s.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const compactRole = new iam.Role(this, 'CompactRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Shelf search compactor: read and write under v1/search/ only, delete nothing',
+    });
+    compactLogGroup.grantWrite(compactRole);
+    read(compactRole, [`${SEARCH_PREFIX}*`]);
+    compactRole.addToPolicy(new iam.PolicyStatement({ sid: 'WriteSearchIndex', actions: ['s3:PutObject'], resources: [at(`${SEARCH_PREFIX}*`)] }));
+    this.compactFunction = new lambda.Function(this, 'Compact', {
+      description: "Shelf compact: merges the search index's delta into its base trees",
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(s.lambdaCode),
+      // CPU scales with memory: a compaction is several base updates of the index in memory.
+      memorySize: 1024,
+      timeout: Duration.seconds(s.timeoutSeconds),
+      role: compactRole,
+      logGroup: compactLogGroup,
+      // One compactor at a time; two would only race for the same root.
+      reservedConcurrentExecutions: 1,
+      environment: { SHELF_FUNCTION: 'compact', SHELF_STORE: env.SHELF_STORE! },
+    });
+    new events.Rule(this, 'CompactSchedule', {
+      description: "Shelf: merge the search index's delta into its base trees when it is due",
+      schedule: events.Schedule.rate(Duration.minutes(s.compactIntervalMinutes)),
+      targets: [new targets.LambdaFunction(this.compactFunction, { retryAttempts: 0 })],
+    });
+
     // The download counts (`shelf downloads --logs`): the same bundle, on a schedule. It counts
     // the new CloudFront standard logs into the private day tallies and publishes the counts. Its
     // role reads the CDN's logs and writes the tallies and the published counts, nothing else; it
@@ -617,6 +653,7 @@ export class ShelfStack extends Stack {
       `an announce ran past 80% of its ${timeoutSeconds} s timeout (slow GitHub downloads or a large registry)`,
     );
     alarm('GcFailed', this.gcFunction.metricErrors({ period: Duration.hours(1) }), 1, 'the search garbage collector failed');
+    alarm('CompactFailed', this.compactFunction.metricErrors({ period: Duration.hours(1) }), 1, 'the search compactor failed (announces compact inline past the hard cap meanwhile; see its log)');
     alarm('DownloadsFailed', this.downloadsFunction.metricErrors({ period: Duration.hours(1) }), 1, 'counting downloads from the CDN logs failed');
     void gcLogGroup;
   }

@@ -1,8 +1,9 @@
 /**
  * The AWS Lambda entry point of the announce function, behind a function URL (payload 2.0), and
- * of the two jobs the stack runs on a schedule: the garbage collector (`SHELF_FUNCTION=gc`, see
- * {@link createGcHandler}) and the download counts (`SHELF_FUNCTION=downloads`, see
- * {@link createDownloadsHandler}): one bundle, three functions.
+ * of the three jobs the stack runs on a schedule: the garbage collector (`SHELF_FUNCTION=gc`, see
+ * {@link createGcHandler}), the search index's compactor (`SHELF_FUNCTION=compact`, see
+ * {@link createCompactHandler}) and the download counts (`SHELF_FUNCTION=downloads`, see
+ * {@link createDownloadsHandler}): one bundle, four functions.
  * `npm run build:lambda` bundles this file (and only what it imports) into
  * `dist/lambda/index.mjs`; the function's handler setting is `index.handler`.
  *
@@ -21,6 +22,7 @@ import { ConfigError, loadAnnounceConfig } from './config.ts';
 import { storeFromEnv } from './store/from-env.ts';
 import { jsonLines } from './core/log.ts';
 import { DEFAULT_GC_GRACE_MS, DEFAULT_WRITER_WINDOW_MS, gc } from './registry/gc.ts';
+import { compact, type CompactReport } from './registry/compact.ts';
 import { ingestCloudFrontLogs, type IngestedLogs } from './downloads/cloudfront-log.ts';
 import { publishDownloads } from './downloads/publish.ts';
 import { signersFromSettings } from './signing/from-config.ts';
@@ -120,6 +122,24 @@ export async function createGcHandler(env: Record<string, string | undefined>): 
 }
 
 /**
+ * The scheduled compactor of the search index (`shelf compact`; an EventBridge rule invokes it,
+ * the event is not read): merges each kind's delta into its base trees when it holds
+ * `policy.delta_max` packages, on the bucket `SHELF_STORE` names, and logs what it did. The store
+ * is not probed: this function's role may write nothing outside `v1/search/`.
+ *
+ * @throws ConfigError naming the variable at fault
+ */
+export async function createCompactHandler(env: Record<string, string | undefined>): Promise<() => Promise<CompactReport>> {
+  s3Url(env, 'SHELF_STORE');
+  const store = await storeFromEnv(env, { probe: false });
+  return async () => {
+    const report = await compact(store);
+    jsonLines()({ type: 'event', time: new Date().toISOString(), event: 'compact', kinds: report.kinds });
+    return report;
+  };
+}
+
+/**
  * The scheduled download counts (`shelf downloads --logs`; an EventBridge rule invokes it, the
  * event is not read): counts the new CloudFront standard logs in `SHELF_DOWNLOAD_LOGS`
  * (`s3://log-bucket/cdn`) into the day tallies of the registry `SHELF_STORE` names, then publishes
@@ -151,13 +171,17 @@ type Handler = (event: never) => Promise<unknown>;
 let built: Handler;
 const role = process.env.SHELF_FUNCTION ?? 'announce';
 try {
-  if (role !== 'announce' && role !== 'gc' && role !== 'downloads') throw new ConfigError(`SHELF_FUNCTION must be announce, gc or downloads, got ${JSON.stringify(role)}`);
-  built = role === 'gc' ? await createGcHandler(process.env) : role === 'downloads' ? await createDownloadsHandler(process.env) : await createLambdaHandler(process.env);
+  if (role !== 'announce' && role !== 'gc' && role !== 'compact' && role !== 'downloads') throw new ConfigError(`SHELF_FUNCTION must be announce, gc, compact or downloads, got ${JSON.stringify(role)}`);
+  built =
+    role === 'gc' ? await createGcHandler(process.env)
+    : role === 'compact' ? await createCompactHandler(process.env)
+    : role === 'downloads' ? await createDownloadsHandler(process.env)
+    : await createLambdaHandler(process.env);
 } catch (err) {
   // Loud at INIT: the runtime records the failure and no request is ever answered.
   console.error(`shelf: the ${role} function cannot start: ${err instanceof Error ? err.message : String(err)}`);
   throw err;
 }
 
-/** The Lambda handler (`index.handler`): the announce function's, the collector's, or the download counts'. */
+/** The Lambda handler (`index.handler`): the announce function's, the collector's, the compactor's, or the download counts'. */
 export const handler: LambdaHandler = (event) => built(event as never) as Promise<FunctionUrlResult>;

@@ -49,6 +49,7 @@ Commands:
   takedown <@scope/name[@v]>          Operator: remove a version or package, purge the CDN
   check                               List derived files that disagree with the records
   gc                                  Delete search index files no root reaches any more
+  compact                             Merge the search index's recent announces into its base
   quota @scope                        Show or set a scope's daily announce quotas
   downloads                           Count downloads (from CDN logs) and publish the counts
   help [command...]                   Show help for a command
@@ -296,6 +297,10 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       const { gcCommand } = await import('./gc.ts');
       return gcCommand(rest, ctx);
     }
+    case 'compact': {
+      const { compactCommand } = await import('./compact.ts');
+      return compactCommand(rest, ctx);
+    }
     case 'downloads': {
       const { downloadsCommand } = await import('./downloads.ts');
       return downloadsCommand(rest, ctx);
@@ -329,7 +334,7 @@ async function help(topic: string[], ctx: CommandContext): Promise<string> {
   if (first === 'trust') return (await import('./trust.ts')).TRUST_HELP;
   if (first === 'yank' || first === 'unyank' || first === 'deprecate' || first === 'undeprecate') return (await import('./status.ts')).statusHelp(first);
   if (first === 'takedown') return (await import('./takedown.ts')).TAKEDOWN_HELP;
-  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;
+  if (first === 'serve' || first === 'rebuild' || first === 'check' || first === 'gc' || first === 'compact' || first === 'quota' || first === 'downloads') return `Run "shelf ${first} --help".`;
   throw new ShelfError('invalid_argument', `No help for "${topic.join(' ')}". Run "shelf --help".`);
 }
 

@@ -32,6 +32,7 @@ SHELF_PUBLIC_URL when --host binds every interface). Announce and status request
 JSON line each on standard output, and so are reads unless SHELF_ACCESS_LOG=0. GET /healthz answers
 200 once the server takes requests (503 with Retry-After while it starts). Artifacts sent whole are
 counted and the counts published every minute and at exit (SHELF_DOWNLOAD_COUNTS=0: not counted).
+Shortly after announces the search index's delta is compacted when it is due ("shelf compact").
 The bucket is the folder SHELF_DATA_DIR (default ./.shelf), or SHELF_STORE=s3://bucket/prefix.`;
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */

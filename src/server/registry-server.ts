@@ -17,6 +17,7 @@ import { isShelfError } from '../core/errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { silentLog, type LogSink } from '../core/log.ts';
 import { startLocalServer, type LocalServer } from './local-server.ts';
+import { BackgroundCompactor } from './background-compactor.ts';
 import { signersFromSettings, signingSettingsFor } from '../signing/from-config.ts';
 import { publishSigningKey } from '../signing/key-list.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -61,6 +62,12 @@ export interface RegistryServerOptions {
    * (`src/downloads/counter.ts`): every `flushMs` (default one minute) and when it stops. Default off.
    */
   downloadCounts?: { flushMs?: number };
+  /**
+   * Run the search index's compactor shortly after announces (`background-compactor.ts`), as the
+   * AWS stack runs it on a schedule: `delayMs` after the last of a burst (default 250). `false`:
+   * never (announces then compact inline past the delta's hard cap). Default on.
+   */
+  compaction?: false | { delayMs?: number };
 }
 
 /** A running registry. */
@@ -73,6 +80,8 @@ export interface RegistryServer {
   local: LocalServer;
   /** The key the registry signs with. */
   signer: Signer;
+  /** The background compactor (absent with `compaction: false`). */
+  compactor?: BackgroundCompactor;
   close(): Promise<void>;
 }
 
@@ -121,14 +130,27 @@ export async function startRegistryServer(options: RegistryServerOptions): Promi
       console.warn(`Shelf: no web pages at ${local.url}/ (${err.message})`);
     });
     const deps = announceDepsFromConfig(config, options.store, signer);
-    local.setHandler(createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps, { log }));
+    const announce = createAnnounceHandler(options.wrapDeps ? options.wrapDeps(deps) : deps, { log });
+    const compactor = options.compaction === false ? undefined : new BackgroundCompactor(options.store, { ...options.compaction, log });
+    // A request that wrote something (2xx) may have filled the search delta: the compactor looks after the response.
+    local.setHandler(
+      compactor
+        ? async (event) => {
+            const result = await announce(event);
+            if (result.statusCode < 300) compactor.nudge();
+            return result;
+          }
+        : announce,
+    );
     const close = async () => {
       await local.close();
+      await compactor?.close();
       // What was counted since the last flush is published before the server is gone.
       await counter?.close();
     };
     const server: RegistryServer = { url: local.url, config, store: options.store, local, signer, close };
     if (dev) server.dev = dev;
+    if (compactor) server.compactor = compactor;
     return server;
   } catch (err) {
     await local.close();

@@ -28,6 +28,8 @@ import { readKeyList } from '../../src/signing/key-list.ts';
 import { listedKeys, verifyArtifact, verifyDocument } from '../../src/signing/trust.ts';
 import { startFakeSecretsManager } from '../fakes/fake-secrets-manager.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { applyToStore, readShardedCatalog, readShardedRoot } from '../../src/search/write/publish.ts';
+import { makeCorpus } from '../search/corpus.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DRIVER = join(import.meta.dirname, 'lambda-driver.mjs');
@@ -281,7 +283,35 @@ describe('the built function as the scheduled collector (SHELF_FUNCTION=gc)', ()
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('SHELF_GC_GRACE_MS must be a whole number');
     const other = await LambdaProcess.startFailure(bundle, functionEnv({ SHELF_FUNCTION: 'cron' }));
-    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc or downloads');
+    expect(other.stderr).toContain('SHELF_FUNCTION must be announce, gc, compact or downloads');
+  });
+});
+
+describe('the built function as the scheduled compactor (SHELF_FUNCTION=compact)', () => {
+  it('merges a due search delta into the base trees, then has nothing to do, and logs each run', async () => {
+    // The announce above left its package in the delta; fill it to delta_max with more packages.
+    const { root } = (await readShardedRoot(store, 'bundle'))!;
+    const more = makeCorpus({ count: (root.policy.delta_max ?? 0) - (root.delta?.count ?? 0), seed: 5 });
+    for (const s of more) await applyToStore(store, 'bundle', s.name, s);
+    expect((await readShardedRoot(store, 'bundle'))!.root.delta!.count).toBe(root.policy.delta_max);
+    // Neither an audience nor the probe: this function announces nothing, and may write only under v1/search/.
+    const compactor = await LambdaProcess.start(bundle, functionEnv({ SHELF_FUNCTION: 'compact', SHELF_AUDIENCE: undefined, SHELF_SIGNING_KMS_KEY_ID: undefined }));
+    try {
+      type Report = { kinds: { kind: string; compacted: boolean; packages: number }[] };
+      const first = (await compactor.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never)) as unknown as Report;
+      expect(first.kinds).toEqual([
+        expect.objectContaining({ kind: 'bundle', compacted: true, packages: root.policy.delta_max }),
+        expect.objectContaining({ kind: 'skill', compacted: false }),
+      ]);
+      const again = (await compactor.invoke({ source: 'aws.events' } as never)) as unknown as Report;
+      expect(again.kinds.map((k) => k.compacted)).toEqual([false, false]);
+      expect(compactor.logs.map((l) => JSON.parse(l) as { event?: string }).filter((l) => l.event === 'compact')).toHaveLength(2);
+    } finally {
+      compactor.stop();
+    }
+    const after = (await readShardedRoot(store, 'bundle'))!.root;
+    expect(after.delta).toBeUndefined();
+    expect((await readShardedCatalog(store, 'bundle', after)).map((s) => s.name)).toEqual([NAME, ...more.map((s) => s.name)].sort());
   });
 });
 

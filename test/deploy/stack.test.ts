@@ -86,10 +86,11 @@ const grantsKey = (arns: Json[], key: string): boolean => arns.some((a) => keyPa
 const alpha = parsePackageName('@acme/alpha');
 const v1 = parseVersion('1.0.0');
 /**
- * The announce function, the scheduled collector (`SHELF_FUNCTION=gc`) or the scheduled download
- * counts (`SHELF_FUNCTION=downloads`): three functions of one bundle.
+ * The announce function, the scheduled collector (`SHELF_FUNCTION=gc`), the scheduled compactor
+ * (`SHELF_FUNCTION=compact`) or the scheduled download counts (`SHELF_FUNCTION=downloads`): four
+ * functions of one bundle.
  */
-const fnOf = (t: Template, which: 'announce' | 'gc' | 'downloads'): [string, Json] => {
+const fnOf = (t: Template, which: 'announce' | 'gc' | 'compact' | 'downloads'): [string, Json] => {
   const found = resources(t, 'AWS::Lambda::Function').filter(([, f]) => (f.Properties.Environment.Variables.SHELF_FUNCTION ?? 'announce') === which);
   expect(found, which).toHaveLength(1);
   return found[0]!;
@@ -281,7 +282,7 @@ describe('the announce function', () => {
     expect(url.Properties.Cors).toMatchObject({ AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], AllowOrigins: ['*'], AllowCredentials: false });
     // Anyone may call the URL, but only through the URL: no other public invoke path (the
     // scheduled functions' one permission each, for EventBridge, is checked below).
-    const scheduled = [fnOf(template, 'gc')[0], fnOf(template, 'downloads')[0]];
+    const scheduled = [fnOf(template, 'gc')[0], fnOf(template, 'compact')[0], fnOf(template, 'downloads')[0]];
     const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => !scheduled.some((id) => JSON.stringify(p.Properties.FunctionName).includes(id)));
     expect(permissions.length).toBeGreaterThan(0);
     for (const [, p] of permissions) {
@@ -479,6 +480,56 @@ describe('the search garbage collector', () => {
   });
 });
 
+describe('the search compactor', () => {
+  it('runs shelf compact from the same bundle every minute, one run at a time, within the announce timeout (the collector\'s writer window)', () => {
+    const [id, fn] = fnOf(template, 'compact');
+    const [, announce] = fnOf(template, 'announce');
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Timeout).toBe(announce.Properties.Timeout);
+    expect(fn.Properties.Code).toEqual(announce.Properties.Code);
+    expect(fn.Properties.Environment.Variables).toEqual({ SHELF_FUNCTION: 'compact', SHELF_STORE: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }]] } });
+    const rule = ruleOf(template, id);
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })]);
+    const permissions = resources(template, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(id));
+    expect(permissions.map(([, p]) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+    const alarm = resources(template, 'AWS::CloudWatch::Alarm').find(([alarmId]) => alarmId.startsWith('CompactFailed'))![1];
+    expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 1, Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }] });
+    const t = synth({ audience: AUDIENCE, lambdaCode: code, compactIntervalMinutes: '5' });
+    expect(ruleOf(t, fnOf(t, 'compact')[0]).Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(() => settingsFromContext((k) => ({ audience: AUDIENCE, lambdaCode: code, compactIntervalMinutes: '0' })[k], ROOT)).toThrow(/compactIntervalMinutes/);
+  });
+
+  it('has a role of its own that reads and writes the search index only, and deletes nothing', () => {
+    const [, fn] = fnOf(template, 'compact');
+    const { roleId, role, logId, granted } = grantsOf(template, fn);
+    for (const other of ['announce', 'gc', 'downloads'] as const) expect(roleId).not.toBe(grantsOf(template, fnOf(template, other)[1]).roleId);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect([...granted.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(granted.get('s3:GetObject')).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
+    const puts = granted.get('s3:PutObject')!;
+    expect(puts).toEqual([objectsArn(`/${SEARCH_PREFIX}*`)]);
+    expect(grantsKey(puts, shardedRootKey('bundle'))).toBe(true);
+    expect(grantsKey(puts, 'v1/search/skills/shards/0123456789abcdef0123.json')).toBe(true);
+    // Nothing else of the registry: not its records, other derived files, pages or bookkeeping.
+    for (const key of [versionKey('bundle', alpha, v1), packageKey('bundle', alpha), scopeKey('acme'), configKey(), 'index.html', `${usedTokensPrefix()}x.json`, downloadsIndexKey('bundle')]) {
+      expect(grantsKey(puts, key), key).toBe(false);
+    }
+    expect(granted.get('logs:PutLogEvents')).toEqual([{ 'Fn::GetAtt': [logId, 'Arn'] }]);
+    // Nor a key to sign with.
+    expect([...granted.keys()].some((a) => a.startsWith('kms:'))).toBe(false);
+  });
+
+  it('under a prefix, reads and writes that prefix\'s search index', () => {
+    const [, fn] = fnOf(prefixed, 'compact');
+    const id = bucketOf(prefixed, 'registry')[0];
+    expect(fn.Properties.Environment.Variables.SHELF_STORE).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: id }, '/registry/v']] });
+    const objects = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, suffix]] });
+    expect(grantsOf(prefixed, fn).granted.get('s3:PutObject')).toEqual([objects(`/registry/v/${SEARCH_PREFIX}*`)]);
+  });
+});
+
 describe('the download counts', () => {
   it('counts the CDN logs hourly from the same bundle, one run at a time, in a function of its own', () => {
     const [id, fn] = fnOf(template, 'downloads');
@@ -594,7 +645,7 @@ describe('logs and alarms', () => {
     expect(filters.AnnounceInternalError.FilterPattern).toBe('{ $.type = "request" && $.code = "internal_error" }');
     expect(filters.AnnounceRefusedSpike.FilterPattern).toBe('{ $.type = "request" && $.outcome = "refused" }');
     const alarms = Object.fromEntries(resources(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id.replace(/Alarm[0-9A-F]{8}$/, ''), a.Properties]));
-    expect(Object.keys(alarms).sort()).toEqual(['AnnounceCrashed', 'AnnounceFailed', 'AnnounceInternalError', 'AnnounceNearTimeout', 'AnnounceRefusedSpike', 'AnnounceThrottled', 'DownloadsFailed', 'GcFailed']);
+    expect(Object.keys(alarms).sort()).toEqual(['AnnounceCrashed', 'AnnounceFailed', 'AnnounceInternalError', 'AnnounceNearTimeout', 'AnnounceRefusedSpike', 'AnnounceThrottled', 'CompactFailed', 'DownloadsFailed', 'GcFailed']);
     for (const a of Object.values<Json>(alarms)) {
       expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');

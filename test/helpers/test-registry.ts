@@ -57,7 +57,7 @@ export function numericId(name: string): string {
 }
 
 export async function startTestRegistry(
-  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts'> = {},
+  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts' | 'compaction'> = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shelf-test-'));
   const github = await startFakeGitHub(AUDIENCE);
@@ -80,6 +80,7 @@ export async function startTestRegistry(
     ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     ...(options.maxConcurrentDownloads ? { maxConcurrentDownloads: options.maxConcurrentDownloads } : {}),
     ...(options.downloadCounts ? { downloadCounts: options.downloadCounts } : {}),
+    ...(options.compaction !== undefined ? { compaction: options.compaction } : {}),
   });
   const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });

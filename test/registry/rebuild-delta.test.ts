@@ -10,6 +10,7 @@ import { check } from '../../src/registry/check.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { compactDelta } from '../../src/search/write/delta.ts';
+import { compactStore } from '../../src/search/write/compact.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
@@ -23,15 +24,18 @@ const read = async (key: string) => {
 };
 
 beforeAll(async () => {
-  reg = await startTestRegistry();
-  // A root whose policy keeps one package in the delta: the second announce compacts.
+  // The compactor runs when the test says: after the first two announces, so the third stays in the delta.
+  reg = await startTestRegistry({ compaction: false });
   await rebuildToStore(reg.store, 'bundle', [], { policy: { ...DEFAULT_POLICY, delta_max: 1 } });
   const prepared = await Promise.all([
     prepareBundle(reg, { example: '@acme/echo', name: '@acme/alpha', version: '1.0.0', os: 'linux', arch: 'x64' }),
     prepareBundle(reg, { example: '@globex/weather', name: '@globex/gamma', version: '2.0.0' }),
     prepareBundle(reg, { example: '@globex/weather', name: '@globex/gamma', version: '2.1.0' }),
   ]);
-  for (const p of prepared) expect((await announcePrepared(reg, p)).status).toBe(201);
+  for (const [i, p] of prepared.entries()) {
+    expect((await announcePrepared(reg, p)).status).toBe(201);
+    if (i === 1) expect(await compactStore(reg.store, 'bundle')).toMatchObject({ compacted: true, packages: 2 });
+  }
   const keys = (await reg.store.list('v1/')).map((o) => o.key);
   original = await saveFiles(reg.store, keys.filter((key) => key.startsWith('v1/search/') || key === shardedRootKey('bundle')));
 }, 60_000);

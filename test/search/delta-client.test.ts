@@ -132,8 +132,9 @@ describe('search over a generation with a delta', () => {
     }
   });
 
-  it('after compaction (the delta full), results still equal the whole index, and the root has no delta', async () => {
-    const unpaged = { ...DEFAULT_POLICY, terms: { min: 3_000, target: 9_000, max: 2_000_000 }, page_threshold: 1_000_000, delta_max: 2 };
+  it('after compaction (the delta past its hard cap), results still equal the whole index, and the root has no delta', async () => {
+    // delta_max 1: the hard cap is 2, so the third announce compacts inline.
+    const unpaged = { ...DEFAULT_POLICY, terms: { min: 3_000, target: 9_000, max: 2_000_000 }, page_threshold: 1_000_000, delta_max: 1 };
     const bucket = await bucketWith(base, { policy: unpaged });
     const now = new Map(base.map((s) => [s.name, s]));
     const steps: [string, PackageSummary | null][] = [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
-import { compactDelta, readDelta, updateDelta } from '../../src/search/write/delta.ts';
+import { compactDelta, deltaHardCap, readDelta, updateDelta } from '../../src/search/write/delta.ts';
 import { shardedRootKey, shardKey } from '../../src/core/paths.ts';
 import { DeltaFileSchema, type ShardedRoot } from '../../src/search/format/wire.ts';
 import { applyToStore, readShardedCatalog, readShardedRoot, rebuildToStore } from '../../src/search/write/publish.ts';
@@ -12,6 +12,7 @@ import { updateShardedIndex } from '../../src/search/write/update.ts';
 import { FsStore } from '../../src/store/fs-store.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
+import { MAX_DELTA } from '../../src/search/format/policy.ts';
 import { bucketWith, expectError, expectSameGeneration, MemoryBucket, reachable } from './helpers.ts';
 
 const policy = { ...SMALL_POLICY, delta_max: 6 };
@@ -104,7 +105,7 @@ describe('announces through the delta', () => {
     expect(stats(bucket.root())).toEqual(await statsOf(base.map((s, i) => (i === 3 ? revise(s, 2) : s))));
   });
 
-  it('the announce that overfills the delta compacts it: the base then equals a build from scratch, in any order of announces', async () => {
+  it('announces below the hard cap (twice delta_max) never compact; the one past it compacts inline, and the base then equals a build from scratch, in any order', async () => {
     const ops: [string, PackageSummary | null][] = [
       ...base.filter((_, i) => i % 17 === 0).map((s, i) => [s.name, revise(s, i)] as [string, PackageSummary]),
       ...base.filter((_, i) => i % 23 === 5).map((s) => [s.name, null] as [string, null]),
@@ -125,14 +126,15 @@ describe('announces through the delta', () => {
           const reached = reachable(bucket, u.root);
           for (const key of u.files.keys()) expect(reached.has(key), key).toBe(true);
         }
-        expect(bucket.root().delta?.count ?? 0).toBeLessThanOrEqual(policy.delta_max);
+        expect(bucket.root().delta?.count ?? 0).toBeLessThanOrEqual(deltaHardCap(policy));
         expect(stats(bucket.root()).document_count).toBe(stats(bucket.root()).count);
       }
-      // 22 announces with a delta of 6: every 7th compacts, one is left in the delta.
+      // 22 announces with delta_max 6, so a hard cap of 12: the 13th compacts, nine are left in the delta.
+      expect(deltaHardCap(policy)).toBe(12);
       expect(ops).toHaveLength(22);
-      expect(compactions).toEqual([6, 13, 20]);
+      expect(compactions).toEqual([12]);
       const root = bucket.root();
-      expect(root.delta!.count).toBe(1);
+      expect(root.delta!.count).toBe(9);
       expect(stats(root)).toEqual(stats(scratch.root()));
       const compacted = await compactDelta(root, bucket.read);
       bucket.publish(compacted.root, compacted.files);
@@ -171,6 +173,13 @@ describe('bad input and broken deltas', () => {
       () => expect.unreachable(),
       (e: Error) => expect(e.message).toContain('policy.delta_max'),
     );
+  });
+
+  it('the hard cap is twice delta_max, never past MAX_DELTA, and 0 without a delta', () => {
+    expect(deltaHardCap({ ...SMALL_POLICY, delta_max: 8 })).toBe(16);
+    expect(deltaHardCap({ ...SMALL_POLICY, delta_max: 40 })).toBe(MAX_DELTA);
+    expect(deltaHardCap({ ...SMALL_POLICY, delta_max: 0 })).toBe(0);
+    expect(deltaHardCap(SMALL_POLICY)).toBe(0);
   });
 
   it('the base update refuses a root with a delta (it would drop it)', async () => {

@@ -1,8 +1,10 @@
 /**
  * The delta segment of a sharded index: a small second generation that announces update instead
- * of the base trees, compacted into the base when it is full (a log-structured merge, as Lucene's
- * segments). A base update rewrites files along every term of the package, more the larger the
- * registry; a delta update rewrites one file of at most `policy.delta_max` packages and the root.
+ * of the base trees, compacted into the base off the announce path (a log-structured merge, as
+ * Lucene's segments). A base update rewrites files along every term of the package, more the larger
+ * the registry; a delta update rewrites one file and the root. The compactor (`compact.ts`) merges
+ * the delta once it holds `policy.delta_max` packages; an announce compacts inline only when the
+ * delta would pass its hard cap ({@link deltaHardCap}), a backstop for a compactor that stopped.
  * The format and what a client does with it: docs/sharded-search.md, "The delta segment".
  *
  * Compaction applies the delta's packages to the base trees one by one with
@@ -20,15 +22,27 @@ import { encodeId } from '../format/ids.ts';
 import { shardKey } from '../../core/paths.ts';
 import { DeltaFileSchema, SHARDED_FORMAT_VERSION, type DeltaEntryJson, type ShardedRoot } from '../format/wire.ts';
 import { catalogByNameSpec } from '../format/catalog-tree.ts';
-import { checkShardingPolicy } from '../format/policy.ts';
+import { checkShardingPolicy, MAX_DELTA, type ShardingPolicy } from '../format/policy.ts';
 import { overlayReader, TreeNavigator } from '../format/tree.ts';
 import { reachableKeys } from './reach.ts';
 import { generationFiles, required, statisticsWith, updateInput, updateShardedIndex, type KeyReader, type ShardedUpdate } from './update.ts';
 
 /** The result of {@link updateDelta}: a {@link ShardedUpdate}, and whether the delta was compacted. */
 export interface DeltaUpdate extends ShardedUpdate {
-  /** True when this update merged the delta into the base trees (it was full, or disabled). */
+  /** True when this update merged the delta into the base trees (past its hard cap, or disabled). */
   compacted: boolean;
+}
+
+/**
+ * The most packages an announce leaves in the delta: twice `policy.delta_max` (at most
+ * {@link MAX_DELTA}); 0 when the policy has no delta. The compactor merges the delta once it holds
+ * `delta_max`, so an announce meets the cap only when the compactor falls behind or stopped, and
+ * then compacts inline. Twice, not more: every first query reads the whole delta file, and the
+ * inline compaction of a delta at the cap must still fit in the announce's time limit (it costs
+ * about one base update per package).
+ */
+export function deltaHardCap(policy: ShardingPolicy): number {
+  return Math.min(2 * (checkShardingPolicy(policy).delta_max ?? 0), MAX_DELTA);
 }
 
 /** The terms of a package by field id, sorted: what a delta entry records of a base version. */
@@ -108,14 +122,14 @@ export async function compactDelta(root: ShardedRoot, read: KeyReader, entries?:
 /**
  * The announce's update (arguments as {@link updateShardedIndex}'s): writes the package into the
  * delta, reading its base version from the catalog when the delta does not hold it yet; when the
- * delta would hold more than `policy.delta_max` packages (or the policy has none), compacts it,
- * this package included, into the base trees instead.
+ * delta would hold more than its hard cap ({@link deltaHardCap}; or the policy has no delta),
+ * compacts it, this package included, into the base trees instead.
  *
  * @throws ShelfError as {@link updateShardedIndex}
  */
 export async function updateDelta(root: unknown, name: string, summary: PackageSummary | null, read: KeyReader): Promise<DeltaUpdate> {
   const { current, next } = updateInput(root, name, summary, read);
-  const max = checkShardingPolicy(current.policy).delta_max ?? 0;
+  const max = deltaHardCap(current.policy);
   if (max === 0 && !current.delta) return { ...(await updateShardedIndex(current, name, summary, read)), compacted: false };
 
   const entries = await readDelta(current, read);
