@@ -64,7 +64,7 @@ export type BrowserEngine = 'shelf' | 'pagefind';
 export interface PageQuery {
   /** From navigation start to results in the DOM, ms (the page's clock). */
   ms: number;
-  /** Results the engine found (Shelf's page asks for 31: 30 shown and one to know there are more). */
+  /** Results the engine found (Shelf's page: the results it shows, `RESULTS_PAGE` of `src/web/home.ts`). */
   count: number;
   /** The first results' package names. */
   top: string[];

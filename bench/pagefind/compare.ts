@@ -24,7 +24,7 @@ import { IMMUTABLE_CACHE, MUTABLE_CACHE, searchPrefix } from '../../src/core/pat
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { publishWebAssets } from '../../src/registry/web-assets.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
-import { PAGE_SIZE } from '../../src/web/home.ts';
+import { RESULTS_PAGE } from '../../src/web/home.ts';
 import { launchChromium } from '../../test/web/helpers.ts';
 import { pageCode } from '../lib/page-code.ts';
 import { percentiles, round, type Percentiles } from '../lib/stats.ts';
@@ -251,7 +251,7 @@ export async function comparePagefind(options: CompareOptions): Promise<Pagefind
       ...(relevance ? { relevance } : {}),
       packages: options.summaries.length,
       round_trip_ms: ROUND_TRIP_MS,
-      shown: { pagefind: PAGEFIND_SHOWN, shelf: PAGE_SIZE },
+      shown: { pagefind: PAGEFIND_SHOWN, shelf: RESULTS_PAGE },
       shelf_code: { scripts: homeCode.scripts, has_zod: homeCode.has_zod, has_semver: homeCode.has_semver },
       pagefind: engineResult('pagefind', { ms: round(pfBuild.ms), stored: pfBuild.index, bundle: pfBuild.bundle }),
       shelf: engineResult('shelf', { ms: round(options.shelfBuild.ms), stored: options.shelfBuild.stored }),

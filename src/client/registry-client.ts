@@ -25,7 +25,7 @@ import type {
 import { fetchJson, globalFetch, type FetchLike } from '../core/fetch-json.ts';
 import type { HttpAnswer } from '../core/http-answer.ts';
 import { DEFAULT_READ_BOUNDS, fetchWithTimeouts, readBounds, readDocumentBody, type ReadBounds } from '../core/read-bounds.ts';
-import { ShardedSearch } from '../search/read/reader.ts';
+import { ShardedSearch, type SearchPage } from '../search/read/reader.ts';
 import { memoryPins, RegistryTrust, verificationOf, withListedStatus, type ArtifactVerification, type PinStore, type Verification } from './trust.ts';
 import { platformId } from '../core/names.ts';
 import { checkConfig, checkDownloadsIndex, valid } from '../search/format/validate.ts';
@@ -40,11 +40,14 @@ const documentSchemas = (): Promise<typeof import('../core/schemas.ts')> => impo
 /** What {@link RegistryClient.search} answers from: a kind's sharded index, or nothing yet. */
 interface Searcher {
   search(query: string, options: SearchQueryOptions): SearchHit[] | Promise<SearchHit[]>;
+  searchPage(query: string, options: SearchQueryOptions): SearchPage | Promise<SearchPage>;
   suggest(query: string): string | null | Promise<string | null>;
 }
 
 /** The searcher of a kind with no packages yet (a sharded registry has no root for it). */
-const EMPTY_SEARCHER: Searcher = { search: () => [], suggest: () => null };
+const EMPTY_SEARCHER: Searcher = { search: () => [], searchPage: () => ({ hits: [], more: false }), suggest: () => null };
+
+export type { SearchPage };
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -278,6 +281,16 @@ export class RegistryClient {
   }
 
   /**
+   * One page of a search, as a page showing `limit` results wants it: the hits, and whether more
+   * follow (known without downloading anything for them).
+   *
+   * @throws ShelfError `registry_unreachable`, `invalid_argument`
+   */
+  async searchPage(kind: Kind, query: string, options: SearchQueryOptions = {}): Promise<SearchPage> {
+    return (await this.searcher(kind)).searchPage(query, options);
+  }
+
+  /**
    * "Did you mean": the query with its words replaced by the nearest terms of a kind's index, or
    * null when none is nearer (`search/ranking.ts`). For a query that matched nothing; it reads
    * the dictionary files that search read (cached).
@@ -320,8 +333,11 @@ export class RegistryClient {
     let promise = this.searcherPromises.get(kind);
     if (!promise) {
       promise = (async (): Promise<Searcher> => {
+        // The root is read alongside the config, not after it (one round of requests, not two).
+        const opening = ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds });
+        opening.catch(() => undefined); // awaited below, once the config is known to be readable
         await this.config(); // a registry that is not (or no longer) readable says so first
-        return (await ShardedSearch.openIfPublished({ baseUrl: this.baseUrl, kind, fetch: this.fetchImpl, bounds: this.bounds })) ?? EMPTY_SEARCHER;
+        return (await opening) ?? EMPTY_SEARCHER;
       })();
       this.searcherPromises.set(kind, promise);
       promise.catch(() => this.searcherPromises.delete(kind));

@@ -67,14 +67,47 @@ const PAGES: readonly PageName[] = ['home', 'package', 'scope'];
 
 /**
  * The modules (under `src/`) a page imports on demand as soon as it starts, whose chunks it
- * preloads: the package and scope pages read their documents at once (zod schemas), the scope
- * page then summarises its packages. The home page's search imports nothing on demand.
+ * preloads beside the chunks its script imports: the package and scope pages read their
+ * documents at once (zod schemas), the scope page then summarises its packages. The home page's
+ * search imports nothing on demand.
  */
 const READ_AT_START: Record<PageName, readonly string[]> = {
   home: [],
   package: ['core/schemas.ts'],
   scope: ['core/schemas.ts', 'indexer/documents.ts'],
 };
+
+/**
+ * The modules (under `src/`) a page's code imports on demand but the page never loads, left out
+ * of its build: the home page's search reads no package, version, scope or key document (whose
+ * zod schemas the client imports on demand) and summarises no package. Left in, the code they
+ * share with the page's own would be split into chunks that the page's script imports: two more
+ * requests before its search starts. Importing one on such a page fails, naming the module.
+ */
+const NEVER_LOADED: Record<PageName, readonly string[]> = {
+  home: ['core/schemas.ts', 'indexer/documents.ts'],
+  package: [],
+  scope: [],
+};
+
+/** An esbuild plugin that turns the on-demand imports of `modules` into a module that throws. */
+function leaveOut(page: PageName, modules: readonly string[]): import('esbuild').Plugin {
+  const files = new Map(modules.map((m) => [resolve(WEB_SOURCE_DIR, '..', m), m]));
+  return {
+    name: 'shelf-never-loaded',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const module = files.get(resolve(args.resolveDir, args.path));
+        return module === undefined ? undefined : { path: module, namespace: 'never-loaded' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'never-loaded' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the ${page} page's script (NEVER_LOADED in src/registry/web-assets.ts).`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 /** Script and style sheet by content, built once per process (they depend on nothing but the sources). */
 let builtCode: Promise<WebCode> | undefined;
@@ -225,9 +258,10 @@ async function bundle(): Promise<WebCode> {
   for (const file of sources) {
     if (!existsSync(file)) throw new ShelfError('web_assets_unavailable', `The web page source ${file} is missing.`);
   }
-  const build = (entryPoints: Record<string, string>) =>
+  const build = (entryPoints: Record<string, string>, plugins: import('esbuild').Plugin[] = []) =>
     esbuild.build({
       entryPoints,
+      plugins,
       absWorkingDir: WEB_SOURCE_DIR,
       outdir: 'out',
       bundle: true,
@@ -248,13 +282,13 @@ async function bundle(): Promise<WebCode> {
   const preload = {} as Record<PageName, string[]>;
   const pageScripts: WebAsset[] = [];
   for (const [i, page] of PAGES.entries()) {
-    const result = await build({ [page]: sources[i]! });
+    const result = await build({ [page]: sources[i]! }, NEVER_LOADED[page].length > 0 ? [leaveOut(page, NEVER_LOADED[page])] : []);
     const named = hashedScripts(result, `${page}.js`);
     const own = named.get(`${page}.js`)!;
     scripts[page] = own.key;
     pageScripts.push(own);
     for (const [file, asset] of named) if (file !== `${page}.js`) chunks.set(asset.key, asset);
-    preload[page] = startChunks(result, named, READ_AT_START[page]);
+    preload[page] = startChunks(result, named, `${page}.js`, READ_AT_START[page]);
   }
   const css = (await build({ style: sources[PAGES.length]! })).outputFiles.find((f) => f.path.endsWith('.css'));
   if (!css) throw new ShelfError('web_assets_unavailable', 'esbuild produced no style sheet for the web pages.');
@@ -262,16 +296,25 @@ async function bundle(): Promise<WebCode> {
   return { assets: [...pageScripts, ...sorted, hashed('style', '.css', css.contents)], scripts, preload };
 }
 
-/** The keys of the chunks of `modules` and of the chunks those import, sorted. */
-function startChunks(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, named: Map<string, WebAsset>, modules: readonly string[]): string[] {
+/**
+ * The keys of the chunks a page loads as it starts, sorted: those its script `entry` imports (the
+ * code it shares with its on-demand chunks), those of `modules` and those these import. Without a
+ * preload, the browser would find the script's own chunks only once the script arrived: one more
+ * round of requests before anything runs.
+ */
+function startChunks(result: import('esbuild').BuildResult<{ write: false; metafile: true }>, named: Map<string, WebAsset>, entry: string, modules: readonly string[]): string[] {
   const outputs = Object.entries(result.metafile.outputs).map(([path, o]) => ({ file: basename(path), ...o }));
   const keys = new Set<string>();
   const add = (file: string): void => {
     const key = named.get(file)!.key;
     if (keys.has(key)) return;
     keys.add(key);
+    importsOf(file);
+  };
+  const importsOf = (file: string): void => {
     for (const i of outputs.find((o) => o.file === file)?.imports ?? []) if (i.kind === 'import-statement') add(basename(i.path));
   };
+  importsOf(entry);
   for (const module of modules) {
     const output = outputs.find((o) => o.entryPoint !== undefined && resolve(WEB_SOURCE_DIR, o.entryPoint) === resolve(WEB_SOURCE_DIR, '..', module));
     if (!output) throw new ShelfError('web_assets_unavailable', `esbuild made no chunk of ${module} for the web pages.`);

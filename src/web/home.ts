@@ -19,8 +19,35 @@ import { DEFAULT_HOME_STATE, MAX_QUERY_LENGTH, historyAction, homeStateToSearch,
 import { packageListItem } from './results.ts';
 import { actionButton, errorPanel, loadingPanel, statePanel } from './states.ts';
 
-/** Results shown at first, and added by "Show more". */
-export const PAGE_SIZE = 30;
+/**
+ * Results of a query shown at first. Each needs its package's display file, so this is what a
+ * first query downloads beyond the index: 5 fill the first screen (3–4 results on a laptop, 1 on
+ * a phone) with one to spare, and arrive in one round even over HTTP/1.1's 6 connections per
+ * host; Pagefind's UI loads 5 too. README, "The web pages".
+ */
+export const RESULTS_PAGE = 5;
+/** Results "Show more" adds to a query's. */
+export const MORE_RESULTS = 10;
+/**
+ * Packages listed at first and added by "Show more" when there is no query: the catalog pages
+ * carry their summaries, so a longer list costs no more requests.
+ */
+export const LISTING_PAGE = 30;
+
+/**
+ * The results after "Show more": those already on screen first, in their order, then the new
+ * ones. A larger page can rank its first results a little differently (more candidates are scored
+ * again), and a list that reorders above the reader's place would lose it.
+ */
+export function extendShown<T extends { name: string }>(shown: readonly T[], hits: readonly T[]): T[] {
+  const seen = new Set(shown.map((h) => h.name));
+  return [...shown, ...hits.filter((h) => !seen.has(h.name))];
+}
+
+/** How many results a state shows at first, and how many "Show more" adds. */
+export function pageSizes(state: Pick<HomeState, 'q'>): { first: number; more: number } {
+  return state.q.trim() === '' ? { first: LISTING_PAGE, more: LISTING_PAGE } : { first: RESULTS_PAGE, more: MORE_RESULTS };
+}
 /** Pause after the last keystroke before the URL follows the search box. */
 export const TYPING_DELAY_MS = 300;
 
@@ -64,10 +91,12 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
   const doc = win.document;
   const c = findControls(doc);
   let state = parseHomeState(win.location.search);
-  let limit = PAGE_SIZE;
+  let limit = pageSizes(state).first;
   let generation = 0;
   /** After "Show more", the first new result gets the focus (the button it replaced is gone). */
   let focusIndex: number | undefined;
+  /** "Show more": the search that extends the list, and the results it keeps on top. */
+  let extending: { generation: number; shown: SearchHit[] } | undefined;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   const ready = new Set<Kind>();
 
@@ -105,8 +134,9 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
       replaceChildren(c.results, loadingPanel(`Loading the ${s.kind} index…`));
     }
     let hits: SearchHit[];
+    let more: boolean;
     try {
-      hits = await client.search(s.kind, s.q, { type: s.type, os: s.os, arch: s.arch, sort: s.sort, limit: limit + 1 });
+      ({ hits, more } = await client.searchPage(s.kind, s.q, { type: s.type, os: s.os, arch: s.arch, sort: s.sort, limit }));
     } catch (error) {
       // A kind with no index yet is not an error: the search answers no hits (shown below).
       if (mine !== generation) return;
@@ -116,12 +146,12 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
       return;
     }
     if (mine !== generation) return; // a newer keystroke already answered
+    if (extending?.generation === mine) hits = extendShown(extending.shown, hits).slice(0, limit);
+    extending = undefined;
     ready.add(s.kind);
     c.results.setAttribute('aria-busy', 'false');
-    const more = hits.length > limit;
-    const shown = hits.slice(0, limit);
     const filtered = s.q.trim() !== '' || s.type !== undefined || s.os !== undefined || s.arch !== undefined;
-    if (shown.length === 0) {
+    if (hits.length === 0) {
       // Nothing matched: the nearest words of the index, as "did you mean" (a failure to read them shows no suggestion).
       const suggestion = s.q.trim() ? await client.suggest(s.kind, s.q).catch(() => null) : null;
       if (mine !== generation) return;
@@ -135,7 +165,7 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
               suggestion ? didYouMean(suggestion) : 'Check the spelling, or try fewer words or filters.',
               actionButton('Clear search and filters', () => {
                 state = { ...DEFAULT_HOME_STATE, kind: state.kind };
-                limit = PAGE_SIZE;
+                limit = pageSizes(state).first;
                 syncControls();
                 commit('control');
                 void search();
@@ -146,13 +176,14 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
       );
       return;
     }
-    const countText = `${shown.length}${more ? '+' : ''} ${shown.length === 1 && !more ? noun.slice(0, -1) : noun}`;
+    const countText = `${hits.length}${more ? '+' : ''} ${hits.length === 1 && !more ? noun.slice(0, -1) : noun}`;
     c.count.textContent = s.q.trim() ? `${countText} matching “${s.q.trim()}”` : countText;
-    const list = h('ol', { class: 'results', 'aria-label': `Search results: ${noun}` }, shown.map(packageListItem));
+    const list = h('ol', { class: 'results', 'aria-label': `Search results: ${noun}` }, hits.map(packageListItem));
     const moreButton = more
       ? actionButton('Show more', () => {
-          focusIndex = limit;
-          limit += PAGE_SIZE;
+          focusIndex = hits.length;
+          extending = { generation: generation + 1, shown: hits };
+          limit += pageSizes(s).more;
           void search();
         })
       : null;
@@ -176,7 +207,7 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
 
   const update = (next: HomeState, cause: 'typing' | 'control') => {
     state = next;
-    limit = PAGE_SIZE;
+    limit = pageSizes(state).first;
     syncControls();
     void search();
     if (cause === 'control') commit('control');
@@ -218,7 +249,7 @@ export function startHomePage(client: RegistryClient, win: Window = window): voi
     clearTimeout(typingTimer);
     typingTimer = undefined;
     state = parseHomeState(win.location.search);
-    limit = PAGE_SIZE;
+    limit = pageSizes(state).first;
     syncControls();
     void search();
   });

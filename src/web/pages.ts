@@ -9,7 +9,7 @@
  * @module
  */
 import { ShelfError } from '../core/errors.ts';
-import { WEB_PAGES } from '../core/paths.ts';
+import { configKey, shardedRootKey, WEB_PAGES } from '../core/paths.ts';
 import { SERVER_TYPES } from '../search/query.ts';
 import { REGISTRY_META } from './registry.ts';
 
@@ -59,10 +59,27 @@ interface Shell {
   main: string;
 }
 
+/**
+ * The registry's files a page reads as soon as its script starts, fetched alongside the script
+ * (`<link rel="preload" as="fetch" crossorigin>`, which the script's own `fetch` then takes over:
+ * same URL, mode and credentials, no other headers): the home page's search reads the config and
+ * the bundles' search root before its first query. The root is the default kind's; a page opened
+ * on skills reads its own root after the script starts, as without the preload.
+ */
+const READ_AT_START: Record<PageName, readonly string[]> = {
+  home: [configKey(), shardedRootKey('bundle')],
+  package: [],
+  scope: [],
+};
+
 function shell(options: PageOptions, { page, title, description, main }: Shell): string {
   const registryMeta = options.registryUrl ? `\n<meta name="${REGISTRY_META}" content="${escapeHtml(options.registryUrl)}">` : '';
-  const configUrl = options.registryUrl ? `${options.registryUrl.replace(/\/+$/, '')}/v1/config.json` : 'v1/config.json';
-  const preload = (options.preload?.[page] ?? []).map((key) => `\n<link rel="modulepreload" href="${escapeHtml(key)}">`).join('');
+  const registryKey = (key: string) => (options.registryUrl ? `${options.registryUrl.replace(/\/+$/, '')}/${key}` : key);
+  const configUrl = registryKey(configKey());
+  const preload = [
+    ...(options.preload?.[page] ?? []).map((key) => `\n<link rel="modulepreload" href="${escapeHtml(key)}">`),
+    ...READ_AT_START[page].map((key) => `\n<link rel="preload" as="fetch" crossorigin href="${escapeHtml(registryKey(key))}">`),
+  ].join('');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -210,6 +210,30 @@ describe('RegistryClient.search over the sharded index', () => {
     expect(message).toContain(shardedRootKey('bundle'));
   });
 
+  it('asks for the config and the index root together, not one after the other', async () => {
+    let configAnswered = false;
+    let rootAskedEarly: boolean | undefined;
+    let rootAsked: () => void = () => {};
+    const rootRequested = new Promise<void>((resolve) => (rootAsked = resolve));
+    const together = new RegistryClient({
+      baseUrl: server.url,
+      fetch: async (input, init) => {
+        if (String(input).endsWith(shardedRootKey('bundle'))) {
+          rootAskedEarly ??= !configAnswered;
+          rootAsked();
+        }
+        if (!String(input).endsWith('v1/config.json')) return fetch(input, init);
+        // The config answers once the root was asked for, or after 1 s (when the client waits for it).
+        await Promise.race([rootRequested, new Promise((r) => setTimeout(r, 1_000))]);
+        const response = await fetch(input, init);
+        configAnswered = true;
+        return response;
+      },
+    });
+    expect(names(await together.search('bundle', 'echo'))[0]).toBe('@acme/echo');
+    expect(rootAskedEarly).toBe(true);
+  });
+
   it('says a registry of the retired single layout must be migrated, and reads nothing else', async () => {
     const seen: string[] = [];
     const retired = new RegistryClient({
@@ -224,7 +248,9 @@ describe('RegistryClient.search over the sharded index', () => {
     const { code, message } = await codeOf(retired.search('bundle', 'echo'));
     expect(code).toBe('registry_unreachable');
     expect(message).toMatch(/retired "single" search layout.*shelf rebuild/);
-    expect(seen).toEqual([`${server.url}/v1/config.json`]);
+    // The root is asked for alongside the config (there is none in that layout); nothing after.
+    expect(seen.filter((u) => !u.endsWith(shardedRootKey('bundle')))).toEqual([`${server.url}/v1/config.json`]);
+    expect(seen.length).toBeLessThanOrEqual(2);
   });
 });
 

@@ -6,7 +6,7 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
-import { ShardedSearch } from '../../src/search/read/reader.ts';
+import { firstRescorePool, ShardedSearch } from '../../src/search/read/reader.ts';
 import type { DictEntryJson } from '../../src/search/format/wire.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
@@ -141,6 +141,57 @@ describe('which files a query reads', () => {
     const fetched = client.stats.keys.filter((k) => k.includes('/shards/'));
     expect(fetched.filter((k) => k.endsWith(`/${heads}.json`))).toHaveLength(1);
     for (const page of firstPages) expect(fetched.some((k) => k.endsWith(`/${page}.json`)), page).toBe(false);
+  });
+});
+
+describe('a page of results', () => {
+  const corpus = makeCorpus({ count: 300, seed: 21 });
+  let bucket: MemoryBucket;
+  beforeAll(async () => {
+    bucket = await bucketWith(corpus, { policy: SMALL_POLICY });
+  });
+  const displaysRead = (client: ShardedSearch) => client.stats.keys.filter((k) => k.includes('/docs/'));
+
+  it('says whether more hits follow, reading the display files of the hits shown and no other', async () => {
+    const reference = wholeIndex(corpus);
+    for (const q of ['weather', 'notes cal']) {
+      const all = reference.search(q, { limit: 1_000 });
+      expect(all.length).toBeGreaterThan(6);
+      const client = await open(bucket, { expansionBudget: 50_000_000 });
+      const page = await client.searchPage(q, { limit: 5 });
+      expect(page.hits.map((h) => h.name)).toEqual(all.slice(0, 5).map((h) => h.name));
+      expect(page.more).toBe(true);
+      expect(new Set(displaysRead(client)).size).toBe(5);
+      // The whole list: nothing follows it.
+      const last = await client.searchPage(q, { limit: all.length });
+      expect(last.hits).toHaveLength(all.length);
+      expect(last.more).toBe(false);
+    }
+  });
+
+  it('a one-word query read in part scores twice its limit again, up to 40 (display files read)', async () => {
+    // A small budget: the common word is read in part, so its candidates are scored again.
+    for (const [q, limit, scored] of [['server', 5, 10], ['server', 10, 20], ['server', 30, 40]] as const) {
+      const client = await open(bucket, { expansionBudget: 20_000 });
+      const hits = await client.search(q, { limit });
+      expect(hits).toHaveLength(limit);
+      expect(new Set(displaysRead(client)).size, `${q} at ${limit}`).toBe(scored);
+    }
+    expect(firstRescorePool(1, 5)).toBe(10);
+    expect(firstRescorePool(2, 5)).toBe(40);
+    expect(firstRescorePool(3, 5)).toBe(60);
+    expect(firstRescorePool(2, 70)).toBe(70);
+  });
+
+  it('an empty query says whether more packages follow, from the catalog pages alone', async () => {
+    const client = await open(bucket, { maxListPages: 1_000 });
+    const page = await client.searchPage('', { limit: 10 });
+    expect(page.hits).toHaveLength(10);
+    expect(page.more).toBe(true);
+    const whole = await client.searchPage('', { limit: corpus.length });
+    expect(whole.hits).toHaveLength(corpus.length);
+    expect(whole.more).toBe(false);
+    expect(displaysRead(client)).toEqual([]);
   });
 });
 

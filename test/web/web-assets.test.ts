@@ -27,6 +27,7 @@ import {
   parseWorkflowRef,
   pullCommand,
 } from '../../src/web/format.ts';
+import { LISTING_PAGE, MORE_RESULTS, RESULTS_PAGE, extendShown, pageSizes } from '../../src/web/home.ts';
 import { DEFAULT_HOME_STATE, historyAction, homeStateToSearch, parseHomeState, type HomeState } from '../../src/web/home-state.ts';
 import { packageHref, parsePackageParams, parseScopeParams, scopeHref } from '../../src/web/links.ts';
 import { contentSecurityPolicy } from '../../src/web/pages.ts';
@@ -76,10 +77,18 @@ describe('publishWebAssets', () => {
       expect(source).toContain(`content="${contentSecurityPolicy().replaceAll("'", '&#39;')}"`);
       for (const [, preloaded] of source.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)) expect(chunks).toContain(preloaded);
     }
-    // The home page's search loads its one script, without zod or semver: the documents' schemas
-    // are the other pages' (preloaded there).
+    // The home page's search loads its script and the chunks it imports (preloaded, so they load
+    // beside it), without zod or semver: the documents' schemas are the other pages' (preloaded there).
     const code = async (page: string) => pageCode(text((await store.get(page))!.body), async (key) => (await store.get(key))!.body);
-    expect(await code('index.html')).toMatchObject({ scripts: [scripts[0]], has_zod: false, has_semver: false });
+    const homeScript = text((await store.get(scripts[0]!))!.body);
+    const homeImports = [...homeScript.matchAll(/\bfrom ?"\.\/(chunk\.[0-9a-f]{16}\.js)"/g)].map((m) => `assets/${m[1]}`);
+    expect(await code('index.html')).toMatchObject({ scripts: [scripts[0], ...homeImports.sort()], has_zod: false, has_semver: false });
+    // Its build leaves the documents' schemas out (it reads none), so it shares no chunk with them: one file.
+    expect(homeImports).toEqual([]);
+    // The search's first reads, fetched beside the script.
+    const home = text((await store.get('index.html'))!.body);
+    expect(home).toContain('<link rel="preload" as="fetch" crossorigin href="v1/config.json">');
+    expect(home).toContain('<link rel="preload" as="fetch" crossorigin href="v1/search/bundles/root.json">');
     expect(await code('package.html')).toMatchObject({ has_zod: true, has_semver: true });
     expect((await code('package.html')).scripts.length).toBeGreaterThan(1);
     expect(contentSecurityPolicy()).not.toContain('unsafe');
@@ -107,6 +116,7 @@ describe('publishWebAssets', () => {
     const html = text((await store.get('index.html'))!.body);
     expect(html).toContain('<meta name="shelf-registry" content="https://cdn.example.com/shelf/&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;">');
     expect(html).toContain("connect-src &#39;self&#39; https://cdn.example.com;");
+    expect(html).toContain('<link rel="preload" as="fetch" crossorigin href="https://cdn.example.com/shelf/&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;/v1/config.json">');
     expect(html.match(/<script/g)).toHaveLength(1);
   });
 
@@ -202,6 +212,22 @@ describe('home page state in the URL', () => {
     expect(historyAction(state({ q: 'wea' }), state({ q: 'weather', os: 'linux' }), 'typing')).toBe('push');
     expect(historyAction(state({ q: 'echo' }), state({ q: 'echo', sort: 'name' }), 'control')).toBe('push');
     expect(historyAction(state({ q: 'echo' }), state({ q: 'echo' }), 'control')).toBe('none');
+  });
+});
+
+describe('home page results per page', () => {
+  it('shows a query 5 results and 10 more per "Show more"; a listing without a query 30, and 30 more', () => {
+    expect(pageSizes({ q: 'weather' })).toEqual({ first: RESULTS_PAGE, more: MORE_RESULTS });
+    expect([RESULTS_PAGE, MORE_RESULTS]).toEqual([5, 10]);
+    expect(pageSizes({ q: '  ' })).toEqual({ first: LISTING_PAGE, more: LISTING_PAGE });
+  });
+
+  it('"Show more" keeps the results on screen first, in their order, then adds the new ones', () => {
+    const n = (...names: string[]) => names.map((name) => ({ name }));
+    // The larger page ranked b above a and found d: a and b stay where the reader saw them.
+    expect(extendShown(n('a', 'b'), n('b', 'a', 'd', 'c')).map((h) => h.name)).toEqual(['a', 'b', 'd', 'c']);
+    // One that dropped out of the larger page stays too.
+    expect(extendShown(n('a', 'x'), n('a', 'c', 'd')).map((h) => h.name)).toEqual(['a', 'x', 'c', 'd']);
   });
 });
 

@@ -46,6 +46,14 @@ import { isGone, parseWith, Transport, type TransferStats } from './transport.ts
 export type { FetchLike, TransferStats };
 export { nameFieldTerms, prefixEnd, tokenize } from './pieces.ts';
 
+/** One page of results: the hits shown, and whether more follow them. */
+export interface SearchPage {
+  /** At most `limit` hits, with their display data. */
+  hits: SearchHit[];
+  /** Whether the query has more hits than `limit` (known without reading their display data). */
+  more: boolean;
+}
+
 /** Options of {@link ShardedSearch.open}. */
 export interface ShardedSearchOptions {
   /** Fetches a URL; default the global `fetch`. */
@@ -98,6 +106,19 @@ const PAGE_DECAY = 0.7;
 const RESCORE_POOL = 40;
 /** The same for queries of three words or more, whose AND is rarer among the candidates. */
 const RESCORE_POOL_LONG = 60;
+/**
+ * Candidates scored again in the first round (besides the name-pair ones): {@link RESCORE_POOL}
+ * ({@link RESCORE_POOL_LONG} for three words or more), or `limit` when larger. A one-word query
+ * scores twice its `limit` when that is fewer: its pages are read best impact first, so the
+ * best of what was read are its best candidates already (at 10,000 packages, a page's 5 results
+ * from 10 candidates agree with the whole index as they did from 40, on every query class of the
+ * bench), and each candidate costs a display file. Two words lose agreement that way (the pair a
+ * document holds is not what either word's pages are ordered by), so they keep the full pool.
+ */
+export function firstRescorePool(words: number, limit: number): number {
+  const pool = words >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL;
+  return Math.max(limit, words === 1 ? Math.min(pool, 2 * limit) : pool);
+}
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
@@ -234,6 +255,17 @@ export class ShardedSearch {
    *   when a file cannot be read or is malformed.
    */
   async search(query: string, opts: SearchQueryOptions = {}): Promise<SearchHit[]> {
+    return (await this.searchPage(query, opts)).hits;
+  }
+
+  /**
+   * Like {@link ShardedSearch.search}, and says whether more hits follow the `limit` shown: a
+   * page showing `limit` results offers "more" without reading the display file of one more hit.
+   *
+   * @throws ShelfError `invalid_argument` naming the offending option; `registry_unreachable`
+   *   when a file cannot be read or is malformed.
+   */
+  async searchPage(query: string, opts: SearchQueryOptions = {}): Promise<SearchPage> {
     try {
       return await this.answer(query, opts);
     } catch (error) {
@@ -305,11 +337,15 @@ export class ShardedSearch {
   }
 
   /** A query, step by step: each step is a method of its own, below. */
-  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchHit[]> {
+  private async answer(query: string, opts: SearchQueryOptions): Promise<SearchPage> {
     const o = validateSearchOptions(query, opts);
-    if (query.trim() === '') return listCatalog(this.transport, this.root, await this.deltaOf(this.root), o, this.maxListPages);
+    if (query.trim() === '') {
+      // Catalog pages carry the summaries: one more hit costs nothing to know.
+      const listed = await listCatalog(this.transport, this.root, await this.deltaOf(this.root), { ...o, limit: o.limit + 1 }, this.maxListPages);
+      return { hits: listed.slice(0, o.limit), more: listed.length > o.limit };
+    }
     const q = this.state(query, o);
-    if (q === null) return [];
+    if (q === null) return { hits: [], more: false };
     const root = q.root;
     const dict = await this.readDictionary(q);
     q.cands = candidates(q.words, dict);
@@ -529,7 +565,7 @@ export class ShardedSearch {
     for (const b of q.planned.values()) spent += b;
     const cap = queryByteCap(root.search.document_count, this.budget, words.length);
     for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-      const size = (round === 0 ? paired.length : 0) + Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+      const size = round === 0 ? paired.length + firstRescorePool(words.length, o.limit) : Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
       const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
@@ -553,11 +589,12 @@ export class ShardedSearch {
     return [...scored, ...others.filter((h) => !seen.has(h.name))];
   }
 
-  /** 6. The hits shown, in the requested order, with their display data. */
-  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchHit[]> {
-    const top = orderHits(ranked, o);
-    const summaries = await Promise.all(top.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
-    return top.map((h, i) => ({ ...summaries[i]!, score: h.score }));
+  /** 6. The hits shown, in the requested order, with their display data (only theirs), and whether more follow. */
+  private async present(ranked: Ranked[], o: ValidSearchOptions): Promise<SearchPage> {
+    const top = orderHits(ranked, { sort: o.sort, limit: o.limit + 1 });
+    const shown = top.slice(0, o.limit);
+    const summaries = await Promise.all(shown.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
+    return { hits: shown.map((h, i) => ({ ...summaries[i]!, score: h.score })), more: top.length > o.limit };
   }
 
   /**
