@@ -6,7 +6,7 @@ import type { LevelSpec, TreeSpec } from './tree.ts';
 import { checkCatalogFile, valid } from './validate.ts';
 import { type ShardingPolicy } from './policy.ts';
 import { notAReference, refsLevel } from './refs-level.ts';
-import { OVERHEAD, PlainAccumulator } from './sizes.ts';
+import { oncePerObject, OVERHEAD, PlainAccumulator } from './sizes.ts';
 import { RawJson } from './raw-json.ts';
 
 /** Largest `updated_at` the recency key can order (year 2286). */
@@ -14,20 +14,13 @@ export const MAX_MS = 9_999_999_999_999;
 
 /** Key of a summary in the recency order: newest first, then by name. */
 export function recencyKey(summary: PackageSummary): string {
-  let key = recencyKeys.get(summary);
-  if (key === undefined) recencyKeys.set(summary, (key = `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`));
-  return key;
+  return recencyKeyOnce(summary);
 }
-/** Keys of summaries (never changed once made), computed once: sorts and cuts ask for them often. */
-const recencyKeys = new WeakMap<PackageSummary, string>();
+/** Computed once per summary: sorts and cuts ask for it often. */
+const recencyKeyOnce = oncePerObject((summary: PackageSummary) => `${String(MAX_MS - Date.parse(summary.updated_at)).padStart(13, '0')} ${summary.name}`);
 
-/** `JSON.stringify` of a summary, computed once for both catalog trees (summaries are never changed once made). */
-function summaryJson(summary: PackageSummary): string {
-  let text = summaryTexts.get(summary);
-  if (text === undefined) summaryTexts.set(summary, (text = JSON.stringify(summary)));
-  return text;
-}
-const summaryTexts = new WeakMap<PackageSummary, string>();
+/** `JSON.stringify` of a summary, computed once for both catalog trees. */
+const summaryJson = oncePerObject((summary: PackageSummary) => JSON.stringify(summary));
 
 export function catalogLevel(salt: string, key: (s: PackageSummary) => string, policy: ChunkPolicy): LevelSpec<PackageSummary> {
   const weight = (summary: PackageSummary): number => summaryJson(summary).length + 1;

@@ -7,21 +7,30 @@
 import { type Accumulator } from './chunker.ts';
 import { type DocEntryJson } from './wire.ts';
 
-/** Bytes of a document entry in a `docs` list, measured once per entry (entries are never changed once made; a document is in many files). */
-export function docCost(doc: DocEntryJson): number {
-  let cost = docCosts.get(doc);
-  if (cost === undefined) docCosts.set(doc, (cost = docJsonLength(doc) + 1));
-  return cost;
+/**
+ * `compute`, remembered per object: for values of entries, documents and summaries, which are never
+ * changed once made and are measured or written many times over (a document is in many files).
+ */
+export function oncePerObject<K extends object, V>(compute: (key: K) => V): (key: K) => V {
+  const values = new WeakMap<K, V>();
+  return (key) => {
+    let value = values.get(key);
+    if (value === undefined) values.set(key, (value = compute(key)));
+    return value;
+  };
 }
-const docCosts = new WeakMap<DocEntryJson, number>();
+
+/** Bytes of a document entry in a `docs` list, measured once per entry. */
+export function docCost(doc: DocEntryJson): number {
+  return docCostOnce(doc);
+}
+const docCostOnce = oncePerObject((doc: DocEntryJson) => docJsonLength(doc) + 1);
 
 /** `JSON.stringify` of a document entry, computed once per entry. */
 export function docJson(doc: DocEntryJson): string {
-  let text = docTexts.get(doc);
-  if (text === undefined) docTexts.set(doc, (text = JSON.stringify(doc)));
-  return text;
+  return docJsonOnce(doc);
 }
-const docTexts = new WeakMap<DocEntryJson, string>();
+const docJsonOnce = oncePerObject((doc: DocEntryJson) => JSON.stringify(doc));
 
 /** `JSON.stringify(doc).length` without building the text (measured far more often than written); serialises anything ill-typed. */
 export function docJsonLength(doc: DocEntryJson): number {
@@ -178,10 +187,5 @@ export const OVERHEAD = 40;
 
 /** An entry's size in a list (its JSON and a comma), measured once per entry: entries are never changed once made. */
 export function jsonWeight<E extends object>(): (entry: E) => number {
-  const weights = new WeakMap<E, number>();
-  return (e) => {
-    let w = weights.get(e);
-    if (w === undefined) weights.set(e, (w = JSON.stringify(e).length + 1));
-    return w;
-  };
+  return oncePerObject((e: E) => JSON.stringify(e).length + 1);
 }
