@@ -19,12 +19,13 @@ import { shardedRootKey } from '../../src/core/paths.ts';
 import { generateCorpus } from '../corpus.ts';
 import { quantile } from '../lib/stats.ts';
 import { referenceSearch } from '../lib/reference.ts';
-import { labelledQueries } from '../queries.ts';
+import { labelledQueries, workloads } from '../queries.ts';
 import { packageFiles } from '../records.ts';
 import { judge, relevanceQueries } from './classes.ts';
 import { allQueries, TOP } from './measure.ts';
+import { costTable, PAGE_RESULTS, workloadCost, type CostRow } from './first-query-cost.ts';
 
-const USAGE = 'Usage: npm run bench:relevance [-- --sizes 1000,10000] [-- --per-class 30] [-- --json FILE]';
+const USAGE = 'Usage: npm run bench:relevance [-- --sizes 1000,10000] [-- --per-class 30] [-- --workload 30] [-- --json FILE]';
 
 /** One engine's relevance on a class: share with a relevant first result, mean share of the top 5 relevant. */
 interface Score {
@@ -45,18 +46,19 @@ export interface ClassRow {
   cost: { requests: number; kb: number };
 }
 
-function parseArgs(argv: string[]): { sizes: number[]; perClass: number; json: string | null } {
-  const out = { sizes: [1_000, 10_000], perClass: 30, json: null as string | null };
+function parseArgs(argv: string[]): { sizes: number[]; perClass: number; workload: number; json: string | null } {
+  const out = { sizes: [1_000, 10_000], perClass: 30, workload: 30, json: null as string | null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--sizes' && v) out.sizes = v.split(',').map(Number);
     else if (a === '--per-class' && v) out.perClass = Number(v);
+    else if (a === '--workload' && v) out.workload = Number(v);
     else if (a === '--json' && v) out.json = v;
     else throw new Error(`Unknown argument ${String(a)}.\n${USAGE}`);
     i++;
   }
-  if (out.sizes.some((s) => !Number.isInteger(s) || s < 1) || !Number.isInteger(out.perClass) || out.perClass < 1) throw new Error(USAGE);
+  if (out.sizes.some((s) => !Number.isInteger(s) || s < 1) || !Number.isInteger(out.perClass) || out.perClass < 1 || !Number.isInteger(out.workload) || out.workload < 0) throw new Error(USAGE);
   return out;
 }
 
@@ -70,8 +72,8 @@ function memoryFetch(files: Map<string, string>): (url: string) => Promise<Respo
 
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000);
 
-/** Measures every class at one size. */
-export async function measureSize(packages: number, perClass: number): Promise<ClassRow[]> {
+/** Measures every class at one size, and the first-query cost of `workload` queries of each latency workload class (none when 0). */
+export async function measureSize(packages: number, perClass: number, workload = 0): Promise<{ rows: ClassRow[]; cost: CostRow[] }> {
   const corpus = generateCorpus({ packages });
   const summaries: PackageSummary[] = corpus.packages.map((p) => packageFiles(p).summary);
   const gen = await buildShardedIndex('bundle', summaries);
@@ -105,7 +107,9 @@ export async function measureSize(packages: number, perClass: number): Promise<C
     agreement: { top1: mean(js.map((j) => Number(j.same1))), top5: mean(js.map((j) => j.overlap5)) },
     cost: { requests: quantile(js.map((j) => j.requests), 0.5), kb: Math.round(quantile(js.map((j) => j.bytes), 0.5) / 1000) },
   });
-  return [...classes.map((c) => row(c, judged.filter((j) => j.class === c))), row('all labelled:*', judged.filter((j) => j.class.startsWith('labelled:'))), row('all classes', judged.filter((j) => !j.class.startsWith('labelled:')))];
+  const rows = [...classes.map((c) => row(c, judged.filter((j) => j.class === c))), row('all labelled:*', judged.filter((j) => j.class.startsWith('labelled:'))), row('all classes', judged.filter((j) => !j.class.startsWith('labelled:')))];
+  const cost = workload > 0 ? await workloadCost(packages, workloads(corpus, workload), fetch, reference) : [];
+  return { rows, cost };
 }
 
 /** The rows as a markdown table. */
@@ -119,11 +123,15 @@ export function relevanceTable(rows: ClassRow[]): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = parseArgs(process.argv.slice(2));
   const rows: ClassRow[] = [];
+  const cost: CostRow[] = [];
   for (const size of args.sizes) {
     const started = performance.now();
-    rows.push(...(await measureSize(size, args.perClass)));
+    const measured = await measureSize(size, args.perClass, args.workload);
+    rows.push(...measured.rows);
+    cost.push(...measured.cost);
     process.stderr.write(`${size} packages: ${Math.round((performance.now() - started) / 1000)} s\n`);
   }
-  if (args.json) writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
+  if (args.json) writeFileSync(args.json, `${JSON.stringify({ relevance: rows, first_query_cost: cost }, null, 2)}\n`);
   process.stdout.write(`${relevanceTable(rows)}\n`);
+  if (cost.length > 0) process.stdout.write(`\nFirst query of the latency workload (fresh client, ${PAGE_RESULTS} results as the web page shows):\n\n${costTable(cost)}\n`);
 }

@@ -6,7 +6,7 @@ import { type SearchHit, type SearchQueryOptions } from '../../src/search/query.
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_POLICY } from '../../src/search/format/policy.ts';
 import { levenshtein, maxDistance } from '../../src/search/format/matching.ts';
-import { firstRescorePool, ShardedSearch } from '../../src/search/read/reader.ts';
+import { firstRescorePool, rescorePool, ShardedSearch } from '../../src/search/read/reader.ts';
 import type { DictEntryJson } from '../../src/search/format/wire.ts';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { makeCorpus, prng, SMALL_POLICY } from './corpus.ts';
@@ -181,6 +181,8 @@ describe('a page of results', () => {
     expect(firstRescorePool(2, 5)).toBe(40);
     expect(firstRescorePool(3, 5)).toBe(60);
     expect(firstRescorePool(2, 70)).toBe(70);
+    // Later rounds: the full pool whatever the number of words, or the limit when larger.
+    expect([rescorePool(1, 5), rescorePool(2, 5), rescorePool(3, 5), rescorePool(1, 70)]).toEqual([40, 40, 60, 70]);
   });
 
   it('an empty query says whether more packages follow, from the catalog pages alone', async () => {

@@ -6,15 +6,17 @@
  * @module
  */
 import { ShelfError } from '../../core/errors.ts';
-import { indexOptions, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, indexOptions, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { matchOf } from '../ranking.ts';
 import { checkHeadsFile, checkPageFile, checkTermsFile } from '../format/validate.ts';
 import { DictEntry, DocEntry, TermEntry } from '../format/wire-fields.ts';
-import type { DictEntryJson, DocEntryJson, TermEntryJson } from '../format/wire.ts';
+import type { DictEntryJson, DocEntryJson, RefJson, TermEntryJson } from '../format/wire.ts';
 import { parseWith } from './transport.ts';
 
 /** Terms found in the names of documents read, looked up in the dictionary per query. */
 const MAX_NAME_LOOKUPS = 4;
+/** Priority decay of successive pages of a paged field. */
+const PAGE_DECAY = 0.7;
 
 /** A dictionary term that matches query words, and where its postings are. */
 export interface Candidate {
@@ -196,4 +198,60 @@ export function nameFieldTerms(name: string, field: 'name' | 'scope'): { terms: 
     if (term) terms.set(term, (terms.get(term) ?? 0) + 1);
   }
   return { terms, length: new Set(tokens).size };
+}
+
+/** A further page of a paged field (after its head page), as step 3 of a query ranks them. */
+export interface PageRef {
+  priority: number;
+  /** The order its field was met in (ties). */
+  order: number;
+  term: string;
+  fid: number;
+  file: string;
+  bytes: number;
+}
+
+/** The further pages of a field whose page references are `refs` (the head page first): each weighs the term's match weight times the field's boost, decaying page by page. */
+export function furtherPages(term: string, fid: number, weight: number, order: number, refs: RefJson[]): PageRef[] {
+  const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[fid] ?? ''] ?? 1;
+  return refs.slice(1).map((r, i) => ({ priority: weight * boost * PAGE_DECAY ** (i + 1), order, term, fid, file: r[1], bytes: r[2] }));
+}
+
+/** Best first; ties in the order the fields were met, then page by page (a stable sort). */
+export function byPriority(pages: PageRef[]): PageRef[] {
+  return pages.sort((a, b) => b.priority - a.priority || a.order - b.order);
+}
+
+/**
+ * The pages (best first) read within `left` bytes, the files already `planned` costing nothing:
+ * once a page of a field does not fit, neither do the field's next ones (pages are read in order).
+ * Returns those read, the files left out, and the bytes left.
+ */
+export function withinBudget(pages: readonly PageRef[], planned: ReadonlyMap<string, number>, left: number): { read: PageRef[]; leftOut: Set<string>; left: number } {
+  const read: PageRef[] = [];
+  const leftOut = new Set<string>();
+  const skipped = new Set<string>();
+  const taken = new Set<string>();
+  for (const p of pages) {
+    const key = `${p.term}\u0000${p.fid}`;
+    const free = planned.has(p.file) || taken.has(p.file);
+    if (skipped.has(key) || (!free && p.bytes > left)) {
+      skipped.add(key);
+      if (!free) leftOut.add(p.file);
+      continue;
+    }
+    if (!free) left -= p.bytes;
+    taken.add(p.file);
+    read.push(p);
+  }
+  for (const f of taken) leftOut.delete(f);
+  return { read, leftOut, left };
+}
+
+/** Bytes of the pages' files not `planned` yet, each counted once. */
+export function newBytes(pages: readonly PageRef[], planned: ReadonlyMap<string, number>): number {
+  const files = new Map(pages.filter((p) => !planned.has(p.file)).map((p) => [p.file, p.bytes]));
+  let bytes = 0;
+  for (const b of files.values()) bytes += b;
+  return bytes;
 }

@@ -30,14 +30,19 @@ import {
   compare,
   headPagesRead,
   infoTerm,
+  byPriority,
+  furtherPages,
   nameLookups,
+  newBytes,
   pageFile,
   prefixEnd,
   termsEntry,
   termsFile,
   tokenize,
+  withinBudget,
   type Candidate,
   type FieldPages,
+  type PageRef,
   type Range,
 } from './pieces.ts';
 import { documentFrequencies, entryFacts, likelyOrder, rescorer, type Ranked, type Rescorer } from './scoring.ts';
@@ -100,25 +105,37 @@ const MAX_PREFIX_FILES = 4;
 const MAX_FUZZY_FILES = 2;
 /** Typo matches found through the suffixes that are then looked up in the dictionary. */
 const MAX_OUTSIDE_LOOKUPS = 6;
-/** Priority decay of successive pages of a paged field. */
-const PAGE_DECAY = 0.7;
 /** Candidates scored again from their summaries when a word is known only in part, per round. */
 const RESCORE_POOL = 40;
 /** The same for queries of three words or more, whose AND is rarer among the candidates. */
 const RESCORE_POOL_LONG = 60;
 /**
- * Candidates scored again in the first round (besides the name-pair ones): {@link RESCORE_POOL}
- * ({@link RESCORE_POOL_LONG} for three words or more), or `limit` when larger. A one-word query
- * scores twice its `limit` when that is fewer: its pages are read best impact first, so the
- * best of what was read are its best candidates already (at 10,000 packages, a page's 5 results
- * from 10 candidates agree with the whole index as they did from 40, on every query class of the
- * bench), and each candidate costs a display file. Two words lose agreement that way (the pair a
- * document holds is not what either word's pages are ordered by), so they keep the full pool.
+ * Candidates scored again per round (besides the name-pair ones): {@link RESCORE_POOL}
+ * ({@link RESCORE_POOL_LONG} for three words or more), or `limit` when larger.
+ */
+export function rescorePool(words: number, limit: number): number {
+  return Math.max(limit, words >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+}
+/**
+ * Candidates scored again in the first round (besides the name-pair ones): {@link rescorePool},
+ * or twice `limit` for one word when that is fewer. A one-word query's pages are read best impact
+ * first, so the best of what was read are its best candidates already (at 10,000 packages, a
+ * page's 5 results from 10 candidates agree with the whole index as they did from 40, on every
+ * query class of the bench, while 5, 6 or 7 lost some on one class or another), and each candidate costs a display file.
+ * Two words lose agreement that way (the pair a document holds is not what either word's pages
+ * are ordered by), so they keep the full pool.
  */
 export function firstRescorePool(words: number, limit: number): number {
-  const pool = words >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL;
-  return Math.max(limit, words === 1 ? Math.min(pool, 2 * limit) : pool);
+  const pool = rescorePool(words, limit);
+  return words === 1 ? Math.min(pool, 2 * limit) : pool;
 }
+/**
+ * Most further pages a query of two words or more reads beyond its budget to know its words
+ * whole: when the pages left out of their fields are this few (and within {@link queryByteCap}),
+ * reading them costs fewer requests than scoring {@link RESCORE_POOL} candidates again from their
+ * display files, and the results are then the whole index's exactly.
+ */
+const MAX_COMPLETING_PAGES = 10;
 /** Most rounds of candidates scored again. */
 const RESCORE_ROUNDS = 3;
 /** Most word pairs looked up in the name-pair index. */
@@ -387,6 +404,7 @@ export class ShardedSearch {
     }
     const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(q.root)]);
     q.delta = delta;
+    this.readExactAhead(q, dict);
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
     const covered = new Set(dict.flatMap((e) => DictEntry.terms(e).map(infoTerm)));
     const outside = new Map<string, number>();
@@ -446,17 +464,70 @@ export class ShardedSearch {
   }
 
   /**
-   * A word with a field too large for its references to sit in its entry will be read in part, so
-   * step 5 will want the name-pair candidates, and step 3 those page trees' first inner files: start
-   * both now, alongside steps 2b–4.
+   * A word known to be read in part (a range or expansion cut, a field too large for its page
+   * references to sit in its entry, more pages than the budget) makes step 5 want the name-pair
+   * candidates, and step 3 the deep page trees' first inner files: start both now, alongside steps 2b–4.
    */
   private readAhead(q: QueryState): void {
     const deepTrees = q.selected.flatMap((c) => (c.headless ? [] : Object.values(pagedOf(termsEntry(q.files, c.file, c.term)) ?? {}).filter((p) => p.t.height > 1)));
-    if (q.words.length >= 2 && q.o.sort === 'relevance' && (q.partial.size > 0 || deepTrees.length > 0)) {
-      q.pairs = this.pairCandidates(q.words);
-      q.pairs.catch(() => undefined); // awaited below when used; a failure then is the query's
-    }
+    if (q.partial.size > 0 || this.readInPart(q, q.selected, q.files)) this.readPairsAhead(q);
     for (const p of deepTrees) this.prefetchDescent(p.t.top as RefJson[], p.t.height, q.budget.left);
+  }
+
+  /**
+   * The words' own terms are read whatever the budget (step 2): their terms files and head pages
+   * are requested as soon as the dictionary names them, alongside the lookups of step 1. When
+   * they alone show a word will be read in part, the name-pair candidates are requested then too.
+   */
+  private readExactAhead(q: QueryState, dict: DictEntryJson[]): void {
+    const exact = [...candidates(q.words, dict).values()].filter((c) => c.exact);
+    const files = new Map<string, unknown>();
+    const reads = exact.flatMap((c) => [c.file, ...[...c.paged.values()].map((p) => p.head)]).map(async (f) => files.set(f, await this.transport.file(f)));
+    Promise.all(reads)
+      .then(() => {
+        if (this.readInPart(q, exact, files)) this.readPairsAhead(q);
+      })
+      .catch(() => undefined); // step 2 reads them again and reports the failure
+  }
+
+  /** Starts reading the name-pair candidates step 5 wants when a word is read in part (two words or more, by relevance). */
+  private readPairsAhead(q: QueryState): void {
+    if (q.pairs || q.words.length < 2 || q.o.sort !== 'relevance') return;
+    q.pairs = this.pairCandidates(q.words);
+    q.pairs.catch(() => undefined); // awaited in step 5 when used; a failure then is the query's
+  }
+
+  /**
+   * Whether step 3 will leave some paged field of these terms read in part: its page references
+   * do not sit in its entry (a deeper tree), or the further pages of their searched fields
+   * outweigh the budget left (step 3 then leaves one of them out). Known before a page is read.
+   */
+  private readInPart(q: QueryState, cands: Candidate[], files: Map<string, unknown>): boolean {
+    const pages: PageRef[] = [];
+    let order = 0;
+    for (const c of cands) {
+      if (c.headless) continue;
+      for (const [fid, p] of Object.entries(pagedOf(termsEntry(files, c.file, c.term)) ?? {})) {
+        if (!SEARCHED_IDS.has(Number(fid)) || !c.paged.has(Number(fid))) continue;
+        if (p.t.height > 1) return true;
+        pages.push(...furtherPages(c.term, Number(fid), c.weight, order++, p.t.top as RefJson[]));
+      }
+    }
+    const { leftOut } = withinBudget(byPriority(pages), q.planned, q.budget.left);
+    return leftOut.size > 0 && !(leftOut.size <= MAX_COMPLETING_PAGES && newBytes(pages, q.planned) <= this.completing(q));
+  }
+
+  /**
+   * Bytes of further pages step 3 may read beyond the budget to read every page of the words'
+   * fields (at most {@link MAX_COMPLETING_PAGES}): what is left of {@link queryByteCap} when the
+   * query has two words or more, is sorted by relevance and knows every word whole so far (no
+   * range or expansion cut), so that reading them spares scoring candidates again; 0 otherwise.
+   */
+  private completing(q: QueryState): number {
+    if (q.words.length < 2 || q.o.sort !== 'relevance' || q.partial.size > 0) return 0;
+    let spent = 0;
+    for (const b of q.planned.values()) spent += b;
+    return Math.max(0, queryByteCap(q.root.search.document_count, this.budget, q.words.length) - spent);
   }
 
   /**
@@ -479,7 +550,7 @@ export class ShardedSearch {
    *    field read to its end scores exactly; one read in part only adds its known scores.
    */
   private async readPages(q: QueryState): Promise<Map<string, Map<number, FieldPages>>> {
-    const pages = await this.planPages(q.selected, q.files, q.budget, q.planned);
+    const pages = await this.planPages(q.selected, q.files, q.budget, q.planned, this.completing(q));
     await this.load(q);
     for (const c of q.selected) {
       for (const [fid] of c.paged) if (SEARCHED_IDS.has(fid) && !pages.get(c.term)?.get(fid)?.complete) c.words.forEach((w) => q.partial.add(w));
@@ -565,7 +636,7 @@ export class ShardedSearch {
     for (const b of q.planned.values()) spent += b;
     const cap = queryByteCap(root.search.document_count, this.budget, words.length);
     for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-      const size = round === 0 ? paired.length + firstRescorePool(words.length, o.limit) : Math.max(o.limit, words.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+      const size = round === 0 ? paired.length + firstRescorePool(words.length, o.limit) : rescorePool(words.length, o.limit);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
       const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
@@ -606,15 +677,13 @@ export class ShardedSearch {
     files: Map<string, unknown>,
     budget: { left: number },
     planned: Map<string, number>,
+    completing: number,
   ): Promise<Map<string, Map<number, FieldPages>>> {
     const out = new Map<string, Map<number, FieldPages>>();
-    const queue: { priority: number; order: number; term: string; fid: number; file: string; bytes: number }[] = [];
+    const queue: PageRef[] = [];
     /** A paged field whose page references sit below the root of its page tree, descending. */
     type Descent = { term: string; fid: number; weight: number; order: number; refs: RefJson[]; height: number };
-    const enqueue = (d: Descent): void => {
-      const boost = (DEFAULT_SEARCH_OPTIONS.boost as Record<string, number> | undefined)?.[SEARCH_FIELDS[d.fid] ?? ''] ?? 1;
-      d.refs.slice(1).forEach((r, i) => queue.push({ priority: d.weight * boost * PAGE_DECAY ** (i + 1), order: d.order, term: d.term, fid: d.fid, file: r[1], bytes: r[2] }));
-    };
+    const enqueue = (d: Descent): void => void queue.push(...furtherPages(d.term, d.fid, d.weight, d.order, d.refs));
     let level: Descent[] = [];
     let met = 0;
     for (const c of selected) {
@@ -636,6 +705,8 @@ export class ShardedSearch {
         else enqueue(d);
       }
     }
+    // A deep tree is read in part whatever happens: no page beyond the budget then.
+    if (level.length > 0) completing = 0;
     // The page references of a large field: the first inner file of each level, down to level 1.
     // Every field descends at once, one level per round of requests (the budget decided in order).
     while (level.length > 0) {
@@ -657,20 +728,16 @@ export class ShardedSearch {
       next.filter((d) => d.height === 1).forEach(enqueue);
       level = next.filter((d) => d.height > 1);
     }
-    // Best first; ties in the order the fields were met, then page by page.
-    queue.sort((a, b) => b.priority - a.priority || a.order - b.order);
-    const skipped = new Set<string>();
-    for (const q of queue) {
-      const key = `${q.term}\u0000${q.fid}`;
-      // Pages are read in order: once one is skipped, the rest of that field is too.
-      if (skipped.has(key)) continue;
-      if (!planned.has(q.file) && q.bytes > budget.left) {
-        skipped.add(key);
-        continue;
-      }
-      if (!planned.has(q.file)) budget.left -= q.bytes;
-      planned.set(q.file, q.bytes);
-      out.get(q.term)!.get(q.fid)!.pages.push(q.file);
+    byPriority(queue);
+    // Every page, when those the budget leaves out are few enough to read beyond it (`completing`).
+    let plan = withinBudget(queue, planned, budget.left);
+    if (plan.leftOut.size > 0 && plan.leftOut.size <= MAX_COMPLETING_PAGES && newBytes(queue, planned) <= completing) {
+      plan = withinBudget(queue, planned, Number.POSITIVE_INFINITY);
+      budget.left = Math.max(0, budget.left - newBytes(queue, planned));
+    } else budget.left = plan.left;
+    for (const p of plan.read) {
+      planned.set(p.file, p.bytes);
+      out.get(p.term)!.get(p.fid)!.pages.push(p.file);
     }
     // A field is complete when every page was read (only possible when its references are inline).
     for (const c of selected) {
