@@ -558,14 +558,20 @@ export class ShardedSearch {
     const ranked = core.length > 0 ? core : sorted;
     // Packages whose name holds two of the words rank high in the whole index, yet sit deep
     // in each common word's pages: the name-pair index finds them directly.
-    const paired = plain.length >= 2 ? (await (q.pairs ?? this.pairCandidates(plain))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
+    // The packages with a tool the query names (its compound term, read whole) rank first in the
+    // whole index, yet seen to hold fewer words than others where a word is read in part: they are
+    // scored again before any other.
+    const tooled = sorted.filter((h) => words.some((w) => isCompound(w) && h.held?.has(w)));
+    const tooledNames = new Set(tooled.map((h) => h.name));
+    const paired = plain.length >= 2 ? (await (q.pairs ?? this.pairCandidates(plain))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d)) && !tooledNames.has(DocEntry.name(d))) : [];
     const candidates = new Map<string, Ranked>();
+    for (const h of tooled) candidates.set(h.name, h);
     for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
     for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
     const df = documentFrequencies(q.selected, q.files, pages, delta, deltaOnly);
     const pairedNames = new Set(paired.map(DocEntry.name));
     const rest = likelyOrder(
-      ranked.filter((h) => !pairedNames.has(h.name)),
+      ranked.filter((h) => !pairedNames.has(h.name) && !tooledNames.has(h.name)),
       plain,
       partial,
       (w) => mini.engine.search(w, options),
@@ -573,7 +579,7 @@ export class ShardedSearch {
       df,
       root.search.document_count,
     );
-    const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
+    const queue = [...tooled, ...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
     const pooled: PackageSummary[] = [];
     const scorer = rescorer(root, words, alternativesAmong(words, df.keys()), df, o);
     let displayBytes = 0;
@@ -584,7 +590,7 @@ export class ShardedSearch {
     for (const b of q.planned.values()) spent += b;
     const cap = queryByteCap(root.search.document_count, this.budget, plain.length);
     for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-      const size = round === 0 ? paired.length + firstRescorePool(plain.length, o.limit) : Math.max(o.limit, plain.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
+      const size = round === 0 ? tooled.length + paired.length + firstRescorePool(plain.length, o.limit) : Math.max(o.limit, plain.length >= 3 ? RESCORE_POOL_LONG : RESCORE_POOL);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
       const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
