@@ -15,7 +15,7 @@ import type { Kind } from '../../src/core/names.ts';
 import { PackageSummarySchema, SCHEMA_VERSION, type PackageSummary } from '../../src/core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, indexOptions, searchDocument, type SearchDocument } from '../../src/core/search-options.ts';
 import { hitFacts, orderHits, rankScore, searchFilter, validateSearchOptions, type HitFacts, type SearchHit, type SearchQueryOptions } from '../../src/search/query.ts';
-import { alternative, engineQuery, queryWords, rankResult, stemOf, suggestion, swapsOf, type Alternative } from '../../src/search/ranking.ts';
+import { alternative, engineQuery, holdingToolWords, queryWords, rankResult, stemOf, suggestion, swapsOf, type Alternative } from '../../src/search/ranking.ts';
 import { tokenize } from '../../src/search/read/pieces.ts';
 
 const kind = z.enum(['bundle', 'skill']);
@@ -169,11 +169,14 @@ export class ReferenceSearch {
       const results = words.length === 0 ? [] : this.mini.search(engineQuery(words, alternatives), { ...DEFAULT_SEARCH_OPTIONS, filter });
       // A deprecated package ranks lower, as in the sharded reader (listings are not ranked).
       ranked = orderHits(
-        results.map((r) => {
-          const facts = this.facts.get(String(r.id))!;
-          const { score, tier } = rankResult(r, words, alternatives);
-          return { ...facts, score: rankScore(score, facts.deprecated), tier };
-        }),
+        holdingToolWords(
+          results.map((r) => {
+            const facts = this.facts.get(String(r.id))!;
+            const { score, tier, held } = rankResult(r, words, alternatives);
+            return { ...facts, score: rankScore(score, facts.deprecated), tier, held };
+          }),
+          words,
+        ),
         o,
       );
     }

@@ -30,10 +30,45 @@ export function indexOptions(): Options<SearchDocument> {
   return {
     idField: 'id',
     fields: [...SEARCH_FIELDS],
-    // Names are kebab-case: split on "-", "/", "@" and "_" as well as MiniSearch's defaults.
-    tokenize: (text) => text.split(/[\s\-_/@.,;:!?'"()[\]{}|]+/u).filter((t) => t.length > 0),
+    tokenize: tokenizeText,
   };
 }
+
+/** Splits text into words: on white space, punctuation, and the "-", "/", "@" of names. */
+const CHUNKS = /[\s\-/@.,;:!?'"()[\]{}|]+/u;
+
+/**
+ * The words of a text, and of each snake_case identifier in it (a tool name such as
+ * `get_weather_forecast`) its {@link compoundTerm} as well: names are kebab-case and tools
+ * snake_case, so both split into their words, and a query naming a tool exactly also matches the
+ * package that has it as one rare term (docs/sharded-search.md, "Ranking").
+ */
+export function tokenizeText(text: string): string[] {
+  const out: string[] = [];
+  for (const chunk of text.split(CHUNKS)) {
+    const parts = chunk.split('_').filter((t) => t.length > 0);
+    out.push(...parts);
+    if (parts.length >= 2) out.push(compoundTerm(parts));
+  }
+  return out;
+}
+
+/**
+ * The term of a snake_case identifier: its words joined by "_" behind a leading "_"
+ * (`_get_weather_forecast`). The leading "_" keeps compounds out of every word's prefix range (no
+ * word starts with it), so `get` does not expand to every tool starting `get_`.
+ */
+export function compoundTerm(parts: readonly string[]): string {
+  return `_${parts.join('_')}`;
+}
+
+/** Whether a term is a {@link compoundTerm}: matched exactly only (a tool name asks for that tool, not one extending it), never by prefix or typo. */
+export function isCompound(term: string): boolean {
+  return term.startsWith('_');
+}
+
+/** The fuzzy distance of a word, as a share of its length (MiniSearch's `fuzzy`); none for a {@link compoundTerm}. */
+export const FUZZY = 0.2;
 
 /**
  * Fields a query searches: every field but `scope`. The name field (`@scope/name`) holds the scope
@@ -43,14 +78,16 @@ export function indexOptions(): Options<SearchDocument> {
 export const SEARCHED_FIELDS: readonly string[] = SEARCH_FIELDS.filter((f) => f !== 'scope');
 
 /**
- * Default query options: prefix and fuzzy matching, boosts on the name and the tool names.
+ * Default query options: prefix and fuzzy matching (not of a tool name's compound term), boosts on the name and the tool names.
  * The name boost is the largest: a query naming a package should find that package first. The
  * scope's boost only orders the pages of its postings (`format/impact.ts`): it is not searched.
  */
 export const DEFAULT_SEARCH_OPTIONS: SearchOptions = {
-  prefix: true,
-  fuzzy: 0.2,
+  prefix: (term) => !isCompound(term),
+  fuzzy: (term) => (isCompound(term) ? false : FUZZY),
   combineWith: 'AND',
+  // Queries reach the engine as words already (`tokenize`, then `queryWords`): a compound must stay one term.
+  tokenize: (text) => text.split(/\s+/u).filter((t) => t.length > 0),
   fields: [...SEARCHED_FIELDS],
   boost: { name: 4, display_name: 3, tool_text: 2, keyword_text: 1.5, scope: 1.5, description: 1 },
 };

@@ -9,7 +9,7 @@
  */
 import type { Query, SearchResult } from 'minisearch';
 import { stemmer } from 'stemmer';
-import { DEFAULT_SEARCH_OPTIONS } from '../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, isCompound } from '../core/search-options.ts';
 import { match, maxDistance } from './format/matching.ts';
 
 /** Words a query leaves out unless it holds nothing else: they would match by prefix almost everything. */
@@ -32,6 +32,38 @@ export function queryWords(tokens: readonly string[]): string[] {
   const distinct = [...new Set(tokens)];
   const content = distinct.filter((t) => !STOP_WORDS.has(t));
   return content.length > 0 ? content : distinct;
+}
+
+/**
+ * The words of a query but a tool name's compound term (`_get_weather` for `get_weather`, see
+ * `tokenizeText`): the words a page's candidates are counted by. The compound is one more word
+ * of the query, so the package with that tool holds one word more than any other and ranks first.
+ */
+export function plainWords(words: readonly string[]): string[] {
+  return words.filter((w) => !isCompound(w));
+}
+
+/**
+ * The words a query written with a tool name requires: every word of each compound it holds
+ * (`get`, `weather` for `get_weather`), stop words left out as from every query.
+ */
+export function toolWords(words: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const w of words) if (isCompound(w)) for (const part of w.slice(1).split('_')) if (words.includes(part)) out.add(part);
+  return out;
+}
+
+/**
+ * A tool name asks for that tool: of the hits, those holding every word of the tool names the
+ * query was written with ({@link toolWords}), the package with that exact tool first (its
+ * compound is one word more); every hit when none holds them all. A query of separate words stays
+ * any-word (OR). Keeps the order.
+ */
+export function holdingToolWords<T extends { held?: ReadonlySet<string> }>(hits: T[], words: readonly string[]): T[] {
+  const required = toolWords(words);
+  if (required.size === 0) return hits;
+  const holding = hits.filter((h) => [...required].every((w) => h.held?.has(w)));
+  return holding.length > 0 ? holding : hits;
 }
 
 /** The Porter stem of a plain lower-case word of {@link MIN_STEM_WORD} letters or more, else null. */

@@ -5,18 +5,16 @@
  *
  * @module
  */
-import { DEFAULT_SEARCH_OPTIONS } from '../../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, FUZZY, isCompound } from '../../core/search-options.ts';
 
 /** MiniSearch's cap on the fuzzy distance (its `maxFuzzy` default). */
 const MAX_FUZZY = 6;
 const PREFIX_WEIGHT = DEFAULT_SEARCH_OPTIONS.weights?.prefix ?? 0.375;
 const FUZZY_WEIGHT = DEFAULT_SEARCH_OPTIONS.weights?.fuzzy ?? 0.45;
 
-/** MiniSearch's fuzzy distance for a word under `DEFAULT_SEARCH_OPTIONS.fuzzy`. */
+/** MiniSearch's fuzzy distance for a word under `DEFAULT_SEARCH_OPTIONS.fuzzy` ({@link FUZZY}; none for a compound term). */
 export function maxDistance(word: string): number {
-  const fuzzy = DEFAULT_SEARCH_OPTIONS.fuzzy;
-  if (typeof fuzzy !== 'number' || fuzzy <= 0) return 0;
-  return fuzzy < 1 ? Math.min(MAX_FUZZY, Math.round(word.length * fuzzy)) : fuzzy;
+  return isCompound(word) ? 0 : Math.min(MAX_FUZZY, Math.round(word.length * FUZZY));
 }
 
 /** Levenshtein distance, or max + 1 as soon as it exceeds `max`. */
@@ -40,6 +38,7 @@ export function levenshtein(a: string, b: string, max: number): number {
 /** How a term matches a query word — MiniSearch's weight, and whether exactly — or null. */
 export function match(word: string, term: string): { exact: boolean; weight: number } | null {
   if (term === word) return { exact: true, weight: 1 };
+  if (isCompound(word)) return null;
   if (term.startsWith(word)) {
     const dist = term.length - word.length;
     return { exact: false, weight: (PREFIX_WEIGHT * term.length) / (term.length + 0.3 * dist) };

@@ -339,7 +339,7 @@ export function termTreeSpec(policy: ShardingPolicy): TreeSpec {
   return termLikeTreeSpec(policy, 'term index');
 }
 
-/** The name-pair tree: the same format as the term tree, over pseudo-terms `"a b"`. */
+/** The name-pair tree: the same format as the term tree, over pseudo-terms `"a b"` and tool names' compound terms (`_get_weather`). */
 export function pairTreeSpec(policy: ShardingPolicy): TreeSpec {
   return termLikeTreeSpec(policy, 'name-pair index');
 }

@@ -226,7 +226,7 @@ export const ShardedRootSchema = z
       field_length_total: z.array(count).describe('Sum over documents of each field length'),
       terms: TreeSchema.describe('The term tree: level 0 `terms`, level 1 `dict`, levels ≥ 2 `refs`'),
       suffixes: TreeSchema.describe('Every term spelled backwards: level 0 `suffixes`, levels ≥ 1 `refs`'),
-      pairs: TreeSchema.describe('Name-pair index: pseudo-terms "a b" for two terms of a package name, as the term tree'),
+      pairs: TreeSchema.describe('Name-pair index: pseudo-terms "a b" for two terms of a package name, and the compound terms of tool names ("_get_weather"), as the term tree'),
     }),
     catalog: z.object({
       count: count.describe('Number of packages'),

@@ -13,11 +13,11 @@ import { readBounds, type ReadBounds } from '../../core/read-bounds.ts';
 import { isShelfError, ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { DEFAULT_SEARCH_OPTIONS, SEARCH_FIELDS, SEARCHED_FIELDS } from '../../core/search-options.ts';
+import { DEFAULT_SEARCH_OPTIONS, isCompound, SEARCH_FIELDS, SEARCHED_FIELDS } from '../../core/search-options.ts';
 import { shardedRootKey } from '../../core/paths.ts';
 import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { maxDistance } from '../format/matching.ts';
-import { alternativesAmong, engineQuery, matchOf, queryWords, rankResult, stemRange, suggestion, swapsOf } from '../ranking.ts';
+import { alternativesAmong, engineQuery, holdingToolWords, matchOf, plainWords, queryWords, rankResult, stemRange, suggestion, swapsOf } from '../ranking.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { checkDeltaFile, checkDictFile, checkRefsFile, checkSuffixesFile, pagedOf } from '../format/validate.ts';
 import { DictEntry, DocEntry, Ref, TermEntry } from '../format/wire-fields.ts';
@@ -148,6 +148,8 @@ interface QueryState {
   o: ValidSearchOptions;
   /** The words searched for (`queryWords` in `ranking.ts`: distinct tokens, stop words left out). */
   words: string[];
+  /** Of those, the plain words (`plainWords`: a tool name's compound term left out): what the candidate heuristics count. */
+  plain: string[];
   /** Words known only in part (a range cut, an expansion or page left out): they do not restrict the AND. */
   partial: Set<string>;
   root: ShardedRoot;
@@ -339,6 +341,7 @@ export class ShardedSearch {
     return {
       o,
       words,
+      plain: plainWords(words),
       partial: new Set(),
       root,
       delta: null,
@@ -376,7 +379,7 @@ export class ShardedSearch {
     const mini = assemble(root, q.selected, q.files, pages, q.delta, deltaOnly);
     const { results, options } = this.runQuery(q, mini);
     const ranked = await this.order(q, mini, results, options, pages, deltaOnly);
-    return this.present(ranked, o);
+    return this.present(holdingToolWords(ranked, q.words), o);
   }
 
   /**
@@ -389,7 +392,13 @@ export class ShardedSearch {
     const { words, partial } = q;
     const ranges: Range[] = [];
     const suffixRanges: Range[] = [];
+    // A tool name's compound term is in the pair tree (the builder puts it there), matched exactly only.
+    const compounds: Range[] = [];
     for (const w of words) {
+      if (isCompound(w)) {
+        compounds.push({ from: w, to: `${w}\u0000`, anchor: w, cap: 1, word: null });
+        continue;
+      }
       ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
       const stem = stemRange(w);
       if (stem !== null && stem !== w) ranges.push({ from: stem, to: prefixEnd(stem), anchor: w, cap: MAX_FUZZY_FILES, word: null });
@@ -402,7 +411,13 @@ export class ShardedSearch {
       // A swap that keeps neither end (the middle of a short word): looked up on its own.
       for (const v of swapsOf(w)) if (!v.startsWith(w.slice(0, k)) && !v.endsWith(w.slice(-k))) ranges.push({ from: v, to: `${v}\u0000`, anchor: v, cap: 1, word: null });
     }
-    const [dict, reversed, delta] = await Promise.all([this.dictionary(ranges, partial), this.suffixes(suffixRanges), this.deltaOf(q.root)]);
+    const [dict, reversed, delta, tools] = await Promise.all([
+      this.dictionary(ranges, partial),
+      this.suffixes(suffixRanges),
+      this.deltaOf(q.root),
+      compounds.length > 0 ? this.dictionary(compounds, partial, q.root.search.pairs) : [],
+    ]);
+    dict.push(...tools);
     q.delta = delta;
     this.readExactAhead(q, dict);
     // Typo matches the forward ranges did not cover: look them up one by one, best first.
@@ -429,7 +444,10 @@ export class ShardedSearch {
     for (const t of q.deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
     if (lookups.length > 0) {
       const read = new Set(dict.map(DictEntry.file));
-      const found = await this.dictionary(lookups.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), partial);
+      const exact = (ts: string[]): Range[] => ts.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null }));
+      const found = (
+        await Promise.all([this.dictionary(exact(lookups.filter((t) => !isCompound(t))), partial), this.dictionary(exact(lookups.filter(isCompound)), partial, q.root.search.pairs)])
+      ).flat();
       dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
     }
     return dict;
@@ -492,8 +510,8 @@ export class ShardedSearch {
 
   /** Starts reading the name-pair candidates step 5 wants when a word is read in part (two words or more, by relevance). */
   private readPairsAhead(q: QueryState): void {
-    if (q.pairs || q.words.length < 2 || q.o.sort !== 'relevance') return;
-    q.pairs = this.pairCandidates(q.words);
+    if (q.pairs || q.plain.length < 2 || q.o.sort !== 'relevance') return;
+    q.pairs = this.pairCandidates(q.plain);
     q.pairs.catch(() => undefined); // awaited in step 5 when used; a failure then is the query's
   }
 
@@ -527,7 +545,7 @@ export class ShardedSearch {
     if (q.words.length < 2 || q.o.sort !== 'relevance' || q.partial.size > 0) return 0;
     let spent = 0;
     for (const b of q.planned.values()) spent += b;
-    return Math.max(0, queryByteCap(q.root.search.document_count, this.budget, q.words.length) - spent);
+    return Math.max(0, queryByteCap(q.root.search.document_count, this.budget, q.plain.length) - spent);
   }
 
   /**
@@ -599,33 +617,40 @@ export class ShardedSearch {
     pages: Map<string, Map<number, FieldPages>>,
     deltaOnly: string[],
   ): Promise<Ranked[]> {
-    const { o, words, partial, root, delta } = q;
+    const { o, words, plain, partial, root, delta } = q;
     if (partial.size === 0 || o.sort !== 'relevance') return results;
     const sorted = orderHits(results, { sort: 'relevance', limit: results.length });
     // A document missing from a partial word's pages may still hold it: only the complete words
-    // decide the core (every document, when none holds them all).
-    const complete = words.filter((w) => !partial.has(w));
+    // decide the core (every document, when none holds them all). A tool name's compound term does
+    // not: the core would be its one package, and the rest of the page left unscored.
+    const complete = plain.filter((w) => !partial.has(w));
     const holdsComplete = (h: Ranked): boolean => complete.every((w) => h.held?.has(w));
     const core = sorted.filter(holdsComplete);
     const ranked = core.length > 0 ? core : sorted;
     // Packages whose name holds two of the words rank high in the whole index, yet sit deep
     // in each common word's pages: the name-pair index finds them directly.
-    const paired = words.length >= 2 ? (await (q.pairs ?? this.pairCandidates(words))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d))) : [];
+    // The packages with a tool the query names (its compound term, read whole) rank first in the
+    // whole index, yet seen to hold fewer words than others where a word is read in part: they are
+    // scored again before any other.
+    const tooled = sorted.filter((h) => words.some((w) => isCompound(w) && h.held?.has(w)));
+    const tooledNames = new Set(tooled.map((h) => h.name));
+    const paired = plain.length >= 2 ? (await (q.pairs ?? this.pairCandidates(plain))).filter((d) => !delta?.hiddenNames.has(DocEntry.name(d)) && !tooledNames.has(DocEntry.name(d))) : [];
     const candidates = new Map<string, Ranked>();
+    for (const h of tooled) candidates.set(h.name, h);
     for (const d of paired) candidates.set(DocEntry.name(d), entryFacts(d, 0));
     for (const h of ranked) if (!candidates.has(h.name)) candidates.set(h.name, h);
     const df = documentFrequencies(q.selected, q.files, pages, delta, deltaOnly);
     const pairedNames = new Set(paired.map(DocEntry.name));
     const rest = likelyOrder(
-      ranked.filter((h) => !pairedNames.has(h.name)),
-      words,
+      ranked.filter((h) => !pairedNames.has(h.name) && !tooledNames.has(h.name)),
+      plain,
       partial,
       (w) => mini.engine.search(w, options),
       q.selected,
       df,
       root.search.document_count,
     );
-    const queue = [...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
+    const queue = [...tooled, ...paired.map((d) => candidates.get(DocEntry.name(d))!), ...rest];
     const pooled: PackageSummary[] = [];
     const scorer = rescorer(root, words, alternativesAmong(words, df.keys()), df, o);
     let displayBytes = 0;
@@ -634,9 +659,9 @@ export class ShardedSearch {
     // until the query has read its share of bytes (the first round is always scored).
     let spent = 0;
     for (const b of q.planned.values()) spent += b;
-    const cap = queryByteCap(root.search.document_count, this.budget, words.length);
+    const cap = queryByteCap(root.search.document_count, this.budget, plain.length);
     for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
-      const size = round === 0 ? paired.length + firstRescorePool(words.length, o.limit) : rescorePool(words.length, o.limit);
+      const size = round === 0 ? tooled.length + paired.length + firstRescorePool(plain.length, o.limit) : rescorePool(plain.length, o.limit);
       if (round > 0 && spent + size * (displayBytes / pooled.length) > cap) break;
       const batch = queue.slice(pooled.length, pooled.length + size);
       const read = await Promise.all(batch.map((h) => this.transport.display(DocEntry.displayFile(h.doc))));
@@ -654,7 +679,7 @@ export class ShardedSearch {
     const others = sorted.filter((h) => !pooledNames.has(h.name) && !holdsComplete(h));
     const scored: Ranked[] = exact.results.map((r) => {
       const c = candidates.get(r.name)!;
-      return { ...c, score: rankScore(r.score, c.deprecated), tier: r.tier };
+      return { ...c, score: rankScore(r.score, c.deprecated), tier: r.tier, held: r.held };
     });
     const seen = new Set(scored.map((h) => h.name));
     return [...scored, ...others.filter((h) => !seen.has(h.name))];

@@ -9,7 +9,7 @@ import type { SearchResult } from 'minisearch';
 import type { PackageSummary } from '../../core/schemas.ts';
 import { DEFAULT_SEARCH_OPTIONS, searchDocument } from '../../core/search-options.ts';
 import { hitFacts, rankScore, searchFilter, type HitFacts, type ValidSearchOptions } from '../query.ts';
-import { engineQuery, rankResult, type Alternative } from '../ranking.ts';
+import { engineQuery, plainWords, rankResult, type Alternative } from '../ranking.ts';
 import { DocEntry, TermEntry } from '../format/wire-fields.ts';
 import type { DocEntryJson, ShardedRoot } from '../format/wire.ts';
 import { correctedDf, type DeltaView } from './delta-view.ts';
@@ -62,6 +62,7 @@ export function rescorer(
   };
   const options = { ...DEFAULT_SEARCH_OPTIONS, filter };
   const n = root.search.document_count;
+  const plain = plainWords(words);
   return {
     add(summaries) {
       local.addAll(summaries.filter((s) => !facts.has(s.name)).map(searchDocument));
@@ -84,15 +85,15 @@ export function rescorer(
         index,
       });
       const results = engine.search(engineQuery(words, alternatives), options).map((r) => ({ name: String(r.id), ...rankResult(r, words, alternatives) }));
-      return { results, complete: results.filter((r) => r.matched === words.length).length };
+      return { results, complete: results.filter((r) => plain.every((w) => r.held.has(w))).length };
     },
   };
 }
 
-/** Adds each round's summaries, then scores every candidate so far; `complete` counts those holding every word. */
+/** Adds each round's summaries, then scores every candidate so far; `complete` counts those holding every plain word (`plainWords`). */
 export interface Rescorer {
   add(summaries: PackageSummary[]): void;
-  score(): { results: { name: string; score: number; tier: number; matched: number }[]; complete: number };
+  score(): { results: { name: string; score: number; tier: number; matched: number; held: Set<string> }[]; complete: number };
 }
 
 /** The `q`-quantile of some numbers (0 when there are none). */

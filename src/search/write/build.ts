@@ -7,7 +7,7 @@
 import { ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { SEARCH_FIELDS } from '../../core/search-options.ts';
+import { isCompound, SEARCH_FIELDS } from '../../core/search-options.ts';
 import { indexCorpus, pairKeysOf } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
 import type { DocEntryJson, PagedFieldJson, ShardedRoot } from '../format/wire.ts';
@@ -153,10 +153,13 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
   };
   const sortedTerms = [...corpus.terms].sort((a, b) => compareKeys(a[0], b[0]));
   const entries: TermEntry[] = [];
+  // Tool names' compound terms go in the pair tree (`isCompound`): only a query naming a tool
+  // looks them up, and the term and suffix trees every query walks keep their size.
+  const compounds: TermEntry[] = [];
   for (const [term, byField] of sortedTerms) {
     const entry = await makeTermEntry(term, byField, docOf, impactOf(term), policy, names);
     await combineHeads(entry, readBuilt, names);
-    entries.push(entry);
+    (isCompound(term) ? compounds : entries).push(entry);
   }
   const terms = buildTree(termTreeSpec(policy), entries, names);
 
@@ -175,8 +178,8 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
     const [qa, qb] = [impactOf(a), impactOf(b, secondImpacts)];
     pairEntries.push(await makeTermEntry(key, new Map([[0, postings]]), docOf, (id) => qa(id) + qb(id), policy, names));
   }
-  const pairTree = buildTree(pairTreeSpec(policy), pairEntries, names);
-  const suffixes = buildTree(suffixTreeSpec(policy), sortedTerms.map(([t]) => reverseTerm(t)).sort(compareKeys), names);
+  const pairTree = buildTree(pairTreeSpec(policy), [...pairEntries, ...compounds].sort((a, b) => compareKeys(a.term, b.term)), names);
+  const suffixes = buildTree(suffixTreeSpec(policy), entries.map((e) => reverseTerm(e.term)).sort(compareKeys), names);
 
   const docs = [...corpus.documents.values()];
   const byName = docs.map((d) => d.summary).sort((a, b) => compareKeys(a.name, b.name));

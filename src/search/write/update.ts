@@ -10,6 +10,7 @@
 import { ShelfError } from '../../core/errors.ts';
 import { parsePackageName, type Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
+import { isCompound } from '../../core/search-options.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
@@ -142,8 +143,11 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   };
   const termSpec = termTreeSpec(policy);
   const pairSpec = pairTreeSpec(policy);
-  const termUpdate = await changesOf(termSpec, current.search.terms, [...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])], termSource);
-  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])], pairSource);
+  // Tool names' compound terms live in the pair tree (`isCompound`), as the builder puts them.
+  const allTerms = [...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])];
+  const termUpdate = await changesOf(termSpec, current.search.terms, allTerms.filter((t) => !isCompound(t)), termSource);
+  const pairKeysBoth = [...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])];
+  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...pairKeysBoth, ...allTerms.filter(isCompound)], (k) => (isCompound(k) ? termSource(k) : pairSource(k)));
   // The vocabulary changes only when a term appears or disappears.
   const suffixChanges = termUpdate.changes.flatMap(({ key, entry }, i) =>
     (termUpdate.existing[i] === null) !== (entry === null) ? [{ key: reverseTerm(key), entry: entry ? reverseTerm(key) : null }] : [],
