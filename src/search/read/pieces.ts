@@ -248,6 +248,31 @@ export function withinBudget(pages: readonly PageRef[], planned: ReadonlyMap<str
   return { read, leftOut, left };
 }
 
+/**
+ * The pages step 3 reads: those {@link withinBudget}, or every page when the files that leaves out
+ * are at most `maxLeftOut` and all the pages' new bytes fit `completing` (reading them then spares
+ * scoring candidates again). `leftOut` is empty when every page is read.
+ */
+export function pagesToRead(
+  pages: readonly PageRef[],
+  planned: ReadonlyMap<string, number>,
+  left: number,
+  completing: number,
+  maxLeftOut: number,
+): { read: PageRef[]; leftOut: Set<string>; left: number } {
+  const plan = withinBudget(pages, planned, left);
+  const extra = newBytes(pages, planned);
+  if (plan.leftOut.size === 0 || plan.leftOut.size > maxLeftOut || extra > completing) return plan;
+  return { ...withinBudget(pages, planned, Number.POSITIVE_INFINITY), left: Math.max(0, left - extra) };
+}
+
+/** Bytes of the files already planned (what a query has spent of its budget). */
+export function plannedBytes(planned: ReadonlyMap<string, number>): number {
+  let bytes = 0;
+  for (const b of planned.values()) bytes += b;
+  return bytes;
+}
+
 /** Bytes of the pages' files not `planned` yet, each counted once. */
 export function newBytes(pages: readonly PageRef[], planned: ReadonlyMap<string, number>): number {
   const files = new Map(pages.filter((p) => !planned.has(p.file)).map((p) => [p.file, p.bytes]));

@@ -33,13 +33,13 @@ import {
   byPriority,
   furtherPages,
   nameLookups,
-  newBytes,
   pageFile,
   prefixEnd,
   termsEntry,
   termsFile,
   tokenize,
-  withinBudget,
+  pagesToRead,
+  plannedBytes,
   type Candidate,
   type FieldPages,
   type PageRef,
@@ -531,8 +531,7 @@ export class ShardedSearch {
         pages.push(...furtherPages(c.term, Number(fid), c.weight, order++, p.t.top as RefJson[]));
       }
     }
-    const { leftOut } = withinBudget(byPriority(pages), q.planned, q.budget.left);
-    return leftOut.size > 0 && !(leftOut.size <= MAX_COMPLETING_PAGES && newBytes(pages, q.planned) <= this.completing(q));
+    return pagesToRead(byPriority(pages), q.planned, q.budget.left, this.completing(q), MAX_COMPLETING_PAGES).leftOut.size > 0;
   }
 
   /**
@@ -543,9 +542,7 @@ export class ShardedSearch {
    */
   private completing(q: QueryState): number {
     if (q.words.length < 2 || q.o.sort !== 'relevance' || q.partial.size > 0) return 0;
-    let spent = 0;
-    for (const b of q.planned.values()) spent += b;
-    return Math.max(0, queryByteCap(q.root.search.document_count, this.budget, q.plain.length) - spent);
+    return Math.max(0, queryByteCap(q.root.search.document_count, this.budget, q.plain.length) - plannedBytes(q.planned));
   }
 
   /**
@@ -657,8 +654,7 @@ export class ShardedSearch {
     let exact: ReturnType<Rescorer['score']> = { results: [], complete: 0 };
     // Rounds of candidates, best first, until enough of them are known to hold every word, or
     // until the query has read its share of bytes (the first round is always scored).
-    let spent = 0;
-    for (const b of q.planned.values()) spent += b;
+    let spent = plannedBytes(q.planned);
     const cap = queryByteCap(root.search.document_count, this.budget, plain.length);
     for (let round = 0; round < RESCORE_ROUNDS && pooled.length < queue.length; round++) {
       const size = round === 0 ? tooled.length + paired.length + firstRescorePool(plain.length, o.limit) : rescorePool(plain.length, o.limit);
@@ -755,11 +751,8 @@ export class ShardedSearch {
     }
     byPriority(queue);
     // Every page, when those the budget leaves out are few enough to read beyond it (`completing`).
-    let plan = withinBudget(queue, planned, budget.left);
-    if (plan.leftOut.size > 0 && plan.leftOut.size <= MAX_COMPLETING_PAGES && newBytes(queue, planned) <= completing) {
-      plan = withinBudget(queue, planned, Number.POSITIVE_INFINITY);
-      budget.left = Math.max(0, budget.left - newBytes(queue, planned));
-    } else budget.left = plan.left;
+    const plan = pagesToRead(queue, planned, budget.left, completing, MAX_COMPLETING_PAGES);
+    budget.left = plan.left;
     for (const p of plan.read) {
       planned.set(p.file, p.bytes);
       out.get(p.term)!.get(p.fid)!.pages.push(p.file);
