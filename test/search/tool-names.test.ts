@@ -1,7 +1,8 @@
 /**
  * A query written as a tool name (`schedule_license_report`): the package with that tool comes
  * first, every hit holds all of its words, and the sharded reader (its common words read only in
- * part) answers as the whole-index reference does. Written as separate words, a query stays any-word.
+ * part) answers as the whole-index reference does, even when the tool's words are so common that
+ * its package is seen to hold none of them. Written as separate words, a query stays any-word.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { referenceSearch, type ReferenceSearch } from '../../bench/lib/reference.ts';
@@ -125,5 +126,39 @@ describe('compound terms', () => {
       expect(top[0]).toBe(added.name);
       expect(top).toEqual(after.search('rotate_license_keys', { limit: 5 }).map((h) => h.name));
     }
+  });
+});
+
+describe('a tool name whose words many packages hold in short fields', () => {
+  // Hundreds of packages hold `convert`, `enum` and `resolve` in their name, keywords and tools:
+  // those words are paged, and the one package with the tool `convert_enum_resolve` (its words
+  // weigh little among eight tools) sits in their last pages, which a small budget leaves unread.
+  // It is seen to hold the compound term only, so it ranks below every package seen to hold the
+  // three words, beyond the first round of candidates scored again; only the reader's rule that
+  // the packages holding the compound are scored again first (`order` in reader.ts) keeps it.
+  const tool = pkg('@acme/codegen', 'Code chores', {
+    tools: ['convert_enum_resolve', 'open_ticket', 'close_ticket', 'list_users', 'sync_calendar', 'export_invoices', 'import_contacts', 'send_mail'],
+  });
+  const wordy = Array.from({ length: 300 }, (_, i) =>
+    pkg(`@enums${i % 7}/convert-enum-resolve-${i}`, `Convert enum resolve ${'fast '.repeat(i % 9)}`, { keywords: ['convert', 'enum', 'resolve'], tools: ['convert', 'enum', 'resolve'] }),
+  );
+  const corpus = [...makeCorpus({ count: 200, seed: 9 }), tool, ...wordy];
+  let common: MemoryBucket;
+  beforeAll(async () => {
+    common = await bucketWith(corpus, { policy: SMALL_POLICY });
+  });
+
+  it('still puts that package first, as the whole index does, without scoring every package again', async () => {
+    let displays = 0;
+    const fetch = async (url: string): Promise<Response> => {
+      if (url.includes('/docs/')) displays++;
+      return common.fetch(url);
+    };
+    const c = await ShardedSearch.open({ baseUrl: 'http://registry.test', kind: 'bundle', fetch, expansionBudget: 32_000 });
+    const top = (await c.search('convert_enum_resolve', { limit: 5 })).map((h) => h.name);
+    expect(top[0]).toBe(tool.name);
+    expect(top).toEqual(referenceSearch(corpus).search('convert_enum_resolve', { limit: 5 }).map((h) => h.name));
+    // The words were read in part: a pool of candidates was scored again, not the 300 holding them.
+    expect(displays).toBeLessThan(wordy.length / 2);
   });
 });
