@@ -9,6 +9,7 @@ import { referenceSearch, type ReferenceSearch } from '../../bench/lib/reference
 import { isCompound, tokenizeText } from '../../src/core/search-options.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { maxDistance } from '../../src/search/format/matching.ts';
+import { placeTerms } from '../../src/search/format/placement.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { buildShardedIndex } from '../../src/search/write/build.ts';
 import { plainWords, queryWords, toolWords } from '../../src/search/ranking.ts';
@@ -102,6 +103,7 @@ describe('compound terms', () => {
     const words = queryWords(tokenizeText('convert_markdown_to_pdf'));
     expect(plainWords(words)).toEqual(['convert', 'markdown', 'pdf']);
     expect([...toolWords(words)]).toEqual(['convert', 'markdown', 'pdf']); // the stop word is not required
+    expect(placeTerms(['get', '_get_weather', 'weather'], (t) => t)).toEqual({ terms: ['get', 'weather'], pairs: ['_get_weather'] });
   });
 
   it('live in the pair tree: the term and suffix trees every query walks are those of the same packages without them', async () => {

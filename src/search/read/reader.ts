@@ -17,6 +17,7 @@ import { DEFAULT_SEARCH_OPTIONS, isCompound, SEARCH_FIELDS, SEARCHED_FIELDS } fr
 import { shardedRootKey } from '../../core/paths.ts';
 import { orderHits, rankScore, searchFilter, validateSearchOptions, type SearchHit, type SearchQueryOptions, type ValidSearchOptions } from '../query.ts';
 import { maxDistance } from '../format/matching.ts';
+import { placeTerms } from '../format/placement.ts';
 import { alternativesAmong, engineQuery, holdingToolWords, matchOf, plainWords, queryWords, rankResult, stemRange, suggestion, swapsOf } from '../ranking.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { checkDeltaFile, checkDictFile, checkRefsFile, checkSuffixesFile, pagedOf } from '../format/validate.ts';
@@ -392,13 +393,10 @@ export class ShardedSearch {
     const { words, partial } = q;
     const ranges: Range[] = [];
     const suffixRanges: Range[] = [];
-    // A tool name's compound term is in the pair tree (the builder puts it there), matched exactly only.
-    const compounds: Range[] = [];
-    for (const w of words) {
-      if (isCompound(w)) {
-        compounds.push({ from: w, to: `${w}\u0000`, anchor: w, cap: 1, word: null });
-        continue;
-      }
+    // A tool name's compound term is in the pair tree (`placeTerms`), matched exactly only.
+    const placed = placeTerms(words, (w) => w);
+    const compounds: Range[] = placed.pairs.map((w) => ({ from: w, to: `${w}\u0000`, anchor: w, cap: 1, word: null }));
+    for (const w of placed.terms) {
       ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
       const stem = stemRange(w);
       if (stem !== null && stem !== w) ranges.push({ from: stem, to: prefixEnd(stem), anchor: w, cap: MAX_FUZZY_FILES, word: null });
@@ -445,9 +443,8 @@ export class ShardedSearch {
     if (lookups.length > 0) {
       const read = new Set(dict.map(DictEntry.file));
       const exact = (ts: string[]): Range[] => ts.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null }));
-      const found = (
-        await Promise.all([this.dictionary(exact(lookups.filter((t) => !isCompound(t))), partial), this.dictionary(exact(lookups.filter(isCompound)), partial, q.root.search.pairs)])
-      ).flat();
+      const { terms, pairs } = placeTerms(lookups, (t) => t);
+      const found = (await Promise.all([this.dictionary(exact(terms), partial), this.dictionary(exact(pairs), partial, q.root.search.pairs)])).flat();
       dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
     }
     return dict;

@@ -7,7 +7,7 @@
 import { ShelfError } from '../../core/errors.ts';
 import type { Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { isCompound, SEARCH_FIELDS } from '../../core/search-options.ts';
+import { SEARCH_FIELDS } from '../../core/search-options.ts';
 import { indexCorpus, pairKeysOf } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
 import type { DocEntryJson, PagedFieldJson, ShardedRoot } from '../format/wire.ts';
@@ -17,6 +17,7 @@ import { decodePage, headsContent, pageEntry, pageTreeSpec, type PageEntry } fro
 import { checkShardingPolicy, DEFAULT_POLICY, type ShardingPolicy } from '../format/policy.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { postingCost } from '../format/sizes.ts';
+import { placeTerms } from '../format/placement.ts';
 import { pairTreeSpec, suffixTreeSpec, termTreeSpec, type Posting, type TermEntry } from '../format/term-tree.ts';
 import { contentName } from '../format/hash.ts';
 import { buildTree, firstLeaf, type FileReader, type FileSink } from '../format/tree.ts';
@@ -152,15 +153,14 @@ export async function buildShardedIndex(kind: Kind, summaries: readonly PackageS
     };
   };
   const sortedTerms = [...corpus.terms].sort((a, b) => compareKeys(a[0], b[0]));
-  const entries: TermEntry[] = [];
-  // Tool names' compound terms go in the pair tree (`isCompound`): only a query naming a tool
-  // looks them up, and the term and suffix trees every query walks keep their size.
-  const compounds: TermEntry[] = [];
+  const built: TermEntry[] = [];
   for (const [term, byField] of sortedTerms) {
     const entry = await makeTermEntry(term, byField, docOf, impactOf(term), policy, names);
     await combineHeads(entry, readBuilt, names);
-    (isCompound(term) ? compounds : entries).push(entry);
+    built.push(entry);
   }
+  // Tool names' compound terms go in the pair tree (`placeTerms`).
+  const { terms: entries, pairs: compounds } = placeTerms(built, (e) => e.term);
   const terms = buildTree(termTreeSpec(policy), entries, names);
 
   // The name-pair index: "a b" for every two terms of a package's name.

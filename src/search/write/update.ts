@@ -10,7 +10,6 @@
 import { ShelfError } from '../../core/errors.ts';
 import { parsePackageName, type Kind } from '../../core/names.ts';
 import type { PackageSummary } from '../../core/schemas.ts';
-import { isCompound } from '../../core/search-options.ts';
 import { combineHeads, compareKeys, makeTermEntry, rootDocument } from './build.ts';
 import { canonicalSummary, indexDocument, pairKeys, type IndexedDocument } from '../format/indexed-document.ts';
 import { displayKey, shardKey } from '../../core/paths.ts';
@@ -18,6 +17,7 @@ import { DocEntry, ShardedRootSchema, type DocEntryJson, type PagedFieldJson, ty
 import { catalogByNameSpec, catalogByRecentSpec, recencyKey } from '../format/catalog-tree.ts';
 import { documentTerms, termImpact, type DocumentTerms } from '../format/impact.ts';
 import { pageEntry, pageTreeSpec, type PageEntry } from '../format/page-tree.ts';
+import { placeTerms } from '../format/placement.ts';
 import { checkShardingPolicy, type ShardingPolicy } from '../format/policy.ts';
 import { reverseTerm } from '../format/reverse.ts';
 import { postingCost } from '../format/sizes.ts';
@@ -143,11 +143,12 @@ export async function updateShardedIndex(root: unknown, name: string, summary: P
   };
   const termSpec = termTreeSpec(policy);
   const pairSpec = pairTreeSpec(policy);
-  // Tool names' compound terms live in the pair tree (`isCompound`), as the builder puts them.
-  const allTerms = [...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])];
-  const termUpdate = await changesOf(termSpec, current.search.terms, allTerms.filter((t) => !isCompound(t)), termSource);
+  // Tool names' compound terms live in the pair tree (`placeTerms`), as the builder puts them.
+  const placed = placeTerms([...(before?.postings.keys() ?? []), ...(after?.postings.keys() ?? [])], (t) => t);
+  const termUpdate = await changesOf(termSpec, current.search.terms, placed.terms, termSource);
+  const compounds = new Set(placed.pairs);
   const pairKeysBoth = [...(before ? pairKeys(before.postings) : []), ...(after ? pairKeys(after.postings) : [])];
-  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...pairKeysBoth, ...allTerms.filter(isCompound)], (k) => (isCompound(k) ? termSource(k) : pairSource(k)));
+  const pairUpdate = await changesOf(pairSpec, current.search.pairs, [...pairKeysBoth, ...compounds], (k) => (compounds.has(k) ? termSource(k) : pairSource(k)));
   // The vocabulary changes only when a term appears or disappears.
   const suffixChanges = termUpdate.changes.flatMap(({ key, entry }, i) =>
     (termUpdate.existing[i] === null) !== (entry === null) ? [{ key: reverseTerm(key), entry: entry ? reverseTerm(key) : null }] : [],
