@@ -7,9 +7,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { contentTypeFor, IMMUTABLE_CACHE } from '../../src/core/paths.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 
 let reg: TestRegistry;
 let linux: PreparedArtifact;
@@ -33,12 +33,7 @@ beforeEach(async (ctx) => {
   });
 });
 
-async function shelf(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir } });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]) => runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir } });
 
 /** Every file under the CLI's cache directory that is not a cached JSON document. */
 async function cachedArtifacts(): Promise<string[]> {

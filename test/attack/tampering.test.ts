@@ -16,7 +16,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { parsePackageName, parseVersion as v } from '../../src/core/names.ts';
 import { artifactKey, configKey, keysKey, packageKey, versionKey } from '../../src/core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../../src/core/schemas.ts';
@@ -24,6 +23,7 @@ import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 import { keyEntry, signArtifact, signDocument } from '../../src/signing/signer.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { startHostileRegistry, type HostileRegistry } from './hostile-registry.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 
 const echo = parsePackageName('@acme/echo');
 let reg: TestRegistry;
@@ -56,12 +56,7 @@ beforeEach(async (ctx) => {
 
 const exact = (key: string) => new RegExp(`^/${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
-async function shelf(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: proxy.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]) => runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: proxy.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
 
 /** Files the commands could have written: the working folder, and artifacts or unpacked bundles in the cache. */
 async function written(): Promise<string[]> {
