@@ -12,8 +12,7 @@
  * - a version's status (a yank) undone in the package document: `signature_invalid`; in the
  *   version document's unsigned copy: ignored, the client shows the signed status.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parsePackageName, parseVersion as v } from '../../src/core/names.ts';
@@ -23,7 +22,7 @@ import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 import { keyEntry, signArtifact, signDocument } from '../../src/signing/signer.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { startHostileRegistry, type HostileRegistry } from './hostile-registry.ts';
-import { shelf as runShelf } from '../cli/helpers.ts';
+import { consumerFolders, shelf as runShelf } from '../cli/helpers.ts';
 
 const echo = parsePackageName('@acme/echo');
 let reg: TestRegistry;
@@ -43,14 +42,11 @@ afterAll(async () => {
   await reg?.close();
 });
 beforeEach(async (ctx) => {
-  work = await mkdtemp(join(tmpdir(), 'shelf-tamper-work-'));
-  cacheDir = await mkdtemp(join(tmpdir(), 'shelf-tamper-cache-'));
-  ctx.onTestFinished(async () => {
+  ({ work, cacheDir } = await consumerFolders(ctx, 'shelf-tamper'));
+  ctx.onTestFinished(() => {
     for (const path of [configKey(), keysKey(), packageKey('bundle', echo), versionKey('bundle', echo, v('1.0.0')), versionKey('bundle', echo, v('1.1.0')), artifactKey('bundle', echo, v('1.0.0'), { os: 'linux', arch: 'x64' })]) {
       proxy.serve(exact(path), undefined);
     }
-    await rm(work, { recursive: true, force: true });
-    await rm(cacheDir, { recursive: true, force: true });
   });
 });
 
