@@ -25,7 +25,9 @@
  * 9. **version** (compare-and-swap): the version record gains the artifact, its provenance and
  *    the registry's signature over its statement (the lifecycle is checked again, read after the
  *    record's ETag, and so is the document's own status: a yank marks it before its record, so
- *    an announce cannot add a platform after it).
+ *    an announce cannot add a platform after it; and so is step 5's agreement, against the
+ *    record read for the swap: of two first announces of one version, whose manifests disagree,
+ *    the one recorded second is refused as it would be sequentially).
  * 10. **derived** (compare-and-swap each): version statuses, package (signed), badge, scope,
  *    search index and catalog (one root swap), recent list, and the files of the read APIs of
  *    other clients (the MCP registry API for a bundle, agent-skills discovery for a skill). Then

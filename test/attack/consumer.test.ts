@@ -3,13 +3,12 @@
  * CDN in front of it) serves other bytes. `shelf bundle pull` must refuse with
  * `integrity_mismatch`, keep nothing, and leave an existing file alone.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { contentTypeFor, IMMUTABLE_CACHE } from '../../src/core/paths.ts';
 import { announcePrepared, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { consumerFolders, shelf as runShelf } from '../cli/helpers.ts';
 
 let reg: TestRegistry;
 let linux: PreparedArtifact;
@@ -24,21 +23,9 @@ beforeAll(async () => {
   expect(await reg.store.head(KEY)).not.toBeNull();
 });
 afterAll(() => reg.close());
-beforeEach(async (ctx) => {
-  work = await mkdtemp(join(tmpdir(), 'shelf-attack-pull-'));
-  cacheDir = await mkdtemp(join(tmpdir(), 'shelf-attack-cache-'));
-  ctx.onTestFinished(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(cacheDir, { recursive: true, force: true });
-  });
-});
+beforeEach(async (ctx) => ({ work, cacheDir } = await consumerFolders(ctx, 'shelf-attack')));
 
-async function shelf(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir } });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]) => runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir } });
 
 /** Every file under the CLI's cache directory that is not a cached JSON document. */
 async function cachedArtifacts(): Promise<string[]> {

@@ -12,11 +12,9 @@
  * - a version's status (a yank) undone in the package document: `signature_invalid`; in the
  *   version document's unsigned copy: ignored, the client shows the signed status.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { parsePackageName, parseVersion as v } from '../../src/core/names.ts';
 import { artifactKey, configKey, keysKey, packageKey, versionKey } from '../../src/core/paths.ts';
 import type { PackageDocument, VersionDocument } from '../../src/core/schemas.ts';
@@ -24,6 +22,7 @@ import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 import { keyEntry, signArtifact, signDocument } from '../../src/signing/signer.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { startHostileRegistry, type HostileRegistry } from './hostile-registry.ts';
+import { consumerFolders, shelf as runShelf } from '../cli/helpers.ts';
 
 const echo = parsePackageName('@acme/echo');
 let reg: TestRegistry;
@@ -43,25 +42,17 @@ afterAll(async () => {
   await reg?.close();
 });
 beforeEach(async (ctx) => {
-  work = await mkdtemp(join(tmpdir(), 'shelf-tamper-work-'));
-  cacheDir = await mkdtemp(join(tmpdir(), 'shelf-tamper-cache-'));
-  ctx.onTestFinished(async () => {
+  ({ work, cacheDir } = await consumerFolders(ctx, 'shelf-tamper'));
+  ctx.onTestFinished(() => {
     for (const path of [configKey(), keysKey(), packageKey('bundle', echo), versionKey('bundle', echo, v('1.0.0')), versionKey('bundle', echo, v('1.1.0')), artifactKey('bundle', echo, v('1.0.0'), { os: 'linux', arch: 'x64' })]) {
       proxy.serve(exact(path), undefined);
     }
-    await rm(work, { recursive: true, force: true });
-    await rm(cacheDir, { recursive: true, force: true });
   });
 });
 
 const exact = (key: string) => new RegExp(`^/${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
-async function shelf(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: proxy.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]) => runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: proxy.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
 
 /** Files the commands could have written: the working folder, and artifacts or unpacked bundles in the cache. */
 async function written(): Promise<string[]> {

@@ -5,12 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.ts';
 import { packBundle } from '../../src/dev/pack.ts';
 import { claimsFor, type TestRegistry } from '../helpers/test-registry.ts';
@@ -37,6 +38,27 @@ export async function shelf(argv: string[], options: { env?: Record<string, stri
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
   return { code, stdout, stderr };
+}
+
+/** A consumer's own folders for one test: where `shelf` runs, and its cache. */
+export interface ConsumerFolders {
+  work: string;
+  cacheDir: string;
+}
+
+/**
+ * Makes fresh {@link ConsumerFolders} (`{prefix}-work-…`, `{prefix}-cache-…` in the temp folder)
+ * and removes them when the test finishes: call it in a `beforeEach`, so no test sees another's
+ * cache or files.
+ */
+export async function consumerFolders(ctx: Pick<TestContext, 'onTestFinished'>, prefix: string): Promise<ConsumerFolders> {
+  const work = await mkdtemp(join(tmpdir(), `${prefix}-work-`));
+  const cacheDir = await mkdtemp(join(tmpdir(), `${prefix}-cache-`));
+  ctx.onTestFinished(async () => {
+    await rm(work, { recursive: true, force: true });
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+  return { work, cacheDir };
 }
 
 /** Runs `node bin/shelf.js` as a process. */

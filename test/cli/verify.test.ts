@@ -4,13 +4,13 @@
  * fake's, through `SHELF_SIGSTORE_TRUSTED_ROOT`; Sigstore's public root refuses it), the
  * downloaded bytes' sha256 and the pinned repository and workflow.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { announcePrepared, claimsFor, prepareBundle, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
 import { startFakeSigstore, type FakeSigstore } from '../fakes/fake-sigstore.ts';
+import { consumerFolders, shelf as runShelf } from './helpers.ts';
 
 let reg: TestRegistry;
 let sigstore: FakeSigstore;
@@ -36,21 +36,10 @@ afterAll(async () => {
   await sigstore?.close();
   await rm(rootFile, { force: true });
 });
-beforeEach(async (ctx) => {
-  work = await mkdtemp(join(tmpdir(), 'shelf-verify-work-'));
-  cacheDir = await mkdtemp(join(tmpdir(), 'shelf-verify-cache-'));
-  ctx.onTestFinished(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(cacheDir, { recursive: true, force: true });
-  });
-});
+beforeEach(async (ctx) => ({ work, cacheDir } = await consumerFolders(ctx, 'shelf-verify')));
 
-async function shelf(argv: string[], env: Record<string, string> = { SHELF_SIGSTORE_TRUSTED_ROOT: rootFile }) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir, ...env } });
-  return { code, stdout, stderr };
-}
+const shelf = (argv: string[], env: Record<string, string> = { SHELF_SIGSTORE_TRUSTED_ROOT: rootFile }) =>
+  runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir, ...env } });
 
 describe('shelf bundle verify', () => {
   it('verifies the attestation on this machine and says what it proves', async () => {

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { hostPlatform } from '../../src/client/platform.ts';
 import { SHA, buildRegistry, type Fixture } from './fixtures.ts';
 import { startStaticServer, type StaticServer } from './static-server.ts';
+import { shelf as runShelf, type ShelfResult } from '../cli/helpers.ts';
 
 let root: string;
 let fixture: Fixture;
@@ -30,17 +30,7 @@ beforeEach(async (ctx) => {
 });
 
 /** Runs `shelf` in-process against the fixture registry, in the test's work directory. */
-async function shelf(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    cwd: work,
-    env: { SHELF_REGISTRY: server.url },
-  });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]): Promise<ShelfResult> => runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: server.url } });
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -4,17 +4,16 @@
  * never given a reason to trust (`key_untrusted`) until `shelf trust` re-pins; and says in `--json`
  * what it verified, for pull, run, install and update.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { pinFile } from '../../src/cli/trust-pins.ts';
 import { publishSigningKey } from '../../src/signing/key-list.ts';
 import { loadOrCreateKeyFile } from '../../src/signing/local-signer.ts';
 import { rebuild } from '../../src/registry/rebuild.ts';
 import type { Signer } from '../../src/signing/signer.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type TestRegistry } from '../helpers/test-registry.ts';
+import { consumerFolders, shelf as runShelf } from '../cli/helpers.ts';
 
 let reg: TestRegistry;
 let work: string;
@@ -30,20 +29,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await reg?.close();
 });
-beforeEach(async (ctx) => {
-  work = await mkdtemp(join(tmpdir(), 'shelf-trust-work-'));
-  cacheDir = await mkdtemp(join(tmpdir(), 'shelf-trust-cache-'));
-  ctx.onTestFinished(async () => {
-    await rm(work, { recursive: true, force: true });
-    await rm(cacheDir, { recursive: true, force: true });
-  });
-});
+beforeEach(async (ctx) => ({ work, cacheDir } = await consumerFolders(ctx, 'shelf-trust')));
 
 async function shelf(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
-  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+  const r = await runShelf(argv, { cwd: work, env: { SHELF_REGISTRY: reg.url, SHELF_CACHE_DIR: cacheDir, HOME: work } });
+  return { ...r, json: () => JSON.parse(r.stdout) };
 }
 
 async function pinnedKeys(): Promise<string[]> {

@@ -13,7 +13,6 @@ import { notFoundKey } from '../../src/core/paths.ts';
 import { ServerListDocumentSchema, ServerResponseDocumentSchema } from '../../src/mcp/schemas.ts';
 import { DiscoveryIndexDocumentSchema } from '../../src/skills/discovery.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { parseVersionKey } from '../../src/core/paths.ts';
 import {
   ConfigDocumentSchema,
@@ -24,18 +23,14 @@ import {
   VersionDocumentSchema,
 } from '../../src/core/schemas.ts';
 import { announcePrepared, prepareBundle, prepareSkill, startTestRegistry, type PreparedArtifact, type TestRegistry } from '../helpers/test-registry.ts';
+import { shelf as runShelf, type ShelfResult } from '../cli/helpers.ts';
 import { DisplayFileSchema, ShardedRootSchema, ShardFileSchema } from '../../src/search/format/wire.ts';
 
 let reg: TestRegistry;
 let out: string;
 const published: Record<string, PreparedArtifact> = {};
 
-async function shelf(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...argv, '--registry', reg.url], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: out, env: {} });
-  return { code, stdout, stderr };
-}
+const shelf = (...argv: string[]): Promise<ShelfResult> => runShelf([...argv, '--registry', reg.url], { cwd: out });
 
 beforeAll(async () => {
   reg = await startTestRegistry();

@@ -56,8 +56,13 @@ export function numericId(name: string): string {
   return String(parseInt(createHash('sha256').update(name).digest('hex').slice(0, 8), 16));
 }
 
+/**
+ * Starts the registry server and its fake GitHub. `env` adds to (or overrides) the server's
+ * environment; given as a function, it is called with the fake GitHub once it listens, for
+ * settings that name its address (such as `SHELF_TRUSTED_DOWNLOAD_HOSTS`).
+ */
 export async function startTestRegistry(
-  options: { store?: ObjectStore; env?: Record<string, string> } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts' | 'compaction'> = {},
+  options: { store?: ObjectStore; env?: Record<string, string> | ((github: FakeGitHub) => Record<string, string>) } & Pick<RegistryServerOptions, 'wrapDeps' | 'log' | 'accessLog' | 'maxConcurrentDownloads' | 'downloadCounts' | 'compaction'> = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shelf-test-'));
   const github = await startFakeGitHub(AUDIENCE);
@@ -73,7 +78,7 @@ export async function startTestRegistry(
       SHELF_ASSET_TIMEOUT_MS: '5000',
       // A folder bucket keeps its key in its own data folder; any other store gets one in the test's folder.
       ...(options.store && !(options.store instanceof FsStore) ? { SHELF_SIGNING_KEY_FILE: join(dir, 'registry-key.pem') } : {}),
-      ...options.env,
+      ...(typeof options.env === 'function' ? options.env(github) : options.env),
     },
     ...(options.wrapDeps ? { wrapDeps: options.wrapDeps } : {}),
     ...(options.log ? { log: options.log } : {}),

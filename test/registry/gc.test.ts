@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 import { check } from '../../src/registry/check.ts';
 import type { PackageSummary } from '../../src/core/schemas.ts';
 import { gcStateKey, searchPrefix, shardedRootKey } from '../../src/core/paths.ts';
@@ -254,17 +254,7 @@ describe('shelf gc on a registry of announces', () => {
   });
 
   it('shelf gc prints what it freed; --json gives the report; a bad --grace is refused', async () => {
-    const run = async (argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(argv, {
-        stdout: (s) => (stdout += s),
-        stderr: (s) => (stderr += s),
-        env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') },
-        isTTY: { stdout: false, stderr: false },
-      });
-      return { code, stdout, stderr };
-    };
+    const run = (argv: string[]) => runShelf(argv, { env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') }, isTTY: { stdout: false, stderr: false } });
     // Something to free: a third version leaves the second's files behind.
     expect((await announcePrepared(reg, await prepareBundle(reg, { version: '1.2.0' }))).status).toBe(201);
     const dry = await run(['gc', '--grace', '0s', '--writer-window', '0', '--dry-run']);

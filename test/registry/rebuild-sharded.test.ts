@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/client/registry-client.ts';
-import { main } from '../../src/cli/main.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 import { KINDS, parsePackageName } from '../../src/core/names.ts';
 import { badgeKey, packageKey, recentKey, scopeKey, shardedRootKey } from '../../src/core/paths.ts';
 import { check } from '../../src/registry/check.ts';
@@ -163,16 +163,7 @@ describe('rebuild and check of the sharded index', () => {
   });
 
   it('shelf check exits 1 naming the root; shelf rebuild repairs it; shelf check then exits 0', async () => {
-    const run = async (argv: string[]) => {
-      let stdout = '';
-      const code = await main(argv, {
-        stdout: (s) => (stdout += s),
-        stderr: () => {},
-        env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') },
-        isTTY: { stdout: false, stderr: false },
-      });
-      return { code, stdout };
-    };
+    const run = (argv: string[]) => runShelf(argv, { env: { SHELF_DATA_DIR: join(reg.dir, 'bucket') }, isTTY: { stdout: false, stderr: false } });
     await reg.store.delete(shardedRootKey('skill'));
     const bad = await run(['check']);
     expect(bad.code).toBe(1);

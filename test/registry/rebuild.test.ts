@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { shelf as runShelf } from '../cli/helpers.ts';
 import { isShelfError } from '../../src/core/errors.ts';
 import { parsePackageName } from '../../src/core/names.ts';
 import { KINDS } from '../../src/core/names.ts';
@@ -191,17 +191,8 @@ describe('rebuild', () => {
 });
 
 describe('shelf rebuild / shelf check', () => {
-  async function shelf(argv: string[], options: { tty?: boolean; env?: Record<string, string> } = {}) {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(argv, {
-      stdout: (s) => (stdout += s),
-      stderr: (s) => (stderr += s),
-      env: options.env ?? { SHELF_DATA_DIR: join(reg.dir, 'bucket') },
-      isTTY: { stdout: false, stderr: options.tty === true },
-    });
-    return { code, stdout, stderr };
-  }
+  const shelf = (argv: string[], options: { tty?: boolean; env?: Record<string, string> } = {}) =>
+    runShelf(argv, { env: options.env ?? { SHELF_DATA_DIR: join(reg.dir, 'bucket') }, isTTY: { stdout: false, stderr: options.tty === true } });
 
   it('check exits 1 listing what disagrees; rebuild repairs it and prints what it changed; check then exits 0', async () => {
     await reg.store.delete(shardedRootKey('skill'));
