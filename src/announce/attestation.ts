@@ -16,7 +16,7 @@
  */
 import type { TrustMaterial } from '@sigstore/verify';
 import { ShelfError } from '../core/errors.ts';
-import { fetchOutbound, outboundDeadline, readOutboundBody } from '../net/outbound-fetch.ts';
+import { gitHubGet, type GitHubApiOptions } from './github-api.ts';
 import { verifyAttestation, type ExpectedIdentity, type VerifiedAttestation } from '../attestation/verify-attestation.ts';
 
 /** Largest attestations listing read, bytes (a bundle is a few KiB). */
@@ -25,15 +25,8 @@ export const MAX_ATTESTATIONS_BYTES = 4 * 1024 * 1024;
 /** Lists the Sigstore bundles (JSON) GitHub holds for a digest in a repository. */
 export type AttestationLister = (repository: string, sha256: string) => Promise<unknown[]>;
 
-/** Options of {@link createAttestationLister}. */
-export interface AttestationListerOptions {
-  /** GitHub's REST API base URL (`https://api.github.com`). */
-  apiUrl: string;
-  /** Optional token (raises the rate limit). */
-  token?: string;
-  /** Time limit of the whole request, ms. */
-  timeoutMs: number;
-}
+/** Options of {@link createAttestationLister}: where GitHub's API is, its token, the time limit. */
+export type AttestationListerOptions = GitHubApiOptions;
 
 /**
  * The production lister: GitHub's attestations API.
@@ -41,27 +34,15 @@ export interface AttestationListerOptions {
  * @throws (from the lister) ShelfError `upstream_unavailable`, `upstream_untrusted_host`, `upstream_too_large`
  */
 export function createAttestationLister(options: AttestationListerOptions): AttestationLister {
-  const apiUrl = options.apiUrl.replace(/\/+$/, '');
-  const allowedHosts = [new URL(apiUrl).host];
+  const get = gitHubGet(options);
   return async (repository, sha256) => {
     const what = `the attestations of ${repository} for sha256:${sha256}`;
-    const signal = outboundDeadline(options.timeoutMs);
-    const headers: Record<string, string> = { accept: 'application/vnd.github+json', 'user-agent': 'shelf-registry', 'x-github-api-version': '2022-11-28' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const url = `${apiUrl}/repos/${repository.split('/').map(encodeURIComponent).join('/')}/attestations/sha256:${sha256}`;
-    const response = await fetchOutbound(url, { what, allowedHosts, signal, headers });
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => {});
-      return [];
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => {});
-      throw new ShelfError('upstream_unavailable', `GitHub answered ${response.status} for ${what}; retry later.`);
-    }
-    const body = await readOutboundBody(response, MAX_ATTESTATIONS_BYTES, { what, signal });
+    const answer = await get(repository, { path: `/attestations/sha256:${sha256}`, accept: 'application/vnd.github+json', maxBytes: MAX_ATTESTATIONS_BYTES, what });
+    if (answer.status === 404) return [];
+    if (answer.body === null) throw new ShelfError('upstream_unavailable', `GitHub answered ${answer.status} for ${what}; retry later.`);
     let parsed: { attestations?: Array<{ bundle?: unknown }> };
     try {
-      parsed = JSON.parse(new TextDecoder().decode(body));
+      parsed = JSON.parse(new TextDecoder().decode(answer.body));
     } catch {
       throw new ShelfError('upstream_unavailable', `GitHub answered ${what} with something that is not JSON.`);
     }

@@ -1,7 +1,7 @@
 /**
  * The README a version's page shows: the artifact's own `README.md` when its archive holds one
  * (at the root of a bundle, in `<name>/` of a skill), else the repository's README at the commit
- * the release was built from, read from GitHub's API through the outbound plumbing (the API host
+ * the release was built from, read from GitHub's API through `github-api.ts` (the API host
  * only, every hop checked, bounded in time and size). Stored beside the version's artifacts as
  * `versions/{version}/README.md`, create-only: the first platform announced gives the version its
  * README, and a retried announce writes it if a crash came first.
@@ -16,8 +16,8 @@ import { readZipEntries, type ArchiveLimits } from '../archive/zip-entries.ts';
 import { isShelfError } from '../core/errors.ts';
 import type { Kind, PackageName, Version } from '../core/names.ts';
 import { MUTABLE_CACHE, contentTypeFor, readmeKey } from '../core/paths.ts';
-import { fetchOutbound, outboundDeadline, readOutboundBody } from '../net/outbound-fetch.ts';
 import { PreconditionFailedError, type ObjectStore } from '../store/object-store.ts';
+import { gitHubGet, type GitHubApiOptions } from './github-api.ts';
 
 /** Largest README kept, bytes (GitHub renders up to 512 KiB too). */
 export const MAX_README_BYTES = 512 * 1024;
@@ -25,36 +25,19 @@ export const MAX_README_BYTES = 512 * 1024;
 /** Reads a repository's README at a commit; null when it has none (or it cannot be read). */
 export type RepositoryReadmeFetcher = (repository: string, sha: string) => Promise<Uint8Array | null>;
 
-/** Options of {@link createRepositoryReadmeFetcher}. */
-export interface RepositoryReadmeOptions {
-  /** GitHub's REST API base URL (`https://api.github.com`). */
-  apiUrl: string;
-  /** Optional token (raises the rate limit). */
-  token?: string;
-  /** Time limit of the whole request, ms. */
-  timeoutMs: number;
-}
+/** Options of {@link createRepositoryReadmeFetcher}: where GitHub's API is, its token, the time limit. */
+export type RepositoryReadmeOptions = GitHubApiOptions;
 
 /**
  * `GET {api}/repos/{repository}/readme?ref={sha}` with the raw media type, from the API host only.
  * A 404 (no README), any other failure, and a README over {@link MAX_README_BYTES} give null.
  */
 export function createRepositoryReadmeFetcher(options: RepositoryReadmeOptions): RepositoryReadmeFetcher {
-  const apiUrl = options.apiUrl.replace(/\/+$/, '');
-  const allowedHosts = [new URL(apiUrl).host];
+  const get = gitHubGet(options);
   return async (repository, sha) => {
-    const what = `the README of ${repository}`;
-    const signal = outboundDeadline(options.timeoutMs);
-    const headers: Record<string, string> = { accept: 'application/vnd.github.raw', 'user-agent': 'shelf-registry', 'x-github-api-version': '2022-11-28' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
     try {
-      const url = `${apiUrl}/repos/${repository.split('/').map(encodeURIComponent).join('/')}/readme?ref=${encodeURIComponent(sha)}`;
-      const response = await fetchOutbound(url, { what, allowedHosts, signal, headers });
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        return null;
-      }
-      return await readOutboundBody(response, MAX_README_BYTES, { what, signal });
+      const path = `/readme?ref=${encodeURIComponent(sha)}`;
+      return (await get(repository, { path, accept: 'application/vnd.github.raw', maxBytes: MAX_README_BYTES, what: `the README of ${repository}` })).body;
     } catch (error) {
       if (isShelfError(error)) return null;
       throw error;

@@ -21,8 +21,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import semver from 'semver';
-import { ShelfError } from '../core/errors.ts';
-import { BodyTooLargeError, readBodyBounded } from '../core/read-bounds.ts';
+import { ShelfError, isShelfError } from '../core/errors.ts';
+import { fetchWithDeadline, type WholeAnswer } from '../core/read-bounds.ts';
 import { OSES, parsePackageName, parseVersion, type Kind } from '../core/names.ts';
 import { readArtifactMetadata } from '../archive/artifact-metadata.ts';
 import { DEFAULT_MAX_ATTEMPTS, buildAnnounceBody, postAnnounce } from '../client/announce.ts';
@@ -202,11 +202,11 @@ export const MAX_OIDC_ANSWER_BYTES = 64 * 1024;
 /**
  * Asks the GitHub Actions token service for an OIDC token with `audience`.
  *
- * @param options - `timeoutMs`: longest wait for the whole answer (default
+ * @param options - `timeoutMs`: longest wait for the whole answer, a positive integer (default
  *   {@link OIDC_TIMEOUT_MS}); `fetch`: the fetch implementation (default the global one).
  * @throws ShelfError `oidc_request_failed` (HTTP error, no answer in time, an answer over
  *   {@link MAX_OIDC_ANSWER_BYTES}, no `value` in the answer). Messages never contain the request
- *   token or the issued token.
+ *   token or the issued token. `invalid_argument` for a `timeoutMs` that is not a positive integer.
  */
 export async function requestOidcToken(
   requestUrl: string,
@@ -224,23 +224,26 @@ export async function requestOidcToken(
   }
   // The service's URL already carries a query (api-version); the audience is one more parameter.
   url.searchParams.set('audience', audience);
-  let response: Response;
-  let text: string;
-  const signal = AbortSignal.timeout(timeoutMs);
+  let answer: WholeAnswer;
   try {
-    response = await fetchImpl(url, { headers: { authorization: `bearer ${requestToken}`, accept: 'application/json' }, signal });
-    text = new TextDecoder().decode(await readBodyBounded(response, MAX_OIDC_ANSWER_BYTES));
+    answer = await fetchWithDeadline(fetchImpl, url.href, {
+      headers: { authorization: `bearer ${requestToken}`, accept: 'application/json' },
+      timeoutMs,
+      maxBytes: MAX_OIDC_ANSWER_BYTES,
+    });
   } catch (error) {
-    const reason = signal.aborted
+    if (isShelfError(error, 'invalid_argument')) throw error;
+    const reason = isShelfError(error, 'registry_unreachable')
       ? `no whole answer within ${timeoutMs} ms`
-      : error instanceof BodyTooLargeError
+      : isShelfError(error, 'document_too_large')
         ? `the answer is larger than ${MAX_OIDC_ANSWER_BYTES} bytes`
         : (error as Error).message;
     throw new ShelfError('oidc_request_failed', `The OIDC token request to ${url.origin} failed: ${reason}`);
   }
-  if (!response.ok) {
-    throw new ShelfError('oidc_request_failed', `The OIDC token request answered HTTP ${response.status}; does the job have "permissions: id-token: write"?`);
+  if (!answer.ok) {
+    throw new ShelfError('oidc_request_failed', `The OIDC token request answered HTTP ${answer.status}; does the job have "permissions: id-token: write"?`);
   }
+  const text = new TextDecoder().decode(answer.bytes);
   let value: unknown;
   try {
     value = (JSON.parse(text) as { value?: unknown }).value;

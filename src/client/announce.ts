@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ERRORS, ShelfError, type ErrorCode } from '../core/errors.ts';
-import { BodyTooLargeError, readBodyBounded } from '../core/read-bounds.ts';
+import { ERRORS, ShelfError, isShelfError, type ErrorCode } from '../core/errors.ts';
+import { fetchWithDeadline } from '../core/read-bounds.ts';
 import { AnnounceResponseSchema, StatusResponseSchema, type AnnounceResponse, type StatusResponse } from '../core/schemas.ts';
 
 /** The artifact part of an announce body. */
@@ -164,27 +164,30 @@ export async function postToFunction<T>(options: PostAnnounceOptions, rules: Wri
     let failure: { retry: boolean; error: ShelfError };
     try {
       // One deadline for the whole answer, body included: a registry that stalls is a network error.
-      const signal = AbortSignal.timeout(timeoutMs);
-      const answer = await withDeadline(signal, url, timeoutMs, async () => {
-        const response = await fetchImpl(url, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-          body: payload,
-          signal,
-        });
-        return { response, text: await readAnswer(response, url, rules.failure) };
+      const answer = await fetchWithDeadline(fetchImpl, url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: payload,
+        timeoutMs,
+        maxBytes: MAX_WRITE_ANSWER_BYTES,
       });
-      if (answer.response.ok) {
-        const parsed = rules.parse(safeJson(answer.text));
+      const text = new TextDecoder().decode(answer.bytes);
+      if (answer.ok) {
+        const parsed = rules.parse(safeJson(text));
         if (!parsed.success) {
-          throw new ShelfError(rules.failure, `${url} answered HTTP ${answer.response.status} with something that is not ${rules.what}.`);
+          throw new ShelfError(rules.failure, `${url} answered HTTP ${answer.status} with something that is not ${rules.what}.`);
         }
         return { value: parsed.data, attempts: attempt };
       }
-      failure = refusal(answer.response.status, answer.text, url, rules);
+      failure = refusal(answer.status, text, url, rules);
     } catch (error) {
-      if (error instanceof ShelfError) throw error;
-      const cause = error instanceof Error ? error.message : String(error);
+      if (isShelfError(error, 'document_too_large')) {
+        // Final: a registry's answer is small, so an oversized one is not a hiccup to retry.
+        throw new ShelfError<ErrorCode>(rules.failure, `${url} answered with more than ${MAX_WRITE_ANSWER_BYTES} bytes; a registry's answer is a few hundred.`, { url, status: error.details?.status });
+      }
+      const deadline = isShelfError(error, 'registry_unreachable');
+      if (error instanceof ShelfError && !deadline) throw error;
+      const cause = deadline ? `no whole answer within ${timeoutMs} ms` : error instanceof Error ? error.message : String(error);
       failure = { retry: true, error: new ShelfError(rules.failure, `Could not reach ${url}: ${cause}.`) };
     }
     if (!failure.retry || attempt >= maxAttempts) {
@@ -213,26 +216,6 @@ function refusal<T>(status: number, text: string, url: string, rules: WriteRules
     ...(remote?.details !== undefined ? { details: remote.details } : {}),
   });
   return { retry, error };
-}
-
-/** Runs `read` under `signal`, turning the deadline's abort into a plain Error that says so. */
-async function withDeadline<T>(signal: AbortSignal, url: string, timeoutMs: number, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (signal.aborted && !(error instanceof ShelfError)) throw new Error(`no whole answer from ${url} within ${timeoutMs} ms`);
-    throw error;
-  }
-}
-
-/** Reads an answer's body as text, at most {@link MAX_WRITE_ANSWER_BYTES}: more is a final failure. */
-async function readAnswer(response: Response, url: string, failure: ErrorCode): Promise<string> {
-  try {
-    return new TextDecoder().decode(await readBodyBounded(response, MAX_WRITE_ANSWER_BYTES));
-  } catch (error) {
-    if (!(error instanceof BodyTooLargeError)) throw error;
-    throw new ShelfError(failure, `${url} answered with more than ${MAX_WRITE_ANSWER_BYTES} bytes; a registry's answer is a few hundred.`, { url, status: response.status });
-  }
 }
 
 function safeJson(text: string): unknown {

@@ -108,12 +108,13 @@ export type ErrorCode = keyof typeof ERRORS;
  */
 export interface ErrorDetails {
   /**
-   * `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request;
-   * `untrusted_redirect` when a hop led off the hosts the client reads from (the CLI's transport
+   * `reason`: `connect_timeout` or `idle_timeout` when a read bound ended the request, `deadline`
+   * when a whole answer did not come within its deadline; `untrusted_redirect` when a hop led off the hosts the client reads from (the CLI's transport
    * refuses it before connecting), `too_many_redirects`.
    */
-  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' | 'untrusted_redirect' | 'too_many_redirects' };
-  document_too_large: { url: string; limit: number };
+  registry_unreachable: { url: string; status?: number; reason?: 'connect_timeout' | 'idle_timeout' | 'deadline' | 'untrusted_redirect' | 'too_many_redirects' };
+  /** `status`: the answer's HTTP status, when the caller reads error answers too. */
+  document_too_large: { url: string; limit: number; status?: number };
   /** `url`: what was missing; `packageFound`: the package exists, the version does not (web pages). */
   not_found: { url?: string; packageFound?: boolean };
   not_cached: { url: string };

@@ -11,6 +11,8 @@
  *   {@link ReadBounds.connectTimeoutMs}, or whose body then stalls for
  *   {@link ReadBounds.idleTimeoutMs}, is aborted: `registry_unreachable`, as any other network
  *   failure, so callers that fall back on an unreachable registry (`shelf bundle run`) do so.
+ * - **Writes**: a write to the registry's function and the CLI's OIDC token request, whose answers
+ *   are small, go through {@link fetchWithDeadline}: one deadline for the whole answer, and a cap.
  * - **Immutability**: only a content-addressed key — one whose name carries the hash of its bytes,
  *   which the client checks — may be kept without revalidation, whatever `Cache-Control` says
  *   (see {@link contentAddressOf} and {@link verifyContentAddress}).
@@ -143,6 +145,73 @@ export async function fetchWithTimeouts(fetchFn: FetchLike, url: string, init: H
     cancel,
   };
   return { status: response.status, ok: response.ok, headers: response.headers, body };
+}
+
+/** What {@link fetchWithDeadline} sends, and how long and how much of the answer it waits for. */
+export interface DeadlineRequest {
+  /** The HTTP method. Default `GET`. */
+  method?: 'GET' | 'POST';
+  /** Request headers. */
+  headers?: Record<string, string>;
+  /** The request body (a POST's JSON). */
+  body?: string;
+  /** Longest wait for the whole answer (status, headers and body), ms. A positive integer; no default. */
+  timeoutMs: number;
+  /** Largest body read, bytes. A positive integer; no default. */
+  maxBytes: number;
+}
+
+/** What {@link fetchWithDeadline} sends with: a GET's init, plus a method and a body. */
+export interface HttpRequestInit extends HttpGetInit {
+  method?: string;
+  body?: string;
+}
+
+/** A fetch that can send any method (the global `fetch` is one). */
+export type RequestFetchLike = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
+
+/** A whole answer, read within its deadline and cap. Any status: judging it is the caller's. */
+export interface WholeAnswer {
+  status: number;
+  /** Whether the status is 2xx. */
+  ok: boolean;
+  bytes: Uint8Array;
+}
+
+/**
+ * Sends one request (a write's POST, a token request) and reads its whole answer within one
+ * deadline, `request.timeoutMs`, that covers the status, the headers and the body, and within a
+ * size cap, `request.maxBytes`: for small answers, where an answer that stalls is a failure
+ * however it stalls (documents use {@link fetchWithTimeouts}'s connect and idle bounds instead).
+ *
+ * @throws ShelfError `invalid_argument` naming an option that is not a positive integer;
+ *   `registry_unreachable` (`reason: 'deadline'`) when the whole answer did not come in time;
+ *   `document_too_large` (with the answer's `status`) as soon as the body passes the cap;
+ *   whatever `fetch` or the body throws otherwise (a network error).
+ */
+export async function fetchWithDeadline(fetchFn: RequestFetchLike, url: string, request: DeadlineRequest): Promise<WholeAnswer> {
+  for (const key of ['timeoutMs', 'maxBytes'] as const) {
+    if (!Number.isSafeInteger(request[key]) || request[key] <= 0) {
+      throw new ShelfError('invalid_argument', `The "${key}" option must be a positive integer; got ${String(request[key])}.`);
+    }
+  }
+  const { timeoutMs, maxBytes } = request;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const init: HttpRequestInit = { method: request.method ?? 'GET', headers: request.headers ?? {}, signal };
+  if (request.body !== undefined) init.body = request.body;
+  let response: HttpAnswer | undefined;
+  try {
+    response = await fetchFn(url, init);
+    return { status: response.status, ok: response.ok, bytes: await readBodyBounded(response, maxBytes) };
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      throw new ShelfError('document_too_large', `${url} answered with more than ${maxBytes} bytes.`, { url, limit: maxBytes, status: response?.status });
+    }
+    if (signal.aborted && !(error instanceof ShelfError)) {
+      throw new ShelfError('registry_unreachable', `No whole answer from ${url} within ${timeoutMs} ms.`, { url, reason: 'deadline' });
+    }
+    throw error;
+  }
 }
 
 /** Thrown by {@link readBodyBounded} when the body passes the cap; callers turn it into their own code. */

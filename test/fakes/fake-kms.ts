@@ -1,15 +1,15 @@
 /**
  * A loopback fake of AWS KMS for the registry's signer: the two operations it calls,
  * `GetPublicKey` and `Sign` (`MessageType: DIGEST`, `ECDSA_SHA_256`), over the AWS JSON 1.1
- * protocol the SDK speaks (`POST /`, `X-Amz-Target: TrentService.<Operation>`). Keys are made by
- * the test; their private halves never leave this process, as in KMS. Test-only.
+ * protocol the SDK speaks (`X-Amz-Target: TrentService.<Operation>`, served by
+ * `aws-json-server.ts`). Keys are made by the test; their private halves never leave this
+ * process, as in KMS. Test-only.
  *
  * KMS signs a digest the caller already hashed, which Node's `crypto.sign` cannot do (it always
  * hashes), so ECDSA over P-256 is computed here with BigInt arithmetic, answered as DER like KMS.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { awsError, startAwsJsonServer } from './aws-json-server.ts';
 
 /** A KMS operation the fake answered. */
 export interface KmsCall {
@@ -93,43 +93,28 @@ export async function startFakeKms(): Promise<FakeKms> {
   const keys = new Map<string, Key>();
   const calls: KmsCall[] = [];
   let failing = false;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify(body));
-      };
-      const operation = String(req.headers['x-amz-target'] ?? '').replace(/^TrentService\./, '');
-      let input: { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return answer(400, { __type: 'SerializationException', message: 'bad JSON' });
+  const server = await startAwsJsonServer('TrentService', ({ operation, input }) => {
+    const { KeyId, Message, MessageType, SigningAlgorithm } = input as { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
+    calls.push({ operation, keyId: KeyId ?? '', ...(MessageType ? { messageType: MessageType } : {}) });
+    if (failing) return awsError('KMSInternalException', 'unavailable', 500);
+    const key = keys.get(KeyId ?? '');
+    if (!key) return awsError('NotFoundException', `Key '${KeyId}' does not exist`);
+    const arn = `arn:aws:kms:us-east-1:000000000000:key/${KeyId}`;
+    if (operation === 'GetPublicKey') {
+      const usage = key.spec === 'ECC_NIST_P256' ? 'SIGN_VERIFY' : 'ENCRYPT_DECRYPT';
+      return { status: 200, body: { KeyId: arn, KeySpec: key.spec, KeyUsage: usage, PublicKey: key.publicKey.toString('base64'), SigningAlgorithms: ['ECDSA_SHA_256'] } };
+    }
+    if (operation === 'Sign') {
+      const message = Buffer.from(Message ?? '', 'base64');
+      if (key.d === undefined || SigningAlgorithm !== 'ECDSA_SHA_256' || MessageType !== 'DIGEST' || message.length !== 32) {
+        return awsError('ValidationException', 'this fake signs 32-byte digests with ECDSA_SHA_256 only');
       }
-      calls.push({ operation, keyId: input.KeyId ?? '', ...(input.MessageType ? { messageType: input.MessageType } : {}) });
-      if (failing) return answer(500, { __type: 'KMSInternalException', message: 'unavailable' });
-      const key = keys.get(input.KeyId ?? '');
-      if (!key) return answer(400, { __type: 'NotFoundException', message: `Key '${input.KeyId}' does not exist` });
-      const arn = `arn:aws:kms:us-east-1:000000000000:key/${input.KeyId}`;
-      if (operation === 'GetPublicKey') {
-        const usage = key.spec === 'ECC_NIST_P256' ? 'SIGN_VERIFY' : 'ENCRYPT_DECRYPT';
-        return answer(200, { KeyId: arn, KeySpec: key.spec, KeyUsage: usage, PublicKey: key.publicKey.toString('base64'), SigningAlgorithms: ['ECDSA_SHA_256'] });
-      }
-      if (operation === 'Sign') {
-        const message = Buffer.from(input.Message ?? '', 'base64');
-        if (key.d === undefined || input.SigningAlgorithm !== 'ECDSA_SHA_256' || input.MessageType !== 'DIGEST' || message.length !== 32) {
-          return answer(400, { __type: 'ValidationException', message: 'this fake signs 32-byte digests with ECDSA_SHA_256 only' });
-        }
-        return answer(200, { KeyId: arn, Signature: signDigest(key.d, message).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' });
-      }
-      answer(400, { __type: 'UnsupportedOperationException', message: `${operation} is not faked` });
-    });
+      return { status: 200, body: { KeyId: arn, Signature: signDigest(key.d, message).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' } };
+    }
+    return awsError('UnsupportedOperationException', `${operation} is not faked`);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     calls,
     createKey(options = {}) {
       const id = randomBytes(16).toString('hex');
@@ -146,6 +131,6 @@ export async function startFakeKms(): Promise<FakeKms> {
     fail(on) {
       failing = on;
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: server.close,
   };
 }
