@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { gzipSync } from 'node:zlib';
 import { configKey, displayKey, shardKey, shardedRootKey } from '../../src/core/paths.ts';
 import type { Kind } from '../../src/core/names.ts';
 import type { ShardedRoot, TreeJson } from '../../src/search/format/wire.ts';
@@ -114,4 +115,81 @@ export function classifyFiles(kind: Kind, root: ShardedRoot, files: ReadonlyMap<
 /** The class of a requested key (`other` when the generation does not hold it). */
 export function classOf(classes: ReadonlyMap<string, FileClass>, key: string): FileClass {
   return classes.get(key) ?? 'other';
+}
+
+/** What the files of one class hold: count, raw bytes, and the sum of each file's gzip (level 9) bytes. */
+export interface ClassStorage {
+  files: number;
+  bytes: number;
+  gzip: number;
+  /** Document entries (`docs` of `terms`, `page` and `heads` files): how many, and their bytes (an entry and its comma). */
+  docEntries: number;
+  docBytes: number;
+}
+
+/** Storage of a generation by file class, and the document entries' repetition across files. */
+export interface StorageByClass {
+  classes: Partial<Record<FileClass, ClassStorage>>;
+  total: ClassStorage;
+  /** Distinct documents the `docs` arrays reference, and the bytes their entries would take stored once each. */
+  docs: { distinct: number; onceBytes: number };
+}
+
+/**
+ * Counts a generation's files by class (the root included, as its JSON text): files, raw bytes,
+ * gzip bytes (each file alone, level 9, as a store serving `Content-Encoding: gzip` would keep it),
+ * and the bytes of the document entries repeated in every `terms`, `page` and `heads` file whose
+ * postings reference them. `gzip` false skips the compression (zero).
+ */
+export function storageByClass(kind: Kind, root: ShardedRoot, files: ReadonlyMap<string, string>, gzip = true): StorageByClass {
+  const all = new Map(files);
+  all.set(shardedRootKey(kind), `${JSON.stringify(root)}\n`);
+  const classes = classifyFiles(kind, root, all);
+  const empty = (): ClassStorage => ({ files: 0, bytes: 0, gzip: 0, docEntries: 0, docBytes: 0 });
+  const out: Partial<Record<FileClass, ClassStorage>> = {};
+  const total = empty();
+  const once = new Map<string, number>();
+  for (const [key, content] of all) {
+    const fc = classOf(classes, key);
+    const s = (out[fc] ??= empty());
+    const bytes = Buffer.byteLength(content, 'utf8');
+    const gz = gzip ? gzipSync(content, { level: 9 }).length : 0;
+    let docEntries = 0;
+    let docBytes = 0;
+    if (content.includes('"docs":[')) {
+      const docs = (JSON.parse(content) as { docs?: unknown[][] }).docs ?? [];
+      for (const d of docs) {
+        const n = Buffer.byteLength(JSON.stringify(d), 'utf8') + 1;
+        docEntries++;
+        docBytes += n;
+        once.set(String(d[0]), n);
+      }
+    }
+    for (const t of [s, total]) {
+      t.files++;
+      t.bytes += bytes;
+      t.gzip += gz;
+      t.docEntries += docEntries;
+      t.docBytes += docBytes;
+    }
+  }
+  let onceBytes = 0;
+  for (const n of once.values()) onceBytes += n;
+  return { classes: out, total, docs: { distinct: once.size, onceBytes } };
+}
+
+/** The storage as a markdown table, classes in {@link FILE_CLASSES} order. */
+export function storageTable(packages: number, storage: StorageByClass): string {
+  const mb = (b: number): string => (b / 1e6).toFixed(2);
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const share = (b: number): string => `${Math.round((b / storage.total.bytes) * 100)}%`;
+  const row = (name: string, s: ClassStorage): string =>
+    `| ${n(packages)} | ${name} | ${n(s.files)} | ${mb(s.bytes)} | ${share(s.bytes)} | ${mb(s.gzip)} | ${s.docEntries ? `${n(s.docEntries)}, ${mb(s.docBytes)}` : ''} |`;
+  const lines = ['| packages | file class | files | MB raw | share of raw | MB gzip | document entries: count, MB raw |', '|---:|---|---:|---:|---:|---:|---|'];
+  for (const fc of FILE_CLASSES) {
+    const s = storage.classes[fc];
+    if (s) lines.push(row(fc, s));
+  }
+  lines.push(row('**total**', storage.total));
+  return lines.join('\n');
 }
