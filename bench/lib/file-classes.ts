@@ -9,7 +9,9 @@
  * node files (`dict` and `refs` levels) and their leaves (`terms` files); the suffix tree (every
  * level: its leaves are a dictionary too); a paged field's head page (the first `page` of its tree,
  * or the `heads` file holding a term's head pages), its further pages and its tree's `refs` files;
- * the catalog trees' leaves and nodes; the display files.
+ * the catalog trees' leaves and nodes; the display files. A query's requests split the display
+ * files into those of the results it shows and those it read only to score candidates exactly
+ * (`display, not shown`: a request class, never a stored one).
  *
  * @module
  */
@@ -34,6 +36,7 @@ export const FILE_CLASSES = [
   'catalog tree nodes',
   'catalog',
   'display',
+  'display, not shown',
   'other',
 ] as const;
 export type FileClass = (typeof FILE_CLASSES)[number];

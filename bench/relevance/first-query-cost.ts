@@ -9,7 +9,8 @@
  * {@link CONNECTIONS} requests as several, as a browser's six connections per host serve it.
  *
  * Given the generation's file classes (`lib/file-classes.ts`), it also counts each query's
- * requests by the class of the file requested, to show which files make the count.
+ * requests by the class of the file requested, to show which files make the count; display files
+ * of results the page does not show (read to rescore candidates) count apart.
  *
  * @module
  */
@@ -20,6 +21,8 @@ import type { ReferenceSearch } from '../lib/reference.ts';
 import { QUERY_CLASSES, type Workload } from '../queries.ts';
 import { CONNECTIONS, waveFetch } from '../lib/wave-fetch.ts';
 import { classOf, FILE_CLASSES, type FileClass } from '../lib/file-classes.ts';
+import { documentId } from '../../src/search/format/hash.ts';
+import { encodeId } from '../../src/search/format/ids.ts';
 
 /** Results the web page shows for a query (`RESULTS_PAGE` in `src/web/home.ts`). */
 export const PAGE_RESULTS = 5;
@@ -63,7 +66,14 @@ export async function workloadCost(
       const ref = reference.search(query, { limit: PAGE_RESULTS });
       const a = agreement(shelf, ref);
       const byClass = new Map<FileClass, number>();
-      if (fileClasses) for (const key of client.stats.keys) byClass.set(classOf(fileClasses, key), (byClass.get(classOf(fileClasses, key)) ?? 0) + 1);
+      if (fileClasses) {
+        const shown = shelf.map((h) => `/docs/${encodeId(documentId(h.name))}-`);
+        for (const key of client.stats.keys) {
+          let fc = classOf(fileClasses, key);
+          if (fc === 'display' && !shown.some((s) => key.includes(s))) fc = 'display, not shown';
+          byClass.set(fc, (byClass.get(fc) ?? 0) + 1);
+        }
+      }
       per.push({ requests: client.stats.requests, rounds: waves.waves(), http1: waves.http1(), bytes: client.stats.bytes, ...a, byClass });
     }
     rows.push({
