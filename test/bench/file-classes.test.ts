@@ -7,17 +7,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { shardedRootKey } from '../../src/core/paths.ts';
 import { ShardedSearch } from '../../src/search/read/reader.ts';
 import { buildShardedIndex, type ShardedGeneration } from '../../src/search/write/build.ts';
-import { generateCorpus } from '../../bench/corpus.ts';
+import { generateCorpus, type Corpus } from '../../bench/corpus.ts';
+import { referenceSearch } from '../../bench/lib/reference.ts';
+import { workloads } from '../../bench/queries.ts';
+import { PAGE_RESULTS, workloadCost } from '../../bench/relevance/first-query-cost.ts';
 import { classifyFiles, classOf, storageByClass, type FileClass } from '../../bench/lib/file-classes.ts';
 import { packageFiles } from '../../bench/records.ts';
 
 const PACKAGES = 400;
+let corpus: Corpus;
 let gen: ShardedGeneration;
 let classes: Map<string, FileClass>;
 
 beforeAll(async () => {
-  const summaries = generateCorpus({ packages: PACKAGES, seed: 5 }).packages.map((p) => packageFiles(p).summary);
-  gen = await buildShardedIndex('bundle', summaries);
+  corpus = generateCorpus({ packages: PACKAGES, seed: 5 });
+  gen = await buildShardedIndex('bundle', corpus.packages.map((p) => packageFiles(p).summary));
   classes = classifyFiles('bundle', gen.root, gen.files);
 });
 
@@ -50,12 +54,13 @@ describe('file classes of a build', () => {
     expect(classOf(classes, shardedRootKey('bundle'))).toBe('root');
   });
 
+  const fetch = async (url: string): Promise<Response> => {
+    const key = new URL(url).pathname.slice(1);
+    const v = key === shardedRootKey('bundle') ? JSON.stringify(gen.root) : gen.files.get(key);
+    return v === undefined ? new Response('not found', { status: 404 }) : new Response(v);
+  };
+
   it("classes every request of a fresh client's first query", async () => {
-    const fetch = async (url: string): Promise<Response> => {
-      const key = new URL(url).pathname.slice(1);
-      const v = key === shardedRootKey('bundle') ? JSON.stringify(gen.root) : gen.files.get(key);
-      return v === undefined ? new Response('not found', { status: 404 }) : new Response(v);
-    };
     const client = await ShardedSearch.open({ baseUrl: 'http://classes.invalid', kind: 'bundle', fetch });
     await client.searchPage('data', { limit: 5 });
     const requested = client.stats.keys.map((k) => classOf(classes, k));
@@ -63,6 +68,20 @@ describe('file classes of a build', () => {
     expect(requested[0]).toBe('root');
     expect(requested).not.toContain('other');
     expect(requested.filter((c) => c === 'display').length).toBeGreaterThan(0);
+  });
+
+  it("the workload's requests by class add up to its requests, shown display files at most a page's", async () => {
+    const summaries = corpus.packages.map((p) => packageFiles(p).summary);
+    const rows = await workloadCost(PACKAGES, workloads(corpus, 4), fetch, referenceSearch(summaries), ['one-word', 'two-word'], classes);
+    for (const row of rows) {
+      const byClass = row.by_class!;
+      expect(byClass.root).toEqual({ p50: 1, max: 1, mean: 1 });
+      expect(byClass.other).toBeUndefined();
+      expect(byClass.display?.max ?? 0).toBeLessThanOrEqual(PAGE_RESULTS);
+      for (const c of Object.values(byClass)) expect(c.max).toBeLessThanOrEqual(row.requests.max);
+      // Every query requests at least the root: the per-class maxima bound the total.
+      expect(Object.values(byClass).reduce((n, c) => n + c.max, 0)).toBeGreaterThanOrEqual(row.requests.max);
+    }
   });
 
   it('storage by class adds up to the build, with each document entry counted in every file that repeats it', () => {
