@@ -8,6 +8,10 @@
  * whose every response takes the same time would see; `http1` counts a round of more than
  * {@link CONNECTIONS} requests as several, as a browser's six connections per host serve it.
  *
+ * Given the generation's file classes (`lib/file-classes.ts`), it also counts each query's
+ * requests by the class of the file requested, to show which files make the count; display files
+ * of results the page does not show (read to rescore candidates) count apart.
+ *
  * @module
  */
 import { ShardedSearch } from '../../src/search/read/reader.ts';
@@ -16,6 +20,9 @@ import { quantile } from '../lib/stats.ts';
 import type { ReferenceSearch } from '../lib/reference.ts';
 import { QUERY_CLASSES, type Workload } from '../queries.ts';
 import { CONNECTIONS, waveFetch } from '../lib/wave-fetch.ts';
+import { classOf, FILE_CLASSES, type FileClass } from '../lib/file-classes.ts';
+import { documentId } from '../../src/search/format/hash.ts';
+import { encodeId } from '../../src/search/format/ids.ts';
 
 /** Results the web page shows for a query (`RESULTS_PAGE` in `src/web/home.ts`). */
 export const PAGE_RESULTS = 5;
@@ -33,6 +40,8 @@ export interface CostRow {
   kb: { p50: number; max: number };
   /** Same first result as the reference; mean share of its top 5 in Shelf's. */
   agreement: { top1: number; top5: number };
+  /** Requests by the class of the file requested (classes no query of the row requested left out); when file classes were given. */
+  by_class?: Partial<Record<FileClass, ClassRequests>>;
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000);
@@ -45,17 +54,27 @@ export async function workloadCost(
   fetch: (url: string) => Promise<Response>,
   reference: ReferenceSearch,
   classes: readonly string[] = QUERY_CLASSES,
+  fileClasses?: ReadonlyMap<string, FileClass>,
 ): Promise<CostRow[]> {
   const rows: CostRow[] = [];
   for (const c of classes) {
-    const per: { requests: number; rounds: number; http1: number; bytes: number; top1: boolean; top5: number }[] = [];
+    const per: { requests: number; rounds: number; http1: number; bytes: number; top1: boolean; top5: number; byClass: Map<FileClass, number> }[] = [];
     for (const query of workload[c as keyof Workload]) {
       const waves = waveFetch(fetch);
       const client = await ShardedSearch.open({ baseUrl: 'http://relevance.invalid', kind: 'bundle', fetch: waves.fetch });
       const shelf = (await client.searchPage(query, { limit: PAGE_RESULTS })).hits;
       const ref = reference.search(query, { limit: PAGE_RESULTS });
       const a = agreement(shelf, ref);
-      per.push({ requests: client.stats.requests, rounds: waves.waves(), http1: waves.http1(), bytes: client.stats.bytes, ...a });
+      const byClass = new Map<FileClass, number>();
+      if (fileClasses) {
+        const shown = shelf.map((h) => `/docs/${encodeId(documentId(h.name))}-`);
+        for (const key of client.stats.keys) {
+          let fc = classOf(fileClasses, key);
+          if (fc === 'display' && !shown.some((s) => key.includes(s))) fc = 'display, not shown';
+          byClass.set(fc, (byClass.get(fc) ?? 0) + 1);
+        }
+      }
+      per.push({ requests: client.stats.requests, rounds: waves.waves(), http1: waves.http1(), bytes: client.stats.bytes, ...a, byClass });
     }
     rows.push({
       packages,
@@ -66,9 +85,41 @@ export async function workloadCost(
       http1: spread(per.map((p) => p.http1)),
       kb: { p50: Math.round(quantile(per.map((p) => p.bytes), 0.5) / 1000), max: Math.round(Math.max(...per.map((p) => p.bytes)) / 1000) },
       agreement: { top1: mean(per.map((p) => Number(p.top1))), top5: mean(per.map((p) => p.top5)) },
+      ...(fileClasses ? { by_class: requestsByClass(per.map((p) => p.byClass)) } : {}),
     });
   }
   return rows;
+}
+
+/** Median, max and mean requests of one file class per query: the means add up to the mean requests, the medians need not. */
+export interface ClassRequests {
+  p50: number;
+  max: number;
+  mean: number;
+}
+
+/** Requests per file class over the queries (a query that requested none of a class counts 0). */
+function requestsByClass(perQuery: readonly ReadonlyMap<FileClass, number>[]): Partial<Record<FileClass, ClassRequests>> {
+  const out: Partial<Record<FileClass, ClassRequests>> = {};
+  for (const fc of FILE_CLASSES) {
+    const counts = perQuery.map((m) => m.get(fc) ?? 0);
+    if (counts.some((n) => n > 0)) out[fc] = { ...spread(counts), mean: mean(counts) };
+  }
+  return out;
+}
+
+/** Requests by file class (median [max]), one row per workload class; only the classes some query requested. */
+export function costByClassTable(rows: CostRow[]): string {
+  const used = FILE_CLASSES.filter((fc) => rows.some((r) => r.by_class?.[fc] !== undefined));
+  const cell = (x: { p50: number; max: number } | undefined): string => (x ? `${x.p50} [${x.max}]` : '0');
+  const lines = [`| packages | workload class | requests | ${used.join(' | ')} |`, `|---:|---|---:|${used.map(() => '---:|').join('')}`];
+  for (const r of rows) lines.push(`| ${r.packages.toLocaleString('en-US')} | ${r.class} | ${r.requests.p50} [${r.requests.max}] | ${used.map((fc) => cell(r.by_class?.[fc])).join(' | ')} |`);
+  lines.push('', 'Mean requests per query by file class (the means add up to the mean requests):', '', `| packages | workload class | requests | ${used.join(' | ')} |`, `|---:|---|---:|${used.map(() => '---:|').join('')}`);
+  for (const r of rows) {
+    const total = used.reduce((n, fc) => n + (r.by_class?.[fc]?.mean ?? 0), 0);
+    lines.push(`| ${r.packages.toLocaleString('en-US')} | ${r.class} | ${total.toFixed(1)} | ${used.map((fc) => (r.by_class?.[fc]?.mean ?? 0).toFixed(1)).join(' | ')} |`);
+  }
+  return lines.join('\n');
 }
 
 /** The rows as a markdown table. */

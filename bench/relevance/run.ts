@@ -19,11 +19,12 @@ import { shardedRootKey } from '../../src/core/paths.ts';
 import { generateCorpus } from '../corpus.ts';
 import { quantile } from '../lib/stats.ts';
 import { referenceSearch } from '../lib/reference.ts';
-import { labelledQueries, workloads } from '../queries.ts';
+import { labelledQueries, QUERY_CLASSES, workloads } from '../queries.ts';
 import { packageFiles } from '../records.ts';
 import { judge, relevanceQueries } from './classes.ts';
 import { allQueries, TOP } from './measure.ts';
-import { costTable, PAGE_RESULTS, workloadCost, type CostRow } from './first-query-cost.ts';
+import { costByClassTable, costTable, PAGE_RESULTS, workloadCost, type CostRow } from './first-query-cost.ts';
+import { classifyFiles } from '../lib/file-classes.ts';
 
 const USAGE = 'Usage: npm run bench:relevance [-- --sizes 1000,10000] [-- --per-class 30] [-- --workload 30] [-- --json FILE]';
 
@@ -108,7 +109,7 @@ export async function measureSize(packages: number, perClass: number, workload =
     cost: { requests: quantile(js.map((j) => j.requests), 0.5), kb: Math.round(quantile(js.map((j) => j.bytes), 0.5) / 1000) },
   });
   const rows = [...classes.map((c) => row(c, judged.filter((j) => j.class === c))), row('all labelled:*', judged.filter((j) => j.class.startsWith('labelled:'))), row('all classes', judged.filter((j) => !j.class.startsWith('labelled:')))];
-  const cost = workload > 0 ? await workloadCost(packages, workloads(corpus, workload), fetch, reference) : [];
+  const cost = workload > 0 ? await workloadCost(packages, workloads(corpus, workload), fetch, reference, QUERY_CLASSES, classifyFiles('bundle', gen.root, files)) : [];
   return { rows, cost };
 }
 
@@ -133,5 +134,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   if (args.json) writeFileSync(args.json, `${JSON.stringify({ relevance: rows, first_query_cost: cost }, null, 2)}\n`);
   process.stdout.write(`${relevanceTable(rows)}\n`);
-  if (cost.length > 0) process.stdout.write(`\nFirst query of the latency workload (fresh client, ${PAGE_RESULTS} results as the web page shows):\n\n${costTable(cost)}\n`);
+  if (cost.length > 0) process.stdout.write(`\nFirst query of the latency workload (fresh client, ${PAGE_RESULTS} results as the web page shows):\n\n${costTable(cost)}\n\nRequests of the same queries by the class of the file requested, median [max] (\`bench/lib/file-classes.ts\`):\n\n${costByClassTable(cost)}\n`);
 }
