@@ -53,6 +53,11 @@ export interface Range {
   word: string | null;
 }
 
+/** The range of one term exactly (a typo's variant, a lookup by name): never cut, never a query word's. */
+export function exactRange(term: string): Range {
+  return { from: term, to: `${term}\u0000`, anchor: term, cap: 1, word: null };
+}
+
 export const infoTerm = DictEntry.term;
 
 /** The query's words as MiniSearch sees them: the shared tokenizer, then lower-case (its default processTerm). */

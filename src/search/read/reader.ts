@@ -32,6 +32,7 @@ import {
   headPagesRead,
   infoTerm,
   byPriority,
+  exactRange,
   furtherPages,
   nameLookups,
   pageFile,
@@ -395,7 +396,7 @@ export class ShardedSearch {
     const suffixRanges: Range[] = [];
     // A tool name's compound term is in the pair tree (`placeTerms`), matched exactly only.
     const placed = placeTerms(words, (w) => w);
-    const compounds: Range[] = placed.pairs.map((w) => ({ from: w, to: `${w}\u0000`, anchor: w, cap: 1, word: null }));
+    const compounds = placed.pairs.map(exactRange);
     for (const w of placed.terms) {
       ranges.push({ from: w, to: prefixEnd(w), anchor: w, cap: MAX_PREFIX_FILES, word: w });
       const stem = stemRange(w);
@@ -407,7 +408,7 @@ export class ShardedSearch {
       const rw = reverseTerm(w);
       suffixRanges.push({ from: rw.slice(0, k), to: prefixEnd(rw.slice(0, k)), anchor: rw, cap: MAX_FUZZY_FILES, word: null });
       // A swap that keeps neither end (the middle of a short word): looked up on its own.
-      for (const v of swapsOf(w)) if (!v.startsWith(w.slice(0, k)) && !v.endsWith(w.slice(-k))) ranges.push({ from: v, to: `${v}\u0000`, anchor: v, cap: 1, word: null });
+      for (const v of swapsOf(w)) if (!v.startsWith(w.slice(0, k)) && !v.endsWith(w.slice(-k))) ranges.push(exactRange(v));
     }
     const [dict, reversed, delta, tools] = await Promise.all([
       this.dictionary(ranges, partial),
@@ -442,9 +443,8 @@ export class ShardedSearch {
     for (const t of q.deltaMatches) if (!covered.has(t) && !lookups.includes(t)) lookups.push(t);
     if (lookups.length > 0) {
       const read = new Set(dict.map(DictEntry.file));
-      const exact = (ts: string[]): Range[] => ts.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null }));
       const { terms, pairs } = placeTerms(lookups, (t) => t);
-      const found = (await Promise.all([this.dictionary(exact(terms), partial), this.dictionary(exact(pairs), partial, q.root.search.pairs)])).flat();
+      const found = (await Promise.all([this.dictionary(terms.map(exactRange), partial), this.dictionary(pairs.map(exactRange), partial, q.root.search.pairs)])).flat();
       dict.push(...found.filter((e) => !read.has(DictEntry.file(e)) && read.add(DictEntry.file(e))));
     }
     return dict;
@@ -550,7 +550,7 @@ export class ShardedSearch {
   private async lookUpNames(q: QueryState): Promise<void> {
     const more = nameLookups(q.words, q.cands, q.selected, q.files, headPagesRead(q.selected, q.files));
     if (more.length === 0) return;
-    const found = candidates(q.words, await this.dictionary(more.map((t) => ({ from: t, to: `${t}\u0000`, anchor: t, cap: 1, word: null })), q.partial));
+    const found = candidates(q.words, await this.dictionary(more.map(exactRange), q.partial));
     for (const t of [...found.keys()]) if (q.cands.has(t)) found.delete(t);
     for (const [t, c] of found) q.cands.set(t, c);
     this.select(q, found.values());
@@ -784,7 +784,7 @@ export class ShardedSearch {
       }
     }
     const wanted = new Set(keys.slice(0, MAX_PAIRS));
-    const dict = await this.dictionary([...wanted].map((k) => ({ from: k, to: `${k}\u0000`, anchor: k, cap: 1, word: null })), new Set(), this.root.search.pairs);
+    const dict = await this.dictionary([...wanted].map(exactRange), new Set(), this.root.search.pairs);
     // Each pair's terms file and head pages, all at once.
     const found: { file: string; key: string; heads: [number, string][] }[] = [];
     for (const [file, , infos] of dict) {
